@@ -1,0 +1,77 @@
+/**
+ * The one definition of an answer. A Reply is plain data: every platform adapter (Slack,
+ * Discord, webhooks, the CLI and web console) renders the same Reply its own way.
+ */
+export interface Fact {
+  label: string;
+  value: string;
+}
+
+export interface ReplyTable {
+  columns: string[];
+  rows: (string | number | null)[][];
+  /** Offered as a CSV download under this name. */
+  filename: string;
+}
+
+/** A follow-up the user can run with one click; `command` is the full command text. */
+export interface ReplyAction {
+  label: string;
+  command: string;
+}
+
+export interface ReplyChart {
+  /** A Vega-Lite spec built by a builder in charts/; rendered to PNG by the adapter. */
+  spec: Record<string, unknown>;
+  /** Screen-reader and notification text for the chart. */
+  alt: string;
+}
+
+export interface Reply {
+  title: string;
+  summary: string;
+  facts: Fact[];
+  chart?: ReplyChart;
+  table?: ReplyTable;
+  actions: ReplyAction[];
+  /** 'ephemeral' answers only the asker (help, errors); 'channel' is posted for everyone. */
+  visibility: 'channel' | 'ephemeral';
+  /** Data freshness and model, shown as a context line / footer. */
+  context: { dataThrough?: string; model?: string; notes?: string[] };
+  /** The numbers behind the answer, for integrations and tests. */
+  data: Record<string, unknown>;
+}
+
+export function replyAsText(reply: Reply): string {
+  const lines = [reply.title, '', reply.summary];
+  if (reply.facts.length) {
+    lines.push('');
+    const width = Math.max(...reply.facts.map((f) => f.label.length));
+    for (const f of reply.facts) lines.push(`  ${f.label.padEnd(width)}  ${f.value}`);
+  }
+  if (reply.table) {
+    lines.push('', formatTable(reply.table));
+  }
+  const context = [
+    reply.context.dataThrough ? `data through ${reply.context.dataThrough}` : undefined,
+    reply.context.model ? `model ${reply.context.model}` : undefined,
+    ...(reply.context.notes ?? []),
+  ].filter(Boolean);
+  if (context.length) lines.push('', context.join(' · '));
+  if (reply.actions.length) lines.push('', `Next: ${reply.actions.map((a) => a.command).join('  |  ')}`);
+  return lines.join('\n');
+}
+
+function formatTable(table: ReplyTable): string {
+  const cells = [table.columns, ...table.rows.map((r) => r.map((c) => (c === null ? '' : String(c))))];
+  const widths = table.columns.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export function tableAsCsv(table: ReplyTable): string {
+  const esc = (v: string | number | null) => {
+    const s = v === null ? '' : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [table.columns, ...table.rows].map((r) => r.map(esc).join(',')).join('\r\n') + '\r\n';
+}

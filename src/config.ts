@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives a typed `Config`.
+ * Each variable documents itself here; the README's configuration table mirrors this list.
+ */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const urlString = optionalString.refine((v) => v === undefined || URL.canParse(v), 'must be a URL such as https://example.com');
+
+export const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: optionalString.refine(
+    (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+    'must start with postgres:// (leave it unset to use the embedded database)',
+  ),
+  STORECAST_DATA_DIR: z.string().default('./data'),
+  STORECAST_DEMO: z.enum(['auto', 'never']).default('auto'),
+  STORECAST_TRAIN_ON_START: booleanFlag(true),
+  STORECAST_SECRET_KEY: optionalString.refine(
+    (v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32,
+    'must be 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)',
+  ),
+  PUBLIC_URL: urlString,
+  TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: urlString,
+  DISCORD_PUBLIC_KEY: optionalString.refine(
+    (v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v),
+    'must be the 64 hex characters shown as "Public Key" in the Discord developer portal',
+  ),
+  DISCORD_APP_ID: optionalString,
+  DISCORD_BOT_TOKEN: optionalString,
+  DISCORD_API_URL: urlString,
+  DISCORD_MODE: z.enum(['http', 'gateway']).default('http'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+  demoData: 'auto' | 'never';
+  trainOnStart: boolean;
+  secretKey: Buffer | undefined;
+  publicUrl: string | undefined;
+  tfBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
+  discord: { publicKey?: string; appId?: string; botToken?: string; apiUrl?: string; mode: 'http' | 'gateway' };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function decodeKey(v: string | undefined): Buffer | undefined {
+  if (v === undefined) return undefined;
+  return /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])] ?? '')}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.STORECAST_DATA_DIR },
+    demoData: e.STORECAST_DEMO,
+    trainOnStart: e.STORECAST_TRAIN_ON_START,
+    secretKey: decodeKey(e.STORECAST_SECRET_KEY),
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    tfBackend: e.TF_BACKEND,
+    slack: {
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      botToken: e.SLACK_BOT_TOKEN,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+    },
+    discord: {
+      publicKey: e.DISCORD_PUBLIC_KEY,
+      appId: e.DISCORD_APP_ID,
+      botToken: e.DISCORD_BOT_TOKEN,
+      apiUrl: e.DISCORD_API_URL,
+      mode: e.DISCORD_MODE,
+    },
+  };
+}

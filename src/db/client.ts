@@ -1,0 +1,120 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.ts';
+import type { Config } from '../config.ts';
+
+export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** Plain SQL on one connection: what bulk loading and hand-tuned analytics need beyond the ORM. */
+export interface SqlSession {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Multi-statement SQL without parameters. */
+  exec(text: string): Promise<void>;
+  /** Bulk-load CSV text (no header) into `table(columns)` with COPY: ~10x faster than INSERTs. */
+  copyCsv(table: string, columns: readonly string[], csv: string): Promise<void>;
+}
+
+export interface Database extends SqlSession {
+  readonly kind: 'pglite' | 'postgres';
+  readonly orm: Orm;
+  /** Runs `fn` in one transaction on one connection (temp tables and COPY stay on it). */
+  transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+function copyStatement(table: string, columns: readonly string[], source: string): string {
+  return `COPY ${table} (${columns.join(', ')}) FROM ${source} WITH (FORMAT csv, NULL '')`;
+}
+
+function pgliteSession(pg: Pick<PGlite, 'query' | 'exec'>): SqlSession {
+  return {
+    async query<T>(text: string, params: unknown[] = []) {
+      return (await pg.query<T>(text, params)).rows;
+    },
+    async exec(text) {
+      await pg.exec(text);
+    },
+    async copyCsv(table, columns, csv) {
+      await pg.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([csv]) });
+    },
+  };
+}
+
+function postgresSession(sql: postgres.Sql | postgres.TransactionSql): SqlSession {
+  return {
+    async query<T>(text: string, params: unknown[] = []) {
+      return (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as T[];
+    },
+    async exec(text) {
+      await sql.unsafe(text).simple();
+    },
+    async copyCsv(table, columns, csv) {
+      const writable = await sql.unsafe(copyStatement(table, columns, 'STDIN')).writable();
+      await pipeline(Readable.from([csv]), writable);
+    },
+  };
+}
+
+export async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const pg = await PGlite.create(dataDir);
+  const orm = drizzlePglite(pg, { schema }) as unknown as Orm;
+  const session = pgliteSession(pg);
+  return {
+    kind: 'pglite',
+    orm,
+    ...session,
+    transaction: (fn) => pg.transaction((tx) => fn(pgliteSession(tx))),
+    close: () => pg.close(),
+  };
+}
+
+export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
+  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
+  const orm = drizzlePostgres(sql, { schema }) as unknown as Orm;
+  return {
+    kind: 'postgres',
+    orm,
+    ...postgresSession(sql),
+    transaction: (fn) => sql.begin((tx) => fn(postgresSession(tx))) as Promise<never>,
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/**
+ * Applies drizzle-kit's migrations. On shared Postgres an advisory lock, held on a dedicated
+ * connection, keeps replicas that start together from migrating twice.
+ */
+export async function migrate(db: Database, postgresUrl?: string): Promise<void> {
+  if (db.kind === 'pglite') {
+    await migratePglite(db.orm as never, { migrationsFolder });
+    return;
+  }
+  if (!postgresUrl) throw new Error('migrate: the Postgres URL is required');
+  const sql = postgres(postgresUrl, { max: 1, onnotice: () => {} });
+  try {
+    await sql`SELECT pg_advisory_lock(7261001)`;
+    await migratePostgres(drizzlePostgres(sql), { migrationsFolder });
+    await sql`SELECT pg_advisory_unlock(7261001)`;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+export async function openDatabase(config: Pick<Config, 'database'>): Promise<Database> {
+  const db =
+    config.database.kind === 'postgres' ? await openPostgres(config.database.url) : await openPglite(config.database.dataDir);
+  await migrate(db, config.database.kind === 'postgres' ? config.database.url : undefined);
+  return db;
+}

@@ -1,0 +1,124 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  date,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+// Weeks are the Friday that ends the sales week, kept as `date` and read as 'YYYY-MM-DD'
+// strings so no time zone can shift a week.
+const week = (name = 'week') => date(name, { mode: 'string' }).notNull();
+
+export const stores = pgTable('stores', {
+  storeId: integer('store_id').primaryKey(),
+  // Nullable: a store-level file (Walmart.csv) names stores without their type or size.
+  type: text('type'),
+  size: integer('size'),
+  region: text('region'),
+  timezone: text('timezone'),
+});
+
+export const departments = pgTable('departments', {
+  deptId: integer('dept_id').primaryKey(),
+  name: text('name'),
+});
+
+export const weeklySales = pgTable(
+  'weekly_sales',
+  {
+    storeId: integer('store_id').notNull(),
+    deptId: integer('dept_id').notNull(),
+    week: week(),
+    // Negative weeks are real (returns exceed sales); never clamp them.
+    sales: doublePrecision('sales').notNull(),
+    isHoliday: boolean('is_holiday').notNull().default(false),
+  },
+  (t) => [
+    primaryKey({ columns: [t.storeId, t.deptId, t.week] }),
+    index('weekly_sales_dept_week_idx').on(t.deptId, t.week),
+    index('weekly_sales_week_idx').on(t.week),
+  ],
+);
+
+/**
+ * Store x week totals. Refreshed from weekly_sales on every import, or written directly by
+ * store-level files (Walmart.csv) that carry no departments. Store, region and chain
+ * questions read this table so they never scan 421k department rows.
+ */
+export const storeWeekSales = pgTable(
+  'store_week_sales',
+  {
+    storeId: integer('store_id').notNull(),
+    week: week(),
+    sales: doublePrecision('sales').notNull(),
+    isHoliday: boolean('is_holiday').notNull().default(false),
+    deptCount: smallint('dept_count').notNull().default(0),
+    source: text('source', { enum: ['departments', 'store-total'] }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.storeId, t.week] }), index('store_week_sales_week_idx').on(t.week)],
+);
+
+export const storeFeatures = pgTable(
+  'store_features',
+  {
+    storeId: integer('store_id').notNull(),
+    week: week(),
+    temperature: doublePrecision('temperature'),
+    fuelPrice: doublePrecision('fuel_price'),
+    markdown1: doublePrecision('markdown1'),
+    markdown2: doublePrecision('markdown2'),
+    markdown3: doublePrecision('markdown3'),
+    markdown4: doublePrecision('markdown4'),
+    markdown5: doublePrecision('markdown5'),
+    cpi: doublePrecision('cpi'),
+    unemployment: doublePrecision('unemployment'),
+    isHoliday: boolean('is_holiday').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.storeId, t.week] })],
+);
+
+export const holidays = pgTable(
+  'holidays',
+  {
+    name: text('name').notNull(),
+    week: week(),
+  },
+  (t) => [primaryKey({ columns: [t.week] }), index('holidays_name_idx').on(t.name)],
+);
+
+/** Weeks to forecast (Kaggle test.csv): the series and weeks integrations expect answers for. */
+export const forecastWeeks = pgTable(
+  'forecast_weeks',
+  {
+    storeId: integer('store_id').notNull(),
+    deptId: integer('dept_id').notNull(),
+    week: week(),
+    isHoliday: boolean('is_holiday').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.storeId, t.deptId, t.week] })],
+);
+
+export const importRuns = pgTable('import_runs', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  source: text('source').notNull(),
+  format: text('format').notNull(),
+  dryRun: boolean('dry_run').notNull().default(false),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+  rowsRead: integer('rows_read').notNull().default(0),
+  rowsAccepted: integer('rows_accepted').notNull().default(0),
+  rowsRejected: integer('rows_rejected').notNull().default(0),
+  // The first rejected rows (file:line: reason); the count above is the full total.
+  rejected: jsonb('rejected').$type<{ line: number; reason: string }[]>().notNull().default(sql`'[]'::jsonb`),
+  status: text('status', { enum: ['running', 'succeeded', 'failed'] }).notNull().default('running'),
+  error: text('error'),
+});

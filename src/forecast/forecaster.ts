@@ -1,0 +1,34 @@
+import type { Database } from '../db/client.ts';
+
+/** A weekly series: one store (all departments) or one store x department. */
+export interface SeriesKey {
+  store: number;
+  dept?: number;
+}
+
+export interface ForecastPoint {
+  /** Friday ending the forecast week, YYYY-MM-DD. */
+  week: string;
+  value: number;
+  /** 80% interval: p10 and p90. */
+  lower: number;
+  upper: number;
+}
+
+export interface ForecastResult {
+  points: ForecastPoint[];
+  /** What produced it, shown to users: e.g. "seasonal-naive" or "global-mlp v3". */
+  model: string;
+  /** Why a fallback answered, if one did (e.g. "model still training"). */
+  note?: string;
+}
+
+/**
+ * Everything that forecasts implements this; /forecast, weekly summaries and the backtest
+ * only know this interface.
+ */
+export interface Forecaster {
+  readonly name: string;
+  /** Forecast `horizon` weeks after the last week with data (or after `origin`). */
+  forecast(db: Database, key: SeriesKey, horizon: number, options?: { origin?: string }): Promise<ForecastResult>;
+}
