@@ -1,0 +1,36 @@
+import { loadConfig, ConfigError, type Config } from '../config.ts';
+import { openDatabase, type Database } from '../db/client.ts';
+import { createLogger, type Logger } from '../logger.ts';
+
+export interface CliContext {
+  config: Config;
+  db: Database;
+  logger: Logger;
+}
+
+/** Exit codes: 0 ok, 1 internal failure, 2 the user's input was refused. */
+export const EXIT_USAGE = 2;
+
+/**
+ * Opens the configured database (migrating it), runs `fn`, always closes. Every CLI
+ * subcommand goes through here so configuration errors read the same everywhere.
+ */
+export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    throw err;
+  }
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const db = await openDatabase(config);
+  try {
+    return await fn({ config, db, logger });
+  } finally {
+    await db.close();
+  }
+}
