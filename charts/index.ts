@@ -1,0 +1,27 @@
+/**
+ * charts/: one Vega-Lite spec builder per chart kind (pure functions, plain-JSON specs) and the
+ * spec -> PNG/SVG renderer. Importing this module registers the DejaVu Sans font files with
+ * node-canvas (see render.ts).
+ */
+export { forecastChart, FORECAST_SERIES } from './forecast.ts';
+export type { ForecastChartInput, ForecastPoint, WeekValue } from './forecast.ts';
+export { holidayImpactChart } from './holiday-impact.ts';
+export type { HolidayImpactChartInput, HolidayLiftRow } from './holiday-impact.ts';
+export { salesChart, SALES_SERIES } from './sales.ts';
+export type { SalesChartInput } from './sales.ts';
+export { rankingChart } from './ranking.ts';
+export type { RankingChartInput, RankingRow } from './ranking.ts';
+export type { HolidayMark } from './holidays.ts';
+export { renderPng, renderSvg, pngSize, toVega, clearRenderCache, registeredFonts } from './render.ts';
+export type { RenderOptions } from './render.ts';
+export {
+  ChartInputError,
+  COLORS,
+  CATEGORY_PALETTE,
+  FONT,
+  formatMoney,
+  formatPercent,
+  moneyExpr,
+  percentExpr,
+} from './theme.ts';
+export type { ChartSpec } from './theme.ts';
