@@ -67,6 +67,8 @@ export interface Command {
   name: string;
   description: string;
   options: readonly OptionDef[];
+  /** Bare words accepted and ignored in free text because they read naturally ("all"). */
+  keywords?: readonly string[];
   /** Full command lines, e.g. "/forecast store 5 week 12". */
   examples: readonly string[];
   handler(options: ParsedOptions, ctx: CommandContext): Promise<Reply>;

@@ -1,0 +1,50 @@
+import type { Command } from '../src/chat/command.ts';
+import { UserError } from '../src/chat/errors.ts';
+import { suggestCommand, usage } from '../src/chat/parse.ts';
+import type { CommandRegistry } from '../src/chat/dispatch.ts';
+
+/** /help reads the registry it belongs to, so it lists whatever commands are loaded. */
+export function createHelpCommand(registry: () => CommandRegistry): Command {
+  return {
+    name: 'help',
+    description: 'List the commands, or show one command with its options and examples.',
+    options: [{ name: 'command', type: 'string', positional: false, description: 'A command name, e.g. forecast' }],
+    examples: ['/help', '/help forecast'],
+    async handler(options) {
+      const commands = [...registry().values()];
+      const wanted = options.command ? String(options.command).replace(/^\//, '').toLowerCase() : undefined;
+      if (wanted) {
+        const command = registry().get(wanted);
+        if (!command) {
+          const near = suggestCommand(wanted, [...registry().keys()]);
+          throw new UserError(`There is no /${wanted} command.`, { suggestion: near ? `/help ${near}` : undefined, example: '/help forecast' });
+        }
+        return {
+          title: `/${command.name}`,
+          summary: command.description,
+          facts: [
+            { label: 'Usage', value: usage(command) },
+            ...command.options.map((o) => ({
+              label: o.name,
+              value: `${o.description}${o.aliases?.length ? ` (also: ${o.aliases.join(', ')})` : ''}${o.required ? ' — required' : ''}`,
+            })),
+            { label: 'Examples', value: command.examples.join('\n') },
+          ],
+          actions: command.examples.slice(0, 2).map((e) => ({ label: e, command: e })),
+          visibility: 'ephemeral',
+          context: {},
+          data: { command: command.name, usage: usage(command), options: command.options, examples: command.examples },
+        };
+      }
+      return {
+        title: 'storecast commands',
+        summary: 'Ask about sales, forecasts and holidays. Options can be words (`store 5 weeks 12`), key=value (`store=5`) or bare numbers (`/forecast 5`).',
+        facts: commands.map((c) => ({ label: `/${c.name}`, value: `${c.description}\ne.g. ${c.examples[0]}` })),
+        actions: commands.filter((c) => c.name !== 'help').map((c) => ({ label: `/${c.name}`, command: c.examples[0]! })),
+        visibility: 'ephemeral',
+        context: {},
+        data: { commands: commands.map((c) => ({ name: c.name, usage: usage(c), examples: c.examples })) },
+      };
+    },
+  };
+}

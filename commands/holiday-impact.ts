@@ -1,0 +1,80 @@
+import { holidayImpactChart } from '../charts/index.ts';
+import type { Command } from '../src/chat/command.ts';
+import { UserError } from '../src/chat/errors.ts';
+import { percent } from '../src/chat/format.ts';
+import { requireSeries } from '../src/chat/series-check.ts';
+import { holidayImpact } from '../src/analytics/holiday-impact.ts';
+import { describeScope, type Scope } from '../src/analytics/scope.ts';
+import { dataWindow } from '../src/analytics/series.ts';
+import { HOLIDAY_NAMES, findHoliday } from '../src/data/holidays.ts';
+
+const HOLIDAY_CHOICES = ['super-bowl', 'labor-day', 'thanksgiving', 'christmas'] as const;
+
+export default {
+  name: 'holiday-impact',
+  description: 'Sales lift of holiday weeks vs the surrounding normal weeks, per holiday and year, with 95% intervals.',
+  options: [
+    { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
+    { name: 'region', type: 'string', description: 'Region name, e.g. South' },
+    { name: 'holiday', type: 'choice', choices: HOLIDAY_CHOICES, description: 'Only this holiday' },
+  ],
+  keywords: ['all'],
+  examples: ['/holiday-impact store 5', '/holiday-impact all thanksgiving', '/holiday-impact region south holiday christmas'],
+  async handler(options, ctx) {
+    const store = options.store as number | undefined;
+    const region = options.region as string | undefined;
+    if (store !== undefined && region !== undefined) throw new UserError('Give a store or a region, not both.', { example: '/holiday-impact store 5' });
+    const holiday = options.holiday ? findHoliday(String(options.holiday)) : undefined;
+    let scope: Scope = { kind: 'chain' };
+    if (store !== undefined) {
+      await requireSeries(ctx.db, store);
+      scope = { kind: 'store', store };
+    } else if (region !== undefined) {
+      const regions = await ctx.db.query<{ region: string }>('SELECT DISTINCT region FROM stores WHERE region IS NOT NULL ORDER BY region');
+      const hit = regions.find((r) => r.region.toLowerCase() === region.toLowerCase());
+      if (!hit) {
+        throw new UserError(
+          regions.length ? `There is no region "${region}". Regions: ${regions.map((r) => r.region).join(', ')}.` : 'No store has a region yet.',
+          { example: regions.length ? `/holiday-impact region ${regions[0]!.region}` : '/holiday-impact all' },
+        );
+      }
+      scope = { kind: 'region', region: hit.region };
+    }
+    const rows = await holidayImpact(ctx.db, scope, { holiday });
+    const window = await dataWindow(ctx.db);
+    if (rows.length === 0 || !window) throw new UserError(`No holiday weeks with neighbouring weeks in the data for ${describeScope(scope)}.`);
+    const label = describeScope(scope);
+    const perHoliday = HOLIDAY_NAMES.map((name) => {
+      const of = rows.filter((r) => r.holiday === name);
+      return { name, mean: of.length ? of.reduce((a, r) => a + r.lift, 0) / of.length : undefined, years: of.length };
+    }).filter((h) => h.mean !== undefined);
+    const best = [...perHoliday].sort((a, b) => b.mean! - a.mean!)[0]!;
+    return {
+      title: `${label}: holiday impact${holiday ? ` · ${holiday}` : ''}`,
+      summary: `${best.name} weeks lift sales the most: ${percent(best.mean!)} vs the surrounding weeks on average over ${best.years} year${best.years > 1 ? 's' : ''}.`,
+      facts: perHoliday.map((h) => ({ label: h.name, value: `${percent(h.mean!)} average lift (${h.years} year${h.years > 1 ? 's' : ''})` })),
+      chart: {
+        spec: holidayImpactChart({
+          title: `${label} · holiday week lift vs surrounding weeks`,
+          subtitle: `95% bootstrap intervals · data through ${window.lastWeek}`,
+          rows: rows.map((r) => ({ holiday: r.holiday, year: r.year, lift: r.lift, lower: r.lower, upper: r.upper })),
+        }),
+        alt: `Bar chart of holiday-week sales lift for ${label}: ${perHoliday.map((h) => `${h.name} ${percent(h.mean!)}`).join(', ')}.`,
+      },
+      table: {
+        columns: ['holiday', 'year', 'week', 'lift', 'lower_95', 'upper_95', 'holiday_sales', 'baseline_sales'],
+        rows: rows.map((r) => [r.holiday, r.year, r.week, round4(r.lift), round4(r.lower), round4(r.upper), Math.round(r.holidaySales), Math.round(r.baselineSales)]),
+        filename: `holiday-impact-${scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? scope.region.toLowerCase() : 'all'}.csv`,
+      },
+      actions: [
+        ...(store !== undefined ? [{ label: 'Forecast', command: `/forecast store ${store} weeks 12` }, { label: 'All stores', command: '/holiday-impact all' }] : []),
+        ...(holiday ? [] : [{ label: 'Thanksgiving only', command: `/holiday-impact ${store !== undefined ? `store ${store} ` : ''}holiday thanksgiving` }]),
+      ],
+      visibility: 'channel',
+      context: { dataThrough: window.lastWeek },
+      data: { scope, lifts: rows, perHoliday },
+    };
+  },
+} satisfies Command;
+
+const round4 = (v: number) => Math.round(v * 10_000) / 10_000;

@@ -1,0 +1,76 @@
+import { salesChart } from '../charts/index.ts';
+import type { Command } from '../src/chat/command.ts';
+import { UserError } from '../src/chat/errors.ts';
+import { money, percent, weekLabel } from '../src/chat/format.ts';
+import { requireSeries } from '../src/chat/series-check.ts';
+import { describeScope } from '../src/analytics/scope.ts';
+import { yearOverYear } from '../src/analytics/series.ts';
+import { holidayCalendar } from '../src/data/holidays.ts';
+
+export default {
+  name: 'sales',
+  description: 'Weekly sales history of a store (or one department) with the same weeks last year.',
+  options: [
+    { name: 'store', type: 'integer', min: 1, max: 9999, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
+    { name: 'dept', type: 'integer', min: 1, max: 999, aliases: ['department'], autocomplete: 'dept', description: 'Department number' },
+    { name: 'from', type: 'date', aliases: ['since'], description: 'First week, YYYY-MM-DD (default: a year before the last)' },
+    { name: 'to', type: 'date', aliases: ['until'], description: 'Last week, YYYY-MM-DD (default: latest)' },
+  ],
+  examples: ['/sales store 5', '/sales store 5 dept 7 from 2011-11-01 to 2012-01-31'],
+  async handler(options, ctx) {
+    const store = options.store as number;
+    const dept = options.dept as number | undefined;
+    const to = options.to as string | undefined;
+    let from = options.from as string | undefined;
+    if (from && to && from > to) throw new UserError(`"from" (${from}) is after "to" (${to}).`, { example: '/sales store 5 from 2011-11-01 to 2012-01-31' });
+    await requireSeries(ctx.db, store, dept);
+    const scope = dept === undefined ? ({ kind: 'store', store } as const) : ({ kind: 'store-dept', store, dept } as const);
+    const all = await yearOverYear(ctx.db, scope, { to });
+    if (all.length === 0) throw new UserError(`No sales for ${describeScope(scope)} up to ${to}.`);
+    const lastWeek = all[all.length - 1]!.week;
+    from ??= all[Math.max(0, all.length - 52)]!.week;
+    const points = all.filter((p) => p.week >= from!);
+    if (points.length === 0) throw new UserError(`No sales for ${describeScope(scope)} between ${from} and ${to ?? lastWeek}.`);
+    const total = points.reduce((a, p) => a + p.sales, 0);
+    const withLy = points.filter((p) => p.lastYear !== null);
+    const lyTotal = withLy.reduce((a, p) => a + p.lastYear!, 0);
+    const lyCurrent = withLy.reduce((a, p) => a + p.sales, 0);
+    const best = points.reduce((a, p) => (p.sales > a.sales ? p : a));
+    const label = describeScope(scope);
+    const holidays = holidayCalendar(Number(points[0]!.week.slice(0, 4)), Number(lastWeek.slice(0, 4))).filter(
+      (h) => h.week >= points[0]!.week && h.week <= lastWeek,
+    );
+    return {
+      title: `${label}: sales ${weekLabel(points[0]!.week)} – ${weekLabel(lastWeek)}`,
+      summary: `${money(total)} over ${points.length} weeks${withLy.length ? `, ${percent(lyCurrent / lyTotal - 1)} vs the same weeks last year` : ''}.`,
+      facts: [
+        { label: 'Total', value: money(total) },
+        { label: 'Weekly average', value: money(total / points.length) },
+        { label: 'Best week', value: `${money(best.sales)} (${weekLabel(best.week)})` },
+        ...(withLy.length ? [{ label: 'Year over year', value: `${percent(lyCurrent / lyTotal - 1)} (${withLy.length} comparable weeks)` }] : []),
+      ],
+      chart: {
+        spec: salesChart({
+          title: `${label} · weekly sales`,
+          subtitle: `Same weeks last year dashed · data through ${lastWeek}`,
+          series: points.map((p) => ({ week: p.week, value: p.sales })),
+          lastYear: withLy.map((p) => ({ week: p.week, value: p.lastYear! })),
+          holidays: holidays.map((h) => ({ week: h.week, name: h.name })),
+        }),
+        alt: `Line chart of ${label} weekly sales over ${points.length} weeks, total ${money(total)}, with last year's weeks for comparison.`,
+      },
+      table: {
+        columns: ['week', 'sales', 'same_week_last_year', 'change', 'holiday'],
+        rows: points.map((p) => [p.week, p.sales, p.lastYear, p.change === null ? null : Math.round(p.change * 10_000) / 10_000, p.isHoliday ? 'yes' : '']),
+        filename: `sales-store${store}${dept ? `-dept${dept}` : ''}.csv`,
+      },
+      actions: [
+        { label: 'Forecast', command: `/forecast store ${store}${dept ? ` dept ${dept}` : ''} weeks 12` },
+        { label: 'Holiday impact', command: `/holiday-impact store ${store}` },
+      ],
+      visibility: 'channel',
+      context: { dataThrough: lastWeek },
+      data: { scope, from, to: to ?? lastWeek, total, series: points },
+    };
+  },
+} satisfies Command;

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logger.ts';
+import type { Command, CommandContext, ParsedOptions } from './command.ts';
+import { UserError } from './errors.ts';
+import { parseText, parseTyped, suggestCommand, usage } from './parse.ts';
+import type { Reply } from './reply.ts';
+
+export type CommandRegistry = ReadonlyMap<string, Command>;
+
+/** A command as it arrives: Slack and the console send text, Discord sends typed options. */
+export interface CommandInput {
+  name: string;
+  text?: string;
+  options?: Record<string, unknown>;
+}
+
+export interface UserErrorInfo {
+  message: string;
+  usage?: string;
+  example?: string;
+  suggestion?: string;
+}
+
+export type DispatchOutcome =
+  | { kind: 'ok'; reply: Reply; command: Command; options: ParsedOptions }
+  | { kind: 'user-error'; reply: Reply; error: UserErrorInfo }
+  | { kind: 'internal-error'; reply: Reply; error: { ref: string } };
+
+export const newReference = () => randomBytes(4).toString('hex');
+
+export function userErrorReply(error: UserErrorInfo): Reply {
+  const facts = [
+    ...(error.suggestion ? [{ label: 'Did you mean', value: error.suggestion }] : []),
+    ...(error.usage ? [{ label: 'Usage', value: error.usage }] : []),
+    ...(error.example ? [{ label: 'Example', value: error.example }] : []),
+  ];
+  return { title: 'That command needs a fix', summary: error.message, facts, actions: [], visibility: 'ephemeral', context: {}, data: { error } };
+}
+
+export function internalErrorReply(ref: string): Reply {
+  return {
+    title: 'Something went wrong',
+    summary: `Something went wrong on our side (ref ${ref}). Please try again; if it keeps happening, share the reference with your admin.`,
+    facts: [],
+    actions: [],
+    visibility: 'ephemeral',
+    context: {},
+    data: { error: { ref } },
+  };
+}
+
+/** Splits "/forecast store 5" into the name and the text after it. */
+export function splitCommandLine(line: string): CommandInput {
+  const trimmed = line.trim();
+  const m = /^\/?(\S+)\s*([\s\S]*)$/.exec(trimmed);
+  return { name: m?.[1] ?? '', text: m?.[2] ?? '' };
+}
+
+function resolve(registry: CommandRegistry, rawName: string): Command {
+  const name = rawName.replace(/^\//, '').toLowerCase();
+  const command = registry.get(name);
+  if (command) return command;
+  const near = suggestCommand(name, [...registry.keys()]);
+  throw new UserError(`There is no /${name} command.`, {
+    suggestion: near ? `/${near}` : undefined,
+    usage: near ? usage(registry.get(near)!) : [...registry.keys()].map((n) => `/${n}`).join(', '),
+    example: near ? registry.get(near)!.examples[0] : '/help',
+  });
+}
+
+/**
+ * The one flow every platform shares: resolve the command, parse its options, run it.
+ * User mistakes come back as an ephemeral explanation; anything else is logged with a
+ * reference the user can quote, never shown raw.
+ */
+export async function dispatch(registry: CommandRegistry, input: CommandInput, ctx: CommandContext, logger: Logger): Promise<DispatchOutcome> {
+  const log = logger.child({ requestId: ctx.requestId, platform: ctx.platform, command: input.name });
+  let command: Command | undefined;
+  try {
+    command = resolve(registry, input.name);
+    const options = input.options ? parseTyped(command, input.options) : parseText(command, input.text ?? '');
+    const started = performance.now();
+    const reply = await command.handler(options, ctx);
+    log.info({ options, ms: Math.round(performance.now() - started) }, 'command answered');
+    return { kind: 'ok', reply, command, options };
+  } catch (err) {
+    if (err instanceof UserError) {
+      // Handlers refuse with a message; the usage and an example come from the definition.
+      const error = { message: err.message, usage: command ? usage(command) : undefined, example: command?.examples[0], ...err.details };
+      log.info({ error: err.message }, 'command refused');
+      return { kind: 'user-error', reply: userErrorReply(error), error };
+    }
+    const ref = ctx.requestId.slice(0, 8);
+    log.error({ err, ref, input }, 'command failed');
+    return { kind: 'internal-error', reply: internalErrorReply(ref), error: { ref } };
+  }
+}

@@ -1,0 +1,186 @@
+import { closest, distance } from 'fastest-levenshtein';
+import type { Command, OptionDef, OptionValue, ParsedOptions } from './command.ts';
+import { UserError } from './errors.ts';
+
+/**
+ * Slack gives a command one free-text field; this turns it into typed options, forgivingly:
+ *
+ *   store 5 week 12 | store 5 weeks 12 | store=5 horizon=12 | store:5 | 5 12 (positional)
+ *
+ * Keywords and choices are case-insensitive; "super bowl" and "labor day" may be two words.
+ * Anything it cannot place is a UserError naming the word, with usage, an example and,
+ * for a near miss, a suggestion ("stor 5" -> "store 5").
+ */
+
+export function usage(command: Command): string {
+  const parts = command.options.map((o) => {
+    const shown = `${o.name} ${placeholder(o)}`;
+    return o.required ? shown : `[${shown}]`;
+  });
+  return [`/${command.name}`, ...parts, ...(command.keywords?.length ? [`[${command.keywords.join('|')}]`] : [])].join(' ');
+}
+
+function placeholder(o: OptionDef): string {
+  switch (o.type) {
+    case 'integer':
+      return o.name === 'store' ? 'N' : o.name === 'dept' ? 'D' : `${o.min}-${o.max}`;
+    case 'date':
+      return 'YYYY-MM-DD';
+    case 'choice':
+      return o.choices.join('|');
+    case 'string':
+      return o.name.toUpperCase();
+  }
+}
+
+function fail(command: Command, message: string, suggestion?: string): never {
+  throw new UserError(message, { usage: usage(command), example: command.examples[0], suggestion });
+}
+
+/** Validates and converts one raw value for `o`; shared by free text and typed (Discord) options. */
+export function coerceOption(command: Command, o: OptionDef, raw: unknown): OptionValue {
+  const text = String(raw ?? '').trim();
+  switch (o.type) {
+    case 'integer': {
+      if (!/^[-+]?\d+$/.test(text)) fail(command, `${o.name} must be a whole number, got "${text}".`);
+      const n = Number(text);
+      if (n < o.min || n > o.max) fail(command, `${o.name} ${n} is out of range: use ${o.min} to ${o.max}.`);
+      return n;
+    }
+    case 'date': {
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+      const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
+      if (!d || d.toISOString().slice(0, 10) !== text) fail(command, `${o.name} must be a date like 2012-02-10, got "${text}".`);
+      return text;
+    }
+    case 'choice': {
+      const value = normaliseChoice(text);
+      const hit = o.choices.find((c) => normaliseChoice(c) === value);
+      if (hit) return hit;
+      const near = closest(value, [...o.choices]);
+      fail(
+        command,
+        `${o.name} must be one of ${o.choices.join(', ')}; got "${text}".`,
+        near && distance(value, near) <= 2 ? `${o.name} ${near}` : undefined,
+      );
+    }
+    // falls through: fail() never returns
+    case 'string':
+      if (text === '') fail(command, `${o.name} needs a value.`);
+      return text;
+  }
+}
+
+const normaliseChoice = (s: string) => s.toLowerCase().replace(/[\s_]+/g, '-');
+
+function tokenize(text: string): string[] {
+  const joined = text
+    .replace(/\bsuper\s+bowl\b/gi, 'super-bowl')
+    .replace(/\blabou?r\s+day\b/gi, 'labor-day')
+    .replace(/[\u201c\u201d"']/g, '');
+  const tokens: string[] = [];
+  for (const raw of joined.trim().split(/\s+/)) {
+    if (!raw) continue;
+    const kv = /^([a-z-]+)[=:](.+)$/i.exec(raw);
+    if (kv) tokens.push(kv[1]!, kv[2]!);
+    else tokens.push(raw);
+  }
+  return tokens;
+}
+
+export function parseText(command: Command, text: string): ParsedOptions {
+  const tokens = tokenize(text);
+  const keywordOf = new Map<string, OptionDef>();
+  for (const o of command.options) for (const k of [o.name, ...(o.aliases ?? [])]) keywordOf.set(k.toLowerCase(), o);
+  const ignored = new Set((command.keywords ?? []).map((k) => k.toLowerCase()));
+  const result: ParsedOptions = {};
+
+  const set = (o: OptionDef, raw: string) => {
+    if (result[o.name] !== undefined) fail(command, `${o.name} is given twice.`);
+    result[o.name] = coerceOption(command, o, raw);
+  };
+
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const lower = token.toLowerCase();
+    const option = keywordOf.get(lower);
+    if (option) {
+      const next = tokens[i + 1];
+      if (next === undefined || keywordOf.has(next.toLowerCase())) fail(command, `${option.name} needs a value, e.g. "${option.name} ${example(option)}".`);
+      set(option, next);
+      i++;
+      continue;
+    }
+    if (ignored.has(lower)) continue;
+    const choice = command.options.find(
+      (o) => o.type === 'choice' && result[o.name] === undefined && o.choices.some((c) => normaliseChoice(c) === normaliseChoice(token)),
+    );
+    if (choice) {
+      set(choice, token);
+      continue;
+    }
+    if (/^[-+]?\d+$/.test(token) || /^\d{4}-\d{2}-\d{2}$/.test(token)) {
+      const isDate = token.includes('-') && token.length === 10;
+      const positional = command.options.find(
+        (o) => o.positional && result[o.name] === undefined && (isDate ? o.type === 'date' : o.type === 'integer'),
+      );
+      if (positional) {
+        set(positional, token);
+        continue;
+      }
+      fail(command, `I don't know what "${token}" is for here.`);
+    }
+    fail(command, `Unknown word "${token}".`, suggestFor(command, lower, tokens[i + 1]));
+  }
+
+  for (const o of command.options) {
+    if (result[o.name] === undefined && o.default !== undefined) result[o.name] = o.default;
+    if (result[o.name] === undefined && o.required) fail(command, `Missing ${o.name}: say which ${o.name}, e.g. "${o.name} ${example(o)}".`);
+  }
+  return result;
+}
+
+function example(o: OptionDef): string {
+  if (o.type === 'integer') return String(o.default ?? Math.min(o.max, Math.max(o.min, 5)));
+  if (o.type === 'choice') return o.choices[0]!;
+  if (o.type === 'date') return '2012-02-10';
+  return 'value';
+}
+
+function suggestFor(command: Command, word: string, next: string | undefined): string | undefined {
+  const vocabulary = [
+    ...command.options.flatMap((o) => [o.name, ...(o.aliases ?? []), ...(o.type === 'choice' ? o.choices : [])]),
+    ...(command.keywords ?? []),
+  ];
+  const near = closest(word, vocabulary);
+  if (!near || distance(word, near) > Math.max(1, Math.floor(word.length / 3))) return undefined;
+  return next !== undefined ? `${near} ${next}` : near;
+}
+
+/** Typed options (Discord): the same validation as free text, without the text. */
+export function parseTyped(command: Command, raw: Record<string, unknown>): ParsedOptions {
+  const result: ParsedOptions = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const o = command.options.find((x) => x.name === name);
+    if (!o) fail(command, `Unknown option "${name}".`);
+    if (value !== undefined && value !== null && value !== '') result[name] = coerceOption(command, o, value);
+  }
+  for (const o of command.options) {
+    if (result[o.name] === undefined && o.default !== undefined) result[o.name] = o.default;
+    if (result[o.name] === undefined && o.required) fail(command, `Missing ${o.name}.`);
+  }
+  return result;
+}
+
+/** The canonical text form of options: what follow-up buttons send and tests round-trip. */
+export function formatOptions(command: Command, options: ParsedOptions): string {
+  return command.options
+    .filter((o) => options[o.name] !== undefined)
+    .map((o) => `${o.name} ${options[o.name]}`)
+    .join(' ');
+}
+
+export function suggestCommand(name: string, names: readonly string[]): string | undefined {
+  const near = closest(name, [...names]);
+  return near && distance(name, near) <= Math.max(2, Math.floor(name.length / 3)) ? near : undefined;
+}

@@ -1,0 +1,30 @@
+import type { Database } from '../db/client.ts';
+import { UserError } from './errors.ts';
+
+/** Refuses a store or store x dept with no sales, naming what does exist. */
+export async function requireSeries(db: Database, store: number, dept?: number): Promise<void> {
+  const [s] = await db.query<{ n: number; lo: number | null; hi: number | null; count: number }>(
+    `SELECT (SELECT count(*)::int FROM store_week_sales WHERE store_id = $1) AS n,
+            min(store_id) AS lo, max(store_id) AS hi, count(DISTINCT store_id)::int AS count FROM store_week_sales`,
+    [store],
+  );
+  if (!s || s.count === 0) throw new UserError('No sales data is loaded yet. Import some with `storecast import` (or run `storecast demo`).', { code: 'NO_DATA' });
+  if (s.n === 0) {
+    throw new UserError(`Store ${store} has no sales data. Stores with data: ${s.lo}-${s.hi} (${s.count} stores).`, {
+      code: 'UNKNOWN_STORE',
+      suggestion: `store ${Math.min(Math.max(store, s.lo!), s.hi!)}`,
+    });
+  }
+  if (dept === undefined) return;
+  const depts = await db.query<{ dept_id: number }>('SELECT DISTINCT dept_id FROM weekly_sales WHERE store_id = $1 ORDER BY dept_id', [store]);
+  if (!depts.some((d) => d.dept_id === dept)) {
+    const list = depts.map((d) => d.dept_id);
+    const near = list.reduce<number | undefined>((best, d) => (best === undefined || Math.abs(d - dept) < Math.abs(best - dept) ? d : best), undefined);
+    throw new UserError(
+      list.length
+        ? `Store ${store} has no sales in department ${dept}. It has ${list.length} departments: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', ...' : ''}.`
+        : `Store ${store} has store-level totals only, no department detail.`,
+      { code: 'UNKNOWN_DEPT', suggestion: near !== undefined ? `store ${store} dept ${near}` : `store ${store}` },
+    );
+  }
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { renderPng } from '../charts/index.ts';
+import { createRegistry } from '../commands/index.ts';
+import type { CommandContext } from './chat/command.ts';
+import { dispatch, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/client.ts';
+import type { Forecaster } from './forecast/forecaster.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+
+/** Who asks: what an adapter knows about the request, before the shared services are added. */
+export type Asker = Pick<CommandContext, 'platform' | 'workspace' | 'channel' | 'user' | 'roles'>;
+
+/**
+ * Every outside dependency the server and adapters use, wired in one place (createServices).
+ * Adapters receive this and nothing else.
+ */
+export interface Services {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  metrics: Metrics;
+  registry: CommandRegistry;
+  forecaster: Forecaster;
+  /** Runs a command for someone; records its latency and outcome. */
+  run(input: CommandInput, asker: Asker, requestId?: string): Promise<DispatchOutcome>;
+  /** Renders a reply's chart to PNG, timed. */
+  renderChart(spec: Record<string, unknown>): Promise<Buffer>;
+  /** Work that must finish before a graceful shutdown completes (replies after an ack). */
+  track<T>(work: Promise<T>): Promise<T>;
+  drain(): Promise<void>;
+}
+
+export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics }): Services {
+  const metrics = deps.metrics ?? createMetrics();
+  const registry = deps.registry ?? createRegistry();
+  const inFlight = new Set<Promise<unknown>>();
+  return {
+    ...deps,
+    metrics,
+    registry,
+    async run(input, asker, requestId = randomUUID().replace(/-/g, '')) {
+      const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId };
+      const stop = metrics.commandDuration.startTimer({ command: input.name, platform: asker.platform });
+      const outcome = await dispatch(registry, input, ctx, deps.logger);
+      stop({ outcome: outcome.kind });
+      if (outcome.kind !== 'ok') metrics.errors.inc({ kind: outcome.kind === 'user-error' ? 'user' : 'internal' });
+      return outcome;
+    },
+    async renderChart(spec) {
+      const stop = metrics.renderDuration.startTimer();
+      try {
+        return await renderPng(spec);
+      } finally {
+        stop();
+      }
+    },
+    track(work) {
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work)).catch(() => {});
+      return work;
+    },
+    async drain() {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+  };
+}
