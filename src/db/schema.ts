@@ -122,3 +122,81 @@ export const importRuns = pgTable('import_runs', {
   status: text('status', { enum: ['running', 'succeeded', 'failed'] }).notNull().default('running'),
   error: text('error'),
 });
+
+// ---- Webhooks: API tokens, subscriptions, deliveries (src/webhooks/, src/auth/) ----
+// (Imported here, not at the top, so this section stays an append-only block.)
+import { customType, uniqueIndex } from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/** Bearer tokens of the HTTP API. Only a SHA-256 of the token is stored; the token is shown once. */
+export const apiTokens = pgTable('api_tokens', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  scopes: text('scopes').array().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+/**
+ * A weekly summary for a store, a region or the chain, posted to a webhook URL (encrypted at
+ * rest, AES-256-GCM) or to the Slack/Discord channel it was requested from.
+ */
+export const webhookSubscriptions = pgTable(
+  'webhook_subscriptions',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['weekly-summary'] }).notNull().default('weekly-summary'),
+    scopeKind: text('scope_kind', { enum: ['store', 'region', 'chain'] }).notNull(),
+    scopeValue: text('scope_value'),
+    targetKind: text('target_kind', { enum: ['slack-webhook', 'discord-webhook', 'generic', 'slack-channel', 'discord-channel'] }).notNull(),
+    /** Webhook URL, encrypted (v1:iv:tag:ciphertext); null for channel targets. */
+    targetSecret: text('target_secret'),
+    /** What may be shown of the target: host and the last characters, or the channel id. */
+    targetHint: text('target_hint').notNull(),
+    /** HMAC key of generic JSON deliveries, encrypted. */
+    signingSecret: text('signing_secret'),
+    workspace: text('workspace'),
+    channel: text('channel'),
+    weekday: smallint('weekday').notNull(),
+    time: text('time').notNull(),
+    timezone: text('timezone').notNull(),
+    nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull(),
+    createdBy: text('created_by'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [index('webhook_subscriptions_next_run_idx').on(t.nextRunAt)],
+);
+
+/** One row per subscription and week: the unique key is what keeps replicas from posting twice. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    subscriptionId: text('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    /** The local date (subscription time zone) of the scheduled run. */
+    week: date('week', { mode: 'string' }).notNull(),
+    status: text('status', { enum: ['pending', 'in_progress', 'retry', 'succeeded', 'dead'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    leaseToken: text('lease_token'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    /** Random name under which the chart PNG is served to Slack incoming webhooks. */
+    chartToken: text('chart_token'),
+    chartPng: bytea('chart_png'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_subscription_week_key').on(t.subscriptionId, t.week),
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    uniqueIndex('webhook_deliveries_chart_token_key').on(t.chartToken),
+  ],
+);
