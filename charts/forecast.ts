@@ -124,13 +124,13 @@ export function forecastChart(input: ForecastChartInput): ChartSpec {
       color: {
         field: 'series',
         type: 'nominal',
-        scale: { domain: lineDomain, range: [COLORS.actual, COLORS.forecast] },
+        scale: { domain: lineDomain, range: lineDomain.map((d) => (d === FORECAST_SERIES.actual ? COLORS.actual : COLORS.forecast)) },
         legend: { title: null, symbolType: 'stroke', symbolStrokeWidth: 3, offset: legendOffset },
       },
       strokeDash: {
         field: 'series',
         type: 'nominal',
-        scale: { domain: lineDomain, range: [[1, 0], [6, 4]] },
+        scale: { domain: lineDomain, range: lineDomain.map((d) => (d === FORECAST_SERIES.actual ? [1, 0] : [6, 4])) },
         legend: { title: null, symbolType: 'stroke', symbolStrokeWidth: 3, offset: legendOffset },
       },
     },

@@ -22,6 +22,7 @@ export interface HolidayImpactChartInput {
 }
 
 const BAR_STEP = 56;
+const MAX_BAR = 72;
 
 /**
  * Builds the holiday impact chart's Vega-Lite spec. Holidays keep the order of their first row;
@@ -71,6 +72,11 @@ export function holidayImpactChart(input: HolidayImpactChartInput): ChartSpec {
     scale: { domain: yDomain, nice: true },
     axis: { labelExpr: percentExpr('datum.value', { maxDecimals: 0 }), tickCount: 6 },
   };
+  // Cap bars at MAX_BAR px (a single holiday x year would otherwise fill the plot), centred in their slot.
+  const width = Math.max(CHART_WIDTH, holidays.length * years.length * BAR_STEP);
+  const groupStep = width / (holidays.length - 0.2 + 2 * 0.1);
+  const barSlot = (groupStep * 0.8) / (years.length - 0.1);
+  const barBand = Math.min(1, MAX_BAR / (barSlot * 0.9));
   const color = {
     field: 'year',
     type: 'nominal' as const,
@@ -82,11 +88,11 @@ export function holidayImpactChart(input: HolidayImpactChartInput): ChartSpec {
   const spec = {
     ...frame(input),
     // At least BAR_STEP px per bar, so value labels fit over their bar.
-    width: Math.max(CHART_WIDTH, holidays.length * years.length * BAR_STEP),
+    width,
     height: CHART_HEIGHT,
     data: { values: labelled },
     layer: [
-      { mark: { type: 'bar', cornerRadiusEnd: 2 }, encoding: { x, xOffset, y, color } },
+      { mark: { type: 'bar', cornerRadiusEnd: 2, width: { band: barBand } }, encoding: { x, xOffset, y, color } },
       {
         mark: { type: 'rule', color: COLORS.text, strokeWidth: 1.25 },
         encoding: { x, xOffset, y: { field: 'lower', type: 'quantitative' }, y2: { field: 'upper' } },

@@ -15,8 +15,10 @@ export interface HolidayMark {
 export interface PlacedHoliday {
   week: string;
   name: string;
-  /** 0 = the row nearest the plot. */
+  /** Label row above the plot, 0 = nearest the plot; -1 when the label is dropped for lack of room. */
   row: number;
+  /** Whether the name is drawn (false: only the rule). */
+  label: boolean;
 }
 
 const LABEL_FONT_SIZE = 11;
@@ -24,6 +26,7 @@ const LABEL_FONT_SIZE = 11;
 const CHAR_PX = 7;
 const ROW_PX = 15;
 const GAP_PX = 8;
+const MAX_ROWS = 2;
 
 /**
  * Holidays within [t0, t1] (UTC ms), de-duplicated, each with a label row. The label is centred
@@ -42,31 +45,39 @@ export function pickHolidays(holidays: HolidayMark[], t0: number, t1: number, wi
       seen.add(key);
       return true;
     });
-  const rowEnds: number[] = []; // right edge (px) of the last label in each row
-  return inRange.map((h) => {
+  const placed: { row: number; cx: number; left: number; right: number }[] = [];
+  const fits = (row: number, cx: number, left: number, right: number) =>
+    placed.every((p) => {
+      if (p.row === row) return right + GAP_PX <= p.left || left >= p.right + GAP_PX;
+      // A label must not sit on the connector of a label stacked above it, and vice versa.
+      if (p.row < row) return cx < p.left - 3 || cx > p.right + 3;
+      return p.cx < left - 3 || p.cx > right + 3;
+    });
+  const out: PlacedHoliday[] = [];
+  for (const h of inRange) {
     const cx = ((h.t - t0) / span) * width;
     const half = (h.name.length * CHAR_PX) / 2;
-    let row = rowEnds.findIndex((end) => cx - half >= end + GAP_PX);
-    if (row === -1) {
-      row = rowEnds.length;
-      rowEnds.push(0);
-    }
-    rowEnds[row] = cx + half;
-    return { week: isoWeek(h.t), name: h.name, row };
-  });
+    let row = -1;
+    for (let r = 0; r < MAX_ROWS && row === -1; r++) if (fits(r, cx, cx - half, cx + half)) row = r;
+    // No room in any row: keep the rule, drop the label (the same holiday is usually labelled nearby).
+    if (row !== -1) placed.push({ row, cx, left: cx - half, right: cx + half });
+    out.push({ week: isoWeek(h.t), name: h.name, row, label: row !== -1 });
+  }
+  return out;
 }
 
 /** Legend offset (px) that clears the holiday label rows above the plot. */
 export function legendOffsetAbove(holidays: PlacedHoliday[]): number {
-  const rows = holidays.length ? Math.max(...holidays.map((h) => h.row)) + 1 : 0;
+  const rows = Math.max(0, ...holidays.map((h) => h.row + 1));
   return rows ? 10 + rows * ROW_PX + 4 : 10;
 }
 
 /** Vega-Lite layers for the placed holidays (empty if none). Shares the chart's x encoding by field. */
 export function holidayLayers(holidays: PlacedHoliday[]): unknown[] {
   if (holidays.length === 0) return [];
-  const values = holidays.map((h) => ({ ...h, labelY: -6 - h.row * ROW_PX }));
-  return [
+  const values = holidays.map((h) => ({ week: h.week, name: h.name, labelY: -6 - Math.max(h.row, 0) * ROW_PX }));
+  const labelled = values.filter((_, i) => holidays[i]!.label);
+  const layers: unknown[] = [
     {
       data: { values },
       mark: { type: 'rule', color: COLORS.holiday, strokeDash: [3, 3], strokeWidth: 1, opacity: 0.8 },
@@ -77,7 +88,7 @@ export function holidayLayers(holidays: PlacedHoliday[]): unknown[] {
       },
     },
     {
-      data: { values },
+      data: { values: labelled },
       mark: {
         type: 'rule',
         color: COLORS.holiday,
@@ -91,7 +102,7 @@ export function holidayLayers(holidays: PlacedHoliday[]): unknown[] {
       },
     },
     {
-      data: { values },
+      data: { values: labelled },
       mark: {
         type: 'text',
         font: FONT,
@@ -108,4 +119,5 @@ export function holidayLayers(holidays: PlacedHoliday[]): unknown[] {
       },
     },
   ];
+  return labelled.length ? layers : layers.slice(0, 1);
 }

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { registerFont } from 'canvas';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { encodePng, type NodeCanvasLike } from './png.ts';
 import { FONT } from './theme.ts';
 
 export interface RenderOptions {
@@ -131,8 +132,8 @@ export async function renderPng(
 ): Promise<Buffer> {
   if (!(scale > 0 && scale <= 8)) throw new RangeError(`renderPng: scale must be in (0, 8], got ${scale}`);
   return withView(spec, async (view) => {
-    const canvas = (await view.toCanvas(scale)) as unknown as { toBuffer(mime: 'image/png'): Buffer };
-    return canvas.toBuffer('image/png');
+    const canvas = (await view.toCanvas(scale)) as unknown as NodeCanvasLike;
+    return encodePng(canvas);
   });
 }
 

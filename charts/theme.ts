@@ -145,8 +145,8 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Parses a week's date ("2012-11-23", or a full ISO timestamp) to UTC ms; throws a clear error. */
 export function weekTime(week: string, where: string): number {
-  const t = ISO_DATE.test(week) ? Date.parse(`${week}T00:00:00Z`) : Date.parse(week);
-  if (typeof week !== 'string' || Number.isNaN(t)) {
+  const t = typeof week !== 'string' ? Number.NaN : ISO_DATE.test(week) ? Date.parse(`${week}T00:00:00Z`) : Date.parse(week);
+  if (Number.isNaN(t)) {
     throw new ChartInputError(`${where}: week ${JSON.stringify(week)} is not a date (expected YYYY-MM-DD)`);
   }
   return t;
@@ -159,16 +159,20 @@ export function isoWeek(t: number): string {
 
 /**
  * A time x axis for weekly data spanning [t0, t1] (UTC ms): month ticks labelled "Nov" with
- * the year on January and on the first tick ("Nov 2012"), or, for short spans, week ticks
- * labelled "Nov 25". Week strings are read as UTC dates, so labels do not shift with the
+ * the year on January and on the first tick ("Nov 2012"), or, for spans up to 20 weeks, ticks
+ * on the data's weeks labelled "Nov 25" (the first with its year). Week strings are read as UTC dates, so labels do not shift with the
  * server's time zone.
  */
 export function weekAxis(t0: number, t1: number): Record<string, unknown> {
   const weeks = (t1 - t0) / (7 * DAY);
   if (weeks <= 20) {
+    // Ticks on the data's own weeks (e.g. Fridays), not on calendar (Sunday) week starts.
+    const step = weeks <= 10 ? 1 : 2;
+    const values: number[] = [];
+    for (let t = t0; t <= t1 + DAY; t += step * 7 * DAY) values.push(t);
     return {
       title: null,
-      tickCount: { interval: 'week', step: weeks <= 10 ? 1 : 2 },
+      values,
       labelExpr: `datum.index == 0 || utcmonth(datum.value) == 0 && utcdate(datum.value) <= 7 ? utcFormat(datum.value, '%b %-d, %Y') : utcFormat(datum.value, '%b %-d')`,
       labelOverlap: true,
     };
@@ -233,6 +237,9 @@ export const THEME_CONFIG: Config = {
     symbolSize: 160,
     padding: 0,
     offset: 10,
+    // Vega (not Vega-Lite) config, passed through: space between side-by-side legends equals the
+    // space between entries of one legend ("Actual  Forecast  80% interval" reads as one legend).
+    ...({ layout: { top: { anchor: 'start', margin: 18 } } } as object),
   },
   text: { font: FONT, fontSize: 12, color: COLORS.text },
   range: { category: CATEGORY_PALETTE },
@@ -250,6 +257,7 @@ export function frame({ title, subtitle }: TitleInput) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: subtitle ? { text: title, subtitle } : { text: title },
+    description: subtitle ? `${title}. ${subtitle}` : title,
     width: CHART_WIDTH,
     autosize: { type: 'pad' as const },
     config: THEME_CONFIG,
