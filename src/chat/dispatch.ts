@@ -34,7 +34,9 @@ export function userErrorReply(error: UserErrorInfo): Reply {
     ...(error.usage ? [{ label: 'Usage', value: error.usage }] : []),
     ...(error.example ? [{ label: 'Example', value: error.example }] : []),
   ];
-  return { title: 'That command needs a fix', summary: error.message, facts, actions: [], visibility: 'ephemeral', context: {}, data: { error } };
+  // A corrected command line is offered as a one-click follow-up.
+  const actions = error.suggestion?.startsWith('/') ? [{ label: `Run ${error.suggestion}`, command: error.suggestion }] : [];
+  return { title: 'That command needs a fix', summary: error.message, facts, actions, visibility: 'ephemeral', context: {}, data: { error } };
 }
 
 export function internalErrorReply(ref: string): Reply {
@@ -56,13 +58,13 @@ export function splitCommandLine(line: string): CommandInput {
   return { name: m?.[1] ?? '', text: m?.[2] ?? '' };
 }
 
-function resolve(registry: CommandRegistry, rawName: string): Command {
+function resolve(registry: CommandRegistry, rawName: string, text = ''): Command {
   const name = rawName.replace(/^\//, '').toLowerCase();
   const command = registry.get(name);
   if (command) return command;
   const near = suggestCommand(name, [...registry.keys()]);
   throw new UserError(`There is no /${name} command.`, {
-    suggestion: near ? `/${near}` : undefined,
+    suggestion: near ? `/${near}${text.trim() ? ` ${text.trim()}` : ''}` : undefined,
     usage: near ? usage(registry.get(near)!) : [...registry.keys()].map((n) => `/${n}`).join(', '),
     example: near ? registry.get(near)!.examples[0] : '/help',
   });
@@ -77,7 +79,7 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
   const log = logger.child({ requestId: ctx.requestId, platform: ctx.platform, command: input.name });
   let command: Command | undefined;
   try {
-    command = resolve(registry, input.name);
+    command = resolve(registry, input.name, input.text);
     const options = input.options ? parseTyped(command, input.options) : parseText(command, input.text ?? '');
     const started = performance.now();
     const reply = await command.handler(options, ctx);

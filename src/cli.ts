@@ -1,0 +1,135 @@
+import { writeFileSync } from 'node:fs';
+import { Command as Program, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { loadConfig, ConfigError } from './config.ts';
+import { createLogger } from './logger.ts';
+import { EXIT_USAGE, withCli } from './cli/context.ts';
+import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
+import { loadDemoData } from './data/demo.ts';
+import { dataStats } from './data/stats.ts';
+import { splitCommandLine } from './chat/dispatch.ts';
+import { replyAsText } from './chat/reply.ts';
+import { createServices } from './services.ts';
+import { SeasonalNaiveForecaster } from './forecast/seasonal-naive.ts';
+import { startServer } from './server.ts';
+
+const program = new Program('storecast')
+  .description('Retail analytics chat-ops: forecasts, holiday impact and sales answers for Slack, Discord and webhooks.')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('Run the HTTP server (Slack, Discord, API, console). Loads demo data into an empty database.')
+  .action(async () => {
+    let config;
+    try {
+      config = loadConfig();
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(EXIT_USAGE);
+      }
+      throw err;
+    }
+    const logger = createLogger(config.logLevel);
+    const running = await startServer(config, logger);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        void running.stop().then(() => process.exit(0));
+      });
+    }
+  });
+
+function printReport(r: ImportReport): void {
+  for (const row of r.rejected) process.stderr.write(`${r.source}:${row.line}: ${row.reason}\n`);
+  const verb = r.dryRun ? 'would accept' : 'accepted';
+  process.stdout.write(
+    `${r.source} (${r.format}): ${r.rowsRead} rows read, ${r.accepted} ${verb}` +
+      (r.dryRun ? '' : ` (${r.inserted} new, ${r.updated} updated, ${r.unchanged} unchanged)`) +
+      `, ${r.rejectedCount} rejected in ${(r.durationMs / 1000).toFixed(1)} s\n`,
+  );
+}
+
+program
+  .command('import')
+  .description('Import CSV files, recognised by their header: Kaggle train/features/stores/test.csv or Walmart.csv.')
+  .argument('<files...>', 'CSV files')
+  .option('--dry-run', 'validate only; write nothing')
+  .action(async (files: string[], opts: { dryRun?: boolean }) => {
+    await withCli(async ({ db }) => {
+      const bars = process.stderr.isTTY ? new cliProgress.MultiBar({ format: ' {file} [{bar}] {percentage}% | {rows} rows', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+      const barsByFile = new Map<string, cliProgress.SingleBar>();
+      try {
+        const reports = await importFiles(db, files, {
+          dryRun: opts.dryRun,
+          onProgress: (p) => {
+            if (!bars) return;
+            let bar = barsByFile.get(p.source);
+            if (!bar) barsByFile.set(p.source, (bar = bars.create(p.totalBytes, 0, { file: p.source, rows: 0 })));
+            bar.update(p.bytesRead, { rows: p.rows });
+          },
+        });
+        bars?.stop();
+        reports.forEach(printReport);
+        const rejected = reports.reduce((a, r) => a + r.rejectedCount, 0);
+        if (rejected > 0) process.stderr.write(`warning: ${rejected} row${rejected > 1 ? 's' : ''} rejected (listed above as file:line: reason); all other rows were kept.\n`);
+      } catch (err) {
+        bars?.stop();
+        if (err instanceof ImportFileError) {
+          process.stderr.write(`error: ${err.message}\n`);
+          process.exitCode = EXIT_USAGE;
+          return;
+        }
+        throw err;
+      }
+    });
+  });
+
+program
+  .command('demo')
+  .description('Load the deterministic demo data set (45 stores, ~80 departments, 143 weeks).')
+  .action(async () => {
+    await withCli(async ({ db }) => {
+      const reports = await loadDemoData(db);
+      reports.forEach(printReport);
+    });
+  });
+
+program
+  .command('stats')
+  .description('What is loaded: rows, stores, departments, first and last week.')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    await withCli(async ({ db }) => {
+      const stats = await dataStats(db);
+      if (opts.json) process.stdout.write(`${JSON.stringify(stats)}\n`);
+      else for (const [k, v] of Object.entries(stats)) process.stdout.write(`${k.padEnd(18)} ${v ?? '-'}\n`);
+    });
+  });
+
+program
+  .command('ask')
+  .description('Run a slash command locally, e.g. storecast ask "/forecast store 5 week 12" --out f.png')
+  .argument('<command>', 'the command line, with or without the leading slash')
+  .option('--out <file>', 'write the chart PNG here')
+  .option('--json', 'print the Reply as JSON')
+  .addOption(new Option('--csv <file>', 'write the reply table as CSV here'))
+  .action(async (line: string, opts: { out?: string; json?: boolean; csv?: string }) => {
+    await withCli(async ({ config, db, logger }) => {
+      const services = createServices({ config, db, logger, forecaster: new SeasonalNaiveForecaster() });
+      const outcome = await services.run(splitCommandLine(line), { platform: 'cli', roles: [] });
+      if (outcome.kind !== 'ok') {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ error: outcome.error })}\n`);
+        else process.stderr.write(`${replyAsText(outcome.reply)}\n`);
+        process.exitCode = outcome.kind === 'user-error' ? EXIT_USAGE : 1;
+        return;
+      }
+      const { reply } = outcome;
+      if (opts.out && reply.chart) writeFileSync(opts.out, await services.renderChart(reply.chart.spec));
+      if (opts.csv && reply.table) writeFileSync(opts.csv, (await import('./chat/reply.ts')).tableAsCsv(reply.table));
+      process.stdout.write(opts.json ? `${JSON.stringify(reply)}\n` : `${replyAsText(reply)}\n`);
+      if (opts.out && !reply.chart) process.stderr.write('note: this reply has no chart; nothing written to --out\n');
+    });
+  });
+
+await program.parseAsync(process.argv);
