@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pngSize } from '../charts/index.ts';
+import { loadDemoData } from '../src/data/demo.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+
+const bin = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+async function storecast(args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('storecast CLI', () => {
+  let t: TestDatabase;
+  let env: Record<string, string>;
+  const dir = mkdtempSync(join(tmpdir(), 'storecast-cli-'));
+
+  beforeAll(async () => {
+    t = await createTestDatabase('postgres');
+    await loadDemoData(t.db);
+    env = { DATABASE_URL: t.url! };
+  });
+  afterAll(() => t.cleanup());
+
+  it('ask --json --out: 12 forecast weeks inside their intervals and a wide PNG', async () => {
+    const out = join(dir, 'f.png');
+    const r = await storecast(['ask', '/forecast store 5 week 12', '--json', '--out', out], env);
+    expect(r.code).toBe(0);
+    const reply = JSON.parse(r.stdout) as { data: { forecast: { lower: number; value: number; upper: number }[] } };
+    expect(reply.data.forecast).toHaveLength(12);
+    for (const p of reply.data.forecast) expect(p.lower <= p.value && p.value <= p.upper).toBe(true);
+    expect(pngSize(readFileSync(out)).width).toBeGreaterThanOrEqual(1200);
+  });
+
+  it('ask exits 2 with usage for a bad store and suggests /forecast for /forcast', async () => {
+    const bad = await storecast(['ask', '/forecast store 99'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Store 99 has no sales data/);
+    expect(bad.stderr).toMatch(/Usage\s+\/forecast store N/);
+    const typo = await storecast(['ask', '/forcast store 5', '--json'], env);
+    expect(typo.code).toBe(2);
+    expect(JSON.parse(typo.stdout)).toMatchObject({ error: { message: 'There is no /forcast command.', suggestion: '/forecast store 5', usage: expect.stringContaining('/forecast store N') } });
+  });
+
+  it('import reports bad rows as file:line: reason, keeps the rest and exits 0; stats --json', async () => {
+    const fresh = { STORECAST_DATA_DIR: mkdtempSync(join(tmpdir(), 'storecast-data-')) };
+    const r = await storecast(['import', fixture('train-mixed.csv'), fixture('stores-cr.csv')], fresh);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('train-mixed.csv:6: bad Date "2010-13-45" (expected YYYY-MM-DD)');
+    expect(r.stderr).toContain('train-mixed.csv:11: unknown store 99 (import stores.csv first)');
+    expect(r.stderr).toMatch(/warning: 5 rows rejected/);
+    expect(r.stdout).toMatch(/train-mixed.csv \(train\): 12 rows read, 7 accepted \(7 new, 0 updated, 0 unchanged\), 5 rejected/);
+    const stats = await storecast(['stats', '--json'], fresh);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ salesRows: 7, stores: 3, departments: 3, firstWeek: '2010-02-05', lastWeek: '2010-02-19' });
+    const unknown = await storecast(['import', fixture('unknown-header.csv')], fresh);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unrecognised header[\s\S]*Accepted formats/);
+  });
+
+  it('refuses bad configuration with one line per variable', async () => {
+    const r = await storecast(['stats'], { DATABASE_URL: 'mysql://nope', PORT: 'abc' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PORT="abc": /);
+    expect(r.stderr).toMatch(/DATABASE_URL="mysql:\/\/nope": must start with postgres:\/\//);
+  });
+});
