@@ -24,7 +24,7 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   // Listen first: /healthz must answer while a new embedded database initialises (~5 s).
-  let app: Hono | undefined;
+  let app: Hono | undefined = undefined;
   const booting = new Hono()
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .all('*', (c) => c.json({ status: 'starting', message: 'storecast is starting; try again in a few seconds.' }, 503, { 'Retry-After': '5' }));

@@ -31,6 +31,7 @@ import {
   sampleSalesInput,
 } from '../charts/samples.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Vega-Lite encodings are read loosely in assertions
 type Layer = { data?: { values?: Record<string, unknown>[] }; mark?: { type?: string } | string; encoding?: Record<string, any> };
 const layers = (spec: ChartSpec) => (spec.layer as Layer[]) ?? [];
 const markType = (l: Layer) => (typeof l.mark === 'string' ? l.mark : l.mark?.type);

@@ -1,4 +1,4 @@
-import { createServices, type Services } from '../../src/services.ts';
+import { createServices, type Asker, type Services } from '../../src/services.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { SeasonalNaiveForecaster } from '../../src/forecast/seasonal-naive.ts';
@@ -9,4 +9,4 @@ export function testServices(db: Database, env: Record<string, string> = {}): Se
   return createServices({ config: loadConfig({ STORECAST_DATA_DIR: 'memory://', ...env }), db, logger: createLogger('silent'), forecaster: new SeasonalNaiveForecaster() });
 }
 
-export const asker = { platform: 'cli', roles: [] } as const;
+export const asker: Asker = { platform: 'cli', roles: [] };
