@@ -1,0 +1,10 @@
+import type { Command } from '../src/chat/command.ts';
+import { listHandler } from '../src/webhooks/chat.ts';
+
+export default {
+  name: 'subscriptions',
+  description: "List this channel's weekly-summary subscriptions.",
+  options: [],
+  examples: ['/subscriptions'],
+  handler: listHandler,
+} satisfies Command;

@@ -1,0 +1,130 @@
+import type { CommandContext, OptionDef, ParsedOptions } from '../chat/command.ts';
+import { UserError } from '../chat/errors.ts';
+import type { Reply } from '../chat/reply.ts';
+import { WEEKDAYS } from '../data/weeks.ts';
+import { describeSchedule, localDate, parseTime } from './schedule.ts';
+import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule, type Subscription } from './subscriptions.ts';
+import { describeSummaryScope, type SummaryScope } from './summary.ts';
+
+/** Shared by /subscribe, /unsubscribe and /subscriptions (the files in commands/). */
+export const WEEKDAY_CHOICES = WEEKDAYS.map((d) => d.toLowerCase());
+
+export const scopeOptions: OptionDef[] = [
+  { name: 'summary', type: 'choice', choices: ['weekly-summary'], default: 'weekly-summary', description: 'What to post (weekly-summary)' },
+  { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'A store number' },
+  { name: 'region', type: 'string', description: 'A region name, e.g. West' },
+  { name: 'scope', type: 'choice', choices: ['chain'], description: 'chain: all stores' },
+];
+
+export function scopeFrom(options: ParsedOptions, required: boolean): SummaryScope | undefined {
+  const given = [options.store !== undefined, options.region !== undefined, options.scope === 'chain'].filter(Boolean).length;
+  if (given > 1) throw new UserError('Give one of: store N, region NAME, or chain.');
+  if (options.store !== undefined) return { kind: 'store', store: options.store as number };
+  if (options.region !== undefined) return { kind: 'region', region: String(options.region) };
+  if (options.scope === 'chain') return { kind: 'chain' };
+  if (required) throw new UserError('Say what to summarise: store N, region NAME, or chain.');
+  return undefined;
+}
+
+export function chatTarget(ctx: CommandContext): { platform: 'slack' | 'discord'; workspace?: string; channel: string } {
+  if ((ctx.platform !== 'slack' && ctx.platform !== 'discord') || !ctx.channel) {
+    throw new UserError(
+      'Subscribe from a Slack or Discord channel (the summary is posted there). Integrations subscribe a webhook URL with POST /api/v1/subscriptions or `storecast subscriptions create --url ...`.',
+      { code: 'NOT_A_CHANNEL' },
+    );
+  }
+  return { platform: ctx.platform, workspace: ctx.workspace, channel: ctx.channel };
+}
+
+function sameScope(a: SummaryScope, b: SummaryScope): boolean {
+  return describeSummaryScope(a).toLowerCase() === describeSummaryScope(b).toLowerCase();
+}
+
+function subscriptionFacts(s: Subscription) {
+  return [
+    { label: 'Id', value: s.id },
+    { label: 'Schedule', value: describeSchedule(s.schedule) },
+    { label: 'Next post', value: `${localDate(new Date(s.nextRunAt), s.schedule.timezone)} ${s.schedule.time} ${s.schedule.timezone}` },
+  ];
+}
+
+function base(title: string, summary: string, data: Record<string, unknown>): Reply {
+  return { title, summary, facts: [], actions: [], visibility: 'channel', context: {}, data };
+}
+
+export async function subscribeHandler(options: ParsedOptions, ctx: CommandContext): Promise<Reply> {
+  const scope = scopeFrom(options, true)!;
+  const target = chatTarget(ctx);
+  const at = options.at === undefined ? undefined : parseTime(String(options.at));
+  if (options.at !== undefined && at === undefined) throw new UserError(`at: "${options.at}" is not a time; use 24-hour HH:MM such as 08:00 (or 8am).`);
+  const schedule = resolveSchedule({
+    weekday: options.every === undefined ? undefined : WEEKDAY_CHOICES.indexOf(String(options.every)),
+    time: at,
+    tz: options.tz === undefined ? undefined : String(options.tz),
+  });
+  const existing = (await listSubscriptions(ctx.db, { workspace: target.workspace, channel: target.channel })).find((s) => sameScope(s.scope, scope));
+  if (existing) {
+    throw new UserError(`This channel already gets the weekly summary of ${describeSummaryScope(scope)} (${existing.id}, ${describeSchedule(existing.schedule)}). Unsubscribe first to change it.`, {
+      code: 'DUPLICATE',
+      suggestion: `/unsubscribe id ${existing.id}`,
+    });
+  }
+  const { subscription } = await createSubscription(ctx.db, undefined, {
+    scope,
+    target: { kind: 'channel', ...target },
+    schedule,
+    createdBy: ctx.user ? `${ctx.platform}:${ctx.user}` : undefined,
+    now: ctx.now(),
+  });
+  return {
+    ...base(
+      `Subscribed: weekly summary of ${describeSummaryScope(scope)}`,
+      `This channel will get the weekly summary of ${describeSummaryScope(scope)} ${describeSchedule(schedule)}: last week vs last year and forecast, the biggest movers, and the next 4 weeks' forecast with a chart.`,
+      { subscription },
+    ),
+    facts: subscriptionFacts(subscription),
+    actions: [{ label: 'Unsubscribe', command: `/unsubscribe id ${subscription.id}` }],
+  };
+}
+
+export async function unsubscribeHandler(options: ParsedOptions, ctx: CommandContext): Promise<Reply> {
+  const id = options.id === undefined ? undefined : String(options.id);
+  const scope = scopeFrom(options, id === undefined);
+  const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
+  const mine = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
+  const matches = mine.filter((s) => (id ? s.id === id : sameScope(s.scope, scope!)));
+  if (!matches.length) {
+    throw new UserError(
+      `${id ? `No subscription ${id}` : `No weekly summary of ${describeSummaryScope(scope!)}`} ${inChannel ? 'in this channel' : ''}.`.replace(' .', '.') +
+        (mine.length ? ` ${inChannel ? 'This channel has' : 'There are'}: ${mine.map((s) => `${s.id} (${describeSummaryScope(s.scope)})`).join(', ')}.` : ''),
+      { code: 'NOT_FOUND' },
+    );
+  }
+  for (const s of matches) await deleteSubscription(ctx.db, s.id);
+  return base(
+    'Unsubscribed',
+    `Removed ${matches.map((s) => `the weekly summary of ${describeSummaryScope(s.scope)} (${s.id})`).join(', ')}.`,
+    { removed: matches.map((s) => s.id) },
+  );
+}
+
+export async function listHandler(_options: ParsedOptions, ctx: CommandContext): Promise<Reply> {
+  const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
+  const subs = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
+  const where = inChannel ? 'this channel' : 'all channels and integrations';
+  return {
+    ...base(
+      `Subscriptions (${where})`,
+      subs.length ? `${subs.length} weekly summar${subs.length === 1 ? 'y' : 'ies'}.` : `No subscriptions in ${where}. Try /subscribe weekly-summary store 5 every monday at 08:00.`,
+      { subscriptions: subs },
+    ),
+    visibility: 'ephemeral',
+    table: subs.length
+      ? {
+          columns: ['id', 'scope', 'schedule', 'target', 'next_run_at'],
+          rows: subs.map((s) => [s.id, describeSummaryScope(s.scope), describeSchedule(s.schedule), `${s.target.kind} ${s.target.hint}`, s.nextRunAt]),
+          filename: 'subscriptions.csv',
+        }
+      : undefined,
+  };
+}

@@ -1,0 +1,45 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Database } from '../db/client.ts';
+import { importFile, importRows, type ImportReport } from '../data/import.ts';
+
+export class IngestError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 415 = 400,
+  ) {
+    super(message);
+    this.name = 'IngestError';
+  }
+}
+
+/**
+ * JSON body: an array of rows, or `{ "rows": [...] }`. Each row: store, dept, week (or date),
+ * sales (or weekly_sales), isHoliday — the train.csv columns or their plain aliases. The same
+ * validation and upsert as `storecast import`.
+ */
+export async function ingestJson(db: Database, body: unknown, source: string): Promise<ImportReport> {
+  const rows = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { rows?: unknown }).rows) ? (body as { rows: unknown[] }).rows : undefined;
+  if (!rows) throw new IngestError('Send a JSON array of rows, or {"rows": [...]}; each row: {"store": 1, "dept": 1, "week": "2012-02-10", "sales": 24924.5, "isHoliday": false}.');
+  if (!rows.length) throw new IngestError('No rows to import: the array is empty.');
+  const objects = rows.map((r) => (r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : {}));
+  return importRows(db, 'train', objects, { source });
+}
+
+/**
+ * CSV body with a header row, in any format `storecast import` recognises (train.csv,
+ * Walmart.csv, features.csv, stores.csv). Spooled to a private temp file and streamed from it.
+ */
+export async function ingestCsv(db: Database, csv: string, source: string): Promise<ImportReport> {
+  if (!csv.trim()) throw new IngestError('The CSV body is empty.');
+  const dir = await mkdtemp(join(tmpdir(), 'storecast-ingest-'));
+  const path = join(dir, `${source.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv`);
+  try {
+    await writeFile(path, csv, { mode: 0o600 });
+    const report = await importFile(db, path);
+    return { ...report, source };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

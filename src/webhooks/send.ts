@@ -1,0 +1,212 @@
+import { WebClient } from '@slack/web-api';
+import type { Config } from '../config.ts';
+import type { Reply } from '../chat/reply.ts';
+import { signPayload } from './crypto.ts';
+import type { TargetKind } from './subscriptions.ts';
+
+/** The result of one attempt, as the scheduler needs it. */
+export type SendResult =
+  | { ok: true; status: number }
+  | { ok: false; status: number | null; error: string; retryAfterMs?: number; permanent?: boolean };
+
+export interface Outgoing {
+  deliveryId: string;
+  subscriptionId: string;
+  /** The scheduled week (local date of the run). */
+  period: string;
+  targetKind: TargetKind;
+  url?: string;
+  signingSecret?: string;
+  workspace?: string;
+  channel?: string;
+  reply: Reply;
+  png?: Buffer;
+  /** Where Slack incoming webhooks can fetch the chart (PUBLIC_URL + chart route). */
+  chartUrl?: string;
+}
+
+export interface SendOptions {
+  config: Pick<Config, 'slack' | 'discord'>;
+  timeoutMs: number;
+  now?: () => Date;
+}
+
+const USER_AGENT = 'storecast-webhooks/1';
+
+/** Retry-After: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+/** Error text that is safe to store and log: never the URL (a secret), short. */
+function describeError(err: unknown, url?: string): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  let text = e?.name === 'TimeoutError' || e?.name === 'AbortError' ? 'timed out' : e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  if (url) text = text.split(url).join('[target]');
+  return text.replace(/https?:\/\/\S+/g, '[url]').slice(0, 300);
+}
+
+async function httpResult(res: Response): Promise<SendResult> {
+  if (res.ok) {
+    await res.body?.cancel().catch(() => {});
+    return { ok: true, status: res.status };
+  }
+  const body = (await res.text().catch(() => '')).slice(0, 200).replace(/https?:\/\/\S+/g, '[url]');
+  const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+  // Client errors other than these will not heal by retrying (a deleted webhook answers 404).
+  const permanent = res.status >= 400 && res.status < 500 && ![408, 409, 425, 429].includes(res.status);
+  return { ok: false, status: res.status, error: `HTTP ${res.status}${body ? `: ${body}` : ''}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), permanent };
+}
+
+async function post(url: string, init: RequestInit, timeoutMs: number): Promise<SendResult> {
+  try {
+    const res = await fetch(url, { ...init, method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    return await httpResult(res);
+  } catch (err) {
+    return { ok: false, status: null, error: describeError(err, url) };
+  }
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+function footer(reply: Reply): string {
+  return [reply.context.dataThrough ? `data through ${reply.context.dataThrough}` : '', reply.context.model ? `model ${reply.context.model}` : '', ...(reply.context.notes ?? [])]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/** Block Kit for Slack (incoming webhook or chat.postMessage). */
+export function slackMessage(reply: Reply, chartUrl?: string): { text: string; blocks: Record<string, unknown>[] } {
+  const blocks: Record<string, unknown>[] = [
+    { type: 'header', text: { type: 'plain_text', text: clip(reply.title, 150) } },
+    { type: 'section', text: { type: 'mrkdwn', text: clip(reply.summary, 3000) } },
+  ];
+  if (reply.facts.length) {
+    blocks.push({ type: 'section', fields: reply.facts.slice(0, 10).map((f) => ({ type: 'mrkdwn', text: clip(`*${f.label}*\n${f.value}`, 2000) })) });
+  }
+  if (chartUrl && reply.chart) blocks.push({ type: 'image', image_url: chartUrl, alt_text: clip(reply.chart.alt, 2000) });
+  const ctx = footer(reply);
+  if (ctx) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(ctx, 3000) }] });
+  return { text: clip(`${reply.title}: ${reply.summary}`, 3000), blocks };
+}
+
+/** A Discord message with one embed; the chart goes as attachment `summary.png`. */
+export function discordMessage(reply: Reply, withImage: boolean): Record<string, unknown> {
+  return {
+    embeds: [
+      {
+        title: clip(reply.title, 256),
+        description: clip(reply.summary, 4096),
+        color: 0x1f77b4,
+        fields: reply.facts.slice(0, 25).map((f) => ({ name: clip(f.label, 256), value: clip(f.value, 1024), inline: f.value.length < 40 })),
+        ...(withImage ? { image: { url: 'attachment://summary.png' } } : {}),
+        ...(footer(reply) ? { footer: { text: clip(footer(reply), 2048) } } : {}),
+      },
+    ],
+    allowed_mentions: { parse: [] },
+    ...(withImage ? { attachments: [{ id: 0, filename: 'summary.png', description: clip(reply.chart?.alt ?? 'chart', 1024) }] } : {}),
+  };
+}
+
+function discordForm(reply: Reply, png: Buffer | undefined): FormData {
+  const form = new FormData();
+  form.append('payload_json', JSON.stringify(discordMessage(reply, png !== undefined)));
+  if (png) form.append('files[0]', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'summary.png');
+  return form;
+}
+
+/** The generic JSON body: the numbers, for machines. */
+export function genericPayload(o: Outgoing): Record<string, unknown> {
+  return {
+    type: 'weekly-summary',
+    deliveryId: o.deliveryId,
+    subscriptionId: o.subscriptionId,
+    period: o.period,
+    title: o.reply.title,
+    summary: o.reply.summary,
+    facts: o.reply.facts,
+    data: o.reply.data,
+    context: o.reply.context,
+    ...(o.chartUrl ? { chartUrl: o.chartUrl } : {}),
+  };
+}
+
+function commonHeaders(o: Outgoing): Record<string, string> {
+  return { 'user-agent': USER_AGENT, 'idempotency-key': o.deliveryId, 'x-storecast-delivery': o.deliveryId };
+}
+
+async function sendSlackChannel(o: Outgoing, options: SendOptions): Promise<SendResult> {
+  const token = options.config.slack.botToken;
+  if (!token) return { ok: false, status: null, error: 'SLACK_BOT_TOKEN is not set: cannot post to a Slack channel', permanent: true };
+  const api = options.config.slack.apiUrl;
+  const client = new WebClient(token, {
+    ...(api ? { slackApiUrl: api.endsWith('/') ? api : `${api}/` } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: options.timeoutMs,
+  });
+  try {
+    const message = slackMessage(o.reply);
+    if (o.png) {
+      // One message: the summary as the file's comment would lose the blocks, so post the
+      // blocks first and thread the chart under them.
+      const posted = await client.chat.postMessage({ channel: o.channel!, ...message, unfurl_links: false } as never);
+      await client.files.uploadV2({
+        channel_id: o.channel!,
+        thread_ts: (posted as { ts?: string }).ts,
+        file: o.png,
+        filename: 'summary.png',
+        alt_text: o.reply.chart?.alt,
+      } as never);
+    } else {
+      await client.chat.postMessage({ channel: o.channel!, ...message } as never);
+    }
+    return { ok: true, status: 200 };
+  } catch (err) {
+    const e = err as { code?: string; retryAfter?: number; data?: { error?: string }; statusCode?: number };
+    if (e.code === 'slack_webapi_rate_limited_error') return { ok: false, status: 429, error: 'Slack rate limited', retryAfterMs: (e.retryAfter ?? 1) * 1000 };
+    const permanent = ['channel_not_found', 'not_in_channel', 'invalid_auth', 'account_inactive', 'is_archived', 'token_revoked'].includes(e.data?.error ?? '');
+    return { ok: false, status: e.statusCode ?? null, error: `Slack: ${e.data?.error ?? describeError(err)}`, permanent };
+  }
+}
+
+/** Delivers one summary to its target; never throws. */
+export async function send(o: Outgoing, options: SendOptions): Promise<SendResult> {
+  switch (o.targetKind) {
+    case 'generic': {
+      const body = JSON.stringify(genericPayload(o));
+      const now = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
+      return post(
+        o.url!,
+        {
+          headers: {
+            ...commonHeaders(o),
+            'content-type': 'application/json',
+            'x-storecast-event': 'weekly-summary',
+            ...(o.signingSecret ? { 'x-storecast-signature': signPayload(o.signingSecret, body, now) } : {}),
+          },
+          body,
+        },
+        options.timeoutMs,
+      );
+    }
+    case 'slack-webhook':
+      return post(o.url!, { headers: { ...commonHeaders(o), 'content-type': 'application/json' }, body: JSON.stringify(slackMessage(o.reply, o.chartUrl)) }, options.timeoutMs);
+    case 'discord-webhook': {
+      const url = new URL(o.url!);
+      url.searchParams.set('wait', 'true');
+      return post(url.toString(), { headers: commonHeaders(o), body: discordForm(o.reply, o.png) }, options.timeoutMs);
+    }
+    case 'discord-channel': {
+      const token = options.config.discord.botToken;
+      if (!token) return { ok: false, status: null, error: 'DISCORD_BOT_TOKEN is not set: cannot post to a Discord channel', permanent: true };
+      const base = (options.config.discord.apiUrl ?? 'https://discord.com/api/v10').replace(/\/$/, '');
+      return post(`${base}/channels/${encodeURIComponent(o.channel!)}/messages`, { headers: { ...commonHeaders(o), authorization: `Bot ${token}` }, body: discordForm(o.reply, o.png) }, options.timeoutMs);
+    }
+    case 'slack-channel':
+      return sendSlackChannel(o, options);
+  }
+}

@@ -1,0 +1,237 @@
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../chat/errors.ts';
+import type { Database } from '../db/client.ts';
+import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
+import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
+import { describeSummaryScope, type SummaryScope } from './summary.ts';
+
+export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel';
+export type WebhookFormat = 'slack' | 'discord' | 'json';
+
+export interface Subscription {
+  id: string;
+  kind: 'weekly-summary';
+  scope: SummaryScope;
+  target: { kind: TargetKind; hint: string; workspace?: string; channel?: string };
+  schedule: WeeklySchedule;
+  nextRunAt: string;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+export interface SubscriptionRow {
+  id: string;
+  kind: 'weekly-summary';
+  scope_kind: 'store' | 'region' | 'chain';
+  scope_value: string | null;
+  target_kind: TargetKind;
+  target_secret: string | null;
+  target_hint: string;
+  signing_secret: string | null;
+  workspace: string | null;
+  channel: string | null;
+  weekday: number;
+  time: string;
+  timezone: string;
+  next_run_at: Date | string;
+  created_by: string | null;
+  created_at: Date | string;
+  deleted_at: Date | string | null;
+}
+
+export function rowScope(r: Pick<SubscriptionRow, 'scope_kind' | 'scope_value'>): SummaryScope {
+  if (r.scope_kind === 'store') return { kind: 'store', store: Number(r.scope_value) };
+  if (r.scope_kind === 'region') return { kind: 'region', region: r.scope_value ?? '' };
+  return { kind: 'chain' };
+}
+
+export function toSubscription(r: SubscriptionRow): Subscription {
+  return {
+    id: r.id,
+    kind: r.kind,
+    scope: rowScope(r),
+    target: { kind: r.target_kind, hint: r.target_hint, ...(r.workspace ? { workspace: r.workspace } : {}), ...(r.channel ? { channel: r.channel } : {}) },
+    schedule: { weekday: r.weekday, time: r.time, timezone: r.timezone },
+    nextRunAt: new Date(r.next_run_at).toISOString(),
+    createdBy: r.created_by,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
+
+export function describeSubscription(s: Subscription): string {
+  return `${s.id}: weekly summary of ${describeSummaryScope(s.scope)} ${describeSchedule(s.schedule)} -> ${s.target.kind} ${s.target.hint} (next ${s.nextRunAt})`;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Checks a target URL: https, or http on a loopback host (local receivers, tests). Never
+ * echoes the URL back in an error (it is a secret).
+ */
+export function checkTargetUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UserError('url is not a valid URL.', { code: 'BAD_URL' });
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+    throw new UserError('url must use https:// (http:// is accepted only for localhost).', { code: 'BAD_URL' });
+  }
+  if (url.username || url.password) throw new UserError('url must not contain credentials.', { code: 'BAD_URL' });
+  return url;
+}
+
+/** Slack and Discord webhooks are recognised by their address; anything else gets signed JSON. */
+export function detectFormat(url: URL): WebhookFormat {
+  if (url.hostname === 'hooks.slack.com') return 'slack';
+  if (/(^|\.)discord(app)?\.com$/.test(url.hostname) && url.pathname.startsWith('/api/webhooks/')) return 'discord';
+  return 'json';
+}
+
+const formatKind: Record<WebhookFormat, TargetKind> = { slack: 'slack-webhook', discord: 'discord-webhook', json: 'generic' };
+
+/** "hooks.slack.com/…a1b2": enough to tell targets apart, useless to an attacker. */
+export function urlHint(url: URL): string {
+  const tail = url.pathname.replace(/\/$/, '').slice(-4);
+  return `${url.host}/…${tail}`;
+}
+
+export interface ScheduleInput {
+  every?: string;
+  weekday?: number;
+  time?: string;
+  tz?: string;
+}
+
+export function resolveSchedule(input: ScheduleInput): WeeklySchedule {
+  let { weekday, time } = input;
+  if (input.every) {
+    try {
+      ({ weekday, time } = { ...parseEvery(input.every), ...(time ? { time } : {}) });
+    } catch (err) {
+      throw new UserError(`every: ${(err as Error).message}.`, { code: 'BAD_SCHEDULE' });
+    }
+  }
+  const timezone = input.tz ?? DEFAULT_SCHEDULE.timezone;
+  if (!isTimeZone(timezone)) throw new UserError(`tz "${timezone}" is not a time zone; use an IANA name such as America/Chicago or Europe/Berlin.`, { code: 'BAD_TZ' });
+  return { weekday: weekday ?? DEFAULT_SCHEDULE.weekday, time: time ?? DEFAULT_SCHEDULE.time, timezone };
+}
+
+/** Refuses a scope with no data so a typo does not schedule a year of empty summaries. */
+export async function checkScope(db: Database, scope: SummaryScope): Promise<void> {
+  if (scope.kind === 'chain') return;
+  if (scope.kind === 'store') {
+    const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM store_week_sales WHERE store_id = $1', [scope.store]);
+    if (!r?.n) throw new UserError(`Store ${scope.store} has no sales data.`, { code: 'UNKNOWN_STORE' });
+    return;
+  }
+  const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM stores WHERE lower(region) = lower($1)', [scope.region]);
+  if (!r?.n) {
+    const regions = await db.query<{ region: string }>('SELECT DISTINCT region FROM stores WHERE region IS NOT NULL ORDER BY 1');
+    throw new UserError(`No stores in region "${scope.region}".${regions.length ? ` Regions: ${regions.map((x) => x.region).join(', ')}.` : ''}`, { code: 'UNKNOWN_REGION' });
+  }
+}
+
+export type TargetInput =
+  | { kind: 'url'; url: string; format?: WebhookFormat }
+  | { kind: 'channel'; platform: 'slack' | 'discord'; workspace?: string; channel: string };
+
+export interface CreateSubscriptionInput {
+  scope: SummaryScope;
+  target: TargetInput;
+  schedule: WeeklySchedule;
+  createdBy?: string;
+  now?: Date;
+}
+
+/**
+ * Creates a subscription. URL targets need the secret key (they are stored encrypted); a
+ * generic JSON target also gets a signing secret, returned here once.
+ */
+export async function createSubscription(
+  db: Database,
+  key: Buffer | undefined,
+  input: CreateSubscriptionInput,
+): Promise<{ subscription: Subscription; signingSecret?: string }> {
+  await checkScope(db, input.scope);
+  const id = `sub_${randomBytes(6).toString('hex')}`;
+  let targetKind: TargetKind;
+  let targetSecret: string | null = null;
+  let hint: string;
+  let signingPlain: string | undefined;
+  let signing: string | null = null;
+  let workspace: string | null = null;
+  let channel: string | null = null;
+  if (input.target.kind === 'url') {
+    const url = checkTargetUrl(input.target.url);
+    if (!key) throw new UserError(MISSING_KEY_MESSAGE, { code: 'NO_SECRET_KEY' });
+    targetKind = formatKind[input.target.format ?? detectFormat(url)];
+    targetSecret = encryptSecret(key, url.toString(), id);
+    hint = urlHint(url);
+    if (targetKind === 'generic') {
+      signingPlain = `whsec_${randomBytes(24).toString('base64url')}`;
+      signing = encryptSecret(key, signingPlain, `${id}:signing`);
+    }
+  } else {
+    targetKind = input.target.platform === 'slack' ? 'slack-channel' : 'discord-channel';
+    workspace = input.target.workspace ?? null;
+    channel = input.target.channel;
+    hint = `${input.target.platform} channel ${channel}`;
+  }
+  const scope = input.scope;
+  const nextRunAt = nextRun(input.schedule, input.now ?? new Date());
+  const [row] = await db.query<SubscriptionRow>(
+    `INSERT INTO webhook_subscriptions (id, scope_kind, scope_value, target_kind, target_secret, target_hint, signing_secret,
+       workspace, channel, weekday, time, timezone, next_run_at, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
+    [
+      id,
+      scope.kind,
+      scope.kind === 'store' ? String(scope.store) : scope.kind === 'region' ? scope.region : null,
+      targetKind,
+      targetSecret,
+      hint,
+      signing,
+      workspace,
+      channel,
+      input.schedule.weekday,
+      input.schedule.time,
+      input.schedule.timezone,
+      nextRunAt.toISOString(),
+      input.createdBy ?? null,
+    ],
+  );
+  return { subscription: toSubscription(row!), ...(signingPlain ? { signingSecret: signingPlain } : {}) };
+}
+
+export async function listSubscriptions(db: Database, filter: { workspace?: string; channel?: string } = {}): Promise<Subscription[]> {
+  const rows = await db.query<SubscriptionRow>(
+    `SELECT * FROM webhook_subscriptions WHERE deleted_at IS NULL
+       AND ($1::text IS NULL OR workspace IS NOT DISTINCT FROM $1) AND ($2::text IS NULL OR channel = $2)
+     ORDER BY created_at, id`,
+    [filter.workspace ?? null, filter.channel ?? null],
+  );
+  return rows.map(toSubscription);
+}
+
+export async function getSubscriptionRow(db: Database, id: string): Promise<SubscriptionRow | undefined> {
+  const [row] = await db.query<SubscriptionRow>('SELECT * FROM webhook_subscriptions WHERE id = $1', [id]);
+  return row;
+}
+
+/** Soft delete: the delivery log stays readable. Returns false if there was nothing to delete. */
+export async function deleteSubscription(db: Database, id: string): Promise<boolean> {
+  const rows = await db.query('UPDATE webhook_subscriptions SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id]);
+  return rows.length > 0;
+}
+
+/** The decrypted target URL and signing secret of a row (delivery time only; never logged). */
+export function targetSecrets(key: Buffer | undefined, row: SubscriptionRow): { url?: string; signingSecret?: string } {
+  if (!row.target_secret) return {};
+  if (!key) throw new Error(MISSING_KEY_MESSAGE);
+  return {
+    url: decryptSecret(key, row.target_secret, row.id),
+    ...(row.signing_secret ? { signingSecret: decryptSecret(key, row.signing_secret, `${row.id}:signing`) } : {}),
+  };
+}
