@@ -1,0 +1,44 @@
+// p50/p95 of the whole /forecast and /holiday-impact path (query + forecast + PNG at scale 2)
+// on the real Walmart data, warm; and the render alone. Targets: p95 < 500 ms, render p50 < 100 ms.
+// Run: npx tsx bench/reply.ts
+import { renderPng } from '../charts/index.ts';
+import { importFiles } from '../src/data/import.ts';
+import { createTestDatabase } from '../test/helpers/db.ts';
+import { asker, testServices } from '../test/helpers/services.ts';
+import { requireWalmart } from './walmart.ts';
+
+const files = requireWalmart('stores.csv', 'features.csv', 'train.csv');
+const t = await createTestDatabase((process.env.BENCH_DB as 'pglite' | 'postgres') ?? 'pglite');
+await importFiles(t.db, files);
+const services = testServices(t.db);
+
+const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const runs = 40;
+
+for (const line of ['forecast store 5 week 12', 'forecast store 20 dept 7 week 52', 'holiday-impact store 5', 'holiday-impact all']) {
+  const [name, ...rest] = line.split(' ');
+  const once = async (store: number) => {
+    const started = performance.now();
+    const outcome = await services.run({ name: name!, text: rest.join(' ').replace(/store \d+/, `store ${store}`) }, asker);
+    if (outcome.kind !== 'ok') throw new Error(outcome.reply.summary);
+    await renderPng(outcome.reply.chart!.spec);
+    return performance.now() - started;
+  };
+  for (let i = 0; i < 5; i++) await once(1 + i);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await once(1 + (i % 45)));
+  console.log(`/${line.padEnd(34)} p50 ${pct(times, 0.5).toFixed(0).padStart(4)} ms  p95 ${pct(times, 0.95).toFixed(0).padStart(4)} ms  (${runs} runs, ${t.kind}, stores vary)`);
+}
+
+const reply = await services.run({ name: 'forecast', text: 'store 5 week 12' }, asker);
+if (reply.kind !== 'ok') throw new Error('forecast failed');
+const spec = reply.reply.chart!.spec;
+for (let i = 0; i < 5; i++) await renderPng(spec);
+const render: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const started = performance.now();
+  await renderPng(structuredClone(spec));
+  render.push(performance.now() - started);
+}
+console.log(`render forecast chart at scale 2: p50 ${pct(render, 0.5).toFixed(0)} ms  p95 ${pct(render, 0.95).toFixed(0)} ms`);
+await t.cleanup();
