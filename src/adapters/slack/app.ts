@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import { App, webApi, type Authorize, type Receiver } from '@slack/bolt';
+import { splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
+import { formatOptions } from '../../chat/parse.ts';
+import { tableAsCsv, type Reply } from '../../chat/reply.ts';
+import type { Asker, Services } from '../../services.ts';
+import { CSV_ACTION, RUN_ACTION, clip, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
+import { boltLogger } from './logger.ts';
+import { precheck } from './precheck.ts';
+import { DEFAULT_RETRY, postToResponseUrl, type RetryPolicy } from './response-url.ts';
+
+const { WebClient } = webApi;
+type WebClient = webApi.WebClient;
+
+export interface SlackAdapterOptions {
+  /** Retries of `response_url` posts and of Web API calls (429 waits Retry-After; 5xx backs off). */
+  retry?: RetryPolicy;
+  /** Per-request timeout of Web API calls. */
+  apiTimeoutMs?: number;
+}
+
+/** A slash command's text, minus the adapter's own words: `csv` asks for the table as a file. */
+export function slackInput(commandName: string, text: string): { input: CommandInput; csv: boolean; line: string } {
+  let name = commandName.replace(/^\//, '').toLowerCase();
+  let rest = text ?? '';
+  // `/storecast forecast store 5`: one umbrella command for workspaces where /top or /sales is taken.
+  if (name === 'storecast') {
+    const inner = splitCommandLine(rest || 'help');
+    name = inner.name.toLowerCase();
+    rest = inner.text ?? '';
+  }
+  const words = rest.split(/\s+/).filter(Boolean);
+  const kept = words.filter((w) => !/^(--)?csv$/i.test(w));
+  const textOut = kept.join(' ');
+  return { input: { name, text: textOut }, csv: kept.length !== words.length, line: `/${name}${textOut ? ` ${textOut}` : ''}` };
+}
+
+/** Slack's Web API base must end with a slash (`https://slack.com/api/`); accept it either way. */
+export function slackApiBase(url: string | undefined): string | undefined {
+  return url === undefined ? undefined : url.endsWith('/') ? url : `${url}/`;
+}
+
+/**
+ * One bot token, no OAuth: the token is the workspace's install. The bot's own ids (used by
+ * Bolt's ignoreSelf) come from one auth.test in the background, never in the ack path.
+ */
+function singleWorkspaceAuthorize(services: Services, client: WebClient, token: string): Authorize<boolean> {
+  let identity: { botId?: string; botUserId?: string } = {};
+  let lastTry = 0;
+  const refresh = () => {
+    if (Date.now() - lastTry < 60_000) return;
+    lastTry = Date.now();
+    void client.auth
+      .test({ token })
+      .then((r) => {
+        identity = { botId: r.bot_id, botUserId: r.user_id };
+      })
+      .catch((err: unknown) => services.logger.warn({ err: String(err) }, 'slack auth.test failed; will retry on a later request'));
+  };
+  refresh();
+  return async () => {
+    if (!identity.botUserId) refresh();
+    return { botToken: token, ...identity };
+  };
+}
+
+export function webClientOptions(services: Services, options: SlackAdapterOptions): webApi.WebClientOptions {
+  const retry = options.retry ?? DEFAULT_RETRY;
+  return {
+    slackApiUrl: slackApiBase(services.config.slack.apiUrl),
+    timeout: options.apiTimeoutMs ?? 15_000,
+    retryConfig: { retries: retry.attempts - 1, factor: 2, minTimeout: retry.baseDelayMs, maxTimeout: retry.maxDelayMs, randomize: true },
+  };
+}
+
+/** The Bolt app with storecast's listeners, on whatever receiver (Hono HTTP or Socket Mode). */
+export function createSlackApp(services: Services, receiver: Receiver, options: SlackAdapterOptions = {}): App {
+  const token = services.config.slack.botToken;
+  if (!token) throw new Error('SLACK_BOT_TOKEN is not set');
+  const clientOptions = webClientOptions(services, options);
+  const logger = boltLogger(services.logger);
+  const authClient = new WebClient(undefined, { ...clientOptions, logger, retryConfig: { retries: 0 }, timeout: 5_000 });
+  const app = new App({ receiver, logger, clientOptions, authorize: singleWorkspaceAuthorize(services, authClient, token) });
+  registerListeners(app, services, options.retry ?? DEFAULT_RETRY);
+  app.error(async (error) => {
+    services.metrics.errors.inc({ kind: 'platform' });
+    services.logger.error({ err: error }, 'slack listener failed');
+  });
+  return app;
+}
+
+interface Delivery {
+  client: WebClient;
+  channel: string;
+  user: string;
+  responseUrl?: string;
+  threadTs?: string;
+  input: CommandInput;
+  /** Upload the table as CSV too. */
+  csv: boolean;
+  /** Only the CSV (the "CSV" button): no message, no chart. */
+  csvOnly?: boolean;
+  asker: Asker;
+  requestId: string;
+}
+
+function registerListeners(app: App, services: Services, retry: RetryPolicy): void {
+  const log = services.logger.child({ platform: 'slack' });
+
+  const ephemeral = async (d: Pick<Delivery, 'client' | 'channel' | 'user' | 'responseUrl' | 'threadTs'>, message: SlackMessage) => {
+    if (d.responseUrl) {
+      await postToResponseUrl(d.responseUrl, { response_type: 'ephemeral', replace_original: false, ...message }, retry, log);
+    } else {
+      await d.client.chat.postEphemeral({ channel: d.channel, user: d.user, thread_ts: d.threadTs, ...message });
+    }
+  };
+
+  /** Everything after the ack: run, post, render, upload. Failures end as an ephemeral note. */
+  const deliver = async (d: Delivery): Promise<void> => {
+    try {
+      const outcome = await services.run(d.input, d.asker, d.requestId);
+      const reply = outcome.reply;
+      const commandLine = outcome.kind === 'ok' ? `/${outcome.command.name} ${formatOptions(outcome.command, outcome.options)}`.trim() : undefined;
+      if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') {
+        await ephemeral(d, replyToMessage(reply, { commandLine }));
+        return;
+      }
+      if (d.csvOnly) {
+        await uploadCsv(d, reply);
+        return;
+      }
+      const message = replyToMessage(reply, { commandLine, requestedBy: d.user });
+      try {
+        await d.client.chat.postMessage({ channel: d.channel, thread_ts: d.threadTs, unfurl_links: false, ...message });
+      } catch (err) {
+        const code = platformError(err);
+        if (!code || !['not_in_channel', 'channel_not_found'].includes(code) || !d.responseUrl) throw err;
+        // The bot is not in this channel (or it is a DM): answer through the command's own
+        // response_url, which needs no membership, and say how to get the chart too.
+        await postToResponseUrl(d.responseUrl, { response_type: 'in_channel', replace_original: false, ...message }, retry, log);
+        await ephemeral(d, plainMessage('Invite me to this channel (`/invite @storecast`) to get the chart and CSV files here too.'));
+        return;
+      }
+      if (reply.chart) {
+        const png = await services.renderChart(reply.chart.spec);
+        await d.client.files.uploadV2({
+          ...destination(d),
+          file: png,
+          filename: `${slug(reply.title)}.png`,
+          title: reply.title,
+          alt_text: clip(reply.chart.alt, 1000),
+        });
+      }
+      if (d.csv) await uploadCsv(d, reply);
+    } catch (err) {
+      const ref = d.requestId.slice(0, 8);
+      services.metrics.errors.inc({ kind: 'platform' });
+      log.error({ err, ref, channel: d.channel, input: d.input }, 'slack delivery failed');
+      await ephemeral(d, plainMessage(`Sorry, I could not post the answer to \`${d.input.name}\` here (ref ${ref}). Please try again in a minute.`)).catch((e: unknown) =>
+        log.error({ err: e, ref }, 'slack: could not tell the user about the failed delivery either'),
+      );
+    }
+  };
+
+  const uploadCsv = async (d: Delivery, reply: Reply) => {
+    if (!reply.table) {
+      await ephemeral(d, plainMessage('This answer has no table to download.'));
+      return;
+    }
+    await d.client.files.uploadV2({
+      ...destination(d),
+      content: tableAsCsv(reply.table),
+      filename: reply.table.filename,
+      title: reply.table.filename,
+      snippet_type: 'csv',
+    });
+  };
+
+  /** The common path of commands, buttons and mentions: check, ack, then deliver in the background. */
+  const start = async (args: {
+    commandName: string;
+    text: string;
+    ack?: (message?: Record<string, unknown>) => Promise<void>;
+    base: Omit<Delivery, 'input' | 'csv' | 'asker' | 'requestId'>;
+    workspace?: string;
+    csvOnly?: boolean;
+    announce: boolean;
+  }) => {
+    const requestId = randomUUID().replace(/-/g, '');
+    const { input, csv, line } = slackInput(args.commandName, args.text);
+    const problem = precheck(services.registry, input);
+    if (problem) {
+      services.metrics.errors.inc({ kind: 'user' });
+      const message = { response_type: 'ephemeral', ...replyToMessage(userErrorReply(problem)) };
+      if (args.ack) await args.ack(message);
+      else await ephemeral(args.base, message);
+      return;
+    }
+    if (args.ack) await args.ack(args.announce ? { response_type: 'ephemeral', ...plainMessage(`Working on \`${clip(line, 200)}\`…`) } : undefined);
+    const asker: Asker = { platform: 'slack', workspace: args.workspace, channel: args.base.channel, user: args.base.user, roles: [] };
+    await services.track(deliver({ ...args.base, input, csv, csvOnly: args.csvOnly, asker, requestId }));
+  };
+
+  app.command(/^\/[\w-]+$/, async ({ command, ack, client }) => {
+    await start({
+      commandName: command.command,
+      text: command.text,
+      ack: (m) => ack(m as never),
+      base: { client, channel: command.channel_id, user: command.user_id, responseUrl: command.response_url },
+      workspace: command.team_id,
+      announce: true,
+    });
+  });
+
+  const onButton = (csvOnly: boolean) =>
+    async ({ ack, body, action, client }: { ack: () => Promise<void>; body: unknown; action: unknown; client: WebClient }) => {
+      const b = body as { type?: string; channel?: { id: string }; user: { id: string }; team?: { id: string } | null; response_url?: string; message?: { thread_ts?: string } };
+      const a = action as { type?: string; value?: string };
+      if (b.type !== 'block_actions' || a.type !== 'button' || !a.value || !b.channel) {
+        await ack();
+        return;
+      }
+      const { name, text } = splitCommandLine(a.value);
+      await start({
+        commandName: name,
+        text: text ?? '',
+        ack: () => ack(),
+        base: { client, channel: b.channel.id, user: b.user.id, responseUrl: b.response_url, threadTs: b.message?.thread_ts },
+        workspace: b.team?.id,
+        csvOnly,
+        announce: false,
+      });
+    };
+  app.action(new RegExp(`^${RUN_ACTION}`), onButton(false));
+  app.action(CSV_ACTION, onButton(true));
+
+  // "@storecast forecast store 5" in a channel: answered in a thread under the mention.
+  app.event('app_mention', async ({ event, context, client }) => {
+    if (context.retryNum) return; // acked at once already; a retry would answer twice
+    const e = event as { text: string; channel: string; user?: string; ts: string; thread_ts?: string; team?: string };
+    if (!e.user) return;
+    const line = e.text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, '').trim() || 'help';
+    const { name, text } = splitCommandLine(line.startsWith('/') ? line : `/${line}`);
+    await start({
+      commandName: name,
+      text: text ?? '',
+      base: { client, channel: e.channel, user: e.user, threadTs: e.thread_ts ?? e.ts },
+      workspace: e.team,
+      announce: false,
+    });
+  });
+}
+
+/** files.uploadV2 takes a thread only when there is one (its types refuse `thread_ts: undefined`). */
+function destination(d: { channel: string; threadTs?: string }): { channel_id: string; thread_ts: string } | { channel_id: string } {
+  return d.threadTs ? { channel_id: d.channel, thread_ts: d.threadTs } : { channel_id: d.channel };
+}
+
+function platformError(err: unknown): string | undefined {
+  const e = err as { code?: string; data?: { error?: string } };
+  return e?.code === 'slack_webapi_platform_error' ? e.data?.error : undefined;
+}
+
+function slug(s: string): string {
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 60) || 'chart'
+  );
+}

@@ -1,0 +1,69 @@
+import type { Logger } from '../../logger.ts';
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  /** First backoff after a 5xx or network error; doubles each time (with jitter). */
+  baseDelayMs: number;
+  /** Longest wait, also the cap on a Retry-After header. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+/**
+ * POSTs a message to a Slack `response_url` (Bolt's `respond()` does not retry): on 429
+ * waits Retry-After and tries again, on 5xx or a network error backs off exponentially;
+ * a 4xx other than 429 is final (the URL expired or was used five times).
+ */
+export async function postToResponseUrl(url: string, message: Record<string, unknown>, policy: RetryPolicy, logger?: Logger): Promise<void> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    let wait: number;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify(message),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return;
+      lastError = new DeliveryError(`response_url answered ${res.status}`, res.status);
+      if (res.status === 429) {
+        const retryAfter = Number(res.headers.get('retry-after'));
+        wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : policy.baseDelayMs;
+      } else if (res.status >= 500) {
+        wait = backoff(policy, attempt);
+      } else {
+        throw lastError;
+      }
+    } catch (err) {
+      if (err instanceof DeliveryError && err.status !== undefined && err.status < 500 && err.status !== 429) throw err;
+      lastError = err;
+      wait = backoff(policy, attempt);
+    }
+    if (attempt < policy.attempts) {
+      logger?.warn({ attempt, waitMs: Math.min(wait, policy.maxDelayMs), err: String(lastError) }, 'slack response_url delivery retry');
+      await sleep(Math.min(wait, policy.maxDelayMs));
+    }
+  }
+  throw lastError instanceof Error ? lastError : new DeliveryError(String(lastError));
+}
+
+export function backoff(policy: RetryPolicy, attempt: number): number {
+  const exp = policy.baseDelayMs * 2 ** (attempt - 1);
+  return Math.min(policy.maxDelayMs, exp / 2 + Math.random() * (exp / 2));
+}
