@@ -8,6 +8,30 @@ import { SeasonalNaiveForecaster } from './forecast/seasonal-naive.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createServices, type Services } from './services.ts';
 import { createApp, type AppState } from './server/app.ts';
+import { slackRoutes, startSlackSocketMode } from './adapters/slack/index.ts';
+import { startScheduler, webhookApiRoutes } from './webhooks/index.ts';
+
+/** Platform adapters and integration APIs, mounted only when configured. */
+function mountIntegrations(root: Hono, services: Services): void {
+  const { config, logger } = services;
+  root.route('/api/v1', webhookApiRoutes(services));
+  if (config.slack.signingSecret && config.slack.botToken && !config.slack.appToken) {
+    root.route('/slack', slackRoutes(services));
+    logger.info('Slack: HTTP events on /slack/events');
+  }
+}
+
+/** Long-running work beside HTTP: Socket Mode, the Discord gateway, the webhook scheduler. */
+async function startBackgroundWork(services: Services): Promise<{ stop(): Promise<void> }[]> {
+  const { config, logger } = services;
+  const started: { stop(): Promise<void> }[] = [];
+  if (config.slack.appToken && config.slack.botToken) {
+    started.push(await startSlackSocketMode(services));
+    logger.info('Slack: Socket Mode connected');
+  }
+  started.push(await startScheduler(services));
+  return started;
+}
 
 export interface RunningServer {
   services: Services;
@@ -40,7 +64,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const forecaster = new SeasonalNaiveForecaster();
   const services = createServices({ config, db, logger, forecaster });
   const state: AppState = { phase: 'starting' };
-  app = createApp(services, state).app;
+  app = createApp(services, state, { mount: (root) => mountIntegrations(root, services) }).app;
+  const background = await startBackgroundWork(services);
 
   const ready = (async () => {
     const stats = await dataStats(db);
@@ -64,6 +89,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.info('shutting down: no new requests, finishing replies in flight');
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await services.drain();
+      await Promise.allSettled(background.map((b) => b.stop()));
       await ready.catch(() => {});
       await db.close();
       logger.info('stopped');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { renderPng } from '../charts/index.ts';
 import { createRegistry } from '../commands/index.ts';
+import { webhookCommands } from './webhooks/commands.ts';
 import type { CommandContext } from './chat/command.ts';
 import { dispatch, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
 import type { Config } from './config.ts';
@@ -34,7 +35,7 @@ export interface Services {
 
 export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics }): Services {
   const metrics = deps.metrics ?? createMetrics();
-  const registry = deps.registry ?? createRegistry();
+  const registry = deps.registry ?? createRegistry(webhookCommands);
   const inFlight = new Set<Promise<unknown>>();
   return {
     ...deps,
