@@ -1,0 +1,330 @@
+import { WEEKDAYS, isoDate, parseIsoDate } from './weeks.ts';
+
+/**
+ * The CSV formats storecast reads, recognised by their header row. Each format validates a
+ * row into a CSV line for its staging table (COPY) or a reason to reject it, and knows the
+ * SQL that upserts staged rows on the natural key, so re-importing changes nothing.
+ */
+export type FormatName = 'stores' | 'walmart' | 'features' | 'train' | 'test';
+
+export interface RowContext {
+  knownStores: ReadonlySet<number>;
+}
+
+export type RowResult = { ok: true; csv: string; store: number } | { ok: false; reason: string };
+
+export interface FileFormat {
+  name: FormatName;
+  /** How users know it: shown when a header is not recognised. */
+  description: string;
+  columns: readonly string[];
+  /** Formats load in this order whatever the command line says: stores before the rest. */
+  loadOrder: number;
+  staging: { columns: readonly string[]; ddl: string };
+  validate(get: (column: number) => string | undefined, ctx: RowContext): RowResult;
+  /** Statements run in the batch transaction after COPY into `stg`; the last returns {inserted, updated}. */
+  upsert: string[];
+  /** Whether store-week totals must be recomputed from weekly_sales afterwards. */
+  refreshesRollup: boolean;
+}
+
+class RowError extends Error {}
+
+const reject = (reason: string): never => {
+  throw new RowError(reason);
+};
+
+const isMissing = (v: string | undefined): v is undefined => v === undefined || v === '' || v === 'NA' || v === 'N/A';
+
+function integer(v: string | undefined, column: string, min: number, max: number): number {
+  if (isMissing(v)) return reject(`missing ${column}`);
+  if (!/^-?\d+$/.test(v)) return reject(`${column} is not a whole number: ${JSON.stringify(v)}`);
+  const n = Number(v);
+  if (n < min || n > max) return reject(`${column} ${n} is out of range ${min}..${max}`);
+  return n;
+}
+
+function decimal(v: string | undefined, column: string, nullable: boolean): string {
+  if (isMissing(v)) return nullable ? '' : reject(`missing ${column}`);
+  const n = Number(v);
+  if (!Number.isFinite(n) || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) {
+    return reject(`${column} is not a number: ${JSON.stringify(v)}`);
+  }
+  return String(n);
+}
+
+function flag(v: string | undefined, column: string): 't' | 'f' {
+  if (isMissing(v)) return reject(`missing ${column}`);
+  switch (v.toUpperCase()) {
+    case 'TRUE':
+    case '1':
+    case 'T':
+      return 't';
+    case 'FALSE':
+    case '0':
+    case 'F':
+      return 'f';
+    default:
+      return reject(`${column} must be TRUE/FALSE or 1/0, got ${JSON.stringify(v)}`);
+  }
+}
+
+function friday(d: Date | undefined, raw: string, column: string, expected: string): string {
+  if (!d) return reject(`bad ${column} ${JSON.stringify(raw)} (expected ${expected})`);
+  if (d.getUTCDay() !== 5) {
+    return reject(`${column} ${isoDate(d)} is a ${WEEKDAYS[d.getUTCDay()]}; weeks end on Friday`);
+  }
+  return isoDate(d);
+}
+
+// A file repeats the same ~150 weeks over and over: validate each distinct date once.
+const isoWeekCache = new Map<string, string | RowError>();
+
+function isoWeek(v: string | undefined, column: string): string {
+  if (isMissing(v)) return reject(`missing ${column}`);
+  let cached = isoWeekCache.get(v);
+  if (cached === undefined) {
+    try {
+      cached = friday(parseIsoDate(v), v, column, 'YYYY-MM-DD');
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      cached = err;
+    }
+    if (isoWeekCache.size > 100_000) isoWeekCache.clear();
+    isoWeekCache.set(v, cached);
+  }
+  if (cached instanceof RowError) throw cached;
+  return cached;
+}
+
+/** Walmart.csv writes dates as dd/mm/yy (some copies dd-mm-yyyy). */
+function dayFirstWeek(v: string | undefined, column: string): string {
+  if (isMissing(v)) return reject(`missing ${column}`);
+  const m = /^(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})$/.exec(v);
+  if (!m) return reject(`bad ${column} ${JSON.stringify(v)} (expected dd/mm/yy)`);
+  const year = m[3]!.length === 2 ? 2000 + Number(m[3]) : Number(m[3]);
+  const iso = `${year}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`;
+  return friday(parseIsoDate(iso), v, column, 'dd/mm/yy');
+}
+
+function knownStore(v: string | undefined, ctx: RowContext): number {
+  const store = integer(v, 'Store', 1, 100_000);
+  if (!ctx.knownStores.has(store)) return reject(`unknown store ${store} (import stores.csv first)`);
+  return store;
+}
+
+function guard(fn: () => { csv: string; store: number }): RowResult {
+  try {
+    return { ok: true, ...fn() };
+  } catch (err) {
+    if (err instanceof RowError) return { ok: false, reason: err.message };
+    throw err;
+  }
+}
+
+const upsertReturning = `SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM up`;
+
+export const FORMATS: readonly FileFormat[] = [
+  {
+    name: 'stores',
+    description: 'Kaggle stores.csv: Store,Type,Size',
+    columns: ['Store', 'Type', 'Size'],
+    loadOrder: 0,
+    staging: { columns: ['ord', 'store_id', 'type', 'size'], ddl: 'ord int, store_id int, type text, size int' },
+    validate: (get) =>
+      guard(() => {
+        const store = integer(get(0), 'Store', 1, 100_000);
+        const type = get(1);
+        if (isMissing(type)) reject('missing Type');
+        if (!/^[A-Za-z]{1,3}$/.test(type!)) reject(`Type must be a letter such as A, B or C, got ${JSON.stringify(type)}`);
+        const size = integer(get(2), 'Size', 1, 100_000_000);
+        return { csv: `${store},${type!.toUpperCase()},${size}`, store };
+      }),
+    upsert: [
+      `WITH up AS (
+         INSERT INTO stores (store_id, type, size)
+         SELECT DISTINCT ON (store_id) store_id, type, size FROM stg ORDER BY store_id, ord DESC
+         ON CONFLICT (store_id) DO UPDATE SET type = excluded.type, size = excluded.size
+         WHERE (stores.type, stores.size) IS DISTINCT FROM (excluded.type, excluded.size)
+         RETURNING (xmax = 0) AS inserted)
+       ${upsertReturning}`,
+    ],
+    refreshesRollup: false,
+  },
+  {
+    name: 'walmart',
+    description: 'store-level Walmart.csv: Store,Date,Weekly_Sales,Holiday_Flag,Temperature,Fuel_Price,CPI,Unemployment',
+    columns: ['Store', 'Date', 'Weekly_Sales', 'Holiday_Flag', 'Temperature', 'Fuel_Price', 'CPI', 'Unemployment'],
+    loadOrder: 1,
+    staging: {
+      columns: ['ord', 'store_id', 'week', 'sales', 'is_holiday', 'temperature', 'fuel_price', 'cpi', 'unemployment'],
+      ddl: 'ord int, store_id int, week date, sales float8, is_holiday bool, temperature float8, fuel_price float8, cpi float8, unemployment float8',
+    },
+    validate: (get) =>
+      guard(() => {
+        const store = integer(get(0), 'Store', 1, 100_000);
+        const week = dayFirstWeek(get(1), 'Date');
+        const sales = decimal(get(2), 'Weekly_Sales', false);
+        const holiday = flag(get(3), 'Holiday_Flag');
+        const rest = [decimal(get(4), 'Temperature', true), decimal(get(5), 'Fuel_Price', true), decimal(get(6), 'CPI', true), decimal(get(7), 'Unemployment', true)];
+        return { csv: `${store},${week},${sales},${holiday},${rest.join(',')}`, store };
+      }),
+    upsert: [
+      // A store-level file names its stores; type and size stay unknown until stores.csv.
+      `INSERT INTO stores (store_id) SELECT DISTINCT store_id FROM stg ON CONFLICT DO NOTHING`,
+      `INSERT INTO store_features (store_id, week, temperature, fuel_price, cpi, unemployment, is_holiday)
+       SELECT DISTINCT ON (store_id, week) store_id, week, temperature, fuel_price, cpi, unemployment, is_holiday
+       FROM stg ORDER BY store_id, week, ord DESC
+       ON CONFLICT (store_id, week) DO UPDATE SET temperature = excluded.temperature, fuel_price = excluded.fuel_price,
+         cpi = excluded.cpi, unemployment = excluded.unemployment, is_holiday = excluded.is_holiday
+       WHERE (store_features.temperature, store_features.fuel_price, store_features.cpi, store_features.unemployment, store_features.is_holiday)
+         IS DISTINCT FROM (excluded.temperature, excluded.fuel_price, excluded.cpi, excluded.unemployment, excluded.is_holiday)`,
+      // Department detail, when present, is the better source of a store's total: keep it.
+      `WITH up AS (
+         INSERT INTO store_week_sales (store_id, week, sales, is_holiday, dept_count, source)
+         SELECT DISTINCT ON (store_id, week) store_id, week, sales, is_holiday, 0, 'store-total'
+         FROM stg ORDER BY store_id, week, ord DESC
+         ON CONFLICT (store_id, week) DO UPDATE SET sales = excluded.sales, is_holiday = excluded.is_holiday
+         WHERE store_week_sales.source = 'store-total'
+           AND (store_week_sales.sales, store_week_sales.is_holiday) IS DISTINCT FROM (excluded.sales, excluded.is_holiday)
+         RETURNING (xmax = 0) AS inserted)
+       ${upsertReturning}`,
+    ],
+    refreshesRollup: false,
+  },
+  {
+    name: 'features',
+    description: 'Kaggle features.csv: Store,Date,Temperature,Fuel_Price,MarkDown1..5,CPI,Unemployment,IsHoliday',
+    columns: ['Store', 'Date', 'Temperature', 'Fuel_Price', 'MarkDown1', 'MarkDown2', 'MarkDown3', 'MarkDown4', 'MarkDown5', 'CPI', 'Unemployment', 'IsHoliday'],
+    loadOrder: 2,
+    staging: {
+      columns: ['ord', 'store_id', 'week', 'temperature', 'fuel_price', 'markdown1', 'markdown2', 'markdown3', 'markdown4', 'markdown5', 'cpi', 'unemployment', 'is_holiday'],
+      ddl: 'ord int, store_id int, week date, temperature float8, fuel_price float8, markdown1 float8, markdown2 float8, markdown3 float8, markdown4 float8, markdown5 float8, cpi float8, unemployment float8, is_holiday bool',
+    },
+    validate: (get, ctx) =>
+      guard(() => {
+        const store = knownStore(get(0), ctx);
+        const week = isoWeek(get(1), 'Date');
+        const names = ['Temperature', 'Fuel_Price', 'MarkDown1', 'MarkDown2', 'MarkDown3', 'MarkDown4', 'MarkDown5', 'CPI', 'Unemployment'];
+        const values = names.map((n, i) => decimal(get(i + 2), n, true));
+        return { csv: `${store},${week},${values.join(',')},${flag(get(11), 'IsHoliday')}`, store };
+      }),
+    upsert: [
+      `WITH up AS (
+         INSERT INTO store_features (store_id, week, temperature, fuel_price, markdown1, markdown2, markdown3, markdown4, markdown5, cpi, unemployment, is_holiday)
+         SELECT DISTINCT ON (store_id, week) store_id, week, temperature, fuel_price, markdown1, markdown2, markdown3, markdown4, markdown5, cpi, unemployment, is_holiday
+         FROM stg ORDER BY store_id, week, ord DESC
+         ON CONFLICT (store_id, week) DO UPDATE SET temperature = excluded.temperature, fuel_price = excluded.fuel_price,
+           markdown1 = excluded.markdown1, markdown2 = excluded.markdown2, markdown3 = excluded.markdown3,
+           markdown4 = excluded.markdown4, markdown5 = excluded.markdown5, cpi = excluded.cpi,
+           unemployment = excluded.unemployment, is_holiday = excluded.is_holiday
+         WHERE (store_features.*) IS DISTINCT FROM (excluded.*)
+         RETURNING (xmax = 0) AS inserted)
+       ${upsertReturning}`,
+    ],
+    refreshesRollup: false,
+  },
+  {
+    name: 'train',
+    description: 'Kaggle train.csv: Store,Dept,Date,Weekly_Sales,IsHoliday',
+    columns: ['Store', 'Dept', 'Date', 'Weekly_Sales', 'IsHoliday'],
+    loadOrder: 3,
+    staging: { columns: ['ord', 'store_id', 'dept_id', 'week', 'sales', 'is_holiday'], ddl: 'ord int, store_id int, dept_id int, week date, sales float8, is_holiday bool' },
+    validate: (get, ctx) =>
+      guard(() => {
+        const store = knownStore(get(0), ctx);
+        const dept = integer(get(1), 'Dept', 1, 10_000);
+        const week = isoWeek(get(2), 'Date');
+        return { csv: `${store},${dept},${week},${decimal(get(3), 'Weekly_Sales', false)},${flag(get(4), 'IsHoliday')}`, store };
+      }),
+    upsert: [
+      `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
+      `WITH up AS (
+         INSERT INTO weekly_sales (store_id, dept_id, week, sales, is_holiday)
+         SELECT DISTINCT ON (store_id, dept_id, week) store_id, dept_id, week, sales, is_holiday
+         FROM stg ORDER BY store_id, dept_id, week, ord DESC
+         ON CONFLICT (store_id, dept_id, week) DO UPDATE SET sales = excluded.sales, is_holiday = excluded.is_holiday
+         WHERE (weekly_sales.sales, weekly_sales.is_holiday) IS DISTINCT FROM (excluded.sales, excluded.is_holiday)
+         RETURNING (xmax = 0) AS inserted)
+       ${upsertReturning}`,
+    ],
+    refreshesRollup: true,
+  },
+  {
+    name: 'test',
+    description: 'Kaggle test.csv (weeks to forecast): Store,Dept,Date,IsHoliday',
+    columns: ['Store', 'Dept', 'Date', 'IsHoliday'],
+    loadOrder: 4,
+    staging: { columns: ['ord', 'store_id', 'dept_id', 'week', 'is_holiday'], ddl: 'ord int, store_id int, dept_id int, week date, is_holiday bool' },
+    validate: (get, ctx) =>
+      guard(() => {
+        const store = knownStore(get(0), ctx);
+        const dept = integer(get(1), 'Dept', 1, 10_000);
+        return { csv: `${store},${dept},${isoWeek(get(2), 'Date')},${flag(get(3), 'IsHoliday')}`, store };
+      }),
+    upsert: [
+      `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
+      `WITH up AS (
+         INSERT INTO forecast_weeks (store_id, dept_id, week, is_holiday)
+         SELECT DISTINCT ON (store_id, dept_id, week) store_id, dept_id, week, is_holiday
+         FROM stg ORDER BY store_id, dept_id, week, ord DESC
+         ON CONFLICT (store_id, dept_id, week) DO UPDATE SET is_holiday = excluded.is_holiday
+         WHERE forecast_weeks.is_holiday IS DISTINCT FROM excluded.is_holiday
+         RETURNING (xmax = 0) AS inserted)
+       ${upsertReturning}`,
+    ],
+    refreshesRollup: false,
+  },
+];
+
+const normalise = (name: string) => name.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/[^a-z0-9]/g, '');
+
+export interface HeaderMatch {
+  format: FileFormat;
+  /** For each of the format's columns, its index in the file's row. */
+  indexes: number[];
+}
+
+/** Recognises a format by its header, in any column order and letter case. */
+export function detectFormat(header: readonly string[]): HeaderMatch | undefined {
+  const names = header.map(normalise);
+  for (const format of FORMATS) {
+    const wanted = format.columns.map(normalise);
+    if (wanted.length !== names.length) continue;
+    const indexes = wanted.map((w) => names.indexOf(w));
+    if (indexes.every((i) => i >= 0)) return { format, indexes };
+  }
+  return undefined;
+}
+
+export function acceptedFormats(): string {
+  return FORMATS.map((f) => `  - ${f.description}`).join('\n');
+}
+
+export function formatByName(name: string): FileFormat | undefined {
+  return FORMATS.find((f) => f.name === name);
+}
+
+/** Aliases JSON rows may use instead of the CSV column names (ingest API). */
+const FIELD_ALIASES: Record<string, string[]> = {
+  store: ['storeid'],
+  dept: ['department', 'deptid'],
+  date: ['week', 'weekending'],
+  weeklysales: ['sales'],
+  isholiday: ['holiday', 'holidayflag'],
+};
+
+/** Turns a JSON row into the field accessor the validators read. */
+export function accessorForObject(format: FileFormat, row: Record<string, unknown>): (column: number) => string | undefined {
+  const byName = new Map(Object.entries(row).map(([k, v]) => [normalise(k), v]));
+  return (column) => {
+    const name = normalise(format.columns[column]!);
+    const keys = [name, ...(FIELD_ALIASES[name] ?? [])];
+    for (const k of keys) {
+      const v = byName.get(k);
+      if (v === undefined || v === null) continue;
+      return typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v);
+    }
+    return undefined;
+  };
+}
