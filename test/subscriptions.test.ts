@@ -255,6 +255,11 @@ describe('subscriptions API and chat commands', () => {
       expect(JSON.parse(body.get('blocks')!)[0].text.text).toMatch(/^West region: weekly summary/);
       expect(slack.calls.map((c) => c.path)).toContain('/upload/F1');
       expect(slack.calls.map((c) => c.path)).toContain('/api/files.completeUploadExternal');
+
+      // The delivery log over the API (admin only).
+      expect((await call(api(), 'GET', '/deliveries', query)).status).toBe(403);
+      const log = await (await call(api(), 'GET', '/deliveries?status=succeeded', admin)).json();
+      expect(log.deliveries.map((x: { target: string }) => x.target).sort()).toEqual(['discord-channel discord channel 555', 'slack-channel slack channel C123']);
     } finally {
       await discord.close();
       await slack.close();

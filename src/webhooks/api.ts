@@ -101,34 +101,39 @@ export function webhookApiRoutes(services: Pick<Services, 'config' | 'db' | 'log
     },
   );
 
-  app.post('/subscriptions', requireScope(db, 'admin'), async (c) => {
-    let json: unknown;
-    try {
-      json = await c.req.json();
-    } catch {
-      return problem(c, 400, 'bad_json', 'The body is not valid JSON.');
-    }
-    const parsed = subscriptionBody.safeParse(json);
-    if (!parsed.success) {
-      // zod messages never include input values, so the URL cannot leak through them.
-      return problem(c, 400, 'invalid', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    }
-    const b = parsed.data;
-    const weekday = b.weekday !== undefined ? parseWeekday(b.weekday) : undefined;
-    if (b.weekday !== undefined && weekday === undefined) return problem(c, 400, 'invalid', `weekday: "${b.weekday}" is not a weekday.`);
-    const time = b.time !== undefined ? parseTime(b.time) : undefined;
-    if (b.time !== undefined && time === undefined) return problem(c, 400, 'invalid', `time: "${b.time}" is not a time like 08:00.`);
-    const schedule = resolveSchedule({ every: b.every, weekday, time, tz: b.tz });
-    const scope: SummaryScope = b.store !== undefined ? { kind: 'store', store: b.store } : b.region !== undefined ? { kind: 'region', region: b.region } : { kind: 'chain' };
-    const created = await createSubscription(db, key, {
-      scope,
-      target: { kind: 'url', url: b.url, format: b.format },
-      schedule,
-      createdBy: `api:${c.get('apiToken').id}`,
-    });
-    logger.info({ subscription: created.subscription.id, target: created.subscription.target }, 'subscription created');
-    return c.json({ ...created.subscription, ...(created.signingSecret ? { signingSecret: created.signingSecret } : {}) }, 201);
-  });
+  app.post(
+    '/subscriptions',
+    requireScope(db, 'admin'),
+    bodyLimit({ maxSize: 64 * 1024, onError: (c) => problem(c, 413, 'payload_too_large', 'A subscription is a small JSON object (at most 64 KiB).') }),
+    async (c) => {
+      let json: unknown;
+      try {
+        json = await c.req.json();
+      } catch {
+        return problem(c, 400, 'bad_json', 'The body is not valid JSON.');
+      }
+      const parsed = subscriptionBody.safeParse(json);
+      if (!parsed.success) {
+        // zod messages never include input values, so the URL cannot leak through them.
+        return problem(c, 400, 'invalid', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+      }
+      const b = parsed.data;
+      const weekday = b.weekday !== undefined ? parseWeekday(b.weekday) : undefined;
+      if (b.weekday !== undefined && weekday === undefined) return problem(c, 400, 'invalid', `weekday: "${b.weekday}" is not a weekday.`);
+      const time = b.time !== undefined ? parseTime(b.time) : undefined;
+      if (b.time !== undefined && time === undefined) return problem(c, 400, 'invalid', `time: "${b.time}" is not a time like 08:00.`);
+      const schedule = resolveSchedule({ every: b.every, weekday, time, tz: b.tz });
+      const scope: SummaryScope = b.store !== undefined ? { kind: 'store', store: b.store } : b.region !== undefined ? { kind: 'region', region: b.region } : { kind: 'chain' };
+      const created = await createSubscription(db, key, {
+        scope,
+        target: { kind: 'url', url: b.url, format: b.format },
+        schedule,
+        createdBy: `api:${c.get('apiToken').id}`,
+      });
+      logger.info({ subscription: created.subscription.id, target: created.subscription.target }, 'subscription created');
+      return c.json({ ...created.subscription, ...(created.signingSecret ? { signingSecret: created.signingSecret } : {}) }, 201);
+    },
+  );
 
   app.get('/subscriptions', requireScope(db, 'query'), async (c) => c.json({ subscriptions: await listSubscriptions(db) }));
 

@@ -132,11 +132,11 @@ export async function readChart(db: Database, token: string): Promise<Buffer | u
 }
 
 /** Records success; false if the lease was lost meanwhile (another worker owns the row). */
-export async function markSucceeded(db: Database, claim: Claim, status: number, now: Date): Promise<boolean> {
+export async function markSucceeded(db: Database, claim: Claim, status: number, now: Date, warning?: string): Promise<boolean> {
   const rows = await db.query(
-    `UPDATE webhook_deliveries SET status = 'succeeded', last_status = $3, last_error = NULL, delivered_at = $4, lease_token = NULL, lease_until = NULL
+    `UPDATE webhook_deliveries SET status = 'succeeded', last_status = $3, last_error = $5, delivered_at = $4, lease_token = NULL, lease_until = NULL
      WHERE id = $1 AND lease_token = $2 RETURNING id`,
-    [claim.id, claim.lease_token, status, now.toISOString()],
+    [claim.id, claim.lease_token, status, now.toISOString(), warning ?? null],
   );
   return rows.length > 0;
 }

@@ -115,8 +115,8 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
     }
     const at = now();
     if (result.ok) {
-      const kept = await markSucceeded(db, claim, result.status, at);
-      log.info({ ...ctx, status: result.status, lostLease: !kept }, 'webhook delivered');
+      const kept = await markSucceeded(db, claim, result.status, at, result.warning);
+      log.info({ ...ctx, status: result.status, lostLease: !kept, ...(result.warning ? { warning: result.warning } : {}) }, 'webhook delivered');
       return;
     }
     deps.metrics?.errors.inc({ kind: 'delivery' });

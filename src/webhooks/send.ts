@@ -6,7 +6,7 @@ import type { TargetKind } from './subscriptions.ts';
 
 /** The result of one attempt, as the scheduler needs it. */
 export type SendResult =
-  | { ok: true; status: number }
+  | { ok: true; status: number; warning?: string }
   | { ok: false; status: number | null; error: string; retryAfterMs?: number; permanent?: boolean };
 
 export interface Outgoing {
@@ -154,13 +154,19 @@ async function sendSlackChannel(o: Outgoing, options: SendOptions): Promise<Send
       // One message: the summary as the file's comment would lose the blocks, so post the
       // blocks first and thread the chart under them.
       const posted = await client.chat.postMessage({ channel: o.channel!, ...message, unfurl_links: false } as never);
-      await client.files.uploadV2({
-        channel_id: o.channel!,
-        thread_ts: (posted as { ts?: string }).ts,
-        file: o.png,
-        filename: 'summary.png',
-        alt_text: o.reply.chart?.alt,
-      } as never);
+      try {
+        await client.files.uploadV2({
+          channel_id: o.channel!,
+          thread_ts: (posted as { ts?: string }).ts,
+          file: o.png,
+          filename: 'summary.png',
+          alt_text: o.reply.chart?.alt,
+        } as never);
+      } catch (err) {
+        // The summary is posted: retrying the whole delivery would post it twice. The chart is
+        // best effort here; the failure is recorded with the success.
+        return { ok: true, status: 200, warning: `chart upload failed: ${describeError(err)}` };
+      }
     } else {
       await client.chat.postMessage({ channel: o.channel!, ...message } as never);
     }
