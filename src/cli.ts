@@ -12,6 +12,9 @@ import { replyAsText } from './chat/reply.ts';
 import { createServices } from './services.ts';
 import { SeasonalNaiveForecaster } from './forecast/seasonal-naive.ts';
 import { startServer } from './server.ts';
+import { tokensCommand } from './cli/tokens.ts';
+import { subscriptionsCommand } from './cli/subscriptions.ts';
+import { deliveriesCommand } from './cli/deliveries.ts';
 
 const program = new Program('storecast')
   .description('Retail analytics chat-ops: forecasts, holiday impact and sales answers for Slack, Discord and webhooks.')
@@ -131,5 +134,10 @@ program
       if (opts.out && !reply.chart) process.stderr.write('note: this reply has no chart; nothing written to --out\n');
     });
   });
+
+// Subcommands owned by their modules: integrations and webhooks.
+program.addCommand(tokensCommand());
+program.addCommand(subscriptionsCommand());
+program.addCommand(deliveriesCommand());
 
 await program.parseAsync(process.argv);
