@@ -270,6 +270,20 @@ describe('Slack limits', () => {
     expect(String(note!.body.text)).toMatch(/could not post .* \(ref [0-9a-f]{8}\)/);
   });
 
+  it('keeps a posted answer when the chart upload fails, and says so ephemerally', async () => {
+    fake.fail((c) => c.path === '/api/files.completeUploadExternal', { status: 500, body: 'oops' }, 10);
+    const before = (await services.metrics.registry.getSingleMetricAsString('storecast_errors_total')).match(/kind="delivery"} (\d+)/)?.[1] ?? '0';
+    const body = slashCommand('/sales', 'store 5');
+    await post(body);
+    const path = new URL(new URLSearchParams(body).get('response_url')!).pathname;
+    const [note] = await fake.waitFor((c) => c.path === path);
+    expect(fake.method('chat.postMessage')).toHaveLength(1);
+    expect(fake.method('files.completeUploadExternal')).toHaveLength(FAST_RETRY.attempts);
+    expect(String(note!.body.text)).toMatch(/answer is posted, but I could not attach the chart \(ref [0-9a-f]{8}\)/);
+    const after = (await services.metrics.registry.getSingleMetricAsString('storecast_errors_total')).match(/kind="delivery"} (\d+)/)?.[1];
+    expect(Number(after)).toBe(Number(before) + 1);
+  });
+
   it('retries a response_url that answers 5xx', async () => {
     fake.fail((c) => c.path.startsWith('/commands/'), { status: 500, body: 'oops' }, 1);
     const body = slashCommand('/forecast', 'store 98');

@@ -83,7 +83,7 @@ export function createSlackApp(services: Services, receiver: Receiver, options: 
   const app = new App({ receiver, logger, clientOptions, authorize: singleWorkspaceAuthorize(services, authClient, token) });
   registerListeners(app, services, options.retry ?? DEFAULT_RETRY);
   app.error(async (error) => {
-    services.metrics.errors.inc({ kind: 'platform' });
+    services.metrics.errors.inc({ kind: 'internal' });
     services.logger.error({ err: error }, 'slack listener failed');
   });
   return app;
@@ -141,24 +141,34 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
         await ephemeral(d, plainMessage('Invite me to this channel (`/invite @storecast`) to get the chart and CSV files here too.'));
         return;
       }
+      // The answer is out; a failing chart or CSV is reported on its own, not as a lost answer.
       if (reply.chart) {
-        const png = await services.renderChart(reply.chart.spec);
-        await d.client.files.uploadV2({
-          ...destination(d),
-          file: png,
-          filename: `${slug(reply.title)}.png`,
-          title: reply.title,
-          alt_text: clip(reply.chart.alt, 1000),
+        const chart = reply.chart;
+        await attach(d, 'chart', async () => {
+          const png = await services.renderChart(chart.spec);
+          await d.client.files.uploadV2({ ...destination(d), file: png, filename: `${slug(reply.title)}.png`, title: reply.title, alt_text: clip(chart.alt, 1000) });
         });
       }
-      if (d.csv) await uploadCsv(d, reply);
+      if (d.csv) await attach(d, 'CSV file', () => uploadCsv(d, reply));
     } catch (err) {
-      const ref = d.requestId.slice(0, 8);
-      services.metrics.errors.inc({ kind: 'platform' });
-      log.error({ err, ref, channel: d.channel, input: d.input }, 'slack delivery failed');
-      await ephemeral(d, plainMessage(`Sorry, I could not post the answer to \`${d.input.name}\` here (ref ${ref}). Please try again in a minute.`)).catch((e: unknown) =>
-        log.error({ err: e, ref }, 'slack: could not tell the user about the failed delivery either'),
-      );
+      await failed(d, err, `Sorry, I could not post the answer to \`/${d.input.name}\` here`);
+    }
+  };
+
+  const failed = async (d: Delivery, err: unknown, what: string) => {
+    const ref = d.requestId.slice(0, 8);
+    services.metrics.errors.inc({ kind: 'delivery' });
+    log.error({ err, ref, channel: d.channel, input: d.input }, 'slack delivery failed');
+    await ephemeral(d, plainMessage(`${what} (ref ${ref}). Please try again in a minute.`)).catch((e: unknown) =>
+      log.error({ err: e, ref }, 'slack: could not tell the user about the failed delivery either'),
+    );
+  };
+
+  const attach = async (d: Delivery, what: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (err) {
+      await failed(d, err, `The answer is posted, but I could not attach the ${what}`);
     }
   };
 

@@ -1,0 +1,93 @@
+import { Client, Events, GatewayDispatchEvents, GatewayIntentBits, Routes, type APIInteraction, type GatewayDispatchPayload } from './djs.ts';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Services } from '../../services.ts';
+import { Autocomplete, planInteraction, type InteractionDeps } from './interactions.ts';
+import { DEFAULT_RETRY, createRest, restOptions, withRetry, type RetryPolicy } from './rest.ts';
+import { discordPublicKey, verifyDiscordRequest } from './verify.ts';
+
+export { buildDiscordCommands, discordCommand } from './commands.ts';
+export { replyToDiscord } from './render.ts';
+export { discordPublicKey, verifyDiscordRequest } from './verify.ts';
+export { planInteraction } from './interactions.ts';
+
+export interface DiscordAdapterOptions {
+  /** Retries of REST calls on 5xx and network errors (429s wait Retry-After in the SDK). */
+  retry?: RetryPolicy;
+}
+
+/**
+ * Discord's Interactions Endpoint URL, mounted by the server at `/discord`:
+ * `POST /discord/interactions`. Ed25519-verified (401 and nothing runs otherwise); PING is
+ * answered PONG; a command gets a deferred response at once and its answer as an edit.
+ */
+export function discordRoutes(services: Services, options: DiscordAdapterOptions = {}): Hono {
+  const routes = new Hono();
+  const { publicKey: hex, apiUrl, botToken } = services.config.discord;
+  if (!hex) {
+    routes.post('/interactions', (c) => c.text('Discord is not configured: set DISCORD_PUBLIC_KEY.', 503));
+    return routes;
+  }
+  const publicKey = discordPublicKey(hex);
+  const retry = options.retry ?? DEFAULT_RETRY;
+  const deps: InteractionDeps = { services, rest: createRest(apiUrl, botToken, retry), retry, autocomplete: new Autocomplete(services) };
+  const log = services.logger.child({ component: 'discord' });
+
+  routes.post('/interactions', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.text('payload too large', 413) }), async (c) => {
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const valid = verifyDiscordRequest({ publicKey, body: raw, signature: c.req.header('x-signature-ed25519'), timestamp: c.req.header('x-signature-timestamp') });
+    if (!valid) {
+      services.metrics.errors.inc({ kind: 'platform' });
+      log.warn('discord request with a bad or missing signature refused');
+      return c.text('invalid request signature', 401);
+    }
+    let interaction: APIInteraction;
+    try {
+      interaction = JSON.parse(Buffer.from(raw).toString('utf8')) as APIInteraction;
+    } catch {
+      return c.text('unreadable body', 400);
+    }
+    const { initial, after } = await planInteraction(deps, interaction);
+    if (after) void services.track(after());
+    return c.json(initial);
+  });
+  return routes;
+}
+
+/**
+ * Gateway mode (DISCORD_MODE=gateway): a discord.js Client holds a WebSocket to Discord, so no
+ * public URL is needed. Interactions arrive as raw INTERACTION_CREATE payloads and go through
+ * the same planInteraction() as HTTP; the initial response is the interaction callback.
+ */
+export async function startDiscordGateway(services: Services, options: DiscordAdapterOptions = {}): Promise<{ stop(): Promise<void> }> {
+  const { botToken, apiUrl } = services.config.discord;
+  if (!botToken) throw new Error('DISCORD_BOT_TOKEN is not set (gateway mode logs in as the bot)');
+  const retry = options.retry ?? DEFAULT_RETRY;
+  const log = services.logger.child({ component: 'discord', mode: 'gateway' });
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: restOptions(apiUrl, retry) });
+  const deps: InteractionDeps = { services, rest: client.rest, retry, autocomplete: new Autocomplete(services) };
+
+  const handle = async (interaction: APIInteraction) => {
+    const { initial, after } = await planInteraction(deps, interaction);
+    await withRetry('interaction callback', () => client.rest.post(Routes.interactionCallback(interaction.id, interaction.token), { body: initial, auth: false }), retry, log);
+    if (after) await after();
+  };
+  client.on(Events.Raw, (packet: GatewayDispatchPayload) => {
+    if (packet.t !== GatewayDispatchEvents.InteractionCreate) return;
+    void services.track(handle(packet.d)).catch((err: unknown) => {
+      services.metrics.errors.inc({ kind: 'delivery' });
+      log.error({ err, interaction: packet.d.id }, 'discord interaction failed');
+    });
+  });
+  client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
+
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await client.login(botToken);
+  await ready;
+  log.info({ user: client.user?.tag }, 'discord gateway connected');
+  return {
+    async stop() {
+      await client.destroy();
+    },
+  };
+}

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ApplicationCommandType,
+  InteractionResponseType,
+  InteractionType,
+  MessageFlags,
+  type APIApplicationCommandInteractionDataBasicOption,
+  type APIApplicationCommandOptionChoice,
+  type APIInteraction,
+  type APIInteractionResponse,
+  type REST,
+} from './djs.ts';
+import { splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
+import { formatOptions } from '../../chat/parse.ts';
+import type { Asker, Services } from '../../services.ts';
+import { precheck } from '../slack/precheck.ts';
+import { registryName } from './commands.ts';
+import { CSV_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage } from './render.ts';
+import { interactionWebhook, type RetryPolicy } from './rest.ts';
+
+export interface InteractionDeps {
+  services: Services;
+  rest: REST;
+  retry: RetryPolicy;
+  autocomplete: Autocomplete;
+}
+
+/** What to answer Discord right now, and the work to run once that answer is out. */
+export interface InteractionPlan {
+  initial: APIInteractionResponse;
+  after?: () => Promise<void>;
+}
+
+/**
+ * The one interaction flow for HTTP and gateway: decide the initial response without doing
+ * anything slow (a deferred response, type 5, for every command), then run the command,
+ * render the chart and edit the original response with the embed and the PNG.
+ */
+export async function planInteraction(deps: InteractionDeps, interaction: APIInteraction): Promise<InteractionPlan> {
+  const { services } = deps;
+  switch (interaction.type) {
+    case InteractionType.Ping:
+      return { initial: { type: InteractionResponseType.Pong } };
+
+    case InteractionType.ApplicationCommand: {
+      if (interaction.data.type !== ApplicationCommandType.ChatInput) return unsupported();
+      const name = registryName(services.registry, interaction.data.name);
+      const options: Record<string, unknown> = {};
+      for (const o of (interaction.data.options ?? []) as APIApplicationCommandInteractionDataBasicOption[]) options[o.name] = o.value;
+      return plan(deps, interaction, { name, options }, { ephemeral: name === 'help' });
+    }
+
+    case InteractionType.MessageComponent: {
+      const id = interaction.data.custom_id;
+      const csvOnly = id.startsWith(CSV_PREFIX);
+      if (!csvOnly && !id.startsWith(RUN_PREFIX)) return unsupported();
+      const input = splitCommandLine(id.slice(csvOnly ? CSV_PREFIX.length : RUN_PREFIX.length));
+      return plan(deps, interaction, input, { ephemeral: csvOnly || input.name === 'help', csvOnly });
+    }
+
+    case InteractionType.ApplicationCommandAutocomplete: {
+      const name = registryName(services.registry, interaction.data.name);
+      const opts = (interaction.data.options ?? []) as (APIApplicationCommandInteractionDataBasicOption & { focused?: boolean })[];
+      const focused = opts.find((o) => o.focused);
+      const def = services.registry.get(name)?.options.find((o) => o.name === focused?.name);
+      const store = opts.find((o) => o.name === 'store' && !o.focused)?.value;
+      const choices = def?.autocomplete ? await deps.autocomplete.choices(def.autocomplete, String(focused?.value ?? ''), store === undefined ? undefined : Number(store)) : [];
+      return { initial: { type: InteractionResponseType.ApplicationCommandAutocompleteResult, data: { choices } } };
+    }
+
+    default:
+      return unsupported();
+  }
+}
+
+function unsupported(): InteractionPlan {
+  return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { content: 'This interaction is not supported.', flags: MessageFlags.Ephemeral } } };
+}
+
+function plan(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, mode: { ephemeral: boolean; csvOnly?: boolean }): InteractionPlan {
+  const { services } = deps;
+  const problem = precheck(services.registry, input);
+  if (problem) {
+    services.metrics.errors.inc({ kind: 'user' });
+    const m = replyToDiscord(userErrorReply(problem), { ephemeral: true });
+    return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { ...m.body, flags: MessageFlags.Ephemeral } as never } };
+  }
+  const user = interaction.member?.user ?? interaction.user;
+  const asker: Asker = {
+    platform: 'discord',
+    workspace: interaction.guild_id,
+    channel: interaction.channel?.id ?? interaction.channel_id,
+    user: user?.id,
+    roles: interaction.member?.roles ?? [],
+  };
+  return {
+    initial: { type: InteractionResponseType.DeferredChannelMessageWithSource, ...(mode.ephemeral ? { data: { flags: MessageFlags.Ephemeral } } : {}) },
+    after: () => deliver(deps, interaction, input, asker, mode),
+  };
+}
+
+async function deliver(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, asker: Asker, mode: { ephemeral: boolean; csvOnly?: boolean }): Promise<void> {
+  const { services } = deps;
+  const requestId = randomUUID().replace(/-/g, '');
+  const log = services.logger.child({ platform: 'discord', requestId, interaction: interaction.id });
+  const hook = interactionWebhook(deps.rest, interaction.application_id, interaction.token, deps.retry, log);
+  try {
+    const outcome = await services.run(input, asker, requestId);
+    const reply = outcome.reply;
+    if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') {
+      if (mode.ephemeral) {
+        await hook.editOriginal(replyToDiscord(reply));
+      } else {
+        // The deferral was public; an error or a private answer goes to the asker alone.
+        await hook.deleteOriginal();
+        await hook.followUp(replyToDiscord(reply, { ephemeral: true }));
+      }
+      return;
+    }
+    if (mode.csvOnly) {
+      await hook.editOriginal(csvMessage(reply));
+      return;
+    }
+    let png: Buffer | undefined;
+    if (reply.chart) {
+      try {
+        png = await services.renderChart(reply.chart.spec);
+      } catch (err) {
+        services.metrics.errors.inc({ kind: 'internal' });
+        log.error({ err }, 'chart render failed; answering without the chart');
+      }
+    }
+    const commandLine = `/${outcome.command.name} ${formatOptions(outcome.command, outcome.options)}`.trim();
+    await hook.editOriginal(replyToDiscord(reply, { png, commandLine }));
+  } catch (err) {
+    const ref = requestId.slice(0, 8);
+    services.metrics.errors.inc({ kind: 'delivery' });
+    log.error({ err, ref, input }, 'discord delivery failed');
+    await hook
+      .followUp(textMessage(`Sorry, I could not post the answer to \`/${input.name}\` (ref ${ref}). Please try again in a minute.`, true))
+      .catch((e: unknown) => log.error({ err: e, ref }, 'discord: could not tell the user about the failed delivery either'));
+  }
+}
+
+/** Store and department numbers as the user types, from the database, cached briefly. */
+export class Autocomplete {
+  private cache = new Map<string, { at: number; rows: { id: number; label: string }[] }>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly ttlMs = 60_000,
+    private readonly budgetMs = 2_000,
+  ) {}
+
+  async choices(kind: 'store' | 'dept', typed: string, store: number | undefined): Promise<APIApplicationCommandOptionChoice<number>[]> {
+    let rows: { id: number; label: string }[];
+    try {
+      rows = await Promise.race([
+        this.rows(kind, store),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('autocomplete query over budget')), this.budgetMs).unref()),
+      ]);
+    } catch (err) {
+      this.services.logger.warn({ err: String(err), kind }, 'discord autocomplete failed');
+      return [];
+    }
+    const t = typed.trim();
+    const ranked = t === '' ? rows : [...rows.filter((r) => String(r.id).startsWith(t)), ...rows.filter((r) => !String(r.id).startsWith(t) && String(r.id).includes(t))];
+    return ranked.slice(0, 25).map((r) => ({ name: r.label.slice(0, 100), value: r.id }));
+  }
+
+  private async rows(kind: 'store' | 'dept', store: number | undefined) {
+    const key = `${kind}:${store ?? ''}`;
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.rows;
+    const db = this.services.db;
+    let rows: { id: number; label: string }[];
+    if (kind === 'store') {
+      const found = await db.query<{ store_id: number; type: string | null; region: string | null }>('SELECT store_id, type, region FROM stores ORDER BY store_id');
+      rows = found.map((r) => ({ id: r.store_id, label: [`Store ${r.store_id}`, r.type ? `type ${r.type}` : undefined, r.region ?? undefined].filter(Boolean).join(' · ') }));
+    } else {
+      const found = await db.query<{ dept_id: number; name: string | null }>(
+        `SELECT d.dept_id, dep.name FROM (SELECT DISTINCT dept_id FROM weekly_sales ${store === undefined ? '' : 'WHERE store_id = $1'}) d
+           LEFT JOIN departments dep ON dep.dept_id = d.dept_id ORDER BY d.dept_id`,
+        store === undefined ? [] : [store],
+      );
+      rows = found.map((r) => ({ id: r.dept_id, label: r.name ? `Dept ${r.dept_id} · ${r.name}` : `Dept ${r.dept_id}` }));
+    }
+    this.cache.set(key, { at: Date.now(), rows });
+    return rows;
+  }
+}

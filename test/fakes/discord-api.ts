@@ -1,0 +1,144 @@
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { FakeHttpServer, type Captured } from './http.ts';
+
+export const FAKE_APP_ID = '1100000000000000001';
+export const FAKE_BOT_TOKEN = 'fake-bot-token.abc.def';
+
+/** An Ed25519 key pair like the one behind an application's "Public Key". */
+export function discordKeys(): { publicKeyHex: string; privateKey: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const der = publicKey.export({ format: 'der', type: 'spki' });
+  return { publicKeyHex: der.subarray(der.length - 32).toString('hex'), privateKey };
+}
+
+/** Signs as Discord does: Ed25519 over timestamp + raw body, hex, in two headers. */
+export function discordHeaders(privateKey: KeyObject, body: string, timestamp = String(Math.floor(Date.now() / 1000))): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'x-signature-ed25519': sign(null, Buffer.from(timestamp + body), privateKey).toString('hex'),
+    'x-signature-timestamp': timestamp,
+  };
+}
+
+/**
+ * Fake Discord: the REST routes storecast uses under /api/v10 (interaction callback, edit /
+ * delete original response, follow-ups, command registration, gateway discovery) and a
+ * gateway WebSocket speaking enough of the protocol (HELLO, IDENTIFY, READY, heartbeats,
+ * INTERACTION_CREATE) for a discord.js Client. Every call is recorded.
+ */
+export class FakeDiscord extends FakeHttpServer {
+  private seq = 0;
+  readonly wss = new WebSocketServer({ noServer: true });
+  readonly sockets: WebSocket[] = [];
+  readonly identifies: Record<string, unknown>[] = [];
+  private gatewaySeq = 0;
+
+  constructor() {
+    super((c) => this.answer(c));
+    this.server.on('upgrade', (req, socket, head) => {
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onGateway(ws));
+    });
+  }
+
+  get apiUrl(): string {
+    return `${this.url}/api`;
+  }
+
+  /** Calls whose path (under /api/v10) matches. */
+  requests(method: string, pattern: RegExp): Captured[] {
+    return this.find((c) => c.method === method && pattern.test(c.path.replace(/^\/api\/v10/, '')));
+  }
+
+  override async close(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    this.wss.close();
+    await super.close();
+  }
+
+  private answer(c: Captured) {
+    if (!c.path.startsWith('/api/v10/')) return { status: 404, body: { message: '404: Not Found', code: 0 } };
+    const path = c.path.slice('/api/v10'.length);
+    const bot = c.headers.authorization === `Bot ${FAKE_BOT_TOKEN}`;
+    const unauthorized = { status: 401, body: { message: '401: Unauthorized', code: 0 } };
+    let m: RegExpExecArray | null;
+
+    if ((m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path)) && c.method === 'POST') return { status: 204 };
+    if ((m = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
+      if (m[1] !== FAKE_APP_ID) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
+      if (c.method === 'DELETE') return { status: 204 };
+      if (c.method === 'PATCH') return { status: 200, body: this.message(c) };
+    }
+    if ((m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path)) && c.method === 'POST') return { status: 200, body: this.message(c) };
+    if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path)) && c.method === 'PUT') {
+      if (!bot) return unauthorized;
+      const commands = (c.body as unknown as Record<string, unknown>[]) ?? [];
+      return { status: 200, body: commands.map((cmd) => ({ ...cmd, id: String(++this.seq), application_id: m![1], guild_id: m![2], version: '1' })) };
+    }
+    if (path === '/gateway/bot' && c.method === 'GET') {
+      if (!bot) return unauthorized;
+      return { status: 200, body: { url: this.url.replace('http', 'ws'), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } } };
+    }
+    return { status: 404, body: { message: '404: Not Found', code: 0 } };
+  }
+
+  private message(c: Captured) {
+    const payload = (c.body.payload_json ?? c.body) as Record<string, unknown>;
+    return {
+      id: String(++this.seq),
+      channel_id: '1200000000000000001',
+      type: 20,
+      content: payload.content ?? '',
+      embeds: payload.embeds ?? [],
+      components: payload.components ?? [],
+      attachments: Object.values(c.files).map((f, i) => ({ id: String(i), filename: f.filename, size: f.data.length, url: `${this.url}/attachments/${f.filename}`, proxy_url: '' })),
+      author: { id: FAKE_APP_ID, username: 'storecast', discriminator: '0', avatar: null, bot: true, global_name: null },
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      pinned: false,
+      flags: payload.flags ?? 0,
+    };
+  }
+
+  private onGateway(ws: WebSocket): void {
+    this.sockets.push(ws);
+    const send = (payload: Record<string, unknown>) => ws.send(JSON.stringify(payload));
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString('utf8')) as { op: number; d: Record<string, unknown> };
+      if (msg.op === 1) send({ op: 11, d: null });
+      if (msg.op === 2) {
+        this.identifies.push(msg.d);
+        if (msg.d.token !== FAKE_BOT_TOKEN) {
+          ws.close(4004, 'Authentication failed.');
+          return;
+        }
+        send({
+          op: 0,
+          s: ++this.gatewaySeq,
+          t: 'READY',
+          d: {
+            v: 10,
+            user: { id: FAKE_APP_ID, username: 'storecast', discriminator: '0', global_name: null, avatar: null, bot: true, flags: 0, verified: true, mfa_enabled: false },
+            guilds: [],
+            session_id: 'fake-session',
+            resume_gateway_url: this.url.replace('http', 'ws'),
+            shard: [0, 1],
+            application: { id: FAKE_APP_ID, flags: 0 },
+          },
+        });
+      }
+    });
+    send({ op: 10, d: { heartbeat_interval: 41_250 } });
+  }
+
+  /** Delivers an interaction over the gateway, as INTERACTION_CREATE. */
+  dispatchInteraction(interaction: Record<string, unknown>): void {
+    const ws = this.sockets.at(-1);
+    if (!ws) throw new Error('no gateway client connected');
+    ws.send(JSON.stringify({ op: 0, s: ++this.gatewaySeq, t: 'INTERACTION_CREATE', d: interaction }));
+  }
+}
