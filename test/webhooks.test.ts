@@ -184,8 +184,11 @@ describe.each(DB_KINDS)('weekly summary delivery (%s)', (kind) => {
     expect(payload.data.lastYear).toBeGreaterThan(0);
     expect(typeof payload.data.changeVsLastYear).toBe('number');
     expect(typeof payload.data.forecastForWeek).toBe('number');
-    expect(payload.data.movers.length).toBeGreaterThan(0);
-    expect(payload.data.movers[0]).toMatchObject({ kind: 'dept' });
+    // Departments are the movers of a store; the fixture's last weeks grow every department.
+    expect(payload.data.movers.up.length).toBeGreaterThan(0);
+    expect(payload.data.movers.up[0]).toMatchObject({ kind: 'dept', id: 3 });
+    expect(payload.data.movers.down).toEqual([]);
+    expect(payload.facts.map((f: { label: string }) => f.label)).toEqual(['Last week', 'vs last year', 'vs forecast', 'Biggest gains', 'Next 4 weeks']);
 
     // The period is the local date (America/Chicago) of a Monday run.
     expect(new Date(`${row!.week}T12:00:00Z`).getUTCDay()).toBe(1);

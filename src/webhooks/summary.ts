@@ -4,6 +4,7 @@ import { money, percent, weekLabel } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
 import { dataWindow, yearOverYear } from '../analytics/series.ts';
 import type { Database } from '../db/client.ts';
+import { holidayCalendar } from '../data/holidays.ts';
 import { addWeeks } from '../data/weeks.ts';
 import type { Forecaster, ForecastPoint } from '../forecast/forecaster.ts';
 
@@ -39,8 +40,8 @@ async function storesIn(db: Database, scope: SummaryScope): Promise<number[]> {
   return rows.map((r) => r.store_id);
 }
 
-/** Departments (store scope) or stores (wider scopes) that moved most vs the same week last year. */
-async function movers(db: Database, scope: SummaryScope, stores: number[], week: string): Promise<Mover[]> {
+/** Departments (store scope) or stores (wider scopes) that gained and lost most ($) vs the same week last year. */
+async function movers(db: Database, scope: SummaryScope, stores: number[], week: string): Promise<{ up: Mover[]; down: Mover[] }> {
   const prev = addWeeks(week, -52);
   const rows =
     scope.kind === 'store'
@@ -59,9 +60,12 @@ async function movers(db: Database, scope: SummaryScope, stores: number[], week:
   const kind = scope.kind === 'store' ? 'dept' : 'store';
   const all = rows
     .filter((r) => r.prev > 0 && r.cur !== 0)
-    .map((r) => ({ kind, id: r.id, sales: r.cur, lastYear: r.prev, change: r.cur / r.prev - 1 }) as Mover)
-    .sort((a, b) => Math.abs(b.sales - b.lastYear) - Math.abs(a.sales - a.lastYear) || a.id - b.id);
-  return all.slice(0, 5);
+    .map((r) => ({ kind, id: r.id, sales: r.cur, lastYear: r.prev, change: r.cur / r.prev - 1 }) as Mover);
+  const delta = (m: Mover) => m.sales - m.lastYear;
+  return {
+    up: all.filter((m) => delta(m) > 0).sort((a, b) => delta(b) - delta(a) || a.id - b.id).slice(0, 3),
+    down: all.filter((m) => delta(m) < 0).sort((a, b) => delta(a) - delta(b) || a.id - b.id).slice(0, 3),
+  };
 }
 
 function sumPoints(results: ForecastPoint[][]): ForecastPoint[] {
@@ -114,7 +118,7 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
   const label = describeSummaryScope(scope);
   const total = forecast.reduce((a, p) => a + p.value, 0);
   const vsForecast = forecastForWeek && forecastForWeek.value !== 0 ? last.sales / forecastForWeek.value - 1 : null;
-  const moverName = (m: Mover) => (m.kind === 'dept' ? `Dept ${m.id}` : `Store ${m.id}`);
+  const moverText = (m: Mover) => `${m.kind === 'dept' ? 'Dept' : 'Store'} ${m.id} ${m.sales >= m.lastYear ? '+' : '-'}${money(Math.abs(m.sales - m.lastYear))} (${percent(m.change)})`;
 
   const facts = [
     { label: 'Last week', value: `${money(last.sales)} (${weekLabel(week)})` },
@@ -123,7 +127,8 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
       label: 'vs forecast',
       value: forecastForWeek ? `${vsForecast === null ? 'n/a' : percent(vsForecast)} (forecast ${money(forecastForWeek.value)})` : 'no forecast for that week',
     },
-    ...(moved.length ? [{ label: 'Biggest movers', value: moved.slice(0, 3).map((m) => `${moverName(m)} ${percent(m.change)}`).join(', ') }] : []),
+    ...(moved.up.length ? [{ label: 'Biggest gains', value: moved.up.map(moverText).join(', ') }] : []),
+    ...(moved.down.length ? [{ label: 'Biggest drops', value: moved.down.map(moverText).join(', ') }] : []),
     ...(forecast.length
       ? [
           {
@@ -152,7 +157,9 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
             subtitle: `Data through ${week} · model ${model}`,
             history: history.map((p) => ({ week: p.week, value: p.sales })),
             forecast,
-            holidays: [],
+            holidays: holidayCalendar(Number(history[0]!.week.slice(0, 4)), Number(forecast[forecast.length - 1]!.week.slice(0, 4)))
+              .filter((h) => h.week >= history[0]!.week && h.week <= forecast[forecast.length - 1]!.week)
+              .map((h) => ({ week: h.week, name: h.name })),
           }),
           alt: `Line chart of ${label} weekly sales for the last ${history.length} weeks and a ${forecast.length}-week forecast of ${money(total)} with an 80% interval.`,
         }
@@ -173,7 +180,10 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
       changeVsLastYear: last.change,
       forecastForWeek: forecastForWeek ? round(forecastForWeek.value) : null,
       changeVsForecast: vsForecast,
-      movers: moved.map((m) => ({ ...m, sales: round(m.sales), lastYear: round(m.lastYear) })),
+      movers: {
+        up: moved.up.map((m) => ({ ...m, sales: round(m.sales), lastYear: round(m.lastYear) })),
+        down: moved.down.map((m) => ({ ...m, sales: round(m.sales), lastYear: round(m.lastYear) })),
+      },
       forecast: forecast.map((p) => ({ week: p.week, value: round(p.value), lower: round(p.lower), upper: round(p.upper) })),
       model,
     },
