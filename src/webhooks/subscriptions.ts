@@ -120,7 +120,11 @@ export function resolveSchedule(input: ScheduleInput): WeeklySchedule {
 
 /** Refuses a scope with no data so a typo does not schedule a year of empty summaries. */
 export async function checkScope(db: Database, scope: SummaryScope): Promise<void> {
-  if (scope.kind === 'chain') return;
+  if (scope.kind === 'chain') {
+    const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT 1 FROM store_week_sales LIMIT 1) x');
+    if (!r?.n) throw new UserError('No sales data is loaded yet: import some first (storecast import, or POST /api/v1/sales).', { code: 'NO_DATA' });
+    return;
+  }
   if (scope.kind === 'store') {
     const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM store_week_sales WHERE store_id = $1', [scope.store]);
     if (!r?.n) throw new UserError(`Store ${scope.store} has no sales data.`, { code: 'UNKNOWN_STORE' });
