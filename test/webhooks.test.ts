@@ -12,7 +12,7 @@ import { openPostgres, type Database } from '../src/db/client.ts';
 import { importRecords } from '../src/data/import.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
-import { createScheduler, createSubscription, listDeliveries, verifySignature, webhookApiRoutes, type Scheduler, type SchedulerOptions } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, deleteSubscription, listDeliveries, verifySignature, webhookApiRoutes, type Scheduler, type SchedulerOptions } from '../src/webhooks/index.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 
 // ---------- fixtures ----------
@@ -250,6 +250,19 @@ describe.each(DB_KINDS)('weekly summary delivery (%s)', (kind) => {
     expect(listed).toMatchObject({ status: 'dead', attempts: 3, target: expect.stringMatching(/^generic 127\.0\.0\.1/) });
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.receipts).toHaveLength(3);
+  });
+
+  it('deleting a subscription stops its queued retries', async () => {
+    await start();
+    receiver.answer = (_r, res) => void res.writeHead(500).end('oops');
+    const { subscription } = await dueSubscription(t.db, url);
+    const s = createScheduler(deps(t.db), { ...FAST, backoffBaseMs: 60_000 });
+    await s.tick();
+    expect((await deliveryRows(t.db))[0]).toMatchObject({ status: 'retry', attempts: 1, last_status: 500 });
+    await deleteSubscription(t.db, subscription.id);
+    expect((await deliveryRows(t.db))[0]).toMatchObject({ status: 'dead', last_error: 'subscription deleted' });
+    expect(await s.tick()).toBe(0);
+    expect(receiver.receipts).toHaveLength(1);
   });
 
   it('a permanent client error (404: webhook deleted) is dead at once', async () => {

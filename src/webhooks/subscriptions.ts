@@ -227,6 +227,13 @@ export async function getSubscriptionRow(db: Database, id: string): Promise<Subs
 /** Soft delete: the delivery log stays readable. Returns false if there was nothing to delete. */
 export async function deleteSubscription(db: Database, id: string): Promise<boolean> {
   const rows = await db.query('UPDATE webhook_subscriptions SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id]);
+  if (rows.length) {
+    // Queued deliveries will not be sent; say so in the log instead of leaving them pending.
+    await db.query(
+      "UPDATE webhook_deliveries SET status = 'dead', last_error = 'subscription deleted' WHERE subscription_id = $1 AND status IN ('pending', 'retry')",
+      [id],
+    );
+  }
   return rows.length > 0;
 }
 
