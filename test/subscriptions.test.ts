@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../commands/index.ts';
 import { createToken } from '../src/auth/tokens.ts';
@@ -11,6 +14,7 @@ import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices, type Asker } from '../src/services.ts';
 import { createScheduler, createSubscription, webhookApiRoutes, webhookCommands } from '../src/webhooks/index.ts';
+import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/webhooks/crypto.ts';
 import { nextRun, parseEvery, zonedTimeToUtc } from '../src/webhooks/schedule.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 
@@ -55,6 +59,29 @@ describe('schedules', () => {
     expect(nextRun(s, new Date('2026-11-23T14:00:00Z')).toISOString()).toBe('2026-11-30T14:00:00.000Z');
     expect(nextRun(s, new Date('2026-07-01T00:00:00Z')).toISOString()).toBe('2026-07-06T13:00:00.000Z'); // CDT, UTC-5
     expect(zonedTimeToUtc('2026-03-08', '03:00', 'America/Chicago').toISOString()).toBe('2026-03-08T08:00:00.000Z');
+  });
+});
+
+describe('the secret key', () => {
+  it('is never invented for Postgres or in-memory databases; the embedded mode keeps one in its data dir', () => {
+    const quiet = createLogger('silent');
+    expect(resolveSecretKey(loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/db' }), quiet)).toBeUndefined();
+    expect(resolveSecretKey(loadConfig({ STORECAST_DATA_DIR: 'memory://' }), quiet)).toBeUndefined();
+    expect(resolveSecretKey(loadConfig({ STORECAST_SECRET_KEY: KEY_HEX, DATABASE_URL: 'postgres://x@127.0.0.1/db' }))).toEqual(Buffer.from(KEY_HEX, 'hex'));
+    const dir = mkdtempSync(join(tmpdir(), 'storecast-key-'));
+    try {
+      const config = loadConfig({ STORECAST_DATA_DIR: dir });
+      const key = resolveSecretKey(config, quiet)!;
+      expect(key).toHaveLength(32);
+      expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o600);
+      expect(resolveSecretKey(config, quiet)).toEqual(key);
+      const sealed = encryptSecret(key, 'https://hooks.slack.com/services/T/B/X', 'sub_1');
+      expect(decryptSecret(key, sealed, 'sub_1')).toBe('https://hooks.slack.com/services/T/B/X');
+      expect(() => decryptSecret(key, sealed, 'sub_2')).toThrow();
+      expect(() => decryptSecret(Buffer.alloc(32), sealed, 'sub_1')).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

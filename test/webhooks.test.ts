@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { formatDeliveries } from '../src/cli/deliveries.ts';
 import { loadConfig } from '../src/config.ts';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { importRecords } from '../src/data/import.ts';
@@ -248,6 +249,11 @@ describe.each(DB_KINDS)('weekly summary delivery (%s)', (kind) => {
     expect(gaps[1]).toBeGreaterThanOrEqual(95); // 100 ms * 2^1, jittered
     const [listed] = await listDeliveries(t.db, { status: 'dead' });
     expect(listed).toMatchObject({ status: 'dead', attempts: 3, target: expect.stringMatching(/^generic 127\.0\.0\.1/) });
+    // What `storecast deliveries` prints.
+    const printed = formatDeliveries([listed!]);
+    expect(printed).toMatch(/^id\s+subscription\s+week\s+status\s+attempts/);
+    expect(printed).toMatch(new RegExp(`${listed!.id}.*dead\\s+3\\s+503.*HTTP 503: down for maintenance`));
+    expect(printed).not.toContain('s3cr3t');
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.receipts).toHaveLength(3);
   });
