@@ -52,6 +52,8 @@ export interface ChoiceOption extends OptionBase {
 export interface StringOption extends OptionBase {
   type: 'string';
   default?: string;
+  /** A bare word matching this is taken as the value without its keyword ("08:00" for `at`). */
+  pattern?: RegExp;
 }
 
 export type OptionDef = IntegerOption | DateOption | ChoiceOption | StringOption;

@@ -119,6 +119,11 @@ export function parseText(command: Command, text: string): ParsedOptions {
       set(choice, token);
       continue;
     }
+    const patterned = command.options.find((o) => o.type === 'string' && o.pattern?.test(token) && result[o.name] === undefined);
+    if (patterned) {
+      set(patterned, token);
+      continue;
+    }
     if (/^[-+]?\d+$/.test(token) || /^\d{4}-\d{2}-\d{2}$/.test(token)) {
       const isDate = token.includes('-') && token.length === 10;
       const positional = command.options.find(
