@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { Command as Program, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { loadConfig, ConfigError } from './config.ts';
 import { createLogger } from './logger.ts';
-import { EXIT_USAGE, withCli } from './cli/context.ts';
+import { EXIT_USAGE, loadCliConfig, withCli } from './cli/context.ts';
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
 import { loadDemoData } from './data/demo.ts';
 import { dataStats } from './data/stats.ts';
@@ -24,16 +23,7 @@ program
   .command('serve')
   .description('Run the HTTP server (Slack, Discord, API, console). Loads demo data into an empty database.')
   .action(async () => {
-    let config;
-    try {
-      config = loadConfig();
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(EXIT_USAGE);
-      }
-      throw err;
-    }
+    const config = loadCliConfig();
     const logger = createLogger(config.logLevel);
     const running = await startServer(config, logger);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -15,10 +15,10 @@ export const EXIT_USAGE = 2;
  * Opens the configured database (migrating it), runs `fn`, always closes. Every CLI
  * subcommand goes through here so configuration errors read the same everywhere.
  */
-export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
-  let config: Config;
+/** The configuration, or exit 2 with one line per bad variable. */
+export function loadCliConfig(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -26,6 +26,10 @@ export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T
     }
     throw err;
   }
+}
+
+export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const config = loadCliConfig();
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const db = await openDatabase(config);
   try {
