@@ -200,3 +200,34 @@ export const webhookDeliveries = pgTable(
     uniqueIndex('webhook_deliveries_chart_token_key').on(t.chartToken),
   ],
 );
+
+// ---- Forecast model registry (src/forecast/registry.ts); reuses bytea/uniqueIndex above ----
+/**
+ * Trained forecasting models. The weights live here (bytea, written through a tfjs
+ * IOHandler) so every replica serves the same model; exactly one row is active at a time
+ * (partial unique index), and `storecast models activate V` moves that flag.
+ * A row is inserted as 'training' when a training run claims the work (so replicas do not
+ * train twice) and completed as 'ready' or 'failed'.
+ */
+export const modelRegistry = pgTable(
+  'model_registry',
+  {
+    version: integer('version').primaryKey().generatedByDefaultAsIdentity(),
+    name: text('name').notNull().default('global-mlp'),
+    status: text('status', { enum: ['training', 'ready', 'failed'] }).notNull().default('training'),
+    active: boolean('active').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    trainFrom: date('train_from', { mode: 'string' }),
+    trainUntil: date('train_until', { mode: 'string' }),
+    dataFingerprint: text('data_fingerprint'),
+    hyperparameters: jsonb('hyperparameters').$type<Record<string, unknown>>(),
+    backend: text('backend'),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>(),
+    /** Model topology, weight specs, feature standardisation, interval calibration. */
+    artifacts: jsonb('artifacts').$type<Record<string, unknown>>(),
+    weights: bytea('weights'),
+    error: text('error'),
+  },
+  (t) => [uniqueIndex('model_registry_one_active').on(t.active).where(sql`${t.active}`), index('model_registry_status_idx').on(t.status)],
+);
