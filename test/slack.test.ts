@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { slackRoutes, startSlackSocketMode } from '../src/adapters/slack/index.ts';
@@ -338,5 +339,25 @@ describe('Slack not configured', () => {
     off.route('/slack', slackRoutes(testServices(db, {})));
     const res = await off.request('/slack/events', { method: 'POST', body: 'x' });
     expect(res.status).toBe(503);
+  });
+});
+
+describe('slack/manifest.yml', () => {
+  const manifest = readFileSync(new URL('../slack/manifest.yml', import.meta.url), 'utf8');
+
+  it('declares a slash command for every command the server answers (but /help), all on /slack/events', () => {
+    const commands = [...manifest.matchAll(/^\s*- command: \/(\S+)$/gm)].map((m) => m[1]);
+    const expected = [...services.registry.keys()].filter((n) => n !== 'help');
+    expect(commands.sort()).toEqual([...expected, 'storecast'].sort());
+    const urls = [...manifest.matchAll(/^\s*(?:url|request_url): (\S+)$/gm)].map((m) => m[1]);
+    expect(urls.length).toBe(commands.length + 2); // + events + interactivity
+    for (const url of urls) expect(url).toBe('https://storecast.example.com/slack/events');
+  });
+
+  it('asks for the scopes the adapter uses', () => {
+    const scopes = [...manifest.matchAll(/^\s*- ([a-z_.:]+)\s*(?:#.*)?$/gm)].map((m) => m[1]).filter((s) => s!.includes(':') || s === 'commands');
+    expect(scopes).toEqual(expect.arrayContaining(['commands', 'chat:write', 'files:write', 'app_mentions:read']));
+    expect(manifest).toMatch(/bot_events:\n\s*- app_mention/);
+    expect(manifest).toMatch(/interactivity:\n\s*is_enabled: true/);
   });
 });

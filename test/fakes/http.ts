@@ -33,9 +33,15 @@ export class FakeHttpServer {
   readonly server: Server;
   private readonly failures: { match: (c: Captured) => boolean; reply: Injected; times: number }[] = [];
   private readonly waiters = new Set<() => void>();
+  /** Requests per "METHOD path" — kept even when `record` is off (benchmarks). */
+  readonly counts = new Map<string, number>();
 
-  constructor(private readonly route: Handler) {
+  constructor(
+    private readonly route: Handler,
+    private readonly options: { record?: boolean } = {},
+  ) {
     this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server.keepAliveTimeout = 30_000;
   }
 
   async listen(): Promise<string> {
@@ -109,8 +115,12 @@ export class FakeHttpServer {
       at: Date.now(),
     };
     await parseInto(captured);
-    this.calls.push(captured);
-    for (const w of [...this.waiters]) w();
+    const key = `${captured.method} ${captured.path.replace(/\/(commands|upload)\/.*/, '/$1/*')}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    if (this.options.record !== false) {
+      this.calls.push(captured);
+      for (const w of [...this.waiters]) w();
+    }
 
     let reply: Injected;
     const failure = this.failures.find((f) => f.times > 0 && f.match(captured));

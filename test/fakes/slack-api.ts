@@ -14,9 +14,11 @@ export class FakeSlack extends FakeHttpServer {
   readonly uploads = new Map<string, { filename: string; length: number; alt_text?: string; data?: Buffer }>();
   readonly wss = new WebSocketServer({ noServer: true });
   readonly sockets: WebSocket[] = [];
+  private readonly options_: { record?: boolean };
 
-  constructor() {
-    super((c) => this.answer(c));
+  constructor(options: { record?: boolean } = {}) {
+    super((c) => this.answer(c), options);
+    this.options_ = options;
     this.server.on('upgrade', (req, socket, head) => {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.sockets.push(ws);
@@ -87,6 +89,7 @@ export class FakeSlack extends FakeHttpServer {
           if (!job?.data) return ok({ ok: false, error: 'file_not_found' });
           if (job.data.length !== job.length) return ok({ ok: false, error: 'file_size_mismatch' });
         }
+        if (this.options_.record === false) for (const f of files) this.uploads.delete(f.id);
         return ok({ files: files.map((f) => ({ id: f.id, title: f.title ?? '' })) });
       }
       default:

@@ -1,6 +1,6 @@
 import { Client, Events, GatewayDispatchEvents, GatewayIntentBits, Routes, type APIInteraction, type GatewayDispatchPayload } from './djs.ts';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { readBody } from '../slack/receiver.ts';
 import type { Services } from '../../services.ts';
 import { Autocomplete, planInteraction, type InteractionDeps } from './interactions.ts';
 import { DEFAULT_RETRY, createRest, restOptions, withRetry, type RetryPolicy } from './rest.ts';
@@ -33,8 +33,9 @@ export function discordRoutes(services: Services, options: DiscordAdapterOptions
   const deps: InteractionDeps = { services, rest: createRest(apiUrl, botToken, retry), retry, autocomplete: new Autocomplete(services) };
   const log = services.logger.child({ component: 'discord' });
 
-  routes.post('/interactions', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.text('payload too large', 413) }), async (c) => {
-    const raw = new Uint8Array(await c.req.arrayBuffer());
+  routes.post('/interactions', async (c) => {
+    const raw = await readBody(c.req.raw, 1024 * 1024);
+    if (!raw) return c.text('payload too large', 413);
     const valid = verifyDiscordRequest({ publicKey, body: raw, signature: c.req.header('x-signature-ed25519'), timestamp: c.req.header('x-signature-timestamp') });
     if (!valid) {
       services.metrics.errors.inc({ kind: 'platform' });
@@ -43,7 +44,7 @@ export function discordRoutes(services: Services, options: DiscordAdapterOptions
     }
     let interaction: APIInteraction;
     try {
-      interaction = JSON.parse(Buffer.from(raw).toString('utf8')) as APIInteraction;
+      interaction = JSON.parse(raw.toString('utf8')) as APIInteraction;
     } catch {
       return c.text('unreadable body', 400);
     }

@@ -80,7 +80,8 @@ export function createSlackApp(services: Services, receiver: Receiver, options: 
   const clientOptions = webClientOptions(services, options);
   const logger = boltLogger(services.logger);
   const authClient = new WebClient(undefined, { ...clientOptions, logger, retryConfig: { retries: 0 }, timeout: 5_000 });
-  const app = new App({ receiver, logger, clientOptions, authorize: singleWorkspaceAuthorize(services, authClient, token) });
+  // No conversation store: storecast keeps no per-conversation state, and it costs every request.
+  const app = new App({ receiver, logger, clientOptions, convoStore: false, authorize: singleWorkspaceAuthorize(services, authClient, token) });
   registerListeners(app, services, options.retry ?? DEFAULT_RETRY);
   app.error(async (error) => {
     services.metrics.errors.inc({ kind: 'internal' });
