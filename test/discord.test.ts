@@ -239,6 +239,24 @@ describe('Discord limits', () => {
     expect(payloadOf(edits[1]!).embeds![0]!.title).toContain('Store 7');
   });
 
+  it('posts the answer without the image when the chart cannot be rendered', async () => {
+    const render = services.renderChart;
+    services.renderChart = async () => {
+      throw new Error('canvas exploded');
+    };
+    try {
+      const i = command('sales', [{ name: 'store', type: 4, value: 5 }]);
+      await send(i);
+      const [edit] = await fake.waitFor(originalOf(i.token));
+      const embed = payloadOf(edit!).embeds![0]!;
+      expect(embed.title).toContain('Store 5');
+      expect(embed.image).toBeUndefined();
+      expect(edit!.files).toEqual({});
+    } finally {
+      services.renderChart = render;
+    }
+  });
+
   it('retries 5xx with backoff, then gives up and tells the user ephemerally with a reference', async () => {
     fake.fail((c) => c.method === 'PATCH', { status: 502, body: 'bad gateway' }, 10);
     const i = command('sales', [{ name: 'store', type: 4, value: 1 }]);
@@ -292,6 +310,20 @@ describe('Discord application commands', () => {
     expect(put!.headers.authorization).toBe(`Bot ${FAKE_BOT_TOKEN}`);
     expect((put!.body as unknown as { name: string }[]).map((c) => c.name)).toContain('holiday-impact');
     expect(out.join('')).toContain(`Registered ${services.registry.size} commands in server ${GUILD}`);
+
+    // --print shows the JSON and registers nothing.
+    fake.reset();
+    const printed: string[] = [];
+    process.stdout.write = ((chunk: string) => (printed.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      const program = new Program().exitOverride();
+      register(program);
+      await program.parseAsync(['node', 'storecast', 'discord', 'register', '--print']);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect((JSON.parse(printed.join('')) as { name: string }[]).map((c) => c.name)).toEqual([...services.registry.keys()]);
+    expect(fake.calls).toEqual([]);
 
     const global = await registerDiscordCommands(loadConfig(env));
     expect(global.scope).toBe('global');

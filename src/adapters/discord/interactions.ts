@@ -63,8 +63,8 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
       const opts = (interaction.data.options ?? []) as (APIApplicationCommandInteractionDataBasicOption & { focused?: boolean })[];
       const focused = opts.find((o) => o.focused);
       const def = services.registry.get(name)?.options.find((o) => o.name === focused?.name);
-      const store = opts.find((o) => o.name === 'store' && !o.focused)?.value;
-      const choices = def?.autocomplete ? await deps.autocomplete.choices(def.autocomplete, String(focused?.value ?? ''), store === undefined ? undefined : Number(store)) : [];
+      const store = Number(opts.find((o) => o.name === 'store' && !o.focused)?.value);
+      const choices = def?.autocomplete ? await deps.autocomplete.choices(def.autocomplete, String(focused?.value ?? ''), Number.isInteger(store) && store > 0 ? store : undefined) : [];
       return { initial: { type: InteractionResponseType.ApplicationCommandAutocompleteResult, data: { choices } } };
     }
 
