@@ -14,6 +14,7 @@ import { startServer } from './server.ts';
 import { tokensCommand } from './cli/tokens.ts';
 import { subscriptionsCommand } from './cli/subscriptions.ts';
 import { deliveriesCommand } from './cli/deliveries.ts';
+import { register as registerDiscordCli } from './cli/discord.ts';
 
 const program = new Program('storecast')
   .description('Retail analytics chat-ops: forecasts, holiday impact and sales answers for Slack, Discord and webhooks.')
@@ -129,5 +130,6 @@ program
 program.addCommand(tokensCommand());
 program.addCommand(subscriptionsCommand());
 program.addCommand(deliveriesCommand());
+registerDiscordCli(program);
 
 await program.parseAsync(process.argv);

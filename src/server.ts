@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createServices, type Services } from './services.ts';
 import { createApp, type AppState } from './server/app.ts';
 import { slackRoutes, startSlackSocketMode } from './adapters/slack/index.ts';
+import { discordRoutes, startDiscordGateway } from './adapters/discord/index.ts';
 import { startScheduler, webhookApiRoutes } from './webhooks/index.ts';
 
 /** Platform adapters and integration APIs, mounted only when configured. */
@@ -19,6 +20,11 @@ function mountIntegrations(root: Hono, services: Services): void {
     root.route('/slack', slackRoutes(services));
     logger.info('Slack: HTTP events on /slack/events');
   }
+  if (config.discord.mode === 'http') {
+    // Mounted even when unconfigured: it then answers 503 naming DISCORD_PUBLIC_KEY.
+    root.route('/discord', discordRoutes(services));
+    if (config.discord.publicKey) logger.info('Discord: interactions on /discord/interactions');
+  }
 }
 
 /** Long-running work beside HTTP: Socket Mode, the Discord gateway, the webhook scheduler. */
@@ -28,6 +34,10 @@ async function startBackgroundWork(services: Services): Promise<{ stop(): Promis
   if (config.slack.appToken && config.slack.botToken) {
     started.push(await startSlackSocketMode(services));
     logger.info('Slack: Socket Mode connected');
+  }
+  if (config.discord.mode === 'gateway') {
+    started.push(await startDiscordGateway(services));
+    logger.info('Discord: gateway connected');
   }
   started.push(await startScheduler(services));
   return started;
