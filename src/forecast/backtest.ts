@@ -1,0 +1,185 @@
+import { addWeeks } from './calendar.ts';
+import { FEATURE_NAMES, originState, targetInfo, writeFeatures, N_FEATURES } from './features.ts';
+
+const AVAIL1 = FEATURE_NAMES.indexOf('avail1');
+const SNAVG_SVD = FEATURE_NAMES.indexOf('snavg_svd');
+import type { Hyperparameters } from './model.ts';
+import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
+import { seasonalNaive } from './seasonal-naive.ts';
+import { forecastSeries, trainModel, type EpochReport, type TrainMetrics } from './train.ts';
+
+/**
+ * Backtest: train only on weeks <= origin, forecast `horizon` weeks, and score every store x
+ * dept row present in the data after the origin against baselines computed in the same run.
+ *
+ *   wmae       mean absolute error, weight 5 on holiday weeks (the competition's metric)
+ *   mae        unweighted
+ *   storeWmae  WMAE of store totals (the sum of the store's scored rows per week)
+ *   coverage   share of rows inside the 80% interval
+ *
+ * Rows of series with no history at the origin are scored too: every method forecasts 0.
+ */
+
+export interface MethodScore {
+  name: string;
+  wmae: number;
+  mae: number;
+  storeWmae: number;
+  coverage: number;
+}
+
+export interface BacktestReport {
+  origin: string;
+  horizon: number;
+  rows: number;
+  results: MethodScore[];
+  model: { metrics: TrainMetrics; trainedUntil: string };
+  seconds: number;
+}
+
+export interface BacktestOptions {
+  origin: string;
+  horizon: number;
+  hyper?: Partial<Hyperparameters>;
+  onEpoch?: (r: EpochReport) => void;
+  onBatch?: (done: number, total: number, epoch: number) => void;
+  onStage?: (stage: string) => void;
+}
+
+/** Forecasts of one method for the scored series: per series index, arrays over the horizon. */
+type Predictions = Map<number, { p50: ArrayLike<number>; p10: ArrayLike<number>; p90: ArrayLike<number> }>;
+
+export const METHOD_DESCRIPTIONS: Record<string, string> = {
+  model: 'global network (TensorFlow.js): quantile mixture of the statistical forecasts below',
+  'seasonal-naive': 'last year’s holiday-aligned week (Christmas day drift interpolated)',
+  'seasonal-naive-level': 'seasonal naive x recent year-over-year growth (the fallback /forecast serves)',
+  'svd-seasonal-naive': 'per-department rank-k SVD smoothing, two-year blend, x growth (the Kaggle winner’s core)',
+};
+
+function seriesHistory(panel: Panel, s: PanelSeries, origin: number): { weeks: string[]; values: number[] } {
+  const weeks: string[] = [];
+  const values: number[] = [];
+  for (let i = s.first; i <= Math.min(origin, s.last); i++) {
+    const v = s.y[i] as number;
+    if (Number.isNaN(v)) continue;
+    weeks.push(panel.weeks[i] as string);
+    values.push(v);
+  }
+  return { weeks, values };
+}
+
+export function scoreMethod(name: string, panel: Panel, origin: number, horizon: number, preds: Predictions): MethodScore & { rows: number } {
+  let wErr = 0;
+  let wSum = 0;
+  let err = 0;
+  let covered = 0;
+  let rows = 0;
+  const storeWeek = new Map<string, { y: number; f: number; w: number }>();
+  const last = Math.min(origin + horizon, panel.weeks.length - 1);
+  panel.series.forEach((s, si) => {
+    const p = preds.get(si);
+    for (let t = origin + 1; t <= last; t++) {
+      const y = s.y[t] as number;
+      if (Number.isNaN(y)) continue;
+      const h = t - origin - 1;
+      const f = p ? (p.p50[h] as number) : 0;
+      const lo = p ? (p.p10[h] as number) : 0;
+      const hi = p ? (p.p90[h] as number) : 0;
+      const week = panel.weeks[t] as string;
+      const w = panel.holidayWeeks.has(week) ? 5 : 1;
+      wErr += w * Math.abs(y - f);
+      wSum += w;
+      err += Math.abs(y - f);
+      if (y >= lo && y <= hi) covered++;
+      rows++;
+      const key = `${s.store}|${t}`;
+      const sw = storeWeek.get(key) ?? { y: 0, f: 0, w };
+      sw.y += y;
+      sw.f += f;
+      storeWeek.set(key, sw);
+    }
+  });
+  let sErr = 0;
+  let sSum = 0;
+  for (const sw of storeWeek.values()) {
+    sErr += sw.w * Math.abs(sw.y - sw.f);
+    sSum += sw.w;
+  }
+  return {
+    name,
+    wmae: wErr / Math.max(wSum, 1e-9),
+    mae: err / Math.max(rows, 1),
+    storeWmae: sErr / Math.max(sSum, 1e-9),
+    coverage: covered / Math.max(rows, 1),
+    rows,
+  };
+}
+
+/** The statistical baselines (no training), for every series with history at the origin. */
+export function baselinePredictions(panel: Panel, origin: number, horizon: number, svdRank = 10): Record<string, Predictions> {
+  const originWeek = panel.weeks[origin] as string;
+  const plain: Predictions = new Map();
+  const level: Predictions = new Map();
+  const svd: Predictions = new Map();
+  const ids = panel.series.map((_, i) => i).filter((i) => (panel.series[i] as PanelSeries).first <= origin);
+  const st = originState(panel, origin, { svdRank });
+  const infos = Array.from({ length: horizon }, (_, h) => targetInfo(panel, origin, addWeeks(originWeek, h + 1)));
+  const row = new Float32Array(N_FEATURES);
+  for (const si of ids) {
+    const s = panel.series[si] as PanelSeries;
+    const hist = seriesHistory(panel, s, origin);
+    if (hist.weeks.length === 0) continue;
+    const a = seasonalNaive(hist, horizon, { origin: originWeek, levelAdjust: false });
+    const b = seasonalNaive(hist, horizon, { origin: originWeek });
+    plain.set(si, { p50: a.points.map((p) => p.value), p10: a.points.map((p) => p.lower), p90: a.points.map((p) => p.upper) });
+    level.set(si, { p50: b.points.map((p) => p.value), p10: b.points.map((p) => p.lower), p90: b.points.map((p) => p.upper) });
+    // SVD seasonal naive: the smoothed two-year blend x the growth level, with the seasonal
+    // naive's own empirical interval around it.
+    const sc = st.scale[si] as number;
+    const lvl = st.level[si] as number;
+    const p50 = infos.map((info) => {
+      writeFeatures(st, si, info, row, 0);
+      const avail1 = row[AVAIL1] as number;
+      const v = (row[SNAVG_SVD] as number) * sc;
+      return avail1 ? v * lvl : v;
+    });
+    svd.set(si, {
+      p50,
+      p10: p50.map((v, h) => v + ((a.points[h]?.lower ?? 0) - (a.points[h]?.value ?? 0))),
+      p90: p50.map((v, h) => v + ((a.points[h]?.upper ?? 0) - (a.points[h]?.value ?? 0))),
+    });
+  }
+  return { 'seasonal-naive': plain, 'seasonal-naive-level': level, 'svd-seasonal-naive': svd };
+}
+
+export async function runBacktest(panel: Panel, options: BacktestOptions): Promise<BacktestReport> {
+  const started = performance.now();
+  if (!Number.isInteger(options.horizon) || options.horizon < 1 || options.horizon > 52) {
+    throw new RangeError(`horizon must be 1..52 weeks, got ${options.horizon}`);
+  }
+  const origin = gridIndex(panel, options.origin);
+  if (origin < 0 || origin >= panel.weeks.length) {
+    throw new RangeError(`origin ${options.origin} is outside the data (${panel.weeks[0]} .. ${panel.weeks.at(-1)})`);
+  }
+  if (panel.weeks[origin] !== options.origin) throw new RangeError(`origin must be a Friday with data, e.g. ${panel.weeks[origin]}`);
+  if (origin + 1 >= panel.weeks.length) throw new RangeError(`no data after the origin ${options.origin} to score`);
+  options.onStage?.('training');
+  const model = await trainModel(panel, { until: options.origin, hyper: options.hyper, onEpoch: options.onEpoch, onBatch: options.onBatch });
+  options.onStage?.('forecasting');
+  const ids = panel.series.map((_, i) => i).filter((i) => (panel.series[i] as PanelSeries).first <= origin);
+  const fc = await forecastSeries(model, panel, origin, ids, options.horizon);
+  model.network.dispose();
+  const modelPreds: Predictions = new Map(fc.map((f) => [f.series, f]));
+  const baselines = baselinePredictions(panel, origin, options.horizon, model.hyper.svdRank);
+  options.onStage?.('scoring');
+  const scored = [scoreMethod('model', panel, origin, options.horizon, modelPreds)];
+  for (const [name, preds] of Object.entries(baselines)) scored.push(scoreMethod(name, panel, origin, options.horizon, preds));
+  return {
+    origin: options.origin,
+    horizon: options.horizon,
+    rows: scored[0]?.rows ?? 0,
+    results: scored.map(({ rows: _rows, ...m }) => m),
+    model: { metrics: model.metrics, trainedUntil: model.until },
+    seconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,204 @@
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { UserError } from '../chat/errors.ts';
+import { dataStamp, loadPanel } from './dataset.ts';
+import type { ForecastPoint, ForecastResult, Forecaster, SeriesKey } from './forecaster.ts';
+import { gridIndex, type Panel } from './panel.ts';
+import { activeVersion, loadModel, trainingInProgress, type LoadedModel } from './registry.ts';
+import { SeasonalNaiveForecaster } from './seasonal-naive.ts';
+import { describeKey } from './series.ts';
+import { ensureBackend } from './tf.ts';
+import { forecastSeries } from './train.ts';
+
+/**
+ * The forecaster the server uses: the active registry model, or seasonal naive (saying so)
+ * while no model exists. Every few seconds it re-reads which model is active and a cheap
+ * data stamp, so `storecast models activate V` and new imports take effect without a
+ * restart. Forecasts are cached per (model version, data stamp, series, horizon, origin).
+ */
+
+export const FALLBACK_NOTES = {
+  training: 'model still training — seasonal-naive answered',
+  none: 'no trained model yet — seasonal-naive answered (run `storecast train`)',
+  noDepartments: 'this store has store totals only (no departments) — seasonal-naive answered',
+  failed: 'the model could not be loaded — seasonal-naive answered',
+} as const;
+
+export interface ModelForecasterOptions {
+  /** How often to re-check the active model and the data stamp. Default 5000 ms. */
+  refreshMs?: number;
+  /** Cached forecasts kept. Default 2000; 0 disables the cache. */
+  cacheSize?: number;
+  fallback?: Forecaster;
+  logger?: Logger;
+  tfBackend?: Config['tfBackend'];
+}
+
+interface State {
+  checkedAt: number;
+  version: number | undefined;
+  stamp: string;
+  training: boolean;
+}
+
+export class ModelForecaster implements Forecaster {
+  readonly name = 'global-mlp';
+  private readonly fallback: Forecaster;
+  private readonly refreshMs: number;
+  private readonly cacheSize: number;
+  private state: State | undefined;
+  private stateLoading: Promise<State> | undefined;
+  private model: { version: number; promise: Promise<LoadedModel> } | undefined;
+  private panel: { stamp: string; promise: Promise<Panel> } | undefined;
+  private readonly cache = new Map<string, ForecastResult>();
+
+  constructor(private readonly options: ModelForecasterOptions = {}) {
+    this.fallback = options.fallback ?? new SeasonalNaiveForecaster();
+    this.refreshMs = options.refreshMs ?? 5000;
+    this.cacheSize = options.cacheSize ?? 2000;
+  }
+
+  /** Forget the cached state now (after training or activation in this process). */
+  invalidate(): void {
+    this.state = undefined;
+  }
+
+  private async currentState(db: Database): Promise<State> {
+    const now = Date.now();
+    if (this.state && now - this.state.checkedAt < this.refreshMs) return this.state;
+    this.stateLoading ??= (async () => {
+      try {
+        const [version, stamp] = await Promise.all([activeVersion(db), dataStamp(db)]);
+        const training = version === undefined ? await trainingInProgress(db) : false;
+        const state = { checkedAt: Date.now(), version, stamp, training };
+        if (this.state && (this.state.version !== version || this.state.stamp !== stamp)) this.cache.clear();
+        this.state = state;
+        return state;
+      } finally {
+        this.stateLoading = undefined;
+      }
+    })();
+    return this.stateLoading;
+  }
+
+  private loadedModel(db: Database, version: number): Promise<LoadedModel> {
+    if (this.model?.version !== version) {
+      const previous = this.model;
+      const promise = (async () => {
+        await ensureBackend(this.options.tfBackend ?? 'auto', this.options.logger);
+        const m = await loadModel(db, version);
+        this.options.logger?.info({ version }, `forecasting with model v${version}`);
+        return m;
+      })();
+      this.model = { version, promise };
+      promise.catch(() => {
+        if (this.model?.promise === promise) this.model = undefined;
+      });
+      void previous?.promise.then((m) => m.network.dispose()).catch(() => {});
+    }
+    return this.model.promise;
+  }
+
+  private loadedPanel(db: Database, stamp: string): Promise<Panel> {
+    if (this.panel?.stamp !== stamp) {
+      const promise = loadPanel(db);
+      this.panel = { stamp, promise };
+      promise.catch(() => {
+        if (this.panel?.promise === promise) this.panel = undefined;
+      });
+    }
+    return this.panel.promise;
+  }
+
+  private async withFallback(db: Database, key: SeriesKey, horizon: number, options: { origin?: string }, note: string): Promise<ForecastResult> {
+    const r = await this.fallback.forecast(db, key, horizon, options);
+    return { ...r, note: r.note ? `${note}; ${r.note}` : note };
+  }
+
+  async forecast(db: Database, key: SeriesKey, horizon: number, options: { origin?: string } = {}): Promise<ForecastResult> {
+    if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
+    const state = await this.currentState(db);
+    if (state.version === undefined) return this.withFallback(db, key, horizon, options, state.training ? FALLBACK_NOTES.training : FALLBACK_NOTES.none);
+    const cacheKey = `${state.version}|${state.stamp}|${key.store}|${key.dept ?? '*'}|${horizon}|${options.origin ?? ''}`;
+    const hit = this.cache.get(cacheKey);
+    if (hit) {
+      // LRU: move to the end.
+      this.cache.delete(cacheKey);
+      this.cache.set(cacheKey, hit);
+      return hit;
+    }
+    let model: LoadedModel;
+    try {
+      model = await this.loadedModel(db, state.version);
+    } catch (err) {
+      this.options.logger?.error({ err, version: state.version }, 'could not load the active model');
+      return this.withFallback(db, key, horizon, options, FALLBACK_NOTES.failed);
+    }
+    const panel = await this.loadedPanel(db, state.stamp);
+    const result = await this.forecastWith(model, panel, db, key, horizon, options);
+    if (this.cacheSize > 0) {
+      this.cache.set(cacheKey, result);
+      if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    return result;
+  }
+
+  private async forecastWith(
+    model: LoadedModel,
+    panel: Panel,
+    db: Database,
+    key: SeriesKey,
+    horizon: number,
+    options: { origin?: string },
+  ): Promise<ForecastResult> {
+    const ids: number[] = [];
+    panel.series.forEach((s, i) => {
+      if (s.store === key.store && (key.dept === undefined || s.dept === key.dept)) ids.push(i);
+    });
+    if (ids.length === 0) {
+      if (key.dept === undefined) return this.withFallback(db, key, horizon, options, FALLBACK_NOTES.noDepartments);
+      throw new UserError(`No sales recorded for ${describeKey(key)}.`, { code: 'no-data' });
+    }
+    // The forecast starts after the series' last week with data (or the origin).
+    let origin: number;
+    if (options.origin !== undefined) {
+      origin = Math.min(gridIndex(panel, options.origin), panel.weeks.length - 1);
+    } else {
+      origin = Math.max(...ids.map((i) => panel.series[i]?.last ?? -1));
+    }
+    const withHistory = ids.filter((i) => (panel.series[i]?.first ?? Infinity) <= origin);
+    if (origin < 0 || withHistory.length === 0) {
+      throw new UserError(
+        options.origin ? `No sales recorded for ${describeKey(key)} on or before ${options.origin}.` : `No sales recorded for ${describeKey(key)}.`,
+        { code: 'no-data' },
+      );
+    }
+    const fc = await forecastSeries(model, panel, origin, withHistory, horizon);
+    const points: ForecastPoint[] = [];
+    for (let h = 0; h < horizon; h++) {
+      let value = 0;
+      let lo2 = 0;
+      let hi2 = 0;
+      let loSum = 0;
+      let hiSum = 0;
+      for (const f of fc) {
+        const v = f.p50[h] as number;
+        const lo = v - (f.p10[h] as number);
+        const hi = (f.p90[h] as number) - v;
+        value += v;
+        lo2 += lo * lo;
+        hi2 += hi * hi;
+        loSum += lo;
+        hiSum += hi;
+      }
+      // One series: its own interval. A store total: the departments' errors are partly
+      // correlated (store-wide shocks), so the half-width lies between independent
+      // (root of sum of squares) and fully correlated (sum); take the midpoint.
+      const loW = fc.length === 1 ? loSum : (Math.sqrt(lo2) + loSum) / 2;
+      const hiW = fc.length === 1 ? hiSum : (Math.sqrt(hi2) + hiSum) / 2;
+      points.push({ week: fc[0]?.weeks[h] as string, value, lower: value - loW, upper: value + hiW });
+    }
+    return { points, model: model.label };
+  }
+}

@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+
+/**
+ * The one place that chooses the TensorFlow.js backend:
+ *   1. `tensorflow` — @tensorflow/tfjs-node (native libtensorflow), an optionalDependency used
+ *      when it installed;
+ *   2. `wasm` — @tensorflow/tfjs-backend-wasm (SIMD, single thread in Node; ~4x the cpu
+ *      backend for training here);
+ *   3. `cpu` — pure JavaScript, always available.
+ * TF_BACKEND=auto tries them in that order; naming one makes it the first choice, and a
+ * missing one falls back down the list with a warning rather than failing the server.
+ */
+
+export { tf };
+export type Tf = typeof tf;
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendPreference = Config['tfBackend'];
+
+export interface BackendChoice {
+  backend: BackendName;
+  /** Backends tried before it, and why they were passed over. */
+  skipped: { backend: BackendName; reason: string }[];
+}
+
+export interface BackendDeps {
+  /** Loads @tensorflow/tfjs-node (registers the 'tensorflow' backend); injectable for tests. */
+  importNode?: () => Promise<unknown>;
+  setBackend?: (name: BackendName) => Promise<boolean>;
+}
+
+const NODE_PACKAGE = '@tensorflow/tfjs-node';
+
+async function defaultImportNode(): Promise<unknown> {
+  // A variable specifier: the package is optional and has no types when absent.
+  const name: string = NODE_PACKAGE;
+  return import(name);
+}
+
+function order(preference: BackendPreference): BackendName[] {
+  const all: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+  if (preference === 'auto') return all;
+  return [preference, ...all.filter((b) => b !== preference)];
+}
+
+/** Tries the backends in preference order; returns the one that is now active. */
+export async function chooseBackend(preference: BackendPreference, deps: BackendDeps = {}): Promise<BackendChoice> {
+  const importNode = deps.importNode ?? defaultImportNode;
+  const setBackend = deps.setBackend ?? ((name: BackendName) => tf.setBackend(name));
+  const skipped: BackendChoice['skipped'] = [];
+  for (const backend of order(preference)) {
+    try {
+      if (backend === 'tensorflow') {
+        await importNode();
+        if (!tf.findBackendFactory('tensorflow') && !deps.setBackend) throw new Error(`${NODE_PACKAGE} loaded but registered no backend`);
+      }
+      if (await setBackend(backend)) {
+        if (!deps.setBackend) await tf.ready();
+        return { backend, skipped };
+      }
+      skipped.push({ backend, reason: 'failed to initialise' });
+    } catch (err) {
+      const message = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
+      skipped.push({ backend, reason: /Cannot find (package|module)/.test(message) ? `${NODE_PACKAGE} is not installed` : message });
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+}
+
+let active: Promise<BackendChoice> | undefined;
+
+/** Chooses the backend once per process and logs the choice; later calls return the same one. */
+export function ensureBackend(preference: BackendPreference, logger?: Logger): Promise<BackendChoice> {
+  if (!active) {
+    active = chooseBackend(preference).then((choice) => {
+      const skippedText = choice.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ');
+      const explicitMiss = preference !== 'auto' && choice.backend !== preference;
+      const msg = { backend: choice.backend, preference, skipped: choice.skipped };
+      if (explicitMiss) logger?.warn(msg, `TF_BACKEND=${preference} unavailable; using ${choice.backend}`);
+      else logger?.info(msg, `tfjs backend: ${choice.backend}${skippedText ? ` (skipped ${skippedText})` : ''}`);
+      return choice;
+    });
+    active.catch(() => {
+      active = undefined;
+    });
+  }
+  return active;
+}
+

@@ -1,0 +1,422 @@
+import { addWeeks } from './calendar.ts';
+import { FEATURE_NAMES, N_FEATURES, originState, targetInfo, writeFeatures, type OriginState } from './features.ts';
+import {
+  buildNetwork,
+  decodeQuantiles,
+  deptIndex,
+  DEFAULT_HYPERPARAMETERS,
+  applyNormalizer,
+  candidates,
+  fitNormalizer,
+  N_CANDIDATES,
+  inputTensors,
+  networkInputs,
+  pinballLoss,
+  predictRaw,
+  type Calibration,
+  type Hyperparameters,
+  type Normalizer,
+} from './model.ts';
+import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
+import { quantileSorted } from './seasonal-naive.ts';
+import { tf } from './tf.ts';
+
+/**
+ * Training of the global model: samples from rolling origins (every `originStep` weeks, all
+ * horizons 1..52, randomly thinned to `maxTrainRows`), a time-based validation split (targets
+ * in the last `valWeeks` weeks before `until`, never trained on), Adam with seeded shuffling
+ * and initialisation, early stopping on validation WMAE, then conformal calibration of the
+ * interval on the validation split so the 80% interval covers ~80% of rows.
+ */
+
+/** Seeded PRNG (mulberry32): the same seed gives the same samples, order and weights. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SampleSet {
+  n: number;
+  x: Float32Array;
+  dept: Float32Array;
+  /** n x 3: scaled actual, weight, scaled base. */
+  target: Float32Array;
+  /** n x K candidate forecasts (scaled), kept before the features are standardised. */
+  cands: Float32Array;
+  scale: Float32Array;
+  holiday: Uint8Array;
+  series: Int32Array;
+  targetWeek: Int32Array;
+}
+
+function allocate(n: number): SampleSet {
+  return {
+    n: 0,
+    x: new Float32Array(n * N_FEATURES),
+    dept: new Float32Array(n),
+    target: new Float32Array(n * 3),
+    cands: new Float32Array(n * N_CANDIDATES),
+    scale: new Float32Array(n),
+    holiday: new Uint8Array(n),
+    series: new Int32Array(n),
+    targetWeek: new Int32Array(n),
+  };
+}
+
+export interface SampleOptions {
+  /** Grid index of the last week that may be used (inclusive). */
+  until: number;
+  hyper: Hyperparameters;
+  /** Called between origins so a server can keep serving. */
+  yieldEvery?: () => Promise<void>;
+}
+
+function isHoliday(panel: Panel, week: string): boolean {
+  return panel.holidayWeeks.has(week);
+}
+
+/** Origins used for training samples: every `step` weeks back from until-1, at least 13 weeks in. */
+export function trainingOrigins(until: number, step: number): number[] {
+  const out: number[] = [];
+  for (let o = until - 1; o >= 13; o -= step) out.push(o);
+  return out.reverse();
+}
+
+export async function buildSamples(panel: Panel, options: SampleOptions): Promise<{ train: SampleSet; val: SampleSet; origins: number[] }> {
+  const { hyper, until } = options;
+  const valStart = until - hyper.valWeeks + 1; // targets >= valStart are validation
+  const origins = trainingOrigins(until, hyper.originStep);
+  // Count candidates first so thinning hits the row budgets.
+  let nTrain = 0;
+  let nVal = 0;
+  for (const o of origins) {
+    for (let t = o + 1; t <= Math.min(o + hyper.maxHorizon, until); t++) {
+      for (const s of panel.series) {
+        if (s.first > o || Number.isNaN(s.y[t] as number)) continue;
+        const share = t < s.first + 52 ? 0.1 : 1;
+        if (t >= valStart) nVal += share;
+        else nTrain += share;
+      }
+    }
+  }
+  const pTrain = Math.min(1, hyper.maxTrainRows / Math.max(nTrain, 1));
+  const pVal = Math.min(1, hyper.maxValRows / Math.max(nVal, 1));
+  const rand = mulberry32(hyper.seed);
+  const train = allocate(Math.ceil(Math.min(nTrain, hyper.maxTrainRows * 1.05 + 1000)));
+  const val = allocate(Math.ceil(Math.min(nVal, hyper.maxValRows * 1.05 + 1000)));
+  for (const o of origins) {
+    let st: OriginState | undefined;
+    for (let t = o + 1; t <= Math.min(o + hyper.maxHorizon, until); t++) {
+      const week = panel.weeks[t] as string;
+      let info: ReturnType<typeof targetInfo> | undefined;
+      const hol = isHoliday(panel, week);
+      for (let si = 0; si < panel.series.length; si++) {
+        const s = panel.series[si] as PanelSeries;
+        const y = s.y[t] as number;
+        if (s.first > o || Number.isNaN(y)) continue;
+        const set = t >= valStart ? val : train;
+        if (rand() >= (t >= valStart ? pVal : pTrain)) continue;
+        // Rows without a year of history are a different regime (all forecasts fall back
+        // to recent levels); keep a tenth of them so the model still knows it.
+        if (t < s.first + 52 && rand() >= 0.1) continue;
+        if (set.n >= set.dept.length) continue;
+        st ??= originState(panel, o, { svdRank: hyper.svdRank });
+        info ??= targetInfo(panel, o, week);
+        const i = set.n++;
+        const base = writeFeatures(st, si, info, set.x, i * N_FEATURES);
+        const sc = st.scale[si] as number;
+        set.dept[i] = deptIndex(s.dept, hyper.deptVocab);
+        set.target[3 * i] = Math.max(-20, Math.min(20, y / sc));
+        set.target[3 * i + 1] = (hol ? hyper.holidayWeight : 1) * sc;
+        set.target[3 * i + 2] = base;
+        set.cands.set(candidates(set.x, i, i + 1), i * N_CANDIDATES);
+        set.scale[i] = sc;
+        set.holiday[i] = hol ? 1 : 0;
+        set.series[i] = si;
+        set.targetWeek[i] = t;
+      }
+    }
+    if (options.yieldEvery) await options.yieldEvery();
+  }
+  // Normalise weights to mean 1 (keeps the loss scale independent of the data's currency).
+  for (const set of [train, val]) {
+    let sum = 0;
+    for (let i = 0; i < set.n; i++) sum += set.target[3 * i + 1] as number;
+    const m = sum / Math.max(set.n, 1);
+    if (m > 0) for (let i = 0; i < set.n; i++) set.target[3 * i + 1] = (set.target[3 * i + 1] as number) / m;
+  }
+  return { train, val, origins };
+}
+
+export interface EpochReport {
+  epoch: number;
+  epochs: number;
+  trainLoss: number;
+  valWmae: number;
+  seconds: number;
+}
+
+export interface TrainOptions {
+  /** Last week used (inclusive); default the last week of the panel. */
+  until?: string;
+  hyper?: Partial<Hyperparameters>;
+  onEpoch?: (r: EpochReport) => void;
+  onBatch?: (done: number, total: number, epoch: number) => void;
+  /** Stop training early (keeps the best weights so far). */
+  signal?: AbortSignal;
+}
+
+export interface TrainMetrics {
+  trainRows: number;
+  valRows: number;
+  epochsRun: number;
+  bestEpoch: number;
+  /** Validation WMAE (dollars) of the model's p50 and of its statistical base. */
+  valWmae: number;
+  valBaseWmae: number;
+  valCoverage: number;
+  calibration: Calibration;
+  seconds: number;
+  sampleSeconds: number;
+  rowsPerSecond: number;
+}
+
+export interface TrainedModel {
+  network: tf.LayersModel;
+  hyper: Hyperparameters;
+  calibration: Calibration;
+  normalizer: Normalizer;
+  /** Data window used for training. */
+  from: string;
+  until: string;
+  metrics: TrainMetrics;
+}
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function wmaeOf(set: SampleSet, p50: ArrayLike<number>, useBase = false): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < set.n; i++) {
+    const w = set.holiday[i] ? 5 : 1;
+    const pred = useBase ? (set.target[3 * i + 2] as number) : (p50[i] as number);
+    num += w * Math.abs((set.target[3 * i] as number) - pred) * (set.scale[i] as number);
+    den += w;
+  }
+  return den === 0 ? NaN : num / den;
+}
+
+async function predictSet(model: tf.LayersModel, set: SampleSet, calibration?: Calibration) {
+  const raw = await predictRaw(model, set.x, set.dept, set.n);
+  return decodeQuantiles(raw, set.cands.subarray(0, set.n * N_CANDIDATES), calibration);
+}
+
+/** Conformal widening: scales each half-width so 10% of validation rows fall below / above. */
+export function calibrate(y: ArrayLike<number>, q: { p10: ArrayLike<number>; p50: ArrayLike<number>; p90: ArrayLike<number> }): Calibration {
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (let i = 0; i < y.length; i++) {
+    const m = q.p50[i] as number;
+    const dl = Math.max(m - (q.p10[i] as number), 1e-6);
+    const du = Math.max((q.p90[i] as number) - m, 1e-6);
+    lo.push((m - (y[i] as number)) / dl);
+    hi.push(((y[i] as number) - m) / du);
+  }
+  if (lo.length === 0) return { lower: 1, upper: 1 };
+  const ql = quantileSorted(Float64Array.from(lo).sort(), 0.9);
+  const qh = quantileSorted(Float64Array.from(hi).sort(), 0.9);
+  return { lower: Math.max(0.05, ql), upper: Math.max(0.05, qh) };
+}
+
+export async function trainModel(panel: Panel, options: TrainOptions = {}): Promise<TrainedModel> {
+  const hyper: Hyperparameters = { ...DEFAULT_HYPERPARAMETERS, ...options.hyper };
+  if (panel.weeks.length === 0) throw new Error('no sales data to train on');
+  const untilWeek = options.until ?? (panel.weeks.at(-1) as string);
+  const until = Math.min(gridIndex(panel, untilWeek), panel.weeks.length - 1);
+  if (until < 52 + hyper.valWeeks) {
+    throw new Error(`training needs at least ${52 + hyper.valWeeks + 1} weeks of data up to ${untilWeek}; found ${until + 1}`);
+  }
+  const maxDept = Math.max(...panel.series.map((s) => s.dept));
+  hyper.deptVocab = Math.max(hyper.deptVocab, Math.min(maxDept + 1, 1000));
+  const t0 = performance.now();
+  const { train, val } = await buildSamples(panel, { until, hyper, yieldEvery: nextTick });
+  const sampleSeconds = (performance.now() - t0) / 1000;
+  if (train.n < 100 || val.n < 20) throw new Error(`too little data to train: ${train.n} training and ${val.n} validation rows`);
+
+  const normalizer = fitNormalizer(train.x, train.n);
+  applyNormalizer(train.x, train.n, normalizer);
+  applyNormalizer(val.x, val.n, normalizer);
+  const network = buildNetwork(hyper);
+  const optimizer = tf.train.adam(hyper.learningRate);
+  const rand = mulberry32(hyper.seed + 1);
+  const batches = Math.ceil(train.n / hyper.batchSize);
+  // Epoch 0 (the untrained network, i.e. the statistical forecast) is a candidate too: if
+  // training never beats it on validation, that is what gets kept.
+  const initial = await predictSet(network, val);
+  let best = { wmae: wmaeOf(val, initial.p50), epoch: 0, weights: network.getWeights().map((w) => w.clone()) };
+  let epochsRun = 0;
+  const tTrain = performance.now();
+  try {
+    for (let epoch = 1; epoch <= hyper.epochs; epoch++) {
+      if (options.signal?.aborted) break;
+      const perm = new Int32Array(train.n);
+      for (let i = 0; i < train.n; i++) perm[i] = i;
+      for (let i = train.n - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        const tmp = perm[i] as number;
+        perm[i] = perm[j] as number;
+        perm[j] = tmp;
+      }
+      let lossSum = 0;
+      const lr = hyper.learningRate * (epoch > hyper.epochs / 2 ? 0.5 : 1);
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      for (let b = 0; b < batches; b++) {
+        const from = b * hyper.batchSize;
+        const to = Math.min(train.n, from + hyper.batchSize);
+        const m = to - from;
+        const inp = networkInputs(train.x, train.dept, hyper.deptVocab, from, to, perm);
+        const by = new Float32Array(m);
+        const bw = new Float32Array(m);
+        for (let r = 0; r < m; r++) {
+          const i = perm[from + r] as number;
+          by[r] = train.target[3 * i] as number;
+          bw[r] = train.target[3 * i + 1] as number;
+        }
+        const bc = new Float32Array(m * N_CANDIDATES);
+        for (let r = 0; r < m; r++) {
+          const i = perm[from + r] as number;
+          bc.set(train.cands.subarray(i * N_CANDIDATES, (i + 1) * N_CANDIDATES), r * N_CANDIDATES);
+        }
+        const loss = optimizer.minimize(
+          () =>
+            tf.tidy(() => {
+              const raw = network.apply(inputTensors(inp, hyper.deptVocab), { training: true }) as tf.Tensor2D;
+              return pinballLoss(tf.tensor2d(by, [m, 1]), tf.tensor2d(bw, [m, 1]), tf.tensor2d(bc, [m, N_CANDIDATES]), raw);
+            }),
+          true,
+        );
+        if (loss) {
+          if (b % 20 === 0) lossSum += (await loss.data())[0] as number;
+          loss.dispose();
+        }
+        options.onBatch?.(b + 1, batches, epoch);
+        if (b % 4 === 3) await nextTick();
+      }
+      epochsRun = epoch;
+      const q = await predictSet(network, val);
+      const valWmae = wmaeOf(val, q.p50);
+      options.onEpoch?.({
+        epoch,
+        epochs: hyper.epochs,
+        trainLoss: lossSum / Math.max(1, Math.ceil(batches / 20)),
+        valWmae,
+        seconds: (performance.now() - tTrain) / 1000,
+      });
+      if (valWmae < best.wmae - 1e-9) {
+        best.weights.forEach((w) => w.dispose());
+        best = { wmae: valWmae, epoch, weights: network.getWeights().map((w) => w.clone()) };
+      } else if (epoch - best.epoch >= hyper.patience) {
+        break;
+      }
+      await nextTick();
+    }
+    network.setWeights(best.weights);
+  } finally {
+    best.weights.forEach((w) => w.dispose());
+    optimizer.dispose();
+  }
+  const trainSeconds = (performance.now() - tTrain) / 1000;
+  const q = await predictSet(network, val);
+  const yVal = new Float64Array(val.n);
+  for (let i = 0; i < val.n; i++) yVal[i] = val.target[3 * i] as number;
+  const calibration = calibrate(yVal, q);
+  const qc = await predictSet(network, val, calibration);
+  let covered = 0;
+  for (let i = 0; i < val.n; i++) if ((yVal[i] as number) >= (qc.p10[i] as number) && (yVal[i] as number) <= (qc.p90[i] as number)) covered++;
+  return {
+    network,
+    hyper,
+    calibration,
+    normalizer,
+    from: panel.weeks[0] as string,
+    until: panel.weeks[until] as string,
+    metrics: {
+      trainRows: train.n,
+      valRows: val.n,
+      epochsRun,
+      bestEpoch: best.epoch,
+      valWmae: wmaeOf(val, q.p50),
+      valBaseWmae: wmaeOf(val, q.p50, true),
+      valCoverage: covered / Math.max(val.n, 1),
+      calibration,
+      seconds: (performance.now() - t0) / 1000,
+      sampleSeconds,
+      rowsPerSecond: (train.n * epochsRun) / Math.max(trainSeconds, 1e-9),
+    },
+  };
+}
+
+export interface SeriesForecast {
+  series: number;
+  weeks: string[];
+  p10: Float64Array;
+  p50: Float64Array;
+  p90: Float64Array;
+}
+
+/**
+ * Forecasts `horizon` weeks after grid index `origin` for the given series (all with history
+ * by the origin; others are skipped). Values in dollars.
+ */
+export async function forecastSeries(
+  model: { network: tf.LayersModel; hyper: Hyperparameters; calibration: Calibration; normalizer: Normalizer },
+  panel: Panel,
+  origin: number,
+  seriesIds: readonly number[],
+  horizon: number,
+): Promise<SeriesForecast[]> {
+  const ids = seriesIds.filter((si) => (panel.series[si] as PanelSeries).first <= origin);
+  if (ids.length === 0) return [];
+  const st = originState(panel, origin, { svdRank: model.hyper.svdRank }, ids);
+  const originWeek = origin < panel.weeks.length ? (panel.weeks[origin] as string) : addWeeks(panel.weeks[0] as string, origin);
+  const weeks = Array.from({ length: horizon }, (_, h) => addWeeks(originWeek, h + 1));
+  const infos = weeks.map((w) => targetInfo(panel, origin, w));
+  const n = ids.length * horizon;
+  const x = new Float32Array(n * N_FEATURES);
+  const dept = new Float32Array(n);
+  const base = new Float32Array(n);
+  let r = 0;
+  for (const si of ids) {
+    const d = deptIndex((panel.series[si] as PanelSeries).dept, model.hyper.deptVocab);
+    for (const info of infos) {
+      base[r] = writeFeatures(st, si, info, x, r * N_FEATURES);
+      dept[r] = d;
+      r++;
+    }
+  }
+  const cands = candidates(x, 0, n);
+  // A model whose training window never had two years of history could not learn how to
+  // weigh them (its "two-year" candidates always equalled the one-year ones). Where two years
+  // exist now, every seasonal candidate uses the fixed two-year blend: less noise, same role.
+  const a2 = FEATURE_NAMES.indexOf('avail2');
+  if (model.normalizer.std[a2] === 0 && model.normalizer.mean[a2] === 0) {
+    for (let r = 0; r < n; r++) {
+      cands[r * N_CANDIDATES] = cands[r * N_CANDIDATES + 2] as number;
+      cands[r * N_CANDIDATES + 1] = cands[r * N_CANDIDATES + 3] as number;
+    }
+  }
+  applyNormalizer(x, n, model.normalizer);
+  const raw = await predictRaw(model.network, x, dept, n);
+  const q = decodeQuantiles(raw, cands, model.calibration);
+  return ids.map((si, k) => {
+    const sc = st.scale[si] as number;
+    const pick = (a: Float64Array) => Float64Array.from(a.subarray(k * horizon, (k + 1) * horizon), (v) => v * sc);
+    return { series: si, weeks, p10: pick(q.p10), p50: pick(q.p50), p90: pick(q.p90) };
+  });
+}
