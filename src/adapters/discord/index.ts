@@ -49,7 +49,7 @@ export function discordRoutes(services: Services, options: DiscordAdapterOptions
       return c.text('unreadable body', 400);
     }
     const { initial, after } = await planInteraction(deps, interaction);
-    if (after) void services.track(after());
+    if (after) void services.defer(after);
     return c.json(initial);
   });
   return routes;
@@ -71,7 +71,7 @@ export async function startDiscordGateway(services: Services, options: DiscordAd
   const handle = async (interaction: APIInteraction) => {
     const { initial, after } = await planInteraction(deps, interaction);
     await withRetry('interaction callback', () => client.rest.post(Routes.interactionCallback(interaction.id, interaction.token), { body: initial, auth: false }), retry, log);
-    if (after) await after();
+    if (after) await services.defer(after);
   };
   client.on(Events.Raw, (packet: GatewayDispatchPayload) => {
     if (packet.t !== GatewayDispatchEvents.InteractionCreate) return;

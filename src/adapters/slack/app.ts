@@ -209,7 +209,7 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
     }
     if (args.ack) await args.ack(args.announce ? { response_type: 'ephemeral', ...plainMessage(`Working on \`${clip(line, 200)}\`…`) } : undefined);
     const asker: Asker = { platform: 'slack', workspace: args.workspace, channel: args.base.channel, user: args.base.user, roles: [] };
-    await services.track(deliver({ ...args.base, input, csv, csvOnly: args.csvOnly, asker, requestId }));
+    await services.defer(() => deliver({ ...args.base, input, csv, csvOnly: args.csvOnly, asker, requestId }));
   };
 
   app.command(/^\/[\w-]+$/, async ({ command, ack, client }) => {
