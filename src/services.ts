@@ -40,6 +40,9 @@ export interface Services {
   drain(): Promise<void>;
 }
 
+/** Every command the product offers: the chat commands and the webhook subscriptions. */
+export const defaultRegistry = (): CommandRegistry => createRegistry(webhookCommands);
+
 /**
  * Commands and renders prepared at once. They are CPU-bound (PGlite runs in-process, a render
  * is ~50 ms of canvas work); more in parallel only slows acks and every answer together.
@@ -80,7 +83,7 @@ function lane(concurrency: number) {
 
 export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics }): Services {
   const metrics = deps.metrics ?? createMetrics();
-  const registry = deps.registry ?? createRegistry(webhookCommands);
+  const registry = deps.registry ?? defaultRegistry();
   const inFlight = new Set<Promise<unknown>>();
   const cpuLane = lane(CPU_LANE_CONCURRENCY);
   const answerLane = lane(ANSWER_LANE_CONCURRENCY);
