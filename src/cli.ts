@@ -9,12 +9,15 @@ import { dataStats } from './data/stats.ts';
 import { splitCommandLine } from './chat/dispatch.ts';
 import { replyAsText } from './chat/reply.ts';
 import { createServices } from './services.ts';
-import { SeasonalNaiveForecaster } from './forecast/seasonal-naive.ts';
+import { createForecaster } from './forecast/index.ts';
 import { startServer } from './server.ts';
 import { tokensCommand } from './cli/tokens.ts';
 import { subscriptionsCommand } from './cli/subscriptions.ts';
 import { deliveriesCommand } from './cli/deliveries.ts';
 import { register as registerDiscordCli } from './cli/discord.ts';
+import { register as registerTrain } from './cli/train.ts';
+import { register as registerModels } from './cli/models.ts';
+import { register as registerBacktest } from './cli/backtest.ts';
 
 const program = new Program('storecast')
   .description('Retail analytics chat-ops: forecasts, holiday impact and sales answers for Slack, Discord and webhooks.')
@@ -110,7 +113,7 @@ program
   .addOption(new Option('--csv <file>', 'write the reply table as CSV here'))
   .action(async (line: string, opts: { out?: string; json?: boolean; csv?: string }) => {
     await withCli(async ({ config, db, logger }) => {
-      const services = createServices({ config, db, logger, forecaster: new SeasonalNaiveForecaster() });
+      const services = createServices({ config, db, logger, forecaster: createForecaster(db, config, logger) });
       const outcome = await services.run(splitCommandLine(line), { platform: 'cli', roles: [] });
       if (outcome.kind !== 'ok') {
         if (opts.json) process.stdout.write(`${JSON.stringify({ error: outcome.error })}\n`);
@@ -131,5 +134,8 @@ program.addCommand(tokensCommand());
 program.addCommand(subscriptionsCommand());
 program.addCommand(deliveriesCommand());
 registerDiscordCli(program);
+registerTrain(program);
+registerModels(program);
+registerBacktest(program);
 
 await program.parseAsync(process.argv);

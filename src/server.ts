@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { loadDemoData } from './data/demo.ts';
 import { dataStats } from './data/stats.ts';
 import { openDatabase } from './db/client.ts';
-import { SeasonalNaiveForecaster } from './forecast/seasonal-naive.ts';
+import { createForecaster, startBackgroundTraining, type BackgroundTraining } from './forecast/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createServices, type Services } from './services.ts';
 import { createApp, type AppState } from './server/app.ts';
@@ -71,12 +71,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
   const db = await openDatabase(config);
   logger.info({ database: config.database.kind === 'postgres' ? 'postgres' : `pglite:${config.database.dataDir}` }, 'database ready');
-  const forecaster = new SeasonalNaiveForecaster();
+  const forecaster = createForecaster(db, config, logger);
   const services = createServices({ config, db, logger, forecaster });
   const state: AppState = { phase: 'starting' };
   app = createApp(services, state, { mount: (root) => mountIntegrations(root, services) }).app;
   const background = await startBackgroundWork(services);
 
+  let training: BackgroundTraining | undefined;
   const ready = (async () => {
     const stats = await dataStats(db);
     if (stats.storeWeekRows === 0 && config.demoData === 'auto') {
@@ -87,6 +88,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.info({ rows: reports.reduce((a, r) => a + r.accepted, 0), ms: Math.round(performance.now() - started) }, 'demo data loaded');
     }
     state.phase = 'ready';
+    // The model trains after the data is in; until it is active, forecasts come from seasonal
+    // naive and replies say so.
+    if (config.trainOnStart) training = startBackgroundTraining(db, config, logger, { forecaster });
   })().catch((err: unknown) => {
     logger.error({ err }, 'startup data load failed');
     throw err;
@@ -98,9 +102,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (stopping ??= (async () => {
       logger.info('shutting down: no new requests, finishing replies in flight');
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      training?.stop();
       await services.drain();
       await Promise.allSettled(background.map((b) => b.stop()));
       await ready.catch(() => {});
+      await training?.done;
       await db.close();
       logger.info('stopped');
     })());
