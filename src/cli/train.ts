@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { isFriday } from '../forecast/calendar.ts';
 import { TrainingBusyError, trainAndRegister } from '../forecast/pipeline.ts';

@@ -1,7 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import type { Forecaster } from './forecaster.ts';
 import { ModelForecaster } from './model-forecaster.ts';
 import { trainAndRegister, type TrainRunResult } from './pipeline.ts';
 
