@@ -11,6 +11,9 @@ export interface RowContext {
   knownStores: ReadonlySet<number>;
 }
 
+/** A row's values in a format's column order (undefined: the column is absent). */
+export type Fields = readonly (string | undefined)[];
+
 export type RowResult = { ok: true; csv: string; store: number } | { ok: false; reason: string };
 
 export interface FileFormat {
@@ -21,7 +24,8 @@ export interface FileFormat {
   /** Formats load in this order whatever the command line says: stores before the rest. */
   loadOrder: number;
   staging: { columns: readonly string[]; ddl: string };
-  validate(get: (column: number) => string | undefined, ctx: RowContext): RowResult;
+  /** `fields` are in this format's column order. */
+  validate(fields: Fields, ctx: RowContext): RowResult;
   /** Statements run in the batch transaction after COPY into `stg`; the last returns {inserted, updated}. */
   upsert: string[];
   /** Whether store-week totals must be recomputed from weekly_sales afterwards. */
@@ -131,13 +135,13 @@ export const FORMATS: readonly FileFormat[] = [
     columns: ['Store', 'Type', 'Size'],
     loadOrder: 0,
     staging: { columns: ['ord', 'store_id', 'type', 'size'], ddl: 'ord int, store_id int, type text, size int' },
-    validate: (get) =>
+    validate: (f) =>
       guard(() => {
-        const store = integer(get(0), 'Store', 1, 100_000);
-        const type = get(1);
+        const store = integer(f[0], 'Store', 1, 100_000);
+        const type = f[1];
         if (isMissing(type)) reject('missing Type');
         if (!/^[A-Za-z]{1,3}$/.test(type!)) reject(`Type must be a letter such as A, B or C, got ${JSON.stringify(type)}`);
-        const size = integer(get(2), 'Size', 1, 100_000_000);
+        const size = integer(f[2], 'Size', 1, 100_000_000);
         return { csv: `${store},${type!.toUpperCase()},${size}`, store };
       }),
     upsert: [
@@ -160,13 +164,13 @@ export const FORMATS: readonly FileFormat[] = [
       columns: ['ord', 'store_id', 'week', 'sales', 'is_holiday', 'temperature', 'fuel_price', 'cpi', 'unemployment'],
       ddl: 'ord int, store_id int, week date, sales float8, is_holiday bool, temperature float8, fuel_price float8, cpi float8, unemployment float8',
     },
-    validate: (get) =>
+    validate: (f) =>
       guard(() => {
-        const store = integer(get(0), 'Store', 1, 100_000);
-        const week = dayFirstWeek(get(1), 'Date');
-        const sales = decimal(get(2), 'Weekly_Sales', false);
-        const holiday = flag(get(3), 'Holiday_Flag');
-        const rest = [decimal(get(4), 'Temperature', true), decimal(get(5), 'Fuel_Price', true), decimal(get(6), 'CPI', true), decimal(get(7), 'Unemployment', true)];
+        const store = integer(f[0], 'Store', 1, 100_000);
+        const week = dayFirstWeek(f[1], 'Date');
+        const sales = decimal(f[2], 'Weekly_Sales', false);
+        const holiday = flag(f[3], 'Holiday_Flag');
+        const rest = [decimal(f[4], 'Temperature', true), decimal(f[5], 'Fuel_Price', true), decimal(f[6], 'CPI', true), decimal(f[7], 'Unemployment', true)];
         return { csv: `${store},${week},${sales},${holiday},${rest.join(',')}`, store };
       }),
     upsert: [
@@ -201,13 +205,13 @@ export const FORMATS: readonly FileFormat[] = [
       columns: ['ord', 'store_id', 'week', 'temperature', 'fuel_price', 'markdown1', 'markdown2', 'markdown3', 'markdown4', 'markdown5', 'cpi', 'unemployment', 'is_holiday'],
       ddl: 'ord int, store_id int, week date, temperature float8, fuel_price float8, markdown1 float8, markdown2 float8, markdown3 float8, markdown4 float8, markdown5 float8, cpi float8, unemployment float8, is_holiday bool',
     },
-    validate: (get, ctx) =>
+    validate: (f, ctx) =>
       guard(() => {
-        const store = knownStore(get(0), ctx);
-        const week = isoWeek(get(1), 'Date');
+        const store = knownStore(f[0], ctx);
+        const week = isoWeek(f[1], 'Date');
         const names = ['Temperature', 'Fuel_Price', 'MarkDown1', 'MarkDown2', 'MarkDown3', 'MarkDown4', 'MarkDown5', 'CPI', 'Unemployment'];
-        const values = names.map((n, i) => decimal(get(i + 2), n, true));
-        return { csv: `${store},${week},${values.join(',')},${flag(get(11), 'IsHoliday')}`, store };
+        const values = names.map((n, i) => decimal(f[i + 2], n, true));
+        return { csv: `${store},${week},${values.join(',')},${flag(f[11], 'IsHoliday')}`, store };
       }),
     upsert: [
       `WITH up AS (
@@ -230,12 +234,12 @@ export const FORMATS: readonly FileFormat[] = [
     columns: ['Store', 'Dept', 'Date', 'Weekly_Sales', 'IsHoliday'],
     loadOrder: 3,
     staging: { columns: ['ord', 'store_id', 'dept_id', 'week', 'sales', 'is_holiday'], ddl: 'ord int, store_id int, dept_id int, week date, sales float8, is_holiday bool' },
-    validate: (get, ctx) =>
+    validate: (f, ctx) =>
       guard(() => {
-        const store = knownStore(get(0), ctx);
-        const dept = integer(get(1), 'Dept', 1, 10_000);
-        const week = isoWeek(get(2), 'Date');
-        return { csv: `${store},${dept},${week},${decimal(get(3), 'Weekly_Sales', false)},${flag(get(4), 'IsHoliday')}`, store };
+        const store = knownStore(f[0], ctx);
+        const dept = integer(f[1], 'Dept', 1, 10_000);
+        const week = isoWeek(f[2], 'Date');
+        return { csv: `${store},${dept},${week},${decimal(f[3], 'Weekly_Sales', false)},${flag(f[4], 'IsHoliday')}`, store };
       }),
     upsert: [
       `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
@@ -256,11 +260,11 @@ export const FORMATS: readonly FileFormat[] = [
     columns: ['Store', 'Dept', 'Date', 'IsHoliday'],
     loadOrder: 4,
     staging: { columns: ['ord', 'store_id', 'dept_id', 'week', 'is_holiday'], ddl: 'ord int, store_id int, dept_id int, week date, is_holiday bool' },
-    validate: (get, ctx) =>
+    validate: (f, ctx) =>
       guard(() => {
-        const store = knownStore(get(0), ctx);
-        const dept = integer(get(1), 'Dept', 1, 10_000);
-        return { csv: `${store},${dept},${isoWeek(get(2), 'Date')},${flag(get(3), 'IsHoliday')}`, store };
+        const store = knownStore(f[0], ctx);
+        const dept = integer(f[1], 'Dept', 1, 10_000);
+        return { csv: `${store},${dept},${isoWeek(f[2], 'Date')},${flag(f[3], 'IsHoliday')}`, store };
       }),
     upsert: [
       `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
@@ -314,11 +318,11 @@ const FIELD_ALIASES: Record<string, string[]> = {
   isholiday: ['holiday', 'holidayflag'],
 };
 
-/** Turns a JSON row into the field accessor the validators read. */
-export function accessorForObject(format: FileFormat, row: Record<string, unknown>): (column: number) => string | undefined {
+/** Turns a JSON row into the fields the validators read. */
+export function fieldsOfObject(format: FileFormat, row: Record<string, unknown>): Fields {
   const byName = new Map(Object.entries(row).map(([k, v]) => [normalise(k), v]));
-  return (column) => {
-    const name = normalise(format.columns[column]!);
+  return format.columns.map((column) => {
+    const name = normalise(column);
     const keys = [name, ...(FIELD_ALIASES[name] ?? [])];
     for (const k of keys) {
       const v = byName.get(k);
@@ -326,5 +330,5 @@ export function accessorForObject(format: FileFormat, row: Record<string, unknow
       return typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v);
     }
     return undefined;
-  };
+  });
 }

@@ -5,7 +5,7 @@ import { parse, type InfoRecord, type Options } from 'csv-parse';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { importRuns } from '../db/schema.ts';
-import { accessorForObject, acceptedFormats, detectFormat, formatByName, type FileFormat, type RowContext } from './formats.ts';
+import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type Fields, type FileFormat, type RowContext } from './formats.ts';
 import { refreshStoreWeekRollup } from './rollup.ts';
 
 export interface RejectedRow {
@@ -52,7 +52,7 @@ const STORED_REJECTIONS = 1000;
 
 interface Row {
   line: number;
-  get: (column: number) => string | undefined;
+  fields: Fields;
 }
 
 async function knownStores(db: Database): Promise<Set<number>> {
@@ -131,7 +131,7 @@ async function load(
     for await (const chunk of chunks) {
       for (const row of chunk) {
         report.rowsRead++;
-        const result = format.validate(row.get, ctx);
+        const result = format.validate(row.fields, ctx);
         if (!result.ok) {
           report.rejectedCount++;
           report.rejected.push({ line: row.line, reason: result.reason });
@@ -208,6 +208,8 @@ export async function importFile(db: Database, path: string, options: ImportOpti
   const input = createReadStream(path, { highWaterMark: 1 << 20 });
   // csv-parse detects CR, LF and CRLF record delimiters (stores.csv is CR-only).
   const source = basename(path);
+  // Files in the documented column order (all real ones) are read without copying fields.
+  const inOrder = indexes.every((index, i) => index === i);
   const parser = input.pipe(
     parse({
       from_line: 2,
@@ -216,7 +218,7 @@ export async function importFile(db: Database, path: string, options: ImportOpti
       skip_empty_lines: true,
       trim: true,
       // Cheaper than `info: true` (which allocates an object per record) for the line number.
-      on_record: ((record: string[], context: InfoRecord): Row => ({ line: context.lines, get: (c: number) => record[indexes[c]!] })) as unknown as Options['on_record'],
+      on_record: ((record: string[], context: InfoRecord): Row => ({ line: context.lines, fields: inOrder ? record : indexes.map((i) => record[i]) })) as unknown as Options['on_record'],
     }),
   );
   async function* chunks(): AsyncGenerator<Row[]> {
@@ -263,7 +265,7 @@ export async function importRecords(
   if (!format) throw new Error(`unknown format ${formatName}`);
   async function* rows(): AsyncGenerator<Row[]> {
     let line = 1;
-    for await (const chunk of chunks) yield chunk.map((record) => ({ line: ++line, get: (c: number) => record[c] }));
+    for await (const chunk of chunks) yield chunk.map((fields) => ({ line: ++line, fields }));
   }
   return load(db, format, source, rows(), options);
 }
@@ -281,6 +283,6 @@ export async function importRows(
 ): Promise<ImportReport> {
   const format = formatByName(formatName);
   if (!format) throw new Error(`unknown format ${formatName}`);
-  const mapped = rows.map((row, i) => ({ line: i + 1, get: accessorForObject(format, row) }));
+  const mapped = rows.map((row, i) => ({ line: i + 1, fields: fieldsOfObject(format, row) }));
   return load(db, format, options.source, [mapped], options);
 }
