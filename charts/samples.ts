@@ -9,6 +9,7 @@ import type { HolidayImpactChartInput } from './holiday-impact.ts';
 import type { RankingChartInput } from './ranking.ts';
 import type { SalesChartInput } from './sales.ts';
 import type { HolidayMark } from './holidays.ts';
+import { prng } from '../src/util/random.ts';
 
 const DAY = 86_400_000;
 const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -20,17 +21,6 @@ export const SAMPLE_HOLIDAYS: HolidayMark[] = [
   ['2010-11-26', 'Thanksgiving'], ['2011-11-25', 'Thanksgiving'], ['2012-11-23', 'Thanksgiving'],
   ['2010-12-31', 'Christmas'], ['2011-12-30', 'Christmas'], ['2012-12-28', 'Christmas'],
 ].map(([week, name]) => ({ week: week!, name: name! }));
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seasonal multiplier for a Friday week-ending date. */
 function season(t: number): number {
@@ -49,7 +39,7 @@ function season(t: number): number {
 
 /** Weekly sales for one store from `from` for `weeks` weeks. */
 export function sampleSeries(from: string, weeks: number, { base = 1_480_000, trend = 0.0006, seed = 5 } = {}) {
-  const r = rng(seed);
+  const r = prng(seed);
   const t0 = Date.parse(`${from}T00:00:00Z`);
   return Array.from({ length: weeks }, (_, i) => {
     const t = t0 + i * 7 * DAY;
@@ -62,7 +52,7 @@ export function sampleForecastInput(): ForecastChartInput {
   const history = sampleSeries('2010-02-05', 143); // through 2012-10-26, like the Walmart data
   const last = history.at(-1)!;
   const t0 = Date.parse(`${last.week}T00:00:00Z`);
-  const r = rng(11);
+  const r = prng(11);
   const forecast = Array.from({ length: 12 }, (_, i) => {
     const t = t0 + (i + 1) * 7 * DAY;
     const value = Math.round(1_480_000 * (1 + 0.0006 * (143 + i)) * season(t) * (1 + (r() - 0.5) * 0.02));
@@ -95,7 +85,7 @@ export function sampleHolidayImpactInput(): HolidayImpactChartInput {
   const lifts: [string, number, number][] = [
     ['Super Bowl', 0.062, 0.035], ['Labor Day', 0.018, 0.03], ['Thanksgiving', 0.371, 0.06], ['Christmas', -0.085, 0.05],
   ];
-  const r = rng(3);
+  const r = prng(3);
   const rows = lifts.flatMap(([holiday, lift, ci]) =>
     [2010, 2011, 2012]
       .filter((year) => !(year === 2012 && (holiday === 'Thanksgiving' || holiday === 'Christmas')))
