@@ -51,8 +51,8 @@ type Predictions = Map<number, { p50: ArrayLike<number>; p10: ArrayLike<number>;
 
 export const METHOD_DESCRIPTIONS: Record<string, string> = {
   model: 'global network (TensorFlow.js): quantile mixture of the statistical forecasts below',
-  'seasonal-naive': 'last year’s holiday-aligned week (Christmas day drift interpolated)',
-  'seasonal-naive-level': 'seasonal naive x recent year-over-year growth (the fallback /forecast serves)',
+  'seasonal-naive': 'last year’s holiday-aligned week (Thanksgiving to Thanksgiving, Christmas to Christmas)',
+  'seasonal-naive-level': 'the same + Christmas day-drift interpolation x recent growth (the fallback /forecast serves)',
   'svd-seasonal-naive': 'per-department rank-k SVD smoothing, two-year blend, x growth (the Kaggle winner’s core)',
 };
 
@@ -129,7 +129,7 @@ export function baselinePredictions(panel: Panel, origin: number, horizon: numbe
     const s = panel.series[si] as PanelSeries;
     const hist = seriesHistory(panel, s, origin);
     if (hist.weeks.length === 0) continue;
-    const a = seasonalNaive(hist, horizon, { origin: originWeek, levelAdjust: false });
+    const a = seasonalNaive(hist, horizon, { origin: originWeek, levelAdjust: false, christmasShift: false });
     const b = seasonalNaive(hist, horizon, { origin: originWeek });
     plain.set(si, { p50: a.points.map((p) => p.value), p10: a.points.map((p) => p.lower), p90: a.points.map((p) => p.upper) });
     level.set(si, { p50: b.points.map((p) => p.value), p10: b.points.map((p) => p.lower), p90: b.points.map((p) => p.upper) });

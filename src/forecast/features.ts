@@ -8,12 +8,13 @@ import { lowRank } from './svd.ts';
  * series' scale (mean |sales| of its last 52 weeks), so one network serves a $500 and a
  * $150,000 department.
  *
- * The strong statistical forecasts are inputs: holiday-aligned seasonal naive one and two
- * years back (raw and from the per-department rank-k SVD smoothing of the store x week
- * matrix), last year's neighbouring weeks, recent levels, the year-over-year level, and a
- * "product" forecast (this series' recent level x its department's seasonal swing across all
- * stores). The network predicts quantiles of the target relative to `BASE` (SVD seasonal
- * naive x level), so it starts from a strong forecast and learns corrections.
+ * The strong statistical forecasts are computed here and become the candidates the network
+ * mixes (model.ts): holiday-aligned seasonal naive one year back (raw and from the
+ * per-department rank-k SVD smoothing of the store x week matrix), their blends with the year
+ * before (scaled by the growth between the years), and a "product" forecast (the series'
+ * share of its department x the department's aligned week). What the network itself sees is
+ * season-neutral: how those forecasts differ, growth rates, holiday flags, store type and
+ * size, markdowns, temperature change, volatility, horizon.
  */
 
 export const FEATURE_NAMES = [

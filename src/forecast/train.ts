@@ -212,9 +212,9 @@ function wmaeOf(set: SampleSet, p50: ArrayLike<number>, useBase = false): number
   return den === 0 ? NaN : num / den;
 }
 
-async function predictSet(model: tf.LayersModel, set: SampleSet, calibration?: Calibration) {
+async function predictSet(model: tf.LayersModel, set: SampleSet, levelRange: number, calibration?: Calibration) {
   const raw = await predictRaw(model, set.x, set.dept, set.n);
-  return decodeQuantiles(raw, set.cands.subarray(0, set.n * N_CANDIDATES), calibration);
+  return decodeQuantiles(raw, set.cands.subarray(0, set.n * N_CANDIDATES), calibration, levelRange);
 }
 
 /** Conformal widening: scales each half-width so 10% of validation rows fall below / above. */
@@ -258,7 +258,7 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   const batches = Math.ceil(train.n / hyper.batchSize);
   // Epoch 0 (the untrained network, i.e. the statistical forecast) is a candidate too: if
   // training never beats it on validation, that is what gets kept.
-  const initial = await predictSet(network, val);
+  const initial = await predictSet(network, val, hyper.levelRange);
   let best = { wmae: wmaeOf(val, initial.p50), epoch: 0, weights: network.getWeights().map((w) => w.clone()) };
   let epochsRun = 0;
   const tTrain = performance.now();
@@ -297,7 +297,7 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
           () =>
             tf.tidy(() => {
               const raw = network.apply(inputTensors(inp, hyper.deptVocab), { training: true }) as tf.Tensor2D;
-              return pinballLoss(tf.tensor2d(by, [m, 1]), tf.tensor2d(bw, [m, 1]), tf.tensor2d(bc, [m, N_CANDIDATES]), raw);
+              return pinballLoss(tf.tensor2d(by, [m, 1]), tf.tensor2d(bw, [m, 1]), tf.tensor2d(bc, [m, N_CANDIDATES]), raw, hyper.levelRange);
             }),
           true,
         );
@@ -309,7 +309,7 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
         if (b % 4 === 3) await nextTick();
       }
       epochsRun = epoch;
-      const q = await predictSet(network, val);
+      const q = await predictSet(network, val, hyper.levelRange);
       const valWmae = wmaeOf(val, q.p50);
       options.onEpoch?.({
         epoch,
@@ -332,11 +332,11 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
     optimizer.dispose();
   }
   const trainSeconds = (performance.now() - tTrain) / 1000;
-  const q = await predictSet(network, val);
+  const q = await predictSet(network, val, hyper.levelRange);
   const yVal = new Float64Array(val.n);
   for (let i = 0; i < val.n; i++) yVal[i] = val.target[3 * i] as number;
   const calibration = calibrate(yVal, q);
-  const qc = await predictSet(network, val, calibration);
+  const qc = await predictSet(network, val, hyper.levelRange, calibration);
   let covered = 0;
   for (let i = 0; i < val.n; i++) if ((yVal[i] as number) >= (qc.p10[i] as number) && (yVal[i] as number) <= (qc.p90[i] as number)) covered++;
   return {
@@ -413,7 +413,7 @@ export async function forecastSeries(
   }
   applyNormalizer(x, n, model.normalizer);
   const raw = await predictRaw(model.network, x, dept, n);
-  const q = decodeQuantiles(raw, cands, model.calibration);
+  const q = decodeQuantiles(raw, cands, model.calibration, model.hyper.levelRange ?? 0);
   return ids.map((si, k) => {
     const sc = st.scale[si] as number;
     const pick = (a: Float64Array) => Float64Array.from(a.subarray(k * horizon, (k + 1) * horizon), (v) => v * sc);
