@@ -5,8 +5,9 @@ import { runBacktest } from '../src/forecast/backtest.ts';
 import { FALLBACK_NOTES, ModelForecaster } from '../src/forecast/model-forecaster.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
 import { buildPanel, gridIndex, type Panel, type SalesRow } from '../src/forecast/panel.ts';
+import { startBackgroundTraining } from '../src/forecast/index.ts';
 import { trainAndRegister } from '../src/forecast/pipeline.ts';
-import { activateModel, listModels, loadModel } from '../src/forecast/registry.ts';
+import { activateModel, listModels, loadModel, trainingInProgress } from '../src/forecast/registry.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
 import { forecastSeries, mulberry32, trainModel } from '../src/forecast/train.ts';
 import { createLogger } from '../src/logger.ts';
@@ -167,4 +168,75 @@ describe('model registry and ModelForecaster on PGlite', () => {
     first!.model.network.dispose();
     second!.model.network.dispose();
   }, 180_000);
+});
+
+async function insertRows(db: Database, rows: SalesRow[]): Promise<void> {
+  await db.query(
+    `INSERT INTO weekly_sales (store_id, dept_id, week, sales, is_holiday)
+     SELECT * FROM unnest($1::int[], $2::int[], $3::date[], $4::float8[], $5::bool[])
+     ON CONFLICT (store_id, dept_id, week) DO UPDATE SET sales = excluded.sales`,
+    [rows.map((r) => r.store), rows.map((r) => r.dept), rows.map((r) => r.week), rows.map((r) => r.sales), rows.map((r) => r.isHoliday ?? false)],
+  );
+  await db.query('DELETE FROM store_week_sales');
+  await db.query(
+    `INSERT INTO store_week_sales (store_id, week, sales, is_holiday, dept_count, source)
+     SELECT store_id, week, sum(sales), bool_or(is_holiday), count(*), 'departments' FROM weekly_sales GROUP BY store_id, week`,
+  );
+}
+
+describe('first start: background training', () => {
+  it('answers with seasonal naive (saying so) while training, then with the model; keeps the event loop responsive', async () => {
+    const db = await openDatabase({ database: { kind: 'pglite', dataDir: 'memory://' } });
+    try {
+      const rows = syntheticRows(33, 4, 3, 120);
+      await insertRows(db, rows);
+      const forecaster = new ModelForecaster({ refreshMs: 0 });
+      let maxLag = 0;
+      let last = performance.now();
+      const timer = setInterval(() => {
+        const now = performance.now();
+        maxLag = Math.max(maxLag, now - last - 10);
+        last = now;
+      }, 10);
+      const bg = startBackgroundTraining(db, { tfBackend: 'auto' }, logger, { forecaster, delayMs: 0, hyper: TINY });
+      // Wait until the run has claimed its registry row, then ask.
+      for (let i = 0; i < 200 && !(await trainingInProgress(db)); i++) await new Promise((r) => setTimeout(r, 5));
+      const during = await forecaster.forecast(db, { store: 1, dept: 2 }, 6);
+      const result = await bg.done;
+      clearInterval(timer);
+      expect(during.model).toBe('seasonal-naive');
+      expect(during.note).toContain(FALLBACK_NOTES.training);
+      expect(result?.version).toBe(1);
+      const after = await forecaster.forecast(db, { store: 1, dept: 2 }, 6);
+      expect(after.model).toBe('global-mlp v1');
+      expect(after.note).toBeUndefined();
+      // Yields between batches: no multi-second freeze (generous bound for a busy CI box).
+      expect(maxLag).toBeLessThan(2000);
+      // A second start finds the model and does not train again.
+      expect(await startBackgroundTraining(db, { tfBackend: 'auto' }, logger, { delayMs: 0, hyper: TINY }).done).toBeUndefined();
+      expect((await listModels(db)).length).toBe(1);
+
+      // New data invalidates cached forecasts: the next forecast starts after the new week.
+      const lastWeek = after.points[0] ? addWeeks(after.points[0].week, -1) : '';
+      const next = addWeeks(lastWeek, 1);
+      await insertRows(db, [{ store: 1, dept: 2, week: next, sales: 12345, isHoliday: false }]);
+      const fresh = await forecaster.forecast(db, { store: 1, dept: 2 }, 6);
+      expect(fresh.points[0]?.week).toBe(addWeeks(next, 1));
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
+  it('never throws when training fails (no data): logs, marks the run failed, keeps seasonal naive', async () => {
+    const db = await openDatabase({ database: { kind: 'pglite', dataDir: 'memory://' } });
+    try {
+      const bg = startBackgroundTraining(db, { tfBackend: 'auto' }, logger, { delayMs: 0, hyper: TINY });
+      await expect(bg.done).resolves.toBeUndefined();
+      const models = await listModels(db);
+      expect(models.map((m) => m.status)).toEqual(['failed']);
+      expect(models[0]?.error).toMatch(/no sales data|needs at least/);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 });

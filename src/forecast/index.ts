@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import type { Hyperparameters } from './model.ts';
 import { ModelForecaster } from './model-forecaster.ts';
 import { trainAndRegister, type TrainRunResult } from './pipeline.ts';
 
@@ -40,7 +41,7 @@ export function startBackgroundTraining(
   db: Database,
   config: Pick<Config, 'tfBackend'>,
   logger: Logger,
-  options: { forecaster?: ModelForecaster; quick?: boolean; delayMs?: number } = {},
+  options: { forecaster?: ModelForecaster; quick?: boolean; delayMs?: number; hyper?: Partial<Hyperparameters> } = {},
 ): BackgroundTraining {
   const controller = new AbortController();
   const done = (async () => {
@@ -51,6 +52,7 @@ export function startBackgroundTraining(
       const started = Date.now();
       const result = await trainAndRegister(db, config, logger, {
         quick: options.quick ?? true,
+        hyper: options.hyper,
         onlyIfNoModel: true,
         activate: 'if-none',
         signal: controller.signal,
