@@ -39,6 +39,25 @@ async function defaultImportNode(): Promise<unknown> {
   return import(name);
 }
 
+/**
+ * The wasm backend's Emscripten runtime installs process-wide 'uncaughtException' and
+ * 'unhandledRejection' handlers that rethrow (printing its whole minified source). Those
+ * are the application's business: remove whatever it added while it initialised.
+ */
+function snapshotProcessHandlers(): () => void {
+  type Listener = (...args: unknown[]) => void;
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const listeners = (e: string) => process.listeners(e as 'uncaughtException') as unknown as Listener[];
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
+  return () => {
+    for (const e of events) {
+      for (const l of listeners(e)) {
+        if (!before.get(e)?.has(l)) process.removeListener(e, l);
+      }
+    }
+  };
+}
+
 function order(preference: BackendPreference): BackendName[] {
   const all: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
   if (preference === 'auto') return all;
@@ -56,9 +75,14 @@ export async function chooseBackend(preference: BackendPreference, deps: Backend
         await importNode();
         if (!tf.findBackendFactory('tensorflow') && !deps.setBackend) throw new Error(`${NODE_PACKAGE} loaded but registered no backend`);
       }
-      if (await setBackend(backend)) {
-        if (!deps.setBackend) await tf.ready();
-        return { backend, skipped };
+      const restore = backend === 'wasm' && !deps.setBackend ? snapshotProcessHandlers() : undefined;
+      try {
+        if (await setBackend(backend)) {
+          if (!deps.setBackend) await tf.ready();
+          return { backend, skipped };
+        }
+      } finally {
+        restore?.();
       }
       skipped.push({ backend, reason: 'failed to initialise' });
     } catch (err) {

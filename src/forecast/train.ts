@@ -254,6 +254,8 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   applyNormalizer(val.x, val.n, normalizer);
   const network = buildNetwork(hyper);
   const optimizer = tf.train.adam(hyper.learningRate);
+  // Kernels the loss can move (the level head is inert when levelRange is 0).
+  const kernels = network.weights.filter((w) => w.name.includes('kernel') && (hyper.levelRange > 0 || !w.name.startsWith('level')));
   const rand = mulberry32(hyper.seed + 1);
   const batches = Math.ceil(train.n / hyper.batchSize);
   // Epoch 0 (the untrained network, i.e. the statistical forecast) is a candidate too: if
@@ -274,7 +276,7 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
         perm[j] = tmp;
       }
       let lossSum = 0;
-      const lr = hyper.learningRate * (epoch > hyper.epochs / 2 ? 0.5 : 1);
+      const lr = hyper.learningRate * (epoch > 15 ? 0.5 : 1); // halved for long runs
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
       for (let b = 0; b < batches; b++) {
         const from = b * hyper.batchSize;
@@ -297,7 +299,12 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
           () =>
             tf.tidy(() => {
               const raw = network.apply(inputTensors(inp, hyper.deptVocab), { training: true }) as tf.Tensor2D;
-              return pinballLoss(tf.tensor2d(by, [m, 1]), tf.tensor2d(bw, [m, 1]), tf.tensor2d(bc, [m, N_CANDIDATES]), raw, hyper.levelRange);
+              const fit = pinballLoss(tf.tensor2d(by, [m, 1]), tf.tensor2d(bw, [m, 1]), tf.tensor2d(bc, [m, N_CANDIDATES]), raw, hyper.levelRange);
+              if (!hyper.weightDecay) return fit;
+              // L2 on the kernels: pulls the network towards its statistical prior (the
+              // biases carry the prior and are not penalised).
+              const penalty = kernels.reduce((acc: tf.Tensor, k) => acc.add(tf.sum(tf.square(k.read()))), tf.scalar(0));
+              return fit.add(penalty.mul(hyper.weightDecay)) as tf.Scalar;
             }),
           true,
         );
