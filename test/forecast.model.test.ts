@@ -9,7 +9,8 @@ import { startBackgroundTraining } from '../src/forecast/index.ts';
 import { trainAndRegister } from '../src/forecast/pipeline.ts';
 import { activateModel, listModels, loadModel, trainingInProgress } from '../src/forecast/registry.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
-import { forecastSeries, mulberry32, trainModel } from '../src/forecast/train.ts';
+import { forecastSeries, trainModel } from '../src/forecast/train.ts';
+import { prng as mulberry32 } from '../src/util/random.ts';
 import { createLogger } from '../src/logger.ts';
 
 /** Tiny settings: the tests check behaviour, not accuracy at scale. */

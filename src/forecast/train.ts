@@ -20,6 +20,7 @@ import {
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import { quantileSorted } from './seasonal-naive.ts';
 import { tf } from './tf.ts';
+import { prng } from '../util/random.ts';
 
 /**
  * Training of the global model: samples from rolling origins (every `originStep` weeks, all
@@ -28,18 +29,6 @@ import { tf } from './tf.ts';
  * and initialisation, early stopping on validation WMAE, then conformal calibration of the
  * interval on the validation split so the 80% interval covers ~80% of rows.
  */
-
-/** Seeded PRNG (mulberry32): the same seed gives the same samples, order and weights. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SampleSet {
   n: number;
@@ -107,7 +96,7 @@ export async function buildSamples(panel: Panel, options: SampleOptions): Promis
   }
   const pTrain = Math.min(1, hyper.maxTrainRows / Math.max(nTrain, 1));
   const pVal = Math.min(1, hyper.maxValRows / Math.max(nVal, 1));
-  const rand = mulberry32(hyper.seed);
+  const rand = prng(hyper.seed);
   const train = allocate(Math.ceil(Math.min(nTrain, hyper.maxTrainRows * 1.05 + 1000)));
   const val = allocate(Math.ceil(Math.min(nVal, hyper.maxValRows * 1.05 + 1000)));
   for (const o of origins) {
@@ -256,7 +245,7 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   const optimizer = tf.train.adam(hyper.learningRate);
   // Kernels the loss can move (the level head is inert when levelRange is 0).
   const kernels = network.weights.filter((w) => w.name.includes('kernel') && (hyper.levelRange > 0 || !w.name.startsWith('level')));
-  const rand = mulberry32(hyper.seed + 1);
+  const rand = prng(hyper.seed + 1);
   const batches = Math.ceil(train.n / hyper.batchSize);
   // Epoch 0 (the untrained network, i.e. the statistical forecast) is a candidate too: if
   // training never beats it on validation, that is what gets kept.
