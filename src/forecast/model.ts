@@ -170,6 +170,17 @@ export function buildNetwork(h: Hyperparameters): tf.LayersModel {
 }
 
 /** The three input tensors' data for rows `from..to` (in `order` when given) of standardised features. */
+export interface InputBuffers {
+  x: Float32Array;
+  dept: Float32Array;
+  level: Float32Array;
+}
+
+/** Buffers for batches of up to `rows` rows, reused across batches (training allocates no garbage per batch). */
+export function inputBuffers(rows: number, vocab: number): InputBuffers {
+  return { x: new Float32Array(rows * N_FEATURES), dept: new Float32Array(rows * vocab), level: new Float32Array(rows * LEVEL_COLS.length) };
+}
+
 export function networkInputs(
   x: Float32Array,
   dept: ArrayLike<number>,
@@ -177,11 +188,13 @@ export function networkInputs(
   from: number,
   to: number,
   order?: ArrayLike<number>,
+  buffers?: InputBuffers,
 ): { x: Float32Array; dept: Float32Array; level: Float32Array; n: number } {
   const n = to - from;
-  const bx = new Float32Array(n * N_FEATURES);
-  const bl = new Float32Array(n * LEVEL_COLS.length);
-  const bd = new Float32Array(n * vocab);
+  const bx = buffers ? buffers.x.subarray(0, n * N_FEATURES) : new Float32Array(n * N_FEATURES);
+  const bl = buffers ? buffers.level.subarray(0, n * LEVEL_COLS.length) : new Float32Array(n * LEVEL_COLS.length);
+  const bd = buffers ? buffers.dept.subarray(0, n * vocab) : new Float32Array(n * vocab);
+  if (buffers) bd.fill(0);
   for (let r = 0; r < n; r++) {
     const i = order ? (order[from + r] as number) : from + r;
     bx.set(x.subarray(i * N_FEATURES, (i + 1) * N_FEATURES), r * N_FEATURES);

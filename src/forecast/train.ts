@@ -9,6 +9,7 @@ import {
   candidates,
   fitNormalizer,
   N_CANDIDATES,
+  inputBuffers,
   inputTensors,
   networkInputs,
   pinballLoss,
@@ -247,6 +248,11 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   const kernels = network.weights.filter((w) => w.name.includes('kernel') && (hyper.levelRange > 0 || !w.name.startsWith('level')));
   const rand = prng(hyper.seed + 1);
   const batches = Math.ceil(train.n / hyper.batchSize);
+  const perm = new Int32Array(train.n);
+  const buffers = inputBuffers(hyper.batchSize, hyper.deptVocab);
+  const batchY = new Float32Array(hyper.batchSize);
+  const batchW = new Float32Array(hyper.batchSize);
+  const batchC = new Float32Array(hyper.batchSize * N_CANDIDATES);
   // Epoch 0 (the untrained network, i.e. the statistical forecast) is a candidate too: if
   // training never beats it on validation, that is what gets kept.
   const initial = await predictSet(network, val, hyper.levelRange);
@@ -256,7 +262,6 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   try {
     for (let epoch = 1; epoch <= hyper.epochs; epoch++) {
       if (options.signal?.aborted) break;
-      const perm = new Int32Array(train.n);
       for (let i = 0; i < train.n; i++) perm[i] = i;
       for (let i = train.n - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
@@ -271,15 +276,15 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
         const from = b * hyper.batchSize;
         const to = Math.min(train.n, from + hyper.batchSize);
         const m = to - from;
-        const inp = networkInputs(train.x, train.dept, hyper.deptVocab, from, to, perm);
-        const by = new Float32Array(m);
-        const bw = new Float32Array(m);
+        const inp = networkInputs(train.x, train.dept, hyper.deptVocab, from, to, perm, buffers);
+        const by = batchY.subarray(0, m);
+        const bw = batchW.subarray(0, m);
         for (let r = 0; r < m; r++) {
           const i = perm[from + r] as number;
           by[r] = train.target[3 * i] as number;
           bw[r] = train.target[3 * i + 1] as number;
         }
-        const bc = new Float32Array(m * N_CANDIDATES);
+        const bc = batchC.subarray(0, m * N_CANDIDATES);
         for (let r = 0; r < m; r++) {
           const i = perm[from + r] as number;
           bc.set(train.cands.subarray(i * N_CANDIDATES, (i + 1) * N_CANDIDATES), r * N_CANDIDATES);
