@@ -168,6 +168,15 @@ describe('Discord slash commands over HTTP', () => {
     expect(fake.calls).toEqual([]);
   });
 
+  it('suggests a misspelt command with its options as a command line', async () => {
+    const res = await send(command('forcast', [{ name: 'store', type: 4, value: 5 }]));
+    expect(res.json?.type).toBe(4);
+    const data = res.json!.data as { embeds: { description: string; fields: { name: string; value: string }[] }[]; components: { components: { custom_id: string }[] }[] };
+    expect(data.embeds[0]!.description).toContain('There is no /forcast command.');
+    expect(data.embeds[0]!.fields.find((f) => f.name === 'Did you mean')?.value).toBe('/forecast store 5');
+    expect(JSON.stringify(data.components)).toContain('/forecast store 5');
+  });
+
   it('sends an error found after the deferral to the asker alone (delete + ephemeral follow-up)', async () => {
     const i = command('forecast', [{ name: 'store', type: 4, value: 99 }]);
     const res = await send(i);

@@ -189,6 +189,15 @@ describe('Slack slash commands over HTTP', () => {
     expect(fake.calls.map((c) => `${c.method} ${c.path}`)).toEqual([]);
   });
 
+  it('suggests a misspelt command with its arguments, and the suggested button runs it', async () => {
+    const res = await post(slashCommand('/forcast', 'store 5'));
+    const ack = (await res.json()) as { blocks: unknown[] };
+    const text = JSON.stringify(ack.blocks);
+    expect(text).toContain('There is no /forcast command.');
+    expect(text).toContain('*Did you mean*\\n/forecast store 5"');
+    expect(text).toContain('"value":"/forecast store 5"');
+  });
+
   it('sends errors found after the ack (unknown store) ephemerally through response_url', async () => {
     const body = slashCommand('/forecast', 'store 99');
     const res = await post(body);

@@ -58,16 +58,59 @@ export function splitCommandLine(line: string): CommandInput {
   return { name: m?.[1] ?? '', text: m?.[2] ?? '' };
 }
 
-function resolve(registry: CommandRegistry, rawName: string, text = ''): Command {
-  const name = rawName.replace(/^\//, '').toLowerCase();
+/** The arguments as typed, for a corrected command line: text as is, Discord options as `name value`. */
+function argumentsOf(input: CommandInput): string {
+  if (input.options) {
+    return Object.entries(input.options)
+      .filter(([, v]) => v !== undefined && v !== null && v !== '')
+      .map(([k, v]) => `${k} ${String(v)}`)
+      .join(' ');
+  }
+  return (input.text ?? '').trim();
+}
+
+/**
+ * The command an input names, or a UserError whose suggestion keeps the arguments
+ * (`/forcast store 5` -> `/forecast store 5`), so the offered button runs what was meant.
+ */
+export function resolveCommand(registry: CommandRegistry, input: CommandInput): Command {
+  const name = input.name.replace(/^\//, '').toLowerCase();
   const command = registry.get(name);
   if (command) return command;
   const near = suggestCommand(name, [...registry.keys()]);
+  const nearCommand = near ? registry.get(near) : undefined;
+  const args = argumentsOf(input);
   throw new UserError(`There is no /${name} command.`, {
-    suggestion: near ? `/${near}${text.trim() ? ` ${text.trim()}` : ''}` : undefined,
-    usage: near ? usage(registry.get(near)!) : [...registry.keys()].map((n) => `/${n}`).join(', '),
-    example: near ? registry.get(near)!.examples[0] : '/help',
+    suggestion: near ? `/${near}${args ? ` ${args}` : ''}` : undefined,
+    usage: nearCommand ? usage(nearCommand) : [...registry.keys()].map((n) => `/${n}`).join(', '),
+    example: nearCommand ? nearCommand.examples[0] : '/help',
   });
+}
+
+function parseInput(command: Command, input: CommandInput): ParsedOptions {
+  return input.options ? parseTyped(command, input.options) : parseText(command, input.text ?? '');
+}
+
+function userErrorInfo(err: UserError, command: Command | undefined): UserErrorInfo {
+  const { code: _code, ...details } = err.details;
+  return { message: err.message, usage: command ? usage(command) : undefined, example: command?.examples[0], ...details };
+}
+
+/**
+ * The cheap half of dispatch: resolves the command and parses its options, no query. An
+ * adapter runs it before acknowledging so a typo is answered in the ack itself, with the
+ * very messages dispatch() would give.
+ */
+export function precheck(registry: CommandRegistry, input: CommandInput): UserErrorInfo | undefined {
+  let command: Command | undefined;
+  try {
+    command = resolveCommand(registry, input);
+    parseInput(command, input);
+    return undefined;
+  } catch (err) {
+    if (err instanceof UserError) return userErrorInfo(err, command);
+    return undefined; // not ours to judge: dispatch() reports it as an internal error with a reference
+  }
 }
 
 /**
@@ -79,8 +122,8 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
   const log = logger.child({ requestId: ctx.requestId, platform: ctx.platform, command: input.name });
   let command: Command | undefined;
   try {
-    command = resolve(registry, input.name, input.text);
-    const options = input.options ? parseTyped(command, input.options) : parseText(command, input.text ?? '');
+    command = resolveCommand(registry, input);
+    const options = parseInput(command, input);
     const started = performance.now();
     const reply = await command.handler(options, ctx);
     log.info({ options, ms: Math.round(performance.now() - started) }, 'command answered');
@@ -88,7 +131,7 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
   } catch (err) {
     if (err instanceof UserError) {
       // Handlers refuse with a message; the usage and an example come from the definition.
-      const error = { message: err.message, usage: command ? usage(command) : undefined, example: command?.examples[0], ...err.details };
+      const error = userErrorInfo(err, command);
       log.info({ error: err.message }, 'command refused');
       return { kind: 'user-error', reply: userErrorReply(error), error };
     }

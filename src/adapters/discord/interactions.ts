@@ -10,10 +10,9 @@ import {
   type APIInteractionResponse,
   type REST,
 } from './djs.ts';
-import { splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
+import { precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
 import { formatOptions } from '../../chat/parse.ts';
 import type { Asker, Services } from '../../services.ts';
-import { precheck } from '../slack/precheck.ts';
 import { registryName } from './commands.ts';
 import { CSV_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage } from './render.ts';
 import { interactionWebhook, type RetryPolicy } from './rest.ts';

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { App, webApi, type Authorize, type Receiver } from '@slack/bolt';
-import { splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
+import { precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
 import { formatOptions } from '../../chat/parse.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
 import type { Asker, Services } from '../../services.ts';
 import { CSV_ACTION, RUN_ACTION, clip, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
 import { boltLogger } from './logger.ts';
-import { precheck } from './precheck.ts';
 import { DEFAULT_RETRY, postToResponseUrl, type RetryPolicy } from './response-url.ts';
 
 const { WebClient } = webApi;
