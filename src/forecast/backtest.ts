@@ -3,16 +3,18 @@ import { FEATURE_NAMES, originState, targetInfo, writeFeatures, N_FEATURES } fro
 
 const AVAIL1 = FEATURE_NAMES.indexOf('avail1');
 const SNAVG_SVD = FEATURE_NAMES.indexOf('snavg_svd');
-import type { Hyperparameters } from './model.ts';
+import { DEFAULT_HYPERPARAMETERS, type Hyperparameters } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
 import { forecastSeries, trainModel, type EpochReport, type TrainMetrics } from './train.ts';
+import { Wmae } from './wmae.ts';
 
 /**
  * Backtest: train only on weeks <= origin, forecast `horizon` weeks, and score every store x
  * dept row present in the data after the origin against baselines computed in the same run.
  *
- *   wmae       mean absolute error, weight 5 on holiday weeks (the competition's metric)
+ *   wmae       mean absolute error, holiday weeks weighted by the model's holidayWeight
+ *              (default 5: the competition's metric)
  *   mae        unweighted
  *   storeWmae  WMAE of store totals (the sum of the store's scored rows per week)
  *   coverage   share of rows inside the 80% interval
@@ -68,13 +70,19 @@ function seriesHistory(panel: Panel, s: PanelSeries, origin: number): { weeks: s
   return { weeks, values };
 }
 
-export function scoreMethod(name: string, panel: Panel, origin: number, horizon: number, preds: Predictions): MethodScore & { rows: number } {
-  let wErr = 0;
-  let wSum = 0;
+export function scoreMethod(
+  name: string,
+  panel: Panel,
+  origin: number,
+  horizon: number,
+  preds: Predictions,
+  holidayWeight = DEFAULT_HYPERPARAMETERS.holidayWeight,
+): MethodScore & { rows: number } {
+  const wmae = new Wmae(holidayWeight);
   let err = 0;
   let covered = 0;
   let rows = 0;
-  const storeWeek = new Map<string, { y: number; f: number; w: number }>();
+  const storeWeek = new Map<string, { y: number; f: number; holiday: boolean }>();
   const last = Math.min(origin + horizon, panel.weeks.length - 1);
   panel.series.forEach((s, si) => {
     const p = preds.get(si);
@@ -86,30 +94,25 @@ export function scoreMethod(name: string, panel: Panel, origin: number, horizon:
       const lo = p ? (p.p10[h] as number) : 0;
       const hi = p ? (p.p90[h] as number) : 0;
       const week = panel.weeks[t] as string;
-      const w = panel.holidayWeeks.has(week) ? 5 : 1;
-      wErr += w * Math.abs(y - f);
-      wSum += w;
+      const holiday = panel.holidayWeeks.has(week);
+      wmae.add(Math.abs(y - f), holiday);
       err += Math.abs(y - f);
       if (y >= lo && y <= hi) covered++;
       rows++;
       const key = `${s.store}|${t}`;
-      const sw = storeWeek.get(key) ?? { y: 0, f: 0, w };
+      const sw = storeWeek.get(key) ?? { y: 0, f: 0, holiday };
       sw.y += y;
       sw.f += f;
       storeWeek.set(key, sw);
     }
   });
-  let sErr = 0;
-  let sSum = 0;
-  for (const sw of storeWeek.values()) {
-    sErr += sw.w * Math.abs(sw.y - sw.f);
-    sSum += sw.w;
-  }
+  const storeWmae = new Wmae(holidayWeight);
+  for (const sw of storeWeek.values()) storeWmae.add(Math.abs(sw.y - sw.f), sw.holiday);
   return {
     name,
-    wmae: wErr / Math.max(wSum, 1e-9),
+    wmae: wmae.value(),
     mae: err / Math.max(rows, 1),
-    storeWmae: sErr / Math.max(sSum, 1e-9),
+    storeWmae: storeWmae.value(),
     coverage: covered / Math.max(rows, 1),
     rows,
   };
@@ -172,8 +175,10 @@ export async function runBacktest(panel: Panel, options: BacktestOptions): Promi
   const modelPreds: Predictions = new Map(fc.map((f) => [f.series, f]));
   const baselines = baselinePredictions(panel, origin, options.horizon, model.hyper.svdRank);
   options.onStage?.('scoring');
-  const scored = [scoreMethod('model', panel, origin, options.horizon, modelPreds)];
-  for (const [name, preds] of Object.entries(baselines)) scored.push(scoreMethod(name, panel, origin, options.horizon, preds));
+  // Every method is scored with the holiday weight the model was selected with.
+  const weight = model.hyper.holidayWeight;
+  const scored = [scoreMethod('model', panel, origin, options.horizon, modelPreds, weight)];
+  for (const [name, preds] of Object.entries(baselines)) scored.push(scoreMethod(name, panel, origin, options.horizon, preds, weight));
   return {
     origin: options.origin,
     horizon: options.horizon,

@@ -19,9 +19,9 @@ import { FEATURE_NAMES, HIDDEN_FEATURES, N_FEATURES } from './features.ts';
  * So the median is always a convex mix of seasonal forecasts (last year's holiday peaks carry
  * over even when the training window held no such week), the quantiles never cross, and the
  * untrained network already forecasts the statistical blend (`priorLogits`). Trained with
- * pinball loss weighted by (5 on holiday weeks) x (series scale): in the scaled space that is
- * the competition's WMAE in dollars. After training, the interval is widened or narrowed by
- * a conformal factor per side so that 80% of validation rows fall inside.
+ * pinball loss weighted by (holidayWeight on holiday weeks, 5 by default) x (series scale): in
+ * the scaled space that is the competition's WMAE in dollars. After training, the interval is
+ * widened or narrowed by a conformal factor per side so that 80% of validation rows fall inside.
  */
 
 export interface Hyperparameters {

@@ -22,6 +22,7 @@ import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import { quantileSorted } from './seasonal-naive.ts';
 import { tf } from './tf.ts';
 import { prng } from '../util/random.ts';
+import { Wmae } from './wmae.ts';
 
 /**
  * Training of the global model: samples from rolling origins (every `originStep` weeks, all
@@ -190,16 +191,14 @@ export interface TrainedModel {
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function wmaeOf(set: SampleSet, p50: ArrayLike<number>, useBase = false): number {
-  let num = 0;
-  let den = 0;
+/** WMAE of a sample set in sales units, holiday rows weighted as configured. */
+function wmaeOf(set: SampleSet, holidayWeight: number, p50: ArrayLike<number>, useBase = false): number {
+  const wmae = new Wmae(holidayWeight);
   for (let i = 0; i < set.n; i++) {
-    const w = set.holiday[i] ? 5 : 1;
     const pred = useBase ? (set.target[3 * i + 2] as number) : (p50[i] as number);
-    num += w * Math.abs((set.target[3 * i] as number) - pred) * (set.scale[i] as number);
-    den += w;
+    wmae.add(Math.abs((set.target[3 * i] as number) - pred) * (set.scale[i] as number), set.holiday[i] === 1);
   }
-  return den === 0 ? NaN : num / den;
+  return wmae.value();
 }
 
 async function predictSet(model: tf.LayersModel, set: SampleSet, levelRange: number, calibration?: Calibration) {
@@ -256,7 +255,7 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   // Epoch 0 (the untrained network, i.e. the statistical forecast) is a candidate too: if
   // training never beats it on validation, that is what gets kept.
   const initial = await predictSet(network, val, hyper.levelRange);
-  let best = { wmae: wmaeOf(val, initial.p50), epoch: 0, weights: network.getWeights().map((w) => w.clone()) };
+  let best = { wmae: wmaeOf(val, hyper.holidayWeight, initial.p50), epoch: 0, weights: network.getWeights().map((w) => w.clone()) };
   let epochsRun = 0;
   const tTrain = performance.now();
   try {
@@ -311,7 +310,7 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
       }
       epochsRun = epoch;
       const q = await predictSet(network, val, hyper.levelRange);
-      const valWmae = wmaeOf(val, q.p50);
+      const valWmae = wmaeOf(val, hyper.holidayWeight, q.p50);
       options.onEpoch?.({
         epoch,
         epochs: hyper.epochs,
@@ -352,8 +351,8 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
       valRows: val.n,
       epochsRun,
       bestEpoch: best.epoch,
-      valWmae: wmaeOf(val, q.p50),
-      valBaseWmae: wmaeOf(val, q.p50, true),
+      valWmae: wmaeOf(val, hyper.holidayWeight, q.p50),
+      valBaseWmae: wmaeOf(val, hyper.holidayWeight, q.p50, true),
       valCoverage: covered / Math.max(val.n, 1),
       calibration,
       seconds: (performance.now() - t0) / 1000,
