@@ -15,5 +15,6 @@ export default {
     '/subscribe weekly-summary region West every friday at 17:00',
     '/subscribe weekly-summary chain',
   ],
+  access: 'manage',
   handler: subscribeHandler,
 } satisfies Command;

@@ -6,5 +6,6 @@ export default {
   description: "List this channel's weekly-summary subscriptions.",
   options: [],
   examples: ['/subscriptions'],
+  access: 'manage',
   handler: listHandler,
 } satisfies Command;

@@ -25,6 +25,12 @@ export function createMetrics() {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
+    busy: new Counter({
+      name: 'storecast_busy_total',
+      help: 'Commands refused with "busy, try again" because the answer queue was full',
+      labelNames: ['platform'] as const,
+      registers: [registry],
+    }),
     errors: new Counter({
       name: 'storecast_errors_total',
       help: 'Errors by kind (user, internal, delivery, platform)',

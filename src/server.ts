@@ -8,24 +8,9 @@ import { createForecaster, startBackgroundTraining, type BackgroundTraining } fr
 import { createLogger, type Logger } from './logger.ts';
 import { createServices, type Services } from './services.ts';
 import { createApp, type AppState } from './server/app.ts';
-import { slackRoutes, startSlackSocketMode } from './adapters/slack/index.ts';
-import { discordRoutes, startDiscordGateway } from './adapters/discord/index.ts';
-import { startScheduler, webhookApiRoutes } from './webhooks/index.ts';
-
-/** Platform adapters and integration APIs, mounted only when configured. */
-function mountIntegrations(root: Hono, services: Services): void {
-  const { config, logger } = services;
-  root.route('/api/v1', webhookApiRoutes(services));
-  if (config.slack.signingSecret && config.slack.botToken && !config.slack.appToken) {
-    root.route('/slack', slackRoutes(services));
-    logger.info('Slack: HTTP events on /slack/events');
-  }
-  if (config.discord.mode === 'http') {
-    // Mounted even when unconfigured: it then answers 503 naming DISCORD_PUBLIC_KEY.
-    root.route('/discord', discordRoutes(services));
-    if (config.discord.publicKey) logger.info('Discord: interactions on /discord/interactions');
-  }
-}
+import { startSlackSocketMode } from './adapters/slack/index.ts';
+import { startDiscordGateway } from './adapters/discord/index.ts';
+import { startScheduler } from './webhooks/index.ts';
 
 /** Long-running work beside HTTP: Socket Mode, the Discord gateway, the webhook scheduler. */
 async function startBackgroundWork(services: Services): Promise<{ stop(): Promise<void> }[]> {
@@ -67,14 +52,22 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ address: `http://localhost:${port}` }, 'storecast is listening');
+  const loopbackOnly = ['127.0.0.1', 'localhost', '::1'].includes(config.host);
+  logger.info(
+    { address: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, host: config.host },
+    loopbackOnly ? 'storecast is listening on this machine only (set HOST=0.0.0.0 to accept other machines)' : `storecast is listening on ${config.host}`,
+  );
 
-  const db = await openDatabase(config);
+  // A refused database (another process holds the data directory) must not leave the port bound.
+  const db = await openDatabase(config).catch(async (err: unknown) => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  });
   logger.info({ database: config.database.kind === 'postgres' ? 'postgres' : `pglite:${config.database.dataDir}` }, 'database ready');
   const forecaster = createForecaster(db, config, logger);
   const services = createServices({ config, db, logger, forecaster });
   const state: AppState = { phase: 'starting' };
-  app = createApp(services, state, { mount: (root) => mountIntegrations(root, services) }).app;
+  app = createApp(services, state).app;
   const background = await startBackgroundWork(services);
 
   let training: BackgroundTraining | undefined;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../commands/index.ts';
 import { DISCORD_NAME } from '../src/adapters/discord/commands.ts';
 import { buildDiscordCommands, discordRoutes, startDiscordGateway } from '../src/adapters/discord/index.ts';
+import { createApp } from '../src/server/app.ts';
 import { discordCommandDefinitions, register, registerDiscordCommands } from '../src/cli/discord.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import type { Database } from '../src/db/client.ts';
@@ -80,9 +81,8 @@ beforeAll(async () => {
   await fake.listen();
   db = await openTestDatabase();
   services = testServices(db, { DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APP_ID: FAKE_APP_ID, DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN, DISCORD_API_URL: fake.apiUrl });
-  const app = new Hono();
-  app.route('/discord', discordRoutes(services, { retry: FAST_RETRY }));
-  server = await listen(app);
+  // The composed app, as the server mounts it: a route shadowed by another shows up here.
+  server = await listen(createApp(services, undefined, { discord: { retry: FAST_RETRY } }).app);
 });
 
 afterAll(async () => {
@@ -279,7 +279,7 @@ describe('Discord limits', () => {
 
 describe('Discord application commands', () => {
   it('builds valid command JSON from the same definitions', () => {
-    expect(buildDiscordCommands(createRegistry()).map((c) => c.name).sort()).toEqual(['forecast', 'help', 'holiday-impact', 'sales', 'top']);
+    expect(buildDiscordCommands(createRegistry()).map((c) => c.name).sort()).toEqual(['forecast', 'help', 'holiday-impact', 'sales', 'subscribe', 'subscriptions', 'top', 'unsubscribe']);
     const commands = discordCommandDefinitions();
     expect(commands.map((c) => c.name)).toEqual([...services.registry.keys()]);
     for (const c of commands) {

@@ -4,7 +4,6 @@ import { createRegistry } from '../commands/index.ts';
 import type { Command } from '../src/chat/command.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { formatOptions, parseText, parseTyped } from '../src/chat/parse.ts';
-import { webhookCommands } from '../src/webhooks/commands.ts';
 
 const registry = createRegistry();
 const forecast = registry.get('forecast')!;
@@ -116,7 +115,7 @@ describe('parser properties', () => {
 
 describe('/subscribe schedule words', () => {
   it('reads the issue\'s form "every monday 08:00" without the "at" keyword', () => {
-    const subscribe = createRegistry(webhookCommands).get('subscribe')!;
+    const subscribe = createRegistry().get('subscribe')!;
     const withAt = parseText(subscribe, 'weekly-summary store 5 every monday at 08:00 tz America/Chicago');
     const bare = parseText(subscribe, 'weekly-summary store 5 every monday 08:00 tz America/Chicago');
     expect(bare).toEqual(withAt);

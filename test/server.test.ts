@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngSize } from '../charts/index.ts';
 import { loadDemoData } from '../src/data/demo.ts';
 import { createApp, type AppState } from '../src/server/app.ts';
+import { createToken } from '../src/auth/tokens.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 
@@ -60,7 +61,8 @@ describe('HTTP API and console (in-process)', () => {
   it('serves the console page and Prometheus metrics with command latency', async () => {
     const page = await app.request('/');
     expect(await page.text()).toContain('<form id="ask">');
-    const metrics = await (await app.request('/metrics')).text();
+    const { token } = await createToken(t.db, { name: 'prometheus', scopes: ['metrics'] });
+    const metrics = await (await app.request('/metrics', { headers: { authorization: `Bearer ${token}` } })).text();
     expect(metrics).toMatch(/storecast_command_duration_seconds_count\{command="forecast",platform="web",outcome="ok"\} 1/);
     expect(metrics).toMatch(/storecast_errors_total\{kind="user"\} 1/);
   });

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { slackRoutes, startSlackSocketMode } from '../src/adapters/slack/index.ts';
+import { createApp } from '../src/server/app.ts';
 import { slackInput } from '../src/adapters/slack/app.ts';
 import { slackSignature, verifySlackRequest } from '../src/adapters/slack/verify.ts';
 import type { Database } from '../src/db/client.ts';
-import type { Services } from '../src/services.ts';
+import { createServices, type Services } from '../src/services.ts';
 import { pngInfo } from './fakes/http.ts';
 import { listen } from './fakes/serve.ts';
 import { openTestDatabase, testServices } from './fakes/services.ts';
@@ -76,9 +77,8 @@ beforeAll(async () => {
   await fake.listen();
   db = await openTestDatabase();
   services = testServices(db, { SLACK_SIGNING_SECRET: SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fake.apiUrl });
-  const app = new Hono();
-  app.route('/slack', slackRoutes(services, { retry: FAST_RETRY }));
-  server = await listen(app);
+  // The composed app, as the server mounts it: a route shadowed by another shows up here.
+  server = await listen(createApp(services, undefined, { slack: { retry: FAST_RETRY } }).app);
   // The bot's identity is looked up once at start, in the background (never in an ack's path).
   await fake.waitFor((c) => c.path === '/api/auth.test');
 });
@@ -339,6 +339,21 @@ describe('Slack Socket Mode', () => {
       await socketServices.drain();
       await socket.stop();
     }
+  });
+});
+
+describe('Slack under a burst past the answer queue bound', () => {
+  it('answers "busy, try again" in the ack, runs nothing and counts it', async () => {
+    const busy = createServices({ ...services, maxWaiting: 0, metrics: undefined });
+    const app = createApp(busy, undefined, { slack: { retry: FAST_RETRY } }).app;
+    const res = await app.request('/slack/events', signed(slashCommand('/forecast', 'store 1')));
+    expect(res.status).toBe(200);
+    const ack = (await res.json()) as { response_type: string; blocks: unknown[] };
+    expect(ack.response_type).toBe('ephemeral');
+    expect(JSON.stringify(ack.blocks)).toContain('try again in a minute');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.calls.filter((c) => !c.path.includes('auth.test'))).toEqual([]);
+    expect((await busy.metrics.busy.get()).values).toEqual([expect.objectContaining({ labels: { platform: 'slack' }, value: 1 })]);
   });
 });
 

@@ -6,7 +6,7 @@ import type { Database } from '../db/client.ts';
  * `sc_<id>_<secret>`; only its SHA-256 is stored, so a database dump reveals no usable token.
  * The token is a 256-bit random value, so a plain (unsalted) hash is as strong as a KDF here.
  */
-export const SCOPES = ['ingest', 'query', 'admin'] as const;
+export const SCOPES = ['ingest', 'query', 'metrics', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiToken {

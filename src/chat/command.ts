@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.ts';
 import type { Forecaster } from '../forecast/forecaster.ts';
+import type { CommandAccess } from './access.ts';
 import type { Reply } from './reply.ts';
 
 export type Platform = 'slack' | 'discord' | 'cli' | 'web' | 'api' | 'webhook';
@@ -73,5 +74,7 @@ export interface Command {
   keywords?: readonly string[];
   /** Full command lines, e.g. "/forecast store 5 week 12". */
   examples: readonly string[];
+  /** `manage` commands change what the product does for others; see chat/access.ts. Default `read`. */
+  access?: CommandAccess;
   handler(options: ParsedOptions, ctx: CommandContext): Promise<Reply>;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Command, CommandContext, ParsedOptions } from './command.ts';
+import { checkCommandAccess } from './access.ts';
 import { UserError } from './errors.ts';
 import { parseText, parseTyped, suggestCommand, usage } from './parse.ts';
 import type { Reply } from './reply.ts';
@@ -48,6 +49,19 @@ export function internalErrorReply(ref: string): Reply {
     visibility: 'ephemeral',
     context: {},
     data: { error: { ref } },
+  };
+}
+
+/** The answer when the queue of answers is full: nothing ran, so trying again is safe. */
+export function busyReply(): Reply {
+  return {
+    title: 'Busy right now',
+    summary: 'storecast is answering many questions at once and did not start yours. Please try again in a minute.',
+    facts: [],
+    actions: [],
+    visibility: 'ephemeral',
+    context: {},
+    data: { error: { code: 'BUSY' } },
   };
 }
 
@@ -124,6 +138,7 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
   try {
     command = resolveCommand(registry, input);
     const options = parseInput(command, input);
+    checkCommandAccess(command, ctx);
     const started = performance.now();
     const reply = await command.handler(options, ctx);
     log.info({ options, ms: Math.round(performance.now() - started) }, 'command answered');

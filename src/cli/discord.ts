@@ -1,6 +1,6 @@
 import { Routes } from '../adapters/discord/djs.ts';
 import type { Command as Program } from 'commander';
-import { defaultRegistry } from '../services.ts';
+import { createRegistry } from '../../commands/index.ts';
 import { buildDiscordCommands } from '../adapters/discord/commands.ts';
 import { DEFAULT_RETRY, createRest, withRetry } from '../adapters/discord/rest.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
@@ -8,7 +8,7 @@ import { createLogger } from '../logger.ts';
 import { EXIT_USAGE } from './context.ts';
 
 /** The commands the server answers (the registry createServices() builds). */
-export const discordCommandDefinitions = () => buildDiscordCommands(defaultRegistry());
+export const discordCommandDefinitions = () => buildDiscordCommands(createRegistry());
 
 export interface RegisterResult {
   scope: 'global' | { guild: string };

@@ -188,9 +188,8 @@ export const webhookDeliveries = pgTable(
     leaseUntil: timestamp('lease_until', { withTimezone: true }),
     lastStatus: integer('last_status'),
     lastError: text('last_error'),
-    /** Random name under which the chart PNG is served to Slack incoming webhooks. */
+    /** The id in `charts` under which this delivery's PNG is served to Slack incoming webhooks. */
     chartToken: text('chart_token'),
-    chartPng: bytea('chart_png'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
   },
@@ -199,6 +198,24 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
     uniqueIndex('webhook_deliveries_chart_token_key').on(t.chartToken),
   ],
+);
+
+/**
+ * Chart images behind links (console replies, Slack incoming-webhook summaries), in the
+ * database so every replica serves every link. A spec is rendered on first request and the
+ * PNG kept; rows past `expires_at` are pruned.
+ */
+export const charts = pgTable(
+  'charts',
+  {
+    /** Random, unguessable: the link is the only credential an image fetcher has. */
+    id: text('id').primaryKey(),
+    spec: jsonb('spec'),
+    png: bytea('png'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('charts_expires_at_idx').on(t.expiresAt)],
 );
 
 // ---- Forecast model registry (src/forecast/registry.ts); reuses bytea/uniqueIndex above ----

@@ -5,11 +5,9 @@
  * Wiring (src/server.ts, src/cli.ts, commands/index.ts):
  *   app.route('/api/v1', webhookApiRoutes(services))
  *   const scheduler = await startScheduler(services)   // in `storecast serve`; await scheduler.stop() on shutdown
- *   createRegistry(webhookCommands)
  */
 export { webhookApiRoutes, DEFAULT_MAX_BODY_BYTES, type WebhookApiOptions } from './api.ts';
 export { startScheduler, createScheduler, type SchedulerOptions, type Scheduler, type WebhookDeps } from './scheduler.ts';
-export { webhookCommands } from './commands.ts';
 export { buildWeeklySummary, type SummaryScope } from './summary.ts';
 export { resolveSecretKey, signPayload, verifySignature, MISSING_KEY_MESSAGE } from './crypto.ts';
 export { createSubscription, listSubscriptions, deleteSubscription, type Subscription } from './subscriptions.ts';

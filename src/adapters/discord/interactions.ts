@@ -10,7 +10,7 @@ import {
   type APIInteractionResponse,
   type REST,
 } from './djs.ts';
-import { precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
+import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
 import { formatOptions } from '../../chat/parse.ts';
 import type { Asker, Services } from '../../services.ts';
 import { registryName } from './commands.ts';
@@ -82,6 +82,10 @@ function plan(deps: InteractionDeps, interaction: APIInteraction, input: Command
   if (problem) {
     services.metrics.errors.inc({ kind: 'user' });
     const m = replyToDiscord(userErrorReply(problem), { ephemeral: true });
+    return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { ...m.body, flags: MessageFlags.Ephemeral } as never } };
+  }
+  if (services.busy('discord')) {
+    const m = replyToDiscord(busyReply(), { ephemeral: true });
     return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { ...m.body, flags: MessageFlags.Ephemeral } as never } };
   }
   const user = interaction.member?.user ?? interaction.user;

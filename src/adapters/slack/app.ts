@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { App, webApi, type Authorize, type Receiver } from '@slack/bolt';
-import { precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
+import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
 import { formatOptions } from '../../chat/parse.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
 import type { Asker, Services } from '../../services.ts';
@@ -202,6 +202,12 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
     if (problem) {
       services.metrics.errors.inc({ kind: 'user' });
       const message = { response_type: 'ephemeral', ...replyToMessage(userErrorReply(problem)) };
+      if (args.ack) await args.ack(message);
+      else await ephemeral(args.base, message);
+      return;
+    }
+    if (services.busy('slack')) {
+      const message = { response_type: 'ephemeral', ...replyToMessage(busyReply()) };
       if (args.ack) await args.ack(message);
       else await ephemeral(args.base, message);
       return;
