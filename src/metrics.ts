@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics served on /metrics. One registry per app, so tests stay isolated. */
 export function createMetrics() {
@@ -23,6 +23,12 @@ export function createMetrics() {
       name: 'storecast_chart_render_seconds',
       help: 'Time to render a chart to PNG',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    adapterUp: new Gauge({
+      name: 'storecast_adapter_up',
+      help: 'Whether a connection-holding adapter (Slack Socket Mode, Discord gateway) is connected (1) or not (0)',
+      labelNames: ['adapter'] as const,
       registers: [registry],
     }),
     busy: new Counter({

@@ -1,31 +1,50 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Config } from './config.ts';
-import { loadDemoData } from './data/demo.ts';
 import { dataStats } from './data/stats.ts';
 import { openDatabase } from './db/client.ts';
 import { createForecaster, startBackgroundTraining, type BackgroundTraining } from './forecast/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createServices, type Services } from './services.ts';
 import { createApp, type AppState } from './server/app.ts';
+import { loadDemoDataOnce, type DemoLoaderOptions } from './server/demo-loader.ts';
+import { AdapterSupervisor, type SupervisorOptions } from './server/supervisor.ts';
 import { startSlackSocketMode } from './adapters/slack/index.ts';
 import { startDiscordGateway } from './adapters/discord/index.ts';
 import { startScheduler } from './webhooks/index.ts';
+import { openSecretKey } from './webhooks/secret-key.ts';
 
-/** Long-running work beside HTTP: Socket Mode, the Discord gateway, the webhook scheduler. */
-async function startBackgroundWork(services: Services): Promise<{ stop(): Promise<void> }[]> {
-  const { config, logger } = services;
-  const started: { stop(): Promise<void> }[] = [];
+/** Connection-holding adapters, connected in the background by the supervisor. */
+function superviseAdapters(services: Services, retry: StartOptions['adapterRetry']): AdapterSupervisor {
+  const { config, logger, metrics } = services;
+  const supervisor = new AdapterSupervisor({ logger, metrics, ...retry });
   if (config.slack.appToken && config.slack.botToken) {
-    started.push(await startSlackSocketMode(services));
-    logger.info('Slack: Socket Mode connected');
+    supervisor.add('slack', (report) => startSlackSocketMode(services, {}, report));
   }
-  if (config.discord.mode === 'gateway') {
-    started.push(await startDiscordGateway(services));
-    logger.info('Discord: gateway connected');
-  }
-  started.push(await startScheduler(services));
-  return started;
+  if (config.discord.mode === 'gateway') supervisor.add('discord', () => startDiscordGateway(services));
+  return supervisor;
+}
+
+/**
+ * Runs the shutdown steps in order, but no longer than `deadlineMs`: past it, logs the steps
+ * still running and resolves with their names, so the process can exit anyway.
+ */
+async function shutDown(steps: [name: string, run: () => Promise<unknown>][], deadlineMs: number, logger: Logger): Promise<string[]> {
+  const pending = new Set(steps.map(([name]) => name));
+  const work = (async () => {
+    for (const [name, run] of steps) {
+      await run().catch((err: unknown) => logger.warn({ err, step: name }, 'shutdown step failed'));
+      pending.delete(name);
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)));
+  const outcome = await Promise.race([work.then(() => 'done' as const), deadline]);
+  clearTimeout(timer);
+  if (outcome === 'done') return [];
+  const abandoned = [...pending];
+  logger.error({ abandoned, deadlineMs }, `shutdown deadline passed; abandoning: ${abandoned.join(', ')}`);
+  return abandoned;
 }
 
 export interface RunningServer {
@@ -34,14 +53,22 @@ export interface RunningServer {
   port: number;
   /** Resolves once startup work (demo data) is done. */
   ready: Promise<void>;
-  stop(): Promise<void>;
+  /** Graceful stop within the configured deadline; resolves with what it had to abandon. */
+  stop(): Promise<string[]>;
 }
 
 /**
  * The composition root of `storecast serve`: configuration, database, services, HTTP.
  * /healthz answers at once; demo data loads in the background and /readyz turns 200 after.
  */
-export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export interface StartOptions {
+  /** Retry waits of a failed demo-data load (tests shorten them). */
+  demoRetry?: Pick<DemoLoaderOptions, 'baseDelayMs' | 'maxDelayMs'>;
+  /** Retry waits of platform connections (tests shorten them). */
+  adapterRetry?: Pick<SupervisorOptions, 'baseDelayMs' | 'maxDelayMs'>;
+}
+
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningServer> {
   // Listen first: /healthz must answer while a new embedded database initialises (~5 s).
   let app: Hono | undefined = undefined;
   const booting = new Hono()
@@ -64,44 +91,53 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     throw err;
   });
   logger.info({ database: config.database.kind === 'postgres' ? 'postgres' : `pglite:${config.database.dataDir}` }, 'database ready');
+  // Refuse to start, rather than invent a key, when the stored webhook URLs would not decrypt.
+  await openSecretKey(config, db, logger).catch(async (err: unknown) => {
+    await db.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  });
   const forecaster = createForecaster(db, config, logger);
   const services = createServices({ config, db, logger, forecaster });
-  const state: AppState = { phase: 'starting' };
+  const supervisor = superviseAdapters(services, options.adapterRetry);
+  const state: AppState = { phase: 'starting', adapters: () => supervisor.snapshot() };
   app = createApp(services, state).app;
-  const background = await startBackgroundWork(services);
+  const scheduler = await startScheduler(services);
 
   let training: BackgroundTraining | undefined;
+  const loading = new AbortController();
   const ready = (async () => {
-    const stats = await dataStats(db);
-    if (stats.storeWeekRows === 0 && config.demoData === 'auto') {
-      state.phase = 'loading-data';
-      logger.info('database is empty: loading demo data (import real data with `storecast import train.csv ...`)');
-      const started = performance.now();
-      const reports = await loadDemoData(db);
-      logger.info({ rows: reports.reduce((a, r) => a + r.accepted, 0), ms: Math.round(performance.now() - started) }, 'demo data loaded');
-    }
+    if (config.demoData === 'auto') await loadDemoDataOnce(db, logger, state, { ...options.demoRetry, signal: loading.signal });
+    else if ((await dataStats(db)).storeWeekRows === 0) logger.info('no sales data yet: import it with `storecast import train.csv stores.csv features.csv` or POST /api/v1/sales');
+    if (loading.signal.aborted) return;
     state.phase = 'ready';
     // The model trains after the data is in; until it is active, forecasts come from seasonal
     // naive and replies say so.
     if (config.trainOnStart) training = startBackgroundTraining(db, config, logger, { forecaster });
-  })().catch((err: unknown) => {
-    logger.error({ err }, 'startup data load failed');
-    throw err;
-  });
-  ready.catch(() => {});
+  })();
+  ready.catch((err: unknown) => logger.error({ err }, 'startup failed'));
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<string[]> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      logger.info('shutting down: no new requests, finishing replies in flight');
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      logger.info({ deadlineMs: config.shutdownTimeoutMs }, 'shutting down: no new requests, finishing replies in flight');
+      loading.abort();
       training?.stop();
-      await services.drain();
-      await Promise.allSettled(background.map((b) => b.stop()));
-      await ready.catch(() => {});
-      await training?.done;
-      await db.close();
-      logger.info('stopped');
+      const abandoned = await shutDown(
+        [
+          ['http server', () => new Promise<void>((resolve) => server.close(() => resolve()))],
+          ['replies in flight', () => services.drain()],
+          ['platform connections', () => supervisor.stop()],
+          ['webhook deliveries', () => scheduler.stop()],
+          ['demo data load', () => ready.catch(() => {})],
+          ['model training', async () => training?.done],
+          ['database', () => db.close()],
+        ],
+        config.shutdownTimeoutMs,
+        logger,
+      );
+      if (!abandoned.length) logger.info('stopped');
+      return abandoned;
     })());
 
   return { services, server, port, ready, stop };

@@ -14,10 +14,15 @@ import { requireScope } from '../auth/middleware.ts';
 import { webhookApiRoutes, type WebhookApiOptions } from '../webhooks/index.ts';
 import { errorResponse, jsonErrorHandler } from './errors.ts';
 import { sameOriginJson } from './same-origin.ts';
+import type { AdapterStatus } from './supervisor.ts';
 
 export interface AppState {
   /** Set once demo data (if any) is loaded and the server can answer from data. */
-  phase: 'starting' | 'loading-data' | 'ready';
+  phase: 'starting' | 'loading-data' | 'load-failed' | 'ready';
+  /** The last failed demo-data load, while it waits for its retry. */
+  error?: { message: string; retryAt: string; attempts: number };
+  /** Connection-holding adapters and their states (Slack Socket Mode, Discord gateway). */
+  adapters?: () => Record<string, AdapterStatus>;
 }
 
 /** Adapter settings tests tune (retry waits); production uses the defaults. */
@@ -50,10 +55,11 @@ export function createApp(services: Services, state: AppState = { phase: 'ready'
 
   app.onError(jsonErrorHandler(logger, metrics));
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Up, whatever a platform is doing; each adapter's own state is shown beside.
+  app.get('/healthz', (c) => c.json({ status: 'ok', ...(state.adapters ? { adapters: state.adapters() } : {}) }));
 
   app.get('/readyz', async (c) => {
-    if (state.phase !== 'ready') return c.json({ status: state.phase }, 503);
+    if (state.phase !== 'ready') return c.json({ status: state.phase, ...(state.error ? { error: state.error } : {}) }, 503);
     const stats = await dataStats(services.db);
     if (stats.storeWeekRows === 0) return c.json({ status: 'no-data', hint: 'import data with `storecast import FILE...`' }, 503);
     return c.json({ status: 'ready', data: { stores: stats.stores, salesRows: stats.salesRows, lastWeek: stats.lastWeek } });

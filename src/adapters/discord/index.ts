@@ -57,6 +57,12 @@ export function discordRoutes(services: Services, options: DiscordAdapterOptions
   return routes;
 }
 
+const GATEWAY_CONNECT_TIMEOUT_MS = 60_000;
+
+function rejectAfter(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`${message} within ${ms / 1000} s`)), ms).unref());
+}
+
 /**
  * Gateway mode (DISCORD_MODE=gateway): a discord.js Client holds a WebSocket to Discord, so no
  * public URL is needed. Interactions arrive as raw INTERACTION_CREATE payloads and go through
@@ -85,8 +91,13 @@ export async function startDiscordGateway(services: Services, options: DiscordAd
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(botToken);
-  await ready;
+  try {
+    // An unreachable gateway can leave login waiting without an error: give the attempt a deadline.
+    await Promise.race([client.login(botToken).then(() => ready), rejectAfter(GATEWAY_CONNECT_TIMEOUT_MS, 'the Discord gateway did not become ready')]);
+  } catch (err) {
+    await client.destroy().catch(() => {});
+    throw err;
+  }
   log.info({ user: client.user?.tag }, 'discord gateway connected');
   return {
     async stop() {

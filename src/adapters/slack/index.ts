@@ -33,19 +33,38 @@ export function slackRoutes(services: Services, options: SlackAdapterOptions = {
 }
 
 /**
- * Slack over Socket Mode (SLACK_APP_TOKEN, `xapp-...`): a WebSocket from here to Slack, so no
- * public URL. Same listeners as HTTP. Resolves once connected.
+ * apps.connections.open retries of one connection attempt. The client's default (100 retries)
+ * hides an outage for many minutes; the server's supervisor retries whole attempts instead,
+ * with logged backoff.
  */
-export async function startSlackSocketMode(services: Services, options: SlackAdapterOptions = {}): Promise<{ stop(): Promise<void> }> {
+const SOCKET_OPEN_RETRY = { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 4_000 };
+
+/**
+ * Slack over Socket Mode (SLACK_APP_TOKEN, `xapp-...`): a WebSocket from here to Slack, so no
+ * public URL. Same listeners as HTTP. Resolves once connected; rejects (cleaned up) when an
+ * attempt fails. `report` hears later reconnections.
+ */
+export async function startSlackSocketMode(
+  services: Services,
+  options: SlackAdapterOptions = {},
+  report: (state: 'connected' | 'retrying') => void = () => {},
+): Promise<{ stop(): Promise<void> }> {
   const { appToken, apiUrl } = services.config.slack;
   if (!appToken) throw new Error('SLACK_APP_TOKEN is not set (an app-level token, xapp-..., with connections:write)');
   const receiver = new SocketModeReceiver({
     appToken,
     logger: boltLogger(services.logger),
-    installerOptions: { clientOptions: { slackApiUrl: slackApiBase(apiUrl) } },
+    installerOptions: { clientOptions: { slackApiUrl: slackApiBase(apiUrl), retryConfig: SOCKET_OPEN_RETRY } },
   });
   const app = createSlackApp(services, receiver, options);
-  await app.start();
+  try {
+    await app.start();
+  } catch (err) {
+    await app.stop().catch(() => {});
+    throw err;
+  }
+  receiver.client.on('reconnecting', () => report('retrying'));
+  receiver.client.on('connected', () => report('connected'));
   services.logger.info({ component: 'slack' }, 'slack socket mode connected');
   return {
     async stop() {

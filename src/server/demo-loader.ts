@@ -1,0 +1,45 @@
+import { loadDemoData } from '../data/demo.ts';
+import { dataStats } from '../data/stats.ts';
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { backoffMs } from '../util/backoff.ts';
+import type { AppState } from './app.ts';
+
+export interface DemoLoaderOptions {
+  /** First wait after a failed load, doubling up to maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Loads the demo data into an empty database, once across replicas: the emptiness check and
+ * the load run under one database lock, so a replica that waited finds the data in and skips.
+ * A failed load is reported by /readyz (phase `load-failed`) and retried with backoff.
+ */
+export async function loadDemoDataOnce(db: Database, logger: Logger, state: AppState, options: DemoLoaderOptions = {}): Promise<void> {
+  const { baseDelayMs = 15_000, maxDelayMs = 600_000, signal } = options;
+  for (let attempt = 1; !signal?.aborted; attempt++) {
+    try {
+      await db.withLock('storecast:demo-data', async () => {
+        if ((await dataStats(db)).storeWeekRows > 0) return;
+        state.phase = 'loading-data';
+        logger.info('database is empty: loading demo data (import real data with `storecast import train.csv ...`)');
+        const started = performance.now();
+        const reports = await loadDemoData(db);
+        logger.info({ rows: reports.reduce((a, r) => a + r.accepted, 0), ms: Math.round(performance.now() - started) }, 'demo data loaded');
+      });
+      state.error = undefined;
+      return;
+    } catch (err) {
+      const wait = backoffMs(attempt, baseDelayMs, maxDelayMs);
+      state.phase = 'load-failed';
+      state.error = { message: (err instanceof Error ? err.message : String(err)).slice(0, 300), retryAt: new Date(Date.now() + wait).toISOString(), attempts: attempt };
+      logger.error({ err, attempt, retryInMs: wait }, 'demo data load failed; will retry');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+  }
+}
