@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/client.ts';
-import { addWeeks, holidayWeek } from '../src/forecast/calendar.ts';
+import { addWeeks } from '../src/data/weeks.ts';
+import { holidayWeek } from '../src/data/holidays.ts';
 import { runBacktest } from '../src/forecast/backtest.ts';
 import { FALLBACK_NOTES, ModelForecaster } from '../src/forecast/model-forecaster.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/client.ts';
 import { UserError } from '../src/chat/errors.ts';
-import { addWeeks, holidayWeek, isFriday, sourceFor } from '../src/forecast/calendar.ts';
+import { addWeeks, isFriday } from '../src/data/weeks.ts';
+import { holidayWeek } from '../src/data/holidays.ts';
+import { sourceFor } from '../src/forecast/alignment.ts';
 import { SeasonalNaiveForecaster, seasonalNaive } from '../src/forecast/seasonal-naive.ts';
 
 /** `n` Fridays from `start` with values f(i). */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { baselinePredictions, scoreMethod } from '../src/forecast/backtest.ts';
-import { holidayOf, HOLIDAYS, holidayWeek } from '../src/forecast/calendar.ts';
+import { holidayOf, HOLIDAY_NAMES, holidayWeek } from '../src/data/holidays.ts';
 import { buildPanel, gridIndex, type SalesRow } from '../src/forecast/panel.ts';
 
 /**
@@ -30,7 +30,7 @@ describe.skipIf(!present)('real Walmart data', () => {
   it('flags exactly the holiday weeks the calendar computes (Thanksgiving, Christmas move between years)', () => {
     const flagged = new Set(rows.filter((r) => r.isHoliday).map((r) => r.week));
     const computed = new Set<string>();
-    for (const y of [2010, 2011, 2012]) for (const h of HOLIDAYS) computed.add(holidayWeek(h, y));
+    for (const y of [2010, 2011, 2012]) for (const h of HOLIDAY_NAMES) computed.add(holidayWeek(h, y));
     const inRange = [...computed].filter((w) => w >= '2010-02-05' && w <= '2012-10-26').sort();
     expect([...flagged].sort()).toEqual(inRange);
     expect(holidayOf('2010-12-31')).toBe('Christmas');

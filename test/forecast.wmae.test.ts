@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scoreMethod } from '../src/forecast/backtest.ts';
-import { HOLIDAYS, addWeeks, holidayWeek } from '../src/forecast/calendar.ts';
+import { addWeeks } from '../src/data/weeks.ts';
+import { HOLIDAY_NAMES, holidayWeek } from '../src/data/holidays.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
 import { buildPanel, type SalesRow } from '../src/forecast/panel.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
@@ -22,7 +23,7 @@ function rows(weeks = 100): SalesRow[] {
       for (let i = 0; i < weeks; i++) {
         const week = addWeeks('2010-02-05', i);
         const y = Number(week.slice(0, 4));
-        const isHoliday = HOLIDAYS.some((h) => holidayWeek(h, y) === week);
+        const isHoliday = HOLIDAY_NAMES.some((h) => holidayWeek(h, y) === week);
         const level = 1000 * store + 300 * dept;
         out.push({ store, dept, week, sales: level * (isHoliday ? 1.5 + rand() : 1 + 0.1 * rand()), isHoliday });
       }

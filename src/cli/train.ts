@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { isFriday } from '../forecast/calendar.ts';
+import { isFriday } from '../data/weeks.ts';
 import { TrainingBusyError, trainAndRegister } from '../forecast/pipeline.ts';
 import type { EpochReport } from '../forecast/train.ts';
 import { EXIT_USAGE, withCli } from './context.ts';

@@ -1,4 +1,4 @@
-import { weekEnding } from './weeks.ts';
+import { dayNumberOf, fridayOnOrAfter, isoOfDay, weekday, yearOf } from './weeks.ts';
 
 export const HOLIDAY_NAMES = ['Super Bowl', 'Labor Day', 'Thanksgiving', 'Christmas'] as const;
 export type HolidayName = (typeof HOLIDAY_NAMES)[number];
@@ -10,32 +10,48 @@ export interface HolidayWeek {
   year: number;
 }
 
-function nthWeekday(year: number, month: number, weekday: number, n: number): Date {
-  const first = new Date(Date.UTC(year, month, 1));
-  const offset = (weekday - first.getUTCDay() + 7) % 7;
-  return new Date(Date.UTC(year, month, 1 + offset + (n - 1) * 7));
+function nthWeekdayOfMonth(year: number, month: number, wd: number, n: number): number {
+  const first = dayNumberOf(year, month, 1);
+  return first + ((wd - weekday(first) + 7) % 7) + 7 * (n - 1);
 }
 
 /**
- * The four holidays the Walmart data flags, computed by rule so any year works: Super Bowl
- * (first Sunday of February until 2021, second since), Labor Day (first Monday of
- * September), Thanksgiving (fourth Thursday of November), Christmas (December 25). These
- * give exactly the data set's flagged weeks, e.g. 2010-02-12, 2010-09-10, 2010-11-26, 2010-12-31.
+ * The Friday ending each holiday week, by rule so any year works, exactly as the Walmart data
+ * flags them (2010-02-12, 2010-09-10, 2010-11-26, 2010-12-31): the Super Bowl is the first
+ * Sunday of February until 2021, the second since; Labor Day the first Monday of September;
+ * Thanksgiving the fourth Thursday of November; Christmas the week holding December 25.
  */
+export function holidayWeek(name: HolidayName, year: number): string {
+  switch (name) {
+    case 'Super Bowl':
+      return isoOfDay(nthWeekdayOfMonth(year, 2, 0, year >= 2022 ? 2 : 1) + 5);
+    case 'Labor Day':
+      return isoOfDay(nthWeekdayOfMonth(year, 9, 1, 1) + 4);
+    case 'Thanksgiving': // -> Black Friday
+      return isoOfDay(nthWeekdayOfMonth(year, 11, 4, 4) + 1);
+    case 'Christmas':
+      return fridayOnOrAfter(`${year}-12-25`);
+  }
+}
+
 export function holidaysOfYear(year: number): HolidayWeek[] {
-  const superBowl = nthWeekday(year, 1, 0, year >= 2022 ? 2 : 1);
-  return [
-    { name: 'Super Bowl', week: weekEnding(superBowl), year },
-    { name: 'Labor Day', week: weekEnding(nthWeekday(year, 8, 1, 1)), year },
-    { name: 'Thanksgiving', week: weekEnding(nthWeekday(year, 10, 4, 4)), year },
-    { name: 'Christmas', week: weekEnding(new Date(Date.UTC(year, 11, 25))), year },
-  ];
+  return HOLIDAY_NAMES.map((name) => ({ name, week: holidayWeek(name, year), year }));
 }
 
 export function holidayCalendar(fromYear: number, toYear: number): HolidayWeek[] {
   const out: HolidayWeek[] = [];
   for (let y = fromYear; y <= toYear; y++) out.push(...holidaysOfYear(y));
   return out;
+}
+
+/** Which holiday week `week` (a Friday) is, if any. A Christmas week never ends in January. */
+export function holidayOf(week: string): HolidayName | undefined {
+  const year = yearOf(week);
+  return HOLIDAY_NAMES.find((h) => holidayWeek(h, year) === week);
+}
+
+export function isHolidayWeek(week: string): boolean {
+  return holidayOf(week) !== undefined;
 }
 
 /** Case- and punctuation-insensitive holiday lookup for command arguments ("labor-day", "xmas"). */

@@ -1,4 +1,4 @@
-import { addWeeks } from './calendar.ts';
+import { addWeeks } from '../data/weeks.ts';
 import { FEATURE_NAMES, originState, targetInfo, writeFeatures, N_FEATURES } from './features.ts';
 
 const AVAIL1 = FEATURE_NAMES.indexOf('avail1');

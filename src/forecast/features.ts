@@ -1,4 +1,5 @@
-import { addWeeks, holidayOf, holidayWeek, type HolidayName } from './calendar.ts';
+import { addWeeks } from '../data/weeks.ts';
+import { holidayOf, holidayWeek, type HolidayName } from '../data/holidays.ts';
 import { alignedFrom, alignment, gridIndex, type Alignment, type Panel, type PanelSeries } from './panel.ts';
 import { lowRank } from './svd.ts';
 

@@ -1,4 +1,5 @@
-import { addWeeks, dayNumber, sourceFor, weeksBetween } from './calendar.ts';
+import { addWeeks, dayNumber, weeksBetween } from '../data/weeks.ts';
+import { sourceFor } from './alignment.ts';
 
 /**
  * The training/backtest view of the data: every store x department series on one dense

@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.ts';
 import { UserError } from '../chat/errors.ts';
-import { dayNumber, isoDate, nextFridays, sourceFor } from './calendar.ts';
+import { dayNumber, isoOfDay, nextFridays } from '../data/weeks.ts';
+import { sourceFor } from './alignment.ts';
 import type { ForecastPoint, ForecastResult, Forecaster, SeriesKey } from './forecaster.ts';
 import { describeKey, loadSeries, type WeeklySeries } from './series.ts';
 
@@ -133,7 +134,7 @@ export function levelFactor(h: WeekLookup, weeks: number, christmasShift = true,
   let n = 0;
   for (let d = h.last; d > h.last - 7 * weeks && d >= h.first; d -= 7) {
     const y = h.get(d);
-    const s = alignedValue(h, isoDate(d), christmasShift);
+    const s = alignedValue(h, isoOfDay(d), christmasShift);
     if (y === undefined || s === undefined) continue;
     num += y;
     den += s;
@@ -177,7 +178,7 @@ export function seasonalNaive(
   if (h.size === 0) {
     throw new RangeError(options.origin ? `no history on or before ${options.origin}` : 'no history');
   }
-  const lastWeek = options.origin ?? isoDate(h.last);
+  const lastWeek = options.origin ?? isoOfDay(h.last);
   const targets = nextFridays(lastWeek, horizon);
   const spanWeeks = Math.round((h.last - h.first) / 7) + 1;
 
@@ -187,7 +188,7 @@ export function seasonalNaive(
   const entries = h.entries();
   for (let i = 0; i < entries.length; i++) {
     const [d, y] = entries[i] as [number, number];
-    const week = isoDate(d);
+    const week = isoOfDay(d);
     const s = alignedValue(h, week, christmasShift);
     if (s !== undefined && dayNumber(sourceFor(week).week) >= h.first) snResiduals.push(y - s);
     if (i >= 1) {

@@ -1,4 +1,4 @@
-import { addWeeks } from './calendar.ts';
+import { addWeeks } from '../data/weeks.ts';
 import { FEATURE_NAMES, N_FEATURES, originState, targetInfo, writeFeatures, type OriginState } from './features.ts';
 import {
   buildNetwork,
