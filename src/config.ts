@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowList } from './net/addresses.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a typed `Config`.
@@ -14,6 +15,17 @@ const booleanFlag = (fallback: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
     .optional()
     .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes'].includes(v)));
+
+/** "127.0.0.1, 10.0.0.0/8,hooks.internal" -> ["127.0.0.1", "10.0.0.0/8", "hooks.internal"]; each entry checked. */
+const allowList = optionalString
+  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+  .superRefine((entries, ctx) => {
+    try {
+      parseAllowList(entries);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; give comma-separated addresses, networks (10.0.0.0/8) or host names` });
+    }
+  });
 
 const urlString = optionalString.refine((v) => v === undefined || URL.canParse(v), 'must be a URL such as https://example.com');
 
@@ -33,6 +45,7 @@ export const envSchema = z.object({
     'must be 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)',
   ),
   PUBLIC_URL: urlString,
+  STORECAST_OUTBOUND_ALLOW: allowList,
   TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
@@ -59,6 +72,8 @@ export interface Config {
   trainOnStart: boolean;
   secretKey: Buffer | undefined;
   publicUrl: string | undefined;
+  /** Internal networks, addresses and host names that webhook targets may reach (src/net/outbound.ts). */
+  outboundAllow: string[];
   tfBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
   discord: { publicKey?: string; appId?: string; botToken?: string; apiUrl?: string; mode: 'http' | 'gateway' };
@@ -93,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trainOnStart: e.STORECAST_TRAIN_ON_START,
     secretKey: decodeKey(e.STORECAST_SECRET_KEY),
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    outboundAllow: e.STORECAST_OUTBOUND_ALLOW,
     tfBackend: e.TF_BACKEND,
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,

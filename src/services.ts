@@ -9,6 +9,7 @@ import type { Database } from './db/client.ts';
 import type { Forecaster } from './forecast/forecaster.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { createOutbound, type Outbound } from './net/outbound.ts';
 
 /** Who asks: what an adapter knows about the request, before the shared services are added. */
 export type Asker = Pick<CommandContext, 'platform' | 'workspace' | 'channel' | 'user' | 'roles'>;
@@ -24,6 +25,8 @@ export interface Services {
   metrics: Metrics;
   registry: CommandRegistry;
   forecaster: Forecaster;
+  /** Requests to user-given URLs (webhook targets): refuses internal addresses (STORECAST_OUTBOUND_ALLOW). */
+  outbound: Outbound;
   /** Runs a command for someone; records its latency and outcome. */
   run(input: CommandInput, asker: Asker, requestId?: string): Promise<DispatchOutcome>;
   /** Renders a reply's chart to PNG, timed. */
@@ -81,8 +84,9 @@ function lane(concurrency: number) {
   };
 }
 
-export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics }): Services {
+export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics; outbound?: Outbound }): Services {
   const metrics = deps.metrics ?? createMetrics();
+  const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
   const registry = deps.registry ?? defaultRegistry();
   const inFlight = new Set<Promise<unknown>>();
   const cpuLane = lane(CPU_LANE_CONCURRENCY);
@@ -96,6 +100,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     ...deps,
     metrics,
     registry,
+    outbound,
     async run(input, asker, requestId = randomUUID().replace(/-/g, '')) {
       const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId };
       const stop = metrics.commandDuration.startTimer({ command: input.name, platform: asker.platform });

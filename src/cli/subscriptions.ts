@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../chat/errors.ts';
+import { createOutbound } from '../net/outbound.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
 import { createSubscription, deleteSubscription, describeSubscription, listSubscriptions, resolveSchedule } from '../webhooks/subscriptions.ts';
 import type { SummaryScope } from '../webhooks/summary.ts';
@@ -43,12 +44,8 @@ export function subscriptionsCommand(): Command {
           const store = Number(opts.store);
           if (opts.store !== undefined && !(Number.isInteger(store) && store > 0)) throw new UserError('--store must be a store number.');
           const scope: SummaryScope = opts.store !== undefined ? { kind: 'store', store } : opts.region !== undefined ? { kind: 'region', region: opts.region } : { kind: 'chain' };
-          const { subscription, signingSecret } = await createSubscription(db, resolveSecretKey(config, logger), {
-            scope,
-            target: { kind: 'url', url, format: opts.format },
-            schedule: resolveSchedule({ every: opts.every, tz: opts.tz }),
-            createdBy: 'cli',
-          });
+          const input = { scope, target: { kind: 'url', url, format: opts.format } as const, schedule: resolveSchedule({ every: opts.every, tz: opts.tz }), createdBy: 'cli' };
+          const { subscription, signingSecret } = await createSubscription(db, resolveSecretKey(config, logger), input, createOutbound({ allow: config.outboundAllow }));
           if (opts.json) process.stdout.write(`${JSON.stringify({ ...subscription, ...(signingSecret ? { signingSecret } : {}) })}\n`);
           else {
             process.stdout.write(`${describeSubscription(subscription)}\n`);

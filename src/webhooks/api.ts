@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { requireScope, type AuthVariables } from '../auth/middleware.ts';
 import { UserError } from '../chat/errors.ts';
 import { ImportFileError } from '../data/import.ts';
+import { createOutbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from './crypto.ts';
 import { IngestError, ingestCsv, ingestJson } from './ingest.ts';
@@ -52,8 +53,9 @@ function problem(c: Context, status: 400 | 404 | 413 | 415 | 422, error: string,
  *   GET    /deliveries          delivery log (scope admin)
  *   GET    /charts/:token.png   summary chart for Slack incoming webhooks (unguessable token, no auth)
  */
-export function webhookApiRoutes(services: Pick<Services, 'config' | 'db' | 'logger'>, options: WebhookApiOptions = {}): Hono {
+export function webhookApiRoutes(services: Pick<Services, 'config' | 'db' | 'logger'> & Partial<Pick<Services, 'outbound'>>, options: WebhookApiOptions = {}): Hono {
   const { db, logger } = services;
+  const outbound = services.outbound ?? createOutbound({ allow: services.config.outboundAllow });
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const key = resolveSecretKey(services.config, logger);
   const app = new Hono<Env>();
@@ -124,12 +126,8 @@ export function webhookApiRoutes(services: Pick<Services, 'config' | 'db' | 'log
       if (b.time !== undefined && time === undefined) return problem(c, 400, 'invalid', `time: "${b.time}" is not a time like 08:00.`);
       const schedule = resolveSchedule({ every: b.every, weekday, time, tz: b.tz });
       const scope: SummaryScope = b.store !== undefined ? { kind: 'store', store: b.store } : b.region !== undefined ? { kind: 'region', region: b.region } : { kind: 'chain' };
-      const created = await createSubscription(db, key, {
-        scope,
-        target: { kind: 'url', url: b.url, format: b.format },
-        schedule,
-        createdBy: `api:${c.get('apiToken').id}`,
-      });
+      const input = { scope, target: { kind: 'url', url: b.url, format: b.format } as const, schedule, createdBy: `api:${c.get('apiToken').id}` };
+      const created = await createSubscription(db, key, input, outbound);
       logger.info({ subscription: created.subscription.id, target: created.subscription.target }, 'subscription created');
       return c.json({ ...created.subscription, ...(created.signingSecret ? { signingSecret: created.signingSecret } : {}) }, 201);
     },

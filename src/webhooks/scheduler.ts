@@ -1,6 +1,6 @@
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
-import type { Metrics } from '../metrics.ts';
+import { createOutbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from './crypto.ts';
 import { buryExhausted, claimDue, markFailed, markSucceeded, planDue, saveChart, type Claim } from './deliveries.ts';
@@ -8,7 +8,7 @@ import { send, type SendResult } from './send.ts';
 import { getSubscriptionRow, rowScope, targetSecrets } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
 
-export type WebhookDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & { metrics?: Metrics };
+export type WebhookDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'metrics' | 'outbound'>>;
 
 export interface SchedulerOptions {
   /** How often to look for due work (default 5 s). */
@@ -61,6 +61,7 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
   const key = options.key ?? resolveSecretKey(deps.config, logger);
   const chartBase = options.chartBaseUrl ?? (deps.config.publicUrl ? `${deps.config.publicUrl}/api/v1/charts` : undefined);
   const log = logger.child({ component: 'webhooks' });
+  const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
 
   async function attempt(claim: Claim): Promise<SendResult> {
     const row = await getSubscriptionRow(db, claim.subscription_id);
@@ -101,7 +102,7 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
         png,
         chartUrl,
       },
-      { config: deps.config, timeoutMs, now },
+      { config: deps.config, outbound, timeoutMs, now },
     );
   }
 

@@ -1,6 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
 import type { Reply } from '../chat/reply.ts';
+import { describeOutboundError, type Outbound } from '../net/outbound.ts';
 import { signPayload } from './crypto.ts';
 import type { TargetKind } from './subscriptions.ts';
 
@@ -27,6 +28,8 @@ export interface Outgoing {
 
 export interface SendOptions {
   config: Pick<Config, 'slack' | 'discord'>;
+  /** Every request to a subscription's URL goes through it. */
+  outbound: Pick<Outbound, 'request'>;
   timeoutMs: number;
   now?: () => Date;
 }
@@ -49,22 +52,34 @@ function describeError(err: unknown, url?: string): string {
   return text.replace(/https?:\/\/\S+/g, '[url]').slice(0, 300);
 }
 
-async function httpResult(res: Response): Promise<SendResult> {
-  if (res.ok) {
-    await res.body?.cancel().catch(() => {});
-    return { ok: true, status: res.status };
-  }
-  const body = (await res.text().catch(() => '')).slice(0, 200).replace(/https?:\/\/\S+/g, '[url]');
+/**
+ * Status, and "HTTP <status>" as the reason. The response body is never read: a target's
+ * answer may be an internal page or carry secrets, and it would end up in /deliveries.
+ */
+function httpResult(res: { ok: boolean; status: number; headers: { get(name: string): string | null } }): SendResult {
+  if (res.ok) return { ok: true, status: res.status };
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
   // Client errors other than these will not heal by retrying (a deleted webhook answers 404).
   const permanent = res.status >= 400 && res.status < 500 && ![408, 409, 425, 429].includes(res.status);
-  return { ok: false, status: res.status, error: `HTTP ${res.status}${body ? `: ${body}` : ''}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), permanent };
+  return { ok: false, status: res.status, error: `HTTP ${res.status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), permanent };
 }
 
-async function post(url: string, init: RequestInit, timeoutMs: number): Promise<SendResult> {
+/** A POST to a user-given URL: through the outbound guard (no internal addresses, no redirects, no body kept). */
+async function postTarget(url: string, init: { headers: Record<string, string>; body: string | FormData }, options: SendOptions): Promise<SendResult> {
+  try {
+    return httpResult(await options.outbound.request(url, { ...init, method: 'POST', timeoutMs: options.timeoutMs }));
+  } catch (err) {
+    // Not permanent, refusals included: DNS or STORECAST_OUTBOUND_ALLOW may change, and each retry is checked again.
+    return { ok: false, status: null, error: describeOutboundError(err) };
+  }
+}
+
+/** A POST to an operator-configured API (DISCORD_API_URL): not user-given, so not guarded. */
+async function postApi(url: string, init: RequestInit, timeoutMs: number): Promise<SendResult> {
   try {
     const res = await fetch(url, { ...init, method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    return await httpResult(res);
+    await res.body?.cancel().catch(() => {});
+    return httpResult(res);
   } catch (err) {
     return { ok: false, status: null, error: describeError(err, url) };
   }
@@ -185,7 +200,7 @@ export async function send(o: Outgoing, options: SendOptions): Promise<SendResul
     case 'generic': {
       const body = JSON.stringify(genericPayload(o));
       const now = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
-      return post(
+      return postTarget(
         o.url!,
         {
           headers: {
@@ -196,21 +211,21 @@ export async function send(o: Outgoing, options: SendOptions): Promise<SendResul
           },
           body,
         },
-        options.timeoutMs,
+        options,
       );
     }
     case 'slack-webhook':
-      return post(o.url!, { headers: { ...commonHeaders(o), 'content-type': 'application/json' }, body: JSON.stringify(slackMessage(o.reply, o.chartUrl)) }, options.timeoutMs);
+      return postTarget(o.url!, { headers: { ...commonHeaders(o), 'content-type': 'application/json' }, body: JSON.stringify(slackMessage(o.reply, o.chartUrl)) }, options);
     case 'discord-webhook': {
       const url = new URL(o.url!);
       url.searchParams.set('wait', 'true');
-      return post(url.toString(), { headers: commonHeaders(o), body: discordForm(o.reply, o.png) }, options.timeoutMs);
+      return postTarget(url.toString(), { headers: commonHeaders(o), body: discordForm(o.reply, o.png) }, options);
     }
     case 'discord-channel': {
       const token = options.config.discord.botToken;
       if (!token) return { ok: false, status: null, error: 'DISCORD_BOT_TOKEN is not set: cannot post to a Discord channel', permanent: true };
       const base = (options.config.discord.apiUrl ?? 'https://discord.com/api/v10').replace(/\/$/, '');
-      return post(`${base}/channels/${encodeURIComponent(o.channel!)}/messages`, { headers: { ...commonHeaders(o), authorization: `Bot ${token}` }, body: discordForm(o.reply, o.png) }, options.timeoutMs);
+      return postApi(`${base}/channels/${encodeURIComponent(o.channel!)}/messages`, { headers: { ...commonHeaders(o), authorization: `Bot ${token}` }, body: discordForm(o.reply, o.png) }, options.timeoutMs);
     }
     case 'slack-channel':
       return sendSlackChannel(o, options);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../chat/errors.ts';
 import type { Database } from '../db/client.ts';
+import { ALLOW_SETTING, OutboundRefused, createOutbound, type Outbound } from '../net/outbound.ts';
 import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
 import { describeSummaryScope, type SummaryScope } from './summary.ts';
@@ -82,6 +83,25 @@ export function checkTargetUrl(raw: string): URL {
   return url;
 }
 
+/**
+ * Refuses a URL that points into the server's own networks (the same guard checks again at
+ * every delivery, against the address it connects to).
+ */
+export async function checkTargetAddress(outbound: Pick<Outbound, 'check'>, url: URL): Promise<void> {
+  try {
+    await outbound.check(url);
+  } catch (err) {
+    if (!(err instanceof OutboundRefused)) throw err;
+    throw new UserError(
+      `url points to an internal address (${err.reason}): webhooks are not sent into private, loopback, link-local or cloud metadata networks. ` +
+        `If this target is meant to be internal, the operator can allow it with ${ALLOW_SETTING} (comma-separated addresses, networks such as 10.0.0.0/8, or host names).`,
+      { code: 'INTERNAL_ADDRESS' },
+    );
+  }
+}
+
+let strictOutbound: Outbound | undefined;
+
 /** Slack and Discord webhooks are recognised by their address; anything else gets signed JSON. */
 export function detectFormat(url: URL): WebhookFormat {
   if (url.hostname === 'hooks.slack.com') return 'slack';
@@ -150,13 +170,15 @@ export interface CreateSubscriptionInput {
 }
 
 /**
- * Creates a subscription. URL targets need the secret key (they are stored encrypted); a
+ * Creates a subscription. URL targets need the secret key (they are stored encrypted) and
+ * must not point at internal addresses (`outbound`: default, nothing internal allowed); a
  * generic JSON target also gets a signing secret, returned here once.
  */
 export async function createSubscription(
   db: Database,
   key: Buffer | undefined,
   input: CreateSubscriptionInput,
+  outbound: Pick<Outbound, 'check'> = (strictOutbound ??= createOutbound()),
 ): Promise<{ subscription: Subscription; signingSecret?: string }> {
   await checkScope(db, input.scope);
   const id = `sub_${randomBytes(6).toString('hex')}`;
@@ -169,6 +191,7 @@ export async function createSubscription(
   let channel: string | null = null;
   if (input.target.kind === 'url') {
     const url = checkTargetUrl(input.target.url);
+    await checkTargetAddress(outbound, url);
     if (!key) throw new UserError(MISSING_KEY_MESSAGE, { code: 'NO_SECRET_KEY' });
     targetKind = formatKind[input.target.format ?? detectFormat(url)];
     targetSecret = encryptSecret(key, url.toString(), id);
