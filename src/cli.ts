@@ -18,6 +18,7 @@ import { register as registerDiscordCli } from './cli/discord.ts';
 import { register as registerTrain } from './cli/train.ts';
 import { register as registerModels } from './cli/models.ts';
 import { register as registerBacktest } from './cli/backtest.ts';
+import { exitIfKeyRefused, secretCommand } from './cli/secret.ts';
 
 const program = new Program('storecast')
   .description('Retail analytics chat-ops: forecasts, holiday impact and sales answers for Slack, Discord and webhooks.')
@@ -29,7 +30,7 @@ program
   .action(async () => {
     const config = loadCliConfig();
     const logger = createLogger(config.logLevel);
-    const running = await startServer(config, logger);
+    const running = await startServer(config, logger).catch(exitIfKeyRefused);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         void running.stop().then(() => process.exit(0));
@@ -133,6 +134,7 @@ program
 program.addCommand(tokensCommand());
 program.addCommand(subscriptionsCommand());
 program.addCommand(deliveriesCommand());
+program.addCommand(secretCommand());
 registerDiscordCli(program);
 registerTrain(program);
 registerModels(program);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { keyWeakness } from './util/key-strength.ts';
 import { parseAllowList } from './net/addresses.ts';
 
 /**
@@ -29,6 +30,9 @@ const allowList = optionalString
 
 const urlString = optionalString.refine((v) => v === undefined || URL.canParse(v), 'must be a URL such as https://example.com');
 
+const WEAK_KEY_ADVICE =
+  'Generate one with `openssl rand -hex 32`. If webhook URLs are already encrypted with this key, move them to the new one: STORECAST_OLD_SECRET_KEY=<this key> STORECAST_SECRET_KEY=<new key> storecast secret rotate';
+
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -40,10 +44,18 @@ export const envSchema = z.object({
   STORECAST_DATA_DIR: z.string().default('./data'),
   STORECAST_DEMO: z.enum(['auto', 'never']).default('auto'),
   STORECAST_TRAIN_ON_START: booleanFlag(true),
-  STORECAST_SECRET_KEY: optionalString.refine(
-    (v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32,
-    'must be 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)',
-  ),
+  STORECAST_SECRET_KEY: optionalString.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    const key = decodeKey(v);
+    if (key?.length !== 32) ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)' });
+    else {
+      // A guessable key protects nothing: refuse it before it encrypts a single URL.
+      const weakness = keyWeakness(key);
+      if (weakness) ctx.addIssue({ code: 'custom', message: `is too weak to encrypt webhook URLs: ${weakness}. ${WEAK_KEY_ADVICE}` });
+    }
+  }),
+  // Read by `storecast secret rotate` only: the key being retired, so it may be a weak one.
+  STORECAST_OLD_SECRET_KEY: optionalString.refine((v) => v === undefined || decodeKey(v)?.length === 32, 'must be 32 bytes as 64 hex characters or base64: the key the stored webhook URLs are encrypted with'),
   PUBLIC_URL: urlString,
   STORECAST_OUTBOUND_ALLOW: allowList,
   TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
@@ -71,6 +83,8 @@ export interface Config {
   demoData: 'auto' | 'never';
   trainOnStart: boolean;
   secretKey: Buffer | undefined;
+  /** The key `storecast secret rotate` re-encrypts from (STORECAST_OLD_SECRET_KEY); nothing else reads it. */
+  oldSecretKey: Buffer | undefined;
   publicUrl: string | undefined;
   /** Internal networks, addresses and host names that webhook targets may reach (src/net/outbound.ts). */
   outboundAllow: string[];
@@ -86,16 +100,25 @@ export class ConfigError extends Error {
   }
 }
 
+/** 64 hex characters or base64; hoisted so the schema above can check the decoded bytes. */
 function decodeKey(v: string | undefined): Buffer | undefined {
   if (v === undefined) return undefined;
   return /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+}
+
+/** Variables whose values an error message must not repeat (they end up in logs). */
+const SECRET_VARIABLES = new Set(['STORECAST_SECRET_KEY', 'STORECAST_OLD_SECRET_KEY']);
+
+function shown(name: string, value: string | undefined): string {
+  if (SECRET_VARIABLES.has(name) && value) return `(${value.length} characters, not shown)`;
+  return JSON.stringify(value ?? '');
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])] ?? '')}: ${i.message}`),
+      parsed.error.issues.map((i) => `${i.path.join('.')}=${shown(String(i.path[0]), env[String(i.path[0])])}: ${i.message}`),
     );
   }
   const e = parsed.data;
@@ -107,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demoData: e.STORECAST_DEMO,
     trainOnStart: e.STORECAST_TRAIN_ON_START,
     secretKey: decodeKey(e.STORECAST_SECRET_KEY),
+    oldSecretKey: decodeKey(e.STORECAST_OLD_SECRET_KEY),
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
     outboundAllow: e.STORECAST_OUTBOUND_ALLOW,
     tfBackend: e.TF_BACKEND,

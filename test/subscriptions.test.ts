@@ -17,8 +17,9 @@ import { createScheduler, createSubscription, webhookApiRoutes, webhookCommands 
 import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/webhooks/crypto.ts';
 import { nextRun, parseEvery, zonedTimeToUtc } from '../src/webhooks/schedule.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { TEST_SECRET_KEY_HEX } from './helpers/keys.ts';
 
-const KEY_HEX = 'cd'.repeat(32);
+const KEY_HEX = TEST_SECRET_KEY_HEX;
 const DAY = 86_400_000;
 
 async function seed(db: Database): Promise<void> {

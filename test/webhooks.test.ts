@@ -16,10 +16,11 @@ import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { createScheduler, createSubscription, deleteSubscription, listDeliveries, verifySignature, webhookApiRoutes, type Scheduler, type SchedulerOptions } from '../src/webhooks/index.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
+import { TEST_SECRET_KEY } from './helpers/keys.ts';
 
 // ---------- fixtures ----------
 
-const KEY = Buffer.alloc(32, 7);
+const KEY = TEST_SECRET_KEY;
 const FAKE_PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 const DAY = 86_400_000;
 /** The receivers listen on 127.0.0.1, an internal address: these suites allow it explicitly. */

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../chat/errors.ts';
 import { createOutbound } from '../net/outbound.ts';
-import { resolveSecretKey } from '../webhooks/crypto.ts';
+import { SecretKeyError } from '../webhooks/crypto.ts';
+import { openSecretKey } from '../webhooks/secret-key.ts';
 import { createSubscription, deleteSubscription, describeSubscription, listSubscriptions, resolveSchedule } from '../webhooks/subscriptions.ts';
 import type { SummaryScope } from '../webhooks/summary.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
@@ -45,14 +46,14 @@ export function subscriptionsCommand(): Command {
           if (opts.store !== undefined && !(Number.isInteger(store) && store > 0)) throw new UserError('--store must be a store number.');
           const scope: SummaryScope = opts.store !== undefined ? { kind: 'store', store } : opts.region !== undefined ? { kind: 'region', region: opts.region } : { kind: 'chain' };
           const input = { scope, target: { kind: 'url', url, format: opts.format } as const, schedule: resolveSchedule({ every: opts.every, tz: opts.tz }), createdBy: 'cli' };
-          const { subscription, signingSecret } = await createSubscription(db, resolveSecretKey(config, logger), input, createOutbound({ allow: config.outboundAllow }));
+          const { subscription, signingSecret } = await createSubscription(db, await openSecretKey(config, db, logger), input, createOutbound({ allow: config.outboundAllow }));
           if (opts.json) process.stdout.write(`${JSON.stringify({ ...subscription, ...(signingSecret ? { signingSecret } : {}) })}\n`);
           else {
             process.stdout.write(`${describeSubscription(subscription)}\n`);
             if (signingSecret) process.stdout.write(`Signing secret (verify X-Storecast-Signature with it; shown once): ${signingSecret}\n`);
           }
         } catch (err) {
-          if (!(err instanceof UserError)) throw err;
+          if (!(err instanceof UserError || err instanceof SecretKeyError)) throw err;
           process.stderr.write(`error: ${err.message}\n`);
           process.exitCode = EXIT_USAGE;
         }

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { keyWeakness } from '../util/key-strength.ts';
 
 /**
  * Webhook URLs are bearer secrets (anyone holding a Slack/Discord webhook URL can post), so
@@ -37,7 +38,46 @@ export class MissingSecretKeyError extends Error {
   }
 }
 
+/**
+ * The key is missing, weak, or does not decrypt what is stored: a configuration problem with
+ * a stated remedy, reported as one clear line (start-up, CLI) rather than a stack trace.
+ */
+export class SecretKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SecretKeyError';
+  }
+}
+
 const KEY_FILE = 'secret.key';
+
+/** Where the embedded mode keeps its generated key, or undefined when it keeps none. */
+export function keyFilePath(config: Pick<Config, 'database'>): string | undefined {
+  if (config.database.kind !== 'pglite' || config.database.dataDir.startsWith('memory://')) return undefined;
+  return join(config.database.dataDir, KEY_FILE);
+}
+
+/**
+ * A key file's contents: 64 hex characters that pass the same strength rules as the variable
+ * (`allowWeak` only for rotating away from it).
+ */
+export function readKeyFile(path: string, allowWeak = false): Buffer {
+  const text = readFileSync(path, 'utf8').trim();
+  const key = Buffer.from(text, 'hex');
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new SecretKeyError(`${path} does not hold a 32-byte hex key; restore it from the backup of this data directory (webhook URLs encrypted with it are unreadable without it)`);
+  }
+  const weakness = allowWeak ? undefined : keyWeakness(key);
+  if (weakness) throw new SecretKeyError(`${path} holds a weak key: ${weakness}. Rotate to a random one: storecast secret rotate`);
+  return key;
+}
+
+/** Writes a key file readable by its owner only; `exclusive` refuses to replace an existing one. */
+export function writeKeyFile(path: string, key: Buffer, exclusive = true): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${key.toString('hex')}\n`, { mode: 0o600, flag: exclusive ? 'wx' : 'w' });
+  chmodSync(path, 0o600);
+}
 
 /**
  * The key that encrypts webhook URLs. STORECAST_SECRET_KEY when set. Without it, the embedded
@@ -46,20 +86,18 @@ const KEY_FILE = 'secret.key';
  * the data and the key live and are backed up together there. With DATABASE_URL (replicas that
  * must share the key) or an in-memory database nothing is generated: undefined, and creating a
  * URL subscription is refused with MISSING_KEY_MESSAGE.
+ *
+ * `create: false` never generates: a missing file while encrypted rows exist must be an error,
+ * not a fresh key that decrypts nothing (see openSecretKey in secret-key.ts, run at start-up).
  */
-export function resolveSecretKey(config: Pick<Config, 'secretKey' | 'database'>, logger?: Logger): Buffer | undefined {
+export function resolveSecretKey(config: Pick<Config, 'secretKey' | 'database'>, logger?: Logger, options: { create?: boolean } = {}): Buffer | undefined {
   if (config.secretKey) return config.secretKey;
-  if (config.database.kind !== 'pglite' || config.database.dataDir.startsWith('memory://')) return undefined;
-  const path = join(config.database.dataDir, KEY_FILE);
-  if (existsSync(path)) {
-    const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
-    if (key.length === 32) return key;
-    throw new Error(`${path} does not hold a 32-byte hex key; fix or remove it (webhook URLs encrypted with it become unreadable)`);
-  }
-  mkdirSync(config.database.dataDir, { recursive: true });
+  const path = keyFilePath(config);
+  if (!path) return undefined;
+  if (existsSync(path)) return readKeyFile(path);
+  if (options.create === false) return undefined;
   const key = randomBytes(32);
-  writeFileSync(path, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
+  writeKeyFile(path, key);
   logger?.warn({ path }, 'STORECAST_SECRET_KEY is not set: generated a key for webhook URLs in the data directory (development only; set STORECAST_SECRET_KEY in production)');
   return key;
 }

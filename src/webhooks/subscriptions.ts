@@ -194,12 +194,9 @@ export async function createSubscription(
     await checkTargetAddress(outbound, url);
     if (!key) throw new UserError(MISSING_KEY_MESSAGE, { code: 'NO_SECRET_KEY' });
     targetKind = formatKind[input.target.format ?? detectFormat(url)];
-    targetSecret = encryptSecret(key, url.toString(), id);
     hint = urlHint(url);
-    if (targetKind === 'generic') {
-      signingPlain = `whsec_${randomBytes(24).toString('base64url')}`;
-      signing = encryptSecret(key, signingPlain, `${id}:signing`);
-    }
+    if (targetKind === 'generic') signingPlain = `whsec_${randomBytes(24).toString('base64url')}`;
+    ({ target_secret: targetSecret, signing_secret: signing } = sealTargetSecrets(key, id, { url: url.toString(), signingSecret: signingPlain }));
   } else {
     targetKind = input.target.platform === 'slack' ? 'slack-channel' : 'discord-channel';
     workspace = input.target.workspace ?? null;
@@ -260,8 +257,19 @@ export async function deleteSubscription(db: Database, id: string): Promise<bool
   return rows.length > 0;
 }
 
+/**
+ * A row's encrypted columns. The AAD binds each value to its row and column (the id, and
+ * `<id>:signing`), so a ciphertext copied elsewhere does not decrypt.
+ */
+export function sealTargetSecrets(key: Buffer, id: string, secrets: { url?: string; signingSecret?: string }): Pick<SubscriptionRow, 'target_secret' | 'signing_secret'> {
+  return {
+    target_secret: secrets.url === undefined ? null : encryptSecret(key, secrets.url, id),
+    signing_secret: secrets.signingSecret === undefined ? null : encryptSecret(key, secrets.signingSecret, `${id}:signing`),
+  };
+}
+
 /** The decrypted target URL and signing secret of a row (delivery time only; never logged). */
-export function targetSecrets(key: Buffer | undefined, row: SubscriptionRow): { url?: string; signingSecret?: string } {
+export function targetSecrets(key: Buffer | undefined, row: Pick<SubscriptionRow, 'id' | 'target_secret' | 'signing_secret'>): { url?: string; signingSecret?: string } {
   if (!row.target_secret) return {};
   if (!key) throw new Error(MISSING_KEY_MESSAGE);
   return {
