@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command as Program, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { createLogger } from './logger.ts';
-import { EXIT_USAGE, loadCliConfig, withCli } from './cli/context.ts';
+import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, withCli } from './cli/context.ts';
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
 import { loadDemoData } from './data/demo.ts';
 import { dataStats } from './data/stats.ts';
@@ -30,7 +30,7 @@ program
   .action(async () => {
     const config = loadCliConfig();
     const logger = createLogger(config.logLevel);
-    const running = await startServer(config, logger).catch(exitIfKeyRefused);
+    const running = await startServer(config, logger).catch(exitIfDataDirBusy).catch(exitIfKeyRefused);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         void running.stop().then(() => process.exit(0));

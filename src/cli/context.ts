@@ -1,5 +1,6 @@
 import { loadConfig, ConfigError, type Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/client.ts';
+import { DataDirLockedError } from '../db/datadir.ts';
 import { createLogger, type Logger } from '../logger.ts';
 
 export interface CliContext {
@@ -8,8 +9,19 @@ export interface CliContext {
   logger: Logger;
 }
 
-/** Exit codes: 0 ok, 1 internal failure, 2 the user's input was refused. */
+/** Exit codes: 0 ok, 1 internal failure, 2 the user's input was refused, 3 the data directory is in use. */
 export const EXIT_USAGE = 2;
+export const EXIT_BUSY = 3;
+
+/**
+ * Exits 3 with the holder's pid and what to do when another process holds the embedded data
+ * directory (nothing was done); rethrows anything else.
+ */
+export function exitIfDataDirBusy(err: unknown): never {
+  if (!(err instanceof DataDirLockedError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(EXIT_BUSY);
+}
 
 /**
  * Opens the configured database (migrating it), runs `fn`, always closes. Every CLI
@@ -31,7 +43,7 @@ export function loadCliConfig(): Config {
 export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  const db = await openDatabase(config);
+  const db = await openDatabase(config).catch(exitIfDataDirBusy);
   try {
     return await fn({ config, db, logger });
   } finally {

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
+import { lockDataDir, prepareDataDir, tightenFiles } from './datadir.ts';
 import type { Config } from '../config.ts';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -66,18 +66,44 @@ function postgresSession(sql: postgres.Sql | postgres.TransactionSql): SqlSessio
   };
 }
 
-export async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pg = await PGlite.create(dataDir);
+function pgliteDatabase(pg: PGlite, close: () => Promise<void>): Database {
   const orm = drizzlePglite(pg, { schema }) as unknown as Orm;
-  const session = pgliteSession(pg);
   return {
     kind: 'pglite',
     orm,
-    ...session,
+    ...pgliteSession(pg),
     transaction: (fn) => pg.transaction((tx) => fn(pgliteSession(tx))),
-    close: () => pg.close(),
+    close,
   };
+}
+
+/**
+ * An embedded database. A directory is created 0700 and locked for this process until close
+ * (src/db/datadir.ts says why); a second opener gets DataDirLockedError naming the holder.
+ */
+export async function openPglite(dataDir: string): Promise<Database> {
+  if (dataDir.startsWith('memory://')) {
+    const pg = await PGlite.create(dataDir);
+    return pgliteDatabase(pg, () => pg.close());
+  }
+  prepareDataDir(dataDir);
+  const lock = lockDataDir(dataDir);
+  let pg: PGlite;
+  try {
+    pg = await PGlite.create(dataDir);
+    tightenFiles(dataDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return pgliteDatabase(pg, async () => {
+    try {
+      await pg.close();
+      tightenFiles(dataDir);
+    } finally {
+      lock.release();
+    }
+  });
 }
 
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
@@ -115,6 +141,11 @@ export async function migrate(db: Database, postgresUrl?: string): Promise<void>
 export async function openDatabase(config: Pick<Config, 'database'>): Promise<Database> {
   const db =
     config.database.kind === 'postgres' ? await openPostgres(config.database.url) : await openPglite(config.database.dataDir);
-  await migrate(db, config.database.kind === 'postgres' ? config.database.url : undefined);
+  try {
+    await migrate(db, config.database.kind === 'postgres' ? config.database.url : undefined);
+  } catch (err) {
+    await db.close(); // and so release the data directory's lock
+    throw err;
+  }
   return db;
 }
