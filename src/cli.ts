@@ -40,6 +40,9 @@ program
 
 function printReport(r: ImportReport): void {
   for (const row of r.rejected) process.stderr.write(`${r.source}:${row.line}: ${row.reason}\n`);
+  // Reports list the first rejections only; a file of bad rows must not flood the terminal.
+  const unlisted = r.rejectedCount - r.rejected.length;
+  if (unlisted > 0) process.stderr.write(`${r.source}: ${unlisted} more rejected row${unlisted > 1 ? 's' : ''} not listed (the first ${r.rejected.length} are above)\n`);
   const verb = r.dryRun ? 'would accept' : 'accepted';
   process.stdout.write(
     `${r.source} (${r.format}): ${r.rowsRead} rows read, ${r.accepted} ${verb}` +

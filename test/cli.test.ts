@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,18 @@ describe('storecast CLI', () => {
     const unknown = await storecast(['import', fixture('unknown-header.csv')], fresh);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unrecognised header[\s\S]*Accepted formats/);
+  });
+
+  it('import lists the first 100 rejected rows and counts the rest', async () => {
+    const fresh = { STORECAST_DATA_DIR: mkdtempSync(join(tmpdir(), 'storecast-data-')) };
+    const file = join(dir, 'bad-rows.csv');
+    writeFileSync(file, `Store,Dept,Date,Weekly_Sales,IsHoliday\n${Array.from({ length: 150 }, (_, i) => `99,${i + 1},2010-02-05,5,FALSE`).join('\n')}\n`);
+    const r = await storecast(['import', file], fresh);
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').filter((line) => /^bad-rows\.csv:\d+: /.test(line))).toHaveLength(100);
+    expect(r.stderr).toContain('bad-rows.csv: 50 more rejected rows not listed (the first 100 are above)');
+    expect(r.stderr).toMatch(/warning: 150 rows rejected/);
+    expect(r.stdout).toMatch(/bad-rows.csv \(train\): 150 rows read, 0 accepted .*, 150 rejected/);
   });
 
   it('refuses bad configuration with one line per variable', async () => {

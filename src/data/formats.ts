@@ -1,3 +1,5 @@
+import { clip } from '../util/text.ts';
+import { FIELD_RANGES, INPUT_LIMITS, type Range } from './limits.ts';
 import { WEEKDAYS, isoDate, parseIsoDate } from './weeks.ts';
 
 /**
@@ -14,7 +16,7 @@ export interface RowContext {
 /** A row's values in a format's column order (undefined: the column is absent). */
 export type Fields = readonly (string | undefined)[];
 
-export type RowResult = { ok: true; csv: string; store: number } | { ok: false; reason: string };
+export type RowResult = { ok: true; csv: string } | { ok: false; reason: string };
 
 export interface FileFormat {
   name: FormatName;
@@ -40,20 +42,30 @@ const reject = (reason: string): never => {
 
 const isMissing = (v: string | undefined): v is undefined => v === undefined || v === '' || v === 'NA' || v === 'N/A';
 
-function integer(v: string | undefined, column: string, min: number, max: number): number {
+/** An input value as a reason quotes it: clipped, so a 10 MB field is not sent back. */
+const shown = (v: string) => JSON.stringify(clip(v, INPUT_LIMITS.echoChars));
+
+const bound = (n: number) => n.toLocaleString('en-US');
+
+function inRange(n: number, v: string, column: string, range: Range): void {
+  if (n < range.min || n > range.max) reject(`${column} ${clip(v, INPUT_LIMITS.echoChars)} is out of range ${bound(range.min)}..${bound(range.max)}`);
+}
+
+function integer(v: string | undefined, column: string, range: Range): number {
   if (isMissing(v)) return reject(`missing ${column}`);
-  if (!/^-?\d+$/.test(v)) return reject(`${column} is not a whole number: ${JSON.stringify(v)}`);
+  if (!/^-?\d+$/.test(v)) return reject(`${column} is not a whole number: ${shown(v)}`);
   const n = Number(v);
-  if (n < min || n > max) return reject(`${column} ${n} is out of range ${min}..${max}`);
+  inRange(n, v, column, range);
   return n;
 }
 
-function decimal(v: string | undefined, column: string, nullable: boolean): string {
+function decimal(v: string | undefined, column: string, range: Range, nullable: boolean): string {
   if (isMissing(v)) return nullable ? '' : reject(`missing ${column}`);
   const n = Number(v);
   if (!Number.isFinite(n) || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) {
-    return reject(`${column} is not a number: ${JSON.stringify(v)}`);
+    return reject(`${column} is not a number: ${shown(v)}`);
   }
+  inRange(n, v, column, range);
   return String(n);
 }
 
@@ -69,12 +81,12 @@ function flag(v: string | undefined, column: string): 't' | 'f' {
     case 'F':
       return 'f';
     default:
-      return reject(`${column} must be TRUE/FALSE or 1/0, got ${JSON.stringify(v)}`);
+      return reject(`${column} must be TRUE/FALSE or 1/0, got ${shown(v)}`);
   }
 }
 
 function friday(d: Date | undefined, raw: string, column: string, expected: string): string {
-  if (!d) return reject(`bad ${column} ${JSON.stringify(raw)} (expected ${expected})`);
+  if (!d) return reject(`bad ${column} ${shown(raw)} (expected ${expected})`);
   if (d.getUTCDay() !== 5) {
     return reject(`${column} ${isoDate(d)} is a ${WEEKDAYS[d.getUTCDay()]}; weeks end on Friday`);
   }
@@ -86,6 +98,8 @@ const isoWeekCache = new Map<string, string | RowError>();
 
 function isoWeek(v: string | undefined, column: string): string {
   if (isMissing(v)) return reject(`missing ${column}`);
+  // Only date-sized values are cached: long garbage would fill memory, not save time.
+  if (v.length > 12) return friday(undefined, v, column, 'YYYY-MM-DD');
   let cached = isoWeekCache.get(v);
   if (cached === undefined) {
     try {
@@ -105,19 +119,19 @@ function isoWeek(v: string | undefined, column: string): string {
 function dayFirstWeek(v: string | undefined, column: string): string {
   if (isMissing(v)) return reject(`missing ${column}`);
   const m = /^(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})$/.exec(v);
-  if (!m) return reject(`bad ${column} ${JSON.stringify(v)} (expected dd/mm/yy)`);
+  if (!m) return reject(`bad ${column} ${shown(v)} (expected dd/mm/yy)`);
   const year = m[3]!.length === 2 ? 2000 + Number(m[3]) : Number(m[3]);
   const iso = `${year}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`;
   return friday(parseIsoDate(iso), v, column, 'dd/mm/yy');
 }
 
 function knownStore(v: string | undefined, ctx: RowContext): number {
-  const store = integer(v, 'Store', 1, 100_000);
+  const store = integer(v, 'Store', FIELD_RANGES.store);
   if (!ctx.knownStores.has(store)) return reject(`unknown store ${store} (import stores.csv first)`);
   return store;
 }
 
-function guard(fn: () => { csv: string; store: number }): RowResult {
+function guard(fn: () => { csv: string }): RowResult {
   try {
     return { ok: true, ...fn() };
   } catch (err) {
@@ -125,6 +139,15 @@ function guard(fn: () => { csv: string; store: number }): RowResult {
     throw err;
   }
 }
+
+/** features.csv's numeric columns between Date and IsHoliday, in file order. */
+const FEATURE_COLUMNS: readonly (readonly [string, Range])[] = [
+  ['Temperature', FIELD_RANGES.temperature],
+  ['Fuel_Price', FIELD_RANGES.fuelPrice],
+  ...[1, 2, 3, 4, 5].map((i) => [`MarkDown${i}`, FIELD_RANGES.markdown] as const),
+  ['CPI', FIELD_RANGES.cpi],
+  ['Unemployment', FIELD_RANGES.unemployment],
+];
 
 const upsertReturning = `SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM up`;
 
@@ -137,12 +160,12 @@ export const FORMATS: readonly FileFormat[] = [
     staging: { columns: ['ord', 'store_id', 'type', 'size'], ddl: 'ord int, store_id int, type text, size int' },
     validate: (f) =>
       guard(() => {
-        const store = integer(f[0], 'Store', 1, 100_000);
+        const store = integer(f[0], 'Store', FIELD_RANGES.store);
         const type = f[1];
         if (isMissing(type)) reject('missing Type');
-        if (!/^[A-Za-z]{1,3}$/.test(type!)) reject(`Type must be a letter such as A, B or C, got ${JSON.stringify(type)}`);
-        const size = integer(f[2], 'Size', 1, 100_000_000);
-        return { csv: `${store},${type!.toUpperCase()},${size}`, store };
+        if (!/^[A-Za-z]{1,3}$/.test(type!)) reject(`Type must be a letter such as A, B or C, got ${shown(type!)}`);
+        const size = integer(f[2], 'Size', FIELD_RANGES.size);
+        return { csv: `${store},${type!.toUpperCase()},${size}` };
       }),
     upsert: [
       `WITH up AS (
@@ -166,12 +189,17 @@ export const FORMATS: readonly FileFormat[] = [
     },
     validate: (f) =>
       guard(() => {
-        const store = integer(f[0], 'Store', 1, 100_000);
+        const store = integer(f[0], 'Store', FIELD_RANGES.store);
         const week = dayFirstWeek(f[1], 'Date');
-        const sales = decimal(f[2], 'Weekly_Sales', false);
+        const sales = decimal(f[2], 'Weekly_Sales', FIELD_RANGES.storeSales, false);
         const holiday = flag(f[3], 'Holiday_Flag');
-        const rest = [decimal(f[4], 'Temperature', true), decimal(f[5], 'Fuel_Price', true), decimal(f[6], 'CPI', true), decimal(f[7], 'Unemployment', true)];
-        return { csv: `${store},${week},${sales},${holiday},${rest.join(',')}`, store };
+        const rest = [
+          decimal(f[4], 'Temperature', FIELD_RANGES.temperature, true),
+          decimal(f[5], 'Fuel_Price', FIELD_RANGES.fuelPrice, true),
+          decimal(f[6], 'CPI', FIELD_RANGES.cpi, true),
+          decimal(f[7], 'Unemployment', FIELD_RANGES.unemployment, true),
+        ];
+        return { csv: `${store},${week},${sales},${holiday},${rest.join(',')}` };
       }),
     upsert: [
       // A store-level file names its stores; type and size stay unknown until stores.csv.
@@ -209,9 +237,8 @@ export const FORMATS: readonly FileFormat[] = [
       guard(() => {
         const store = knownStore(f[0], ctx);
         const week = isoWeek(f[1], 'Date');
-        const names = ['Temperature', 'Fuel_Price', 'MarkDown1', 'MarkDown2', 'MarkDown3', 'MarkDown4', 'MarkDown5', 'CPI', 'Unemployment'];
-        const values = names.map((n, i) => decimal(f[i + 2], n, true));
-        return { csv: `${store},${week},${values.join(',')},${flag(f[11], 'IsHoliday')}`, store };
+        const values = FEATURE_COLUMNS.map(([name, range], i) => decimal(f[i + 2], name, range, true));
+        return { csv: `${store},${week},${values.join(',')},${flag(f[11], 'IsHoliday')}` };
       }),
     upsert: [
       `WITH up AS (
@@ -237,9 +264,9 @@ export const FORMATS: readonly FileFormat[] = [
     validate: (f, ctx) =>
       guard(() => {
         const store = knownStore(f[0], ctx);
-        const dept = integer(f[1], 'Dept', 1, 10_000);
+        const dept = integer(f[1], 'Dept', FIELD_RANGES.dept);
         const week = isoWeek(f[2], 'Date');
-        return { csv: `${store},${dept},${week},${decimal(f[3], 'Weekly_Sales', false)},${flag(f[4], 'IsHoliday')}`, store };
+        return { csv: `${store},${dept},${week},${decimal(f[3], 'Weekly_Sales', FIELD_RANGES.deptSales, false)},${flag(f[4], 'IsHoliday')}` };
       }),
     upsert: [
       `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
@@ -263,8 +290,8 @@ export const FORMATS: readonly FileFormat[] = [
     validate: (f, ctx) =>
       guard(() => {
         const store = knownStore(f[0], ctx);
-        const dept = integer(f[1], 'Dept', 1, 10_000);
-        return { csv: `${store},${dept},${isoWeek(f[2], 'Date')},${flag(f[3], 'IsHoliday')}`, store };
+        const dept = integer(f[1], 'Dept', FIELD_RANGES.dept);
+        return { csv: `${store},${dept},${isoWeek(f[2], 'Date')},${flag(f[3], 'IsHoliday')}` };
       }),
     upsert: [
       `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,

@@ -1,12 +1,13 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parse, type InfoRecord, type Options } from 'csv-parse';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { importRuns } from '../db/schema.ts';
-import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type Fields, type FileFormat, type RowContext } from './formats.ts';
-import { refreshStoreWeekRollup } from './rollup.ts';
+import { clip } from '../util/text.ts';
+import { readHeader, readRows, type Row } from './csv-reader.ts';
+import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileFormat, type RowContext } from './formats.ts';
+import { INPUT_LIMITS } from './limits.ts';
+import { refreshStagedStoreWeeks } from './rollup.ts';
 
 export interface RejectedRow {
   line: number;
@@ -23,9 +24,15 @@ export interface ImportReport {
   updated: number;
   /** Accepted rows identical to what was already stored (a re-import). */
   unchanged: number;
+  /** Every rejected row counted, including the one where reading stopped. */
   rejectedCount: number;
-  /** Every rejected row, in file order. */
+  /** The first rejected rows (INPUT_LIMITS.listedRejections), in file order. */
   rejected: RejectedRow[];
+  /**
+   * Set when reading stopped early (a line over the length limit, broken quoting): rows
+   * from this line on were not read; the rows before it were imported.
+   */
+  stoppedAtLine?: number;
   durationMs: number;
   runId?: number;
 }
@@ -48,16 +55,34 @@ export class ImportFileError extends Error {
   }
 }
 
-const STORED_REJECTIONS = 1000;
-
-interface Row {
-  line: number;
-  fields: Fields;
-}
-
 async function knownStores(db: Database): Promise<Set<number>> {
   const rows = await db.query<{ store_id: number }>('SELECT store_id FROM stores');
   return new Set(rows.map((r) => r.store_id));
+}
+
+/** One batch, one transaction: COPY into staging, upsert, and the store-week totals it changes. */
+async function writeBatch(db: Database, format: FileFormat, csv: string): Promise<{ inserted: number; updated: number }> {
+  return db.transaction(async (tx) => {
+    await tx.exec(`CREATE TEMP TABLE stg (${format.staging.ddl}) ON COMMIT DROP`);
+    await tx.copyCsv('stg', format.staging.columns, csv);
+    let last: { inserted: number; updated: number } | undefined;
+    for (const statement of format.upsert) {
+      last = (await tx.query<{ inserted: number; updated: number }>(statement))[0];
+    }
+    // Same transaction: totals that cannot be computed keep the rows they sum out too.
+    if (format.refreshesRollup) await refreshStagedStoreWeeks(tx);
+    return last ?? { inserted: 0, updated: 0 };
+  });
+}
+
+/** Counts every rejection; lists the first few, each reason short (it may quote input). */
+function addRejection(report: ImportReport, line: number, reason: string): void {
+  report.rejectedCount++;
+  if (report.rejected.length < INPUT_LIMITS.listedRejections) report.rejected.push({ line, reason: clip(reason, INPUT_LIMITS.reasonChars) });
+}
+
+function emptyReport(source: string, format: FileFormat, dryRun: boolean): ImportReport {
+  return { source, format: format.name, dryRun, rowsRead: 0, accepted: 0, inserted: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], durationMs: 0 };
 }
 
 /**
@@ -76,26 +101,10 @@ async function load(
   const dryRun = options.dryRun ?? false;
   const batchSize = options.batchSize ?? 100_000;
   const ctx: RowContext = { knownStores: await knownStores(db) };
-  const report: ImportReport = {
-    source,
-    format: format.name,
-    dryRun,
-    rowsRead: 0,
-    accepted: 0,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    rejectedCount: 0,
-    rejected: [],
-    durationMs: 0,
-  };
-  const touchedStores = new Set<number>();
-
-  let runId: number | undefined;
+  const report = emptyReport(source, format, dryRun);
   if (!dryRun) {
     const [run] = await db.orm.insert(importRuns).values({ source, format: format.name }).returning({ id: importRuns.id });
-    runId = run!.id;
-    report.runId = runId;
+    report.runId = run!.id;
   }
 
   let batch: string[] = [];
@@ -112,15 +121,7 @@ async function load(
     inFlight.catch(() => {}); // awaited later; this only keeps an early failure from being "unhandled"
   };
   const write = async (csv: string, count: number) => {
-    const result = await db.transaction(async (tx) => {
-      await tx.exec(`CREATE TEMP TABLE stg (${format.staging.ddl}) ON COMMIT DROP`);
-      await tx.copyCsv('stg', format.staging.columns, csv);
-      let last: { inserted: number; updated: number } | undefined;
-      for (const statement of format.upsert) {
-        last = (await tx.query<{ inserted: number; updated: number }>(statement))[0];
-      }
-      return last ?? { inserted: 0, updated: 0 };
-    });
+    const result = await writeBatch(db, format, csv);
     report.inserted += result.inserted;
     report.updated += result.updated;
     report.unchanged += count - result.inserted - result.updated;
@@ -131,112 +132,76 @@ async function load(
     for await (const chunk of chunks) {
       for (const row of chunk) {
         report.rowsRead++;
-        const result = format.validate(row.fields, ctx);
+        if (row.stop) report.stoppedAtLine = row.line;
+        const result = row.refused !== undefined ? { ok: false as const, reason: row.refused } : format.validate(row.fields, ctx);
         if (!result.ok) {
-          report.rejectedCount++;
-          report.rejected.push({ line: row.line, reason: result.reason });
+          addRejection(report, row.line, result.reason);
           continue;
         }
         report.accepted++;
-        touchedStores.add(result.store);
         batch.push(`${report.rowsRead},${result.csv}`);
       }
       if (batch.length >= batchSize) await flush();
     }
     await flush();
     await inFlight;
-    if (!dryRun && format.refreshesRollup && touchedStores.size > 0) {
-      await refreshStoreWeekRollup(db, [...touchedStores]);
-    }
   } catch (err) {
     await inFlight.catch(() => {});
-    if (runId !== undefined) {
-      await db.orm
-        .update(importRuns)
-        .set({ status: 'failed', finishedAt: new Date(), error: String(err), ...counts(report) })
-        .where(eq(importRuns.id, runId));
-    }
+    await finishRun(db, report, err);
     throw err;
   }
   report.durationMs = Math.round(performance.now() - started);
-  if (runId !== undefined) {
-    await db.orm
-      .update(importRuns)
-      .set({ status: 'succeeded', finishedAt: new Date(), ...counts(report) })
-      .where(eq(importRuns.id, runId));
-  }
+  await finishRun(db, report);
   return report;
 }
 
-function counts(r: ImportReport) {
-  return {
-    rowsRead: r.rowsRead,
-    rowsAccepted: r.accepted,
-    rowsRejected: r.rejectedCount,
-    rejected: r.rejected.slice(0, STORED_REJECTIONS),
-  };
-}
-
-async function readHeader(path: string): Promise<string[]> {
-  const parser = createReadStream(path).pipe(parse({ to_line: 1, relax_column_count: true, bom: true }));
-  for await (const record of parser) return record as string[];
-  return [];
+async function finishRun(db: Database, r: ImportReport, err?: unknown): Promise<void> {
+  if (r.runId === undefined) return;
+  await db.orm
+    .update(importRuns)
+    .set({
+      status: err === undefined ? 'succeeded' : 'failed',
+      finishedAt: new Date(),
+      ...(err === undefined ? {} : { error: String(err) }),
+      rowsRead: r.rowsRead,
+      rowsAccepted: r.accepted,
+      rowsRejected: r.rejectedCount,
+      rejected: r.rejected,
+    })
+    .where(eq(importRuns.id, r.runId));
 }
 
 /** Recognises a file by its header; throws ImportFileError naming the accepted formats. */
 export async function sniffFile(path: string): Promise<{ path: string; format: FileFormat; indexes: number[] }> {
-  let header: string[];
+  let header: Awaited<ReturnType<typeof readHeader>>;
   try {
     header = await readHeader(path);
   } catch (err) {
     throw new ImportFileError(path, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(err));
   }
-  const match = detectFormat(header);
+  const match = 'fields' in header ? detectFormat(header.fields) : undefined;
   if (!match) {
-    throw new ImportFileError(
-      path,
-      `unrecognised header ${JSON.stringify(header.join(','))}.\nAccepted formats (recognised by their header row):\n${acceptedFormats()}`,
-    );
+    const what = 'fields' in header ? `unrecognised header ${describeHeader(header.fields)}` : `unrecognised header: ${header.problem}`;
+    throw new ImportFileError(path, `${what}.\nAccepted formats (recognised by their header row):\n${acceptedFormats()}`);
   }
   return { path, ...match };
+}
+
+/** The header as a message quotes it: clipped, with its width when that is not obvious. */
+function describeHeader(fields: readonly string[]): string {
+  const text = fields.join(',');
+  const shown = JSON.stringify(clip(text, INPUT_LIMITS.reasonChars));
+  return text.length > INPUT_LIMITS.reasonChars ? `${shown} (${fields.length} columns)` : shown;
 }
 
 /** Streams one CSV file through the loader; never holds the whole file in memory. */
 export async function importFile(db: Database, path: string, options: ImportOptions = {}): Promise<ImportReport> {
   const { format, indexes } = await sniffFile(path);
   const totalBytes = (await stat(path)).size;
-  const input = createReadStream(path, { highWaterMark: 1 << 20 });
-  // csv-parse detects CR, LF and CRLF record delimiters (stores.csv is CR-only).
   const source = basename(path);
-  // Files in the documented column order (all real ones) are read without copying fields.
-  const inOrder = indexes.every((index, i) => index === i);
-  const parser = input.pipe(
-    parse({
-      from_line: 2,
-      relax_column_count: true,
-      bom: true,
-      skip_empty_lines: true,
-      trim: true,
-      // Cheaper than `info: true` (which allocates an object per record) for the line number.
-      on_record: ((record: string[], context: InfoRecord): Row => ({ line: context.lines, fields: inOrder ? record : indexes.map((i) => record[i]) })) as unknown as Options['on_record'],
-    }),
-  );
-  async function* chunks(): AsyncGenerator<Row[]> {
-    let chunk: Row[] = [];
-    let n = 0;
-    for await (const row of parser as AsyncIterable<Row>) {
-      chunk.push(row);
-      if (chunk.length === 10_000) {
-        n += chunk.length;
-        yield chunk;
-        chunk = [];
-        options.onProgress?.({ source, bytesRead: input.bytesRead, totalBytes, rows: n });
-      }
-    }
-    if (chunk.length) yield chunk;
-    options.onProgress?.({ source, bytesRead: totalBytes, totalBytes, rows: n + chunk.length });
-  }
-  return load(db, format, source, chunks(), options);
+  const onProgress = options.onProgress;
+  const rows = readRows(path, { indexes, onProgress: onProgress && ((p) => onProgress({ source, totalBytes, ...p })) });
+  return load(db, format, source, rows, options);
 }
 
 /**
