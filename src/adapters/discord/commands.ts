@@ -6,6 +6,7 @@ import {
 } from './djs.ts';
 import type { Command, OptionDef } from '../../chat/command.ts';
 import type { CommandRegistry } from '../../chat/dispatch.ts';
+import { clip } from '../../util/text.ts';
 
 /** Discord's rule for command and option names. */
 export const DISCORD_NAME = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
@@ -13,8 +14,6 @@ export const DISCORD_NAME = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 export function discordName(name: string): string {
   return name.toLowerCase().replace(/[^-_\p{L}\p{N}]/gu, '-').slice(0, 32);
 }
-
-const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 function option(o: OptionDef): APIApplicationCommandOption {
   const base = { name: discordName(o.name), description: clip(o.description || o.name, 100), required: Boolean(o.required) };

@@ -1,5 +1,6 @@
 import { ButtonStyle, ComponentType, MessageFlags, type APIActionRowComponent, type APIButtonComponent, type APIEmbed, type RESTPatchAPIWebhookWithTokenMessageJSONBody, type RawFile } from './djs.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
+import { clip } from '../../util/text.ts';
 
 export const RUN_PREFIX = 'run:';
 export const CSV_PREFIX = 'csv:';
@@ -13,8 +14,6 @@ export interface DiscordMessage {
   body: RESTPatchAPIWebhookWithTokenMessageJSONBody & { flags?: number };
   files: RawFile[];
 }
-
-const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 export function footerText(reply: Reply): string | undefined {
   const parts = [

@@ -1,5 +1,9 @@
 import type { types } from '@slack/bolt';
 import type { Reply } from '../../chat/reply.ts';
+import { clip } from '../../util/text.ts';
+
+// Re-exported for the listeners in app.ts: one clip for adapters and import reports alike.
+export { clip };
 
 type KnownBlock = types.KnownBlock;
 type Button = types.Button;
@@ -16,10 +20,6 @@ export interface SlackMessage {
 
 // Block Kit limits (api.slack.com/reference/block-kit): exceeding any rejects the message.
 const LIMITS = { header: 150, section: 3000, field: 2000, fieldsPerSection: 10, context: 3000, buttonText: 75, buttonValue: 2000, buttonsPerActions: 25, blocks: 50, text: 3000 } as const;
-
-export function clip(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
 
 /** Slack's mrkdwn needs only &, < and > escaped. */
 export function escapeMrkdwn(s: string): string {
