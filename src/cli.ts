@@ -33,7 +33,8 @@ program
     const running = await startServer(config, logger).catch(exitIfDataDirBusy).catch(exitIfKeyRefused);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
-        void running.stop().then(() => process.exit(0));
+        // Exit non-zero when the deadline (STORECAST_SHUTDOWN_TIMEOUT) cut work short.
+        void running.stop().then((abandoned) => process.exit(abandoned.length ? 1 : 0));
       });
     }
   });

@@ -35,14 +35,17 @@ const WEAK_KEY_ADVICE =
 
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('0.0.0.0'),
+  // Loopback unless told otherwise: the console answers anyone who reaches the port.
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: optionalString.refine(
     (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
     'must start with postgres:// (leave it unset to use the embedded database)',
   ),
   STORECAST_DATA_DIR: z.string().default('./data'),
-  STORECAST_DEMO: z.enum(['auto', 'never']).default('auto'),
+  // Unset: demo data for the embedded database only; never into a production Postgres.
+  STORECAST_DEMO: z.enum(['auto', 'never']).optional(),
+  STORECAST_SHUTDOWN_TIMEOUT: z.coerce.number().min(1).max(3600).default(30),
   STORECAST_TRAIN_ON_START: booleanFlag(true),
   STORECAST_SECRET_KEY: optionalString.superRefine((v, ctx) => {
     if (v === undefined) return;
@@ -81,6 +84,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
   demoData: 'auto' | 'never';
+  /** Longest graceful shutdown; then the process exits, logging what it abandoned. */
+  shutdownTimeoutMs: number;
   trainOnStart: boolean;
   secretKey: Buffer | undefined;
   /** The key `storecast secret rotate` re-encrypts from (STORECAST_OLD_SECRET_KEY); nothing else reads it. */
@@ -127,7 +132,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.STORECAST_DATA_DIR },
-    demoData: e.STORECAST_DEMO,
+    demoData: e.STORECAST_DEMO ?? (e.DATABASE_URL ? 'never' : 'auto'),
+    shutdownTimeoutMs: e.STORECAST_SHUTDOWN_TIMEOUT * 1000,
     trainOnStart: e.STORECAST_TRAIN_ON_START,
     secretKey: decodeKey(e.STORECAST_SECRET_KEY),
     oldSecretKey: decodeKey(e.STORECAST_OLD_SECRET_KEY),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { renderPng } from '../charts/index.ts';
+import { createChartStore, type ChartStore } from '../charts/store.ts';
 import { createRegistry } from '../commands/index.ts';
-import { webhookCommands } from './webhooks/commands.ts';
 import type { CommandContext } from './chat/command.ts';
 import { dispatch, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
 import type { Config } from './config.ts';
@@ -31,6 +31,8 @@ export interface Services {
   run(input: CommandInput, asker: Asker, requestId?: string): Promise<DispatchOutcome>;
   /** Renders a reply's chart to PNG, timed. */
   renderChart(spec: Record<string, unknown>): Promise<Buffer>;
+  /** Chart images behind links, shared by every replica through the database. */
+  charts: ChartStore;
   /** Work that must finish before a graceful shutdown completes (replies after an ack). */
   track<T>(work: Promise<T>): Promise<T>;
   /**
@@ -40,11 +42,13 @@ export interface Services {
    * response_url lasts 30 min, Discord's token 15) instead of everything slowing down together.
    */
   defer<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * True when answers already waiting reach the bound: the adapter then says "busy, try again"
+   * in its ack instead of queueing without limit (counted in storecast_busy_total).
+   */
+  busy(platform: string): boolean;
   drain(): Promise<void>;
 }
-
-/** Every command the product offers: the chat commands and the webhook subscriptions. */
-export const defaultRegistry = (): CommandRegistry => createRegistry(webhookCommands);
 
 /**
  * Commands and renders prepared at once. They are CPU-bound (PGlite runs in-process, a render
@@ -53,6 +57,11 @@ export const defaultRegistry = (): CommandRegistry => createRegistry(webhookComm
 const CPU_LANE_CONCURRENCY = 2;
 /** Answers being delivered at once (compute in the CPU lane, then uploads and posts). */
 const ANSWER_LANE_CONCURRENCY = 4;
+/**
+ * Answers allowed to wait. At ~50-150 ms each on two cores this is about a minute of work:
+ * past it, an answer would arrive after the asker gave up, so we say so at once.
+ */
+export const MAX_WAITING_ANSWERS = 400;
 
 /**
  * A queue running at most `concurrency` tasks, each started after the event loop has polled
@@ -68,7 +77,7 @@ function lane(concurrency: number) {
     active++;
     setImmediate(next);
   };
-  return <T>(work: () => Promise<T>): Promise<T> => {
+  const run = <T>(work: () => Promise<T>): Promise<T> => {
     const done = new Promise<T>((resolve, reject) => {
       waiting.push(() => {
         work()
@@ -82,12 +91,13 @@ function lane(concurrency: number) {
     startNext();
     return done;
   };
+  return Object.assign(run, { waiting: () => waiting.length });
 }
 
-export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics; outbound?: Outbound }): Services {
+export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics; outbound?: Outbound; maxWaiting?: number }): Services {
   const metrics = deps.metrics ?? createMetrics();
   const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
-  const registry = deps.registry ?? defaultRegistry();
+  const registry = deps.registry ?? createRegistry();
   const inFlight = new Set<Promise<unknown>>();
   const cpuLane = lane(CPU_LANE_CONCURRENCY);
   const answerLane = lane(ANSWER_LANE_CONCURRENCY);
@@ -96,6 +106,15 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     void work.finally(() => inFlight.delete(work)).catch(() => {});
     return work;
   }
+  const renderChart = async (spec: Record<string, unknown>) =>
+    cpuLane(async () => {
+      const stop = metrics.renderDuration.startTimer();
+      try {
+        return await renderPng(spec);
+      } finally {
+        stop();
+      }
+    });
   return {
     ...deps,
     metrics,
@@ -103,24 +122,23 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     outbound,
     async run(input, asker, requestId = randomUUID().replace(/-/g, '')) {
       const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId };
-      const stop = metrics.commandDuration.startTimer({ command: input.name, platform: asker.platform });
+      // Label values come from the registry, never from what was typed: labels stay bounded.
+      const name = input.name.replace(/^\//, '').toLowerCase();
+      const stop = metrics.commandDuration.startTimer({ command: registry.has(name) ? name : 'unknown', platform: asker.platform });
       const outcome = await cpuLane(() => dispatch(registry, input, ctx, deps.logger));
       stop({ outcome: outcome.kind });
       if (outcome.kind !== 'ok') metrics.errors.inc({ kind: outcome.kind === 'user-error' ? 'user' : 'internal' });
       return outcome;
     },
-    async renderChart(spec) {
-      return cpuLane(async () => {
-        const stop = metrics.renderDuration.startTimer();
-        try {
-          return await renderPng(spec);
-        } finally {
-          stop();
-        }
-      });
-    },
+    renderChart,
+    charts: createChartStore(deps.db, renderChart),
     track,
     defer: (work) => track(answerLane(work)),
+    busy(platform) {
+      if (answerLane.waiting() + cpuLane.waiting() < (deps.maxWaiting ?? MAX_WAITING_ANSWERS)) return false;
+      metrics.busy.inc({ platform });
+      return true;
+    },
     async drain() {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },

@@ -13,7 +13,7 @@ import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices, type Asker } from '../src/services.ts';
-import { createScheduler, createSubscription, webhookApiRoutes, webhookCommands } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, webhookApiRoutes } from '../src/webhooks/index.ts';
 import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/webhooks/crypto.ts';
 import { nextRun, parseEvery, zonedTimeToUtc } from '../src/webhooks/schedule.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
@@ -179,7 +179,7 @@ describe('subscriptions API and chat commands', () => {
       db: t.db,
       logger: createLogger('silent'),
       forecaster: new SeasonalNaiveForecaster(),
-      registry: createRegistry(webhookCommands),
+      registry: createRegistry(),
     });
     const run = (text: string, asker: Asker = slackAsker) => {
       const [name, ...rest] = text.replace(/^\//, '').split(' ');
@@ -245,7 +245,7 @@ describe('subscriptions API and chat commands', () => {
         SLACK_BOT_TOKEN: 'xoxb-test',
         SLACK_API_URL: `${slack.url}/api/`,
       });
-      const services = createServices({ config, db: t.db, logger: createLogger('silent'), forecaster: new SeasonalNaiveForecaster(), registry: createRegistry(webhookCommands) });
+      const services = createServices({ config, db: t.db, logger: createLogger('silent'), forecaster: new SeasonalNaiveForecaster(), registry: createRegistry() });
       const past = new Date(Date.now() - 8 * DAY);
       const dAsker: Asker = { platform: 'discord', workspace: 'G1', channel: '555', user: 'u', roles: [] };
       // Created "8 days ago" so the first run is already due.

@@ -14,9 +14,11 @@ import { importRecords } from '../src/data/import.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createScheduler, createSubscription, deleteSubscription, listDeliveries, verifySignature, webhookApiRoutes, type Scheduler, type SchedulerOptions } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, deleteSubscription, listDeliveries, verifySignature, type Scheduler, type SchedulerOptions } from '../src/webhooks/index.ts';
+import { createApp } from '../src/server/app.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY } from './helpers/keys.ts';
+import { testServices } from './helpers/services.ts';
 
 // ---------- fixtures ----------
 
@@ -305,13 +307,13 @@ describe.each(DB_KINDS)('weekly summary delivery (%s)', (kind) => {
     expect(message.text).toMatch(/^Store 1: weekly summary/);
     const image = message.blocks.find((b: { type: string }) => b.type === 'image');
     expect(image.image_url).toMatch(/^https:\/\/storecast\.example\.com\/api\/v1\/charts\/[A-Za-z0-9_-]+\.png$/);
-    // The chart is served at that address (the API is mounted at /api/v1).
-    const api = webhookApiRoutes(d);
-    const png = await api.request(new URL(image.image_url).pathname.replace('/api/v1', ''));
+    // The composed server (any replica on this database) serves the chart at that address.
+    const { app } = createApp(testServices(t.db));
+    const png = await app.request(new URL(image.image_url).pathname);
     expect(png.status).toBe(200);
     expect(png.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await png.arrayBuffer())).toEqual(FAKE_PNG);
-    expect((await api.request('/charts/AAAAAAAAAAAAAAAAAAAAAAAA.png')).status).toBe(404);
+    expect((await app.request('/api/v1/charts/AAAAAAAAAAAAAAAAAAAAAAAA.png')).status).toBe(404);
 
     const discordReceipt = receiver.receipts.find((r) => r.headers['content-type']?.startsWith('multipart/form-data'))!;
     const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': discordReceipt.headers['content-type']! }, body: discordReceipt.body }).formData();

@@ -28,6 +28,12 @@ export interface Database extends SqlSession {
   readonly orm: Orm;
   /** Runs `fn` in one transaction on one connection (temp tables and COPY stay on it). */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` while holding a lock named `name` across every process on this database
+   * (a Postgres advisory lock on a reserved connection), so work that must happen once across
+   * replicas does. PGlite has one process per data directory (its lock file): `fn` just runs.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -73,6 +79,7 @@ function pgliteDatabase(pg: PGlite, close: () => Promise<void>): Database {
     orm,
     ...pgliteSession(pg),
     transaction: (fn) => pg.transaction((tx) => fn(pgliteSession(tx))),
+    withLock: (_name, fn) => fn(),
     close,
   };
 }
@@ -114,6 +121,16 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     orm,
     ...postgresSession(sql),
     transaction: (fn) => sql.begin((tx) => fn(postgresSession(tx))) as Promise<never>,
+    async withLock(name, fn) {
+      const reserved = await sql.reserve();
+      try {
+        await reserved`SELECT pg_advisory_lock(hashtext(${name}))`;
+        return await fn();
+      } finally {
+        await reserved`SELECT pg_advisory_unlock(hashtext(${name}))`.catch(() => {});
+        reserved.release();
+      }
+    },
     close: () => sql.end({ timeout: 5 }),
   };
 }

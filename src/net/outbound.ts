@@ -1,7 +1,8 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { allowsAddress, allowsHost, internalRange, isMetadataHost, normalizeHost, parseAddress, parseAllowList } from './addresses.ts';
 
 /**
@@ -73,7 +74,7 @@ function familyOf(options: LookupOptions): 0 | 4 | 6 {
   return f === 4 || f === 'IPv4' ? 4 : f === 6 || f === 'IPv6' ? 6 : 0;
 }
 
-/** A FormData goes out as its multipart bytes; undici's fetch does not know Node's global FormData class. */
+/** A FormData goes out as its multipart bytes, with their length. */
 async function encodeBody(init: OutboundRequest): Promise<{ headers: Record<string, string>; body?: string | Uint8Array }> {
   if (!(init.body instanceof FormData)) return { headers: init.headers ?? {}, body: init.body };
   const encoded = new Response(init.body);
@@ -128,8 +129,6 @@ export function createOutbound(options: OutboundOptions = {}): Outbound {
       (err: NodeJS.ErrnoException) => callback(err, '', 0),
     );
   };
-  const agent = new Agent({ pipelining: 0, connect: { lookup } });
-
   return {
     async check(raw) {
       const host = preflight(typeof raw === 'string' ? new URL(raw) : raw);
@@ -141,33 +140,47 @@ export function createOutbound(options: OutboundOptions = {}): Outbound {
     async request(raw, init) {
       const url = typeof raw === 'string' ? new URL(raw) : raw;
       preflight(url);
-      const { headers, body } = await encodeBody(init);
-      const res = await undiciFetch(url, {
-        method: init.method ?? 'POST',
-        headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(init.timeoutMs),
-        dispatcher: agent,
-      });
-      await res.body?.cancel().catch(() => {});
-      return { ok: res.ok, status: res.status, headers: res.headers };
+      return send(url, init, lookup);
     },
-    close: () => agent.close(),
+    close: async () => {},
   };
+}
+
+/**
+ * One request on a fresh socket (no agent, so no keep-alive: every connection is looked up and
+ * checked), through node:http(s) rather than a fetch library: nothing global is installed, so
+ * the platform SDKs' own HTTP clients are untouched. The body is never read.
+ */
+async function send(url: URL, init: OutboundRequest, lookup: LookupFunction): Promise<OutboundResponse> {
+  const { headers, body } = await encodeBody(init);
+  const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<OutboundResponse>((resolve, reject) => {
+    const req = request(
+      url,
+      { method: init.method ?? 'POST', headers: { ...headers, 'content-length': String(length) }, agent: false, lookup, signal: AbortSignal.timeout(init.timeoutMs) },
+      (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        const get = (name: string) => {
+          const v = res.headers[name.toLowerCase()];
+          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+        };
+        res.destroy();
+        resolve({ ok: status >= 200 && status < 300, status, headers: { get } });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 const NETWORK_ERRORS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
   EPIPE: 'connection reset',
-  UND_ERR_SOCKET: 'connection closed',
   ENOTFOUND: 'host not found',
   EAI_AGAIN: 'DNS lookup failed',
   ETIMEDOUT: 'timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'timed out',
-  UND_ERR_HEADERS_TIMEOUT: 'timed out',
-  UND_ERR_BODY_TIMEOUT: 'timed out',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
 };

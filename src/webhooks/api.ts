@@ -10,7 +10,7 @@ import { resolveSecretKey } from './crypto.ts';
 import { IngestError, ingestCsv, ingestJson } from './ingest.ts';
 import { parseTime, parseWeekday } from './schedule.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule } from './subscriptions.ts';
-import { listDeliveries, readChart } from './deliveries.ts';
+import { listDeliveries } from './deliveries.ts';
 import type { SummaryScope } from './summary.ts';
 
 export interface WebhookApiOptions {
@@ -51,7 +51,6 @@ function problem(c: Context, status: 400 | 404 | 413 | 415 | 422, error: string,
  *   GET    /subscriptions       list (scope query)
  *   DELETE /subscriptions/:id   delete (scope admin)
  *   GET    /deliveries          delivery log (scope admin)
- *   GET    /charts/:token.png   summary chart for Slack incoming webhooks (unguessable token, no auth)
  */
 export function webhookApiRoutes(services: Pick<Services, 'config' | 'db' | 'logger'> & Partial<Pick<Services, 'outbound'>>, options: WebhookApiOptions = {}): Hono {
   const { db, logger } = services;
@@ -144,13 +143,6 @@ export function webhookApiRoutes(services: Pick<Services, 'config' | 'db' | 'log
     const status = c.req.query('status');
     const limit = Math.min(500, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
     return c.json({ deliveries: await listDeliveries(db, { status, limit }) });
-  });
-
-  app.get('/charts/:file', async (c) => {
-    const m = /^([A-Za-z0-9_-]{20,64})\.png$/.exec(c.req.param('file'));
-    const png = m ? await readChart(db, m[1]!) : undefined;
-    if (!png) return c.notFound();
-    return c.body(new Uint8Array(png), 200, { 'content-type': 'image/png', 'cache-control': 'public, max-age=604800, immutable' });
   });
 
   // The token variable is internal; callers mount a plain Hono app.

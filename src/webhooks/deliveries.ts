@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { CHART_TTL, type ChartStore } from '../../charts/store.ts';
 import type { Database } from '../db/client.ts';
 import { localDate, nextRun } from './schedule.ts';
 import type { SubscriptionRow } from './subscriptions.ts';
@@ -119,16 +120,14 @@ export async function claimDue(db: Database, now: Date, leaseMs: number, limit: 
   return rows as Claim[];
 }
 
-/** Keeps a chart for this delivery (served to Slack incoming webhooks); returns its token. */
-export async function saveChart(db: Database, claim: Claim, png: Buffer): Promise<string> {
-  const token = claim.chart_token ?? randomBytes(18).toString('base64url');
-  await db.query('UPDATE webhook_deliveries SET chart_token = $2, chart_png = $3 WHERE id = $1 AND lease_token = $4', [claim.id, token, png, claim.lease_token]);
-  return token;
-}
-
-export async function readChart(db: Database, token: string): Promise<Buffer | undefined> {
-  const [row] = await db.query<{ chart_png: Buffer | Uint8Array | null }>('SELECT chart_png FROM webhook_deliveries WHERE chart_token = $1', [token]);
-  return row?.chart_png ? Buffer.from(row.chart_png) : undefined;
+/**
+ * Keeps this delivery's chart in the shared chart store (served to Slack incoming webhooks);
+ * a retry reuses the id, so a link posted by an attempt that timed out still works.
+ */
+export async function saveChart(db: Database, charts: ChartStore, claim: Claim, png: Buffer): Promise<string> {
+  const id = await charts.putPng(png, CHART_TTL.delivery, claim.chart_token ?? undefined);
+  await db.query('UPDATE webhook_deliveries SET chart_token = $2 WHERE id = $1 AND lease_token = $3', [claim.id, id, claim.lease_token]);
+  return id;
 }
 
 /** Records success; false if the lease was lost meanwhile (another worker owns the row). */

@@ -1,5 +1,7 @@
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
+import { createChartStore } from '../../charts/store.ts';
+import { backoffMs } from '../util/backoff.ts';
 import { createOutbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from './crypto.ts';
@@ -8,7 +10,9 @@ import { send, type SendResult } from './send.ts';
 import { getSubscriptionRow, rowScope, targetSecrets } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
 
-export type WebhookDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'metrics' | 'outbound'>>;
+const CHART_PRUNE_EVERY_MS = 3600_000;
+
+export type WebhookDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'metrics' | 'outbound' | 'charts'>>;
 
 export interface SchedulerOptions {
   /** How often to look for due work (default 5 s). */
@@ -39,11 +43,6 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-export function backoffMs(attempt: number, base: number, max: number, random = Math.random): number {
-  const raw = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
-  return Math.round(raw * (0.5 + random() / 2));
-}
-
 /**
  * The weekly-summary scheduler. Every replica may run one: the database decides who delivers
  * what (see deliveries.ts), so nothing is posted twice for a subscription-week.
@@ -61,6 +60,7 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
   const key = options.key ?? resolveSecretKey(deps.config, logger);
   const chartBase = options.chartBaseUrl ?? (deps.config.publicUrl ? `${deps.config.publicUrl}/api/v1/charts` : undefined);
   const log = logger.child({ component: 'webhooks' });
+  const charts = deps.charts ?? createChartStore(db, deps.renderChart);
   const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
 
   async function attempt(claim: Claim): Promise<SendResult> {
@@ -82,7 +82,7 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
       }
     }
     let chartUrl: string | undefined;
-    if (png && chartBase) chartUrl = `${chartBase}/${await saveChart(db, claim, png)}.png`;
+    if (png && chartBase) chartUrl = `${chartBase}/${await saveChart(db, charts, claim, png)}.png`;
     let secrets: { url?: string; signingSecret?: string };
     try {
       secrets = targetSecrets(key, row);
@@ -127,8 +127,18 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
     log.warn({ ...ctx, status: result.status, error: result.error, dead, retryInMs: dead ? undefined : wait }, dead ? 'webhook delivery dead' : 'webhook delivery failed; will retry');
   }
 
+  // Expired chart links are pruned here, the one loop every replica runs (a DELETE is idempotent).
+  let prunedAt = 0;
+  async function pruneCharts(t: Date): Promise<void> {
+    if (t.getTime() - prunedAt < CHART_PRUNE_EVERY_MS) return;
+    prunedAt = t.getTime();
+    const n = await charts.prune(t);
+    if (n) log.info({ charts: n }, 'expired charts pruned');
+  }
+
   async function tick(): Promise<number> {
     const t = now();
+    await pruneCharts(t);
     await planDue(db, t);
     await buryExhausted(db, t, maxAttempts);
     const claims = await claimDue(db, t, leaseMs, batchSize);

@@ -11,7 +11,8 @@ import {
   type REST,
 } from './djs.ts';
 import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
-import { formatOptions } from '../../chat/parse.ts';
+import { answer, type AnswerChannel } from '../../chat/answer.ts';
+import type { Logger } from '../../logger.ts';
 import type { Asker, Services } from '../../services.ts';
 import { registryName } from './commands.ts';
 import { CSV_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage } from './render.ts';
@@ -102,47 +103,45 @@ function plan(deps: InteractionDeps, interaction: APIInteraction, input: Command
   };
 }
 
-async function deliver(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, asker: Asker, mode: { ephemeral: boolean; csvOnly?: boolean }): Promise<void> {
+/** How an answer reaches Discord: edits of the deferred response, follow-ups for the asker. */
+function discordChannel(deps: InteractionDeps, interaction: APIInteraction, mode: { ephemeral: boolean }, log: Logger): AnswerChannel {
   const { services } = deps;
-  const requestId = randomUUID().replace(/-/g, '');
-  const log = services.logger.child({ platform: 'discord', requestId, interaction: interaction.id });
   const hook = interactionWebhook(deps.rest, interaction.application_id, interaction.token, deps.retry, log);
-  try {
-    const outcome = await services.run(input, asker, requestId);
-    const reply = outcome.reply;
-    if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') {
+  return {
+    async showPrivately(reply) {
       if (mode.ephemeral) {
         await hook.editOriginal(replyToDiscord(reply));
-      } else {
-        // The deferral was public; an error or a private answer goes to the asker alone.
-        await hook.deleteOriginal();
-        await hook.followUp(replyToDiscord(reply, { ephemeral: true }));
+        return;
       }
-      return;
-    }
-    if (mode.csvOnly) {
+      // The deferral was public; an error or a private answer goes to the asker alone.
+      await hook.deleteOriginal();
+      await hook.followUp(replyToDiscord(reply, { ephemeral: true }));
+    },
+    async sendCsvOnly(reply) {
       await hook.editOriginal(csvMessage(reply));
-      return;
-    }
-    let png: Buffer | undefined;
-    if (reply.chart) {
-      try {
-        png = await services.renderChart(reply.chart.spec);
-      } catch (err) {
-        services.metrics.errors.inc({ kind: 'internal' });
-        log.error({ err }, 'chart render failed; answering without the chart');
+    },
+    async showPublicly(reply, commandLine) {
+      let png: Buffer | undefined;
+      if (reply.chart) {
+        try {
+          png = await services.renderChart(reply.chart.spec);
+        } catch (err) {
+          services.metrics.errors.inc({ kind: 'internal' });
+          log.error({ err }, 'chart render failed; answering without the chart');
+        }
       }
-    }
-    const commandLine = `/${outcome.command.name} ${formatOptions(outcome.command, outcome.options)}`.trim();
-    await hook.editOriginal(replyToDiscord(reply, { png, commandLine }));
-  } catch (err) {
-    const ref = requestId.slice(0, 8);
-    services.metrics.errors.inc({ kind: 'delivery' });
-    log.error({ err, ref, input }, 'discord delivery failed');
-    await hook
-      .followUp(textMessage(`Sorry, I could not post the answer to \`/${input.name}\` (ref ${ref}). Please try again in a minute.`, true))
-      .catch((e: unknown) => log.error({ err: e, ref }, 'discord: could not tell the user about the failed delivery either'));
-  }
+      await hook.editOriginal(replyToDiscord(reply, { png, commandLine }));
+    },
+    async reportFailure(text) {
+      await hook.followUp(textMessage(text, true));
+    },
+  };
+}
+
+async function deliver(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, asker: Asker, mode: { ephemeral: boolean; csvOnly?: boolean }): Promise<void> {
+  const requestId = randomUUID().replace(/-/g, '');
+  const log = deps.services.logger.child({ platform: 'discord', requestId, interaction: interaction.id });
+  await answer(deps.services, { input, asker, requestId, csvOnly: mode.csvOnly }, discordChannel(deps, interaction, mode, log), log);
 }
 
 /** Store and department numbers as the user types, from the database, cached briefly. */

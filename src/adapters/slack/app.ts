@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { App, webApi, type Authorize, type Receiver } from '@slack/bolt';
 import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
-import { formatOptions } from '../../chat/parse.ts';
+import { answer, type AnswerChannel } from '../../chat/answer.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
 import type { Asker, Services } from '../../services.ts';
 import { CSV_ACTION, RUN_ACTION, clip, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
+import type { Logger } from '../../logger.ts';
 import { boltLogger } from './logger.ts';
 import { DEFAULT_RETRY, postToResponseUrl, type RetryPolicy } from './response-url.ts';
 
@@ -104,121 +105,138 @@ interface Delivery {
   requestId: string;
 }
 
-function registerListeners(app: App, services: Services, retry: RetryPolicy): void {
-  const log = services.logger.child({ platform: 'slack' });
+/** What every listener needs: the services, the retry policy of response_url posts, a logger. */
+interface ListenerContext {
+  services: Services;
+  retry: RetryPolicy;
+  log: Logger;
+}
 
-  const ephemeral = async (d: Pick<Delivery, 'client' | 'channel' | 'user' | 'responseUrl' | 'threadTs'>, message: SlackMessage) => {
-    if (d.responseUrl) {
-      await postToResponseUrl(d.responseUrl, { response_type: 'ephemeral', replace_original: false, ...message }, retry, log);
-    } else {
-      await d.client.chat.postEphemeral({ channel: d.channel, user: d.user, thread_ts: d.threadTs, ...message });
-    }
+type Recipient = Pick<Delivery, 'client' | 'channel' | 'user' | 'responseUrl' | 'threadTs'>;
+
+/** To the asker alone: through response_url when there is one (no membership needed). */
+async function ephemeral(ctx: ListenerContext, d: Recipient, message: SlackMessage): Promise<void> {
+  if (d.responseUrl) {
+    await postToResponseUrl(d.responseUrl, { response_type: 'ephemeral', replace_original: false, ...message }, ctx.retry, ctx.log);
+  } else {
+    await d.client.chat.postEphemeral({ channel: d.channel, user: d.user, thread_ts: d.threadTs, ...message });
+  }
+}
+
+/** How an answer reaches Slack: the shared flow (chat/answer.ts) calls these. */
+function slackChannel(ctx: ListenerContext, d: Delivery): AnswerChannel {
+  return {
+    showPrivately: (reply, commandLine) => ephemeral(ctx, d, replyToMessage(reply, { commandLine })),
+    sendCsvOnly: (reply) => uploadCsv(ctx, d, reply),
+    showPublicly: (reply, commandLine) => postPublicly(ctx, d, reply, commandLine),
+    reportFailure: (text) => ephemeral(ctx, d, plainMessage(text)),
   };
+}
 
-  /** Everything after the ack: run, post, render, upload. Failures end as an ephemeral note. */
-  const deliver = async (d: Delivery): Promise<void> => {
-    try {
-      const outcome = await services.run(d.input, d.asker, d.requestId);
-      const reply = outcome.reply;
-      const commandLine = outcome.kind === 'ok' ? `/${outcome.command.name} ${formatOptions(outcome.command, outcome.options)}`.trim() : undefined;
-      if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') {
-        await ephemeral(d, replyToMessage(reply, { commandLine }));
-        return;
-      }
-      if (d.csvOnly) {
-        await uploadCsv(d, reply);
-        return;
-      }
-      const message = replyToMessage(reply, { commandLine, requestedBy: d.user });
-      try {
-        await d.client.chat.postMessage({ channel: d.channel, thread_ts: d.threadTs, unfurl_links: false, ...message });
-      } catch (err) {
-        const code = platformError(err);
-        if (!code || !['not_in_channel', 'channel_not_found'].includes(code) || !d.responseUrl) throw err;
-        // The bot is not in this channel (or it is a DM): answer through the command's own
-        // response_url, which needs no membership, and say how to get the chart too.
-        await postToResponseUrl(d.responseUrl, { response_type: 'in_channel', replace_original: false, ...message }, retry, log);
-        await ephemeral(d, plainMessage('Invite me to this channel (`/invite @storecast`) to get the chart and CSV files here too.'));
-        return;
-      }
-      // The answer is out; a failing chart or CSV is reported on its own, not as a lost answer.
-      if (reply.chart) {
-        const chart = reply.chart;
-        await attach(d, 'chart', async () => {
-          const png = await services.renderChart(chart.spec);
-          await d.client.files.uploadV2({ ...destination(d), file: png, filename: `${slug(reply.title)}.png`, title: reply.title, alt_text: clip(chart.alt, 1000) });
-        });
-      }
-      if (d.csv) await attach(d, 'CSV file', () => uploadCsv(d, reply));
-    } catch (err) {
-      await failed(d, err, `Sorry, I could not post the answer to \`/${d.input.name}\` here`);
-    }
-  };
+async function postPublicly(ctx: ListenerContext, d: Delivery, reply: Reply, commandLine: string): Promise<void> {
+  const message = replyToMessage(reply, { commandLine, requestedBy: d.user });
+  try {
+    await d.client.chat.postMessage({ channel: d.channel, thread_ts: d.threadTs, unfurl_links: false, ...message });
+  } catch (err) {
+    const code = platformError(err);
+    if (!code || !['not_in_channel', 'channel_not_found'].includes(code) || !d.responseUrl) throw err;
+    // The bot is not in this channel (or it is a DM): answer through the command's own
+    // response_url, which needs no membership, and say how to get the chart too.
+    await postToResponseUrl(d.responseUrl, { response_type: 'in_channel', replace_original: false, ...message }, ctx.retry, ctx.log);
+    await ephemeral(ctx, d, plainMessage('Invite me to this channel (`/invite @storecast`) to get the chart and CSV files here too.'));
+    return;
+  }
+  // The answer is out; a failing chart or CSV is reported on its own, not as a lost answer.
+  const chart = reply.chart;
+  if (chart) {
+    await attach(ctx, d, 'chart', async () => {
+      const png = await ctx.services.renderChart(chart.spec);
+      await d.client.files.uploadV2({ ...destination(d), file: png, filename: `${slug(reply.title)}.png`, title: reply.title, alt_text: clip(chart.alt, 1000) });
+    });
+  }
+  if (d.csv) await attach(ctx, d, 'CSV file', () => uploadCsv(ctx, d, reply));
+}
 
-  const failed = async (d: Delivery, err: unknown, what: string) => {
+async function attach(ctx: ListenerContext, d: Delivery, what: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
     const ref = d.requestId.slice(0, 8);
-    services.metrics.errors.inc({ kind: 'delivery' });
-    log.error({ err, ref, channel: d.channel, input: d.input }, 'slack delivery failed');
-    await ephemeral(d, plainMessage(`${what} (ref ${ref}). Please try again in a minute.`)).catch((e: unknown) =>
-      log.error({ err: e, ref }, 'slack: could not tell the user about the failed delivery either'),
+    ctx.services.metrics.errors.inc({ kind: 'delivery' });
+    ctx.log.error({ err, ref, channel: d.channel, input: d.input }, `slack: ${what} upload failed`);
+    await ephemeral(ctx, d, plainMessage(`The answer is posted, but I could not attach the ${what} (ref ${ref}). Please try again in a minute.`)).catch((e: unknown) =>
+      ctx.log.error({ err: e, ref }, 'slack: could not tell the user about the failed upload either'),
     );
-  };
+  }
+}
 
-  const attach = async (d: Delivery, what: string, work: () => Promise<void>) => {
-    try {
-      await work();
-    } catch (err) {
-      await failed(d, err, `The answer is posted, but I could not attach the ${what}`);
-    }
-  };
+async function uploadCsv(ctx: ListenerContext, d: Delivery, reply: Reply): Promise<void> {
+  if (!reply.table) {
+    await ephemeral(ctx, d, plainMessage('This answer has no table to download.'));
+    return;
+  }
+  await d.client.files.uploadV2({ ...destination(d), content: tableAsCsv(reply.table), filename: reply.table.filename, title: reply.table.filename, snippet_type: 'csv' });
+}
 
-  const uploadCsv = async (d: Delivery, reply: Reply) => {
-    if (!reply.table) {
-      await ephemeral(d, plainMessage('This answer has no table to download.'));
+interface StartArgs {
+  commandName: string;
+  text: string;
+  ack?: (message?: Record<string, unknown>) => Promise<void>;
+  base: Omit<Delivery, 'input' | 'csv' | 'asker' | 'requestId'>;
+  workspace?: string;
+  csvOnly?: boolean;
+  /** Say "Working on ..." in the ack (slash commands); buttons and mentions stay quiet. */
+  announce: boolean;
+}
+
+/** The common path of commands, buttons and mentions: check, ack, then answer in the background. */
+async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
+  const { services } = ctx;
+  const { input, csv, line } = slackInput(args.commandName, args.text);
+  const problem = precheck(services.registry, input);
+  if (problem) services.metrics.errors.inc({ kind: 'user' });
+  const refusal = problem ? userErrorReply(problem) : services.busy('slack') ? busyReply() : undefined;
+  if (refusal) {
+    const message = { response_type: 'ephemeral', ...replyToMessage(refusal) };
+    if (args.ack) await args.ack(message);
+    else await ephemeral(ctx, args.base, message);
+    return;
+  }
+  if (args.ack) await args.ack(args.announce ? { response_type: 'ephemeral', ...plainMessage(`Working on \`${clip(line, 200)}\`…`) } : undefined);
+  const asker: Asker = { platform: 'slack', workspace: args.workspace, channel: args.base.channel, user: args.base.user, roles: [] };
+  const d: Delivery = { ...args.base, input, csv, csvOnly: args.csvOnly, asker, requestId: randomUUID().replace(/-/g, '') };
+  await services.defer(() => answer(services, d, slackChannel(ctx, d), ctx.log));
+}
+
+type ButtonArgs = { ack: () => Promise<void>; body: unknown; action: unknown; client: WebClient };
+
+/** A follow-up button runs its command line (RUN) or sends the table as CSV (CSV). */
+function onButton(ctx: ListenerContext, csvOnly: boolean) {
+  return async ({ ack, body, action, client }: ButtonArgs) => {
+    const b = body as { type?: string; channel?: { id: string }; user: { id: string }; team?: { id: string } | null; response_url?: string; message?: { thread_ts?: string } };
+    const a = action as { type?: string; value?: string };
+    if (b.type !== 'block_actions' || a.type !== 'button' || !a.value || !b.channel) {
+      await ack();
       return;
     }
-    await d.client.files.uploadV2({
-      ...destination(d),
-      content: tableAsCsv(reply.table),
-      filename: reply.table.filename,
-      title: reply.table.filename,
-      snippet_type: 'csv',
+    const { name, text } = splitCommandLine(a.value);
+    await start(ctx, {
+      commandName: name,
+      text: text ?? '',
+      ack: () => ack(),
+      base: { client, channel: b.channel.id, user: b.user.id, responseUrl: b.response_url, threadTs: b.message?.thread_ts },
+      workspace: b.team?.id,
+      csvOnly,
+      announce: false,
     });
   };
+}
 
-  /** The common path of commands, buttons and mentions: check, ack, then deliver in the background. */
-  const start = async (args: {
-    commandName: string;
-    text: string;
-    ack?: (message?: Record<string, unknown>) => Promise<void>;
-    base: Omit<Delivery, 'input' | 'csv' | 'asker' | 'requestId'>;
-    workspace?: string;
-    csvOnly?: boolean;
-    announce: boolean;
-  }) => {
-    const requestId = randomUUID().replace(/-/g, '');
-    const { input, csv, line } = slackInput(args.commandName, args.text);
-    const problem = precheck(services.registry, input);
-    if (problem) {
-      services.metrics.errors.inc({ kind: 'user' });
-      const message = { response_type: 'ephemeral', ...replyToMessage(userErrorReply(problem)) };
-      if (args.ack) await args.ack(message);
-      else await ephemeral(args.base, message);
-      return;
-    }
-    if (services.busy('slack')) {
-      const message = { response_type: 'ephemeral', ...replyToMessage(busyReply()) };
-      if (args.ack) await args.ack(message);
-      else await ephemeral(args.base, message);
-      return;
-    }
-    if (args.ack) await args.ack(args.announce ? { response_type: 'ephemeral', ...plainMessage(`Working on \`${clip(line, 200)}\`…`) } : undefined);
-    const asker: Asker = { platform: 'slack', workspace: args.workspace, channel: args.base.channel, user: args.base.user, roles: [] };
-    await services.defer(() => deliver({ ...args.base, input, csv, csvOnly: args.csvOnly, asker, requestId }));
-  };
+function registerListeners(app: App, services: Services, retry: RetryPolicy): void {
+  const ctx: ListenerContext = { services, retry, log: services.logger.child({ platform: 'slack' }) };
 
   app.command(/^\/[\w-]+$/, async ({ command, ack, client }) => {
-    await start({
+    await start(ctx, {
       commandName: command.command,
       text: command.text,
       ack: (m) => ack(m as never),
@@ -227,28 +245,8 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
       announce: true,
     });
   });
-
-  const onButton = (csvOnly: boolean) =>
-    async ({ ack, body, action, client }: { ack: () => Promise<void>; body: unknown; action: unknown; client: WebClient }) => {
-      const b = body as { type?: string; channel?: { id: string }; user: { id: string }; team?: { id: string } | null; response_url?: string; message?: { thread_ts?: string } };
-      const a = action as { type?: string; value?: string };
-      if (b.type !== 'block_actions' || a.type !== 'button' || !a.value || !b.channel) {
-        await ack();
-        return;
-      }
-      const { name, text } = splitCommandLine(a.value);
-      await start({
-        commandName: name,
-        text: text ?? '',
-        ack: () => ack(),
-        base: { client, channel: b.channel.id, user: b.user.id, responseUrl: b.response_url, threadTs: b.message?.thread_ts },
-        workspace: b.team?.id,
-        csvOnly,
-        announce: false,
-      });
-    };
-  app.action(new RegExp(`^${RUN_ACTION}`), onButton(false));
-  app.action(CSV_ACTION, onButton(true));
+  app.action(new RegExp(`^${RUN_ACTION}`), onButton(ctx, false));
+  app.action(CSV_ACTION, onButton(ctx, true));
 
   // "@storecast forecast store 5" in a channel: answered in a thread under the mention.
   app.event('app_mention', async ({ event, context, client }) => {
@@ -257,13 +255,7 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
     if (!e.user) return;
     const line = e.text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, '').trim() || 'help';
     const { name, text } = splitCommandLine(line.startsWith('/') ? line : `/${line}`);
-    await start({
-      commandName: name,
-      text: text ?? '',
-      base: { client, channel: e.channel, user: e.user, threadTs: e.thread_ts ?? e.ts },
-      workspace: e.team,
-      announce: false,
-    });
+    await start(ctx, { commandName: name, text: text ?? '', base: { client, channel: e.channel, user: e.user, threadTs: e.thread_ts ?? e.ts }, workspace: e.team, announce: false });
   });
 }
 

@@ -1,0 +1,48 @@
+import type { Logger } from '../logger.ts';
+import type { Asker, Services } from '../services.ts';
+import type { CommandInput } from './dispatch.ts';
+import { formatOptions } from './parse.ts';
+import type { Reply } from './reply.ts';
+
+/** Where an answer goes, as each platform does it (Slack messages, Discord interaction edits). */
+export interface AnswerChannel {
+  /** Only the asker sees it: errors, answers marked ephemeral. */
+  showPrivately(reply: Reply, commandLine: string | undefined): Promise<void>;
+  /** The table as a file and nothing else (the CSV button). */
+  sendCsvOnly(reply: Reply): Promise<void>;
+  /** Everyone in the channel sees it; the chart and files come with it as the platform allows. */
+  showPublicly(reply: Reply, commandLine: string): Promise<void>;
+  /** Tells the asker alone that something failed after the ack. */
+  reportFailure(text: string): Promise<void>;
+}
+
+export interface AnswerRequest {
+  input: CommandInput;
+  asker: Asker;
+  requestId: string;
+  /** Only the CSV (the "CSV" button). */
+  csvOnly?: boolean;
+}
+
+/**
+ * Everything after an ack, the same on every platform: run the command, then show the
+ * answer privately (errors, ephemeral replies), as a CSV only, or publicly. A failure on the
+ * way ends as a private note with a reference, logged with the details.
+ */
+export async function answer(services: Pick<Services, 'run' | 'metrics'>, request: AnswerRequest, channel: AnswerChannel, log: Logger): Promise<void> {
+  try {
+    const outcome = await services.run(request.input, request.asker, request.requestId);
+    const { reply } = outcome;
+    const commandLine = outcome.kind === 'ok' ? `/${outcome.command.name} ${formatOptions(outcome.command, outcome.options)}`.trim() : undefined;
+    if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') await channel.showPrivately(reply, commandLine);
+    else if (request.csvOnly) await channel.sendCsvOnly(reply);
+    else await channel.showPublicly(reply, commandLine!);
+  } catch (err) {
+    const ref = request.requestId.slice(0, 8);
+    services.metrics.errors.inc({ kind: 'delivery' });
+    log.error({ err, ref, input: request.input }, 'answer delivery failed');
+    await channel
+      .reportFailure(`Sorry, I could not post the answer to \`/${request.input.name}\` here (ref ${ref}). Please try again in a minute.`)
+      .catch((e: unknown) => log.error({ err: e, ref }, 'could not tell the asker about the failed delivery either'));
+  }
+}
