@@ -1,8 +1,5 @@
 import { addWeeks } from '../data/weeks.ts';
-import { FEATURE_NAMES, originState, targetInfo, writeFeatures, N_FEATURES } from './features.ts';
-
-const AVAIL1 = FEATURE_NAMES.indexOf('avail1');
-const SNAVG_SVD = FEATURE_NAMES.indexOf('snavg_svd');
+import { FEATURE_COL, originState, targetInfo, writeFeatures, N_FEATURES } from './features.ts';
 import { DEFAULT_HYPERPARAMETERS, type Hyperparameters } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
@@ -142,8 +139,8 @@ export function baselinePredictions(panel: Panel, origin: number, horizon: numbe
     const lvl = st.level[si] as number;
     const p50 = infos.map((info) => {
       writeFeatures(st, si, info, row, 0);
-      const avail1 = row[AVAIL1] as number;
-      const v = (row[SNAVG_SVD] as number) * sc;
+      const avail1 = row[FEATURE_COL.avail1] as number;
+      const v = (row[FEATURE_COL.snavg_svd] as number) * sc;
       return avail1 ? v * lvl : v;
     });
     svd.set(si, {

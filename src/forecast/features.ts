@@ -1,6 +1,6 @@
 import { addWeeks } from '../data/weeks.ts';
 import { holidayOf, holidayWeek, type HolidayName } from '../data/holidays.ts';
-import { alignedFrom, alignment, gridIndex, type Alignment, type Panel, type PanelSeries } from './panel.ts';
+import { alignedFrom, alignment, gridIndex, type Alignment, type Covariates, type Panel, type PanelSeries, type StoreInfo } from './panel.ts';
 import { lowRank } from './svd.ts';
 
 /**
@@ -19,7 +19,7 @@ import { lowRank } from './svd.ts';
  */
 
 export const FEATURE_NAMES = [
-  // Forecast values (scaled). The network never sees these directly (HIDDEN_FEATURES): it
+  // Forecast values (scaled). The network never sees these directly (HIDDEN_FEATURE_NAMES): it
   // mixes them. Fed raw, a peak week's values are far outside anything a training window
   // without that season showed, and the network extrapolates wildly.
   'sn1',
@@ -61,23 +61,40 @@ export const FEATURE_NAMES = [
   'sparsity',
 ] as const;
 
-export const HIDDEN_FEATURES: readonly number[] = [0, 1, 2, 3, 4, 5];
-
+export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const N_FEATURES = FEATURE_NAMES.length;
-export const BASE_COL = FEATURE_NAMES.indexOf('base');
-const CALENDAR_WIDTH = 6;
+
+/** Column of each feature in a row: FEATURE_NAMES order, which is the saved model's input layout. */
+export const FEATURE_COL = Object.fromEntries(FEATURE_NAMES.map((name, col) => [name, col])) as Readonly<Record<FeatureName, number>>;
+
+/** The forecast values: mixed by the network (model.ts CANDIDATES), never fed to it (fitNormalizer zeroes them). */
+export const HIDDEN_FEATURE_NAMES = ['sn1', 'sn1_svd', 'snavg', 'snavg_svd', 'product', 'base'] as const satisfies readonly FeatureName[];
+export const HIDDEN_FEATURES: readonly number[] = HIDDEN_FEATURE_NAMES.map((name) => FEATURE_COL[name]);
+export const BASE_COL = FEATURE_COL.base;
+
+/** Columns that depend only on the target week (targetInfo computes them once per week). */
+const CALENDAR_FEATURES = ['holiday', 'hol_superbowl', 'hol_laborday', 'hol_thanksgiving', 'hol_christmas', 'pre_christmas'] as const satisfies readonly FeatureName[];
+type CalendarFeature = (typeof CALENDAR_FEATURES)[number];
 
 export interface FeatureOptions {
   /** Rank of the per-department SVD smoothing (0 = none). */
   svdRank: number;
 }
 
-const HOLIDAY_COLS: Record<HolidayName, number> = {
-  'Super Bowl': FEATURE_NAMES.indexOf('hol_superbowl'),
-  'Labor Day': FEATURE_NAMES.indexOf('hol_laborday'),
-  Thanksgiving: FEATURE_NAMES.indexOf('hol_thanksgiving'),
-  Christmas: FEATURE_NAMES.indexOf('hol_christmas'),
+const HOLIDAY_FEATURE: Record<HolidayName, CalendarFeature> = {
+  'Super Bowl': 'hol_superbowl',
+  'Labor Day': 'hol_laborday',
+  Thanksgiving: 'hol_thanksgiving',
+  Christmas: 'hol_christmas',
 };
+
+/** Department totals over the store x week matrix. */
+export interface DeptAgg {
+  sum: Float64Array;
+  recent13: number;
+  lastYear13: number;
+  total52: number;
+}
 
 /** Per-origin precomputation shared by all targets of that origin. */
 export interface OriginState {
@@ -99,8 +116,7 @@ export interface OriginState {
   /** Year-over-year growth of the last 52 weeks (NaN without a year of overlap). */
   growth: Float64Array;
   sparsity: Float64Array;
-  /** Department totals over the store x week matrix. */
-  deptAgg: Map<number, { sum: Float64Array; recent13: number; lastYear13: number; total52: number }>;
+  deptAgg: Map<number, DeptAgg>;
   /** Holiday-aligned source of each grid week (for in-sample quantities). */
   gridAlign: Alignment[];
 }
@@ -121,7 +137,7 @@ function mean(a: Float64Array, from: number, to: number): number {
   return n === 0 ? NaN : s / n;
 }
 
-type DeptAgg = { sum: Float64Array; recent13: number; lastYear13: number; total52: number };
+/** One department as of an origin: its members' filled and SVD-smoothed histories (members' order), its totals. */
 type DeptBlock = { filled: Float64Array[]; smooth: Float64Array[]; agg: DeptAgg };
 const blockCache = new WeakMap<Panel, Map<string, Map<number, DeptBlock>>>();
 
@@ -154,187 +170,220 @@ export function gridAlignments(panel: Panel): Alignment[] {
 /** The state of every series of `panel` as of grid index `origin`. `only` restricts to some series (inference). */
 export function originState(panel: Panel, origin: number, options: FeatureOptions, only?: readonly number[]): OriginState {
   const n = panel.series.length;
-  const len = origin + 1;
   const ids = only ?? panel.series.map((_, i) => i);
-  const filled: Float64Array[] = new Array(n);
-  const smooth: Float64Array[] = new Array(n);
   const empty = new Float64Array(0);
-  for (let i = 0; i < n; i++) {
-    filled[i] = empty;
-    smooth[i] = empty;
-  }
-  const fill = (s: PanelSeries): Float64Array => {
-    const a = new Float64Array(len).fill(NaN);
-    // Absent weeks after the series' first are "nothing sold", up to the origin (a
-    // department that stopped reporting sells nothing).
-    const hi = Math.min(origin, s.y.length - 1);
-    for (let i = s.first; i <= hi; i++) {
-      const v = s.y[i] as number;
-      a[i] = Number.isNaN(v) ? 0 : v;
-    }
-    return a;
-  };
-  // Departments of the wanted series: the SVD and the aggregates need all their stores.
-  const wantedDepts = new Set(ids.map((i) => (panel.series[i] as PanelSeries).dept));
-  const deptMembers = new Map<number, number[]>();
-  panel.series.forEach((s, i) => {
-    if (s.first > origin) return;
-    if (wantedDepts.has(s.dept)) {
-      const l = deptMembers.get(s.dept) ?? [];
-      l.push(i);
-      deptMembers.set(s.dept, l);
-    }
-  });
-  for (const members of deptMembers.values()) {
-    for (const i of members) if (filled[i] === empty) filled[i] = fill(panel.series[i] as PanelSeries);
-  }
-  const deptAgg = new Map<number, { sum: Float64Array; recent13: number; lastYear13: number; total52: number }>();
+  const filled = new Array<Float64Array>(n).fill(empty);
+  const smooth = new Array<Float64Array>(n).fill(empty);
+  const deptAgg = new Map<number, DeptAgg>();
+  const originAlign = gridAlignments(panel)[origin] ?? alignment(panel, isoWeekAt(panel, origin));
   // Inference asks for a few series at a time: reuse each department's block (filled,
   // smoothed, totals) across calls for the same panel, origin and rank.
   const cache = only ? deptCache(panel, `${origin}|${options.svdRank}`) : undefined;
-  for (const [dept, members] of [...deptMembers]) {
-    const hit = cache?.get(dept);
-    if (!hit) continue;
-    members.forEach((si, r) => {
-      filled[si] = hit.filled[r] as Float64Array;
-      smooth[si] = hit.smooth[r] as Float64Array;
-    });
-    deptAgg.set(dept, hit.agg);
-    deptMembers.delete(dept);
+  for (const [dept, members] of departmentMembers(panel, ids, origin)) {
+    let block = cache?.get(dept);
+    if (!block) {
+      block = deptBlock(panel, members, origin, originAlign, options.svdRank);
+      cache?.set(dept, block);
+    }
+    for (const [r, si] of members.entries()) {
+      filled[si] = block.filled[r] as Float64Array;
+      smooth[si] = block.smooth[r] as Float64Array;
+    }
+    deptAgg.set(dept, block.agg);
   }
-  const originAlign = gridAlignments(panel)[origin] ?? alignment(panel, isoWeekAt(panel, origin));
-  for (const [dept, members] of deptMembers) {
-    const rows = members.length;
-    const m = new Float64Array(rows * len);
-    const sum = new Float64Array(len);
-    members.forEach((si, r) => {
-      const f = filled[si] as Float64Array;
-      for (let c = 0; c < len; c++) {
-        const v = f[c] as number;
-        if (Number.isNaN(v)) continue;
-        m[r * len + c] = v;
-        sum[c] = (sum[c] as number) + v;
-      }
-    });
-    let total52 = 0;
-    for (let c = Math.max(0, origin - 51); c <= origin; c++) total52 += sum[c] as number;
-    deptAgg.set(dept, {
-      sum,
-      recent13: mean(sum, origin - 12, origin),
-      lastYear13: originAlign.src >= 12 ? mean(sum, originAlign.src - 12, originAlign.src) : NaN,
-      total52,
-    });
-    const lr = options.svdRank > 0 && rows > options.svdRank ? lowRank(m, rows, len, options.svdRank) : m;
-    members.forEach((si, r) => {
-      const f = filled[si] as Float64Array;
-      const out = lr.slice(r * len, (r + 1) * len);
-      // Unknown stays unknown (before the series started).
-      for (let c = 0; c < len; c++) if (Number.isNaN(f[c] as number)) out[c] = NaN;
-      smooth[si] = out;
-    });
-    cache?.set(dept, {
-      filled: members.map((si) => filled[si] as Float64Array),
-      smooth: members.map((si) => smooth[si] as Float64Array),
-      agg: deptAgg.get(dept) as DeptAgg,
-    });
+  const stats = seriesStats(panel, ids, filled, deptAgg, origin, originAlign);
+  return { panel, origin, filled, smooth, ...stats, deptAgg, gridAlign: gridAlignments(panel) };
+}
+
+/**
+ * The series (by department) that the departments of `ids` hold at the origin: the SVD and
+ * the department totals need all their stores, not only the wanted ones.
+ */
+function departmentMembers(panel: Panel, ids: readonly number[], origin: number): Map<number, number[]> {
+  const wantedDepts = new Set(ids.map((i) => (panel.series[i] as PanelSeries).dept));
+  const members = new Map<number, number[]>();
+  panel.series.forEach((s, i) => {
+    if (s.first > origin || !wantedDepts.has(s.dept)) return;
+    const list = members.get(s.dept) ?? [];
+    list.push(i);
+    members.set(s.dept, list);
+  });
+  return members;
+}
+
+/** Known values of `s` up to the origin: absent-in-span = 0, before the first week = NaN. */
+function filledHistory(s: PanelSeries, origin: number): Float64Array {
+  const a = new Float64Array(origin + 1).fill(NaN);
+  // Absent weeks after the series' first are "nothing sold", up to the origin (a
+  // department that stopped reporting sells nothing).
+  const hi = Math.min(origin, s.y.length - 1);
+  for (let i = s.first; i <= hi; i++) {
+    const v = s.y[i] as number;
+    a[i] = Number.isNaN(v) ? 0 : v;
   }
+  return a;
+}
+
+/** A department's filled histories, their rank-k smoothing and its totals. */
+function deptBlock(panel: Panel, members: readonly number[], origin: number, originAlign: Alignment, svdRank: number): DeptBlock {
+  const len = origin + 1;
+  const rows = members.length;
+  const filled = members.map((si) => filledHistory(panel.series[si] as PanelSeries, origin));
+  // Store x week matrix (unknown = 0) and its column sums.
+  const m = new Float64Array(rows * len);
+  const sum = new Float64Array(len);
+  filled.forEach((f, r) => {
+    for (let c = 0; c < len; c++) {
+      const v = f[c] as number;
+      if (Number.isNaN(v)) continue;
+      m[r * len + c] = v;
+      sum[c] = (sum[c] as number) + v;
+    }
+  });
+  const lr = svdRank > 0 && rows > svdRank ? lowRank(m, rows, len, svdRank) : m;
+  const smooth = filled.map((f, r) => {
+    const out = lr.slice(r * len, (r + 1) * len);
+    // Unknown stays unknown (before the series started).
+    for (let c = 0; c < len; c++) if (Number.isNaN(f[c] as number)) out[c] = NaN;
+    return out;
+  });
+  return { filled, smooth, agg: deptTotals(sum, origin, originAlign) };
+}
+
+function deptTotals(sum: Float64Array, origin: number, originAlign: Alignment): DeptAgg {
+  let total52 = 0;
+  for (let c = Math.max(0, origin - 51); c <= origin; c++) total52 += sum[c] as number;
+  return {
+    sum,
+    recent13: mean(sum, origin - 12, origin),
+    lastYear13: originAlign.src >= 12 ? mean(sum, originAlign.src - 12, originAlign.src) : NaN,
+    total52,
+  };
+}
+
+/** Per-series quantities of an origin state, indexed by series id. */
+type SeriesStats = Pick<
+  OriginState,
+  'scale' | 'recent4' | 'recent13' | 'recent52' | 'lastYear13' | 'lastYear4' | 'share52' | 'level' | 'volatility' | 'growth' | 'sparsity'
+>;
+
+/** Every series' stats at their "nothing known" values (what series not asked for keep). */
+function unknownStats(n: number): SeriesStats {
+  const filledWith = (v: number) => new Float64Array(n).fill(v);
+  return {
+    scale: filledWith(1),
+    recent4: filledWith(NaN),
+    recent13: filledWith(NaN),
+    recent52: filledWith(NaN),
+    lastYear13: filledWith(NaN),
+    lastYear4: filledWith(NaN),
+    share52: filledWith(NaN),
+    level: filledWith(1),
+    volatility: filledWith(0),
+    growth: filledWith(NaN),
+    sparsity: filledWith(0),
+  };
+}
+
+function seriesStats(
+  panel: Panel,
+  ids: readonly number[],
+  filled: readonly Float64Array[],
+  deptAgg: ReadonlyMap<number, DeptAgg>,
+  origin: number,
+  originAlign: Alignment,
+): SeriesStats {
+  const stats = unknownStats(panel.series.length);
   const gridAlign = gridAlignments(panel);
-  const scale = new Float64Array(n).fill(1);
-  const recent4 = new Float64Array(n).fill(NaN);
-  const recent13 = new Float64Array(n).fill(NaN);
-  const recent52 = new Float64Array(n).fill(NaN);
-  const lastYear13 = new Float64Array(n).fill(NaN);
-  const lastYear4 = new Float64Array(n).fill(NaN);
-  const share52 = new Float64Array(n).fill(NaN);
-  const level = new Float64Array(n).fill(1);
-  const volatility = new Float64Array(n);
-  const growth = new Float64Array(n).fill(NaN);
-  const sparsity = new Float64Array(n);
   for (const si of ids) {
     const s = panel.series[si] as PanelSeries;
     const f = filled[si] as Float64Array;
     if (f.length === 0 || s.first > origin) continue;
-    let absSum = 0;
-    let cnt = 0;
-    let zeros = 0;
-    for (let i = Math.max(origin - 51, s.first); i <= origin; i++) {
-      const v = f[i] as number;
-      absSum += Math.abs(v);
-      cnt++;
-      if (Number.isNaN(s.y[i] as number) || v === 0) zeros++;
-    }
-    scale[si] = Math.max(absSum / Math.max(cnt, 1), 10);
-    sparsity[si] = cnt === 0 ? 1 : zeros / cnt;
-    recent4[si] = mean(f, origin - 3, origin);
-    recent13[si] = mean(f, origin - 12, origin);
-    recent52[si] = mean(f, origin - 51, origin);
-    const ao = originAlign;
-    if (ao.src - 12 >= s.first) lastYear13[si] = mean(f, ao.src - 12, ao.src);
-    if (ao.src - 3 >= s.first) lastYear4[si] = mean(f, ao.src - 3, ao.src);
-    const d = deptAgg.get(s.dept);
-    if (d && origin - 51 >= s.first && d.total52 > 0) {
-      let own = 0;
-      for (let i = origin - 51; i <= origin; i++) own += f[i] as number;
-      share52[si] = own / d.total52;
-    }
-    // Level: recent 13 weeks over their aligned weeks a year before, shrunk and clamped.
-    let num = 0;
-    let den = 0;
-    let k = 0;
-    for (let i = origin; i > origin - 13 && i >= s.first; i--) {
-      const y = s.y[i] as number;
-      const src = alignedFrom(f, gridAlign[i] as Alignment, origin);
-      if (Number.isNaN(y) || Number.isNaN(src)) continue;
-      num += y;
-      den += src;
-      k++;
-    }
-    if (k >= 4 && num > 0 && den > 0) level[si] = Math.min(1.25, Math.max(0.8, Math.sqrt(num / den)));
-    // In-sample seasonal-naive error: how noisy the series is relative to last year.
-    let e = 0;
-    let ne = 0;
-    for (let i = s.first + 52; i <= origin; i++) {
-      const y = s.y[i] as number;
-      const src = alignedFrom(f, gridAlign[i] as Alignment, origin);
-      if (Number.isNaN(y) || Number.isNaN(src)) continue;
-      e += Math.abs(y - src);
-      ne++;
-    }
-    volatility[si] = ne === 0 ? NaN : e / ne;
-    // Year-over-year growth over (up to) the last 52 weeks: scales values two years back
-    // to last year's level.
-    let gy = 0;
-    let gs = 0;
-    let gn = 0;
-    for (let i = Math.max(s.first + 52, origin - 51); i <= origin; i++) {
-      const src = alignedFrom(f, gridAlign[i] as Alignment, origin);
-      const y = f[i] as number;
-      if (Number.isNaN(y) || Number.isNaN(src)) continue;
-      gy += y;
-      gs += src;
-      gn++;
-    }
-    if (gn >= 13 && gy > 0 && gs > 0) growth[si] = Math.min(1.5, Math.max(0.67, gy / gs));
+    const { scale, sparsity } = scaleAndSparsity(s, f, origin);
+    stats.scale[si] = scale;
+    stats.sparsity[si] = sparsity;
+    stats.recent4[si] = mean(f, origin - 3, origin);
+    stats.recent13[si] = mean(f, origin - 12, origin);
+    stats.recent52[si] = mean(f, origin - 51, origin);
+    if (originAlign.src - 12 >= s.first) stats.lastYear13[si] = mean(f, originAlign.src - 12, originAlign.src);
+    if (originAlign.src - 3 >= s.first) stats.lastYear4[si] = mean(f, originAlign.src - 3, originAlign.src);
+    stats.share52[si] = shareOfDepartment(s, f, deptAgg.get(s.dept), origin);
+    stats.level[si] = recentLevel(s, f, gridAlign, origin);
+    stats.volatility[si] = seasonalNaiveError(s, f, gridAlign, origin);
+    stats.growth[si] = yearOverYearGrowth(s, f, gridAlign, origin);
   }
-  return {
-    panel,
-    origin,
-    filled,
-    smooth,
-    scale,
-    recent4,
-    recent13,
-    recent52,
-    lastYear13,
-    lastYear4,
-    share52,
-    level,
-    volatility,
-    growth,
-    sparsity,
-    deptAgg,
-    gridAlign,
-  };
+  return stats;
+}
+
+/** Scale: mean |sales| of the last 52 weeks (at least 10); sparsity: share of those weeks with nothing sold. */
+function scaleAndSparsity(s: PanelSeries, f: Float64Array, origin: number): { scale: number; sparsity: number } {
+  let absSum = 0;
+  let cnt = 0;
+  let zeros = 0;
+  for (let i = Math.max(origin - 51, s.first); i <= origin; i++) {
+    const v = f[i] as number;
+    absSum += Math.abs(v);
+    cnt++;
+    if (Number.isNaN(s.y[i] as number) || v === 0) zeros++;
+  }
+  return { scale: Math.max(absSum / Math.max(cnt, 1), 10), sparsity: cnt === 0 ? 1 : zeros / cnt };
+}
+
+/** Share of the series in its department over the last 52 weeks (NaN if < 52 weeks). */
+function shareOfDepartment(s: PanelSeries, f: Float64Array, d: DeptAgg | undefined, origin: number): number {
+  if (!d || origin - 51 < s.first || d.total52 <= 0) return NaN;
+  let own = 0;
+  for (let i = origin - 51; i <= origin; i++) own += f[i] as number;
+  return own / d.total52;
+}
+
+/** Level: recent 13 weeks over their aligned weeks a year before, shrunk and clamped (1 when unknown). */
+function recentLevel(s: PanelSeries, f: Float64Array, gridAlign: readonly Alignment[], origin: number): number {
+  let num = 0;
+  let den = 0;
+  let k = 0;
+  for (let i = origin; i > origin - 13 && i >= s.first; i--) {
+    const y = s.y[i] as number;
+    const src = alignedFrom(f, gridAlign[i] as Alignment, origin);
+    if (Number.isNaN(y) || Number.isNaN(src)) continue;
+    num += y;
+    den += src;
+    k++;
+  }
+  return k >= 4 && num > 0 && den > 0 ? Math.min(1.25, Math.max(0.8, Math.sqrt(num / den))) : 1;
+}
+
+/** In-sample seasonal-naive error: how noisy the series is relative to last year. */
+function seasonalNaiveError(s: PanelSeries, f: Float64Array, gridAlign: readonly Alignment[], origin: number): number {
+  let e = 0;
+  let ne = 0;
+  for (let i = s.first + 52; i <= origin; i++) {
+    const y = s.y[i] as number;
+    const src = alignedFrom(f, gridAlign[i] as Alignment, origin);
+    if (Number.isNaN(y) || Number.isNaN(src)) continue;
+    e += Math.abs(y - src);
+    ne++;
+  }
+  return ne === 0 ? NaN : e / ne;
+}
+
+/**
+ * Year-over-year growth over (up to) the last 52 weeks: scales values two years back to
+ * last year's level. NaN without 13 weeks of overlap.
+ */
+function yearOverYearGrowth(s: PanelSeries, f: Float64Array, gridAlign: readonly Alignment[], origin: number): number {
+  let gy = 0;
+  let gs = 0;
+  let gn = 0;
+  for (let i = Math.max(s.first + 52, origin - 51); i <= origin; i++) {
+    const src = alignedFrom(f, gridAlign[i] as Alignment, origin);
+    const y = f[i] as number;
+    if (Number.isNaN(y) || Number.isNaN(src)) continue;
+    gy += y;
+    gs += src;
+    gn++;
+  }
+  return gn >= 13 && gy > 0 && gs > 0 ? Math.min(1.5, Math.max(0.67, gy / gs)) : NaN;
 }
 
 /** Per target week: everything that does not depend on the series. */
@@ -344,7 +393,8 @@ export interface TargetInfo {
   a1: Alignment;
   a2: Alignment;
   srcWeek: string;
-  calendar: Float32Array; // any holiday + holiday one-hot (4) + pre-christmas
+  /** Any holiday, which holiday (one-hot), the week before Christmas. */
+  calendar: Readonly<Record<CalendarFeature, number>>;
 }
 
 export function targetInfo(panel: Panel, origin: number, week: string): TargetInfo {
@@ -353,37 +403,50 @@ export function targetInfo(panel: Panel, origin: number, week: string): TargetIn
   const a2 = alignment(panel, week, 2);
   // No day-of-year terms: seasonality comes from the aligned candidates, and a trained
   // window that never saw November must not extrapolate a season curve into it.
-  const cal = new Float32Array(CALENDAR_WIDTH);
+  const calendar = Object.fromEntries(CALENDAR_FEATURES.map((name) => [name, 0])) as Record<CalendarFeature, number>;
   const h = holidayOf(week);
-  if (h || panel.holidayWeeks.has(week)) cal[0] = 1;
-  if (h) cal[1 + (HOLIDAY_COLS[h] - HOLIDAY_COLS['Super Bowl'])] = 1;
+  if (h || panel.holidayWeeks.has(week)) calendar.holiday = 1;
+  if (h) calendar[HOLIDAY_FEATURE[h]] = 1;
   const xmas = holidayWeek('Christmas', Number(week.slice(0, 4)));
-  if (gridIndex(panel, xmas) - idx === 1) cal[5] = 1;
+  if (gridIndex(panel, xmas) - idx === 1) calendar.pre_christmas = 1;
   const srcIdx = a1.src;
   const srcWeek = srcIdx >= 0 && srcIdx < panel.weeks.length ? (panel.weeks[srcIdx] as string) : '';
-  return { week, horizon: idx - origin, a1, a2, srcWeek, calendar: cal };
+  return { week, horizon: idx - origin, a1, a2, srcWeek, calendar };
 }
 
 const nz = (v: number, fallback = 0): number => (Number.isFinite(v) ? v : fallback);
+const logRatio = (a: number, b: number) => (a > 0 && b > 0 ? Math.max(-1.5, Math.min(1.5, Math.log(a / b))) : 0);
+/** Relative difference of two forecasts in units of the series' scale `sc`. */
+const rel = (x: number, y: number, sc: number) => (x / sc - y / sc) / (Math.abs(x / sc) + Math.abs(y / sc) + 0.1);
 
-/**
- * Writes the features of series `si` for target `t` into `out` at `offset`. Returns the
- * scaled base forecast (also written in column BASE_COL).
- */
-export function writeFeatures(st: OriginState, si: number, t: TargetInfo, out: Float32Array, offset: number): number {
-  const panel = st.panel;
-  const s = panel.series[si] as PanelSeries;
+/** The seasonal forecasts of one (series, target week), in dollars. */
+interface SeasonalForecasts {
+  /** Holiday-aligned seasonal naive one year back (recent 13-week mean without a year of history). */
+  sn1: number;
+  /** The same from the SVD-smoothed department matrix. */
+  sn1Svd: number;
+  /** Two-year blends of both. */
+  snavg: number;
+  snavgSvd: number;
+  /** The weeks around last year's aligned week. */
+  prev: number;
+  next: number;
+  avail1: number;
+  avail2: number;
+  /** The statistical base forecast: smoothed seasonal naive x the growth level. */
+  base: number;
+}
+
+function seasonalForecasts(st: OriginState, si: number, t: TargetInfo): SeasonalForecasts {
   const o = st.origin;
   const f = st.filled[si] as Float64Array;
   const sm = st.smooth[si] as Float64Array;
-  const sc = st.scale[si] as number;
-  const r4 = nz(st.recent4[si] as number);
   const r13 = nz(st.recent13[si] as number);
   let sn1 = alignedFrom(f, t.a1, o);
   const avail1 = Number.isNaN(sn1) ? 0 : 1;
   if (!avail1) sn1 = r13;
-  let sn1s = alignedFrom(sm, t.a1, o);
-  if (Number.isNaN(sn1s)) sn1s = sn1;
+  let sn1Svd = alignedFrom(sm, t.a1, o);
+  if (Number.isNaN(sn1Svd)) sn1Svd = sn1;
   const prev = nz(t.a1.src - 1 >= 0 ? (f[t.a1.src - 1] as number) : NaN, sn1);
   const next = nz(t.a1.src + 1 <= o ? (f[t.a1.src + 1] as number) : NaN, sn1);
   // Two years of seasonal history, blended: 0.65 x last year + 0.35 x the year before,
@@ -393,75 +456,140 @@ export function writeFeatures(st: OriginState, si: number, t: TargetInfo, out: F
   const avail2 = !Number.isNaN(sn2) && avail1 && Number.isFinite(g) ? 1 : 0;
   const snavg = avail2 ? 0.65 * sn1 + 0.35 * sn2 * g : sn1;
   const sn2s = alignedFrom(sm, t.a2, o);
-  const snavgS = avail2 && !Number.isNaN(sn2s) ? 0.65 * sn1s + 0.35 * sn2s * g : sn1s;
-  const lvl = st.level[si] as number;
-  const base = avail1 ? sn1s * lvl : r13;
-  // Product forecast: the series' share of its department x the department's aligned week
-  // last year (a rank-1 view of the store x week matrix: little noise, full seasonality).
-  const dept = st.deptAgg.get(s.dept);
-  let product = sn1;
-  let availShare = 0;
+  const snavgSvd = avail2 && !Number.isNaN(sn2s) ? 0.65 * sn1Svd + 0.35 * sn2s * g : sn1Svd;
+  const base = avail1 ? sn1Svd * (st.level[si] as number) : r13;
+  return { sn1, sn1Svd, snavg, snavgSvd, prev, next, avail1, avail2, base };
+}
+
+/**
+ * Product forecast: the series' share of its department x the department's aligned week
+ * last year (a rank-1 view of the store x week matrix: little noise, full seasonality).
+ */
+function productForecast(st: OriginState, si: number, t: TargetInfo, sn1: number): { value: number; availShare: number } {
+  const dept = st.deptAgg.get((st.panel.series[si] as PanelSeries).dept);
   const share = st.share52[si] as number;
-  if (dept) {
-    const d1 = alignedFrom(dept.sum, t.a1, o);
-    if (Number.isFinite(d1) && Number.isFinite(share)) {
-      product = share * d1;
-      availShare = 1;
-    } else if (Number.isFinite(d1) && dept.recent13 > 0) {
-      product = (r13 * d1) / dept.recent13;
-    }
-  }
-  const logRatio = (a: number, b: number) => (a > 0 && b > 0 ? Math.max(-1.5, Math.min(1.5, Math.log(a / b))) : 0);
-  const yoy4 = logRatio(r4, st.lastYear4[si] as number);
-  const yoy13 = logRatio(r13, st.lastYear13[si] as number);
-  const yoyDept = dept ? logRatio(dept.recent13, dept.lastYear13) : 0;
-  const info = panel.stores.get(s.store);
-  const cov = panel.covariates.get(`${s.store}|${t.week}`);
-  const covSrc = t.srcWeek ? panel.covariates.get(`${s.store}|${t.srcWeek}`) : undefined;
-  const md = cov ? Math.log1p(Math.max(0, cov.markdown)) / 10 : 0;
-  const mdSrc = covSrc ? Math.log1p(Math.max(0, covSrc.markdown)) / 10 : 0;
-  const rel = (x: number, y: number) => (x / sc - y / sc) / (Math.abs(x / sc) + Math.abs(y / sc) + 0.1);
-  const vals = [
-    sn1 / sc,
-    sn1s / sc,
-    snavg / sc,
-    snavgS / sc,
-    product / sc,
-    base / sc,
-    rel(sn1s, sn1),
-    rel(snavg, sn1),
-    rel(snavgS, sn1s),
-    rel(product, sn1s),
-    rel(prev, sn1),
-    rel(next, sn1),
-    avail1,
-    avail2,
-    yoy4,
-    yoy13,
-    yoyDept,
-    availShare,
-    Math.log(lvl),
-    t.horizon / 52,
-  ];
-  let c = offset;
-  for (const v of vals) out[c++] = nz(v);
-  for (let k = 0; k < CALENDAR_WIDTH; k++) out[c++] = t.calendar[k] as number;
-  const type = info?.type ?? null;
-  out[c++] = type === 'A' ? 1 : 0;
-  out[c++] = type === 'B' ? 1 : 0;
-  out[c++] = type === 'C' ? 1 : 0;
-  out[c++] = info?.size ? info.size / 200_000 : 0;
-  out[c++] = md;
-  out[c++] = mdSrc;
-  out[c++] = cov && covSrc ? nz((cov.temperature - covSrc.temperature) / 20) : 0;
-  out[c++] = Math.min(5, nz((st.volatility[si] as number) / sc, 0.5));
-  out[c++] = Math.log(sc) / 10;
-  out[c++] = st.sparsity[si] as number;
-  for (let k = offset; k < c; k++) {
-    const v = out[k] as number;
+  if (!dept) return { value: sn1, availShare: 0 };
+  const d1 = alignedFrom(dept.sum, t.a1, st.origin);
+  if (Number.isFinite(d1) && Number.isFinite(share)) return { value: share * d1, availShare: 1 };
+  if (Number.isFinite(d1) && dept.recent13 > 0) return { value: (nz(st.recent13[si] as number) * d1) / dept.recent13, availShare: 0 };
+  return { value: sn1, availShare: 0 };
+}
+
+/** What the columns of one row are computed from. */
+interface RowContext {
+  st: OriginState;
+  si: number;
+  t: TargetInfo;
+  /** The series' scale: every sales quantity is divided by it. */
+  sc: number;
+  seasonal: SeasonalForecasts;
+  product: { value: number; availShare: number };
+  yoyDept: number;
+  store: StoreInfo | undefined;
+  /** Store covariates of the target week and of its aligned week last year. */
+  cov: Covariates | undefined;
+  covSrc: Covariates | undefined;
+}
+
+function rowContext(st: OriginState, si: number, t: TargetInfo): RowContext {
+  const s = st.panel.series[si] as PanelSeries;
+  const seasonal = seasonalForecasts(st, si, t);
+  const dept = st.deptAgg.get(s.dept);
+  return {
+    st,
+    si,
+    t,
+    sc: st.scale[si] as number,
+    seasonal,
+    product: productForecast(st, si, t, seasonal.sn1),
+    yoyDept: dept ? logRatio(dept.recent13, dept.lastYear13) : 0,
+    store: st.panel.stores.get(s.store),
+    cov: st.panel.covariates.get(`${s.store}|${t.week}`),
+    covSrc: t.srcWeek ? st.panel.covariates.get(`${s.store}|${t.srcWeek}`) : undefined,
+  };
+}
+
+const markdownOf = (cov: Covariates | undefined) => (cov ? Math.log1p(Math.max(0, cov.markdown)) / 10 : 0);
+
+/**
+ * How each feature is computed, keyed by name: the written layout comes from FEATURE_NAMES
+ * alone, so the order of the definitions here cannot shift a column. `nz` marks the values
+ * that may be missing (written as 0).
+ */
+const FEATURE_COLUMNS: Readonly<Record<FeatureName, (c: RowContext) => number>> = {
+  sn1: (c) => nz(c.seasonal.sn1 / c.sc),
+  sn1_svd: (c) => nz(c.seasonal.sn1Svd / c.sc),
+  snavg: (c) => nz(c.seasonal.snavg / c.sc),
+  snavg_svd: (c) => nz(c.seasonal.snavgSvd / c.sc),
+  product: (c) => nz(c.product.value / c.sc),
+  base: (c) => nz(c.seasonal.base / c.sc),
+  rel_svd: (c) => nz(rel(c.seasonal.sn1Svd, c.seasonal.sn1, c.sc)),
+  rel_avg: (c) => nz(rel(c.seasonal.snavg, c.seasonal.sn1, c.sc)),
+  rel_avg_svd: (c) => nz(rel(c.seasonal.snavgSvd, c.seasonal.sn1Svd, c.sc)),
+  rel_product: (c) => nz(rel(c.product.value, c.seasonal.sn1Svd, c.sc)),
+  rel_prev: (c) => nz(rel(c.seasonal.prev, c.seasonal.sn1, c.sc)),
+  rel_next: (c) => nz(rel(c.seasonal.next, c.seasonal.sn1, c.sc)),
+  avail1: (c) => nz(c.seasonal.avail1),
+  avail2: (c) => nz(c.seasonal.avail2),
+  yoy4: (c) => nz(logRatio(nz(c.st.recent4[c.si] as number), c.st.lastYear4[c.si] as number)),
+  yoy13: (c) => nz(logRatio(nz(c.st.recent13[c.si] as number), c.st.lastYear13[c.si] as number)),
+  yoy_dept13: (c) => nz(c.yoyDept),
+  avail_share: (c) => nz(c.product.availShare),
+  log_level: (c) => nz(Math.log(c.st.level[c.si] as number)),
+  horizon: (c) => nz(c.t.horizon / 52),
+  holiday: (c) => c.t.calendar.holiday,
+  hol_superbowl: (c) => c.t.calendar.hol_superbowl,
+  hol_laborday: (c) => c.t.calendar.hol_laborday,
+  hol_thanksgiving: (c) => c.t.calendar.hol_thanksgiving,
+  hol_christmas: (c) => c.t.calendar.hol_christmas,
+  pre_christmas: (c) => c.t.calendar.pre_christmas,
+  type_a: (c) => (c.store?.type === 'A' ? 1 : 0),
+  type_b: (c) => (c.store?.type === 'B' ? 1 : 0),
+  type_c: (c) => (c.store?.type === 'C' ? 1 : 0),
+  size: (c) => (c.store?.size ? c.store.size / 200_000 : 0),
+  markdown: (c) => markdownOf(c.cov),
+  markdown_src: (c) => markdownOf(c.covSrc),
+  temp_diff: (c) => (c.cov && c.covSrc ? nz((c.cov.temperature - c.covSrc.temperature) / 20) : 0),
+  volatility: (c) => Math.min(5, nz((c.st.volatility[c.si] as number) / c.sc, 0.5)),
+  log_scale: (c) => Math.log(c.sc) / 10,
+  sparsity: (c) => c.st.sparsity[c.si] as number,
+};
+
+/**
+ * Throws unless `columns` computes exactly the declared features, each once: the writer
+ * writes one column per declared name, so a missing, extra or repeated name would shift or
+ * drop a column of the saved model's input.
+ */
+export function checkFeatureColumns(declared: readonly string[], columns: Readonly<Record<string, unknown>>): void {
+  const names = new Set(declared);
+  const defined = Object.keys(columns);
+  const repeated = declared.filter((name, i) => declared.indexOf(name) !== i);
+  const missing = declared.filter((name) => !Object.hasOwn(columns, name));
+  const extra = defined.filter((name) => !names.has(name));
+  if (repeated.length === 0 && missing.length === 0 && extra.length === 0) return;
+  const details = [
+    repeated.length ? `declared twice: ${repeated.join(', ')}` : '',
+    missing.length ? `declared but not written: ${missing.join(', ')}` : '',
+    extra.length ? `written but not declared: ${extra.join(', ')}` : '',
+  ].filter(Boolean);
+  throw new Error(`feature layout: ${declared.length} columns declared (FEATURE_NAMES), ${defined.length} written (FEATURE_COLUMNS); ${details.join('; ')}`);
+}
+
+checkFeatureColumns(FEATURE_NAMES, FEATURE_COLUMNS);
+
+/** The column computations in written order (FEATURE_NAMES). */
+const WRITERS = FEATURE_NAMES.map((name) => FEATURE_COLUMNS[name]);
+
+/**
+ * Writes the features of series `si` for target `t` into `out` at `offset`. Returns the
+ * scaled base forecast (also written in column BASE_COL).
+ */
+export function writeFeatures(st: OriginState, si: number, t: TargetInfo, out: Float32Array, offset: number): number {
+  const c = rowContext(st, si, t);
+  for (let col = 0; col < N_FEATURES; col++) {
+    const v = (WRITERS[col] as (c: RowContext) => number)(c);
     // Clip extreme ratios (tiny scales, huge returns) so no input dominates a batch.
-    if (v > 20) out[k] = 20;
-    else if (v < -20) out[k] = -20;
+    out[offset + col] = v > 20 ? 20 : v < -20 ? -20 : v;
   }
   return nz(out[offset + BASE_COL] as number);
 }

@@ -1,5 +1,5 @@
 import { tf } from './tf.ts';
-import { FEATURE_NAMES, HIDDEN_FEATURES, N_FEATURES } from './features.ts';
+import { FEATURE_COL, HIDDEN_FEATURES, N_FEATURES, type FeatureName } from './features.ts';
 
 /**
  * The network. Inputs: standardised, season-neutral features (relative differences between
@@ -123,8 +123,8 @@ export const LEVEL_FEATURES = [
   'volatility',
   'log_scale',
   'sparsity',
-] as const;
-export const LEVEL_COLS = LEVEL_FEATURES.map((c) => FEATURE_NAMES.indexOf(c));
+] as const satisfies readonly FeatureName[];
+export const LEVEL_COLS = LEVEL_FEATURES.map((c) => FEATURE_COL[c]);
 
 export function buildNetwork(h: Hyperparameters): tf.LayersModel {
   let seed = h.seed * 7919;
@@ -144,7 +144,7 @@ export function buildNetwork(h: Hyperparameters): tf.LayersModel {
   });
   const head = tf.layers.concatenate().apply([x, embFlat, hidden]) as tf.SymbolicTensor;
   const mixAndWidth = tf.layers
-    .dense({ units: N_OUTPUTS - 1, kernelInitializer: 'zeros', biasInitializer: 'zeros', name: 'mix_width' })
+    .dense({ units: N_OUTPUTS - MIX_WIDTH_FIRST, kernelInitializer: 'zeros', biasInitializer: 'zeros', name: 'mix_width' })
     .apply(head) as tf.SymbolicTensor;
   const levelIn = tf.layers.concatenate().apply([xl, embFlat]) as tf.SymbolicTensor;
   const levelHidden = tf.layers
@@ -159,9 +159,9 @@ export function buildNetwork(h: Hyperparameters): tf.LayersModel {
   // two-year blend), level multiplier 1. Training moves away only where that helps.
   const mixLayer = model.getLayer('mix_width');
   const [kernel] = mixLayer.getWeights() as [tf.Tensor, tf.Tensor];
-  const b = new Float32Array(N_OUTPUTS - 1);
+  const b = new Float32Array(N_OUTPUTS - MIX_WIDTH_FIRST);
   h.priorLogits.forEach((v, k) => {
-    if (k < N_CANDIDATES) b[2 + k] = v;
+    if (k < N_CANDIDATES) b[OUTPUT.logits - MIX_WIDTH_FIRST + k] = v;
   });
   const bias = tf.tensor1d(b);
   mixLayer.setWeights([kernel, bias]); // copies the values into the layer's variables
@@ -220,15 +220,42 @@ export const QUANTILES = [0.1, 0.5, 0.9] as const;
  * carry over, including to holidays the training window never showed it with a year of
  * history.
  */
-export const CANDIDATES = ['sn1', 'sn1_svd', 'snavg', 'snavg_svd', 'product'] as const;
-export const CANDIDATE_COLS = CANDIDATES.map((c) => FEATURE_NAMES.indexOf(c));
+export const CANDIDATES = ['sn1', 'sn1_svd', 'snavg', 'snavg_svd', 'product'] as const satisfies readonly FeatureName[];
+export type Candidate = (typeof CANDIDATES)[number];
+export const CANDIDATE_COLS = CANDIDATES.map((c) => FEATURE_COL[c]);
 export const N_CANDIDATES = CANDIDATES.length;
-/** Raw outputs: level, lower width, upper width, then one logit per candidate. */
-export const N_OUTPUTS = 3 + N_CANDIDATES;
+/** Position of each candidate in a row of candidate forecasts (n x N_CANDIDATES, CANDIDATES order). */
+export const CANDIDATE_INDEX = Object.fromEntries(CANDIDATES.map((c, k) => [c, k])) as Readonly<Record<Candidate, number>>;
+
+/** Named column offsets of a packed row, from one ordered list of (name, width): the offsets cannot drift apart. */
+function packedLayout<K extends string>(parts: readonly (readonly [K, number])[]): { offset: Readonly<Record<K, number>>; width: number } {
+  const offset = {} as Record<K, number>;
+  let width = 0;
+  for (const [name, w] of parts) {
+    offset[name] = width;
+    width += w;
+  }
+  return { offset, width };
+}
+
+/** Raw outputs per row: the level correction, the lower and upper widths, then one logit per candidate. */
+const OUTPUT_LAYOUT = packedLayout([
+  ['level', 1],
+  ['lowerWidth', 1],
+  ['upperWidth', 1],
+  ['logits', N_CANDIDATES],
+] as const);
+/** First column of each part of a raw output row (the logits take N_CANDIDATES columns). */
+export const OUTPUT = OUTPUT_LAYOUT.offset;
+export const N_OUTPUTS = OUTPUT_LAYOUT.width;
+// buildNetwork concatenates [level head, mix_width layer]: the level comes first and the
+// mix_width layer produces every output after it.
+if (OUTPUT.level !== 0) throw new Error('raw output layout: the level must be the first output (buildNetwork concatenates it first)');
+const MIX_WIDTH_FIRST = OUTPUT.level + 1;
 /** Half-widths are relative to |p50| + WIDTH_FLOOR (in units of the series' scale). */
 export const WIDTH_FLOOR = 0.2;
 
-const LOG_LEVEL_COL = FEATURE_NAMES.indexOf('log_level');
+const LOG_LEVEL_COL = FEATURE_COL.log_level;
 
 /**
  * Candidate forecasts of raw (unstandardised) feature rows `from..to` (in `order` when
@@ -247,10 +274,10 @@ export function candidates(x: Float32Array, from: number, to: number, order?: Ar
 
 /** Tensor version of the decoding: p10, p50, p90 of the scaled target. */
 export function decodeTensors(raw: tf.Tensor2D, cands: tf.Tensor2D, levelRange: number): { q10: tf.Tensor2D; q50: tf.Tensor2D; q90: tf.Tensor2D } {
-  const level = raw.slice([0, 0], [-1, 1]);
-  const b = raw.slice([0, 1], [-1, 1]);
-  const c = raw.slice([0, 2], [-1, 1]);
-  const logits = raw.slice([0, 3], [-1, N_CANDIDATES]);
+  const level = raw.slice([0, OUTPUT.level], [-1, 1]);
+  const b = raw.slice([0, OUTPUT.lowerWidth], [-1, 1]);
+  const c = raw.slice([0, OUTPUT.upperWidth], [-1, 1]);
+  const logits = raw.slice([0, OUTPUT.logits], [-1, N_CANDIDATES]);
   const mix = tf.softmax(logits).mul(cands).sum(1, true);
   const q50 = mix.mul(tf.exp(tf.tanh(level).mul(levelRange))) as tf.Tensor2D;
   const width = q50.abs().add(WIDTH_FLOOR);
@@ -297,20 +324,21 @@ export function decodeQuantiles(
   const e = new Float64Array(N_CANDIDATES);
   for (let i = 0; i < n; i++) {
     const r = i * N_OUTPUTS;
+    const logits = r + OUTPUT.logits;
     let max = -Infinity;
-    for (let k = 0; k < N_CANDIDATES; k++) max = Math.max(max, raw[r + 3 + k] as number);
+    for (let k = 0; k < N_CANDIDATES; k++) max = Math.max(max, raw[logits + k] as number);
     let z = 0;
     for (let k = 0; k < N_CANDIDATES; k++) {
-      e[k] = Math.exp((raw[r + 3 + k] as number) - max);
+      e[k] = Math.exp((raw[logits + k] as number) - max);
       z += e[k] as number;
     }
     let mix = 0;
     for (let k = 0; k < N_CANDIDATES; k++) mix += ((e[k] as number) / z) * (cands[i * N_CANDIDATES + k] as number);
-    const m = mix * Math.exp(levelRange * Math.tanh(raw[r] as number));
+    const m = mix * Math.exp(levelRange * Math.tanh(raw[r + OUTPUT.level] as number));
     const width = Math.abs(m) + WIDTH_FLOOR;
     p50[i] = m;
-    p10[i] = m - calibration.lower * softplus(raw[r + 1] as number) * width;
-    p90[i] = m + calibration.upper * softplus(raw[r + 2] as number) * width;
+    p10[i] = m - calibration.lower * softplus(raw[r + OUTPUT.lowerWidth] as number) * width;
+    p90[i] = m + calibration.upper * softplus(raw[r + OUTPUT.upperWidth] as number) * width;
   }
   return { p10, p50, p90 };
 }

@@ -1,5 +1,5 @@
 import { addWeeks } from '../data/weeks.ts';
-import { FEATURE_NAMES, N_FEATURES, originState, targetInfo, writeFeatures, type OriginState } from './features.ts';
+import { FEATURE_COL, N_FEATURES, originState, targetInfo, writeFeatures, type OriginState, type TargetInfo } from './features.ts';
 import {
   buildNetwork,
   decodeQuantiles,
@@ -7,6 +7,7 @@ import {
   DEFAULT_HYPERPARAMETERS,
   applyNormalizer,
   candidates,
+  CANDIDATE_INDEX,
   fitNormalizer,
   N_CANDIDATES,
   inputBuffers,
@@ -15,7 +16,9 @@ import {
   pinballLoss,
   predictRaw,
   type Calibration,
+  type Candidate,
   type Hyperparameters,
+  type InputBuffers,
   type Normalizer,
 } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
@@ -32,12 +35,21 @@ import { Wmae } from './wmae.ts';
  * interval on the validation split so the 80% interval covers ~80% of rows.
  */
 
+/** What each row is scored against, one array per quantity. */
+export interface SampleTargets {
+  /** The actual, in units of the series' scale (clipped to +-20). */
+  y: Float32Array;
+  /** Loss weight: holiday weight x series scale, normalised to mean 1 per set. */
+  weight: Float32Array;
+  /** The statistical base forecast (scaled), for the baseline WMAE. */
+  base: Float32Array;
+}
+
 export interface SampleSet {
   n: number;
   x: Float32Array;
   dept: Float32Array;
-  /** n x 3: scaled actual, weight, scaled base. */
-  target: Float32Array;
+  target: SampleTargets;
   /** n x K candidate forecasts (scaled), kept before the features are standardised. */
   cands: Float32Array;
   scale: Float32Array;
@@ -51,7 +63,7 @@ function allocate(n: number): SampleSet {
     n: 0,
     x: new Float32Array(n * N_FEATURES),
     dept: new Float32Array(n),
-    target: new Float32Array(n * 3),
+    target: { y: new Float32Array(n), weight: new Float32Array(n), base: new Float32Array(n) },
     cands: new Float32Array(n * N_CANDIDATES),
     scale: new Float32Array(n),
     holiday: new Uint8Array(n),
@@ -84,18 +96,7 @@ export async function buildSamples(panel: Panel, options: SampleOptions): Promis
   const valStart = until - hyper.valWeeks + 1; // targets >= valStart are validation
   const origins = trainingOrigins(until, hyper.originStep);
   // Count candidates first so thinning hits the row budgets.
-  let nTrain = 0;
-  let nVal = 0;
-  for (const o of origins) {
-    for (let t = o + 1; t <= Math.min(o + hyper.maxHorizon, until); t++) {
-      for (const s of panel.series) {
-        if (s.first > o || Number.isNaN(s.y[t] as number)) continue;
-        const share = t < s.first + 52 ? 0.1 : 1;
-        if (t >= valStart) nVal += share;
-        else nTrain += share;
-      }
-    }
-  }
+  const { nTrain, nVal } = countRows(panel, origins, until, valStart, hyper.maxHorizon);
   const pTrain = Math.min(1, hyper.maxTrainRows / Math.max(nTrain, 1));
   const pVal = Math.min(1, hyper.maxValRows / Math.max(nVal, 1));
   const rand = prng(hyper.seed);
@@ -105,12 +106,11 @@ export async function buildSamples(panel: Panel, options: SampleOptions): Promis
     let st: OriginState | undefined;
     for (let t = o + 1; t <= Math.min(o + hyper.maxHorizon, until); t++) {
       const week = panel.weeks[t] as string;
-      let info: ReturnType<typeof targetInfo> | undefined;
+      let info: TargetInfo | undefined;
       const hol = isHoliday(panel, week);
       for (let si = 0; si < panel.series.length; si++) {
         const s = panel.series[si] as PanelSeries;
-        const y = s.y[t] as number;
-        if (s.first > o || Number.isNaN(y)) continue;
+        if (s.first > o || Number.isNaN(s.y[t] as number)) continue;
         const set = t >= valStart ? val : train;
         if (rand() >= (t >= valStart ? pVal : pTrain)) continue;
         // Rows without a year of history are a different regime (all forecasts fall back
@@ -119,30 +119,57 @@ export async function buildSamples(panel: Panel, options: SampleOptions): Promis
         if (set.n >= set.dept.length) continue;
         st ??= originState(panel, o, { svdRank: hyper.svdRank });
         info ??= targetInfo(panel, o, week);
-        const i = set.n++;
-        const base = writeFeatures(st, si, info, set.x, i * N_FEATURES);
-        const sc = st.scale[si] as number;
-        set.dept[i] = deptIndex(s.dept, hyper.deptVocab);
-        set.target[3 * i] = Math.max(-20, Math.min(20, y / sc));
-        set.target[3 * i + 1] = (hol ? hyper.holidayWeight : 1) * sc;
-        set.target[3 * i + 2] = base;
-        set.cands.set(candidates(set.x, i, i + 1), i * N_CANDIDATES);
-        set.scale[i] = sc;
-        set.holiday[i] = hol ? 1 : 0;
-        set.series[i] = si;
-        set.targetWeek[i] = t;
+        addSample(set, st, info, si, t, hol, hyper);
       }
     }
     if (options.yieldEvery) await options.yieldEvery();
   }
-  // Normalise weights to mean 1 (keeps the loss scale independent of the data's currency).
-  for (const set of [train, val]) {
-    let sum = 0;
-    for (let i = 0; i < set.n; i++) sum += set.target[3 * i + 1] as number;
-    const m = sum / Math.max(set.n, 1);
-    if (m > 0) for (let i = 0; i < set.n; i++) set.target[3 * i + 1] = (set.target[3 * i + 1] as number) / m;
-  }
+  normaliseWeights(train);
+  normaliseWeights(val);
   return { train, val, origins };
+}
+
+/** Rows available for training and validation before thinning (rows without a year of history count a tenth). */
+function countRows(panel: Panel, origins: readonly number[], until: number, valStart: number, maxHorizon: number): { nTrain: number; nVal: number } {
+  let nTrain = 0;
+  let nVal = 0;
+  for (const o of origins) {
+    for (let t = o + 1; t <= Math.min(o + maxHorizon, until); t++) {
+      for (const s of panel.series) {
+        if (s.first > o || Number.isNaN(s.y[t] as number)) continue;
+        const share = t < s.first + 52 ? 0.1 : 1;
+        if (t >= valStart) nVal += share;
+        else nTrain += share;
+      }
+    }
+  }
+  return { nTrain, nVal };
+}
+
+/** Appends the row (series `si`, target week `t`): features, targets and candidate forecasts. */
+function addSample(set: SampleSet, st: OriginState, info: TargetInfo, si: number, t: number, hol: boolean, hyper: Hyperparameters): void {
+  const s = st.panel.series[si] as PanelSeries;
+  const i = set.n++;
+  const base = writeFeatures(st, si, info, set.x, i * N_FEATURES);
+  const sc = st.scale[si] as number;
+  set.dept[i] = deptIndex(s.dept, hyper.deptVocab);
+  set.target.y[i] = Math.max(-20, Math.min(20, (s.y[t] as number) / sc));
+  set.target.weight[i] = (hol ? hyper.holidayWeight : 1) * sc;
+  set.target.base[i] = base;
+  set.cands.set(candidates(set.x, i, i + 1), i * N_CANDIDATES);
+  set.scale[i] = sc;
+  set.holiday[i] = hol ? 1 : 0;
+  set.series[i] = si;
+  set.targetWeek[i] = t;
+}
+
+/** Normalises the weights to mean 1 (keeps the loss scale independent of the data's currency). */
+function normaliseWeights(set: SampleSet): void {
+  const w = set.target.weight;
+  let sum = 0;
+  for (let i = 0; i < set.n; i++) sum += w[i] as number;
+  const m = sum / Math.max(set.n, 1);
+  if (m > 0) for (let i = 0; i < set.n; i++) w[i] = (w[i] as number) / m;
 }
 
 export interface EpochReport {
@@ -194,9 +221,9 @@ const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** WMAE of a sample set in sales units, holiday rows weighted as configured. */
 function wmaeOf(set: SampleSet, holidayWeight: number, p50: ArrayLike<number>, useBase = false): number {
   const wmae = new Wmae(holidayWeight);
+  const pred = useBase ? set.target.base : p50;
   for (let i = 0; i < set.n; i++) {
-    const pred = useBase ? (set.target[3 * i + 2] as number) : (p50[i] as number);
-    wmae.add(Math.abs((set.target[3 * i] as number) - pred) * (set.scale[i] as number), set.holiday[i] === 1);
+    wmae.add(Math.abs((set.target.y[i] as number) - (pred[i] as number)) * (set.scale[i] as number), set.holiday[i] === 1);
   }
   return wmae.value();
 }
@@ -223,7 +250,8 @@ export function calibrate(y: ArrayLike<number>, q: { p10: ArrayLike<number>; p50
   return { lower: Math.max(0.05, ql), upper: Math.max(0.05, qh) };
 }
 
-export async function trainModel(panel: Panel, options: TrainOptions = {}): Promise<TrainedModel> {
+/** The run's hyperparameters and last grid week; throws when the data is too short to train on. */
+function trainingWindow(panel: Panel, options: TrainOptions): { hyper: Hyperparameters; until: number } {
   const hyper: Hyperparameters = { ...DEFAULT_HYPERPARAMETERS, ...options.hyper };
   if (panel.weeks.length === 0) throw new Error('no sales data to train on');
   const untilWeek = options.until ?? (panel.weeks.at(-1) as string);
@@ -233,6 +261,11 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   }
   const maxDept = Math.max(...panel.series.map((s) => s.dept));
   hyper.deptVocab = Math.max(hyper.deptVocab, Math.min(maxDept + 1, 1000));
+  return { hyper, until };
+}
+
+export async function trainModel(panel: Panel, options: TrainOptions = {}): Promise<TrainedModel> {
+  const { hyper, until } = trainingWindow(panel, options);
   const t0 = performance.now();
   const { train, val } = await buildSamples(panel, { until, hyper, yieldEvery: nextTick });
   const sampleSeconds = (performance.now() - t0) / 1000;
@@ -242,85 +275,99 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   applyNormalizer(train.x, train.n, normalizer);
   applyNormalizer(val.x, val.n, normalizer);
   const network = buildNetwork(hyper);
-  const optimizer = tf.train.adam(hyper.learningRate);
-  // Kernels the loss can move (the level head is inert when levelRange is 0).
-  const kernels = network.weights.filter((w) => w.name.includes('kernel') && (hyper.levelRange > 0 || !w.name.startsWith('level')));
+  const fit = await fitNetwork(network, train, val, hyper, options);
+  const check = await calibrateOnValidation(network, val, hyper);
+  return {
+    network,
+    hyper,
+    calibration: check.calibration,
+    normalizer,
+    from: panel.weeks[0] as string,
+    until: panel.weeks[until] as string,
+    metrics: {
+      trainRows: train.n,
+      valRows: val.n,
+      epochsRun: fit.epochsRun,
+      bestEpoch: fit.bestEpoch,
+      valWmae: check.valWmae,
+      valBaseWmae: check.valBaseWmae,
+      valCoverage: check.coverage,
+      calibration: check.calibration,
+      seconds: (performance.now() - t0) / 1000,
+      sampleSeconds,
+      rowsPerSecond: (train.n * fit.epochsRun) / Math.max(fit.trainSeconds, 1e-9),
+    },
+  };
+}
+
+/** Optimisation state of one training run, allocated once (training allocates no garbage per batch). */
+interface Trainer {
+  network: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  hyper: Hyperparameters;
+  train: SampleSet;
+  /** Kernels the loss can move (the level head is inert when levelRange is 0). */
+  kernels: tf.LayersModel['weights'];
+  /** Row order of the current epoch. */
+  order: Int32Array;
+  batches: number;
+  inputs: InputBuffers;
+  batch: { y: Float32Array; weight: Float32Array; cands: Float32Array };
+}
+
+function createTrainer(network: tf.LayersModel, train: SampleSet, hyper: Hyperparameters): Trainer {
+  return {
+    network,
+    optimizer: tf.train.adam(hyper.learningRate),
+    hyper,
+    train,
+    kernels: network.weights.filter((w) => w.name.includes('kernel') && (hyper.levelRange > 0 || !w.name.startsWith('level'))),
+    order: new Int32Array(train.n),
+    batches: Math.ceil(train.n / hyper.batchSize),
+    inputs: inputBuffers(hyper.batchSize, hyper.deptVocab),
+    batch: { y: new Float32Array(hyper.batchSize), weight: new Float32Array(hyper.batchSize), cands: new Float32Array(hyper.batchSize * N_CANDIDATES) },
+  };
+}
+
+/** The best validation WMAE so far and a copy of the weights that reached it. */
+interface Best {
+  wmae: number;
+  epoch: number;
+  weights: tf.Tensor[];
+}
+
+function snapshot(network: tf.LayersModel, wmae: number, epoch: number): Best {
+  return { wmae, epoch, weights: network.getWeights().map((w) => w.clone()) };
+}
+
+/** Adam with seeded shuffling and early stopping on validation WMAE; leaves the best weights in `network`. */
+async function fitNetwork(
+  network: tf.LayersModel,
+  train: SampleSet,
+  val: SampleSet,
+  hyper: Hyperparameters,
+  options: TrainOptions,
+): Promise<{ epochsRun: number; bestEpoch: number; trainSeconds: number }> {
+  const tr = createTrainer(network, train, hyper);
   const rand = prng(hyper.seed + 1);
-  const batches = Math.ceil(train.n / hyper.batchSize);
-  const perm = new Int32Array(train.n);
-  const buffers = inputBuffers(hyper.batchSize, hyper.deptVocab);
-  const batchY = new Float32Array(hyper.batchSize);
-  const batchW = new Float32Array(hyper.batchSize);
-  const batchC = new Float32Array(hyper.batchSize * N_CANDIDATES);
   // Epoch 0 (the untrained network, i.e. the statistical forecast) is a candidate too: if
   // training never beats it on validation, that is what gets kept.
   const initial = await predictSet(network, val, hyper.levelRange);
-  let best = { wmae: wmaeOf(val, hyper.holidayWeight, initial.p50), epoch: 0, weights: network.getWeights().map((w) => w.clone()) };
+  let best = snapshot(network, wmaeOf(val, hyper.holidayWeight, initial.p50), 0);
   let epochsRun = 0;
   const tTrain = performance.now();
   try {
     for (let epoch = 1; epoch <= hyper.epochs; epoch++) {
       if (options.signal?.aborted) break;
-      for (let i = 0; i < train.n; i++) perm[i] = i;
-      for (let i = train.n - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        const tmp = perm[i] as number;
-        perm[i] = perm[j] as number;
-        perm[j] = tmp;
-      }
-      let lossSum = 0;
-      const lr = hyper.learningRate * (epoch > 15 ? 0.5 : 1); // halved for long runs
-      (optimizer as unknown as { learningRate: number }).learningRate = lr;
-      for (let b = 0; b < batches; b++) {
-        const from = b * hyper.batchSize;
-        const to = Math.min(train.n, from + hyper.batchSize);
-        const m = to - from;
-        const inp = networkInputs(train.x, train.dept, hyper.deptVocab, from, to, perm, buffers);
-        const by = batchY.subarray(0, m);
-        const bw = batchW.subarray(0, m);
-        for (let r = 0; r < m; r++) {
-          const i = perm[from + r] as number;
-          by[r] = train.target[3 * i] as number;
-          bw[r] = train.target[3 * i + 1] as number;
-        }
-        const bc = batchC.subarray(0, m * N_CANDIDATES);
-        for (let r = 0; r < m; r++) {
-          const i = perm[from + r] as number;
-          bc.set(train.cands.subarray(i * N_CANDIDATES, (i + 1) * N_CANDIDATES), r * N_CANDIDATES);
-        }
-        const loss = optimizer.minimize(
-          () =>
-            tf.tidy(() => {
-              const raw = network.apply(inputTensors(inp, hyper.deptVocab), { training: true }) as tf.Tensor2D;
-              const fit = pinballLoss(tf.tensor2d(by, [m, 1]), tf.tensor2d(bw, [m, 1]), tf.tensor2d(bc, [m, N_CANDIDATES]), raw, hyper.levelRange);
-              if (!hyper.weightDecay) return fit;
-              // L2 on the kernels: pulls the network towards its statistical prior (the
-              // biases carry the prior and are not penalised).
-              const penalty = kernels.reduce((acc: tf.Tensor, k) => acc.add(tf.sum(tf.square(k.read()))), tf.scalar(0));
-              return fit.add(penalty.mul(hyper.weightDecay)) as tf.Scalar;
-            }),
-          true,
-        );
-        if (loss) {
-          if (b % 20 === 0) lossSum += (await loss.data())[0] as number;
-          loss.dispose();
-        }
-        options.onBatch?.(b + 1, batches, epoch);
-        if (b % 4 === 3) await nextTick();
-      }
+      shuffle(tr.order, rand);
+      const trainLoss = await runEpoch(tr, epoch, options.onBatch);
       epochsRun = epoch;
       const q = await predictSet(network, val, hyper.levelRange);
       const valWmae = wmaeOf(val, hyper.holidayWeight, q.p50);
-      options.onEpoch?.({
-        epoch,
-        epochs: hyper.epochs,
-        trainLoss: lossSum / Math.max(1, Math.ceil(batches / 20)),
-        valWmae,
-        seconds: (performance.now() - tTrain) / 1000,
-      });
+      options.onEpoch?.({ epoch, epochs: hyper.epochs, trainLoss, valWmae, seconds: (performance.now() - tTrain) / 1000 });
       if (valWmae < best.wmae - 1e-9) {
         best.weights.forEach((w) => w.dispose());
-        best = { wmae: valWmae, epoch, weights: network.getWeights().map((w) => w.clone()) };
+        best = snapshot(network, valWmae, epoch);
       } else if (epoch - best.epoch >= hyper.patience) {
         break;
       }
@@ -329,37 +376,111 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
     network.setWeights(best.weights);
   } finally {
     best.weights.forEach((w) => w.dispose());
-    optimizer.dispose();
+    tr.optimizer.dispose();
   }
-  const trainSeconds = (performance.now() - tTrain) / 1000;
+  return { epochsRun, bestEpoch: best.epoch, trainSeconds: (performance.now() - tTrain) / 1000 };
+}
+
+/** Seeded Fisher-Yates shuffle of 0..n-1 into `order`. */
+function shuffle(order: Int32Array, rand: () => number): void {
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const tmp = order[i] as number;
+    order[i] = order[j] as number;
+    order[j] = tmp;
+  }
+}
+
+/** One pass over the training rows in `tr.order`; returns the mean loss of every 20th batch. */
+async function runEpoch(tr: Trainer, epoch: number, onBatch: TrainOptions['onBatch']): Promise<number> {
+  const { hyper } = tr;
+  (tr.optimizer as unknown as { learningRate: number }).learningRate = hyper.learningRate * (epoch > 15 ? 0.5 : 1); // halved for long runs
+  let lossSum = 0;
+  for (let b = 0; b < tr.batches; b++) {
+    const from = b * hyper.batchSize;
+    const loss = trainBatch(tr, from, Math.min(tr.train.n, from + hyper.batchSize));
+    if (loss) {
+      if (b % 20 === 0) lossSum += (await loss.data())[0] as number;
+      loss.dispose();
+    }
+    onBatch?.(b + 1, tr.batches, epoch);
+    if (b % 4 === 3) await nextTick();
+  }
+  return lossSum / Math.max(1, Math.ceil(tr.batches / 20));
+}
+
+/** One Adam step on the rows order[from..to); returns the batch loss. */
+function trainBatch(tr: Trainer, from: number, to: number): tf.Scalar | null {
+  const { hyper, train, order } = tr;
+  const m = to - from;
+  const inp = networkInputs(train.x, train.dept, hyper.deptVocab, from, to, order, tr.inputs);
+  const y = tr.batch.y.subarray(0, m);
+  const weight = tr.batch.weight.subarray(0, m);
+  const cands = tr.batch.cands.subarray(0, m * N_CANDIDATES);
+  for (let r = 0; r < m; r++) {
+    const i = order[from + r] as number;
+    y[r] = train.target.y[i] as number;
+    weight[r] = train.target.weight[i] as number;
+    cands.set(train.cands.subarray(i * N_CANDIDATES, (i + 1) * N_CANDIDATES), r * N_CANDIDATES);
+  }
+  return tr.optimizer.minimize(() => tf.tidy(() => batchLoss(tr, inp, y, weight, cands)), true);
+}
+
+/** Weighted pinball loss of one batch, plus the L2 penalty on the kernels. */
+function batchLoss(tr: Trainer, inp: ReturnType<typeof networkInputs>, y: Float32Array, weight: Float32Array, cands: Float32Array): tf.Scalar {
+  const { hyper } = tr;
+  const m = inp.n;
+  const raw = tr.network.apply(inputTensors(inp, hyper.deptVocab), { training: true }) as tf.Tensor2D;
+  const fit = pinballLoss(tf.tensor2d(y, [m, 1]), tf.tensor2d(weight, [m, 1]), tf.tensor2d(cands, [m, N_CANDIDATES]), raw, hyper.levelRange);
+  if (!hyper.weightDecay) return fit;
+  // L2 on the kernels: pulls the network towards its statistical prior (the biases carry
+  // the prior and are not penalised).
+  const penalty = tr.kernels.reduce((acc: tf.Tensor, k) => acc.add(tf.sum(tf.square(k.read()))), tf.scalar(0));
+  return fit.add(penalty.mul(hyper.weightDecay)) as tf.Scalar;
+}
+
+/** Conformal calibration of the interval on the validation split, and the final validation metrics. */
+async function calibrateOnValidation(
+  network: tf.LayersModel,
+  val: SampleSet,
+  hyper: Hyperparameters,
+): Promise<{ calibration: Calibration; coverage: number; valWmae: number; valBaseWmae: number }> {
   const q = await predictSet(network, val, hyper.levelRange);
-  const yVal = new Float64Array(val.n);
-  for (let i = 0; i < val.n; i++) yVal[i] = val.target[3 * i] as number;
+  const yVal = Float64Array.from(val.target.y.subarray(0, val.n));
   const calibration = calibrate(yVal, q);
   const qc = await predictSet(network, val, hyper.levelRange, calibration);
   let covered = 0;
   for (let i = 0; i < val.n; i++) if ((yVal[i] as number) >= (qc.p10[i] as number) && (yVal[i] as number) <= (qc.p90[i] as number)) covered++;
   return {
-    network,
-    hyper,
     calibration,
-    normalizer,
-    from: panel.weeks[0] as string,
-    until: panel.weeks[until] as string,
-    metrics: {
-      trainRows: train.n,
-      valRows: val.n,
-      epochsRun,
-      bestEpoch: best.epoch,
-      valWmae: wmaeOf(val, hyper.holidayWeight, q.p50),
-      valBaseWmae: wmaeOf(val, hyper.holidayWeight, q.p50, true),
-      valCoverage: covered / Math.max(val.n, 1),
-      calibration,
-      seconds: (performance.now() - t0) / 1000,
-      sampleSeconds,
-      rowsPerSecond: (train.n * epochsRun) / Math.max(trainSeconds, 1e-9),
-    },
+    coverage: covered / Math.max(val.n, 1),
+    valWmae: wmaeOf(val, hyper.holidayWeight, q.p50),
+    valBaseWmae: wmaeOf(val, hyper.holidayWeight, q.p50, true),
   };
+}
+
+/** False when avail2 was constant 0 in the training window: the model never saw two years of history. */
+function learnedTwoYears(normalizer: Normalizer): boolean {
+  return !(normalizer.std[FEATURE_COL.avail2] === 0 && normalizer.mean[FEATURE_COL.avail2] === 0);
+}
+
+/** Each one-year seasonal candidate and the two-year blend that replaces it (useTwoYearBlends). */
+const TWO_YEAR_BLEND: ReadonlyArray<readonly [Candidate, Candidate]> = [
+  ['sn1', 'snavg'],
+  ['sn1_svd', 'snavg_svd'],
+];
+
+/**
+ * A model whose training window never had two years of history could not learn how to
+ * weigh them (its "two-year" candidates always equalled the one-year ones). Where two years
+ * exist now, every seasonal candidate uses the fixed two-year blend: less noise, same role.
+ */
+function useTwoYearBlends(cands: Float32Array, n: number): void {
+  for (let r = 0; r < n; r++) {
+    const row = r * N_CANDIDATES;
+    for (const [oneYear, blend] of TWO_YEAR_BLEND) cands[row + CANDIDATE_INDEX[oneYear]] = cands[row + CANDIDATE_INDEX[blend]] as number;
+  }
 }
 
 export interface SeriesForecast {
@@ -401,16 +522,7 @@ export async function forecastSeries(
     }
   }
   const cands = candidates(x, 0, n);
-  // A model whose training window never had two years of history could not learn how to
-  // weigh them (its "two-year" candidates always equalled the one-year ones). Where two years
-  // exist now, every seasonal candidate uses the fixed two-year blend: less noise, same role.
-  const a2 = FEATURE_NAMES.indexOf('avail2');
-  if (model.normalizer.std[a2] === 0 && model.normalizer.mean[a2] === 0) {
-    for (let r = 0; r < n; r++) {
-      cands[r * N_CANDIDATES] = cands[r * N_CANDIDATES + 2] as number;
-      cands[r * N_CANDIDATES + 1] = cands[r * N_CANDIDATES + 3] as number;
-    }
-  }
+  if (!learnedTwoYears(model.normalizer)) useTwoYearBlends(cands, n);
   applyNormalizer(x, n, model.normalizer);
   const raw = await predictRaw(model.network, x, dept, n);
   const q = decodeQuantiles(raw, cands, model.calibration, model.hyper.levelRange ?? 0);
