@@ -42,6 +42,17 @@ export interface Reply {
   data: Record<string, unknown>;
 }
 
+/** The footer every surface shows: data freshness, model, notes ("Data through 2012-10-26 · model v3"). */
+export function contextLine(reply: Reply): string | undefined {
+  const parts = [
+    reply.context.dataThrough ? `Data through ${reply.context.dataThrough}` : undefined,
+    reply.context.model ? `model ${reply.context.model}` : undefined,
+    ...(reply.context.notes ?? []),
+  ].filter((p): p is string => Boolean(p));
+  return parts.length ? parts.join(' · ') : undefined;
+}
+
+/** A Reply as plain text (the CLI). */
 export function replyAsText(reply: Reply): string {
   const lines = [reply.title, '', reply.summary];
   if (reply.facts.length) {
@@ -52,12 +63,8 @@ export function replyAsText(reply: Reply): string {
   if (reply.table) {
     lines.push('', formatTable(reply.table));
   }
-  const context = [
-    reply.context.dataThrough ? `data through ${reply.context.dataThrough}` : undefined,
-    reply.context.model ? `model ${reply.context.model}` : undefined,
-    ...(reply.context.notes ?? []),
-  ].filter(Boolean);
-  if (context.length) lines.push('', context.join(' · '));
+  const context = contextLine(reply);
+  if (context) lines.push('', context);
   if (reply.actions.length) lines.push('', `Next: ${reply.actions.map((a) => a.command).join('  |  ')}`);
   return lines.join('\n');
 }

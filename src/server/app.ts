@@ -4,7 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { busyReply, splitCommandLine } from '../chat/dispatch.ts';
 import { usage } from '../chat/parse.ts';
-import { tableAsCsv } from '../chat/reply.ts';
+import { contextLine, tableAsCsv } from '../chat/reply.ts';
 import { dataStats } from '../data/stats.ts';
 import type { Services } from '../services.ts';
 import type { ChartStore } from '../../charts/store.ts';
@@ -125,7 +125,7 @@ async function respondWithOutcome(c: Context, outcome: Awaited<ReturnType<Servic
   const { reply } = outcome;
   const image = reply.chart ? `/api/v1/charts/${await charts.putSpec(reply.chart.spec)}.png` : undefined;
   const csv = reply.table ? tableAsCsv(reply.table) : undefined;
-  const body = { kind: outcome.kind, reply, image, csv, ...(outcome.kind === 'ok' ? {} : { error: outcome.error }) };
+  const body = { kind: outcome.kind, reply, image, csv, footer: contextLine(reply), ...(outcome.kind === 'ok' ? {} : { error: outcome.error }) };
   const status = outcome.kind === 'ok' ? 200 : outcome.kind === 'user-error' ? 400 : 500;
   return c.json(body, status);
 }

@@ -2,7 +2,7 @@ import { loadDemoData } from '../data/demo.ts';
 import { dataStats } from '../data/stats.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { backoffMs } from '../util/backoff.ts';
+import { backoffMs } from '../util/retry.ts';
 import type { AppState } from './app.ts';
 
 export interface DemoLoaderOptions {

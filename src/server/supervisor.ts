@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { backoffMs } from '../util/backoff.ts';
+import { backoffMs } from '../util/retry.ts';
 
 export type AdapterState = 'connecting' | 'connected' | 'retrying' | 'stopped';
 

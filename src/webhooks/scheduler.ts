@@ -1,7 +1,7 @@
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
 import { createChartStore } from '../../charts/store.ts';
-import { backoffMs } from '../util/backoff.ts';
+import { backoffMs } from '../util/retry.ts';
 import { createOutbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from './crypto.ts';

@@ -1,6 +1,9 @@
 import { WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
 import type { Reply } from '../chat/reply.ts';
+// The renderers of the chat answers: a weekly summary looks the same as an answer in chat.
+import { replyToDiscord } from '../adapters/discord/render.ts';
+import { replyToMessage } from '../adapters/slack/blocks.ts';
 import { describeOutboundError, type Outbound } from '../net/outbound.ts';
 import { signPayload } from './crypto.ts';
 import type { TargetKind } from './subscriptions.ts';
@@ -85,51 +88,12 @@ async function postApi(url: string, init: RequestInit, timeoutMs: number): Promi
   }
 }
 
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-
-function footer(reply: Reply): string {
-  return [reply.context.dataThrough ? `data through ${reply.context.dataThrough}` : '', reply.context.model ? `model ${reply.context.model}` : '', ...(reply.context.notes ?? [])]
-    .filter(Boolean)
-    .join(' · ');
-}
-
-/** Block Kit for Slack (incoming webhook or chat.postMessage). */
-export function slackMessage(reply: Reply, chartUrl?: string): { text: string; blocks: Record<string, unknown>[] } {
-  const blocks: Record<string, unknown>[] = [
-    { type: 'header', text: { type: 'plain_text', text: clip(reply.title, 150) } },
-    { type: 'section', text: { type: 'mrkdwn', text: clip(reply.summary, 3000) } },
-  ];
-  if (reply.facts.length) {
-    blocks.push({ type: 'section', fields: reply.facts.slice(0, 10).map((f) => ({ type: 'mrkdwn', text: clip(`*${f.label}*\n${f.value}`, 2000) })) });
-  }
-  if (chartUrl && reply.chart) blocks.push({ type: 'image', image_url: chartUrl, alt_text: clip(reply.chart.alt, 2000) });
-  const ctx = footer(reply);
-  if (ctx) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(ctx, 3000) }] });
-  return { text: clip(`${reply.title}: ${reply.summary}`, 3000), blocks };
-}
-
-/** A Discord message with one embed; the chart goes as attachment `summary.png`. */
-export function discordMessage(reply: Reply, withImage: boolean): Record<string, unknown> {
-  return {
-    embeds: [
-      {
-        title: clip(reply.title, 256),
-        description: clip(reply.summary, 4096),
-        color: 0x1f77b4,
-        fields: reply.facts.slice(0, 25).map((f) => ({ name: clip(f.label, 256), value: clip(f.value, 1024), inline: f.value.length < 40 })),
-        ...(withImage ? { image: { url: 'attachment://summary.png' } } : {}),
-        ...(footer(reply) ? { footer: { text: clip(footer(reply), 2048) } } : {}),
-      },
-    ],
-    allowed_mentions: { parse: [] },
-    ...(withImage ? { attachments: [{ id: 0, filename: 'summary.png', description: clip(reply.chart?.alt ?? 'chart', 1024) }] } : {}),
-  };
-}
-
-function discordForm(reply: Reply, png: Buffer | undefined): FormData {
+/** A Discord message as multipart form data: payload_json plus the files it names. */
+function discordForm(reply: Reply, png: Buffer | undefined, interactive: boolean): FormData {
+  const message = replyToDiscord(reply, { png, pngName: 'summary.png', interactive });
   const form = new FormData();
-  form.append('payload_json', JSON.stringify(discordMessage(reply, png !== undefined)));
-  if (png) form.append('files[0]', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'summary.png');
+  form.append('payload_json', JSON.stringify(message.body));
+  message.files.forEach((f, i) => form.append(`files[${i}]`, new Blob([new Uint8Array(f.data as Buffer)], { type: f.contentType ?? 'application/octet-stream' }), f.name));
   return form;
 }
 
@@ -164,7 +128,7 @@ async function sendSlackChannel(o: Outgoing, options: SendOptions): Promise<Send
     timeout: options.timeoutMs,
   });
   try {
-    const message = slackMessage(o.reply);
+    const message = replyToMessage(o.reply);
     if (o.png) {
       // One message: the summary as the file's comment would lose the blocks, so post the
       // blocks first and thread the chart under them.
@@ -215,17 +179,17 @@ export async function send(o: Outgoing, options: SendOptions): Promise<SendResul
       );
     }
     case 'slack-webhook':
-      return postTarget(o.url!, { headers: { ...commonHeaders(o), 'content-type': 'application/json' }, body: JSON.stringify(slackMessage(o.reply, o.chartUrl)) }, options);
+      return postTarget(o.url!, { headers: { ...commonHeaders(o), 'content-type': 'application/json' }, body: JSON.stringify(replyToMessage(o.reply, { imageUrl: o.chartUrl, interactive: false })) }, options);
     case 'discord-webhook': {
       const url = new URL(o.url!);
       url.searchParams.set('wait', 'true');
-      return postTarget(url.toString(), { headers: commonHeaders(o), body: discordForm(o.reply, o.png) }, options);
+      return postTarget(url.toString(), { headers: commonHeaders(o), body: discordForm(o.reply, o.png, false) }, options);
     }
     case 'discord-channel': {
       const token = options.config.discord.botToken;
       if (!token) return { ok: false, status: null, error: 'DISCORD_BOT_TOKEN is not set: cannot post to a Discord channel', permanent: true };
       const base = (options.config.discord.apiUrl ?? 'https://discord.com/api/v10').replace(/\/$/, '');
-      return postApi(`${base}/channels/${encodeURIComponent(o.channel!)}/messages`, { headers: { ...commonHeaders(o), authorization: `Bot ${token}` }, body: discordForm(o.reply, o.png) }, options.timeoutMs);
+      return postApi(`${base}/channels/${encodeURIComponent(o.channel!)}/messages`, { headers: { ...commonHeaders(o), authorization: `Bot ${token}` }, body: discordForm(o.reply, o.png, true) }, options.timeoutMs);
     }
     case 'slack-channel':
       return sendSlackChannel(o, options);

@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import { readBody } from '../slack/receiver.ts';
 import type { Services } from '../../services.ts';
 import { Autocomplete, planInteraction, type InteractionDeps } from './interactions.ts';
-import { DEFAULT_RETRY, createRest, restOptions, withRetry, type RetryPolicy } from './rest.ts';
+import { createRest, restOptions, withRetry } from './rest.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from '../../util/retry.ts';
 import { discordPublicKey, verifyDiscordRequest } from './verify.ts';
 
 export { buildDiscordCommands, discordCommand } from './commands.ts';

@@ -16,7 +16,8 @@ import type { Logger } from '../../logger.ts';
 import type { Asker, Services } from '../../services.ts';
 import { registryName } from './commands.ts';
 import { CSV_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage } from './render.ts';
-import { interactionWebhook, type RetryPolicy } from './rest.ts';
+import { interactionWebhook } from './rest.ts';
+import type { RetryPolicy } from '../../util/retry.ts';
 
 export interface InteractionDeps {
   services: Services;

@@ -1,5 +1,5 @@
 import { ButtonStyle, ComponentType, MessageFlags, type APIActionRowComponent, type APIButtonComponent, type APIEmbed, type RESTPatchAPIWebhookWithTokenMessageJSONBody, type RawFile } from './djs.ts';
-import { tableAsCsv, type Reply } from '../../chat/reply.ts';
+import { contextLine, tableAsCsv, type Reply } from '../../chat/reply.ts';
 import { clip } from '../../util/text.ts';
 
 export const RUN_PREFIX = 'run:';
@@ -15,21 +15,28 @@ export interface DiscordMessage {
   files: RawFile[];
 }
 
-export function footerText(reply: Reply): string | undefined {
-  const parts = [
-    reply.context.dataThrough ? `Data through ${reply.context.dataThrough}` : undefined,
-    reply.context.model ? `model ${reply.context.model}` : undefined,
-    ...(reply.context.notes ?? []),
-  ].filter((p): p is string => Boolean(p));
-  return parts.length ? clip(parts.join(' · '), LIMITS.footer) : undefined;
+function footerText(reply: Reply): string | undefined {
+  const line = contextLine(reply);
+  return line === undefined ? undefined : clip(line, LIMITS.footer);
+}
+
+export interface DiscordRenderOptions {
+  png?: Buffer;
+  /** Name of the chart attachment (default chart.png). */
+  pngName?: string;
+  /** This reply's own command line: the CSV button runs it again. */
+  commandLine?: string;
+  ephemeral?: boolean;
+  /** Buttons only where a click reaches this app (not through a plain channel webhook). Default true. */
+  interactive?: boolean;
 }
 
 /**
- * A Reply as a Discord message: one embed (title, summary, facts as fields, footer with data
+ * The one Discord renderer, for answers and weekly summaries alike: a Reply as a Discord message: one embed (title, summary, facts as fields, footer with data
  * freshness and model) whose image is the chart PNG sent as an attachment, and a button per
  * follow-up (custom_id carries the command line) plus "CSV" when there is a table.
  */
-export function replyToDiscord(reply: Reply, options: { png?: Buffer; commandLine?: string; ephemeral?: boolean } = {}): DiscordMessage {
+export function replyToDiscord(reply: Reply, options: DiscordRenderOptions = {}): DiscordMessage {
   const isError = reply.visibility === 'ephemeral' && 'error' in reply.data;
   const embed: APIEmbed = { title: clip(reply.title, LIMITS.title), color: isError ? COLORS.error : COLORS.answer };
   let budget = LIMITS.total - (embed.title?.length ?? 0);
@@ -51,9 +58,10 @@ export function replyToDiscord(reply: Reply, options: { png?: Buffer; commandLin
   const files: RawFile[] = [];
   const attachments: { id: number; filename: string; description?: string }[] = [];
   if (options.png && reply.chart) {
-    embed.image = { url: `attachment://${CHART_FILE}` };
-    attachments.push({ id: files.length, filename: CHART_FILE, description: clip(reply.chart.alt, 1024) });
-    files.push({ name: CHART_FILE, data: options.png, contentType: 'image/png' });
+    const name = options.pngName ?? CHART_FILE;
+    embed.image = { url: `attachment://${name}` };
+    attachments.push({ id: files.length, filename: name, description: clip(reply.chart.alt, 1024) });
+    files.push({ name, data: options.png, contentType: 'image/png' });
   }
 
   const buttons: APIButtonComponent[] = reply.actions
@@ -63,6 +71,7 @@ export function replyToDiscord(reply: Reply, options: { png?: Buffer; commandLin
     .slice(0, 25)
     .map((b) => ({ type: ComponentType.Button, style: ButtonStyle.Secondary, label: clip(b.label, LIMITS.label), custom_id: b.id }));
   const components: APIActionRowComponent<APIButtonComponent>[] = [];
+  if (options.interactive === false) buttons.length = 0;
   for (let i = 0; i < buttons.length; i += 5) components.push({ type: ComponentType.ActionRow, components: buttons.slice(i, i + 5) });
 
   return {

@@ -1,16 +1,8 @@
 import { DiscordAPIError, HTTPError, REST, RateLimitError, Routes, type RESTOptions } from './djs.ts';
 import type { Logger } from '../../logger.ts';
 import type { DiscordMessage } from './render.ts';
+import { policyBackoff, sleep, type RetryPolicy } from '../../util/retry.ts';
 
-export interface RetryPolicy {
-  /** Attempts in all, the first included, for 5xx and network errors. */
-  attempts: number;
-  baseDelayMs: number;
-  /** Longest backoff, and the longest Retry-After we wait on a 429 before giving up. */
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 /** DISCORD_API_URL is the API base without the version (`https://discord.com/api`). */
 export function restOptions(apiUrl: string | undefined, retry: RetryPolicy): Partial<RESTOptions> {
@@ -31,12 +23,6 @@ export function createRest(apiUrl: string | undefined, token: string | undefined
   return rest;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function backoff(policy: RetryPolicy, attempt: number): number {
-  const exp = policy.baseDelayMs * 2 ** (attempt - 1);
-  return Math.min(policy.maxDelayMs, exp / 2 + Math.random() * (exp / 2));
-}
 
 function statusOf(err: unknown): number | undefined {
   if (err instanceof DiscordAPIError || err instanceof HTTPError) return err.status;
@@ -57,7 +43,7 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, policy: R
       const early = opts.unknownWebhookIsEarly && err instanceof DiscordAPIError && err.status === 404 && err.code === 10015 && attempt <= 2;
       const retryable = !(err instanceof RateLimitError) && (status === undefined || status >= 500 || early);
       if (!retryable || attempt >= policy.attempts) throw err;
-      const wait = early ? 500 : backoff(policy, attempt);
+      const wait = early ? 500 : policyBackoff(policy, attempt);
       logger.warn({ what, attempt, status, waitMs: Math.round(wait), err: String(err) }, 'discord request retry');
       await sleep(wait);
     }

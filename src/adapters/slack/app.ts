@@ -4,10 +4,11 @@ import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInpu
 import { answer, type AnswerChannel } from '../../chat/answer.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
 import type { Asker, Services } from '../../services.ts';
-import { CSV_ACTION, RUN_ACTION, clip, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
+import { CSV_ACTION, RUN_ACTION, clip, escapeMrkdwn, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
 import type { Logger } from '../../logger.ts';
 import { boltLogger } from './logger.ts';
-import { DEFAULT_RETRY, postToResponseUrl, type RetryPolicy } from './response-url.ts';
+import { postToResponseUrl } from './response-url.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from '../../util/retry.ts';
 
 const { WebClient } = webApi;
 type WebClient = webApi.WebClient;
@@ -202,7 +203,7 @@ async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
     else await ephemeral(ctx, args.base, message);
     return;
   }
-  if (args.ack) await args.ack(args.announce ? { response_type: 'ephemeral', ...plainMessage(`Working on \`${clip(line, 200)}\`…`) } : undefined);
+  if (args.ack) await args.ack(args.announce ? { response_type: 'ephemeral', ...plainMessage(`Working on \`${escapeMrkdwn(clip(line, 200))}\`…`) } : undefined);
   const asker: Asker = { platform: 'slack', workspace: args.workspace, channel: args.base.channel, user: args.base.user, roles: [] };
   const d: Delivery = { ...args.base, input, csv, csvOnly: args.csvOnly, asker, requestId: randomUUID().replace(/-/g, '') };
   await services.defer(() => answer(services, d, slackChannel(ctx, d), ctx.log));

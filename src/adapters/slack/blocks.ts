@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { Reply } from '../../chat/reply.ts';
+import { contextLine, type Reply } from '../../chat/reply.ts';
 import { clip } from '../../util/text.ts';
 
 // Re-exported for the listeners in app.ts: one clip for adapters and import reports alike.
@@ -26,21 +26,24 @@ export function escapeMrkdwn(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function contextLine(reply: Reply): string | undefined {
-  const parts = [
-    reply.context.dataThrough ? `Data through ${reply.context.dataThrough}` : undefined,
-    reply.context.model ? `model ${reply.context.model}` : undefined,
-    ...(reply.context.notes ?? []),
-  ].filter((p): p is string => Boolean(p));
-  return parts.length ? parts.join(' · ') : undefined;
+export interface SlackRenderOptions {
+  /** This reply's own command line: the CSV button runs it again. */
+  commandLine?: string;
+  /** Slack user id of the asker, credited in the context line. */
+  requestedBy?: string;
+  /** The chart as a public image URL (incoming webhooks cannot upload files). */
+  imageUrl?: string;
+  /** Buttons only where a click reaches this app (not through someone's incoming webhook). Default true. */
+  interactive?: boolean;
 }
 
 /**
- * A Reply as Block Kit: header, summary, facts as fields, a context line with data freshness
- * and model, and a button per follow-up (its value is the full command line to run) plus
- * "CSV" when the reply has a table (`commandLine` is this reply's own command).
+ * The one Slack renderer, for answers and weekly summaries alike: a Reply as Block Kit —
+ * header, summary, facts as fields, the chart image when linked, a context line with data
+ * freshness and model, and a button per follow-up (its value is the full command line to
+ * run) plus "CSV" when the reply has a table. Every text escaped and within Slack's limits.
  */
-export function replyToMessage(reply: Reply, options: { commandLine?: string; requestedBy?: string } = {}): SlackMessage {
+export function replyToMessage(reply: Reply, options: SlackRenderOptions = {}): SlackMessage {
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: clip(reply.title || 'storecast', LIMITS.header), emoji: true } }];
   if (reply.summary) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeMrkdwn(reply.summary), LIMITS.section) } });
   for (let i = 0; i < reply.facts.length; i += LIMITS.fieldsPerSection) {
@@ -52,6 +55,7 @@ export function replyToMessage(reply: Reply, options: { commandLine?: string; re
       })),
     });
   }
+  if (options.imageUrl && reply.chart) blocks.push({ type: 'image', image_url: options.imageUrl, alt_text: clip(reply.chart.alt, LIMITS.text) });
   const context = [
     options.requestedBy && /^[A-Z0-9]+$/.test(options.requestedBy) ? `Asked by <@${options.requestedBy}>` : undefined,
     contextLine(reply) === undefined ? undefined : escapeMrkdwn(contextLine(reply)!),
@@ -69,9 +73,10 @@ export function replyToMessage(reply: Reply, options: { commandLine?: string; re
   if (reply.table && options.commandLine && options.commandLine.length <= LIMITS.buttonValue) {
     buttons.push({ type: 'button', action_id: CSV_ACTION, text: { type: 'plain_text', text: 'CSV' }, value: options.commandLine });
   }
-  if (buttons.length) blocks.push({ type: 'actions', elements: buttons.slice(0, LIMITS.buttonsPerActions) });
+  if (buttons.length && options.interactive !== false) blocks.push({ type: 'actions', elements: buttons.slice(0, LIMITS.buttonsPerActions) });
 
-  return { text: clip(`${reply.title}: ${reply.summary}`, LIMITS.text), blocks: blocks.slice(0, LIMITS.blocks) };
+  // The notification text is mrkdwn too: unescaped, a `<!channel>` in a title would ping everyone.
+  return { text: clip(escapeMrkdwn(`${reply.title}: ${reply.summary}`), LIMITS.text), blocks: blocks.slice(0, LIMITS.blocks) };
 }
 
 /** A short plain message (acks, delivery failures). */

@@ -1,19 +1,8 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../../logger.ts';
+import { policyBackoff, sleep, type RetryPolicy } from '../../util/retry.ts';
 
-export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  attempts: number;
-  /** First backoff after a 5xx or network error; doubles each time (with jitter). */
-  baseDelayMs: number;
-  /** Longest wait, also the cap on a Retry-After header. */
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class DeliveryError extends Error {
   constructor(
@@ -42,14 +31,14 @@ export async function postToResponseUrl(url: string, message: Record<string, unk
         const retryAfter = Number(res.retryAfter);
         wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : policy.baseDelayMs;
       } else if (res.status >= 500) {
-        wait = backoff(policy, attempt);
+        wait = policyBackoff(policy, attempt);
       } else {
         throw lastError;
       }
     } catch (err) {
       if (err instanceof DeliveryError && err.status !== undefined && err.status < 500 && err.status !== 429) throw err;
       lastError = err;
-      wait = backoff(policy, attempt);
+      wait = policyBackoff(policy, attempt);
     }
     if (attempt < policy.attempts) {
       logger?.warn({ attempt, waitMs: Math.min(wait, policy.maxDelayMs), err: String(lastError) }, 'slack response_url delivery retry');
@@ -93,9 +82,4 @@ function postJson(url: string, body: string, timeoutMs: number): Promise<{ ok: b
     req.on('error', reject);
     req.end(body);
   });
-}
-
-export function backoff(policy: RetryPolicy, attempt: number): number {
-  const exp = policy.baseDelayMs * 2 ** (attempt - 1);
-  return Math.min(policy.maxDelayMs, exp / 2 + Math.random() * (exp / 2));
 }
