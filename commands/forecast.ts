@@ -2,7 +2,7 @@ import { forecastChart } from '../charts/index.ts';
 import type { Command } from '../src/chat/command.ts';
 import { money, percent, weekLabel } from '../src/chat/format.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
-import { describeScope } from '../src/analytics/scope.ts';
+import { describeScope } from '../src/scope.ts';
 import { weeklySeries } from '../src/analytics/series.ts';
 import { holidayCalendar } from '../src/data/holidays.ts';
 import { addWeeks } from '../src/data/weeks.ts';

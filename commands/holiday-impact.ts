@@ -4,7 +4,7 @@ import { UserError } from '../src/chat/errors.ts';
 import { percent } from '../src/chat/format.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
 import { holidayImpact } from '../src/analytics/holiday-impact.ts';
-import { describeScope, type Scope } from '../src/analytics/scope.ts';
+import { describeScope, type Scope } from '../src/scope.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { HOLIDAY_NAMES, findHoliday } from '../src/data/holidays.ts';
 

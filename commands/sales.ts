@@ -3,7 +3,7 @@ import type { Command } from '../src/chat/command.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { money, percent, weekLabel } from '../src/chat/format.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
-import { describeScope } from '../src/analytics/scope.ts';
+import { describeScope } from '../src/scope.ts';
 import { yearOverYear } from '../src/analytics/series.ts';
 import { holidayCalendar } from '../src/data/holidays.ts';
 

@@ -162,6 +162,6 @@ describe('SeasonalNaiveForecaster on PGlite', () => {
     const r = await f.forecast(db, { store: 3, dept: 7 }, 2, { origin: '2011-06-03' });
     expect(r.points.map((p) => p.week)).toEqual(['2011-06-10', '2011-06-17']);
     await expect(f.forecast(db, { store: 99, dept: 1 }, 4)).rejects.toBeInstanceOf(UserError);
-    await expect(f.forecast(db, { store: 99 }, 4)).rejects.toThrow(/No sales recorded for store 99/);
+    await expect(f.forecast(db, { store: 99 }, 4)).rejects.toThrow(/No sales recorded for Store 99/);
   });
 });

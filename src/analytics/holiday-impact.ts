@@ -2,7 +2,7 @@ import type { Database } from '../db/client.ts';
 import { holidayCalendar, type HolidayName } from '../data/holidays.ts';
 import { addWeeks } from '../data/weeks.ts';
 import { prng, quantileSorted } from '../util/random.ts';
-import type { Scope } from './scope.ts';
+import type { Scope } from '../scope.ts';
 
 export interface HolidayLift {
   holiday: HolidayName;

@@ -1,25 +1,4 @@
-/** What a question is about. Store-level and wider scopes read the store-week rollup. */
-export type Scope =
-  | { kind: 'chain' }
-  | { kind: 'store'; store: number }
-  | { kind: 'store-dept'; store: number; dept: number }
-  | { kind: 'dept'; dept: number }
-  | { kind: 'region'; region: string };
-
-export function describeScope(scope: Scope): string {
-  switch (scope.kind) {
-    case 'chain':
-      return 'All stores';
-    case 'store':
-      return `Store ${scope.store}`;
-    case 'store-dept':
-      return `Store ${scope.store} · Dept ${scope.dept}`;
-    case 'dept':
-      return `Dept ${scope.dept} (all stores)`;
-    case 'region':
-      return `${scope.region} region`;
-  }
-}
+import type { Scope } from '../scope.ts';
 
 /** SQL source and filter for a scope; `$n` placeholders start at `firstParam`. */
 export function scopeSql(scope: Scope, firstParam = 1): { from: string; where: string; params: unknown[] } {

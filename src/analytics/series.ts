@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.ts';
 import { addWeeks } from '../data/weeks.ts';
-import { scopeSql, type Scope } from './scope.ts';
+import type { Scope } from '../scope.ts';
+import { scopeSql } from './scope.ts';
 
 export interface WeekValue {
   week: string;

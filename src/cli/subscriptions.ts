@@ -4,7 +4,7 @@ import { createOutbound } from '../net/outbound.ts';
 import { SecretKeyError } from '../webhooks/crypto.ts';
 import { openSecretKey } from '../webhooks/secret-key.ts';
 import { createSubscription, deleteSubscription, describeSubscription, listSubscriptions, resolveSchedule } from '../webhooks/subscriptions.ts';
-import type { SummaryScope } from '../webhooks/summary.ts';
+import type { AreaScope } from '../scope.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 
 /**
@@ -44,7 +44,7 @@ export function subscriptionsCommand(): Command {
           if (given !== 1) throw new UserError('Give exactly one of --store N, --region NAME, --chain.');
           const store = Number(opts.store);
           if (opts.store !== undefined && !(Number.isInteger(store) && store > 0)) throw new UserError('--store must be a store number.');
-          const scope: SummaryScope = opts.store !== undefined ? { kind: 'store', store } : opts.region !== undefined ? { kind: 'region', region: opts.region } : { kind: 'chain' };
+          const scope: AreaScope = opts.store !== undefined ? { kind: 'store', store } : opts.region !== undefined ? { kind: 'region', region: opts.region } : { kind: 'chain' };
           const input = { scope, target: { kind: 'url', url, format: opts.format } as const, schedule: resolveSchedule({ every: opts.every, tz: opts.tz }), createdBy: 'cli' };
           const { subscription, signingSecret } = await createSubscription(db, await openSecretKey(config, db, logger), input, createOutbound({ allow: config.outboundAllow }));
           if (opts.json) process.stdout.write(`${JSON.stringify({ ...subscription, ...(signingSecret ? { signingSecret } : {}) })}\n`);

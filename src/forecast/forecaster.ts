@@ -1,10 +1,8 @@
 import type { Database } from '../db/client.ts';
 
-/** A weekly series: one store (all departments) or one store x department. */
-export interface SeriesKey {
-  store: number;
-  dept?: number;
-}
+import type { SeriesKey } from '../scope.ts';
+
+export type { SeriesKey };
 
 export interface ForecastPoint {
   /** Friday ending the forecast week, YYYY-MM-DD. */

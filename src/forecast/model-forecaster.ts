@@ -7,7 +7,7 @@ import type { ForecastPoint, ForecastResult, Forecaster, SeriesKey } from './for
 import { gridIndex, type Panel } from './panel.ts';
 import { activeVersion, loadModel, trainingInProgress, type LoadedModel } from './registry.ts';
 import { SeasonalNaiveForecaster } from './seasonal-naive.ts';
-import { describeKey } from './series.ts';
+import { describeScope, seriesScope } from '../scope.ts';
 import { ensureBackend } from './tf.ts';
 import { forecastSeries } from './train.ts';
 
@@ -158,7 +158,7 @@ export class ModelForecaster implements Forecaster {
     });
     if (ids.length === 0) {
       if (key.dept === undefined) return this.withFallback(db, key, horizon, options, FALLBACK_NOTES.noDepartments);
-      throw new UserError(`No sales recorded for ${describeKey(key)}.`, { code: 'no-data' });
+      throw new UserError(`No sales recorded for ${describeScope(seriesScope(key))}.`, { code: 'no-data' });
     }
     // The forecast starts after the series' last week with data (or the origin).
     let origin: number;
@@ -170,7 +170,7 @@ export class ModelForecaster implements Forecaster {
     const withHistory = ids.filter((i) => (panel.series[i]?.first ?? Infinity) <= origin);
     if (origin < 0 || withHistory.length === 0) {
       throw new UserError(
-        options.origin ? `No sales recorded for ${describeKey(key)} on or before ${options.origin}.` : `No sales recorded for ${describeKey(key)}.`,
+        options.origin ? `No sales recorded for ${describeScope(seriesScope(key))} on or before ${options.origin}.` : `No sales recorded for ${describeScope(seriesScope(key))}.`,
         { code: 'no-data' },
       );
     }

@@ -3,7 +3,8 @@ import { UserError } from '../chat/errors.ts';
 import { dayNumber, isoOfDay, nextFridays } from '../data/weeks.ts';
 import { sourceFor } from './alignment.ts';
 import type { ForecastPoint, ForecastResult, Forecaster, SeriesKey } from './forecaster.ts';
-import { describeKey, loadSeries, type WeeklySeries } from './series.ts';
+import { loadSeries, type WeeklySeries } from './series.ts';
+import { describeScope, seriesScope } from '../scope.ts';
 
 /**
  * Seasonal naive: next year's week is last year's same week, aligned by holiday
@@ -248,7 +249,7 @@ export class SeasonalNaiveForecaster implements Forecaster {
     const series: WeeklySeries = await loadSeries(db, key, options.origin);
     if (series.weeks.length === 0) {
       throw new UserError(
-        options.origin ? `No sales recorded for ${describeKey(key)} on or before ${options.origin}.` : `No sales recorded for ${describeKey(key)}.`,
+        options.origin ? `No sales recorded for ${describeScope(seriesScope(key))} on or before ${options.origin}.` : `No sales recorded for ${describeScope(seriesScope(key))}.`,
         { code: 'no-data' },
       );
     }

@@ -1,14 +1,10 @@
 import type { Database } from '../db/client.ts';
-import type { SeriesKey } from './forecaster.ts';
+import type { SeriesKey } from '../scope.ts';
 
 /** One weekly series, ascending by week; weeks may have gaps. */
 export interface WeeklySeries {
   weeks: string[];
   values: number[];
-}
-
-export function describeKey(key: SeriesKey): string {
-  return key.dept === undefined ? `store ${key.store}` : `store ${key.store} dept ${key.dept}`;
 }
 
 /**

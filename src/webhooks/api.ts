@@ -11,7 +11,7 @@ import { IngestError, ingestCsv, ingestJson } from './ingest.ts';
 import { parseTime, parseWeekday } from './schedule.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule } from './subscriptions.ts';
 import { listDeliveries } from './deliveries.ts';
-import type { SummaryScope } from './summary.ts';
+import type { AreaScope } from '../scope.ts';
 
 export interface WebhookApiOptions {
   /** Largest accepted request body of POST /sales, bytes (default 10 MiB). */
@@ -124,7 +124,7 @@ export function webhookApiRoutes(services: Pick<Services, 'config' | 'db' | 'log
       const time = b.time !== undefined ? parseTime(b.time) : undefined;
       if (b.time !== undefined && time === undefined) return problem(c, 400, 'invalid', `time: "${b.time}" is not a time like 08:00.`);
       const schedule = resolveSchedule({ every: b.every, weekday, time, tz: b.tz });
-      const scope: SummaryScope = b.store !== undefined ? { kind: 'store', store: b.store } : b.region !== undefined ? { kind: 'region', region: b.region } : { kind: 'chain' };
+      const scope: AreaScope = b.store !== undefined ? { kind: 'store', store: b.store } : b.region !== undefined ? { kind: 'region', region: b.region } : { kind: 'chain' };
       const input = { scope, target: { kind: 'url', url: b.url, format: b.format } as const, schedule, createdBy: `api:${c.get('apiToken').id}` };
       const created = await createSubscription(db, key, input, outbound);
       logger.info({ subscription: created.subscription.id, target: created.subscription.target }, 'subscription created');

@@ -4,7 +4,7 @@ import type { Reply } from '../chat/reply.ts';
 import { WEEKDAYS } from '../data/weeks.ts';
 import { describeSchedule, localDate, parseTime } from './schedule.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule, type Subscription } from './subscriptions.ts';
-import { describeSummaryScope, type SummaryScope } from './summary.ts';
+import { describeScope, type AreaScope } from '../scope.ts';
 
 /** Shared by /subscribe, /unsubscribe and /subscriptions (the files in commands/). */
 export const WEEKDAY_CHOICES = WEEKDAYS.map((d) => d.toLowerCase());
@@ -16,7 +16,7 @@ export const scopeOptions: OptionDef[] = [
   { name: 'scope', type: 'choice', choices: ['chain'], description: 'chain: all stores' },
 ];
 
-export function scopeFrom(options: ParsedOptions, required: boolean): SummaryScope | undefined {
+export function scopeFrom(options: ParsedOptions, required: boolean): AreaScope | undefined {
   const given = [options.store !== undefined, options.region !== undefined, options.scope === 'chain'].filter(Boolean).length;
   if (given > 1) throw new UserError('Give one of: store N, region NAME, or chain.');
   if (options.store !== undefined) return { kind: 'store', store: options.store as number };
@@ -36,8 +36,8 @@ export function chatTarget(ctx: CommandContext): { platform: 'slack' | 'discord'
   return { platform: ctx.platform, workspace: ctx.workspace, channel: ctx.channel };
 }
 
-function sameScope(a: SummaryScope, b: SummaryScope): boolean {
-  return describeSummaryScope(a).toLowerCase() === describeSummaryScope(b).toLowerCase();
+function sameScope(a: AreaScope, b: AreaScope): boolean {
+  return describeScope(a).toLowerCase() === describeScope(b).toLowerCase();
 }
 
 function subscriptionFacts(s: Subscription) {
@@ -64,7 +64,7 @@ export async function subscribeHandler(options: ParsedOptions, ctx: CommandConte
   });
   const existing = (await listSubscriptions(ctx.db, { workspace: target.workspace, channel: target.channel })).find((s) => sameScope(s.scope, scope));
   if (existing) {
-    throw new UserError(`This channel already gets the weekly summary of ${describeSummaryScope(scope)} (${existing.id}, ${describeSchedule(existing.schedule)}). Unsubscribe first to change it.`, {
+    throw new UserError(`This channel already gets the weekly summary of ${describeScope(scope)} (${existing.id}, ${describeSchedule(existing.schedule)}). Unsubscribe first to change it.`, {
       code: 'DUPLICATE',
       suggestion: `/unsubscribe id ${existing.id}`,
     });
@@ -78,8 +78,8 @@ export async function subscribeHandler(options: ParsedOptions, ctx: CommandConte
   });
   return {
     ...base(
-      `Subscribed: weekly summary of ${describeSummaryScope(scope)}`,
-      `This channel will get the weekly summary of ${describeSummaryScope(scope)} ${describeSchedule(schedule)}: last week vs last year and forecast, the biggest movers, and the next 4 weeks' forecast with a chart.`,
+      `Subscribed: weekly summary of ${describeScope(scope)}`,
+      `This channel will get the weekly summary of ${describeScope(scope)} ${describeSchedule(schedule)}: last week vs last year and forecast, the biggest movers, and the next 4 weeks' forecast with a chart.`,
       { subscription },
     ),
     facts: subscriptionFacts(subscription),
@@ -95,15 +95,15 @@ export async function unsubscribeHandler(options: ParsedOptions, ctx: CommandCon
   const matches = mine.filter((s) => (id ? s.id === id : sameScope(s.scope, scope!)));
   if (!matches.length) {
     throw new UserError(
-      `${id ? `No subscription ${id}` : `No weekly summary of ${describeSummaryScope(scope!)}`} ${inChannel ? 'in this channel' : ''}.`.replace(' .', '.') +
-        (mine.length ? ` ${inChannel ? 'This channel has' : 'There are'}: ${mine.map((s) => `${s.id} (${describeSummaryScope(s.scope)})`).join(', ')}.` : ''),
+      `${id ? `No subscription ${id}` : `No weekly summary of ${describeScope(scope!)}`} ${inChannel ? 'in this channel' : ''}.`.replace(' .', '.') +
+        (mine.length ? ` ${inChannel ? 'This channel has' : 'There are'}: ${mine.map((s) => `${s.id} (${describeScope(s.scope)})`).join(', ')}.` : ''),
       { code: 'NOT_FOUND' },
     );
   }
   for (const s of matches) await deleteSubscription(ctx.db, s.id);
   return base(
     'Unsubscribed',
-    `Removed ${matches.map((s) => `the weekly summary of ${describeSummaryScope(s.scope)} (${s.id})`).join(', ')}.`,
+    `Removed ${matches.map((s) => `the weekly summary of ${describeScope(s.scope)} (${s.id})`).join(', ')}.`,
     { removed: matches.map((s) => s.id) },
   );
 }
@@ -122,7 +122,7 @@ export async function listHandler(_options: ParsedOptions, ctx: CommandContext):
     table: subs.length
       ? {
           columns: ['id', 'scope', 'schedule', 'target', 'next_run_at'],
-          rows: subs.map((s) => [s.id, describeSummaryScope(s.scope), describeSchedule(s.schedule), `${s.target.kind} ${s.target.hint}`, s.nextRunAt]),
+          rows: subs.map((s) => [s.id, describeScope(s.scope), describeSchedule(s.schedule), `${s.target.kind} ${s.target.hint}`, s.nextRunAt]),
           filename: 'subscriptions.csv',
         }
       : undefined,

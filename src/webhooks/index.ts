@@ -8,7 +8,7 @@
  */
 export { webhookApiRoutes, DEFAULT_MAX_BODY_BYTES, type WebhookApiOptions } from './api.ts';
 export { startScheduler, createScheduler, type SchedulerOptions, type Scheduler, type WebhookDeps } from './scheduler.ts';
-export { buildWeeklySummary, type SummaryScope } from './summary.ts';
+export { buildWeeklySummary } from './summary.ts';
 export { resolveSecretKey, signPayload, verifySignature, MISSING_KEY_MESSAGE } from './crypto.ts';
 export { createSubscription, listSubscriptions, deleteSubscription, type Subscription } from './subscriptions.ts';
 export { listDeliveries, retryDelivery, type Delivery } from './deliveries.ts';

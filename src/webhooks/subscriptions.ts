@@ -4,7 +4,7 @@ import type { Database } from '../db/client.ts';
 import { ALLOW_SETTING, OutboundRefused, createOutbound, type Outbound } from '../net/outbound.ts';
 import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
-import { describeSummaryScope, type SummaryScope } from './summary.ts';
+import { describeScope, type AreaScope } from '../scope.ts';
 
 export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel';
 export type WebhookFormat = 'slack' | 'discord' | 'json';
@@ -12,7 +12,7 @@ export type WebhookFormat = 'slack' | 'discord' | 'json';
 export interface Subscription {
   id: string;
   kind: 'weekly-summary';
-  scope: SummaryScope;
+  scope: AreaScope;
   target: { kind: TargetKind; hint: string; workspace?: string; channel?: string };
   schedule: WeeklySchedule;
   nextRunAt: string;
@@ -40,7 +40,7 @@ export interface SubscriptionRow {
   deleted_at: Date | string | null;
 }
 
-export function rowScope(r: Pick<SubscriptionRow, 'scope_kind' | 'scope_value'>): SummaryScope {
+export function rowScope(r: Pick<SubscriptionRow, 'scope_kind' | 'scope_value'>): AreaScope {
   if (r.scope_kind === 'store') return { kind: 'store', store: Number(r.scope_value) };
   if (r.scope_kind === 'region') return { kind: 'region', region: r.scope_value ?? '' };
   return { kind: 'chain' };
@@ -60,7 +60,7 @@ export function toSubscription(r: SubscriptionRow): Subscription {
 }
 
 export function describeSubscription(s: Subscription): string {
-  return `${s.id}: weekly summary of ${describeSummaryScope(s.scope)} ${describeSchedule(s.schedule)} -> ${s.target.kind} ${s.target.hint} (next ${s.nextRunAt})`;
+  return `${s.id}: weekly summary of ${describeScope(s.scope)} ${describeSchedule(s.schedule)} -> ${s.target.kind} ${s.target.hint} (next ${s.nextRunAt})`;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -139,7 +139,7 @@ export function resolveSchedule(input: ScheduleInput): WeeklySchedule {
 }
 
 /** Refuses a scope with no data so a typo does not schedule a year of empty summaries. */
-export async function checkScope(db: Database, scope: SummaryScope): Promise<void> {
+export async function checkScope(db: Database, scope: AreaScope): Promise<void> {
   if (scope.kind === 'chain') {
     const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT 1 FROM store_week_sales LIMIT 1) x');
     if (!r?.n) throw new UserError('No sales data is loaded yet: import some first (storecast import, or POST /api/v1/sales).', { code: 'NO_DATA' });
@@ -162,7 +162,7 @@ export type TargetInput =
   | { kind: 'channel'; platform: 'slack' | 'discord'; workspace?: string; channel: string };
 
 export interface CreateSubscriptionInput {
-  scope: SummaryScope;
+  scope: AreaScope;
   target: TargetInput;
   schedule: WeeklySchedule;
   createdBy?: string;

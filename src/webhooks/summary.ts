@@ -1,4 +1,5 @@
 import { forecastChart } from '../../charts/index.ts';
+import { describeScope, type AreaScope } from '../scope.ts';
 import { UserError } from '../chat/errors.ts';
 import { money, percent, weekLabel } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
@@ -9,11 +10,6 @@ import { addWeeks } from '../data/weeks.ts';
 import type { Forecaster, ForecastPoint } from '../forecast/forecaster.ts';
 
 /** What a weekly summary covers. */
-export type SummaryScope = { kind: 'store'; store: number } | { kind: 'region'; region: string } | { kind: 'chain' };
-
-export function describeSummaryScope(scope: SummaryScope): string {
-  return scope.kind === 'store' ? `Store ${scope.store}` : scope.kind === 'region' ? `${scope.region} region` : 'All stores';
-}
 
 export interface Mover {
   kind: 'store' | 'dept';
@@ -23,7 +19,7 @@ export interface Mover {
   change: number;
 }
 
-async function storesIn(db: Database, scope: SummaryScope): Promise<number[]> {
+async function storesIn(db: Database, scope: AreaScope): Promise<number[]> {
   if (scope.kind === 'store') {
     const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM store_week_sales WHERE store_id = $1', [scope.store]);
     if (!rows[0]?.n) throw new UserError(`Store ${scope.store} has no sales data.`, { code: 'UNKNOWN_STORE' });
@@ -41,7 +37,7 @@ async function storesIn(db: Database, scope: SummaryScope): Promise<number[]> {
 }
 
 /** Departments (store scope) or stores (wider scopes) that gained and lost most ($) vs the same week last year. */
-async function movers(db: Database, scope: SummaryScope, stores: number[], week: string): Promise<{ up: Mover[]; down: Mover[] }> {
+async function movers(db: Database, scope: AreaScope, stores: number[], week: string): Promise<{ up: Mover[]; down: Mover[] }> {
   const prev = addWeeks(week, -52);
   const rows =
     scope.kind === 'store'
@@ -87,14 +83,14 @@ const round = (v: number) => Math.round(v * 100) / 100;
  * chain forecasts add up the stores' forecasts (the interval bounds too, which is wider than
  * a joint interval: a conservative range).
  */
-export async function buildWeeklySummary(db: Database, forecaster: Forecaster, scope: SummaryScope, horizon = 4): Promise<Reply> {
+export async function buildWeeklySummary(db: Database, forecaster: Forecaster, scope: AreaScope, horizon = 4): Promise<Reply> {
   const window = await dataWindow(db);
   if (!window) throw new UserError('No sales data is loaded yet.', { code: 'NO_DATA' });
   const stores = await storesIn(db, scope);
   const seriesScope = scope.kind === 'store' ? { kind: 'store' as const, store: scope.store } : scope;
   const history = await yearOverYear(db, seriesScope, { from: addWeeks(window.lastWeek, -51), to: window.lastWeek });
   const last = history[history.length - 1];
-  if (!last) throw new UserError(`${describeSummaryScope(scope)} has no sales in the last year of data.`, { code: 'NO_DATA' });
+  if (!last) throw new UserError(`${describeScope(scope)} has no sales in the last year of data.`, { code: 'NO_DATA' });
   const week = last.week;
 
   const next: ForecastPoint[][] = [];
@@ -115,7 +111,7 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
   const forecast = sumPoints(next);
   const forecastForWeek = sumPoints(backcast).find((p) => p.week === week);
   const moved = await movers(db, scope, stores, week);
-  const label = describeSummaryScope(scope);
+  const label = describeScope(scope);
   const total = forecast.reduce((a, p) => a + p.value, 0);
   const vsForecast = forecastForWeek && forecastForWeek.value !== 0 ? last.sales / forecastForWeek.value - 1 : null;
   const moverText = (m: Mover) => `${m.kind === 'dept' ? 'Dept' : 'Store'} ${m.id} ${m.sales >= m.lastYear ? '+' : '-'}${money(Math.abs(m.sales - m.lastYear))} (${percent(m.change)})`;
