@@ -5,7 +5,8 @@ import { createToken, revokeToken } from '../src/auth/tokens.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadConfig } from '../src/config.ts';
 import { createApp } from '../src/server/app.ts';
-import { webhookApiRoutes } from '../src/webhooks/index.ts';
+import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
+import { createServices } from '../src/services.ts';
 import { listen } from './fakes/serve.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
@@ -19,14 +20,14 @@ describe.each(DB_KINDS)('ingest API (%s)', (kind) => {
   let query: string;
 
   const post = (body: string, token: string | undefined, type = 'application/json') =>
-    app.request('/sales', { method: 'POST', headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+    app.request('/api/v1/sales', { method: 'POST', headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
   const weekly = async () => (await t.db.query<{ n: number; total: number }>('SELECT count(*)::int AS n, coalesce(sum(sales), 0)::float8 AS total FROM weekly_sales'))[0]!;
 
   beforeAll(async () => {
     t = await createTestDatabase(kind);
     await t.db.exec("INSERT INTO stores (store_id, type, size) VALUES (1, 'A', 150000), (2, 'B', 90000)");
     const config = loadConfig({ STORECAST_SECRET_KEY: SECRET_KEY });
-    app = webhookApiRoutes({ config, db: t.db, logger: createLogger('silent') }, { maxBodyBytes: 4096 });
+    app = createApp(createServices({ config, db: t.db, logger: createLogger('silent'), forecaster: new SeasonalNaiveForecaster() }), undefined, { api: { maxIngestBytes: 4096 } }).app;
     ingest = (await createToken(t.db, { name: 'pos', scopes: ['ingest'] })).token;
     query = (await createToken(t.db, { name: 'bi', scopes: ['query'] })).token;
   });
@@ -54,7 +55,7 @@ describe.each(DB_KINDS)('ingest API (%s)', (kind) => {
   it('refuses a token without the ingest scope with 403', async () => {
     const res = await post(JSON.stringify(rows), query);
     expect(res.status).toBe(403);
-    expect((await res.json()).message).toMatch(/ingest/);
+    expect((await res.json()).error.message).toMatch(/ingest/);
     expect((await weekly()).n).toBe(0);
   });
 
@@ -85,7 +86,7 @@ describe.each(DB_KINDS)('ingest API (%s)', (kind) => {
     expect(again).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
     const header = await post('a,b\n1,2\n', ingest, 'text/csv');
     expect(header.status).toBe(400);
-    expect((await header.json()).message).toMatch(/unrecognised header/);
+    expect((await header.json()).error.message).toMatch(/unrecognised header/);
   });
 
   it('answers 413 with the limit for a body over the size limit', async () => {
@@ -93,7 +94,7 @@ describe.each(DB_KINDS)('ingest API (%s)', (kind) => {
     expect(big.length).toBeGreaterThan(4096);
     const res = await post(big, ingest);
     expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ error: 'payload_too_large', maxBytes: 4096 });
+    expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large', message: expect.stringContaining('4096 bytes') } });
     expect((await weekly()).n).toBe(4);
   });
 
@@ -101,7 +102,7 @@ describe.each(DB_KINDS)('ingest API (%s)', (kind) => {
     expect((await post('{', ingest)).status).toBe(400);
     const shape = await post('{"store": 1}', ingest);
     expect(shape.status).toBe(400);
-    expect((await shape.json()).message).toMatch(/JSON array of rows/);
+    expect((await shape.json()).error.message).toMatch(/JSON array of rows/);
     expect((await post('x', ingest, 'application/xml')).status).toBe(415);
   });
 });
@@ -170,7 +171,7 @@ describe.each(DB_KINDS)('ingest through the composed server (%s)', (kind) => {
     const res = await answer(await post(`${header}\n1,2\n`, 'text/csv'));
     expect(performance.now() - started).toBeLessThan(3000);
     expect(res.status).toBe(400);
-    expect(res.body.message).toMatch(/^unrecognised header: the header line is longer than 65536 bytes/);
+    expect((res.body.error as { message: string }).message).toMatch(/^unrecognised header: the header line is longer than 65536 bytes/);
     expect(res.text.length).toBeLessThan(2000);
   });
 

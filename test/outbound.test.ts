@@ -155,11 +155,11 @@ describe.each(DB_KINDS)('outbound requests to webhook targets (%s)', (kind) => {
     const { subscribe } = await start({}, fakeDns(dns));
     const res = await subscribe(url);
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: string; message: string };
-    expect(body.error).toBe('internal_address');
-    expect(body.message).toContain(`internal address (${reason})`);
-    expect(body.message).toContain('STORECAST_OUTBOUND_ALLOW');
-    expect(body.message).not.toContain('secret-path');
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('internal_address');
+    expect(error.message).toContain(`internal address (${reason})`);
+    expect(error.message).toContain('STORECAST_OUTBOUND_ALLOW');
+    expect(error.message).not.toContain('secret-path');
     expect(await t.db.query('SELECT id FROM webhook_subscriptions')).toHaveLength(0);
   });
 

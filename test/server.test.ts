@@ -52,7 +52,7 @@ describe('HTTP API and console (in-process)', () => {
   it('explains a malformed request body, refuses an oversized one, 404s an unknown chart', async () => {
     const bad = await app.request('/api/v1/commands', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"nope":1}' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/Send JSON like/);
+    expect(await bad.json()).toMatchObject({ error: { code: 'invalid', message: expect.stringMatching(/Send JSON like/) } });
     const big = await app.request('/api/v1/commands', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(20_000) }, body: JSON.stringify({ command: 'x'.repeat(20_000) }) });
     expect(big.status).toBe(413);
     expect((await app.request('/api/v1/charts/doesnotexist.png')).status).toBe(404);

@@ -13,7 +13,8 @@ import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices, type Asker } from '../src/services.ts';
-import { createScheduler, createSubscription, webhookApiRoutes } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription } from '../src/webhooks/index.ts';
+import { createApp } from '../src/server/app.ts';
 import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/webhooks/crypto.ts';
 import { nextRun, parseEvery, zonedTimeToUtc } from '../src/webhooks/schedule.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
@@ -103,9 +104,9 @@ describe('subscriptions API and chat commands', () => {
   beforeEach(async () => t.db.exec('DELETE FROM webhook_deliveries; DELETE FROM webhook_subscriptions;'));
 
   const api = (env: Record<string, string> = { STORECAST_SECRET_KEY: KEY_HEX }) =>
-    webhookApiRoutes({ config: loadConfig({ STORECAST_DATA_DIR: 'memory://', ...env }), db: t.db, logger: createLogger('silent') });
+    createApp(createServices({ config: loadConfig({ STORECAST_DATA_DIR: 'memory://', ...env }), db: t.db, logger: createLogger('silent'), forecaster: new SeasonalNaiveForecaster() })).app;
   const call = (app: ReturnType<typeof api>, method: string, path: string, token?: string, body?: unknown) =>
-    app.request(path, {
+    app.request(`/api/v1${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -151,7 +152,7 @@ describe('subscriptions API and chat commands', () => {
       const res = await call(app, 'POST', '/subscriptions', admin, body);
       expect(res.status).toBe(400);
       const json = await res.json();
-      expect(json.message).toMatch(pattern);
+      expect(json.error.message).toMatch(pattern);
       expect(JSON.stringify(json)).not.toContain('secret-path');
     };
     await bad({ url: 'https://x.example/secret-path' }, /exactly one of store, region or chain/);
@@ -167,7 +168,7 @@ describe('subscriptions API and chat commands', () => {
   it('refuses URL subscriptions without STORECAST_SECRET_KEY (no key invented for shared or in-memory databases)', async () => {
     const res = await call(api({}), 'POST', '/subscriptions', admin, { chain: true, url: 'https://example.com/hook' });
     expect(res.status).toBe(400);
-    expect((await res.json()).message).toMatch(/STORECAST_SECRET_KEY/);
+    expect((await res.json()).error.message).toMatch(/STORECAST_SECRET_KEY/);
     expect(await t.db.query('SELECT * FROM webhook_subscriptions')).toHaveLength(0);
   });
 

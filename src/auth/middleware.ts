@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { Database } from '../db/client.ts';
 import { hasScope, verifyToken, type ApiToken, type Scope } from './tokens.ts';
 
@@ -7,6 +8,7 @@ export type AuthVariables = { apiToken: ApiToken };
 /**
  * Requires `Authorization: Bearer <token>` with one of `scopes` (admin always passes).
  * Missing or unknown token: 401 with WWW-Authenticate; known token without the scope: 403.
+ * Refusals are thrown, so the app's one error handler gives them the one error shape.
  */
 export function requireScope(db: Database, ...scopes: Scope[]): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
@@ -14,14 +16,13 @@ export function requireScope(db: Database, ...scopes: Scope[]): MiddlewareHandle
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const token = m ? await verifyToken(db, m[1]!) : undefined;
     if (!token) {
-      c.header('WWW-Authenticate', 'Bearer realm="storecast"');
-      return c.json(
-        { error: 'unauthorized', message: m ? 'Unknown or revoked API token.' : 'Send an API token: Authorization: Bearer <token> (create one with `storecast tokens create`).' },
-        401,
-      );
+      throw new HTTPException(401, {
+        message: m ? 'Unknown or revoked API token.' : 'Send an API token: Authorization: Bearer <token> (create one with `storecast tokens create`).',
+        res: new Response(null, { headers: { 'WWW-Authenticate': 'Bearer realm="storecast"' } }),
+      });
     }
     if (!scopes.some((s) => hasScope(token.scopes, s))) {
-      return c.json({ error: 'forbidden', message: `This token's scopes (${token.scopes.join(', ')}) do not include ${scopes.join(' or ')}.` }, 403);
+      throw new HTTPException(403, { message: `This token's scopes (${token.scopes.join(', ')}) do not include ${scopes.join(' or ')}.` });
     }
     c.set('apiToken', token);
     await next();

@@ -2,6 +2,7 @@ import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { newReference } from '../chat/dispatch.ts';
+import { UserError } from '../chat/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -18,7 +19,7 @@ const CODES: Partial<Record<number, string>> = {
 };
 
 /** The one JSON error shape of the HTTP API: `{ error: { code, message, ref? } }`. */
-export function errorResponse(c: Context, status: ContentfulStatusCode, message: string, extra: { code?: string; ref?: string } = {}) {
+export function errorResponse<S extends ContentfulStatusCode>(c: Context, status: S, message: string, extra: { code?: string; ref?: string } = {}) {
   return c.json({ error: { code: extra.code ?? CODES[status] ?? 'error', message, ...(extra.ref ? { ref: extra.ref } : {}) } }, status);
 }
 
@@ -28,10 +29,14 @@ export function errorResponse(c: Context, status: ContentfulStatusCode, message:
  */
 export function jsonErrorHandler(logger: Logger, metrics?: Pick<Metrics, 'errors'>): ErrorHandler {
   return (err, c) => {
+    // A problem the caller can fix, found below the route (an internal webhook address).
+    if (err instanceof UserError) return errorResponse(c, 400, err.message, { code: err.details.code?.toLowerCase() ?? 'bad_request' });
     if (err instanceof HTTPException) {
       const res = err.getResponse();
       for (const [k, v] of res.headers) if (k.toLowerCase() !== 'content-type' && k.toLowerCase() !== 'content-length') c.header(k, v);
-      return errorResponse(c, err.status as ContentfulStatusCode, err.message || res.statusText);
+      // Hono's JSON validator says this of a body that does not parse.
+      const code = err.status === 400 && /Malformed JSON/i.test(err.message) ? 'bad_json' : undefined;
+      return errorResponse(c, err.status as ContentfulStatusCode, err.message || res.statusText, { code });
     }
     const ref = newReference();
     logger.error({ err, ref, path: c.req.path }, 'request failed');

@@ -3,10 +3,8 @@
  * and sales data in (the ingest API). See docs/webhooks.md.
  *
  * Wiring (src/server.ts, src/cli.ts, commands/index.ts):
- *   app.route('/api/v1', webhookApiRoutes(services))
  *   const scheduler = await startScheduler(services)   // in `storecast serve`; await scheduler.stop() on shutdown
  */
-export { webhookApiRoutes, DEFAULT_MAX_BODY_BYTES, type WebhookApiOptions } from './api.ts';
 export { startScheduler, createScheduler, type SchedulerOptions, type Scheduler, type WebhookDeps } from './scheduler.ts';
 export { buildWeeklySummary } from './summary.ts';
 export { resolveSecretKey, signPayload, verifySignature, MISSING_KEY_MESSAGE } from './crypto.ts';

@@ -1,0 +1,86 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { busyReply, splitCommandLine } from '../../chat/dispatch.ts';
+import { usage } from '../../chat/parse.ts';
+import { contextLine, tableAsCsv } from '../../chat/reply.ts';
+import { errorResponse } from '../../server/errors.ts';
+import type { Services } from '../../services.ts';
+import { secured } from '../access.ts';
+import type { RegisterRoutes } from '../deps.ts';
+import { ErrorSchema, errors, limitBody } from '../schemas.ts';
+
+const CommandRequest = z
+  .union([
+    z.object({ command: z.string().min(1).max(2000).openapi({ example: '/forecast store 5 week 12' }) }),
+    z.object({ name: z.string().min(1).max(64), text: z.string().max(2000).optional(), options: z.record(z.string(), z.unknown()).optional() }),
+  ])
+  .openapi('CommandRequest');
+
+const CommandAnswer = z
+  .object({
+    kind: z.enum(['ok', 'user-error', 'internal-error']),
+    reply: z.any().openapi({ type: 'object', description: 'The Reply: title, summary, facts, chart, table, actions, visibility, context, data.' }),
+    image: z.string().optional().openapi({ description: 'Path of the chart PNG, valid for a day.' }),
+    csv: z.string().optional(),
+    footer: z.string().optional(),
+    error: z.any().optional().openapi({ type: 'object', description: 'What was wrong, the usage and an example; or the reference of an internal error.' }),
+  })
+  .openapi('CommandAnswer');
+
+const listCommands = createRoute({
+  method: 'get',
+  path: '/commands',
+  tags: ['Console'],
+  summary: 'Every command with its usage and examples',
+  responses: {
+    200: {
+      description: 'The commands',
+      content: { 'application/json': { schema: z.object({ commands: z.array(z.object({ name: z.string(), description: z.string(), usage: z.string(), examples: z.array(z.string()) })) }) } },
+    },
+  },
+});
+
+const runCommand = createRoute({
+  method: 'post',
+  path: '/commands',
+  tags: ['Console'],
+  summary: 'Run a command as the local web console',
+  description: 'JSON only; refused when another site started the request (Origin, Sec-Fetch-Site). Commands that manage subscriptions are refused: the console is anonymous.',
+  middleware: [limitBody(16 * 1024, 'Request body too large (16 KB max).')],
+  request: { body: { required: true, content: { 'application/json': { schema: CommandRequest } } } },
+  responses: {
+    200: { description: 'The answer', content: { 'application/json': { schema: CommandAnswer } } },
+    400: { description: 'A user error (what was wrong, the usage and an example) or an invalid body', content: { 'application/json': { schema: z.union([CommandAnswer, ErrorSchema]) } } },
+    500: { description: 'An internal error, with a reference', content: { 'application/json': { schema: CommandAnswer } } },
+    ...errors(403, 413, 415, 503),
+  },
+});
+
+export const registerCommandRoutes: RegisterRoutes = (app, deps) => {
+  const { services } = deps;
+  const access = { db: services.db, publicUrl: services.config.publicUrl };
+  app.openapi(secured(access, { kind: 'public', why: 'the list of commands holds no data.' }, listCommands), (c) =>
+    c.json({ commands: [...services.registry.values()].map((cmd) => ({ name: cmd.name, description: cmd.description, usage: usage(cmd), examples: [...cmd.examples] })) }, 200),
+  );
+  app.openapi(secured(access, { kind: 'console' }, runCommand), async (c) => {
+    const body = c.req.valid('json');
+    const input = 'command' in body ? splitCommandLine(body.command) : body;
+    if (services.busy('web')) {
+      c.header('Retry-After', '60');
+      return errorResponse(c, 503, busyReply().summary, { code: 'busy' });
+    }
+    return respondWithOutcome(c, await services.run(input, { platform: 'web', roles: [] }), services);
+  }, (result, c) => {
+    // A union's own message ("Invalid input") helps nobody: show the shape instead.
+    if (!result.success) return errorResponse(c, 400, 'Send JSON like {"command": "/forecast store 5 week 12"}.', { code: 'invalid' });
+  });
+};
+
+async function respondWithOutcome(c: Context, outcome: Awaited<ReturnType<Services['run']>>, services: Services) {
+  const { reply } = outcome;
+  const image = reply.chart ? `/api/v1/charts/${await services.charts.putSpec(reply.chart.spec)}.png` : undefined;
+  const csv = reply.table ? tableAsCsv(reply.table) : undefined;
+  const body = { kind: outcome.kind, reply, image, csv, footer: contextLine(reply), ...(outcome.kind === 'ok' ? {} : { error: outcome.error }) };
+  if (outcome.kind === 'ok') return c.json(body, 200);
+  return outcome.kind === 'user-error' ? c.json(body, 400) : c.json(body, 500);
+}
