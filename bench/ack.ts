@@ -39,7 +39,7 @@ import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices } from '../src/services.ts';
 import { listen } from '../test/fakes/serve.ts';
-import { openTestDatabase } from '../test/fakes/services.ts';
+import { openTestDatabase } from '../test/helpers/db.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

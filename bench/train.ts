@@ -22,6 +22,7 @@ import { ModelForecaster } from '../src/forecast/model-forecaster.ts';
 import { trainAndRegister } from '../src/forecast/pipeline.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
 import { createLogger } from '../src/logger.ts';
+import type { LogLevel } from '../src/config.ts';
 
 const args = new Set(process.argv.slice(2));
 const demo = args.has('--demo');
@@ -35,7 +36,7 @@ if (!demo && !existsSync(`${dataDir}/train.csv`)) {
 }
 
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
-const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+const logger = createLogger((process.env.LOG_LEVEL ?? 'warn') as LogLevel);
 const db = await openDatabase({ database: { kind: 'pglite', dataDir: 'memory://' } });
 let t = performance.now();
 if (demo) await loadDemoData(db);

@@ -1,7 +1,6 @@
 /**
  * charts/: one Vega-Lite spec builder per chart kind (pure functions, plain-JSON specs) and the
- * spec -> PNG/SVG renderer. Importing this module registers the DejaVu Sans font files with
- * node-canvas (see render.ts).
+ * spec -> PNG/SVG renderer, which draws text in DejaVu Sans (registerFonts in render.ts).
  */
 export { forecastChart, FORECAST_SERIES } from './forecast.ts';
 export type { ForecastChartInput, ForecastPoint, WeekValue } from './forecast.ts';
@@ -12,7 +11,7 @@ export type { SalesChartInput } from './sales.ts';
 export { rankingChart } from './ranking.ts';
 export type { RankingChartInput, RankingRow } from './ranking.ts';
 export type { HolidayMark } from './holidays.ts';
-export { renderPng, renderSvg, pngSize, toVega, clearRenderCache, registeredFonts } from './render.ts';
+export { renderPng, renderSvg, pngSize, toVega, clearRenderCache, registerFonts, registeredFonts } from './render.ts';
 export type { RenderOptions } from './render.ts';
 export {
   ChartInputError,

@@ -1,9 +1,6 @@
 /**
  * Spec -> image. Vega-Lite is compiled to Vega, parsed, run headless (`renderer: 'none'`) and
- * drawn on a node-canvas canvas.
- *
- * Side effect on import: registers the DejaVu Sans font files (when present) with node-canvas,
- * so text never depends on what fontconfig happens to pick.
+ * drawn on a node-canvas canvas, in DejaVu Sans (registerFonts) when its files are present.
  */
 import { existsSync } from 'node:fs';
 import { registerFont } from 'canvas';
@@ -26,22 +23,28 @@ const FONT_FILES: { file: string; weight: string; style: string }[] = [
   { file: 'DejaVuSans-Oblique.ttf', weight: 'normal', style: 'italic' },
 ];
 
-/** Which font files were registered with node-canvas (empty: fontconfig decides). */
+/** Which font files were registered with node-canvas (empty: fontconfig decides, or no render yet). */
 export const registeredFonts: string[] = [];
+let fontsRegistered = false;
 
-(function registerFonts() {
-  const extra = process.env.STORECAST_FONT_DIR;
-  const dirs = extra ? [extra, ...FONT_DIRS] : FONT_DIRS;
+/**
+ * Registers the DejaVu Sans files with node-canvas, looking in `dir` (config.fontDir) before the
+ * system font directories, so text never depends on what fontconfig happens to pick. A
+ * registration lasts as long as the process, so the first call decides: createServices makes it
+ * with the configured directory, and every render makes sure it happened.
+ */
+export function registerFonts(dir?: string): readonly string[] {
+  if (fontsRegistered) return registeredFonts;
+  fontsRegistered = true;
+  const dirs = dir ? [dir, ...FONT_DIRS] : FONT_DIRS;
   for (const { file, weight, style } of FONT_FILES) {
-    for (const dir of dirs) {
-      const path = `${dir}/${file}`;
-      if (!existsSync(path)) continue;
-      registerFont(path, { family: FONT, weight, style });
-      registeredFonts.push(path);
-      break;
-    }
+    const found = dirs.map((d) => `${d}/${file}`).find((path) => existsSync(path));
+    if (!found) continue;
+    registerFont(found, { family: FONT, weight, style });
+    registeredFonts.push(found);
   }
-})();
+  return registeredFonts;
+}
 
 // --- compile + parse cache ---------------------------------------------------------------------
 
@@ -103,6 +106,7 @@ function captureLogger(errors: unknown[]): vega.LoggerInterface {
 }
 
 async function withView<T>(spec: Record<string, unknown> | TopLevelSpec, fn: (view: vega.View) => Promise<T>): Promise<T> {
+  registerFonts();
   const errors: unknown[] = [];
   const view = new vega.View(parsed(spec), { renderer: 'none', logger: captureLogger(errors) });
   try {

@@ -28,8 +28,14 @@ program
   .command('serve')
   .description('Run the HTTP server (Slack, Discord, API, console). Loads demo data into an empty database.')
   .action(async () => {
-    const config = loadCliConfig();
-    const logger = createLogger(config.logLevel);
+    const config = loadCliConfig({ logLevel: 'info' });
+    const logger = createLogger(config.logLevel, { format: config.logFormat });
+    // A crash is logged like every other line (a log collector parses it; the terminal shows it
+    // pretty); the logger writes synchronously, so the line is out before the exit.
+    process.once('uncaughtException', (err) => {
+      logger.fatal({ err }, 'storecast crashed');
+      process.exit(1);
+    });
     const running = await startServer(config, logger).catch(exitIfDataDirBusy).catch(exitIfKeyRefused);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {

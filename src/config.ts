@@ -33,11 +33,19 @@ const urlString = optionalString.refine((v) => v === undefined || URL.canParse(v
 const WEAK_KEY_ADVICE =
   'Generate one with `openssl rand -hex 32`. If webhook URLs are already encrypted with this key, move them to the new one: STORECAST_OLD_SECRET_KEY=<this key> STORECAST_SECRET_KEY=<new key> storecast secret rotate';
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Loopback unless told otherwise: the console answers anyone who reaches the port.
   HOST: z.string().trim().min(1).default('127.0.0.1'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // No default here: it depends on the program (ConfigDefaults); `serve` logs at info.
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  // auto: human-readable lines on a terminal, JSON lines (for a log collector) otherwise.
+  LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
   DATABASE_URL: optionalString.refine(
     (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
     'must start with postgres:// (leave it unset to use the embedded database)',
@@ -62,6 +70,10 @@ export const envSchema = z.object({
   PUBLIC_URL: urlString,
   STORECAST_OUTBOUND_ALLOW: allowList,
   TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  // Checked before the system font directories for the DejaVu Sans files charts are drawn with.
+  STORECAST_FONT_DIR: optionalString,
+  // Read by `storecast subscriptions create` only (keeps the URL, a credential, out of shell history).
+  WEBHOOK_URL: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_APP_TOKEN: optionalString,
@@ -81,7 +93,8 @@ export type Env = z.input<typeof envSchema>;
 export interface Config {
   port: number;
   host: string;
-  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  logLevel: LogLevel;
+  logFormat: LogFormat;
   database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
   demoData: 'auto' | 'never';
   /** Longest graceful shutdown; then the process exits, logging what it abandoned. */
@@ -94,6 +107,10 @@ export interface Config {
   /** Internal networks, addresses and host names that webhook targets may reach (src/net/outbound.ts). */
   outboundAllow: string[];
   tfBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  /** A directory searched first for the chart fonts (charts/render.ts). */
+  fontDir: string | undefined;
+  /** The webhook URL `storecast subscriptions create` uses when --url is not given. */
+  webhookUrl: string | undefined;
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
   discord: { publicKey?: string; appId?: string; botToken?: string; apiUrl?: string; mode: 'http' | 'gateway' };
 }
@@ -119,7 +136,15 @@ function shown(name: string, value: string | undefined): string {
   return JSON.stringify(value ?? '');
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/**
+ * Defaults that differ by program, for variables left unset: `serve` logs at info, one-shot
+ * CLI commands at warn so that their own output is what the user reads.
+ */
+export interface ConfigDefaults {
+  logLevel?: LogLevel;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, defaults: ConfigDefaults = {}): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
@@ -130,7 +155,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     host: e.HOST,
-    logLevel: e.LOG_LEVEL,
+    logLevel: e.LOG_LEVEL ?? defaults.logLevel ?? 'info',
+    logFormat: e.LOG_FORMAT,
     database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.STORECAST_DATA_DIR },
     demoData: e.STORECAST_DEMO ?? (e.DATABASE_URL ? 'never' : 'auto'),
     shutdownTimeoutMs: e.STORECAST_SHUTDOWN_TIMEOUT * 1000,
@@ -140,6 +166,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
     outboundAllow: e.STORECAST_OUTBOUND_ALLOW,
     tfBackend: e.TF_BACKEND,
+    fontDir: e.STORECAST_FONT_DIR,
+    webhookUrl: e.WEBHOOK_URL,
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,
       botToken: e.SLACK_BOT_TOKEN,

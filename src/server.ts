@@ -68,7 +68,7 @@ export interface StartOptions {
   adapterRetry?: Pick<SupervisorOptions, 'baseDelayMs' | 'maxDelayMs'>;
 }
 
-export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel, { format: config.logFormat }), options: StartOptions = {}): Promise<RunningServer> {
   // Listen first: /healthz must answer while a new embedded database initialises (~5 s).
   let app: Hono | undefined = undefined;
   const booting = new Hono()

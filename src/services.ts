@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { renderPng } from '../charts/index.ts';
+import { registerFonts, renderPng } from '../charts/index.ts';
 import { createChartStore, type ChartStore } from '../charts/store.ts';
 import { createRegistry } from '../commands/index.ts';
 import type { CommandContext } from './chat/command.ts';
@@ -101,6 +101,8 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
   const inFlight = new Set<Promise<unknown>>();
   const cpuLane = lane(CPU_LANE_CONCURRENCY);
   const answerLane = lane(ANSWER_LANE_CONCURRENCY);
+  // Before the first render: node-canvas keeps the fonts it was first given.
+  registerFonts(deps.config.fontDir);
   function track<T>(work: Promise<T>): Promise<T> {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work)).catch(() => {});

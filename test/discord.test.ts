@@ -12,7 +12,8 @@ import type { Services } from '../src/services.ts';
 import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import { pngInfo, type Captured } from './fakes/http.ts';
 import { listen } from './fakes/serve.ts';
-import { openTestDatabase, testServices } from './fakes/services.ts';
+import { openTestDatabase } from './helpers/db.ts';
+import { testServices } from './helpers/services.ts';
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 20, maxDelayMs: 5_000 };
 const keys = discordKeys();

@@ -9,7 +9,8 @@ import type { Database } from '../src/db/client.ts';
 import { createServices, type Services } from '../src/services.ts';
 import { pngInfo } from './fakes/http.ts';
 import { listen } from './fakes/serve.ts';
-import { openTestDatabase, testServices } from './fakes/services.ts';
+import { openTestDatabase } from './helpers/db.ts';
+import { testServices } from './helpers/services.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 
 const SECRET = 'test-signing-secret-0123456789abcdef';

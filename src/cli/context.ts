@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError, type Config } from '../config.ts';
+import { loadConfig, ConfigError, type Config, type ConfigDefaults } from '../config.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { DataDirLockedError } from '../db/datadir.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -23,14 +23,13 @@ export function exitIfDataDirBusy(err: unknown): never {
   process.exit(EXIT_BUSY);
 }
 
-/**
- * Opens the configured database (migrating it), runs `fn`, always closes. Every CLI
- * subcommand goes through here so configuration errors read the same everywhere.
- */
+/** One-shot commands log at warn unless LOG_LEVEL says otherwise: their output is what the user reads. */
+export const CLI_DEFAULTS: ConfigDefaults = { logLevel: 'warn' };
+
 /** The configuration, or exit 2 with one line per bad variable. */
-export function loadCliConfig(): Config {
+export function loadCliConfig(defaults: ConfigDefaults = CLI_DEFAULTS): Config {
   try {
-    return loadConfig();
+    return loadConfig(undefined, defaults);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -40,12 +39,20 @@ export function loadCliConfig(): Config {
   }
 }
 
+/**
+ * Opens the configured database (migrating it), runs `fn`, always closes. Every CLI
+ * subcommand goes through here so configuration errors read the same everywhere.
+ */
 export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
   const db = await openDatabase(config).catch(exitIfDataDirBusy);
   try {
     return await fn({ config, db, logger });
+  } catch (err) {
+    // The stack, for LOG_LEVEL=debug; the caller prints the one-line message (cliAction) or Node the rest.
+    logger.debug({ err }, 'command failed');
+    throw err;
   } finally {
     await db.close();
   }

@@ -4,9 +4,9 @@ import { createRegistry } from '../../commands/index.ts';
 import { buildDiscordCommands } from '../adapters/discord/commands.ts';
 import { createRest, withRetry } from '../adapters/discord/rest.ts';
 import { DEFAULT_RETRY } from '../util/retry.ts';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { EXIT_USAGE } from './context.ts';
+import { EXIT_USAGE, loadCliConfig } from './context.ts';
 
 /** The commands the server answers (the registry createServices() builds). */
 export const discordCommandDefinitions = () => buildDiscordCommands(createRegistry());
@@ -28,7 +28,7 @@ export async function registerDiscordCommands(config: Config, guild?: string): P
   const commands = discordCommandDefinitions();
   const rest = createRest(apiUrl, botToken, DEFAULT_RETRY);
   const route = guild ? Routes.applicationGuildCommands(appId!, guild) : Routes.applicationCommands(appId!);
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
   const saved = (await withRetry('register commands', () => rest.put(route, { body: commands }), DEFAULT_RETRY, logger)) as { id: string; name: string }[];
   return { scope: guild ? { guild } : 'global', commands: saved.map((c) => ({ id: c.id, name: c.name })) };
 }
@@ -47,7 +47,7 @@ export function register(program: Program): void {
         return;
       }
       try {
-        const result = await registerDiscordCommands(loadConfig(), opts.guild);
+        const result = await registerDiscordCommands(loadCliConfig(), opts.guild);
         const where = result.scope === 'global' ? 'globally' : `in server ${result.scope.guild}`;
         process.stdout.write(`Registered ${result.commands.length} commands ${where}: ${result.commands.map((c) => `/${c.name}`).join(', ')}\n`);
       } catch (err) {

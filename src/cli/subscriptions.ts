@@ -9,7 +9,7 @@ import { EXIT_USAGE, withCli } from './context.ts';
 
 /**
  * `storecast subscriptions list|create|delete`. Wire with program.addCommand(subscriptionsCommand()).
- * The webhook URL is read from --url or, better (shell history), from the WEBHOOK_URL variable.
+ * The webhook URL is read from --url or, better (shell history), from the WEBHOOK_URL variable (config.webhookUrl).
  */
 export function subscriptionsCommand(): Command {
   const subs = new Command('subscriptions').description('Weekly-summary subscriptions: list, create (webhook URL), delete.');
@@ -38,7 +38,7 @@ export function subscriptionsCommand(): Command {
     .action(async (opts: { store?: string; region?: string; chain?: boolean; url?: string; format?: 'slack' | 'discord' | 'json'; every: string; tz: string; json?: boolean }) => {
       await withCli(async ({ db, config, logger }) => {
         try {
-          const url = opts.url ?? process.env.WEBHOOK_URL;
+          const url = opts.url ?? config.webhookUrl;
           if (!url) throw new UserError('Give the webhook URL with --url or the WEBHOOK_URL environment variable.');
           const given = [opts.store !== undefined, opts.region !== undefined, opts.chain === true].filter(Boolean).length;
           if (given !== 1) throw new UserError('Give exactly one of --store N, --region NAME, --chain.');

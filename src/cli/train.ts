@@ -44,8 +44,8 @@ export function cliAction<A extends unknown[]>(fn: (...args: A) => Promise<void>
       await fn(...args);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      // With LOG_LEVEL=debug, withCli has logged the stack.
       process.stderr.write(`storecast: ${message}\n`);
-      if (process.env.LOG_LEVEL === 'debug' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
       process.exitCode = 1;
     }
   };

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { migrate, openPglite, openPostgres, type Database } from '../../src/db/client.ts';
+import { generateDemoData } from '../../src/data/demo.ts';
+import { importRecords } from '../../src/data/import.ts';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -48,4 +50,24 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
       await admin.end({ timeout: 5 });
     },
   };
+}
+
+/**
+ * An in-memory PGlite holding the demo data of a few stores (all of their departments, all 143
+ * weeks), for the platform adapters' suites: the full demo set takes several seconds more and
+ * the adapters do not need 45 stores. The caller closes it.
+ */
+export async function openTestDatabase(stores: readonly number[] = [1, 5, 7]): Promise<Database> {
+  const { db } = await createTestDatabase('pglite');
+  const demo = generateDemoData();
+  const keep = new Set(stores.map(String));
+  await importRecords(db, 'stores', 'test:stores', [demo.stores.filter((r) => keep.has(r[0]!))]);
+  await importRecords(db, 'features', 'test:features', [demo.features.filter((r) => keep.has(r[0]!))]);
+  const sales: string[][][] = [];
+  for (const chunk of demo.sales) {
+    const mine = chunk.filter((r) => keep.has(r[0]!));
+    if (mine.length) sales.push(mine);
+  }
+  await importRecords(db, 'train', 'test:sales', sales);
+  return db;
 }
