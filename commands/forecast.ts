@@ -1,13 +1,17 @@
 import { forecastChart } from '../charts/index.ts';
-import type { Command } from '../src/chat/command.ts';
+import { defineCommand } from '../src/chat/command.ts';
+import type { Reply } from '../src/chat/reply.ts';
 import { money, percent, weekLabel } from '../src/chat/format.ts';
+import { commandLine } from '../src/chat/parse.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
 import { describeScope } from '../src/scope.ts';
 import { weeklySeries } from '../src/analytics/series.ts';
 import { holidayCalendar } from '../src/data/holidays.ts';
 import { addWeeks } from '../src/data/weeks.ts';
+import holidayImpact from './holiday-impact.ts';
+import sales from './sales.ts';
 
-export default {
+const forecast = defineCommand({
   name: 'forecast',
   description: 'Forecast weekly sales of a store (or one department) with an 80% interval.',
   options: [
@@ -16,10 +20,8 @@ export default {
     { name: 'horizon', type: 'integer', min: 1, max: 52, default: 8, positional: true, aliases: ['week', 'weeks', 'h'], description: 'Weeks ahead, 1-52 (default 8)' },
   ],
   examples: ['/forecast store 5 week 12', '/forecast store 5 dept 7', '/forecast 12'],
-  async handler(options, ctx) {
-    const store = options.store as number;
-    const dept = options.dept as number | undefined;
-    const horizon = options.horizon as number;
+  async handler(options, ctx): Promise<Reply> {
+    const { store, dept, horizon } = options;
     await requireSeries(ctx.db, store, dept);
     const scope = dept === undefined ? ({ kind: 'store', store } as const) : ({ kind: 'store-dept', store, dept } as const);
     const series = await weeklySeries(ctx.db, scope);
@@ -75,15 +77,17 @@ export default {
         filename: `forecast-store${store}${dept ? `-dept${dept}` : ''}-${horizon}w.csv`,
       },
       actions: [
-        ...(horizon + 4 <= 52 ? [{ label: '+4 weeks', command: `/forecast store ${store}${dept ? ` dept ${dept}` : ''} weeks ${horizon + 4}` }] : []),
-        { label: 'Holiday impact', command: `/holiday-impact store ${store}` },
-        { label: 'Sales history', command: `/sales store ${store}${dept ? ` dept ${dept}` : ''}` },
+        ...(horizon + 4 <= 52 ? [{ label: '+4 weeks', command: commandLine(forecast, { store, dept, horizon: horizon + 4 }) }] : []),
+        { label: 'Holiday impact', command: commandLine(holidayImpact, { store }) },
+        { label: 'Sales history', command: commandLine(sales, { store, dept }) },
       ],
       visibility: 'channel',
       context: { dataThrough: lastWeek, model: result.model, notes },
       data: { scope, horizon, model: result.model, forecast: points, totals: { forecast: total, lastYear: lastYearTotal ?? null } },
     };
   },
-} satisfies Command;
+});
+
+export default forecast;
 
 const round = (v: number) => Math.round(v * 100) / 100;

@@ -1,18 +1,18 @@
-import type { Command } from '../src/chat/command.ts';
+import { defineCommand, type Command } from '../src/chat/command.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { suggestCommand, usage } from '../src/chat/parse.ts';
 import type { CommandRegistry } from '../src/chat/dispatch.ts';
 
 /** /help reads the registry it belongs to, so it lists whatever commands are loaded. */
 export function createHelpCommand(registry: () => CommandRegistry): Command {
-  return {
+  return defineCommand({
     name: 'help',
     description: 'List the commands, or show one command with its options and examples.',
     options: [{ name: 'command', type: 'string', positional: false, description: 'A command name, e.g. forecast' }],
     examples: ['/help', '/help forecast'],
     async handler(options) {
       const commands = [...registry().values()];
-      const wanted = options.command ? String(options.command).replace(/^\//, '').toLowerCase() : undefined;
+      const wanted = options.command?.replace(/^\//, '').toLowerCase();
       if (wanted) {
         const command = registry().get(wanted);
         if (!command) {
@@ -46,5 +46,5 @@ export function createHelpCommand(registry: () => CommandRegistry): Command {
         data: { commands: commands.map((c) => ({ name: c.name, usage: usage(c), examples: c.examples })) },
       };
     },
-  };
+  });
 }

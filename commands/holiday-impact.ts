@@ -1,16 +1,19 @@
 import { holidayImpactChart } from '../charts/index.ts';
-import type { Command } from '../src/chat/command.ts';
+import { defineCommand } from '../src/chat/command.ts';
+import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { percent } from '../src/chat/format.ts';
+import { commandLine } from '../src/chat/parse.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
-import { holidayImpact } from '../src/analytics/holiday-impact.ts';
+import { holidayImpact as holidayLifts } from '../src/analytics/holiday-impact.ts';
 import { describeScope, type Scope } from '../src/scope.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { HOLIDAY_NAMES, findHoliday } from '../src/data/holidays.ts';
+import forecast from './forecast.ts';
 
 const HOLIDAY_CHOICES = ['super-bowl', 'labor-day', 'thanksgiving', 'christmas'] as const;
 
-export default {
+const holidayImpact = defineCommand({
   name: 'holiday-impact',
   description: 'Sales lift of holiday weeks vs the surrounding normal weeks, per holiday and year, with 95% intervals.',
   options: [
@@ -20,11 +23,10 @@ export default {
   ],
   keywords: ['all'],
   examples: ['/holiday-impact store 5', '/holiday-impact all thanksgiving', '/holiday-impact region south holiday christmas'],
-  async handler(options, ctx) {
-    const store = options.store as number | undefined;
-    const region = options.region as string | undefined;
+  async handler(options, ctx): Promise<Reply> {
+    const { store, region } = options;
     if (store !== undefined && region !== undefined) throw new UserError('Give a store or a region, not both.', { example: '/holiday-impact store 5' });
-    const holiday = options.holiday ? findHoliday(String(options.holiday)) : undefined;
+    const holiday = options.holiday ? findHoliday(options.holiday) : undefined;
     let scope: Scope = { kind: 'chain' };
     if (store !== undefined) {
       await requireSeries(ctx.db, store);
@@ -40,7 +42,7 @@ export default {
       }
       scope = { kind: 'region', region: hit.region };
     }
-    const rows = await holidayImpact(ctx.db, scope, { holiday });
+    const rows = await holidayLifts(ctx.db, scope, { holiday });
     const window = await dataWindow(ctx.db);
     if (rows.length === 0 || !window) throw new UserError(`No holiday weeks with neighbouring weeks in the data for ${describeScope(scope)}.`);
     const label = describeScope(scope);
@@ -67,14 +69,21 @@ export default {
         filename: `holiday-impact-${scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? scope.region.toLowerCase() : 'all'}.csv`,
       },
       actions: [
-        ...(store !== undefined ? [{ label: 'Forecast', command: `/forecast store ${store} weeks 12` }, { label: 'All stores', command: '/holiday-impact all' }] : []),
-        ...(holiday ? [] : [{ label: 'Thanksgiving only', command: `/holiday-impact ${store !== undefined ? `store ${store} ` : ''}holiday thanksgiving` }]),
+        ...(store !== undefined
+          ? [
+              { label: 'Forecast', command: commandLine(forecast, { store, horizon: 12 }) },
+              { label: 'All stores', command: commandLine(holidayImpact, {}) },
+            ]
+          : []),
+        ...(holiday ? [] : [{ label: 'Thanksgiving only', command: commandLine(holidayImpact, { store, region, holiday: 'thanksgiving' }) }]),
       ],
       visibility: 'channel',
       context: { dataThrough: window.lastWeek },
       data: { scope, lifts: rows, perHoliday },
     };
   },
-} satisfies Command;
+});
+
+export default holidayImpact;
 
 const round4 = (v: number) => Math.round(v * 10_000) / 10_000;

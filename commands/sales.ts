@@ -1,13 +1,17 @@
 import { salesChart } from '../charts/index.ts';
-import type { Command } from '../src/chat/command.ts';
+import { defineCommand } from '../src/chat/command.ts';
+import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { money, percent, weekLabel } from '../src/chat/format.ts';
+import { commandLine } from '../src/chat/parse.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
 import { describeScope } from '../src/scope.ts';
 import { yearOverYear } from '../src/analytics/series.ts';
 import { holidayCalendar } from '../src/data/holidays.ts';
+import forecast from './forecast.ts';
+import holidayImpact from './holiday-impact.ts';
 
-export default {
+export default defineCommand({
   name: 'sales',
   description: 'Weekly sales history of a store (or one department) with the same weeks last year.',
   options: [
@@ -17,11 +21,9 @@ export default {
     { name: 'to', type: 'date', aliases: ['until'], description: 'Last week, YYYY-MM-DD (default: latest)' },
   ],
   examples: ['/sales store 5', '/sales store 5 dept 7 from 2011-11-01 to 2012-01-31'],
-  async handler(options, ctx) {
-    const store = options.store as number;
-    const dept = options.dept as number | undefined;
-    const to = options.to as string | undefined;
-    let from = options.from as string | undefined;
+  async handler(options, ctx): Promise<Reply> {
+    const { store, dept, to } = options;
+    let { from } = options;
     if (from && to && from > to) throw new UserError(`"from" (${from}) is after "to" (${to}).`, { example: '/sales store 5 from 2011-11-01 to 2012-01-31' });
     await requireSeries(ctx.db, store, dept);
     const scope = dept === undefined ? ({ kind: 'store', store } as const) : ({ kind: 'store-dept', store, dept } as const);
@@ -65,12 +67,12 @@ export default {
         filename: `sales-store${store}${dept ? `-dept${dept}` : ''}.csv`,
       },
       actions: [
-        { label: 'Forecast', command: `/forecast store ${store}${dept ? ` dept ${dept}` : ''} weeks 12` },
-        { label: 'Holiday impact', command: `/holiday-impact store ${store}` },
+        { label: 'Forecast', command: commandLine(forecast, { store, dept, horizon: 12 }) },
+        { label: 'Holiday impact', command: commandLine(holidayImpact, { store }) },
       ],
       visibility: 'channel',
       context: { dataThrough: lastWeek },
       data: { scope, from, to: to ?? lastWeek, total, series: points },
     };
   },
-} satisfies Command;
+});

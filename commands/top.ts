@@ -1,12 +1,15 @@
 import { rankingChart } from '../charts/index.ts';
-import type { Command } from '../src/chat/command.ts';
+import { defineCommand } from '../src/chat/command.ts';
+import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { money, percent } from '../src/chat/format.ts';
+import { commandLine } from '../src/chat/parse.ts';
 import { ranking } from '../src/analytics/rankings.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { addWeeks } from '../src/data/weeks.ts';
+import forecast from './forecast.ts';
 
-export default {
+const top = defineCommand({
   name: 'top',
   description: 'Rank stores or departments by sales or growth over the last weeks.',
   options: [
@@ -17,14 +20,11 @@ export default {
     { name: 'weeks', type: 'integer', min: 1, max: 104, default: 52, aliases: ['over', 'window'], description: 'Window length in weeks (default 52)' },
   ],
   examples: ['/top stores by growth', '/top depts by sales 5', '/top stores by growth bottom 5 weeks 13'],
-  async handler(options, ctx) {
+  async handler(options, ctx): Promise<Reply> {
     const window = await dataWindow(ctx.db);
     if (!window) throw new UserError('No sales data is loaded yet. Import some with `storecast import` (or run `storecast demo`).');
-    const of = options.of as 'stores' | 'depts';
-    const by = options.by as 'sales' | 'growth';
-    const order = options.order as 'top' | 'bottom';
-    const weeks = options.weeks as number;
-    const rows = await ranking(ctx.db, { of, by, order, limit: options.limit as number, to: window.lastWeek, weeks });
+    const { of, by, order, weeks, limit } = options;
+    const rows = await ranking(ctx.db, { of, by, order, limit, to: window.lastWeek, weeks });
     if (rows.length === 0) {
       throw new UserError(by === 'growth' ? `Growth needs a year of history before the last ${weeks} weeks; the data starts ${window.firstWeek}.` : 'Nothing to rank.');
     }
@@ -52,12 +52,14 @@ export default {
         filename: `top-${of}-by-${by}.csv`,
       },
       actions: [
-        { label: by === 'sales' ? 'By growth' : 'By sales', command: `/top ${of} by ${by === 'sales' ? 'growth' : 'sales'} ${rows.length}` },
-        ...(of === 'stores' ? [{ label: `Forecast store ${head.id}`, command: `/forecast store ${head.id}` }] : []),
+        { label: by === 'sales' ? 'By growth' : 'By sales', command: commandLine(top, { ...options, by: by === 'sales' ? 'growth' : 'sales' }) },
+        ...(of === 'stores' ? [{ label: `Forecast store ${head.id}`, command: commandLine(forecast, { store: head.id }) }] : []),
       ],
       visibility: 'channel',
       context: { dataThrough: window.lastWeek },
       data: { of, by, order, weeks, from, to: window.lastWeek, rows },
     };
   },
-} satisfies Command;
+});
+
+export default top;

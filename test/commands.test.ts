@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngSize } from '../charts/index.ts';
+import { splitCommandLine } from '../src/chat/dispatch.ts';
+import { commandLine, parseText } from '../src/chat/parse.ts';
+import type { Reply } from '../src/chat/reply.ts';
 import { loadDemoData } from '../src/data/demo.ts';
-import type { Services } from '../src/services.ts';
+import type { Asker, Services } from '../src/services.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { asker, testServices } from './helpers/services.ts';
 
@@ -34,7 +37,7 @@ describe.each(DB_KINDS)('commands on demo data (%s)', (kind) => {
     }
     expect(reply.context).toMatchObject({ dataThrough: '2012-10-26', model: 'seasonal-naive' });
     expect(reply.facts.map((f) => f.label)).toEqual(['Next week', 'Next 12 weeks', 'Last actual week', 'Holidays ahead']);
-    expect(reply.actions[0]).toEqual({ label: '+4 weeks', command: '/forecast store 5 weeks 16' });
+    expect(reply.actions[0]).toEqual({ label: '+4 weeks', command: '/forecast store 5 horizon 16' });
     const png = await services.renderChart(reply.chart!.spec);
     expect(pngSize(png).width).toBeGreaterThanOrEqual(1200);
   });
@@ -106,5 +109,31 @@ describe.each(DB_KINDS)('commands on demo data (%s)', (kind) => {
     expect(labels.at(-1)).toBe('/help');
     const one = await ask('help', 'command forecast');
     expect(one.facts.map((f) => f.label)).toEqual(['Usage', 'store', 'dept', 'horizon', 'Examples']);
+  });
+
+  it('every follow-up of every example (and of its follow-ups) reads back to the same options', async () => {
+    // A channel asker, so /subscribe and /unsubscribe answer (and offer their follow-ups) too.
+    const inChannel: Asker = { platform: 'slack', workspace: 'T1', channel: 'C-follow-ups', user: 'U1', roles: [] };
+    const replies = new Map<string, Reply>();
+    const answer = async (line: string) => {
+      if (!replies.has(line)) replies.set(line, (await services.run(splitCommandLine(line), inChannel)).reply);
+      return replies.get(line)!;
+    };
+    const examples = [...services.registry.values()].flatMap((c) => c.examples);
+    const followUps = new Set<string>();
+    for (const line of examples) for (const action of (await answer(line)).actions) followUps.add(action.command);
+    for (const line of [...followUps]) for (const action of (await answer(line)).actions) followUps.add(action.command);
+    const fromHelp = new Set([...services.registry.values()].flatMap((c) => c.examples));
+
+    expect(followUps.size).toBeGreaterThan(10);
+    for (const line of followUps) {
+      const { name, text } = splitCommandLine(line);
+      const command = services.registry.get(name);
+      expect(command, line).toBeDefined();
+      const options = parseText(command!, text ?? '');
+      expect(parseText(command!, splitCommandLine(commandLine(command!, options)).text ?? ''), line).toEqual(options);
+      // Built with commandLine, not by hand: already in its canonical form. (/help offers the examples as written.)
+      if (!fromHelp.has(line)) expect(commandLine(command!, options)).toBe(line);
+    }
   });
 });

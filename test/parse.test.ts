@@ -1,9 +1,14 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import forecastCommand from '../commands/forecast.ts';
+import holidayImpactCommand from '../commands/holiday-impact.ts';
 import { createRegistry } from '../commands/index.ts';
-import type { Command } from '../src/chat/command.ts';
+import type subscribeCommand from '../commands/subscribe.ts';
+import topCommand from '../commands/top.ts';
+import type { Command, OptionDef, OptionValue, ParsedOptions } from '../src/chat/command.ts';
+import { splitCommandLine } from '../src/chat/dispatch.ts';
 import { UserError } from '../src/chat/errors.ts';
-import { formatOptions, parseText, parseTyped } from '../src/chat/parse.ts';
+import { commandLine, formatOptions, parseText, parseTyped } from '../src/chat/parse.ts';
 
 const registry = createRegistry();
 const forecast = registry.get('forecast')!;
@@ -120,5 +125,86 @@ describe('/subscribe schedule words', () => {
     const bare = parseText(subscribe, 'weekly-summary store 5 every monday 08:00 tz America/Chicago');
     expect(bare).toEqual(withAt);
     expect(bare).toMatchObject({ store: 5, every: 'monday', at: '08:00', tz: 'America/Chicago' });
+  });
+});
+
+/** A value free text can carry: one word that is not one of the command's keywords. */
+function valueOf(command: Command, o: OptionDef): fc.Arbitrary<OptionValue> {
+  switch (o.type) {
+    case 'integer':
+      return fc.integer({ min: o.min, max: o.max });
+    case 'choice':
+      return fc.constantFrom(...o.choices);
+    case 'date':
+      return fc
+        .date({ min: new Date('1990-01-01'), max: new Date('2099-12-31'), noInvalidDate: true })
+        .map((d) => d.toISOString().slice(0, 10));
+    case 'string': {
+      const keywords = new Set(command.options.flatMap((x) => [x.name, ...(x.aliases ?? [])]));
+      return fc.stringMatching(/^[A-Za-z0-9][\w./+-]{0,15}$/).filter((w) => !keywords.has(w.toLowerCase()));
+    }
+  }
+}
+
+/** Any options of `command`: required ones always, the others sometimes. */
+function optionsOf(command: Command): fc.Arbitrary<ParsedOptions> {
+  return fc.record(
+    Object.fromEntries(command.options.map((o) => [o.name, o.required ? valueOf(command, o) : fc.option(valueOf(command, o), { nil: undefined })])),
+  );
+}
+
+/** What the parser gives for `options`: the same values, defaults filled in, nothing undefined. */
+function withDefaults(command: Command, options: ParsedOptions): ParsedOptions {
+  return Object.fromEntries(command.options.flatMap((o) => {
+    const value = options[o.name] ?? o.default;
+    return value === undefined ? [] : [[o.name, value]];
+  }));
+}
+
+describe('commandLine: follow-up command lines', () => {
+  it('builds canonical lines from the definition, defaults left out', () => {
+    expect(commandLine(forecastCommand, { store: 5, horizon: 8 })).toBe('/forecast store 5');
+    expect(commandLine(forecastCommand, { store: 5, dept: undefined, horizon: 16 })).toBe('/forecast store 5 horizon 16');
+    expect(commandLine(holidayImpactCommand, {})).toBe('/holiday-impact');
+    expect(commandLine(topCommand, { of: 'stores', by: 'growth', limit: 5, order: 'bottom' })).toBe('/top by growth limit 5 order bottom');
+  });
+
+  it('reads back to the same options, for every command and any options it can carry', () => {
+    const commands = [...registry.values()];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...commands).chain((command) => fc.tuple(fc.constant(command), optionsOf(command))),
+        ([command, options]) => {
+          const { name, text } = splitCommandLine(commandLine(command, options));
+          expect(name).toBe(command.name);
+          expect(parseText(command, text ?? '')).toEqual(withDefaults(command, options));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('types options from the definitions, for handlers and for follow-ups', () => {
+    expectTypeOf<Parameters<typeof forecastCommand.handler>[0]>().toEqualTypeOf<{ store: number; dept: number | undefined; horizon: number }>();
+    expectTypeOf<Parameters<typeof topCommand.handler>[0]>().toEqualTypeOf<{
+      of: 'stores' | 'depts';
+      by: 'sales' | 'growth';
+      limit: number;
+      order: 'top' | 'bottom';
+      weeks: number;
+    }>();
+    expectTypeOf<Parameters<typeof holidayImpactCommand.handler>[0]>().toEqualTypeOf<{
+      store: number | undefined;
+      region: string | undefined;
+      holiday: 'super-bowl' | 'labor-day' | 'thanksgiving' | 'christmas' | undefined;
+    }>();
+    expectTypeOf<Parameters<typeof subscribeCommand.handler>[0]>().toMatchTypeOf<{ summary: 'weekly-summary'; store: number | undefined; tz: string | undefined }>();
+    // A follow-up must give the target's required options, spelt as it defines them.
+    // @ts-expect-error store is required
+    commandLine(forecastCommand, { horizon: 4 });
+    // @ts-expect-error no option "stor"
+    commandLine(forecastCommand, { store: 5, stor: 5 });
+    // @ts-expect-error "growht" is not a choice of by
+    commandLine(topCommand, { by: 'growht' });
   });
 });

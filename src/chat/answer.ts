@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { Asker, Services } from '../services.ts';
 import type { CommandInput } from './dispatch.ts';
-import { formatOptions } from './parse.ts';
+import { commandLine } from './parse.ts';
 import type { Reply } from './reply.ts';
 
 /** Where an answer goes, as each platform does it (Slack messages, Discord interaction edits). */
@@ -33,10 +33,10 @@ export async function answer(services: Pick<Services, 'run' | 'metrics'>, reques
   try {
     const outcome = await services.run(request.input, request.asker, request.requestId);
     const { reply } = outcome;
-    const commandLine = outcome.kind === 'ok' ? `/${outcome.command.name} ${formatOptions(outcome.command, outcome.options)}`.trim() : undefined;
-    if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') await channel.showPrivately(reply, commandLine);
+    const line = outcome.kind === 'ok' ? commandLine(outcome.command, outcome.options) : undefined;
+    if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') await channel.showPrivately(reply, line);
     else if (request.csvOnly) await channel.sendCsvOnly(reply);
-    else await channel.showPublicly(reply, commandLine!);
+    else await channel.showPublicly(reply, line!);
   } catch (err) {
     const ref = request.requestId.slice(0, 8);
     services.metrics.errors.inc({ kind: 'delivery' });

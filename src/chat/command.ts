@@ -60,21 +60,61 @@ export interface StringOption extends OptionBase {
 export type OptionDef = IntegerOption | DateOption | ChoiceOption | StringOption;
 
 export type OptionValue = string | number;
+/** Options as the parser returns them for any command; a handler sees `OptionsOf` its definitions. */
 export type ParsedOptions = Record<string, OptionValue | undefined>;
+
+/** The value the parser gives an option: integers are numbers, choices one of their choices. */
+export type OptionValueOf<O extends OptionDef> = O extends { type: 'integer' }
+  ? number
+  : O extends { type: 'choice'; choices: readonly (infer C extends string)[] }
+    ? C
+    : string;
+
+/** The parser always sets a required option (or refuses) and fills in a default. */
+type AlwaysSet<O extends OptionDef> = O extends { required: true } ? true : O extends { default: OptionValue } ? true : false;
+
+/** What a handler receives: `{ store: number; dept: number | undefined; horizon: number }` for /forecast. */
+export type OptionsOf<Defs extends readonly OptionDef[]> = {
+  [O in Defs[number] as O['name']]: AlwaysSet<O> extends true ? OptionValueOf<O> : OptionValueOf<O> | undefined;
+};
+
+/** What a command line must say: its required options; the rest may be left out (defaults fill in). */
+export type ArgsOf<Defs extends readonly OptionDef[]> = {
+  [O in Defs[number] as O extends { required: true } ? O['name'] : never]: OptionValueOf<O>;
+} & {
+  [O in Defs[number] as O extends { required: true } ? never : O['name']]?: OptionValueOf<O>;
+};
 
 /**
  * A slash command, platform-neutral. One definition drives Slack's text parsing,
  * Discord's typed options, /help and the web console.
+ *
+ * `Defs` types the handler's options (see `defineCommand`); plain `Command` is any command,
+ * as the registry and dispatch hold them.
  */
-export interface Command {
+export interface Command<Defs extends readonly OptionDef[] = readonly OptionDef[]> {
   name: string;
   description: string;
-  options: readonly OptionDef[];
+  options: Defs;
   /** Bare words accepted and ignored in free text because they read naturally ("all"). */
   keywords?: readonly string[];
   /** Full command lines, e.g. "/forecast store 5 week 12". */
   examples: readonly string[];
   /** `manage` commands change what the product does for others; see chat/access.ts. Default `read`. */
   access?: CommandAccess;
-  handler(options: ParsedOptions, ctx: CommandContext): Promise<Reply>;
+  // Method syntax on purpose: its parameter is checked bivariantly, so a Command<Defs> is also
+  // a plain Command whose handler takes ParsedOptions, and dispatch needs no cast either.
+  handler(options: OptionsOf<Defs>, ctx: CommandContext): Promise<Reply>;
+}
+
+/**
+ * A command whose handler's options are typed from its option definitions, so handlers read
+ * `options.store` as a number without a cast. `const` keeps option names and choices literal.
+ *
+ * A handler that names other commands (follow-ups built with `commandLine`) declares its
+ * return type, `: Promise<Reply>`: commands that name each other would otherwise each need
+ * the other's type to infer their own, a cycle TypeScript reports as an implicit `any`.
+ */
+export function defineCommand<const Defs extends readonly OptionDef[]>(command: Command<Defs>): Command<Defs> {
+  return command;
 }

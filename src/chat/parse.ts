@@ -1,5 +1,5 @@
 import { closest, distance } from 'fastest-levenshtein';
-import type { Command, OptionDef, OptionValue, ParsedOptions } from './command.ts';
+import type { ArgsOf, Command, OptionDef, OptionValue, ParsedOptions } from './command.ts';
 import { UserError } from './errors.ts';
 
 /**
@@ -177,12 +177,27 @@ export function parseTyped(command: Command, raw: Record<string, unknown>): Pars
   return result;
 }
 
-/** The canonical text form of options: what follow-up buttons send and tests round-trip. */
-export function formatOptions(command: Command, options: ParsedOptions): string {
+/**
+ * The canonical text form of options: definition order, `name value`, defaults left out
+ * (the parser fills them in again). parseText reads it back to the same options as long as
+ * each string value is one word and not one of the command's keywords: free text has no quoting.
+ */
+export function formatOptions(command: Pick<Command, 'options'>, options: ParsedOptions): string {
   return command.options
-    .filter((o) => options[o.name] !== undefined)
+    .filter((o) => options[o.name] !== undefined && options[o.name] !== o.default)
     .map((o) => `${o.name} ${options[o.name]}`)
     .join(' ');
+}
+
+/**
+ * A whole command line from the target command's definition and values, e.g.
+ * `commandLine(holidayImpact, { store: 5 })` is `/holiday-impact store 5`: what follow-up
+ * buttons run and the CSV button repeats. Typed from the definitions, so a follow-up cannot
+ * name an option the target does not have.
+ */
+export function commandLine<Defs extends readonly OptionDef[]>(command: Pick<Command<Defs>, 'name' | 'options'>, args: ArgsOf<Defs>): string {
+  const text = formatOptions(command, args);
+  return text ? `/${command.name} ${text}` : `/${command.name}`;
 }
 
 export function suggestCommand(name: string, names: readonly string[]): string | undefined {

@@ -1,26 +1,47 @@
-import type { CommandContext, OptionDef, ParsedOptions } from '../chat/command.ts';
+import type { CommandContext, OptionDef, OptionsOf } from '../chat/command.ts';
 import { UserError } from '../chat/errors.ts';
+import { commandLine } from '../chat/parse.ts';
 import type { Reply } from '../chat/reply.ts';
 import { WEEKDAYS } from '../data/weeks.ts';
 import { describeSchedule, localDate, parseTime } from './schedule.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule, type Subscription } from './subscriptions.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
 
-/** Shared by /subscribe, /unsubscribe and /subscriptions (the files in commands/). */
-export const WEEKDAY_CHOICES = WEEKDAYS.map((d) => d.toLowerCase());
+/*
+ * The options of /subscribe and /unsubscribe (the files in commands/) are defined here, next to
+ * their handlers, so that each handler's options are typed from the definitions it reads.
+ */
+const WEEKDAY_CHOICES = WEEKDAYS.map((d) => d.toLowerCase());
 
-export const scopeOptions: OptionDef[] = [
+/** What a summary covers; /subscribe and /unsubscribe share them. */
+const scopeOptions = [
   { name: 'summary', type: 'choice', choices: ['weekly-summary'], default: 'weekly-summary', description: 'What to post (weekly-summary)' },
   { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'A store number' },
   { name: 'region', type: 'string', description: 'A region name, e.g. West' },
   { name: 'scope', type: 'choice', choices: ['chain'], description: 'chain: all stores' },
-];
+] as const satisfies readonly OptionDef[];
 
-export function scopeFrom(options: ParsedOptions, required: boolean): AreaScope | undefined {
+/** When /subscribe posts. */
+const scheduleOptions = [
+  { name: 'every', type: 'choice', choices: WEEKDAY_CHOICES, aliases: ['on'], description: 'Weekday to post on (default monday)' },
+  { name: 'at', type: 'string', aliases: ['time'], pattern: /^\d{1,2}(:\d{2})?\s*(am|pm)?$/i, description: 'Local time, 24-hour HH:MM (default 08:00)' },
+  { name: 'tz', type: 'string', aliases: ['timezone'], description: 'IANA time zone, e.g. America/Chicago (default UTC)' },
+] as const satisfies readonly OptionDef[];
+
+/** /unsubscribe by id instead of by what the summary covers. */
+const idOption = { name: 'id', type: 'string', description: 'Subscription id, e.g. sub_1a2b3c4d5e6f (see /subscriptions)' } as const satisfies OptionDef;
+
+export const subscribeOptions = [...scopeOptions, ...scheduleOptions] as const;
+export const unsubscribeOptions = [...scopeOptions, idOption] as const;
+
+/** The follow-up that undoes a subscription. (Importing commands/unsubscribe.ts here would be a cycle.) */
+const unsubscribeLine = (id: string) => commandLine({ name: 'unsubscribe', options: unsubscribeOptions }, { id });
+
+export function scopeFrom(options: OptionsOf<typeof scopeOptions>, required: boolean): AreaScope | undefined {
   const given = [options.store !== undefined, options.region !== undefined, options.scope === 'chain'].filter(Boolean).length;
   if (given > 1) throw new UserError('Give one of: store N, region NAME, or chain.');
-  if (options.store !== undefined) return { kind: 'store', store: options.store as number };
-  if (options.region !== undefined) return { kind: 'region', region: String(options.region) };
+  if (options.store !== undefined) return { kind: 'store', store: options.store };
+  if (options.region !== undefined) return { kind: 'region', region: options.region };
   if (options.scope === 'chain') return { kind: 'chain' };
   if (required) throw new UserError('Say what to summarise: store N, region NAME, or chain.');
   return undefined;
@@ -52,21 +73,21 @@ function base(title: string, summary: string, data: Record<string, unknown>): Re
   return { title, summary, facts: [], actions: [], visibility: 'channel', context: {}, data };
 }
 
-export async function subscribeHandler(options: ParsedOptions, ctx: CommandContext): Promise<Reply> {
+export async function subscribeHandler(options: OptionsOf<typeof subscribeOptions>, ctx: CommandContext): Promise<Reply> {
   const scope = scopeFrom(options, true)!;
   const target = chatTarget(ctx);
-  const at = options.at === undefined ? undefined : parseTime(String(options.at));
+  const at = options.at === undefined ? undefined : parseTime(options.at);
   if (options.at !== undefined && at === undefined) throw new UserError(`at: "${options.at}" is not a time; use 24-hour HH:MM such as 08:00 (or 8am).`);
   const schedule = resolveSchedule({
-    weekday: options.every === undefined ? undefined : WEEKDAY_CHOICES.indexOf(String(options.every)),
+    weekday: options.every === undefined ? undefined : WEEKDAY_CHOICES.indexOf(options.every),
     time: at,
-    tz: options.tz === undefined ? undefined : String(options.tz),
+    tz: options.tz,
   });
   const existing = (await listSubscriptions(ctx.db, { workspace: target.workspace, channel: target.channel })).find((s) => sameScope(s.scope, scope));
   if (existing) {
     throw new UserError(`This channel already gets the weekly summary of ${describeScope(scope)} (${existing.id}, ${describeSchedule(existing.schedule)}). Unsubscribe first to change it.`, {
       code: 'DUPLICATE',
-      suggestion: `/unsubscribe id ${existing.id}`,
+      suggestion: unsubscribeLine(existing.id),
     });
   }
   const { subscription } = await createSubscription(ctx.db, undefined, {
@@ -83,12 +104,12 @@ export async function subscribeHandler(options: ParsedOptions, ctx: CommandConte
       { subscription },
     ),
     facts: subscriptionFacts(subscription),
-    actions: [{ label: 'Unsubscribe', command: `/unsubscribe id ${subscription.id}` }],
+    actions: [{ label: 'Unsubscribe', command: unsubscribeLine(subscription.id) }],
   };
 }
 
-export async function unsubscribeHandler(options: ParsedOptions, ctx: CommandContext): Promise<Reply> {
-  const id = options.id === undefined ? undefined : String(options.id);
+export async function unsubscribeHandler(options: OptionsOf<typeof unsubscribeOptions>, ctx: CommandContext): Promise<Reply> {
+  const { id } = options;
   const scope = scopeFrom(options, id === undefined);
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
   const mine = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
@@ -108,7 +129,7 @@ export async function unsubscribeHandler(options: ParsedOptions, ctx: CommandCon
   );
 }
 
-export async function listHandler(_options: ParsedOptions, ctx: CommandContext): Promise<Reply> {
+export async function listHandler(_options: OptionsOf<[]>, ctx: CommandContext): Promise<Reply> {
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
   const subs = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
   const where = inChannel ? 'this channel' : 'all channels and integrations';
