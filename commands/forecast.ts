@@ -20,6 +20,7 @@ const forecast = defineCommand({
     { name: 'horizon', type: 'integer', min: 1, max: 52, default: 8, positional: true, aliases: ['week', 'weeks', 'h'], description: 'Weeks ahead, 1-52 (default 8)' },
   ],
   examples: ['/forecast store 5 week 12', '/forecast store 5 dept 7', '/forecast 12'],
+  reach: ({ store, dept }) => (dept === undefined ? { kind: 'store', store } : { kind: 'store-dept', store, dept }),
   async handler(options, ctx): Promise<Reply> {
     const { store, dept, horizon } = options;
     await requireSeries(ctx.db, store, dept);

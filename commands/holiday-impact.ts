@@ -7,6 +7,7 @@ import { commandLine } from '../src/chat/parse.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
 import { holidayImpact as holidayLifts } from '../src/analytics/holiday-impact.ts';
 import { describeScope, type Scope } from '../src/scope.ts';
+import { answerScope } from '../src/chat/access.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { HOLIDAY_NAMES, findHoliday } from '../src/data/holidays.ts';
 import forecast from './forecast.ts';
@@ -23,6 +24,7 @@ const holidayImpact = defineCommand({
   ],
   keywords: ['all'],
   examples: ['/holiday-impact store 5', '/holiday-impact all thanksgiving', '/holiday-impact region south holiday christmas'],
+  reach: ({ store, region }) => (store !== undefined ? { kind: 'store', store } : region !== undefined ? { kind: 'region', region } : { kind: 'chain' }),
   async handler(options, ctx): Promise<Reply> {
     const { store, region } = options;
     if (store !== undefined && region !== undefined) throw new UserError('Give a store or a region, not both.', { example: '/holiday-impact store 5' });
@@ -42,6 +44,7 @@ const holidayImpact = defineCommand({
       }
       scope = { kind: 'region', region: hit.region };
     }
+    scope = answerScope(ctx, scope);
     const rows = await holidayLifts(ctx.db, scope, { holiday });
     const window = await dataWindow(ctx.db);
     if (rows.length === 0 || !window) throw new UserError(`No holiday weeks with neighbouring weeks in the data for ${describeScope(scope)}.`);

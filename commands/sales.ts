@@ -21,6 +21,7 @@ export default defineCommand({
     { name: 'to', type: 'date', aliases: ['until'], description: 'Last week, YYYY-MM-DD (default: latest)' },
   ],
   examples: ['/sales store 5', '/sales store 5 dept 7 from 2011-11-01 to 2012-01-31'],
+  reach: ({ store, dept }) => (dept === undefined ? { kind: 'store', store } : { kind: 'store-dept', store, dept }),
   async handler(options, ctx): Promise<Reply> {
     const { store, dept, to } = options;
     let { from } = options;

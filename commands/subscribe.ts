@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { subscribeHandler, subscribeOptions } from '../src/webhooks/chat.ts';
+import { scopeFrom, subscribeHandler, subscribeOptions } from '../src/webhooks/chat.ts';
 
 export default defineCommand({
   name: 'subscribe',
@@ -12,5 +12,6 @@ export default defineCommand({
     '/subscribe weekly-summary chain',
   ],
   access: 'manage',
+  reach: (options) => scopeFrom(options, true),
   handler: subscribeHandler,
 });

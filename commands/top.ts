@@ -5,6 +5,7 @@ import { UserError } from '../src/chat/errors.ts';
 import { money, percent } from '../src/chat/format.ts';
 import { commandLine } from '../src/chat/parse.ts';
 import { ranking } from '../src/analytics/rankings.ts';
+import { answerScope } from '../src/chat/access.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import forecast from './forecast.ts';
@@ -20,11 +21,15 @@ const top = defineCommand({
     { name: 'weeks', type: 'integer', min: 1, max: 104, default: 52, aliases: ['over', 'window'], description: 'Window length in weeks (default 52)' },
   ],
   examples: ['/top stores by growth', '/top depts by sales 5', '/top stores by growth bottom 5 weeks 13'],
+  // Ranks the stores (or their departments) the asker may see; dispatch narrows the chain to them.
+  reach: () => ({ kind: 'chain' }),
   async handler(options, ctx): Promise<Reply> {
     const window = await dataWindow(ctx.db);
     if (!window) throw new UserError('No sales data is loaded yet. Import some with `storecast import` (or run `storecast demo`).');
     const { of, by, order, weeks, limit } = options;
-    const rows = await ranking(ctx.db, { of, by, order, limit, to: window.lastWeek, weeks });
+    const scope = answerScope(ctx, { kind: 'chain' });
+    const stores = scope.kind === 'stores' ? scope.stores : undefined;
+    const rows = await ranking(ctx.db, { of, by, order, limit, to: window.lastWeek, weeks, stores });
     if (rows.length === 0) {
       throw new UserError(by === 'growth' ? `Growth needs a year of history before the last ${weeks} weeks; the data starts ${window.firstWeek}.` : 'Nothing to rank.');
     }

@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { unsubscribeHandler, unsubscribeOptions } from '../src/webhooks/chat.ts';
+import { scopeFrom, unsubscribeHandler, unsubscribeOptions } from '../src/webhooks/chat.ts';
 
 export default defineCommand({
   name: 'unsubscribe',
@@ -8,5 +8,6 @@ export default defineCommand({
   options: unsubscribeOptions,
   examples: ['/unsubscribe weekly-summary store 5', '/unsubscribe id sub_1a2b3c4d5e6f'],
   access: 'manage',
+  reach: (options) => scopeFrom(options, false),
   handler: unsubscribeHandler,
 });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { AccessSettings } from './access/access.ts';
+import { parsePrincipal } from './access/principal.ts';
 import { keyWeakness } from './util/key-strength.ts';
 import { parseAllowList } from './net/addresses.ts';
 
@@ -69,6 +71,17 @@ export const envSchema = z.object({
   STORECAST_OLD_SECRET_KEY: optionalString.refine((v) => v === undefined || decodeKey(v)?.length === 32, 'must be 32 bytes as 64 hex characters or base64: the key the stored webhook URLs are encrypted with'),
   PUBLIC_URL: urlString,
   STORECAST_OUTBOUND_ALLOW: allowList,
+  // auto: restricted as soon as a chat adapter or a shared database is configured (secure by default).
+  STORECAST_ACCESS: z.enum(['auto', 'open', 'restricted']).default('auto'),
+  STORECAST_ADMINS: optionalString.superRefine((v, ctx) => {
+    for (const key of (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      try {
+        parsePrincipal(key);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }
+  }),
   TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   // Checked before the system font directories for the DejaVu Sans files charts are drawn with.
   STORECAST_FONT_DIR: optionalString,
@@ -106,6 +119,7 @@ export interface Config {
   publicUrl: string | undefined;
   /** Internal networks, addresses and host names that webhook targets may reach (src/net/outbound.ts). */
   outboundAllow: string[];
+  access: AccessSettings & { why: string };
   tfBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   /** A directory searched first for the chart fonts (charts/render.ts). */
   fontDir: string | undefined;
@@ -140,6 +154,15 @@ function shown(name: string, value: string | undefined): string {
  * Defaults that differ by program, for variables left unset: `serve` logs at info, one-shot
  * CLI commands at warn so that their own output is what the user reads.
  */
+/** The access mode and why it is that mode (said in the start log). */
+function accessSettings(e: z.infer<typeof envSchema>): AccessSettings & { why: string } {
+  const admins = (e.STORECAST_ADMINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (e.STORECAST_ACCESS !== 'auto') return { mode: e.STORECAST_ACCESS, admins, why: `STORECAST_ACCESS=${e.STORECAST_ACCESS}` };
+  const reasons = [e.SLACK_BOT_TOKEN && 'Slack', e.DISCORD_PUBLIC_KEY && 'Discord', e.DISCORD_BOT_TOKEN && 'Discord', e.DATABASE_URL && 'DATABASE_URL'].filter(Boolean);
+  if (reasons.length) return { mode: 'restricted', admins, why: `${[...new Set(reasons)].join(' and ')} configured` };
+  return { mode: 'open', admins, why: 'local demo: no chat adapter and no DATABASE_URL' };
+}
+
 export interface ConfigDefaults {
   logLevel?: LogLevel;
 }
@@ -165,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     oldSecretKey: decodeKey(e.STORECAST_OLD_SECRET_KEY),
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
     outboundAllow: e.STORECAST_OUTBOUND_ALLOW,
+    access: accessSettings(e),
     tfBackend: e.TF_BACKEND,
     fontDir: e.STORECAST_FONT_DIR,
     webhookUrl: e.WEBHOOK_URL,

@@ -7,7 +7,12 @@ export type Scope =
   | { kind: 'store'; store: number }
   | { kind: 'store-dept'; store: number; dept: number }
   | { kind: 'dept'; dept: number }
-  | { kind: 'region'; region: string };
+  | { kind: 'region'; region: string }
+  /**
+   * Some stores (and one department of them): a cross-store question narrowed to the stores
+   * the asker may see. `asked` is the question before narrowing, for saying so.
+   */
+  | { kind: 'stores'; stores: readonly number[]; dept?: number; asked: Scope };
 
 /** The scopes a weekly summary (and a channel, a grant) can cover: a store, a region or the chain. */
 export type AreaScope = Extract<Scope, { kind: 'chain' | 'region' | 'store' }>;
@@ -34,5 +39,10 @@ export function describeScope(scope: Scope): string {
       return `Dept ${scope.dept} (all stores)`;
     case 'region':
       return `${scope.region} region`;
+    case 'stores': {
+      const n = scope.stores.length;
+      const where = scope.asked.kind === 'region' ? ` in ${scope.asked.region}` : '';
+      return `your ${n === 1 ? `store (${scope.stores[0]})` : `${n} stores`}${where}${scope.dept === undefined ? '' : ` · Dept ${scope.dept}`}`;
+    }
   }
 }

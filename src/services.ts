@@ -9,10 +9,14 @@ import type { Database } from './db/client.ts';
 import type { Forecaster } from './forecast/forecaster.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { resolveAccess } from './access/access.ts';
 import { createOutbound, type Outbound } from './net/outbound.ts';
 
 /** Who asks: what an adapter knows about the request, before the shared services are added. */
-export type Asker = Pick<CommandContext, 'platform' | 'workspace' | 'channel' | 'user' | 'roles'>;
+export type Asker = Pick<CommandContext, 'platform' | 'workspace' | 'channel' | 'user' | 'roles'> & {
+  /** The API token a request came with (its grants apply). */
+  tokenId?: string;
+};
 
 /**
  * Every outside dependency the server and adapters use, wired in one place (createServices).
@@ -123,13 +127,14 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     registry,
     outbound,
     async run(input, asker, requestId = randomUUID().replace(/-/g, '')) {
-      const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId };
+      const access = await resolveAccess(deps.db, deps.config.access, asker);
+      const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId, access };
       // Label values come from the registry, never from what was typed: labels stay bounded.
       const name = input.name.replace(/^\//, '').toLowerCase();
       const stop = metrics.commandDuration.startTimer({ command: registry.has(name) ? name : 'unknown', platform: asker.platform });
       const outcome = await cpuLane(() => dispatch(registry, input, ctx, deps.logger));
       stop({ outcome: outcome.kind });
-      if (outcome.kind !== 'ok') metrics.errors.inc({ kind: outcome.kind === 'user-error' ? 'user' : 'internal' });
+      if (outcome.kind !== 'ok') metrics.errors.inc({ kind: outcome.kind === 'user-error' ? 'user' : outcome.kind === 'denied' ? 'denied' : 'internal' });
       return outcome;
     },
     renderChart,

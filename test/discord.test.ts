@@ -151,7 +151,7 @@ describe('Discord slash commands over HTTP', () => {
     expect(embed.image?.url).toBe('attachment://chart.png');
     expect(payload.attachments).toEqual([expect.objectContaining({ id: 0, filename: 'chart.png' })]);
     const buttons = payload.components!.flatMap((row) => row.components);
-    expect(buttons).toContainEqual(expect.objectContaining({ label: '+4 weeks', custom_id: 'run:/forecast store 5 weeks 16' }));
+    expect(buttons).toContainEqual(expect.objectContaining({ label: '+4 weeks', custom_id: 'run:/forecast store 5 horizon 16' }));
     expect(buttons).toContainEqual(expect.objectContaining({ label: 'CSV', custom_id: 'csv:/forecast store 5 horizon 12' }));
     const file = edit!.files['files[0]']!;
     expect(file.filename).toBe('chart.png');

@@ -63,9 +63,9 @@ describe.each(DB_KINDS)('the composed HTTP app under hostile requests (%s)', (ki
     });
     for (const command of [`/unsubscribe id ${subscription.id}`, '/subscriptions', '/subscribe store 1']) {
       const res = await post(JSON.stringify({ command }), { 'content-type': 'application/json' });
-      expect(res.status, command).toBe(400);
+      expect(res.status, command).toBe(403);
       const body = (await res.json()) as { kind: string; error: { message: string }; reply: { summary: string } };
-      expect(body.kind).toBe('user-error');
+      expect(body.kind).toBe('denied');
       expect(body.error.message).toMatch(/needs a signed-in identity/);
       expect(JSON.stringify(body.reply)).not.toContain(subscription.id);
     }

@@ -161,7 +161,7 @@ describe('Slack slash commands over HTTP', () => {
     expect(context).toContain('model seasonal-naive');
     expect(context).toContain('<@U2CERLKJA>');
     const buttons = blocks.find((b) => b.type === 'actions')!.elements!;
-    expect(buttons).toContainEqual(expect.objectContaining({ value: '/forecast store 5 weeks 16', text: expect.objectContaining({ text: '+4 weeks' }) }));
+    expect(buttons).toContainEqual(expect.objectContaining({ value: '/forecast store 5 horizon 16', text: expect.objectContaining({ text: '+4 weeks' }) }));
     expect(buttons).toContainEqual(expect.objectContaining({ action_id: 'storecast:csv', value: '/forecast store 5 horizon 12' }));
 
     const [complete] = await fake.waitFor((c) => c.path === '/api/files.completeUploadExternal');

@@ -49,6 +49,12 @@ async function unitSeries(db: Database, scope: Scope): Promise<Map<string, Map<s
     case 'chain':
       rows = await db.query(`SELECT store_id::text AS unit, week::text AS week, sales FROM store_week_sales`);
       break;
+    case 'stores':
+      rows =
+        scope.dept === undefined
+          ? await db.query(`SELECT store_id::text AS unit, week::text AS week, sales FROM store_week_sales WHERE store_id = ANY($1::int[])`, [scope.stores])
+          : await db.query(`SELECT store_id::text AS unit, week::text AS week, sales FROM weekly_sales WHERE store_id = ANY($1::int[]) AND dept_id = $2`, [scope.stores, scope.dept]);
+      break;
   }
   const units = new Map<string, Map<string, number>>();
   for (const r of rows) {

@@ -17,6 +17,8 @@ export interface RankingOptions {
   /** Window end (last week with data by default) and length in weeks. */
   to: string;
   weeks: number;
+  /** Only these stores (the ones the asker may see); all when absent. */
+  stores?: readonly number[];
 }
 
 /**
@@ -35,11 +37,11 @@ export async function ranking(db: Database, o: RankingOptions): Promise<RankingR
        SELECT ${key} AS id,
          sum(sales) FILTER (WHERE week BETWEEN $1::date AND $2::date)::float8 AS cur,
          sum(sales) FILTER (WHERE week BETWEEN $3::date AND $4::date)::float8 AS prev
-       FROM ${source} WHERE week BETWEEN $3::date AND $2::date GROUP BY ${key})
+       FROM ${source} WHERE week BETWEEN $3::date AND $2::date AND ($6::int[] IS NULL OR store_id = ANY($6::int[])) GROUP BY ${key})
      SELECT id, cur, prev, CASE WHEN prev > 0 THEN cur / prev - 1 END AS growth
      FROM agg WHERE cur IS NOT NULL AND (${metric}) IS NOT NULL
      ORDER BY ${metric} ${o.order === 'top' ? 'DESC' : 'ASC'}, id LIMIT $5`,
-    [from, o.to, prevFrom, prevTo, o.limit],
+    [from, o.to, prevFrom, prevTo, o.limit, o.stores ?? null],
   );
   return rows.map((r) => ({ id: r.id, sales: r.cur, growth: r.growth }));
 }

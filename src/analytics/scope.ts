@@ -18,5 +18,9 @@ export function scopeSql(scope: Scope, firstParam = 1): { from: string; where: s
         where: `s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower(${p(0)}))`,
         params: [scope.region],
       };
+    case 'stores':
+      return scope.dept === undefined
+        ? { from: 'store_week_sales s', where: `s.store_id = ANY(${p(0)}::int[])`, params: [scope.stores] }
+        : { from: 'weekly_sales s', where: `s.store_id = ANY(${p(0)}::int[]) AND s.dept_id = ${p(1)}`, params: [scope.stores, scope.dept] };
   }
 }

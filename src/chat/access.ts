@@ -1,29 +1,71 @@
-import type { Command, CommandContext } from './command.ts';
+import { roleRank, type Role } from '../access/principal.ts';
+import { describeScope, type Scope } from '../scope.ts';
+import type { Command, CommandContext, ParsedOptions } from './command.ts';
 import { UserError } from './errors.ts';
 
 /**
  * What a command does to the product: `read` answers questions about data; `manage` changes
- * what the product does for others (subscriptions, later alerts and grants).
+ * what the product does for others (subscriptions, later alerts); `admin` changes who may do
+ * what (grants, channel audiences).
  */
-export type CommandAccess = 'read' | 'manage';
+export type CommandAccess = 'read' | 'manage' | 'admin';
+
+const ROLE_FOR: Record<CommandAccess, Role> = { read: 'viewer', manage: 'manager', admin: 'admin' };
+
+/** A refusal by the access check: shown to the asker alone, counted and audited as `denied`. */
+export class AccessDenied extends UserError {
+  constructor(message: string) {
+    super(message, { code: 'DENIED' });
+    this.name = 'AccessDenied';
+  }
+}
 
 /**
- * An identified asker: a chat user the platform vouched for (signed request), or the operator
- * at the server's own shell. The local web console is anonymous: anyone who reaches its port.
+ * An identified asker: a chat user the platform vouched for (signed request), a signed-in
+ * console user, or the operator at the server's own shell. The local web console without a
+ * session is anonymous: anyone who reaches its port.
  */
 export function isIdentified(ctx: Pick<CommandContext, 'platform' | 'user'>): boolean {
   return ctx.platform === 'cli' || ctx.user !== undefined;
 }
 
+function denied(ctx: CommandContext, what: string): AccessDenied {
+  const mine = ctx.access.describe();
+  const yours = mine === 'no access yet' ? 'You have no access to sales data yet' : `You are ${mine}`;
+  return new AccessDenied(`${what}. ${yours}; an admin can grant more with /access grant (see who with /access list).`);
+}
+
 /**
- * The one access check every command passes through (dispatch calls it after parsing).
- * Managing needs an identity; role grants per scope build on this check.
+ * The one access check every command passes through (dispatch calls it after parsing, before
+ * the handler): the command's data reach against the asker's entitlements. Returns the reach
+ * the handler may answer about: the one asked for, or a cross-store question narrowed to the
+ * stores the asker may see.
  */
-export function checkCommandAccess(command: Pick<Command, 'name' | 'access'>, ctx: Pick<CommandContext, 'platform' | 'user'>): void {
-  if ((command.access ?? 'read') === 'manage' && !isIdentified(ctx)) {
-    throw new UserError(`/${command.name} changes what storecast does for others, so it needs a signed-in identity; the web console is anonymous.`, {
-      code: 'FORBIDDEN',
-      example: `Run /${command.name} in Slack or Discord, or \`storecast subscriptions\` on the server.`,
-    });
+export async function authorizeCommand(command: Command, options: ParsedOptions, ctx: CommandContext): Promise<Scope | undefined> {
+  const role = ROLE_FOR[command.access ?? 'read'];
+  if (role !== 'viewer' && !isIdentified(ctx)) {
+    throw new AccessDenied(`/${command.name} changes what storecast does for others, so it needs a signed-in identity; the web console without a session is anonymous. Run it in Slack or Discord, or sign in to the console with /console.`);
   }
+  const reach = command.reach?.(options);
+  const { access } = ctx;
+  if (!reach) {
+    if (role === 'viewer' || access.entitlements.some((e) => roleRank(e.role) >= roleRank(role))) return undefined;
+    throw denied(ctx, `/${command.name} needs the ${role} role`);
+  }
+  if (role !== 'viewer' || reach.kind === 'store' || reach.kind === 'store-dept') {
+    if (await access.covers(role, reach)) return reach;
+    throw denied(ctx, role === 'viewer' ? `You cannot see ${describeScope(reach)}` : `/${command.name} for ${describeScope(reach)} needs the ${role} role there`);
+  }
+  // A cross-store question is answered over the stores of it the asker may see, and says so.
+  const narrowed = await access.narrow(reach, role);
+  if (narrowed.kind === 'stores' && narrowed.stores.length === 0) throw denied(ctx, `You cannot see any store of ${describeScope(reach)}`);
+  return narrowed;
+}
+
+/**
+ * The scope a handler answers about: a cross-store question narrowed by the access check
+ * (ctx.reach of kind `stores`) replaces the one the handler built; otherwise its own stands.
+ */
+export function answerScope(ctx: Pick<CommandContext, 'reach'>, scope: Scope): Scope {
+  return ctx.reach?.kind === 'stores' ? ctx.reach : scope;
 }

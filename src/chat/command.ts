@@ -1,5 +1,7 @@
 import type { Database } from '../db/client.ts';
 import type { Forecaster } from '../forecast/forecaster.ts';
+import type { Access } from '../access/access.ts';
+import type { Scope } from '../scope.ts';
 import type { CommandAccess } from './access.ts';
 import type { Reply } from './reply.ts';
 
@@ -18,6 +20,13 @@ export interface CommandContext {
   now: () => Date;
   /** Correlates logs of one request; shown to users as the reference of internal errors. */
   requestId: string;
+  /** What the asker may see and do (src/access/). */
+  access: Access;
+  /**
+   * The command's data reach after the access check: what it asked for, or, for a cross-store
+   * question, the stores of it the asker may see. Handlers answer about this, nothing wider.
+   */
+  reach?: Scope;
 }
 
 interface OptionBase {
@@ -102,6 +111,12 @@ export interface Command<Defs extends readonly OptionDef[] = readonly OptionDef[
   examples: readonly string[];
   /** `manage` commands change what the product does for others; see chat/access.ts. Default `read`. */
   access?: CommandAccess;
+  /**
+   * The data a run with these options reaches (a store, a region, the chain); none for
+   * commands that show no sales data (/help). The one access check authorizes it before the
+   * handler runs, and narrows a cross-store reach to the stores the asker may see (ctx.reach).
+   */
+  reach?(options: OptionsOf<Defs>): Scope | undefined;
   // Method syntax on purpose: its parameter is checked bivariantly, so a Command<Defs> is also
   // a plain Command whose handler takes ParsedOptions, and dispatch needs no cast either.
   handler(options: OptionsOf<Defs>, ctx: CommandContext): Promise<Reply>;

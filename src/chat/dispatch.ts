@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { Command, CommandContext, ParsedOptions } from './command.ts';
-import { checkCommandAccess } from './access.ts';
+import { AccessDenied, authorizeCommand } from './access.ts';
 import { UserError } from './errors.ts';
 import { parseText, parseTyped, suggestCommand, usage } from './parse.ts';
 import type { Reply } from './reply.ts';
@@ -25,6 +25,8 @@ export interface UserErrorInfo {
 export type DispatchOutcome =
   | { kind: 'ok'; reply: Reply; command: Command; options: ParsedOptions }
   | { kind: 'user-error'; reply: Reply; error: UserErrorInfo }
+  /** The access check refused: nothing ran. */
+  | { kind: 'denied'; reply: Reply; error: UserErrorInfo }
   | { kind: 'internal-error'; reply: Reply; error: { ref: string } };
 
 export const newReference = () => randomBytes(4).toString('hex');
@@ -138,12 +140,17 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
   try {
     command = resolveCommand(registry, input);
     const options = parseInput(command, input);
-    checkCommandAccess(command, ctx);
+    const reach = await authorizeCommand(command, options, ctx);
     const started = performance.now();
-    const reply = await command.handler(options, ctx);
+    const reply = await command.handler(options, { ...ctx, reach });
     log.info({ options, ms: Math.round(performance.now() - started) }, 'command answered');
     return { kind: 'ok', reply, command, options };
   } catch (err) {
+    if (err instanceof AccessDenied) {
+      const error = { message: err.message };
+      log.info({ error: err.message }, 'command denied');
+      return { kind: 'denied', reply: { ...userErrorReply(error), title: 'Not allowed' }, error };
+    }
     if (err instanceof UserError) {
       // Handlers refuse with a message; the usage and an example come from the definition.
       const error = userErrorInfo(err, command);

@@ -248,3 +248,42 @@ export const modelRegistry = pgTable(
   },
   (t) => [uniqueIndex('model_registry_one_active').on(t.active).where(sql`${t.active}`), index('model_registry_status_idx').on(t.status)],
 );
+
+// ---- Access control (src/access/) ----
+/**
+ * Who may see what: a principal (`slack:T1/U1`, `discord:G1/U2`, `discord-role:G1/R9`,
+ * `token:<id>`) x a role (viewer < manager < admin) x a data scope (the chain, a region, a
+ * store). Several grants may apply to one asker; the widest wins per scope.
+ */
+export const accessGrants = pgTable(
+  'access_grants',
+  {
+    id: text('id').primaryKey(),
+    principal: text('principal').notNull(),
+    role: text('role', { enum: ['viewer', 'manager', 'admin'] }).notNull(),
+    scopeKind: text('scope_kind', { enum: ['chain', 'region', 'store'] }).notNull(),
+    /** Region name or store number; '' for the chain (so the unique key needs no expression). */
+    scopeValue: text('scope_value').notNull().default(''),
+    createdBy: text('created_by'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('access_grants_key').on(t.principal, t.role, t.scopeKind, t.scopeValue), index('access_grants_principal_idx').on(t.principal)],
+);
+
+/**
+ * A channel's audience: answers are posted in the channel only when their data lies within
+ * this scope (and the asker's); otherwise they go to the asker alone.
+ */
+export const channelScopes = pgTable(
+  'channel_scopes',
+  {
+    platform: text('platform', { enum: ['slack', 'discord'] }).notNull(),
+    workspace: text('workspace').notNull().default(''),
+    channel: text('channel').notNull(),
+    scopeKind: text('scope_kind', { enum: ['chain', 'region', 'store'] }).notNull(),
+    scopeValue: text('scope_value').notNull().default(''),
+    createdBy: text('created_by'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.workspace, t.channel] })],
+);

@@ -18,7 +18,7 @@ const CommandRequest = z
 
 const CommandAnswer = z
   .object({
-    kind: z.enum(['ok', 'user-error', 'internal-error']),
+    kind: z.enum(['ok', 'user-error', 'denied', 'internal-error']),
     reply: z.any().openapi({ type: 'object', description: 'The Reply: title, summary, facts, chart, table, actions, visibility, context, data.' }),
     image: z.string().optional().openapi({ description: 'Path of the chart PNG, valid for a day.' }),
     csv: z.string().optional(),
@@ -52,7 +52,8 @@ const runCommand = createRoute({
     200: { description: 'The answer', content: { 'application/json': { schema: CommandAnswer } } },
     400: { description: 'A user error (what was wrong, the usage and an example) or an invalid body', content: { 'application/json': { schema: z.union([CommandAnswer, ErrorSchema]) } } },
     500: { description: 'An internal error, with a reference', content: { 'application/json': { schema: CommandAnswer } } },
-    ...errors(403, 413, 415, 503),
+    403: { description: 'Not allowed: the asker may not see that data, or another site started the request', content: { 'application/json': { schema: z.union([CommandAnswer, ErrorSchema]) } } },
+    ...errors(413, 415, 503),
   },
 });
 
@@ -82,5 +83,6 @@ async function respondWithOutcome(c: Context, outcome: Awaited<ReturnType<Servic
   const csv = reply.table ? tableAsCsv(reply.table) : undefined;
   const body = { kind: outcome.kind, reply, image, csv, footer: contextLine(reply), ...(outcome.kind === 'ok' ? {} : { error: outcome.error }) };
   if (outcome.kind === 'ok') return c.json(body, 200);
+  if (outcome.kind === 'denied') return c.json(body, 403);
   return outcome.kind === 'user-error' ? c.json(body, 400) : c.json(body, 500);
 }

@@ -1,0 +1,120 @@
+import type { Database } from '../db/client.ts';
+import { describeScope, type AreaScope, type Scope } from '../scope.ts';
+import { listGrants } from './grants.ts';
+import { describePrincipal, principalKeys, roleRank, type Identity, type Role } from './principal.ts';
+
+export type AccessMode = 'open' | 'restricted';
+
+export interface AccessSettings {
+  mode: AccessMode;
+  /** Principal keys that are admins of the chain whatever the grants say (STORECAST_ADMINS). */
+  admins: readonly string[];
+}
+
+export interface Entitlement {
+  role: Role;
+  scope: AreaScope;
+}
+
+/** What one asker may see and do, resolved once per request. */
+export interface Access {
+  readonly mode: AccessMode;
+  readonly keys: readonly string[];
+  readonly entitlements: readonly Entitlement[];
+  /** Every store the asker may act on with at least `role`: 'all', or the store numbers. */
+  stores(role?: Role): Promise<'all' | ReadonlySet<number>>;
+  /** Whether the asker may act with `role` on every store `scope` reaches. */
+  covers(role: Role, scope: Scope): Promise<boolean>;
+  /**
+   * A cross-store question narrowed to what the asker may see: `scope` itself when it is all
+   * visible, else the visible stores of it (`kind: 'stores'`, possibly none).
+   */
+  narrow(scope: Scope, role?: Role): Promise<Scope>;
+  /** "manager of West region, viewer of Store 5", for refusals and /access list. */
+  describe(): string;
+}
+
+type StoreRegions = ReadonlyMap<number, string>;
+
+async function loadStoreRegions(db: Pick<Database, 'query'>): Promise<StoreRegions> {
+  const rows = await db.query<{ store_id: number; region: string | null }>('SELECT store_id, region FROM stores');
+  return new Map(rows.map((r) => [r.store_id, (r.region ?? '').toLowerCase()]));
+}
+
+const sameRegion = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** Whether one entitlement's area holds every store of `scope`. */
+function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
+  if (area.kind === 'chain') return true;
+  switch (scope.kind) {
+    case 'chain':
+    case 'dept':
+      return false;
+    case 'region':
+      return area.kind === 'region' && sameRegion(area.region, scope.region);
+    case 'store':
+    case 'store-dept':
+      return area.kind === 'store' ? area.store === scope.store : sameRegion(regions.get(scope.store) ?? '', area.region);
+    case 'stores':
+      return scope.stores.every((store) => holds(area, { kind: 'store', store }, regions));
+  }
+}
+
+/** The entitlements of an identity: the CLI operator and configured admins run the chain. */
+export async function resolveAccess(db: Pick<Database, 'query'>, settings: AccessSettings, who: Identity): Promise<Access> {
+  const keys = principalKeys(who);
+  const entitlements: Entitlement[] = [];
+  if (who.platform === 'cli' || keys.some((k) => settings.admins.includes(k))) entitlements.push({ role: 'admin', scope: { kind: 'chain' } });
+  // Open (the local demo): everyone sees everything; whoever the platform vouched for may manage.
+  if (settings.mode === 'open') entitlements.push({ role: who.user !== undefined || who.tokenId !== undefined ? 'manager' : 'viewer', scope: { kind: 'chain' } });
+  if (keys.length) entitlements.push(...(await listGrants(db as Database, keys)).map((g) => ({ role: g.role, scope: g.scope })));
+  let regions: Promise<StoreRegions> | undefined;
+  const storeRegions = () => (regions ??= loadStoreRegions(db));
+  const atLeast = (role: Role) => entitlements.filter((e) => roleRank(e.role) >= roleRank(role));
+
+  const access: Access = {
+    mode: settings.mode,
+    keys,
+    entitlements,
+    async stores(role = 'viewer') {
+      const usable = atLeast(role);
+      if (usable.some((e) => e.scope.kind === 'chain')) return 'all';
+      const map = usable.some((e) => e.scope.kind === 'region') ? await storeRegions() : new Map<number, string>();
+      const out = new Set<number>();
+      for (const { scope } of usable) {
+        if (scope.kind === 'store') out.add(scope.store);
+        else if (scope.kind === 'region') for (const [store, region] of map) if (sameRegion(region, scope.region)) out.add(store);
+      }
+      return out;
+    },
+    async covers(role, scope) {
+      const usable = atLeast(role);
+      if (usable.some((e) => e.scope.kind === 'chain')) return true;
+      if (!usable.length) return false;
+      const map = await storeRegions();
+      return usable.some((e) => holds(e.scope, scope, map));
+    },
+    async narrow(scope, role = 'viewer') {
+      if (await access.covers(role, scope)) return scope;
+      const visible = await access.stores(role);
+      const map = await storeRegions();
+      const inScope = (store: number) =>
+        scope.kind === 'region' ? sameRegion(map.get(store) ?? '', scope.region) : scope.kind === 'stores' ? scope.stores.includes(store) : scope.kind === 'store' || scope.kind === 'store-dept' ? store === scope.store : true;
+      const stores = [...(visible === 'all' ? map.keys() : visible)].filter(inScope).sort((a, b) => a - b);
+      const dept = scope.kind === 'dept' || scope.kind === 'store-dept' ? scope.dept : scope.kind === 'stores' ? scope.dept : undefined;
+      return { kind: 'stores', stores, ...(dept === undefined ? {} : { dept }), asked: scope };
+    },
+    describe() {
+      if (!entitlements.length) return 'no access yet';
+      const best = new Map<string, Entitlement>();
+      for (const e of entitlements) {
+        const key = describeScope(e.scope);
+        if (!best.has(key) || roleRank(best.get(key)!.role) < roleRank(e.role)) best.set(key, e);
+      }
+      return [...best.values()].map((e) => `${e.role} of ${describeScope(e.scope)}`).join(', ');
+    },
+  };
+  return access;
+}
+
+export { describePrincipal };
