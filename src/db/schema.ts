@@ -287,3 +287,79 @@ export const channelScopes = pgTable(
   },
   (t) => [primaryKey({ columns: [t.platform, t.workspace, t.channel] })],
 );
+
+// ---- Audit log (src/audit/) ----
+/**
+ * Who did what, from where, with what outcome: one row per command (every surface) and per
+ * /api/v1 call. Append-only (rows are only ever pruned past STORECAST_AUDIT_RETENTION_DAYS).
+ * Never holds request bodies, query strings, webhook URLs or tokens: commands are stored
+ * normalized (or clipped and redacted), API calls as method + route pattern + status.
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    /** `slack:T1/U1`, `discord:G1/U2`, `token:<id>`, a console session's key; `cli` (the server's shell); `anonymous`. */
+    principal: text('principal').notNull(),
+    platform: text('platform').notNull(),
+    /** Slack team or Discord guild. */
+    workspace: text('workspace'),
+    channel: text('channel'),
+    /** The command, normalized (`/forecast store 5 horizon 12`); null for API calls. */
+    command: text('command'),
+    /** API calls: the method and the route pattern (`/api/v1/subscriptions/:id`), never the query string. */
+    method: text('method'),
+    route: text('route'),
+    status: smallint('status'),
+    /** The data the command reached (describeScope), after any narrowing. */
+    scope: text('scope'),
+    outcome: text('outcome', { enum: ['ok', 'denied', 'user-error', 'internal'] }).notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+    /** The reference users see ("ref 1a2b3c4d") and the logs carry. */
+    ref: text('ref'),
+    /** HTTP calls: the client address (first X-Forwarded-For hop, else the socket's). */
+    client: text('client'),
+  },
+  (t) => [index('audit_log_at_idx').on(t.at), index('audit_log_principal_idx').on(t.principal, t.at)],
+);
+
+// ---- Console sign-in (src/auth/console-sessions.ts) ----
+/**
+ * One-time sign-in links of the web console, made by /console in chat or `storecast
+ * console-link`: bound to a principal, valid for minutes, used once (`used_at`). Only the
+ * SHA-256 of the token is stored, so a database dump signs nobody in.
+ */
+export const consoleLoginTokens = pgTable(
+  'console_login_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    /** `slack:T1/U1` or `discord:G1/U2`: who the link signs in. */
+    principal: text('principal').notNull(),
+    /** The Discord member's role ids when the link was made, so discord-role grants apply. */
+    roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
+    /** Where the link was asked for: slack, discord, cli. */
+    issuedVia: text('issued_via').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+  },
+  (t) => [index('console_login_tokens_expires_at_idx').on(t.expiresAt)],
+);
+
+/**
+ * Signed-in console sessions, in the database so every replica honours them. The cookie holds
+ * a random id; only its SHA-256 is stored. Access is resolved from grants on every request,
+ * so a revoked grant applies at once; the session only says who it is.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    principal: text('principal').notNull(),
+    roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('console_sessions_expires_at_idx').on(t.expiresAt), index('console_sessions_principal_idx').on(t.principal)],
+);
