@@ -91,6 +91,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     throw err;
   });
   logger.info({ database: config.database.kind === 'postgres' ? 'postgres' : `pglite:${config.database.dataDir}` }, 'database ready');
+  logger.info(
+    { access: config.access.mode, why: config.access.why, admins: config.access.admins.length },
+    config.access.mode === 'open'
+      ? `access: open (${config.access.why}): everyone who reaches the server sees every store; set STORECAST_ACCESS=restricted to require grants`
+      : `access: restricted (${config.access.why}): answers only within each asker's grants`,
+  );
   // Refuse to start, rather than invent a key, when the stored webhook URLs would not decrypt.
   await openSecretKey(config, db, logger).catch(async (err: unknown) => {
     await db.close();

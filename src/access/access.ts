@@ -60,6 +60,12 @@ function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
   }
 }
 
+/** Whether every store of `scope` lies within `area` (a channel's audience, a grant). */
+export async function scopeWithin(db: Pick<Database, 'query'>, area: AreaScope, scope: Scope): Promise<boolean> {
+  if (area.kind === 'chain') return true;
+  return holds(area, scope, area.kind === 'region' ? await loadStoreRegions(db) : new Map());
+}
+
 /** The entitlements of an identity: the CLI operator and configured admins run the chain. */
 export async function resolveAccess(db: Pick<Database, 'query'>, settings: AccessSettings, who: Identity): Promise<Access> {
   const keys = principalKeys(who);

@@ -1,4 +1,6 @@
+import { channelAudience, type Audience } from '../access/audience.ts';
 import type { Logger } from '../logger.ts';
+import type { Scope } from '../scope.ts';
 import type { Asker, Services } from '../services.ts';
 import type { CommandInput } from './dispatch.ts';
 import { commandLine } from './parse.ts';
@@ -24,18 +26,26 @@ export interface AnswerRequest {
   csvOnly?: boolean;
 }
 
+/** Chat answers go to a channel with an audience; other surfaces show the asker alone. */
+async function audienceOf(services: Pick<Services, 'db' | 'config'>, asker: Asker, reach: Scope | undefined): Promise<Audience> {
+  if ((asker.platform !== 'slack' && asker.platform !== 'discord') || !asker.channel) return { post: true };
+  return channelAudience(services.db, services.config.access.mode, { platform: asker.platform, workspace: asker.workspace, channel: asker.channel }, reach);
+}
+
 /**
  * Everything after an ack, the same on every platform: run the command, then show the
  * answer privately (errors, ephemeral replies), as a CSV only, or publicly. A failure on the
  * way ends as a private note with a reference, logged with the details.
  */
-export async function answer(services: Pick<Services, 'run' | 'metrics'>, request: AnswerRequest, channel: AnswerChannel, log: Logger): Promise<void> {
+export async function answer(services: Pick<Services, 'run' | 'metrics' | 'db' | 'config'>, request: AnswerRequest, channel: AnswerChannel, log: Logger): Promise<void> {
   try {
     const outcome = await services.run(request.input, request.asker, request.requestId);
     const { reply } = outcome;
     const line = outcome.kind === 'ok' ? commandLine(outcome.command, outcome.options) : undefined;
-    if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') await channel.showPrivately(reply, line);
-    else if (request.csvOnly) await channel.sendCsvOnly(reply);
+    if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') return await channel.showPrivately(reply, line);
+    const audience = await audienceOf(services, request.asker, outcome.reach);
+    if (!audience.post) return await channel.showPrivately({ ...reply, context: { ...reply.context, notes: [audience.why, ...(reply.context.notes ?? [])] } }, line);
+    if (request.csvOnly) await channel.sendCsvOnly(reply);
     else await channel.showPublicly(reply, line!);
   } catch (err) {
     const ref = request.requestId.slice(0, 8);

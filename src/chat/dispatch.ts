@@ -5,6 +5,7 @@ import { AccessDenied, authorizeCommand } from './access.ts';
 import { UserError } from './errors.ts';
 import { parseText, parseTyped, suggestCommand, usage } from './parse.ts';
 import type { Reply } from './reply.ts';
+import type { Scope } from '../scope.ts';
 
 export type CommandRegistry = ReadonlyMap<string, Command>;
 
@@ -23,7 +24,7 @@ export interface UserErrorInfo {
 }
 
 export type DispatchOutcome =
-  | { kind: 'ok'; reply: Reply; command: Command; options: ParsedOptions }
+  | { kind: 'ok'; reply: Reply; command: Command; options: ParsedOptions; /** The data the answer is about (after narrowing). */ reach?: Scope }
   | { kind: 'user-error'; reply: Reply; error: UserErrorInfo }
   /** The access check refused: nothing ran. */
   | { kind: 'denied'; reply: Reply; error: UserErrorInfo }
@@ -103,8 +104,11 @@ export function resolveCommand(registry: CommandRegistry, input: CommandInput): 
   });
 }
 
-function parseInput(command: Command, input: CommandInput): ParsedOptions {
-  return input.options ? parseTyped(command, input.options) : parseText(command, input.text ?? '');
+/** Where the command was asked: mentions name users and roles of this platform and workspace. */
+export type AskedWhere = Pick<CommandContext, 'platform' | 'workspace'>;
+
+function parseInput(command: Command, input: CommandInput, where: AskedWhere): ParsedOptions {
+  return input.options ? parseTyped(command, input.options, where) : parseText(command, input.text ?? '', where);
 }
 
 function userErrorInfo(err: UserError, command: Command | undefined): UserErrorInfo {
@@ -117,11 +121,11 @@ function userErrorInfo(err: UserError, command: Command | undefined): UserErrorI
  * adapter runs it before acknowledging so a typo is answered in the ack itself, with the
  * very messages dispatch() would give.
  */
-export function precheck(registry: CommandRegistry, input: CommandInput): UserErrorInfo | undefined {
+export function precheck(registry: CommandRegistry, input: CommandInput, where: AskedWhere): UserErrorInfo | undefined {
   let command: Command | undefined;
   try {
     command = resolveCommand(registry, input);
-    parseInput(command, input);
+    parseInput(command, input, where);
     return undefined;
   } catch (err) {
     if (err instanceof UserError) return userErrorInfo(err, command);
@@ -139,12 +143,12 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
   let command: Command | undefined;
   try {
     command = resolveCommand(registry, input);
-    const options = parseInput(command, input);
+    const options = parseInput(command, input, ctx);
     const reach = await authorizeCommand(command, options, ctx);
     const started = performance.now();
     const reply = await command.handler(options, { ...ctx, reach });
     log.info({ options, ms: Math.round(performance.now() - started) }, 'command answered');
-    return { kind: 'ok', reply, command, options };
+    return { kind: 'ok', reply, command, options, reach };
   } catch (err) {
     if (err instanceof AccessDenied) {
       const error = { message: err.message };
