@@ -1,5 +1,7 @@
 import { forecastChart } from '../../charts/index.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
+import { commandLine } from '../chat/parse.ts';
+import forecastCommand from '../../commands/forecast.ts';
 import { UserError } from '../chat/errors.ts';
 import { money, percent, weekLabel } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
@@ -93,47 +95,12 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
   if (!last) throw new UserError(`${describeScope(scope)} has no sales in the last year of data.`, { code: 'NO_DATA' });
   const week = last.week;
 
-  const next: ForecastPoint[][] = [];
-  const backcast: ForecastPoint[][] = [];
-  const skipped: number[] = [];
-  let model = forecaster.name;
-  for (const store of stores) {
-    try {
-      const ahead = await forecaster.forecast(db, { store }, horizon);
-      const past = await forecaster.forecast(db, { store }, 1, { origin: addWeeks(week, -1) });
-      next.push(ahead.points);
-      backcast.push(past.points);
-      model = ahead.model;
-    } catch {
-      skipped.push(store);
-    }
-  }
-  const forecast = sumPoints(next);
-  const forecastForWeek = sumPoints(backcast).find((p) => p.week === week);
+  const { forecast, forecastForWeek, skipped, model } = await storeForecasts(db, forecaster, stores, week, horizon);
   const moved = await movers(db, scope, stores, week);
   const label = describeScope(scope);
   const total = forecast.reduce((a, p) => a + p.value, 0);
   const vsForecast = forecastForWeek && forecastForWeek.value !== 0 ? last.sales / forecastForWeek.value - 1 : null;
-  const moverText = (m: Mover) => `${m.kind === 'dept' ? 'Dept' : 'Store'} ${m.id} ${m.sales >= m.lastYear ? '+' : '-'}${money(Math.abs(m.sales - m.lastYear))} (${percent(m.change)})`;
-
-  const facts = [
-    { label: 'Last week', value: `${money(last.sales)} (${weekLabel(week)})` },
-    { label: 'vs last year', value: last.lastYear !== null ? `${percent(last.change ?? 0)} (${money(last.lastYear)})` : 'no sales a year earlier' },
-    {
-      label: 'vs forecast',
-      value: forecastForWeek ? `${vsForecast === null ? 'n/a' : percent(vsForecast)} (forecast ${money(forecastForWeek.value)})` : 'no forecast for that week',
-    },
-    ...(moved.up.length ? [{ label: 'Biggest gains', value: moved.up.map(moverText).join(', ') }] : []),
-    ...(moved.down.length ? [{ label: 'Biggest drops', value: moved.down.map(moverText).join(', ') }] : []),
-    ...(forecast.length
-      ? [
-          {
-            label: `Next ${forecast.length} weeks`,
-            value: `${money(total)} (80%: ${money(forecast.reduce((a, p) => a + p.lower, 0))}–${money(forecast.reduce((a, p) => a + p.upper, 0))})`,
-          },
-        ]
-      : []),
-  ];
+  const facts = summaryFacts(last, week, forecastForWeek, vsForecast, moved, forecast);
   const notes = [
     ...(skipped.length ? [`no forecast for store${skipped.length > 1 ? 's' : ''} ${skipped.join(', ')}`] : []),
     ...(stores.length > 1 ? ['intervals are the sum of the stores\u2019 intervals'] : []),
@@ -146,26 +113,13 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
       (vsForecast !== null ? ` and ${percent(vsForecast)} vs forecast` : '') +
       (forecast.length ? `. Next ${forecast.length} weeks are forecast at ${money(total)}.` : '.'),
     facts,
-    chart: forecast.length
-      ? {
-          spec: forecastChart({
-            title: `${label} · weekly summary`,
-            subtitle: `Data through ${week} · model ${model}`,
-            history: history.map((p) => ({ week: p.week, value: p.sales })),
-            forecast,
-            holidays: holidayCalendar(Number(history[0]!.week.slice(0, 4)), Number(forecast[forecast.length - 1]!.week.slice(0, 4)))
-              .filter((h) => h.week >= history[0]!.week && h.week <= forecast[forecast.length - 1]!.week)
-              .map((h) => ({ week: h.week, name: h.name })),
-          }),
-          alt: `Line chart of ${label} weekly sales for the last ${history.length} weeks and a ${forecast.length}-week forecast of ${money(total)} with an 80% interval.`,
-        }
-      : undefined,
+    chart: forecast.length ? summaryChart(label, week, model, history, forecast, total) : undefined,
     table: {
       columns: ['week', 'forecast', 'lower_80', 'upper_80'],
       rows: forecast.map((p) => [p.week, round(p.value), round(p.lower), round(p.upper)]),
       filename: `summary-${scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? `region-${scope.region}` : 'chain'}-${week}.csv`,
     },
-    actions: scope.kind === 'store' ? [{ label: 'Forecast', command: `/forecast store ${scope.store} week 12` }] : [],
+    actions: scope.kind === 'store' ? [{ label: 'Forecast', command: commandLine(forecastCommand, { store: scope.store, horizon: 12 }) }] : [],
     visibility: 'channel',
     context: { dataThrough: window.lastWeek, model, notes },
     data: {
@@ -183,5 +137,64 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
       forecast: forecast.map((p) => ({ week: p.week, value: round(p.value), lower: round(p.lower), upper: round(p.upper) })),
       model,
     },
+  };
+}
+
+/** Each store's forecast ahead and its one-week backcast of `week`, summed; stores without one are named. */
+async function storeForecasts(db: Database, forecaster: Forecaster, stores: readonly number[], week: string, horizon: number) {
+  const next: ForecastPoint[][] = [];
+  const backcast: ForecastPoint[][] = [];
+  const skipped: number[] = [];
+  let model = forecaster.name;
+  for (const store of stores) {
+    try {
+      const ahead = await forecaster.forecast(db, { store }, horizon);
+      const past = await forecaster.forecast(db, { store }, 1, { origin: addWeeks(week, -1) });
+      next.push(ahead.points);
+      backcast.push(past.points);
+      model = ahead.model;
+    } catch {
+      skipped.push(store);
+    }
+  }
+  return { forecast: sumPoints(next), forecastForWeek: sumPoints(backcast).find((p) => p.week === week), skipped, model };
+}
+
+type WeekSales = { sales: number; lastYear: number | null; change: number | null };
+
+function summaryFacts(last: WeekSales, week: string, forecastForWeek: ForecastPoint | undefined, vsForecast: number | null, moved: { up: Mover[]; down: Mover[] }, forecast: ForecastPoint[]) {
+  const moverText = (m: Mover) => `${m.kind === 'dept' ? 'Dept' : 'Store'} ${m.id} ${m.sales >= m.lastYear ? '+' : '-'}${money(Math.abs(m.sales - m.lastYear))} (${percent(m.change)})`;
+  return [
+    { label: 'Last week', value: `${money(last.sales)} (${weekLabel(week)})` },
+    { label: 'vs last year', value: last.lastYear !== null ? `${percent(last.change ?? 0)} (${money(last.lastYear)})` : 'no sales a year earlier' },
+    {
+      label: 'vs forecast',
+      value: forecastForWeek ? `${vsForecast === null ? 'n/a' : percent(vsForecast)} (forecast ${money(forecastForWeek.value)})` : 'no forecast for that week',
+    },
+    ...(moved.up.length ? [{ label: 'Biggest gains', value: moved.up.map(moverText).join(', ') }] : []),
+    ...(moved.down.length ? [{ label: 'Biggest drops', value: moved.down.map(moverText).join(', ') }] : []),
+    ...(forecast.length
+      ? [
+          {
+            label: `Next ${forecast.length} weeks`,
+            value: `${money(forecast.reduce((a, p) => a + p.value, 0))} (80%: ${money(forecast.reduce((a, p) => a + p.lower, 0))}–${money(forecast.reduce((a, p) => a + p.upper, 0))})`,
+          },
+        ]
+      : []),
+  ];
+}
+
+function summaryChart(label: string, week: string, model: string, history: { week: string; sales: number }[], forecast: ForecastPoint[], total: number) {
+  return {
+    spec: forecastChart({
+      title: `${label} · weekly summary`,
+      subtitle: `Data through ${week} · model ${model}`,
+      history: history.map((p) => ({ week: p.week, value: p.sales })),
+      forecast,
+      holidays: holidayCalendar(Number(history[0]!.week.slice(0, 4)), Number(forecast[forecast.length - 1]!.week.slice(0, 4)))
+        .filter((h) => h.week >= history[0]!.week && h.week <= forecast[forecast.length - 1]!.week)
+        .map((h) => ({ week: h.week, name: h.name })),
+    }),
+    alt: `Line chart of ${label} weekly sales for the last ${history.length} weeks and a ${forecast.length}-week forecast of ${money(total)} with an 80% interval.`,
   };
 }
