@@ -48,8 +48,8 @@ export const FORECAST_SERIES = { actual: 'Actual', forecast: 'Forecast', interva
  * plot (no history and no forecast) or a value is not a number / a week is not a date.
  * Either part may be empty on its own; holidays may be empty.
  */
-// Longer than 80 lines on purpose: one Vega-Lite spec, built top to bottom, reads as one chart.
 export function forecastChart(input: ForecastChartInput): ChartSpec {
+  // Longer than 80 lines on purpose: one Vega-Lite spec, built top to bottom, reads as one chart.
   const { title, subtitle, historyWeeks = 52 } = input;
   const history = [...(input.history ?? [])]
     .map((p, i) => ({ t: weekTime(p.week, `history[${i}]`), value: finite(p.value, `history[${i}].value`) }))

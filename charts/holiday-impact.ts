@@ -28,8 +28,8 @@ const MAX_BAR = 72;
  * Builds the holiday impact chart's Vega-Lite spec. Holidays keep the order of their first row;
  * years are sorted. Throws ChartInputError when there are no rows or a value is not a number.
  */
-// Longer than 80 lines on purpose: one Vega-Lite spec, built top to bottom, reads as one chart.
 export function holidayImpactChart(input: HolidayImpactChartInput): ChartSpec {
+  // Longer than 80 lines on purpose: one Vega-Lite spec, built top to bottom, reads as one chart.
   const rows = (input.rows ?? []).map((r, i) => {
     const holiday = String(r.holiday ?? '').trim();
     if (!holiday) throw new ChartInputError(`holidayImpactChart: rows[${i}].holiday is empty`);

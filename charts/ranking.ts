@@ -40,8 +40,8 @@ const VALUE_GAP_PX = 6;
  * Builds the ranking chart's Vega-Lite spec: rows sorted by value, highest first. Throws
  * ChartInputError when there are no rows, a label is empty or a value is not a number.
  */
-// Longer than 80 lines on purpose: one Vega-Lite spec, built top to bottom, reads as one chart.
 export function rankingChart(input: RankingChartInput): ChartSpec {
+  // Longer than 80 lines on purpose: one Vega-Lite spec, built top to bottom, reads as one chart.
   if (input.valueFormat !== 'percent' && input.valueFormat !== 'currency') {
     throw new ChartInputError(`rankingChart: valueFormat must be 'currency' or 'percent', got ${JSON.stringify(input.valueFormat)}`);
   }
