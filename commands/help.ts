@@ -10,6 +10,7 @@ export function createHelpCommand(registry: () => CommandRegistry): Command {
     description: 'List the commands, or show one command with its options and examples.',
     options: [{ name: 'command', type: 'string', positional: false, description: 'A command name, e.g. forecast' }],
     examples: ['/help', '/help forecast'],
+    answersPrivately: true,
     async handler(options) {
       const commands = [...registry().values()];
       const wanted = options.command?.replace(/^\//, '').toLowerCase();

@@ -70,6 +70,8 @@ export const envSchema = z.object({
   // Read by `storecast secret rotate` only: the key being retired, so it may be a weak one.
   STORECAST_OLD_SECRET_KEY: optionalString.refine((v) => v === undefined || decodeKey(v)?.length === 32, 'must be 32 bytes as 64 hex characters or base64: the key the stored webhook URLs are encrypted with'),
   PUBLIC_URL: urlString,
+  // How long a console sign-in lasts (hours; fractions allowed) before /console is needed again.
+  STORECAST_CONSOLE_SESSION_HOURS: z.coerce.number().min(0.1).max(720).default(12),
   STORECAST_OUTBOUND_ALLOW: allowList,
   // auto: restricted as soon as a chat adapter or a shared database is configured (secure by default).
   STORECAST_ACCESS: z.enum(['auto', 'open', 'restricted']).default('auto'),
@@ -117,6 +119,10 @@ export interface Config {
   /** The key `storecast secret rotate` re-encrypts from (STORECAST_OLD_SECRET_KEY); nothing else reads it. */
   oldSecretKey: Buffer | undefined;
   publicUrl: string | undefined;
+  /** Where people open this server, for links in answers (console sign-in): PUBLIC_URL, else http://localhost:PORT. */
+  baseUrl: string;
+  /** How long a web console session lasts (STORECAST_CONSOLE_SESSION_HOURS). */
+  consoleSessionHours: number;
   /** Internal networks, addresses and host names that webhook targets may reach (src/net/outbound.ts). */
   outboundAllow: string[];
   access: AccessSettings & { why: string };
@@ -187,6 +193,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKey: decodeKey(e.STORECAST_SECRET_KEY),
     oldSecretKey: decodeKey(e.STORECAST_OLD_SECRET_KEY),
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    baseUrl: e.PUBLIC_URL?.replace(/\/$/, '') ?? `http://localhost:${e.PORT}`,
+    consoleSessionHours: e.STORECAST_CONSOLE_SESSION_HOURS,
     outboundAllow: e.STORECAST_OUTBOUND_ALLOW,
     access: accessSettings(e),
     tfBackend: e.TF_BACKEND,

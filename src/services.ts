@@ -128,7 +128,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     outbound,
     async run(input, asker, requestId = randomUUID().replace(/-/g, '')) {
       const access = await resolveAccess(deps.db, deps.config.access, asker);
-      const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId, access };
+      const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId, access, baseUrl: deps.config.baseUrl };
       // Label values come from the registry, never from what was typed: labels stay bounded.
       const name = input.name.replace(/^\//, '').toLowerCase();
       const stop = metrics.commandDuration.startTimer({ command: registry.has(name) ? name : 'unknown', platform: asker.platform });

@@ -81,6 +81,18 @@ describe('the /api/v1 contract', () => {
     }
   });
 
+  it('refuses console routes without a console session in restricted mode (401)', async () => {
+    const restricted = createApp(testServices(t.db, { STORECAST_ACCESS: 'restricted' })).app;
+    const consoleOps = operations().filter((o) => o.op[ACCESS_EXTENSION] === 'console');
+    expect(consoleOps.length).toBeGreaterThanOrEqual(2);
+    for (const { path, method, op } of consoleOps) {
+      const body = op.requestBody ? { body: '{}', headers: { 'content-type': 'application/json' } } : {};
+      const res = await restricted.request(concrete(path), { method: method.toUpperCase(), ...body });
+      expect(res.status, `${method} ${path}`).toBe(401);
+      expect(await res.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+    }
+  });
+
   it('answers every refusal in the one error shape', async () => {
     const refusals = [
       await app.request('/api/v1/subscriptions'),

@@ -30,7 +30,13 @@ export function principalKeys(who: Identity): string[] {
     keys.push(`discord:${who.workspace ?? ''}/${who.user}`);
     for (const role of who.roles) keys.push(`discord-role:${who.workspace ?? ''}/${role}`);
   }
-  if (who.platform === 'web' && who.user) keys.push(who.user); // a signed-in console session carries its principal key
+  if (who.platform === 'web' && who.user) {
+    // A signed-in console session carries its principal key, and a Discord member's roles as
+    // they were when the sign-in link was made.
+    keys.push(who.user);
+    const guild = /^discord:([^/]*)\//.exec(who.user)?.[1];
+    if (guild !== undefined) for (const role of who.roles) keys.push(`discord-role:${guild}/${role}`);
+  }
   return keys;
 }
 

@@ -3,13 +3,17 @@ import type { MiddlewareHandler } from 'hono';
 import { requireScope } from '../auth/middleware.ts';
 import type { Scope } from '../auth/tokens.ts';
 import type { Database } from '../db/client.ts';
+import type { AccessMode } from '../access/access.ts';
+import { consoleSession, requireConsoleSignIn } from '../server/console-session.ts';
 import { sameOriginJson } from '../server/same-origin.ts';
+import { ErrorSchema } from './schemas.ts';
 
 /**
  * Who may call a route, declared with the route and enforced from the declaration, so the
  * OpenAPI document, the middleware and the route x principal test cannot disagree:
  *  - `token`: an API token with `scope` (admin passes every scope);
- *  - `console`: the local web console — same-origin JSON only (no token; see same-origin.ts);
+ *  - `console`: the web console — same-origin JSON only (no token; see same-origin.ts), and in
+ *    restricted mode a signed-in console session (server/console-session.ts), else 401;
  *  - `public`: anyone; `why` says what keeps it safe (an unguessable link, no data).
  */
 export type RouteAccess = { kind: 'token'; scope: Scope } | { kind: 'console' } | { kind: 'public'; why: string };
@@ -24,7 +28,15 @@ export function accessLabel(access: RouteAccess): string {
 export interface AccessDeps {
   db: Database;
   publicUrl?: string;
+  /** Whether console routes need a session: restricted unless told open. */
+  mode?: AccessMode;
 }
+
+/** Console routes answer 401 without a session in restricted mode; documented on each. */
+const SIGN_IN_RESPONSE = {
+  description: 'Restricted mode and no console session: sign in with a link from /console in Slack or Discord.',
+  content: { 'application/json': { schema: ErrorSchema } },
+};
 
 /**
  * A route with its access applied: `security` in the document, the enforcing middleware first
@@ -32,13 +44,18 @@ export interface AccessDeps {
  */
 export function secured<R extends RouteConfig>(deps: AccessDeps, access: RouteAccess, route: R): R {
   const guard: MiddlewareHandler[] =
-    access.kind === 'token' ? [requireScope(deps.db, access.scope) as unknown as MiddlewareHandler] : access.kind === 'console' ? [sameOriginJson({ publicUrl: deps.publicUrl })] : [];
+    access.kind === 'token'
+      ? [requireScope(deps.db, access.scope) as unknown as MiddlewareHandler]
+      : access.kind === 'console'
+        ? [sameOriginJson({ publicUrl: deps.publicUrl }), consoleSession(deps.db) as MiddlewareHandler, requireConsoleSignIn(deps.mode ?? 'restricted') as MiddlewareHandler]
+        : [];
   const own = route.middleware === undefined ? [] : Array.isArray(route.middleware) ? route.middleware : [route.middleware];
   return {
     ...route,
     security: access.kind === 'token' ? [{ bearerToken: [] }] : [],
     [ACCESS_EXTENSION]: accessLabel(access),
     ...(access.kind === 'public' ? { description: [route.description, `Public: ${access.why}`].filter(Boolean).join('\n\n') } : {}),
+    ...(access.kind === 'console' ? { responses: { 401: SIGN_IN_RESPONSE, ...route.responses } } : {}),
     middleware: [...guard, ...own],
   };
 }

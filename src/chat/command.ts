@@ -22,6 +22,8 @@ export interface CommandContext {
   requestId: string;
   /** What the asker may see and do (src/access/). */
   access: Access;
+  /** Where people open this server (PUBLIC_URL, else http://localhost:PORT), for links in answers. */
+  baseUrl: string;
   /**
    * The command's data reach after the access check: what it asked for, or, for a cross-store
    * question, the stores of it the asker may see. Handlers answer about this, nothing wider.
@@ -109,6 +111,11 @@ export interface Command<Defs extends readonly OptionDef[] = readonly OptionDef[
   keywords?: readonly string[];
   /** Full command lines, e.g. "/forecast store 5 week 12". */
   examples: readonly string[];
+  /**
+   * Always answers the asker alone (help, a sign-in link): Discord then defers privately too,
+   * so not even "thinking…" shows in the channel.
+   */
+  answersPrivately?: boolean;
   /** `manage` commands change what the product does for others; see chat/access.ts. Default `read`. */
   access?: CommandAccess;
   /**

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { createApiApp, type ApiOptions } from '../api/app.ts';
 import { jsonErrorHandler } from './errors.ts';
+import { signInPage } from './console-pages.ts';
+import { consoleSession, consoleSessionRoutes } from './console-session.ts';
 import { dataStats } from '../data/stats.ts';
 import type { Services } from '../services.ts';
 import { discordRoutes, type DiscordAdapterOptions } from '../adapters/discord/index.ts';
@@ -26,7 +28,6 @@ export interface AppOptions {
 }
 
 const consoleHtml = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
-
 
 /**
  * The whole HTTP surface, composed once: health, metrics, the console and its API, the
@@ -60,7 +61,13 @@ export function createApp(services: Services, state: AppState = { phase: 'ready'
     return c.body(await metrics.registry.metrics());
   });
 
-  app.get('/', (c) => c.html(consoleHtml));
+  // The console, or in restricted mode without a session the page that says how to sign in.
+  app.get('/', consoleSession(services.db), (c) => {
+    c.header('Cache-Control', 'no-store');
+    if (services.config.access.mode === 'restricted' && !c.get('consoleSession')) return c.html(signInPage());
+    return c.html(consoleHtml);
+  });
+  app.route('/console', consoleSessionRoutes(services));
 
   app.route('/api/v1', createApiApp(services, options.api));
   mountIntegrations(app, services, options);

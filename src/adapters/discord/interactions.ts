@@ -10,7 +10,7 @@ import {
   type APIInteractionResponse,
   type REST,
 } from './djs.ts';
-import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
+import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput, type CommandRegistry } from '../../chat/dispatch.ts';
 import { answer, type AnswerChannel } from '../../chat/answer.ts';
 import type { Logger } from '../../logger.ts';
 import type { Asker, Services } from '../../services.ts';
@@ -48,7 +48,7 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
       const name = registryName(services.registry, interaction.data.name);
       const options: Record<string, unknown> = {};
       for (const o of (interaction.data.options ?? []) as APIApplicationCommandInteractionDataBasicOption[]) options[o.name] = o.value;
-      return plan(deps, interaction, { name, options }, { ephemeral: name === 'help' });
+      return plan(deps, interaction, { name, options }, { ephemeral: answersPrivately(services.registry, name) });
     }
 
     case InteractionType.MessageComponent: {
@@ -56,7 +56,7 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
       const csvOnly = id.startsWith(CSV_PREFIX);
       if (!csvOnly && !id.startsWith(RUN_PREFIX)) return unsupported();
       const input = splitCommandLine(id.slice(csvOnly ? CSV_PREFIX.length : RUN_PREFIX.length));
-      return plan(deps, interaction, input, { ephemeral: csvOnly || input.name === 'help', csvOnly });
+      return plan(deps, interaction, input, { ephemeral: csvOnly || answersPrivately(services.registry, input.name), csvOnly });
     }
 
     case InteractionType.ApplicationCommandAutocomplete: {
@@ -72,6 +72,11 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
     default:
       return unsupported();
   }
+}
+
+/** Commands that answer the asker alone are deferred privately: nothing shows in the channel. */
+function answersPrivately(registry: CommandRegistry, name: string): boolean {
+  return registry.get(name)?.answersPrivately === true;
 }
 
 function unsupported(): InteractionPlan {

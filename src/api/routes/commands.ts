@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { busyReply, splitCommandLine } from '../../chat/dispatch.ts';
 import { usage } from '../../chat/parse.ts';
 import { contextLine, tableAsCsv } from '../../chat/reply.ts';
+import { consoleAsker } from '../../server/console-session.ts';
 import { errorResponse } from '../../server/errors.ts';
 import type { Services } from '../../services.ts';
 import { secured } from '../access.ts';
@@ -44,8 +45,9 @@ const runCommand = createRoute({
   method: 'post',
   path: '/commands',
   tags: ['Console'],
-  summary: 'Run a command as the local web console',
-  description: 'JSON only; refused when another site started the request (Origin, Sec-Fetch-Site). Commands that manage subscriptions are refused: the console is anonymous.',
+  summary: 'Run a command in the web console',
+  description:
+    'JSON only; refused when another site started the request (Origin, Sec-Fetch-Site). Runs as the signed-in console user, with their grants; in restricted mode without a session, 401. In open mode without a session the console is anonymous, and commands that manage subscriptions are refused.',
   middleware: [limitBody(16 * 1024, 'Request body too large (16 KB max).')],
   request: { body: { required: true, content: { 'application/json': { schema: CommandRequest } } } },
   responses: {
@@ -59,7 +61,7 @@ const runCommand = createRoute({
 
 export const registerCommandRoutes: RegisterRoutes = (app, deps) => {
   const { services } = deps;
-  const access = { db: services.db, publicUrl: services.config.publicUrl };
+  const access = { db: services.db, publicUrl: services.config.publicUrl, mode: services.config.access.mode };
   app.openapi(secured(access, { kind: 'public', why: 'the list of commands holds no data.' }, listCommands), (c) =>
     c.json({ commands: [...services.registry.values()].map((cmd) => ({ name: cmd.name, description: cmd.description, usage: usage(cmd), examples: [...cmd.examples] })) }, 200),
   );
@@ -70,7 +72,7 @@ export const registerCommandRoutes: RegisterRoutes = (app, deps) => {
       c.header('Retry-After', '60');
       return errorResponse(c, 503, busyReply().summary, { code: 'busy' });
     }
-    return respondWithOutcome(c, await services.run(input, { platform: 'web', roles: [] }), services);
+    return respondWithOutcome(c, await services.run(input, consoleAsker(c.get('consoleSession'))), services);
   }, (result, c) => {
     // A union's own message ("Invalid input") helps nobody: show the shape instead.
     if (!result.success) return errorResponse(c, 400, 'Send JSON like {"command": "/forecast store 5 week 12"}.', { code: 'invalid' });
