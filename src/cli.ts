@@ -14,6 +14,7 @@ import { startServer } from './server.ts';
 import { tokensCommand } from './cli/tokens.ts';
 import { subscriptionsCommand } from './cli/subscriptions.ts';
 import { deliveriesCommand } from './cli/deliveries.ts';
+import { auditCommand } from './cli/audit.ts';
 import { consoleLinkCommand } from './cli/console.ts';
 import { register as registerDiscordCli } from './cli/discord.ts';
 import { register as registerTrain } from './cli/train.ts';
@@ -145,6 +146,7 @@ program
 program.addCommand(tokensCommand());
 program.addCommand(subscriptionsCommand());
 program.addCommand(deliveriesCommand());
+program.addCommand(auditCommand());
 program.addCommand(consoleLinkCommand());
 program.addCommand(secretCommand());
 registerDiscordCli(program);

@@ -84,6 +84,8 @@ export const envSchema = z.object({
       }
     }
   }),
+  // Audit rows older than this are pruned (hourly, by the scheduler every replica runs).
+  STORECAST_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   // Checked before the system font directories for the DejaVu Sans files charts are drawn with.
   STORECAST_FONT_DIR: optionalString,
@@ -126,6 +128,8 @@ export interface Config {
   /** Internal networks, addresses and host names that webhook targets may reach (src/net/outbound.ts). */
   outboundAllow: string[];
   access: AccessSettings & { why: string };
+  /** Days an audit row is kept (src/audit/). */
+  auditRetentionDays: number;
   tfBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   /** A directory searched first for the chart fonts (charts/render.ts). */
   fontDir: string | undefined;
@@ -197,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     consoleSessionHours: e.STORECAST_CONSOLE_SESSION_HOURS,
     outboundAllow: e.STORECAST_OUTBOUND_ALLOW,
     access: accessSettings(e),
+    auditRetentionDays: e.STORECAST_AUDIT_RETENTION_DAYS,
     tfBackend: e.TF_BACKEND,
     fontDir: e.STORECAST_FONT_DIR,
     webhookUrl: e.WEBHOOK_URL,

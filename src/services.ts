@@ -3,7 +3,7 @@ import { registerFonts, renderPng } from '../charts/index.ts';
 import { createChartStore, type ChartStore } from '../charts/store.ts';
 import { createRegistry } from '../commands/index.ts';
 import type { CommandContext } from './chat/command.ts';
-import { dispatch, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
+import { dispatch, typedCommandLine, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { Forecaster } from './forecast/forecaster.ts';
@@ -11,6 +11,9 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { resolveAccess } from './access/access.ts';
 import { createOutbound, type Outbound } from './net/outbound.ts';
+import { auditPrincipal, recordAudit, type AuditEntry, type AuditOutcome } from './audit/log.ts';
+import { commandLine } from './chat/parse.ts';
+import { describeScope } from './scope.ts';
 
 /** Who asks: what an adapter knows about the request, before the shared services are added. */
 export type Asker = Pick<CommandContext, 'platform' | 'workspace' | 'channel' | 'user' | 'roles'> & {
@@ -31,8 +34,13 @@ export interface Services {
   forecaster: Forecaster;
   /** Requests to user-given URLs (webhook targets): refuses internal addresses (STORECAST_OUTBOUND_ALLOW). */
   outbound: Outbound;
-  /** Runs a command for someone; records its latency and outcome. */
+  /** Runs a command for someone; records its latency and outcome, and its audit row. */
   run(input: CommandInput, asker: Asker, requestId?: string): Promise<DispatchOutcome>;
+  /**
+   * Writes an audit row (src/audit/log.ts). Never rejects: a failed write is logged and
+   * counted (storecast_errors_total{kind="audit"}), and the request it records goes on.
+   */
+  audit(entry: AuditEntry): Promise<void>;
   /** Renders a reply's chart to PNG, timed. */
   renderChart(spec: Record<string, unknown>): Promise<Buffer>;
   /** Chart images behind links, shared by every replica through the database. */
@@ -112,6 +120,14 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     void work.finally(() => inFlight.delete(work)).catch(() => {});
     return work;
   }
+  const audit = async (entry: AuditEntry) => {
+    try {
+      await recordAudit(deps.db, entry);
+    } catch (err) {
+      metrics.errors.inc({ kind: 'audit' });
+      deps.logger.error({ err, ref: entry.ref, outcome: entry.outcome }, 'audit row not written');
+    }
+  };
   const renderChart = async (spec: Record<string, unknown>) =>
     cpuLane(async () => {
       const stop = metrics.renderDuration.startTimer();
@@ -127,6 +143,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     registry,
     outbound,
     async run(input, asker, requestId = randomUUID().replace(/-/g, '')) {
+      const started = performance.now();
       const access = await resolveAccess(deps.db, deps.config.access, asker);
       const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId, access, baseUrl: deps.config.baseUrl };
       // Label values come from the registry, never from what was typed: labels stay bounded.
@@ -135,8 +152,10 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
       const outcome = await cpuLane(() => dispatch(registry, input, ctx, deps.logger));
       stop({ outcome: outcome.kind });
       if (outcome.kind !== 'ok') metrics.errors.inc({ kind: outcome.kind === 'user-error' ? 'user' : outcome.kind === 'denied' ? 'denied' : 'internal' });
+      await audit(commandAudit(input, asker, outcome, { latencyMs: performance.now() - started, ref: requestId.slice(0, 8) }));
       return outcome;
     },
+    audit,
     renderChart,
     charts: createChartStore(deps.db, renderChart),
     track,
@@ -150,4 +169,17 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+const AUDIT_OUTCOME: Record<DispatchOutcome['kind'], AuditOutcome> = { ok: 'ok', 'user-error': 'user-error', denied: 'denied', 'internal-error': 'internal' };
+
+/**
+ * The audit row of a command: an answered one normalized from its parsed options (the same
+ * text whatever the surface or spelling), the data it reached; others as typed (redacted and
+ * clipped by recordAudit), with the scope the refusal was about when there was one.
+ */
+function commandAudit(input: CommandInput, asker: Asker, outcome: DispatchOutcome, timing: { latencyMs: number; ref: string }): AuditEntry {
+  const base = { principal: auditPrincipal(asker), platform: asker.platform, workspace: asker.workspace, channel: asker.channel, outcome: AUDIT_OUTCOME[outcome.kind], ...timing };
+  if (outcome.kind !== 'ok') return { ...base, command: typedCommandLine(input), scope: outcome.kind === 'denied' && outcome.scope ? describeScope(outcome.scope) : undefined };
+  return { ...base, command: commandLine(outcome.command, outcome.options), scope: outcome.reach ? describeScope(outcome.reach) : undefined };
 }

@@ -1,8 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { outcomeOfStatus } from '../audit/log.ts';
+import { newReference } from '../chat/dispatch.ts';
 import { errorResponse, jsonErrorHandler } from '../server/errors.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
 import type { ApiApp, RegisterRoutes } from './deps.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerChartRoutes } from './routes/charts.ts';
 import { registerCommandRoutes } from './routes/commands.ts';
 import { registerDocRoutes } from './routes/docs.ts';
@@ -18,7 +23,7 @@ export interface ApiOptions {
 export const DEFAULT_MAX_INGEST_BYTES = 10 * 1024 * 1024;
 
 /** The one route table of /api/v1: a route is in the API, its document and its tests only through this list. */
-export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerDocRoutes];
+export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAuditRoutes, registerDocRoutes];
 
 /**
  * /api/v1: one OpenAPIHono app, one validation hook, one error shape
@@ -34,7 +39,52 @@ export function createApiApp(services: Services, options: ApiOptions = {}): ApiA
     },
   });
   app.onError(jsonErrorHandler(services.logger, services.metrics));
+  app.use('*', auditCalls(services));
   const deps = { services, secretKey: resolveSecretKey(services.config, services.logger), maxIngestBytes: options.maxIngestBytes ?? DEFAULT_MAX_INGEST_BYTES };
   for (const register of API_ROUTES) register(app, deps);
   return app;
+}
+
+/**
+ * The client's address: the first X-Forwarded-For hop (the load balancer's view of the caller),
+ * else the socket's peer. Not proof of anything (a direct caller can send the header); a lead.
+ */
+function clientAddress(c: Context): string | undefined {
+  const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+  if (forwarded) return forwarded;
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined; // no socket: app.request() in tests, or another runtime
+  }
+}
+
+/**
+ * One audit row per /api/v1 call, after the response: method, route pattern and status, the
+ * token's principal once authenticated, the client address. Never the query string (it may
+ * carry a token) nor the body (webhook URLs). The reference is the one a 500 shows (errors.ts).
+ */
+function auditCalls(services: Pick<Services, 'audit'>): MiddlewareHandler<{ Variables: { apiToken?: { id: string }; ref?: string } }> {
+  return async (c, next) => {
+    const started = performance.now();
+    const ref = newReference();
+    c.set('ref', ref);
+    try {
+      await next();
+    } finally {
+      const token = c.get('apiToken');
+      const status = c.res.status;
+      await services.audit({
+        principal: token ? `token:${token.id}` : 'anonymous',
+        platform: 'api',
+        method: c.req.method,
+        route: c.req.routePath,
+        status,
+        outcome: outcomeOfStatus(status),
+        latencyMs: performance.now() - started,
+        ref,
+        client: clientAddress(c),
+      });
+    }
+  };
 }

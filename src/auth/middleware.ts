@@ -21,10 +21,11 @@ export function requireScope(db: Database, ...scopes: Scope[]): MiddlewareHandle
         res: new Response(null, { headers: { 'WWW-Authenticate': 'Bearer realm="storecast"' } }),
       });
     }
+    // Known before the scope check, so the audit row of a refused call names who was refused.
+    c.set('apiToken', token);
     if (!scopes.some((s) => hasScope(token.scopes, s))) {
       throw new HTTPException(403, { message: `This token's scopes (${token.scopes.join(', ')}) do not include ${scopes.join(' or ')}.` });
     }
-    c.set('apiToken', token);
     await next();
   };
 }

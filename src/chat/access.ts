@@ -14,7 +14,11 @@ const ROLE_FOR: Record<CommandAccess, Role> = { read: 'viewer', manage: 'manager
 
 /** A refusal by the access check: shown to the asker alone, counted and audited as `denied`. */
 export class AccessDenied extends UserError {
-  constructor(message: string) {
+  /** `scope`: the data the refused command reached for, when it named some (for the audit row). */
+  constructor(
+    message: string,
+    readonly scope?: Scope,
+  ) {
     super(message, { code: 'DENIED' });
     this.name = 'AccessDenied';
   }
@@ -29,10 +33,10 @@ export function isIdentified(ctx: Pick<CommandContext, 'platform' | 'user'>): bo
   return ctx.platform === 'cli' || ctx.user !== undefined;
 }
 
-function denied(ctx: CommandContext, what: string): AccessDenied {
+function denied(ctx: CommandContext, what: string, scope?: Scope): AccessDenied {
   const mine = ctx.access.describe();
   const yours = mine === 'no access yet' ? 'You have no access to sales data yet' : `You are ${mine}`;
-  return new AccessDenied(`${what}. ${yours}; an admin can grant more with /access grant (see who with /access list).`);
+  return new AccessDenied(`${what}. ${yours}; an admin can grant more with /access grant (see who with /access list).`, scope);
 }
 
 /**
@@ -54,11 +58,11 @@ export async function authorizeCommand(command: Command, options: ParsedOptions,
   }
   if (role !== 'viewer' || reach.kind === 'store' || reach.kind === 'store-dept') {
     if (await access.covers(role, reach)) return reach;
-    throw denied(ctx, role === 'viewer' ? `You cannot see ${describeScope(reach)}` : `/${command.name} for ${describeScope(reach)} needs the ${role} role there`);
+    throw denied(ctx, role === 'viewer' ? `You cannot see ${describeScope(reach)}` : `/${command.name} for ${describeScope(reach)} needs the ${role} role there`, reach);
   }
   // A cross-store question is answered over the stores of it the asker may see, and says so.
   const narrowed = await access.narrow(reach, role);
-  if (narrowed.kind === 'stores' && narrowed.stores.length === 0) throw denied(ctx, `You cannot see any store of ${describeScope(reach)}`);
+  if (narrowed.kind === 'stores' && narrowed.stores.length === 0) throw denied(ctx, `You cannot see any store of ${describeScope(reach)}`, reach);
   return narrowed;
 }
 

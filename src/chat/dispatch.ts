@@ -27,7 +27,7 @@ export type DispatchOutcome =
   | { kind: 'ok'; reply: Reply; command: Command; options: ParsedOptions; /** The data the answer is about (after narrowing). */ reach?: Scope }
   | { kind: 'user-error'; reply: Reply; error: UserErrorInfo }
   /** The access check refused: nothing ran. */
-  | { kind: 'denied'; reply: Reply; error: UserErrorInfo }
+  | { kind: 'denied'; reply: Reply; error: UserErrorInfo; /** The data it reached for, when it named some. */ scope?: Scope }
   | { kind: 'internal-error'; reply: Reply; error: { ref: string } };
 
 export const newReference = () => randomBytes(4).toString('hex');
@@ -84,6 +84,13 @@ function argumentsOf(input: CommandInput): string {
       .join(' ');
   }
   return (input.text ?? '').trim();
+}
+
+/** The command as typed (`/forcast store 5`), for the audit row of one that was not answered. */
+export function typedCommandLine(input: CommandInput): string {
+  const args = argumentsOf(input);
+  const name = `/${input.name.replace(/^\//, '')}`;
+  return args ? `${name} ${args}` : name;
 }
 
 /**
@@ -153,7 +160,7 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
     if (err instanceof AccessDenied) {
       const error = { message: err.message };
       log.info({ error: err.message }, 'command denied');
-      return { kind: 'denied', reply: { ...userErrorReply(error), title: 'Not allowed' }, error };
+      return { kind: 'denied', reply: { ...userErrorReply(error), title: 'Not allowed' }, error, scope: err.scope };
     }
     if (err instanceof UserError) {
       // Handlers refuse with a message; the usage and an example come from the definition.

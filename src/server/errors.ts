@@ -38,7 +38,8 @@ export function jsonErrorHandler(logger: Logger, metrics?: Pick<Metrics, 'errors
       const code = err.status === 400 && /Malformed JSON/i.test(err.message) ? 'bad_json' : undefined;
       return errorResponse(c, err.status as ContentfulStatusCode, err.message || res.statusText, { code });
     }
-    const ref = newReference();
+    // The audit middleware of /api/v1 names the request first, so its row carries this reference.
+    const ref = (c.var as { ref?: string }).ref ?? newReference();
     logger.error({ err, ref, path: c.req.path }, 'request failed');
     metrics?.errors.inc({ kind: 'internal' });
     return errorResponse(c, 500, `Something went wrong (ref ${ref}).`, { code: 'internal', ref });

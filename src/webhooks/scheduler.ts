@@ -1,3 +1,4 @@
+import { pruneAudit } from '../audit/log.ts';
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
 import { createChartStore } from '../../charts/store.ts';
@@ -10,7 +11,9 @@ import { send, type SendResult } from './send.ts';
 import { getSubscriptionRow, rowScope, targetSecrets } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
 
-const CHART_PRUNE_EVERY_MS = 3600_000;
+/** Expired charts and audit rows past retention are pruned this often (hourly). */
+const PRUNE_EVERY_MS = 3600_000;
+const DAY_MS = 86_400_000;
 
 export type WebhookDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'metrics' | 'outbound' | 'charts'>>;
 
@@ -127,18 +130,21 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
     log.warn({ ...ctx, status: result.status, error: result.error, dead, retryInMs: dead ? undefined : wait }, dead ? 'webhook delivery dead' : 'webhook delivery failed; will retry');
   }
 
-  // Expired chart links are pruned here, the one loop every replica runs (a DELETE is idempotent).
+  // Expired chart links and old audit rows are pruned here, the one loop every replica runs
+  // (a DELETE is idempotent).
   let prunedAt = 0;
-  async function pruneCharts(t: Date): Promise<void> {
-    if (t.getTime() - prunedAt < CHART_PRUNE_EVERY_MS) return;
+  async function prune(t: Date): Promise<void> {
+    if (t.getTime() - prunedAt < PRUNE_EVERY_MS) return;
     prunedAt = t.getTime();
     const n = await charts.prune(t);
     if (n) log.info({ charts: n }, 'expired charts pruned');
+    const audit = await pruneAudit(db, new Date(t.getTime() - deps.config.auditRetentionDays * DAY_MS));
+    if (audit) log.info({ auditRows: audit, retentionDays: deps.config.auditRetentionDays }, 'audit rows past retention pruned');
   }
 
   async function tick(): Promise<number> {
     const t = now();
-    await pruneCharts(t);
+    await prune(t);
     await planDue(db, t);
     await buryExhausted(db, t, maxAttempts);
     const claims = await claimDue(db, t, leaseMs, batchSize);

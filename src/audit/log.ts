@@ -1,0 +1,187 @@
+import { principalKeys, type Identity } from '../access/principal.ts';
+import type { Database } from '../db/client.ts';
+import { clip } from '../util/text.ts';
+
+/**
+ * The audit log (issue #10): one row per command, on every surface, and per /api/v1 call.
+ * Append-only; rows leave only when older than STORECAST_AUDIT_RETENTION_DAYS (pruneAudit).
+ * Nothing secret enters it: no request bodies, no query strings, and command text is redacted
+ * of URLs and tokens whatever option they were typed into.
+ */
+export const AUDIT_OUTCOMES = ['ok', 'denied', 'user-error', 'internal'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export interface AuditEntry {
+  /** `slack:T1/U1`, `discord:G1/U2`, `token:<id>`, a console session's key, `cli` or `anonymous` (see auditPrincipal). */
+  principal: string;
+  platform: string;
+  workspace?: string;
+  channel?: string;
+  /** The command, normalized for answered ones (`/forecast store 5 horizon 12`). Redacted and clipped here. */
+  command?: string;
+  /** API calls: method, route pattern (never the query string) and status. */
+  method?: string;
+  route?: string;
+  status?: number;
+  /** The data reached, as describeScope says it. */
+  scope?: string;
+  outcome: AuditOutcome;
+  latencyMs: number;
+  ref?: string;
+  client?: string;
+  /** When; the database's clock unless given (tests of retention). */
+  at?: Date;
+}
+
+export interface AuditRecord extends Omit<AuditEntry, 'at'> {
+  id: number;
+  at: string;
+}
+
+export interface AuditFilter {
+  /** Rows at or after this instant. */
+  since?: Date;
+  principal?: string;
+  outcome?: AuditOutcome;
+  /** Newest first, at most this many (default 50). */
+  limit?: number;
+}
+
+/** Longest command text kept: enough for any real command line, not for a pasted document. */
+const MAX_COMMAND = 300;
+
+// Credentials a user might paste into any text option (`region https://hooks.slack.com/...`).
+const SECRETS: [RegExp, string][] = [
+  [/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>'],
+  [/\b(?:hooks\.slack\.com|(?:canary\.|ptb\.)?discord(?:app)?\.com\/api\/webhooks)\S*/gi, '<url>'],
+  [/\bsc_[0-9a-f]{8}_\S+/gi, '<token>'],
+  [/\bx(?:ox[a-z]|app)-\S+/gi, '<token>'],
+  [/\bbearer\s+\S+/gi, 'Bearer <token>'],
+];
+
+/** Command text as the audit log keeps it: URLs and tokens replaced, clipped. */
+export function redactCommand(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of SECRETS) out = out.replace(pattern, replacement);
+  return clip(out.replace(/\s+/g, ' ').trim(), MAX_COMMAND);
+}
+
+/**
+ * The one principal key an audit row is filed under: the token, else the chat user (not their
+ * Discord roles), else `cli` for the operator at the server's shell, else `anonymous` (the
+ * web console without a session).
+ */
+export function auditPrincipal(who: Identity): string {
+  return principalKeys(who).find((k) => !k.startsWith('discord-role:')) ?? (who.platform === 'cli' ? 'cli' : 'anonymous');
+}
+
+/** An HTTP status as an outcome: refusals of access are `denied`, other 4xx the caller's to fix. */
+export function outcomeOfStatus(status: number): AuditOutcome {
+  if (status >= 500) return 'internal';
+  if (status === 401 || status === 403) return 'denied';
+  return status >= 400 ? 'user-error' : 'ok';
+}
+
+/** Writes one row: a single INSERT, no read before or after (it is on every command's path). */
+export async function recordAudit(db: Pick<Database, 'query'>, entry: AuditEntry): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_log (at, principal, platform, workspace, channel, command, method, route, status, scope, outcome, latency_ms, ref, client)
+     VALUES (COALESCE($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [
+      entry.at?.toISOString() ?? null,
+      clip(entry.principal, 200),
+      entry.platform,
+      entry.workspace ?? null,
+      entry.channel ?? null,
+      entry.command === undefined ? null : redactCommand(entry.command),
+      entry.method ?? null,
+      entry.route === undefined ? null : clip(entry.route, 200),
+      entry.status ?? null,
+      entry.scope ?? null,
+      entry.outcome,
+      Math.max(0, Math.round(entry.latencyMs)),
+      entry.ref ?? null,
+      entry.client === undefined ? null : clip(entry.client, 64),
+    ],
+  );
+}
+
+interface Row {
+  id: string | number;
+  at: Date | string;
+  principal: string;
+  platform: string;
+  workspace: string | null;
+  channel: string | null;
+  command: string | null;
+  method: string | null;
+  route: string | null;
+  status: number | null;
+  scope: string | null;
+  outcome: AuditOutcome;
+  latency_ms: number;
+  ref: string | null;
+  client: string | null;
+}
+
+const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+function toRecord(r: Row): AuditRecord {
+  return {
+    id: Number(r.id),
+    at: new Date(r.at).toISOString(),
+    principal: r.principal,
+    platform: r.platform,
+    workspace: orUndefined(r.workspace),
+    channel: orUndefined(r.channel),
+    command: orUndefined(r.command),
+    method: orUndefined(r.method),
+    route: orUndefined(r.route),
+    status: orUndefined(r.status),
+    scope: orUndefined(r.scope),
+    outcome: r.outcome,
+    latencyMs: r.latency_ms,
+    ref: orUndefined(r.ref),
+    client: orUndefined(r.client),
+  };
+}
+
+export const DEFAULT_AUDIT_LIMIT = 50;
+export const MAX_AUDIT_LIMIT = 1000;
+
+/** The newest rows matching `filter`, newest first. */
+export async function listAudit(db: Pick<Database, 'query'>, filter: AuditFilter = {}): Promise<AuditRecord[]> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (filter.since) where.push(`at >= $${params.push(filter.since.toISOString())}::timestamptz`);
+  if (filter.principal) where.push(`principal = $${params.push(filter.principal)}`);
+  if (filter.outcome) where.push(`outcome = $${params.push(filter.outcome)}`);
+  const limit = Math.min(MAX_AUDIT_LIMIT, Math.max(1, Math.floor(filter.limit ?? DEFAULT_AUDIT_LIMIT)));
+  const rows = await db.query<Row>(
+    `SELECT * FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT $${params.push(limit)}`,
+    params,
+  );
+  return rows.map(toRecord);
+}
+
+/** Deletes rows older than `before`; returns how many. */
+export async function pruneAudit(db: Pick<Database, 'query'>, before: Date): Promise<number> {
+  const [row] = await db.query<{ n: number }>('WITH gone AS (DELETE FROM audit_log WHERE at < $1::timestamptz RETURNING 1) SELECT count(*)::int AS n FROM gone', [before.toISOString()]);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * A `--since` / `?since=` value: a date (`2026-11-01`, midnight UTC) or an ISO instant;
+ * undefined when it is neither.
+ */
+export function parseSince(text: string): Date | undefined {
+  const t = text.trim();
+  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) return undefined;
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** What a row did, in one phrase: the command, or `GET /api/v1/audit -> 200`. */
+export function auditAction(r: Pick<AuditRecord, 'command' | 'method' | 'route' | 'status'>): string {
+  return r.command ?? `${r.method ?? ''} ${r.route ?? ''}${r.status === undefined ? '' : ` -> ${r.status}`}`.trim();
+}
