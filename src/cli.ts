@@ -12,6 +12,7 @@ import { createServices } from './services.ts';
 import { createForecaster } from './forecast/index.ts';
 import { startServer } from './server.ts';
 import { tokensCommand } from './cli/tokens.ts';
+import { accessCommand } from './cli/access.ts';
 import { subscriptionsCommand } from './cli/subscriptions.ts';
 import { deliveriesCommand } from './cli/deliveries.ts';
 import { auditCommand } from './cli/audit.ts';
@@ -144,6 +145,7 @@ program
 
 // Subcommands owned by their modules: integrations and webhooks.
 program.addCommand(tokensCommand());
+program.addCommand(accessCommand());
 program.addCommand(subscriptionsCommand());
 program.addCommand(deliveriesCommand());
 program.addCommand(auditCommand());

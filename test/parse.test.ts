@@ -143,6 +143,12 @@ function valueOf(command: Command, o: OptionDef): fc.Arbitrary<OptionValue> {
       const keywords = new Set(command.options.flatMap((x) => [x.name, ...(x.aliases ?? [])]));
       return fc.stringMatching(/^[A-Za-z0-9][\w./+-]{0,15}$/).filter((w) => !keywords.has(w.toLowerCase()));
     }
+    case 'principal':
+      // Keys: free text without a chat place has no workspace to read a mention in.
+      return fc.oneof(
+        fc.tuple(fc.constantFrom('slack', 'discord', 'discord-role'), fc.stringMatching(/^[A-Za-z0-9_-]{0,8}$/), fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/)).map(([p, w, id]) => `${p}:${w}/${id}`),
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/).map((id) => `token:${id}`),
+      );
   }
 }
 

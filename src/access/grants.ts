@@ -71,3 +71,9 @@ export async function listGrants(db: Database, principals?: readonly string[]): 
     : await db.query<GrantRow>('SELECT * FROM access_grants ORDER BY principal, created_at');
   return rows.map(toGrant);
 }
+
+/** Removes one grant by id (the admin API); returns it, or undefined when there was none. */
+export async function removeGrant(db: Database, id: string): Promise<Grant | undefined> {
+  const [row] = await db.query<GrantRow>('DELETE FROM access_grants WHERE id = $1 RETURNING *', [id]);
+  return row ? toGrant(row) : undefined;
+}

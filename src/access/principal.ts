@@ -56,3 +56,43 @@ export function describePrincipal(key: string): string {
   const what = m[1] === 'slack' ? 'Slack user' : m[1] === 'discord' ? 'Discord user' : 'Discord role';
   return `${what} ${m[3]}${m[2] ? ` (${m[2]})` : ''}`;
 }
+
+/** Where a mention was typed: a mention names a user or role of the asker's own workspace or guild. */
+export interface MentionPlace {
+  platform: Platform;
+  workspace?: string;
+}
+
+/** Text that is meant as a principal: a mention (`<@U1|bob>`, `<@123>`, `<@&9>`, `@bob`) or a key. */
+export const PRINCIPAL_LIKE = /^(<[@!#][^>]*>|@\S+|(slack|discord|discord-role|token):\S+)$/;
+
+const SLACK_USER = /^<@([A-Z0-9]+)(\|[^>]*)?>$/;
+const DISCORD_USER = /^<@!?(\d+)>$/;
+const DISCORD_ROLE = /^<@&(\d+)>$/;
+
+/**
+ * A principal as typed in chat, as a principal key: a mention of the asker's platform, in the
+ * asker's workspace or guild (Slack `<@U2|bob>` -> `slack:T1/U2`; Discord `<@2>` ->
+ * `discord:G1/2`, `<@&9>` -> `discord-role:G1/9`), or a key as it is (parsePrincipal). Discord
+ * options arrive as the same mention text: the adapter tells users from roles by the
+ * interaction's resolved data. Throws with what to write instead.
+ */
+export function principalFromText(text: string, where?: MentionPlace): string {
+  const typed = text.trim();
+  if (!typed.startsWith('<') && !typed.startsWith('@')) return parsePrincipal(typed);
+  const keys = 'write its key instead: slack:TEAM/USER, discord:GUILD/USER or discord-role:GUILD/ROLE';
+  if (typed.startsWith('@')) {
+    throw new Error(`"${typed.slice(0, 80)}" arrived as plain text, not as a mention: pick the person from the @ list so the platform sends their id, or ${keys}.`);
+  }
+  if (/^<!subteam\^/.test(typed)) throw new Error('A Slack user group cannot be granted access: grant each person, or a Discord role.');
+  const place = where?.platform === 'slack' || where?.platform === 'discord' ? where.platform : undefined;
+  if (!place) throw new Error(`"${typed.slice(0, 80)}" is a chat mention, and this is not a chat: ${keys}.`);
+  const slack = place === 'slack' ? SLACK_USER.exec(typed) : null;
+  const user = place === 'discord' ? DISCORD_USER.exec(typed) : null;
+  const role = place === 'discord' ? DISCORD_ROLE.exec(typed) : null;
+  if (!slack && !user && !role) throw new Error(`"${typed.slice(0, 80)}" is not a ${place === 'slack' ? 'Slack user' : 'Discord user or role'} mention: mention a ${place === 'slack' ? 'person' : 'member or a role'}, or ${keys}.`);
+  if (!where?.workspace) throw new Error(`A mention names someone of a ${place === 'slack' ? 'workspace' : 'server'}, and this message came from none: run it in a ${place === 'slack' ? 'workspace' : 'server'} channel, or ${keys}.`);
+  if (slack) return `slack:${where.workspace}/${slack[1]}`;
+  if (user) return `discord:${where.workspace}/${user[1]}`;
+  return `discord-role:${where.workspace}/${role![1]}`;
+}

@@ -7,6 +7,7 @@ import { errorResponse, jsonErrorHandler } from '../server/errors.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
 import type { ApiApp, RegisterRoutes } from './deps.ts';
+import { registerAccessRoutes } from './routes/access.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerChartRoutes } from './routes/charts.ts';
 import { registerCommandRoutes } from './routes/commands.ts';
@@ -23,7 +24,7 @@ export interface ApiOptions {
 export const DEFAULT_MAX_INGEST_BYTES = 10 * 1024 * 1024;
 
 /** The one route table of /api/v1: a route is in the API, its document and its tests only through this list. */
-export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAuditRoutes, registerDocRoutes];
+export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAccessRoutes, registerAuditRoutes, registerDocRoutes];
 
 /**
  * /api/v1: one OpenAPIHono app, one validation hook, one error shape
@@ -64,7 +65,7 @@ function clientAddress(c: Context): string | undefined {
  * token's principal once authenticated, the client address. Never the query string (it may
  * carry a token) nor the body (webhook URLs). The reference is the one a 500 shows (errors.ts).
  */
-function auditCalls(services: Pick<Services, 'audit'>): MiddlewareHandler<{ Variables: { apiToken?: { id: string }; ref?: string } }> {
+function auditCalls(services: Pick<Services, 'audit'>): MiddlewareHandler<{ Variables: { apiToken?: { id: string }; consoleSession?: { principal: string }; ref?: string } }> {
   return async (c, next) => {
     const started = performance.now();
     const ref = newReference();
@@ -75,7 +76,8 @@ function auditCalls(services: Pick<Services, 'audit'>): MiddlewareHandler<{ Vari
       const token = c.get('apiToken');
       const status = c.res.status;
       await services.audit({
-        principal: token ? `token:${token.id}` : 'anonymous',
+        // A console route resolved its session (api/access.ts) before this runs on the way out.
+        principal: token ? `token:${token.id}` : (c.get('consoleSession')?.principal ?? 'anonymous'),
         platform: 'api',
         method: c.req.method,
         route: c.req.routePath,

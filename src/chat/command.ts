@@ -68,7 +68,19 @@ export interface StringOption extends OptionBase {
   pattern?: RegExp;
 }
 
-export type OptionDef = IntegerOption | DateOption | ChoiceOption | StringOption;
+/**
+ * A user or role (Discord MENTIONABLE): in free text a mention (`<@U2|bob>` in Slack, `<@2>` or
+ * `<@&9>` in Discord) or a key (`slack:T1/U2`). The parser gives the principal key, built from
+ * the mention and the asker's workspace or guild (src/access/principal.ts).
+ */
+export interface PrincipalOption extends OptionBase {
+  type: 'principal';
+  /** None: who is meant is always said. */
+  default?: undefined;
+}
+
+export type OptionDef = IntegerOption | DateOption | ChoiceOption | StringOption | PrincipalOption;
+
 
 export type OptionValue = string | number;
 /** Options as the parser returns them for any command; a handler sees `OptionsOf` its definitions. */

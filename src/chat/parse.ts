@@ -1,4 +1,5 @@
 import { closest, distance } from 'fastest-levenshtein';
+import { PRINCIPAL_LIKE, principalFromText, type MentionPlace } from '../access/principal.ts';
 import type { ArgsOf, Command, OptionDef, OptionValue, ParsedOptions } from './command.ts';
 import { UserError } from './errors.ts';
 
@@ -30,6 +31,8 @@ function placeholder(o: OptionDef): string {
       return o.choices.join('|');
     case 'string':
       return o.name.toUpperCase();
+    case 'principal':
+      return '@USER|@ROLE';
   }
 }
 
@@ -37,8 +40,12 @@ function fail(command: Command, message: string, suggestion?: string): never {
   throw new UserError(message, { usage: usage(command), example: command.examples[0], suggestion });
 }
 
-/** Validates and converts one raw value for `o`; shared by free text and typed (Discord) options. */
-export function coerceOption(command: Command, o: OptionDef, raw: unknown): OptionValue {
+/**
+ * Validates and converts one raw value for `o`; shared by free text and typed (Discord) options.
+ * `where` (the asker's platform and workspace) turns a mention into a principal key; without
+ * it only keys are principals.
+ */
+export function coerceOption(command: Command, o: OptionDef, raw: unknown, where?: MentionPlace): OptionValue {
   const text = String(raw ?? '').trim();
   switch (o.type) {
     case 'integer': {
@@ -68,28 +75,41 @@ export function coerceOption(command: Command, o: OptionDef, raw: unknown): Opti
     case 'string':
       if (text === '') fail(command, `${o.name} needs a value.`);
       return text;
+    case 'principal':
+      if (text === '') fail(command, `${o.name} needs a value: mention a user or role.`);
+      try {
+        return principalFromText(text, where);
+      } catch (err) {
+        return fail(command, `${o.name}: ${(err as Error).message}`);
+      }
   }
 }
 
 const normaliseChoice = (s: string) => s.toLowerCase().replace(/[\s_]+/g, '-');
 
-function tokenize(text: string): string[] {
+/** A principal key (`slack:T1/U2`) is one word, not `slack` = `T1/U2`. */
+const PRINCIPAL_KEY = /^(slack|discord|discord-role|token):/i;
+
+function tokenize(text: string, principals: boolean): string[] {
   const joined = text
+    // A mention's label may have spaces (`<@U2|bob smith>`): one word all the same.
+    .replace(/<[@!#][^<>]*>/g, (m) => (principals ? m.replace(/\s+/g, '_') : m))
     .replace(/\bsuper\s+bowl\b/gi, 'super-bowl')
     .replace(/\blabou?r\s+day\b/gi, 'labor-day')
     .replace(/[\u201c\u201d"']/g, '');
   const tokens: string[] = [];
   for (const raw of joined.trim().split(/\s+/)) {
     if (!raw) continue;
-    const kv = /^([a-z-]+)[=:](.+)$/i.exec(raw);
+    const kv = principals && PRINCIPAL_KEY.test(raw) ? null : /^([a-z-]+)[=:](.+)$/i.exec(raw);
     if (kv) tokens.push(kv[1]!, kv[2]!);
     else tokens.push(raw);
   }
   return tokens;
 }
 
-export function parseText(command: Command, text: string): ParsedOptions {
-  const tokens = tokenize(text);
+/** `where`: the asker's platform and workspace, for mentions (see coerceOption). */
+export function parseText(command: Command, text: string, where?: MentionPlace): ParsedOptions {
+  const tokens = tokenize(text, command.options.some((o) => o.type === 'principal'));
   const keywordOf = new Map<string, OptionDef>();
   for (const o of command.options) for (const k of [o.name, ...(o.aliases ?? [])]) keywordOf.set(k.toLowerCase(), o);
   const ignored = new Set((command.keywords ?? []).map((k) => k.toLowerCase()));
@@ -97,7 +117,7 @@ export function parseText(command: Command, text: string): ParsedOptions {
 
   const set = (o: OptionDef, raw: string) => {
     if (result[o.name] !== undefined) fail(command, `${o.name} is given twice.`);
-    result[o.name] = coerceOption(command, o, raw);
+    result[o.name] = coerceOption(command, o, raw, where);
   };
 
   for (let i = 0; i < tokens.length; i++) {
@@ -122,6 +142,11 @@ export function parseText(command: Command, text: string): ParsedOptions {
     const patterned = command.options.find((o) => o.type === 'string' && o.pattern?.test(token) && result[o.name] === undefined);
     if (patterned) {
       set(patterned, token);
+      continue;
+    }
+    const principal = PRINCIPAL_LIKE.test(token) ? command.options.find((o) => o.type === 'principal' && result[o.name] === undefined) : undefined;
+    if (principal) {
+      set(principal, token);
       continue;
     }
     if (/^[-+]?\d+$/.test(token) || /^\d{4}-\d{2}-\d{2}$/.test(token)) {
@@ -149,6 +174,7 @@ function example(o: OptionDef): string {
   if (o.type === 'integer') return String(o.default ?? Math.min(o.max, Math.max(o.min, 5)));
   if (o.type === 'choice') return o.choices[0]!;
   if (o.type === 'date') return '2012-02-10';
+  if (o.type === 'principal') return '@name';
   return 'value';
 }
 
@@ -162,13 +188,16 @@ function suggestFor(command: Command, word: string, next: string | undefined): s
   return next !== undefined ? `${near} ${next}` : near;
 }
 
-/** Typed options (Discord): the same validation as free text, without the text. */
-export function parseTyped(command: Command, raw: Record<string, unknown>): ParsedOptions {
+/**
+ * Typed options (Discord): the same validation as free text, without the text. A user or role
+ * option arrives as mention text (`<@2>`, `<@&9>`), made by the adapter from the resolved data.
+ */
+export function parseTyped(command: Command, raw: Record<string, unknown>, where?: MentionPlace): ParsedOptions {
   const result: ParsedOptions = {};
   for (const [name, value] of Object.entries(raw)) {
     const o = command.options.find((x) => x.name === name);
     if (!o) fail(command, `Unknown option "${name}".`);
-    if (value !== undefined && value !== null && value !== '') result[name] = coerceOption(command, o, value);
+    if (value !== undefined && value !== null && value !== '') result[name] = coerceOption(command, o, value, where);
   }
   for (const o of command.options) {
     if (result[o.name] === undefined && o.default !== undefined) result[o.name] = o.default;

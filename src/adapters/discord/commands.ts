@@ -35,7 +35,19 @@ function option(o: OptionDef): APIApplicationCommandOption {
       };
     case 'string':
       return { ...base, type: ApplicationCommandOptionType.String, max_length: 100 };
+    case 'principal':
+      // A member or a role, picked from Discord's list; interactions.ts passes it on as mention text.
+      return { ...base, type: ApplicationCommandOptionType.Mentionable };
   }
+}
+
+/**
+ * Who sees a command in Discord's menu before a server admin changes it (Server Settings >
+ * Integrations): `admin` commands only members with the Administrator permission ("0").
+ * storecast's own check still decides who may run them; this only keeps the menu tidy.
+ */
+function defaultPermissions(command: Command): { default_member_permissions?: string } {
+  return command.access === 'admin' ? { default_member_permissions: '0' } : {};
 }
 
 export function discordCommand(command: Command): RESTPostAPIChatInputApplicationCommandsJSONBody {
@@ -48,6 +60,7 @@ export function discordCommand(command: Command): RESTPostAPIChatInputApplicatio
     name,
     description: clip(command.description, 100),
     ...(options.length ? { options } : {}),
+    ...defaultPermissions(command),
   };
 }
 

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ApplicationCommandOptionType,
   ApplicationCommandType,
   InteractionResponseType,
   InteractionType,
   MessageFlags,
   type APIApplicationCommandInteractionDataBasicOption,
   type APIApplicationCommandOptionChoice,
+  type APIChatInputApplicationCommandInteractionData,
   type APIInteraction,
   type APIInteractionResponse,
   type REST,
@@ -45,10 +47,8 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
 
     case InteractionType.ApplicationCommand: {
       if (interaction.data.type !== ApplicationCommandType.ChatInput) return unsupported();
-      const name = registryName(services.registry, interaction.data.name);
-      const options: Record<string, unknown> = {};
-      for (const o of (interaction.data.options ?? []) as APIApplicationCommandInteractionDataBasicOption[]) options[o.name] = o.value;
-      return plan(deps, interaction, { name, options }, { ephemeral: answersPrivately(services.registry, name) });
+      const input = commandInput(services.registry, interaction.data);
+      return plan(deps, interaction, input, { ephemeral: answersPrivately(services.registry, input.name) });
     }
 
     case InteractionType.MessageComponent: {
@@ -79,13 +79,28 @@ function answersPrivately(registry: CommandRegistry, name: string): boolean {
   return registry.get(name)?.answersPrivately === true;
 }
 
+/**
+ * A slash command's options as the parser takes them. A user, role or mentionable option is an
+ * id; the interaction's resolved data says which it is, and it goes on as mention text (`<@id>`
+ * for a member, `<@&id>` for a role), as the free-text parser reads it.
+ */
+export function commandInput(registry: CommandRegistry, data: APIChatInputApplicationCommandInteractionData): CommandInput {
+  const options: Record<string, unknown> = {};
+  for (const o of (data.options ?? []) as APIApplicationCommandInteractionDataBasicOption[]) {
+    const role = o.type === ApplicationCommandOptionType.Role || (o.type === ApplicationCommandOptionType.Mentionable && data.resolved?.roles?.[o.value] !== undefined);
+    const user = o.type === ApplicationCommandOptionType.User || o.type === ApplicationCommandOptionType.Mentionable;
+    options[o.name] = role ? `<@&${o.value}>` : user ? `<@${o.value}>` : o.value;
+  }
+  return { name: registryName(registry, data.name), options };
+}
+
 function unsupported(): InteractionPlan {
   return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { content: 'This interaction is not supported.', flags: MessageFlags.Ephemeral } } };
 }
 
 function plan(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, mode: { ephemeral: boolean; csvOnly?: boolean }): InteractionPlan {
   const { services } = deps;
-  const problem = precheck(services.registry, input);
+  const problem = precheck(services.registry, input, { platform: 'discord', workspace: interaction.guild_id });
   if (problem) {
     services.metrics.errors.inc({ kind: 'user' });
     const m = replyToDiscord(userErrorReply(problem), { ephemeral: true });

@@ -194,7 +194,7 @@ interface StartArgs {
 async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
   const { services } = ctx;
   const { input, csv, line } = slackInput(args.commandName, args.text);
-  const problem = precheck(services.registry, input);
+  const problem = precheck(services.registry, input, { platform: 'slack', workspace: args.workspace });
   if (problem) services.metrics.errors.inc({ kind: 'user' });
   const refusal = problem ? userErrorReply(problem) : services.busy('slack') ? busyReply() : undefined;
   if (refusal) {
@@ -254,7 +254,9 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
     if (context.retryNum) return; // acked at once already; a retry would answer twice
     const e = event as { text: string; channel: string; user?: string; ts: string; thread_ts?: string; team?: string };
     if (!e.user) return;
-    const line = e.text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, '').trim() || 'help';
+    // Only the bot's own mention goes: other mentions are arguments (`@storecast access grant @bob store 5`).
+    const bot = context.botUserId ? new RegExp(`<@${context.botUserId}(\\|[^>]*)?>`, 'g') : /^\s*<@[A-Z0-9]+(\|[^>]*)?>/;
+    const line = e.text.replace(bot, '').trim() || 'help';
     const { name, text } = splitCommandLine(line.startsWith('/') ? line : `/${line}`);
     await start(ctx, { commandName: name, text: text ?? '', base: { client, channel: e.channel, user: e.user, threadTs: e.thread_ts ?? e.ts }, workspace: e.team, announce: false });
   });
