@@ -130,6 +130,9 @@ describe.each(DB_KINDS)('web console sign-in (%s)', (kind) => {
     const session = await app.request('/api/v1/session', { headers: { cookie: cookie! } });
     expect(session.status).toBe(200);
     expect(await session.json()).toMatchObject({ mode: 'restricted', signedIn: true, principal: 'slack:T1/U1', who: 'Slack user U1 (T1)', access: 'viewer of Store 5', stores: [5] });
+    // The audit row of the call names the console user, not "anonymous".
+    const [audited] = await t.db.query<{ principal: string }>("SELECT principal FROM audit_log WHERE route = '/api/v1/session' AND status = 200 ORDER BY id DESC LIMIT 1");
+    expect(audited?.principal).toBe('slack:T1/U1');
 
     const five = await run(app, '/sales store 5', cookie);
     expect(five.status).toBe(200);
