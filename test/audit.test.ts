@@ -156,6 +156,10 @@ describe.each(DB_KINDS)('the audit log (%s)', (kind) => {
     expect(facts[0]).toMatch(/slack:T1\/UREGION \| \/audit · All stores · denied/);
     expect(facts).toContainEqual(expect.stringMatching(/discord:G1\/U2 \| \/top · All stores · denied, 4 ms · ref feedbeef/));
     expect(answered.reply.table?.rows.length).toBe(3);
+    const mentioned = await services.run({ name: 'audit', text: 'principal <@UVIEW|vic>' }, slackUser('UADMIN'));
+    expect(mentioned.kind).toBe('ok');
+    expect(mentioned.reply.summary).toMatch(/by slack:T1\/UVIEW/);
+    expect(mentioned.reply.facts.map((f) => f.label)).toEqual([expect.stringMatching(/slack:T1\/UVIEW$/)]);
   });
 
   it('prunes rows past STORECAST_AUDIT_RETENTION_DAYS in the scheduler’s hourly maintenance', async () => {
