@@ -75,6 +75,7 @@ export const envSchema = z.object({
   STORECAST_OUTBOUND_ALLOW: allowList,
   // auto: restricted as soon as a chat adapter or a shared database is configured (secure by default).
   STORECAST_ACCESS: z.enum(['auto', 'open', 'restricted']).default('auto'),
+  STORECAST_RATE_LIMIT: z.coerce.number().int().min(0).max(100_000).default(60),
   STORECAST_ADMINS: optionalString.superRefine((v, ctx) => {
     for (const key of (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
       try {
@@ -128,6 +129,8 @@ export interface Config {
   /** Internal networks, addresses and host names that webhook targets may reach (src/net/outbound.ts). */
   outboundAllow: string[];
   access: AccessSettings & { why: string };
+  /** Commands per minute per principal (0: no limit). */
+  rateLimitPerMinute: number;
   /** Days an audit row is kept (src/audit/). */
   auditRetentionDays: number;
   tfBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -201,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     consoleSessionHours: e.STORECAST_CONSOLE_SESSION_HOURS,
     outboundAllow: e.STORECAST_OUTBOUND_ALLOW,
     access: accessSettings(e),
+    rateLimitPerMinute: e.STORECAST_RATE_LIMIT,
     auditRetentionDays: e.STORECAST_AUDIT_RETENTION_DAYS,
     tfBackend: e.TF_BACKEND,
     fontDir: e.STORECAST_FONT_DIR,

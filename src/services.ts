@@ -3,13 +3,15 @@ import { registerFonts, renderPng } from '../charts/index.ts';
 import { createChartStore, type ChartStore } from '../charts/store.ts';
 import { createRegistry } from '../commands/index.ts';
 import type { CommandContext } from './chat/command.ts';
-import { dispatch, typedCommandLine, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
+import { dispatch, limitedReply, typedCommandLine, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { Forecaster } from './forecast/forecaster.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { resolveAccess } from './access/access.ts';
+import { principalKeys } from './access/principal.ts';
+import { createRateLimit } from './access/rate-limit.ts';
 import { createOutbound, type Outbound } from './net/outbound.ts';
 import { auditPrincipal, recordAudit, type AuditEntry, type AuditOutcome } from './audit/log.ts';
 import { commandLine } from './chat/parse.ts';
@@ -137,6 +139,15 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
         stop();
       }
     });
+  const rateLimit = createRateLimit(deps.config.rateLimitPerMinute);
+  // The operator's own shell is not limited; everyone else is, by principal (or surface when anonymous).
+  const limited = async (asker: Asker): Promise<DispatchOutcome | undefined> => {
+    if (asker.platform === 'cli') return undefined;
+    const verdict = await rateLimit.take(principalKeys(asker)[0] ?? `${asker.platform}:anonymous`);
+    if (verdict.ok) return undefined;
+    const message = `Rate limit: more than ${deps.config.rateLimitPerMinute} commands a minute.`;
+    return { kind: 'limited', reply: limitedReply(verdict.retryAfterSeconds, deps.config.rateLimitPerMinute), error: { message, retryAfterSeconds: verdict.retryAfterSeconds } };
+  };
   return {
     ...deps,
     metrics,
@@ -149,9 +160,9 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
       // Label values come from the registry, never from what was typed: labels stay bounded.
       const name = input.name.replace(/^\//, '').toLowerCase();
       const stop = metrics.commandDuration.startTimer({ command: registry.has(name) ? name : 'unknown', platform: asker.platform });
-      const outcome = await cpuLane(() => dispatch(registry, input, ctx, deps.logger));
+      const outcome = await limited(asker) ?? (await cpuLane(() => dispatch(registry, input, ctx, deps.logger)));
       stop({ outcome: outcome.kind });
-      if (outcome.kind !== 'ok') metrics.errors.inc({ kind: outcome.kind === 'user-error' ? 'user' : outcome.kind === 'denied' ? 'denied' : 'internal' });
+      if (outcome.kind !== 'ok') metrics.errors.inc({ kind: outcome.kind === 'user-error' ? 'user' : outcome.kind === 'denied' || outcome.kind === 'limited' ? outcome.kind : 'internal' });
       await audit(commandAudit(input, asker, outcome, { latencyMs: performance.now() - started, ref: requestId.slice(0, 8) }));
       return outcome;
     },
@@ -171,7 +182,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
   };
 }
 
-const AUDIT_OUTCOME: Record<DispatchOutcome['kind'], AuditOutcome> = { ok: 'ok', 'user-error': 'user-error', denied: 'denied', 'internal-error': 'internal' };
+const AUDIT_OUTCOME: Record<DispatchOutcome['kind'], AuditOutcome> = { ok: 'ok', 'user-error': 'user-error', denied: 'denied', limited: 'denied', 'internal-error': 'internal' };
 
 /**
  * The audit row of a command: an answered one normalized from its parsed options (the same

@@ -26,6 +26,8 @@ export interface UserErrorInfo {
 export type DispatchOutcome =
   | { kind: 'ok'; reply: Reply; command: Command; options: ParsedOptions; /** The data the answer is about (after narrowing). */ reach?: Scope }
   | { kind: 'user-error'; reply: Reply; error: UserErrorInfo }
+  /** Too many commands from this asker in the last minute: nothing ran. */
+  | { kind: 'limited'; reply: Reply; error: { message: string; retryAfterSeconds: number } }
   /** The access check refused: nothing ran. */
   | { kind: 'denied'; reply: Reply; error: UserErrorInfo; /** The data it reached for, when it named some. */ scope?: Scope }
   | { kind: 'internal-error'; reply: Reply; error: { ref: string } };
@@ -65,6 +67,19 @@ export function busyReply(): Reply {
     visibility: 'ephemeral',
     context: {},
     data: { error: { code: 'BUSY' } },
+  };
+}
+
+/** The answer past the rate limit: nothing ran, so trying again later is safe. */
+export function limitedReply(retryAfterSeconds: number, perMinute: number): Reply {
+  return {
+    title: 'Slow down a little',
+    summary: `You have asked more than ${perMinute} questions in the last minute. Please try again in ${retryAfterSeconds} s.`,
+    facts: [],
+    actions: [],
+    visibility: 'ephemeral',
+    context: {},
+    data: { error: { code: 'RATE_LIMITED', retryAfterSeconds } },
   };
 }
 

@@ -10,7 +10,7 @@ import type { Database } from '../../src/db/client.ts';
  */
 export function testServices(db: Database, env: Record<string, string | undefined> = {}): Services {
   return createServices({
-    config: loadConfig({ STORECAST_DATA_DIR: 'memory://', STORECAST_ACCESS: 'open', LOG_LEVEL: 'silent', ...env }),
+    config: loadConfig({ STORECAST_DATA_DIR: 'memory://', STORECAST_ACCESS: 'open', STORECAST_RATE_LIMIT: '0', LOG_LEVEL: 'silent', ...env }),
     db,
     logger: createLogger((process.env.TEST_LOG_LEVEL ?? 'silent') as LogLevel),
     forecaster: new SeasonalNaiveForecaster(),

@@ -19,7 +19,7 @@ const CommandRequest = z
 
 const CommandAnswer = z
   .object({
-    kind: z.enum(['ok', 'user-error', 'denied', 'internal-error']),
+    kind: z.enum(['ok', 'user-error', 'denied', 'limited', 'internal-error']),
     reply: z.any().openapi({ type: 'object', description: 'The Reply: title, summary, facts, chart, table, actions, visibility, context, data.' }),
     image: z.string().optional().openapi({ description: 'Path of the chart PNG, valid for a day.' }),
     csv: z.string().optional(),
@@ -55,6 +55,7 @@ const runCommand = createRoute({
     400: { description: 'A user error (what was wrong, the usage and an example) or an invalid body', content: { 'application/json': { schema: z.union([CommandAnswer, ErrorSchema]) } } },
     500: { description: 'An internal error, with a reference', content: { 'application/json': { schema: CommandAnswer } } },
     403: { description: 'Not allowed: the asker may not see that data, or another site started the request', content: { 'application/json': { schema: z.union([CommandAnswer, ErrorSchema]) } } },
+    429: { description: 'More commands than the rate limit allows a minute (STORECAST_RATE_LIMIT); see Retry-After', content: { 'application/json': { schema: CommandAnswer } } },
     ...errors(413, 415, 503),
   },
 });
@@ -86,5 +87,9 @@ async function respondWithOutcome(c: Context, outcome: Awaited<ReturnType<Servic
   const body = { kind: outcome.kind, reply, image, csv, footer: contextLine(reply), ...(outcome.kind === 'ok' ? {} : { error: outcome.error }) };
   if (outcome.kind === 'ok') return c.json(body, 200);
   if (outcome.kind === 'denied') return c.json(body, 403);
+  if (outcome.kind === 'limited') {
+    c.header('Retry-After', String(outcome.error.retryAfterSeconds));
+    return c.json(body, 429);
+  }
   return outcome.kind === 'user-error' ? c.json(body, 400) : c.json(body, 500);
 }
