@@ -96,3 +96,15 @@ export function principalFromText(text: string, where?: MentionPlace): string {
   if (user) return `discord:${where.workspace}/${user[1]}`;
   return `discord-role:${where.workspace}/${role![1]}`;
 }
+
+/**
+ * The identity a stored principal key stands for, to re-check its access later (a
+ * subscription's creator at send time). Discord role memberships are not known then, so only
+ * the user's own grants apply; keys that name no one (`cli`, old `api:` creators) give none.
+ */
+export function identityOfKey(key: string): Identity | undefined {
+  const m = /^(slack|discord):([^/]*)\/(.+)$/.exec(key);
+  if (m) return { platform: m[1] as 'slack' | 'discord', workspace: m[2] || undefined, user: m[3], roles: [] };
+  if (key.startsWith('token:')) return { platform: 'api', tokenId: key.slice('token:'.length), roles: [] };
+  return undefined;
+}

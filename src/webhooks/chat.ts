@@ -1,4 +1,5 @@
 import type { CommandContext, OptionDef, OptionsOf } from '../chat/command.ts';
+import { principalKeys } from '../access/principal.ts';
 import { UserError } from '../chat/errors.ts';
 import { commandLine } from '../chat/parse.ts';
 import type { Reply } from '../chat/reply.ts';
@@ -94,7 +95,8 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
     scope,
     target: { kind: 'channel', ...target },
     schedule,
-    createdBy: ctx.user ? `${ctx.platform}:${ctx.user}` : undefined,
+    // The creator's principal key: deliveries re-check its access at send time.
+    createdBy: principalKeys(ctx)[0],
     now: ctx.now(),
   });
   return {

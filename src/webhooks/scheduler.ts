@@ -1,14 +1,18 @@
 import { pruneAudit } from '../audit/log.ts';
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
-import { createChartStore } from '../../charts/store.ts';
+import { createChartStore, type ChartStore } from '../../charts/store.ts';
+import { resolveAccess } from '../access/access.ts';
+import { describePrincipal, identityOfKey } from '../access/principal.ts';
+import type { Logger } from '../logger.ts';
+import { describeScope } from '../scope.ts';
 import { backoffMs } from '../util/retry.ts';
-import { createOutbound } from '../net/outbound.ts';
+import { createOutbound, type Outbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from './crypto.ts';
 import { buryExhausted, claimDue, markFailed, markSucceeded, planDue, saveChart, type Claim } from './deliveries.ts';
 import { send, type SendResult } from './send.ts';
-import { getSubscriptionRow, rowScope, targetSecrets } from './subscriptions.ts';
+import { getSubscriptionRow, rowScope, targetSecrets, type SubscriptionRow } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
 
 /** Expired charts and audit rows past retention are pruned this often (hourly). */
@@ -46,89 +50,115 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+/** What one delivery needs: the scheduler's dependencies and settings, resolved once. */
+interface DeliveryContext {
+  deps: WebhookDeps;
+  log: Logger;
+  key: Buffer | undefined;
+  charts: ChartStore;
+  outbound: Pick<Outbound, 'request'>;
+  chartBase: string | undefined;
+  timeoutMs: number;
+  maxAttempts: number;
+  backoff: { base: number; cap: number };
+  now: () => Date;
+}
+
+/** A subscription whose creator may no longer see its scope: a notice in place of the summary. */
+async function pausedNotice(ctx: DeliveryContext, row: SubscriptionRow): Promise<Reply | undefined> {
+  const creator = row.created_by ?? '';
+  const who = identityOfKey(creator);
+  if (ctx.deps.config.access.mode !== 'restricted' || !who) return undefined;
+  const access = await resolveAccess(ctx.deps.db, ctx.deps.config.access, who);
+  const scope = rowScope(row);
+  if (await access.covers('viewer', scope)) return undefined;
+  return {
+    title: `Weekly summary of ${describeScope(scope)} paused`,
+    summary: `This weekly summary is paused: ${describePrincipal(creator)}, who set it up, may no longer see ${describeScope(scope)}. An admin can grant access again (/access grant) or remove it (/unsubscribe id ${row.id}).`,
+    facts: [],
+    actions: [],
+    visibility: 'channel',
+    context: {},
+    data: { paused: true, subscription: row.id },
+  };
+}
+
+/** The summary (or a pause notice), its chart saved for a link, then the send. */
+async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<SendResult> {
+  const { db, forecaster } = ctx.deps;
+  const row = await getSubscriptionRow(db, claim.subscription_id);
+  if (!row || row.deleted_at) return { ok: false, status: null, error: 'subscription deleted', permanent: true };
+  // Deliveries re-check their creator's access at send time: a revoked grant pauses them.
+  const notice = await pausedNotice(ctx, row);
+  let reply: Reply;
+  try {
+    reply = notice ?? (await buildWeeklySummary(db, forecaster, rowScope(row)));
+  } catch (err) {
+    // No data (yet) is worth a retry: an import may be on its way.
+    return { ok: false, status: null, error: err instanceof UserError ? `summary: ${err.message}` : `summary failed: ${(err as Error).message}` };
+  }
+  const png = reply.chart ? await ctx.deps.renderChart(reply.chart.spec).catch((err: unknown) => void ctx.log.warn({ err, delivery: claim.id }, 'chart render failed; sending the summary without it')) : undefined;
+  const chartUrl = png && ctx.chartBase ? `${ctx.chartBase}/${await saveChart(db, ctx.charts, claim, png)}.png` : undefined;
+  let secrets: { url?: string; signingSecret?: string };
+  try {
+    secrets = targetSecrets(ctx.key, row);
+  } catch (err) {
+    return { ok: false, status: null, error: `cannot decrypt the target: ${(err as Error).message} (is STORECAST_SECRET_KEY the key it was created with?)` };
+  }
+  const outgoing = { deliveryId: claim.id, subscriptionId: row.id, period: claim.week, targetKind: row.target_kind, ...secrets, workspace: row.workspace ?? undefined, channel: row.channel ?? undefined, reply, png: png ?? undefined, chartUrl };
+  const result = await send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, now: ctx.now });
+  return notice && result.ok ? { ...result, warning: 'paused: the creator may no longer see this scope' } : result;
+}
+
+/** One claimed delivery: attempt, then record success, or a retry with backoff, or death. */
+async function deliverClaim(ctx: DeliveryContext, claim: Claim): Promise<void> {
+  const { db, metrics } = ctx.deps;
+  const fields = { delivery: claim.id, subscription: claim.subscription_id, week: claim.week, attempt: claim.attempts };
+  let result: SendResult;
+  try {
+    result = await attemptDelivery(ctx, claim);
+  } catch (err) {
+    result = { ok: false, status: null, error: `internal: ${(err as Error).message}` };
+  }
+  const at = ctx.now();
+  if (result.ok) {
+    const kept = await markSucceeded(db, claim, result.status, at, result.warning);
+    ctx.log.info({ ...fields, status: result.status, lostLease: !kept, ...(result.warning ? { warning: result.warning } : {}) }, 'webhook delivered');
+    return;
+  }
+  metrics?.errors.inc({ kind: 'delivery' });
+  const dead = result.permanent === true || claim.attempts >= ctx.maxAttempts;
+  const { base, cap } = ctx.backoff;
+  const wait = result.retryAfterMs !== undefined ? Math.min(cap, result.retryAfterMs) : backoffMs(claim.attempts, base, cap);
+  await markFailed(db, claim, { status: result.status, error: result.error, retryAt: dead ? null : new Date(at.getTime() + wait) });
+  ctx.log.warn({ ...fields, status: result.status, error: result.error, dead, retryInMs: dead ? undefined : wait }, dead ? 'webhook delivery dead' : 'webhook delivery failed; will retry');
+}
+
+function deliveryContext(deps: WebhookDeps, options: SchedulerOptions): DeliveryContext {
+  return {
+    deps,
+    log: deps.logger.child({ component: 'webhooks' }),
+    key: options.key ?? resolveSecretKey(deps.config, deps.logger),
+    charts: deps.charts ?? createChartStore(deps.db, deps.renderChart),
+    outbound: deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow }),
+    chartBase: options.chartBaseUrl ?? (deps.config.publicUrl ? `${deps.config.publicUrl}/api/v1/charts` : undefined),
+    timeoutMs: options.timeoutMs ?? 15_000,
+    maxAttempts: options.maxAttempts ?? 8,
+    backoff: { base: options.backoffBaseMs ?? 30_000, cap: options.backoffMaxMs ?? 3_600_000 },
+    now: options.now ?? (() => new Date()),
+  };
+}
+
 /**
  * The weekly-summary scheduler. Every replica may run one: the database decides who delivers
  * what (see deliveries.ts), so nothing is posted twice for a subscription-week.
  */
 export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {}): Scheduler {
-  const { db, logger } = deps;
+  const ctx = deliveryContext(deps, options);
+  const { db } = deps;
   const pollMs = options.pollMs ?? 5_000;
   const leaseMs = options.leaseMs ?? 120_000;
-  const maxAttempts = options.maxAttempts ?? 8;
-  const base = options.backoffBaseMs ?? 30_000;
-  const cap = options.backoffMaxMs ?? 3_600_000;
-  const timeoutMs = options.timeoutMs ?? 15_000;
   const batchSize = options.batchSize ?? 5;
-  const now = options.now ?? (() => new Date());
-  const key = options.key ?? resolveSecretKey(deps.config, logger);
-  const chartBase = options.chartBaseUrl ?? (deps.config.publicUrl ? `${deps.config.publicUrl}/api/v1/charts` : undefined);
-  const log = logger.child({ component: 'webhooks' });
-  const charts = deps.charts ?? createChartStore(db, deps.renderChart);
-  const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
-
-  async function attempt(claim: Claim): Promise<SendResult> {
-    const row = await getSubscriptionRow(db, claim.subscription_id);
-    if (!row || row.deleted_at) return { ok: false, status: null, error: 'subscription deleted', permanent: true };
-    let reply: Reply;
-    try {
-      reply = await buildWeeklySummary(db, deps.forecaster, rowScope(row));
-    } catch (err) {
-      // No data (yet) is worth a retry: an import may be on its way.
-      return { ok: false, status: null, error: err instanceof UserError ? `summary: ${err.message}` : `summary failed: ${(err as Error).message}` };
-    }
-    let png: Buffer | undefined;
-    if (reply.chart) {
-      try {
-        png = await deps.renderChart(reply.chart.spec);
-      } catch (err) {
-        log.warn({ err, delivery: claim.id }, 'chart render failed; sending the summary without it');
-      }
-    }
-    let chartUrl: string | undefined;
-    if (png && chartBase) chartUrl = `${chartBase}/${await saveChart(db, charts, claim, png)}.png`;
-    let secrets: { url?: string; signingSecret?: string };
-    try {
-      secrets = targetSecrets(key, row);
-    } catch (err) {
-      return { ok: false, status: null, error: `cannot decrypt the target: ${(err as Error).message} (is STORECAST_SECRET_KEY the key it was created with?)` };
-    }
-    return send(
-      {
-        deliveryId: claim.id,
-        subscriptionId: row.id,
-        period: claim.week,
-        targetKind: row.target_kind,
-        ...secrets,
-        workspace: row.workspace ?? undefined,
-        channel: row.channel ?? undefined,
-        reply,
-        png,
-        chartUrl,
-      },
-      { config: deps.config, outbound, timeoutMs, now },
-    );
-  }
-
-  async function deliver(claim: Claim): Promise<void> {
-    const ctx = { delivery: claim.id, subscription: claim.subscription_id, week: claim.week, attempt: claim.attempts };
-    let result: SendResult;
-    try {
-      result = await attempt(claim);
-    } catch (err) {
-      result = { ok: false, status: null, error: `internal: ${(err as Error).message}` };
-    }
-    const at = now();
-    if (result.ok) {
-      const kept = await markSucceeded(db, claim, result.status, at, result.warning);
-      log.info({ ...ctx, status: result.status, lostLease: !kept, ...(result.warning ? { warning: result.warning } : {}) }, 'webhook delivered');
-      return;
-    }
-    deps.metrics?.errors.inc({ kind: 'delivery' });
-    const dead = result.permanent === true || claim.attempts >= maxAttempts;
-    const wait = result.retryAfterMs !== undefined ? Math.min(cap, result.retryAfterMs) : backoffMs(claim.attempts, base, cap);
-    await markFailed(db, claim, { status: result.status, error: result.error, retryAt: dead ? null : new Date(at.getTime() + wait) });
-    log.warn({ ...ctx, status: result.status, error: result.error, dead, retryInMs: dead ? undefined : wait }, dead ? 'webhook delivery dead' : 'webhook delivery failed; will retry');
-  }
 
   // Expired chart links and old audit rows are pruned here, the one loop every replica runs
   // (a DELETE is idempotent).
@@ -136,30 +166,29 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
   async function prune(t: Date): Promise<void> {
     if (t.getTime() - prunedAt < PRUNE_EVERY_MS) return;
     prunedAt = t.getTime();
-    const n = await charts.prune(t);
-    if (n) log.info({ charts: n }, 'expired charts pruned');
+    const n = await ctx.charts.prune(t);
+    if (n) ctx.log.info({ charts: n }, 'expired charts pruned');
     const audit = await pruneAudit(db, new Date(t.getTime() - deps.config.auditRetentionDays * DAY_MS));
-    if (audit) log.info({ auditRows: audit, retentionDays: deps.config.auditRetentionDays }, 'audit rows past retention pruned');
+    if (audit) ctx.log.info({ auditRows: audit, retentionDays: deps.config.auditRetentionDays }, 'audit rows past retention pruned');
   }
 
   async function tick(): Promise<number> {
-    const t = now();
+    const t = ctx.now();
     await prune(t);
     await planDue(db, t);
-    await buryExhausted(db, t, maxAttempts);
+    await buryExhausted(db, t, ctx.maxAttempts);
     const claims = await claimDue(db, t, leaseMs, batchSize);
-    await Promise.all(claims.map(deliver));
+    await Promise.all(claims.map((claim) => deliverClaim(ctx, claim)));
     return claims.length;
   }
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = true;
-
   function loop() {
     if (stopped) return;
     running = tick()
-      .catch((err) => log.error({ err }, 'webhook scheduler tick failed'))
+      .catch((err) => ctx.log.error({ err }, 'webhook scheduler tick failed'))
       .then((n) => {
         if (stopped) return;
         timer = setTimeout(loop, typeof n === 'number' && n >= batchSize ? 0 : pollMs);

@@ -84,7 +84,7 @@ export const registerSubscriptionRoutes: RegisterRoutes = (app, deps) => {
     if (b.time !== undefined && time === undefined) return errorResponse(c, 400, `time: "${b.time}" is not a time like 08:00.`, { code: 'invalid' });
     const schedule = resolveSchedule({ every: b.every, weekday, time, tz: b.tz });
     const scope: AreaScope = b.store !== undefined ? { kind: 'store', store: b.store } : b.region !== undefined ? { kind: 'region', region: b.region } : { kind: 'chain' };
-    const input = { scope, target: { kind: 'url', url: b.url, format: b.format } as const, schedule, createdBy: `api:${c.get('apiToken')!.id}` };
+    const input = { scope, target: { kind: 'url', url: b.url, format: b.format } as const, schedule, createdBy: `token:${c.get('apiToken')!.id}` };
     const created = await createSubscription(db, secretKey, input, outbound);
     logger.info({ subscription: created.subscription.id, target: created.subscription.target }, 'subscription created');
     return c.json({ ...created.subscription, ...(created.signingSecret ? { signingSecret: created.signingSecret } : {}) }, 201);
