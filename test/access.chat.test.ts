@@ -141,6 +141,13 @@ describe('Discord in restricted mode', () => {
   };
   const edits = (token: string) => (c: Captured) => c.method === 'PATCH' && c.path === `/api/v10/webhooks/${FAKE_APP_ID}/${token}/messages/@original`;
 
+  it('autocomplete offers only the stores the member may see', async () => {
+    const i = { ...command('forecast', [{ name: 'store', type: 4, value: '', focused: true } as never]), type: 4 };
+    const answer = (await (await send(i)).json()) as { type: number; data: { choices: { value: number }[] } };
+    expect(answer.type).toBe(8);
+    expect(answer.data.choices.map((c) => c.value).sort((a, b) => a - b)).toEqual([7, 12]);
+  });
+
   it('a member with the West role gets a West store answer posted in the channel bound to West', async () => {
     const i = command('forecast', [{ name: 'store', type: 4, value: westStore }]);
     expect(((await (await send(i)).json()) as { type: number }).type).toBe(5); // deferred, public

@@ -15,6 +15,8 @@ import {
 import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput, type CommandRegistry } from '../../chat/dispatch.ts';
 import { answer, type AnswerChannel } from '../../chat/answer.ts';
 import type { Logger } from '../../logger.ts';
+import { resolveAccess } from '../../access/access.ts';
+import type { Identity } from '../../access/principal.ts';
 import type { Asker, Services } from '../../services.ts';
 import { registryName } from './commands.ts';
 import { CSV_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage } from './render.ts';
@@ -65,7 +67,9 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
       const focused = opts.find((o) => o.focused);
       const def = services.registry.get(name)?.options.find((o) => o.name === focused?.name);
       const store = Number(opts.find((o) => o.name === 'store' && !o.focused)?.value);
-      const choices = def?.autocomplete ? await deps.autocomplete.choices(def.autocomplete, String(focused?.value ?? ''), Number.isInteger(store) && store > 0 ? store : undefined) : [];
+      const user = interaction.member?.user ?? interaction.user;
+      const who = { platform: 'discord' as const, workspace: interaction.guild_id, user: user?.id, roles: interaction.member?.roles ?? [] };
+      const choices = def?.autocomplete ? await deps.autocomplete.choices(def.autocomplete, String(focused?.value ?? ''), Number.isInteger(store) && store > 0 ? store : undefined, who) : [];
       return { initial: { type: InteractionResponseType.ApplicationCommandAutocompleteResult, data: { choices } } };
     }
 
@@ -175,11 +179,12 @@ export class Autocomplete {
     private readonly budgetMs = 2_000,
   ) {}
 
-  async choices(kind: 'store' | 'dept', typed: string, store: number | undefined): Promise<APIApplicationCommandOptionChoice<number>[]> {
+  /** Offers only stores the asker may see (and departments of those): autocomplete must not list the others. */
+  async choices(kind: 'store' | 'dept', typed: string, store: number | undefined, who: Identity): Promise<APIApplicationCommandOptionChoice<number>[]> {
     let rows: { id: number; label: string }[];
     try {
       rows = await Promise.race([
-        this.rows(kind, store),
+        this.visibleRows(kind, store, who),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('autocomplete query over budget')), this.budgetMs).unref()),
       ]);
     } catch (err) {
@@ -189,6 +194,13 @@ export class Autocomplete {
     const t = typed.trim();
     const ranked = t === '' ? rows : [...rows.filter((r) => String(r.id).startsWith(t)), ...rows.filter((r) => !String(r.id).startsWith(t) && String(r.id).includes(t))];
     return ranked.slice(0, 25).map((r) => ({ name: r.label.slice(0, 100), value: r.id }));
+  }
+
+  private async visibleRows(kind: 'store' | 'dept', store: number | undefined, who: Identity) {
+    const visible = await (await resolveAccess(this.services.db, this.services.config.access, who)).stores();
+    if (visible !== 'all' && store !== undefined && !visible.has(store)) return [];
+    const rows = await this.rows(kind, store);
+    return kind === 'store' && visible !== 'all' ? rows.filter((r) => visible.has(r.id)) : rows;
   }
 
   private async rows(kind: 'store' | 'dept', store: number | undefined) {
