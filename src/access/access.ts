@@ -36,9 +36,23 @@ export interface Access {
 
 type StoreRegions = ReadonlyMap<number, string>;
 
-async function loadStoreRegions(db: Pick<Database, 'query'>): Promise<StoreRegions> {
-  const rows = await db.query<{ store_id: number; region: string | null }>('SELECT store_id, region FROM stores');
-  return new Map(rows.map((r) => [r.store_id, (r.region ?? '').toLowerCase()]));
+/**
+ * Store -> region, read at most every REGIONS_TTL_MS per database: every restricted command
+ * with a region grant needs it, and regions change only when stores.csv is imported again.
+ * (Grants are never cached: a revocation takes effect on the next command.)
+ */
+const REGIONS_TTL_MS = 30_000;
+const regionCache = new WeakMap<object, { at: number; regions: Promise<StoreRegions> }>();
+
+function loadStoreRegions(db: Pick<Database, 'query'>): Promise<StoreRegions> {
+  const hit = regionCache.get(db);
+  if (hit && Date.now() - hit.at < REGIONS_TTL_MS) return hit.regions;
+  const regions = db
+    .query<{ store_id: number; region: string | null }>('SELECT store_id, region FROM stores')
+    .then((rows): StoreRegions => new Map(rows.map((r) => [r.store_id, (r.region ?? '').toLowerCase()])));
+  regionCache.set(db, { at: Date.now(), regions });
+  regions.catch(() => regionCache.delete(db));
+  return regions;
 }
 
 const sameRegion = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
