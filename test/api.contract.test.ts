@@ -48,8 +48,9 @@ describe('the /api/v1 contract', () => {
   it('declares who may call each operation, with security to match', () => {
     for (const { path, method, op } of operations()) {
       const access = op[ACCESS_EXTENSION];
-      expect(access, `${method} ${path}`).toMatch(/^(public|console|token:(ingest|query|metrics|admin))$/);
-      expect(op.security?.length ? 'token' : 'none', `${method} ${path}`).toBe(access!.startsWith('token:') ? 'token' : 'none');
+      expect(access, `${method} ${path}`).toMatch(/^(public|console|(console\|)?token:(ingest|query|metrics|admin))$/);
+      const security = (op.security ?? []).map((s) => Object.keys(s).join(',') || 'none').join(' or ') || 'none';
+      expect(security, `${method} ${path}`).toBe(access!.startsWith('token:') ? 'bearerToken' : access!.startsWith('console|token:') ? 'bearerToken or none' : 'none');
     }
   });
 
@@ -71,7 +72,16 @@ describe('the /api/v1 contract', () => {
           if (scope === needed || scope === 'admin') expect([401, 403], `${label} as ${scope}`).not.toContain(status);
           else expect(status, `${label} as ${scope}`).toBe(403);
         }
-      } else if (access === 'console') {
+      } else if (access === 'console' || access.startsWith('console|token:')) {
+        if (access !== 'console') {
+          const needed = access.slice('console|token:'.length) as Scope;
+          for (const scope of SCOPES) {
+            const status = (await call({ authorization: `Bearer ${tokens[scope]}` })).status;
+            if (scope === needed || scope === 'admin') expect([401, 403], `${label} as ${scope}`).not.toContain(status);
+            else expect(status, `${label} as ${scope}`).toBe(403);
+          }
+          expect((await call({ authorization: 'Bearer sc_0_nope' })).status, `${label} with an unknown token`).toBe(401);
+        }
         expect((await call({ origin: 'https://evil.example' })).status, `${label} cross-site`).toBe(403);
         expect((await call({ 'sec-fetch-site': 'cross-site' })).status, `${label} cross-site`).toBe(403);
         expect([401, 403], label).not.toContain((await call()).status);
@@ -83,7 +93,7 @@ describe('the /api/v1 contract', () => {
 
   it('refuses console routes without a console session in restricted mode (401)', async () => {
     const restricted = createApp(testServices(t.db, { STORECAST_ACCESS: 'restricted' })).app;
-    const consoleOps = operations().filter((o) => o.op[ACCESS_EXTENSION] === 'console');
+    const consoleOps = operations().filter((o) => o.op[ACCESS_EXTENSION] === 'console' || o.op[ACCESS_EXTENSION]?.startsWith('console|'));
     expect(consoleOps.length).toBeGreaterThanOrEqual(2);
     for (const { path, method, op } of consoleOps) {
       const body = op.requestBody ? { body: '{}', headers: { 'content-type': 'application/json' } } : {};

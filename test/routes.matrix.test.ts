@@ -19,7 +19,13 @@ const keys = discordKeys();
 /** A concrete URL for a templated path: the route must exist, the values need not. */
 const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, name: string) => ({ id: 'x_000000000000', file: 'AAAAAAAAAAAAAAAAAAAAAAAA.png', asset: 'init.js' })[name] ?? 'x');
 const accessOf = (label: string): ServerRouteAccess =>
-  label.startsWith('token:') ? { kind: 'token', scope: label.slice(6) as Scope } : label === 'console' ? { kind: 'console' } : { kind: 'public', why: 'declared in the API table' };
+  label.startsWith('token:')
+    ? { kind: 'token', scope: label.slice(6) as Scope }
+    : label.startsWith('console|token:')
+      ? { kind: 'console-or-token', scope: label.slice('console|token:'.length) as Scope }
+      : label === 'console'
+        ? { kind: 'console' }
+        : { kind: 'public', why: 'declared in the API table' };
 
 /** What each principal must get from a route with this access: refused (401/403) or let through. */
 function expected(access: ServerRouteAccess, who: Principal): 401 | 403 | 'through' {
@@ -33,6 +39,9 @@ function expected(access: ServerRouteAccess, who: Principal): 401 | 403 | 'throu
     case 'token':
       if (!who.token) return 401;
       return who.token === access.scope || who.token === 'admin' ? 'through' : 403;
+    case 'console-or-token':
+      if (who.token) return who.token === access.scope || who.token === 'admin' ? 'through' : 403;
+      return who.console ? 'through' : 401;
   }
 }
 

@@ -14,15 +14,17 @@ import { ErrorSchema } from './schemas.ts';
  *  - `token`: an API token with `scope` (admin passes every scope);
  *  - `console`: the web console — same-origin JSON only (no token; see same-origin.ts), and in
  *    restricted mode a signed-in console session (server/console-session.ts), else 401;
+ *  - `console-or-token`: the console as above, or a request with an API token of `scope`
+ *    (integrations run commands as the token, within the token's grants);
  *  - `public`: anyone; `why` says what keeps it safe (an unguessable link, no data).
  */
-export type RouteAccess = { kind: 'token'; scope: Scope } | { kind: 'console' } | { kind: 'public'; why: string };
+export type RouteAccess = { kind: 'token'; scope: Scope } | { kind: 'console' } | { kind: 'console-or-token'; scope: Scope } | { kind: 'public'; why: string };
 
 /** The OpenAPI extension that carries the access of an operation (read by tests and docs). */
 export const ACCESS_EXTENSION = 'x-storecast-access';
 
 export function accessLabel(access: RouteAccess): string {
-  return access.kind === 'token' ? `token:${access.scope}` : access.kind;
+  return access.kind === 'token' ? `token:${access.scope}` : access.kind === 'console-or-token' ? `console|token:${access.scope}` : access.kind;
 }
 
 export interface AccessDeps {
@@ -42,20 +44,37 @@ const SIGN_IN_RESPONSE = {
  * A route with its access applied: `security` in the document, the enforcing middleware first
  * in the chain (before body limits and validation), the access named in an extension.
  */
+function guardOf(deps: AccessDeps, access: RouteAccess): MiddlewareHandler[] {
+  const token = (scope: Scope) => requireScope(deps.db, scope) as unknown as MiddlewareHandler;
+  const console = [sameOriginJson({ publicUrl: deps.publicUrl }), consoleSession(deps.db) as MiddlewareHandler, requireConsoleSignIn(deps.mode ?? 'restricted') as MiddlewareHandler];
+  switch (access.kind) {
+    case 'token':
+      return [token(access.scope)];
+    case 'console':
+      return console;
+    case 'console-or-token': {
+      // A request that brings a token is judged as a token, never as the console.
+      const byToken = token(access.scope);
+      const chain = async (c: Parameters<MiddlewareHandler>[0], next: Parameters<MiddlewareHandler>[1], i: number): Promise<void> => {
+        if (i === console.length) return next();
+        await console[i]!(c, () => chain(c, next, i + 1));
+      };
+      return [async (c, next) => (c.req.header('authorization') ? byToken(c, next) : chain(c, next, 0))];
+    }
+    case 'public':
+      return [];
+  }
+}
+
 export function secured<R extends RouteConfig>(deps: AccessDeps, access: RouteAccess, route: R): R {
-  const guard: MiddlewareHandler[] =
-    access.kind === 'token'
-      ? [requireScope(deps.db, access.scope) as unknown as MiddlewareHandler]
-      : access.kind === 'console'
-        ? [sameOriginJson({ publicUrl: deps.publicUrl }), consoleSession(deps.db) as MiddlewareHandler, requireConsoleSignIn(deps.mode ?? 'restricted') as MiddlewareHandler]
-        : [];
+  const guard = guardOf(deps, access);
   const own = route.middleware === undefined ? [] : Array.isArray(route.middleware) ? route.middleware : [route.middleware];
   return {
     ...route,
-    security: access.kind === 'token' ? [{ bearerToken: [] }] : [],
+    security: access.kind === 'token' ? [{ bearerToken: [] }] : access.kind === 'console-or-token' ? [{ bearerToken: [] }, {}] : [],
     [ACCESS_EXTENSION]: accessLabel(access),
     ...(access.kind === 'public' ? { description: [route.description, `Public: ${access.why}`].filter(Boolean).join('\n\n') } : {}),
-    ...(access.kind === 'console' ? { responses: { 401: SIGN_IN_RESPONSE, ...route.responses } } : {}),
+    ...(access.kind === 'console' || access.kind === 'console-or-token' ? { responses: { 401: SIGN_IN_RESPONSE, ...route.responses } } : {}),
     middleware: [...guard, ...own],
   };
 }

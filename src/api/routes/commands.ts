@@ -47,7 +47,7 @@ const runCommand = createRoute({
   tags: ['Console'],
   summary: 'Run a command in the web console',
   description:
-    'JSON only; refused when another site started the request (Origin, Sec-Fetch-Site). Runs as the signed-in console user, with their grants; in restricted mode without a session, 401. In open mode without a session the console is anonymous, and commands that manage subscriptions are refused.',
+    'With an API token (scope query): runs as the token, within the grants of `token:<id>`. Otherwise as the web console: JSON only, refused when another site started the request (Origin, Sec-Fetch-Site), run as the signed-in console user with their grants; in restricted mode without a session, 401. In open mode without a session the console is anonymous, and commands that manage subscriptions are refused.',
   middleware: [limitBody(16 * 1024, 'Request body too large (16 KB max).')],
   request: { body: { required: true, content: { 'application/json': { schema: CommandRequest } } } },
   responses: {
@@ -66,14 +66,16 @@ export const registerCommandRoutes: RegisterRoutes = (app, deps) => {
   app.openapi(secured(access, { kind: 'public', why: 'the list of commands holds no data.' }, listCommands), (c) =>
     c.json({ commands: [...services.registry.values()].map((cmd) => ({ name: cmd.name, description: cmd.description, usage: usage(cmd), examples: [...cmd.examples] })) }, 200),
   );
-  app.openapi(secured(access, { kind: 'console' }, runCommand), async (c) => {
+  app.openapi(secured(access, { kind: 'console-or-token', scope: 'query' }, runCommand), async (c) => {
     const body = c.req.valid('json');
     const input = 'command' in body ? splitCommandLine(body.command) : body;
     if (services.busy('web')) {
       c.header('Retry-After', '60');
       return errorResponse(c, 503, busyReply().summary, { code: 'busy' });
     }
-    return respondWithOutcome(c, await services.run(input, consoleAsker(c.get('consoleSession'))), services);
+    const token = c.get('apiToken');
+    const asker = token ? { platform: 'api' as const, roles: [], tokenId: token.id } : consoleAsker(c.get('consoleSession'));
+    return respondWithOutcome(c, await services.run(input, asker), services);
   }, (result, c) => {
     // A union's own message ("Invalid input") helps nobody: show the shape instead.
     if (!result.success) return errorResponse(c, 400, 'Send JSON like {"command": "/forecast store 5 week 12"}.', { code: 'invalid' });
