@@ -65,6 +65,10 @@ beforeEach(() => {
   discord.reset();
 });
 
+/** The audit rows of one principal's command (every answer, refusal included, leaves one). */
+const auditRows = (principal: string, command: string) =>
+  db.query<{ outcome: string; platform: string; channel: string | null; scope: string | null }>('SELECT outcome, platform, channel, scope FROM audit_log WHERE principal = $1 AND command LIKE $2 || \'%\' ORDER BY id', [principal, command]);
+
 function slashCommand(command: string, text: string, channel: string): { body: string; responsePath: string } {
   const responseUrl = slack.responseUrl(`${TEAM}/${++seq}/tok`);
   const body = new URLSearchParams({ team_id: TEAM, channel_id: channel, user_id: SLACK_USER, user_name: 'pat', command, text, response_url: responseUrl, trigger_id: '1.2.3' }).toString();
@@ -91,6 +95,13 @@ describe('Slack in restricted mode', () => {
     expect(text).toContain('viewer of Store 5');
     await services.drain();
     expect(slack.method('chat.postMessage')).toHaveLength(0);
+    expect(await auditRows(`slack:${TEAM}/${SLACK_USER}`, '/forecast store 6')).toEqual([expect.objectContaining({ outcome: 'denied', platform: 'slack', channel: 'C0STORE5' })]);
+  });
+
+  it('/help suggests only stores the asker may see', async () => {
+    const outcome = await services.run({ name: 'help', text: 'forecast' }, { platform: 'slack', workspace: TEAM, channel: 'C0STORE5', user: SLACK_USER, roles: [] });
+    expect(outcome.reply.actions.map((a) => a.command)).toEqual(expect.arrayContaining([expect.stringMatching(/store 5/)]));
+    expect(JSON.stringify(outcome.reply.actions)).not.toMatch(/store (?!5\b)\d+/);
   });
 
   it('a store-5 answer asked in a channel bound to store 7 goes to the asker alone, saying why', async () => {
@@ -102,6 +113,7 @@ describe('Slack in restricted mode', () => {
     expect(JSON.stringify(reply!.body.blocks)).toContain('this channel is for Store 7');
     await services.drain();
     expect(slack.method('chat.postMessage')).toHaveLength(0);
+    expect(await auditRows(`slack:${TEAM}/${SLACK_USER}`, '/forecast store 5')).toContainEqual(expect.objectContaining({ outcome: 'ok', channel: 'C0STORE7', scope: 'Store 5' }));
   });
 
   it('the same answer in a channel bound to store 5 is posted for everyone', async () => {
@@ -156,5 +168,6 @@ describe('Discord in restricted mode', () => {
     expect(payload.embeds[0]!.title).toContain(`Store ${westStore}`);
     await services.drain();
     expect(discord.calls.filter((c) => c.method === 'DELETE')).toHaveLength(0);
+    expect(await auditRows('discord:1300000000000000001/1400000000000000002', `/forecast store ${westStore}`)).toEqual([expect.objectContaining({ outcome: 'ok', platform: 'discord' })]);
   });
 });
