@@ -140,7 +140,7 @@ program
       if (opts.csv && reply.table) writeFileSync(opts.csv, (await import('./chat/reply.ts')).tableAsCsv(reply.table));
       process.stdout.write(opts.json ? `${JSON.stringify(reply)}\n` : `${replyAsText(reply)}\n`);
       if (opts.out && !reply.chart) process.stderr.write('note: this reply has no chart; nothing written to --out\n');
-    });
+    }, { audit: false }); // services.run audits the command itself
   });
 
 // Subcommands owned by their modules: integrations and webhooks.

@@ -1,4 +1,5 @@
 import { loadConfig, ConfigError, type Config, type ConfigDefaults } from '../config.ts';
+import { recordAudit, type AuditOutcome } from '../audit/log.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { DataDirLockedError } from '../db/datadir.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -43,17 +44,31 @@ export function loadCliConfig(defaults: ConfigDefaults = CLI_DEFAULTS): Config {
  * Opens the configured database (migrating it), runs `fn`, always closes. Every CLI
  * subcommand goes through here so configuration errors read the same everywhere.
  */
-export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+/**
+ * Runs a CLI subcommand on the database, and audits it: the operator's actions at the shell
+ * (tokens, grants, subscriptions, rotations, imports) are admin actions like any other.
+ * `audit: false` for subcommands that audit themselves (`ask` runs through services.run).
+ */
+export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>, options: { audit?: boolean } = {}): Promise<T> {
   const config = loadCliConfig();
   const logger = createLogger(config.logLevel, { format: config.logFormat });
   const db = await openDatabase(config).catch(exitIfDataDirBusy);
+  const started = performance.now();
+  let outcome: AuditOutcome = 'internal';
   try {
-    return await fn({ config, db, logger });
+    const result = await fn({ config, db, logger });
+    outcome = process.exitCode && process.exitCode !== 0 ? 'user-error' : 'ok';
+    return result;
   } catch (err) {
     // The stack, for LOG_LEVEL=debug; the caller prints the one-line message (cliAction) or Node the rest.
     logger.debug({ err }, 'command failed');
     throw err;
   } finally {
+    if (options.audit !== false) {
+      // The command line as typed, redacted (URLs, tokens) by recordAudit; a failure to write it is logged, never fatal.
+      const command = `storecast ${process.argv.slice(2).join(' ')}`;
+      await recordAudit(db, { principal: 'cli', platform: 'cli', command, outcome, latencyMs: performance.now() - started }).catch((err: unknown) => logger.warn({ err }, 'audit row not written'));
+    }
     await db.close();
   }
 }
