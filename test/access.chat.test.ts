@@ -126,6 +126,48 @@ describe('Slack in restricted mode', () => {
   });
 });
 
+describe('sharing into a channel without an audience', () => {
+  it('a manager gets the answer privately with "Share to channel"; the click posts it; a viewer gets no button', async () => {
+    await addGrant(db, { principal: `slack:${TEAM}/UMGR`, role: 'manager', scope: { kind: 'store', store: 5 } });
+    const responseUrl = slack.responseUrl(`${TEAM}/${++seq}/tok`);
+    const body = new URLSearchParams({ team_id: TEAM, channel_id: 'C0UNBOUND', user_id: 'UMGR', user_name: 'mo', command: '/forecast', text: 'store 5', response_url: responseUrl, trigger_id: '1.2.3' }).toString();
+    await postSlack(body);
+    const [reply] = await slack.waitFor((c) => c.path === new URL(responseUrl).pathname && JSON.stringify(c.body).includes('Store 5'));
+    expect(reply!.body.response_type).toBe('ephemeral');
+    const text = JSON.stringify(reply!.body.blocks);
+    expect(text).toContain('this channel has no audience yet');
+    expect(text).toContain('"value":"/forecast store 5 share"');
+    await services.drain();
+    expect(slack.method('chat.postMessage')).toHaveLength(0);
+
+    const click = {
+      type: 'block_actions',
+      team: { id: TEAM, domain: 't' },
+      user: { id: 'UMGR', username: 'mo', team_id: TEAM },
+      api_app_id: 'A0FAKE',
+      container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0UNBOUND', is_ephemeral: true },
+      trigger_id: '1.2.3',
+      channel: { id: 'C0UNBOUND', name: 'general' },
+      response_url: slack.responseUrl(`actions/${++seq}`),
+      actions: [{ type: 'button', action_id: 'storecast:run:0', block_id: 'b1', text: { type: 'plain_text', text: 'Share to channel' }, value: '/forecast store 5 share', action_ts: '1700000001.0' }],
+    };
+    await postSlack(new URLSearchParams({ payload: JSON.stringify(click) }).toString());
+    const [posted] = await slack.waitFor((c) => c.path === '/api/chat.postMessage');
+    expect(posted!.body.channel).toBe('C0UNBOUND');
+    expect(JSON.stringify(posted!.body.blocks)).toContain('Store 5');
+  });
+
+  it('a viewer is offered no share button, and "share" typed by hand does not post', async () => {
+    const { body, responsePath } = slashCommand('/forecast', 'store 5 share', 'C0UNBOUND2');
+    await postSlack(body);
+    const [reply] = await slack.waitFor((c) => c.path === responsePath && JSON.stringify(c.body).includes('Store 5'));
+    expect(reply!.body.response_type).toBe('ephemeral');
+    expect(JSON.stringify(reply!.body.blocks)).not.toContain(' share"');
+    await services.drain();
+    expect(slack.method('chat.postMessage')).toHaveLength(0);
+  });
+});
+
 describe('Discord in restricted mode', () => {
   function command(name: string, options: { name: string; type: number; value: string | number }[]) {
     const n = ++seq;

@@ -218,7 +218,7 @@ describe('Slack slash commands over HTTP', () => {
     expect(reply!.body.response_type).toBe('ephemeral');
     expect(JSON.stringify(reply!.body.blocks)).toContain('storecast commands');
     expect(fake.method('chat.postMessage')).toHaveLength(0);
-    expect(slackInput('/storecast', 'forecast store 5 csv')).toEqual({ input: { name: 'forecast', text: 'store 5' }, csv: true, line: '/forecast store 5' });
+    expect(slackInput('/storecast', 'forecast store 5 csv')).toEqual({ input: { name: 'forecast', text: 'store 5' }, csv: true, share: false, line: '/forecast store 5' });
   });
 
   it('uploads the table as CSV when asked', async () => {

@@ -4,7 +4,7 @@ import { scopeWithin, type AccessMode } from './access.ts';
 import { channelScope, type ChannelRef } from './channels.ts';
 
 /** Whether an answer may be posted where it was asked, and if not, why (said to the asker). */
-export type Audience = { post: true } | { post: false; why: string };
+export type Audience = { post: true } | { post: false; why: string; /** No audience set yet: a manager may share into it. */ unbound: boolean };
 
 /**
  * A channel's audience may see what the channel is bound to, nothing wider: an answer is
@@ -16,8 +16,8 @@ export async function channelAudience(db: Pick<Database, 'query'>, mode: AccessM
   const bound = await channelScope(db, where);
   if (!bound) {
     if (mode === 'open' || reach === undefined) return { post: true };
-    return { post: false, why: 'Shown only to you: this channel has no audience yet (an admin can set one with /access channel).' };
+    return { post: false, unbound: true, why: 'Shown only to you: this channel has no audience yet (an admin can set one with /access channel).' };
   }
   if (reach === undefined || (await scopeWithin(db, bound, reach))) return { post: true };
-  return { post: false, why: `Shown only to you: this channel is for ${describeScope(bound)}, and this answer is about ${describeScope(reach)}.` };
+  return { post: false, unbound: false, why: `Shown only to you: this channel is for ${describeScope(bound)}, and this answer is about ${describeScope(reach)}.` };
 }

@@ -1,3 +1,4 @@
+import { resolveAccess } from '../access/access.ts';
 import { channelAudience, type Audience } from '../access/audience.ts';
 import type { Logger } from '../logger.ts';
 import type { Scope } from '../scope.ts';
@@ -24,6 +25,25 @@ export interface AnswerRequest {
   requestId: string;
   /** Only the CSV (the "CSV" button). */
   csvOnly?: boolean;
+  /** Post it in this channel although it has no audience yet (the "Share to channel" button). */
+  share?: boolean;
+}
+
+/** The adapters' own words in a command line: `csv` (the table as a file too), `share` (see AnswerRequest). */
+export function answerWords(text: string): { text: string; csv: boolean; share: boolean } {
+  const words = text.split(/\s+/).filter(Boolean);
+  const csv = words.some((w) => /^(--)?csv$/i.test(w));
+  const share = words.some((w) => /^(--)?share$/i.test(w));
+  return { text: words.filter((w) => !/^(--)?(csv|share)$/i.test(w)).join(' '), csv, share };
+}
+
+/**
+ * In a channel without an audience (restricted mode), a manager of the answer's data may
+ * share it there, deliberately: the private answer offers the button, the click posts it.
+ */
+async function mayShare(services: Pick<Services, 'db' | 'config'>, asker: Asker, reach: Scope | undefined): Promise<boolean> {
+  if (!reach) return false;
+  return (await resolveAccess(services.db, services.config.access, asker)).covers('manager', reach);
 }
 
 /** Chat answers go to a channel with an audience; other surfaces show the asker alone. */
@@ -44,7 +64,13 @@ export async function answer(services: Pick<Services, 'run' | 'metrics' | 'db' |
     const line = outcome.kind === 'ok' ? commandLine(outcome.command, outcome.options) : undefined;
     if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') return await channel.showPrivately(reply, line);
     const audience = await audienceOf(services, request.asker, outcome.reach);
-    if (!audience.post) return await channel.showPrivately({ ...reply, context: { ...reply.context, notes: [audience.why, ...(reply.context.notes ?? [])] } }, line);
+    if (!audience.post) {
+      const shareable = audience.unbound && (await mayShare(services, request.asker, outcome.reach));
+      if (!(shareable && request.share)) {
+        const share = shareable ? [{ label: 'Share to channel', command: `${line} share` }] : [];
+        return await channel.showPrivately({ ...reply, actions: [...share, ...reply.actions], context: { ...reply.context, notes: [audience.why, ...(reply.context.notes ?? [])] } }, line);
+      }
+    }
     if (request.csvOnly) await channel.sendCsvOnly(reply);
     else await channel.showPublicly(reply, line!);
   } catch (err) {

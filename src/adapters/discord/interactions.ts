@@ -13,7 +13,7 @@ import {
   type REST,
 } from './djs.ts';
 import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput, type CommandRegistry } from '../../chat/dispatch.ts';
-import { answer, type AnswerChannel } from '../../chat/answer.ts';
+import { answer, answerWords, type AnswerChannel } from '../../chat/answer.ts';
 import type { Logger } from '../../logger.ts';
 import { resolveAccess } from '../../access/access.ts';
 import type { Identity } from '../../access/principal.ts';
@@ -57,8 +57,10 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
       const id = interaction.data.custom_id;
       const csvOnly = id.startsWith(CSV_PREFIX);
       if (!csvOnly && !id.startsWith(RUN_PREFIX)) return unsupported();
-      const input = splitCommandLine(id.slice(csvOnly ? CSV_PREFIX.length : RUN_PREFIX.length));
-      return plan(deps, interaction, input, { ephemeral: csvOnly || answersPrivately(services.registry, input.name), csvOnly });
+      const line = splitCommandLine(id.slice(csvOnly ? CSV_PREFIX.length : RUN_PREFIX.length));
+      const { text, share } = answerWords(line.text ?? '');
+      const input = { name: line.name, text };
+      return plan(deps, interaction, input, { ephemeral: csvOnly || answersPrivately(services.registry, input.name), csvOnly, share });
     }
 
     case InteractionType.ApplicationCommandAutocomplete: {
@@ -102,7 +104,7 @@ function unsupported(): InteractionPlan {
   return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { content: 'This interaction is not supported.', flags: MessageFlags.Ephemeral } } };
 }
 
-function plan(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, mode: { ephemeral: boolean; csvOnly?: boolean }): InteractionPlan {
+function plan(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, mode: { ephemeral: boolean; csvOnly?: boolean; share?: boolean }): InteractionPlan {
   const { services } = deps;
   const problem = precheck(services.registry, input, { platform: 'discord', workspace: interaction.guild_id });
   if (problem) {
@@ -163,10 +165,10 @@ function discordChannel(deps: InteractionDeps, interaction: APIInteraction, mode
   };
 }
 
-async function deliver(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, asker: Asker, mode: { ephemeral: boolean; csvOnly?: boolean }): Promise<void> {
+async function deliver(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, asker: Asker, mode: { ephemeral: boolean; csvOnly?: boolean; share?: boolean }): Promise<void> {
   const requestId = randomUUID().replace(/-/g, '');
   const log = deps.services.logger.child({ platform: 'discord', requestId, interaction: interaction.id });
-  await answer(deps.services, { input, asker, requestId, csvOnly: mode.csvOnly }, discordChannel(deps, interaction, mode, log), log);
+  await answer(deps.services, { input, asker, requestId, csvOnly: mode.csvOnly, share: mode.share }, discordChannel(deps, interaction, mode, log), log);
 }
 
 /** Store and department numbers as the user types, from the database, cached briefly. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { App, webApi, type Authorize, type Receiver } from '@slack/bolt';
 import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
-import { answer, type AnswerChannel } from '../../chat/answer.ts';
+import { answer, answerWords, type AnswerChannel } from '../../chat/answer.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
 import type { Asker, Services } from '../../services.ts';
 import { CSV_ACTION, RUN_ACTION, clip, escapeMrkdwn, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
@@ -20,8 +20,8 @@ export interface SlackAdapterOptions {
   apiTimeoutMs?: number;
 }
 
-/** A slash command's text, minus the adapter's own words: `csv` asks for the table as a file. */
-export function slackInput(commandName: string, text: string): { input: CommandInput; csv: boolean; line: string } {
+/** A slash command's text, minus the adapters' own words (`csv`, `share`: chat/answer.ts). */
+export function slackInput(commandName: string, text: string): { input: CommandInput; csv: boolean; share: boolean; line: string } {
   let name = commandName.replace(/^\//, '').toLowerCase();
   let rest = text ?? '';
   // `/storecast forecast store 5`: one umbrella command for workspaces where /top or /sales is taken.
@@ -30,10 +30,8 @@ export function slackInput(commandName: string, text: string): { input: CommandI
     name = inner.name.toLowerCase();
     rest = inner.text ?? '';
   }
-  const words = rest.split(/\s+/).filter(Boolean);
-  const kept = words.filter((w) => !/^(--)?csv$/i.test(w));
-  const textOut = kept.join(' ');
-  return { input: { name, text: textOut }, csv: kept.length !== words.length, line: `/${name}${textOut ? ` ${textOut}` : ''}` };
+  const { text: textOut, csv, share } = answerWords(rest);
+  return { input: { name, text: textOut }, csv, share, line: `/${name}${textOut ? ` ${textOut}` : ''}` };
 }
 
 /** Slack's Web API base must end with a slash (`https://slack.com/api/`); accept it either way. */
@@ -102,6 +100,8 @@ interface Delivery {
   csv: boolean;
   /** Only the CSV (the "CSV" button): no message, no chart. */
   csvOnly?: boolean;
+  /** Post in a channel without an audience (the "Share to channel" button). */
+  share?: boolean;
   asker: Asker;
   requestId: string;
 }
@@ -193,7 +193,7 @@ interface StartArgs {
 /** The common path of commands, buttons and mentions: check, ack, then answer in the background. */
 async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
   const { services } = ctx;
-  const { input, csv, line } = slackInput(args.commandName, args.text);
+  const { input, csv, share, line } = slackInput(args.commandName, args.text);
   const problem = precheck(services.registry, input, { platform: 'slack', workspace: args.workspace });
   if (problem) services.metrics.errors.inc({ kind: 'user' });
   const refusal = problem ? userErrorReply(problem) : services.busy('slack') ? busyReply() : undefined;
@@ -205,7 +205,7 @@ async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
   }
   if (args.ack) await args.ack(args.announce ? { response_type: 'ephemeral', ...plainMessage(`Working on \`${escapeMrkdwn(clip(line, 200))}\`…`) } : undefined);
   const asker: Asker = { platform: 'slack', workspace: args.workspace, channel: args.base.channel, user: args.base.user, roles: [] };
-  const d: Delivery = { ...args.base, input, csv, csvOnly: args.csvOnly, asker, requestId: randomUUID().replace(/-/g, '') };
+  const d: Delivery = { ...args.base, input, csv, share, csvOnly: args.csvOnly, asker, requestId: randomUUID().replace(/-/g, '') };
   await services.defer(() => answer(services, d, slackChannel(ctx, d), ctx.log));
 }
 
