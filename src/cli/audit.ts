@@ -52,6 +52,6 @@ export function auditCommand(): Command {
       await withCli(async ({ db }) => {
         const rows = await listAudit(db, { since, principal: opts.principal?.trim(), outcome: opts.outcome, limit });
         process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : formatAudit(rows));
-      });
+      }, { audit: false }); // reading the log at the server's shell is not itself logged: each list would push the rows down
     });
 }
