@@ -1,6 +1,3 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../commands/index.ts';
 import { channelScope } from '../src/access/channels.ts';
@@ -16,6 +13,7 @@ import type { Database } from '../src/db/client.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
 import { createTestDatabase, openTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { runStorecast } from './helpers/cli.ts';
 import { testServices } from './helpers/services.ts';
 
 const GUILD = '100';
@@ -234,18 +232,10 @@ describe('GET/POST /api/v1/access/grants, DELETE /api/v1/access/grants/{id}', ()
 });
 
 describe('storecast access (CLI, on Postgres)', () => {
-  const bin = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
   let t: TestDatabase;
 
-  const storecast = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, 'access', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: t.url! } });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const storecast = (...args: string[]) => runStorecast(['access', ...args], { DATABASE_URL: t.url! });
+
 
   beforeAll(async () => {
     t = await createTestDatabase('postgres');

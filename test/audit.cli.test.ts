@@ -1,19 +1,8 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runStorecast } from './helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 
-const bin = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
-
-async function storecast(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
-    return { code: 0, stdout };
-  } catch (err) {
-    return { code: (err as { code: number }).code, stdout: (err as { stdout: string }).stdout };
-  }
-}
+const storecast = (args: string[], env: Record<string, string>) => runStorecast(args, env);
 
 describe('the operator’s CLI actions are audited', () => {
   let t: TestDatabase;

@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
@@ -16,6 +13,7 @@ import { createApp } from '../src/server/app.ts';
 import type { Asker } from '../src/services.ts';
 import { createScheduler } from '../src/webhooks/index.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
+import { runStorecast } from './helpers/cli.ts';
 import { testServices } from './helpers/services.ts';
 
 /** The demo data of a few stores: enough for answered commands. */
@@ -235,18 +233,9 @@ describe('the audit log, beside the request', () => {
 });
 
 describe('storecast audit (CLI)', () => {
-  const bin = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
   let t: TestDatabase;
 
-  async function storecast(args: string[]) {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: t.url! } });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const storecast = (args: string[]) => runStorecast(args, { DATABASE_URL: t.url! });
 
   beforeAll(async () => {
     t = await createTestDatabase('postgres');

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDemoData } from '../src/data/demo.ts';
 import { createApp } from '../src/server/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 
-// CI installs Debian's chromium (.ci/run); a missing browser is a failure, not a skip.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('web console in headless Chromium', () => {
   let t: TestDatabase;
@@ -17,7 +15,6 @@ describe('web console in headless Chromium', () => {
   let base: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
     t = await createTestDatabase('postgres');
     await loadDemoData(t.db);
     const { app } = createApp(testServices(t.db));
@@ -26,10 +23,7 @@ describe('web console in headless Chromium', () => {
     });
     const address = server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

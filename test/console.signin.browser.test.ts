@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
 import { importRecords } from '../src/data/import.ts';
@@ -10,8 +11,6 @@ import type { Services } from '../src/services.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 
-// CI installs Debian's chromium (.ci/run); a missing browser is a failure, not a skip.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = new URL('./output/', import.meta.url);
 
 describe('web console sign-in in headless Chromium (restricted)', () => {
@@ -23,7 +22,6 @@ describe('web console sign-in in headless Chromium (restricted)', () => {
   let app: ReturnType<typeof createApp>['app'] | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
     t = await createTestDatabase('postgres');
     await t.db.exec("INSERT INTO stores (store_id, type, size, region) VALUES (5, 'A', 150000, 'East'), (6, 'B', 90000, 'West')");
     const rows = [5, 6].flatMap((store) => Array.from({ length: 120 }, (_, i) => [String(store), '1', addWeeks('2010-02-05', i), String(Math.round(20000 + 3000 * Math.sin(i / 8) + 40 * i)), 'FALSE']));
@@ -37,10 +35,7 @@ describe('web console sign-in in headless Chromium (restricted)', () => {
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     services = testServices(t.db, { STORECAST_ACCESS: 'restricted', PUBLIC_URL: base });
     app = createApp(services).app;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
