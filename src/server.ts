@@ -9,6 +9,7 @@ import { createServices, type Services } from './services.ts';
 import { createApp, type AppState } from './server/app.ts';
 import { loadDemoDataOnce, type DemoLoaderOptions } from './server/demo-loader.ts';
 import { AdapterSupervisor, type SupervisorOptions } from './server/supervisor.ts';
+import { localUrl, publishOperatorEndpoint } from './server/operator.ts';
 import { startSlackSocketMode } from './adapters/slack/index.ts';
 import { startDiscordGateway } from './adapters/discord/index.ts';
 import { startScheduler } from './webhooks/index.ts';
@@ -105,6 +106,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   });
   const forecaster = createForecaster(db, config, logger);
   const services = createServices({ config, db, logger, forecaster });
+  // The shell's admin commands reach an embedded database through this server while it runs.
+  const operator = config.database.kind === 'pglite' && !config.database.dataDir.startsWith('memory://') ? await publishOperatorEndpoint(db, config.database.dataDir, localUrl(config.host, port)) : undefined;
+  if (operator) logger.info('admin commands from this machine\'s shell (`storecast access ...`) go through this server while it holds the data directory');
   const supervisor = superviseAdapters(services, options.adapterRetry);
   const state: AppState = { phase: 'starting', adapters: () => supervisor.snapshot() };
   app = createApp(services, state).app;
@@ -137,6 +141,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           ['webhook deliveries', () => scheduler.stop()],
           ['demo data load', () => ready.catch(() => {})],
           ['model training', async () => training?.done],
+          ['operator endpoint', async () => operator?.close()],
           ['database', () => db.close()],
         ],
         config.shutdownTimeoutMs,

@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { bindChannel, channelScope, listChannelBindings, unbindChannel, type ChannelRef } from '../access/channels.ts';
-import { addGrant, listGrants, removeGrants } from '../access/grants.ts';
+import { addGrant, listGrants, removeGrants, type Grant } from '../access/grants.ts';
 import { describePrincipal, parsePrincipal, ROLES, type Role } from '../access/principal.ts';
 import { UserError } from '../chat/errors.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
-import { EXIT_USAGE, withCli } from './context.ts';
+import { callOperatorApi, type OperatorEndpoint } from '../server/operator.ts';
+import { EXIT_USAGE, withCli, type CliContext } from './context.ts';
 
 interface AreaFlags {
   store?: string;
@@ -45,18 +46,39 @@ function channelArg(text: string): ChannelRef {
 
 const channelName = (c: ChannelRef) => `${c.platform}:${c.workspace ?? ''}/${c.channel}`;
 
-/** Runs one subcommand: a UserError is one line on stderr and exit 2. */
-async function run(work: Parameters<typeof withCli>[0]): Promise<void> {
-  await withCli(async (ctx) => {
-    try {
-      await work(ctx);
-    } catch (err) {
-      if (!(err instanceof UserError)) throw err;
-      process.stderr.write(`error: ${err.message}\n`);
-      process.exitCode = EXIT_USAGE;
-    }
-  });
+/** A refusal is one line on stderr and exit 2; anything else is the CLI's to report. */
+async function userErrorsAsExit(work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  }
 }
+
+/**
+ * Runs one subcommand on the database, or, while `storecast serve` holds the embedded one,
+ * through that server's admin API (`viaServer`), so a grant is never written beside it and lost.
+ */
+async function run(work: (ctx: CliContext) => Promise<void>, viaServer?: (endpoint: OperatorEndpoint) => Promise<void>): Promise<void> {
+  const throughServer = viaServer
+    ? (endpoint: OperatorEndpoint) =>
+        userErrorsAsExit(async () => {
+          try {
+            await viaServer(endpoint);
+          } catch (err) {
+            throw err instanceof UserError ? err : new UserError(`the running server refused: ${(err as Error).message}`);
+          }
+        })
+    : undefined;
+  await withCli((ctx) => userErrorsAsExit(() => work(ctx)), throughServer ? { viaServer: throughServer } : {});
+}
+
+type ApiGrant = Grant & { who: string };
+
+/** The area flags as the grants API takes them. */
+const areaBody = (scope: AreaScope | undefined) => (scope === undefined ? {} : scope.kind === 'store' ? { store: scope.store } : scope.kind === 'region' ? { region: scope.region } : { chain: true });
 
 const areaOptions = (cmd: Command, what: string) =>
   cmd.option('--store <n>', `${what} a store`).option('--region <name>', `${what} a region`).option('--chain', `${what} all stores`);
@@ -66,6 +88,16 @@ const areaOptions = (cmd: Command, what: string) =>
  * operator is an admin of the chain). Principals are keys: slack:TEAM/USER, discord:GUILD/USER,
  * discord-role:GUILD/ROLE, token:ID. Wire with program.addCommand(accessCommand()).
  */
+function printGrant(grant: Grant, json: boolean | undefined): void {
+  if (json) process.stdout.write(`${JSON.stringify(grant)}\n`);
+  else process.stdout.write(`${grant.id}  ${describePrincipal(grant.principal)} is ${grant.role} of ${describeScope(grant.scope)}.\n`);
+}
+
+function printRevoked(who: string, removed: number): void {
+  if (!removed) throw new UserError(`${describePrincipal(who)} has no such grant. See \`storecast access list ${who}\`.`);
+  process.stdout.write(`Revoked ${removed} grant${removed === 1 ? '' : 's'} of ${describePrincipal(who)}.\n`);
+}
+
 export function accessCommand(): Command {
   const access = new Command('access').description('Who may see what: grants (principal x role x store, region or chain) and channel audiences.');
 
@@ -76,9 +108,11 @@ export function accessCommand(): Command {
       await run(async ({ db }) => {
         const who = principalArg(principal);
         const scope = areaFrom(opts, true)!;
-        const grant = await addGrant(db, { principal: who, role: opts.role, scope, createdBy: 'cli' });
-        if (opts.json) process.stdout.write(`${JSON.stringify(grant)}\n`);
-        else process.stdout.write(`${grant.id}  ${describePrincipal(who)} is ${grant.role} of ${describeScope(grant.scope)}.\n`);
+        printGrant(await addGrant(db, { principal: who, role: opts.role, scope, createdBy: 'cli' }), opts.json);
+      }, async (endpoint) => {
+        const who = principalArg(principal);
+        const body = { principal: who, role: opts.role, ...areaBody(areaFrom(opts, true)) };
+        printGrant(await callOperatorApi<ApiGrant>(endpoint, 'POST', '/access/grants', body), opts.json);
       });
     });
 
@@ -88,9 +122,14 @@ export function accessCommand(): Command {
       await run(async ({ db }) => {
         const who = principalArg(principal);
         const scope = areaFrom(opts, false);
-        const removed = await removeGrants(db, who, { role: opts.role, scope });
-        if (!removed) throw new UserError(`${describePrincipal(who)} has no such grant. See \`storecast access list ${who}\`.`);
-        process.stdout.write(`Revoked ${removed} grant${removed === 1 ? '' : 's'} of ${describePrincipal(who)}.\n`);
+        printRevoked(who, await removeGrants(db, who, { role: opts.role, scope }));
+      }, async (endpoint) => {
+        const who = principalArg(principal);
+        const scope = areaFrom(opts, false);
+        const { grants } = await callOperatorApi<{ grants: ApiGrant[] }>(endpoint, 'GET', `/access/grants?principal=${encodeURIComponent(who)}`);
+        const doomed = grants.filter((g) => (!opts.role || g.role === opts.role) && (!scope || describeScope(g.scope) === describeScope(scope)));
+        for (const g of doomed) await callOperatorApi(endpoint, 'DELETE', `/access/grants/${encodeURIComponent(g.id)}`);
+        printRevoked(who, doomed.length);
       });
     });
 
@@ -113,6 +152,12 @@ export function accessCommand(): Command {
           for (const c of channels) lines.push(`  ${channelName(c).padEnd(36)} ${describeScope(c.scope)}`);
         }
         process.stdout.write(`${lines.join('\n')}\n`);
+      }, async (endpoint) => {
+        const who = principal === undefined ? undefined : principalArg(principal);
+        const { grants } = await callOperatorApi<{ grants: ApiGrant[] }>(endpoint, 'GET', `/access/grants${who ? `?principal=${encodeURIComponent(who)}` : ''}`);
+        if (opts.json) return void process.stdout.write(`${JSON.stringify({ grants })}\n`);
+        const lines = grants.map((g) => `${g.id}  ${g.principal.padEnd(28)} ${g.role.padEnd(8)} ${describeScope(g.scope).padEnd(20)} ${g.who}`);
+        process.stdout.write(`${(lines.length ? lines : ['No grants.']).join('\n')}\n(through the running server; stop it to see channel audiences and settings here)\n`);
       });
     });
 

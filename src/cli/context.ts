@@ -1,4 +1,5 @@
 import { loadConfig, ConfigError, type Config, type ConfigDefaults } from '../config.ts';
+import { readOperatorEndpoint, type OperatorEndpoint } from '../server/operator.ts';
 import { recordAudit, type AuditOutcome } from '../audit/log.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { DataDirLockedError } from '../db/datadir.ts';
@@ -49,10 +50,24 @@ export function loadCliConfig(defaults: ConfigDefaults = CLI_DEFAULTS): Config {
  * (tokens, grants, subscriptions, rotations, imports) are admin actions like any other.
  * `audit: false` for subcommands that audit themselves (`ask` runs through services.run).
  */
-export async function withCli<T>(fn: (ctx: CliContext) => Promise<T>, options: { audit?: boolean } = {}): Promise<T> {
+export async function withCli<T>(
+  fn: (ctx: CliContext) => Promise<T>,
+  options: {
+    audit?: boolean;
+    /** The same action through the running server that holds the embedded database (server/operator.ts). */
+    viaServer?: (endpoint: OperatorEndpoint) => Promise<T>;
+  } = {},
+): Promise<T> {
   const config = loadCliConfig();
   const logger = createLogger(config.logLevel, { format: config.logFormat });
-  const db = await openDatabase(config).catch(exitIfDataDirBusy);
+  let db: Database;
+  try {
+    db = await openDatabase(config);
+  } catch (err) {
+    const endpoint = err instanceof DataDirLockedError && options.viaServer ? readOperatorEndpoint(err.dataDir, err.holder?.pid) : undefined;
+    if (endpoint && options.viaServer) return options.viaServer(endpoint);
+    return exitIfDataDirBusy(err);
+  }
   const started = performance.now();
   let outcome: AuditOutcome = 'internal';
   try {
