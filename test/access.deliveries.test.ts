@@ -34,16 +34,19 @@ describe('weekly summaries re-check their creator’s access at send time (restr
 
   it('delivers for a creator who still sees the scope, and a pause notice (no numbers) for one who does not', async () => {
     await addGrant(db, { principal: 'slack:T1/UKEEP', role: 'manager', scope: { kind: 'store', store: 1 } });
+    await addGrant(db, { principal: 'discord-role:G1/RWEST', role: 'manager', scope: { kind: 'store', store: 1 } });
     const past = new Date(Date.now() - 8 * 86_400_000);
     const outbound = createOutbound({ allow: ['127.0.0.1'] });
-    const subscribe = (path: string, createdBy: string) =>
-      createSubscription(db, TEST_SECRET_KEY, { scope: { kind: 'store', store: 1 }, target: { kind: 'url', url: `${base}${path}`, format: 'json' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy, now: past }, outbound);
+    const subscribe = (path: string, createdBy: string, createdByRoles: string[] = []) =>
+      createSubscription(db, TEST_SECRET_KEY, { scope: { kind: 'store', store: 1 }, target: { kind: 'url', url: `${base}${path}`, format: 'json' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy, createdByRoles, now: past }, outbound);
     await subscribe('/kept', 'slack:T1/UKEEP');
+    await subscribe('/by-role', 'discord:G1/ULEAD', ['RWEST']);
     const lost = await subscribe('/lost', 'slack:T1/UGONE');
     const services = testServices(db, { STORECAST_ACCESS: 'restricted', STORECAST_SECRET_KEY: TEST_SECRET_KEY_HEX, STORECAST_OUTBOUND_ALLOW: '127.0.0.1' });
     const scheduler = createScheduler(services, { pollMs: 25, key: TEST_SECRET_KEY });
-    expect(await scheduler.tick()).toBe(2);
+    expect(await scheduler.tick()).toBe(3);
     expect(bodies['/kept']!.title).toMatch(/^Store 1: weekly summary/);
+    expect(bodies['/by-role']!.title).toMatch(/^Store 1: weekly summary/); // a Discord role grant counts too
     expect(bodies['/lost']!.title).toBe('Weekly summary of Store 1 paused');
     expect(bodies['/lost']!.summary).toContain(`/unsubscribe id ${lost.subscription.id}`);
     expect(JSON.stringify(bodies['/lost'])).not.toMatch(/\$\d/);

@@ -99,8 +99,8 @@ export function principalFromText(text: string, where?: MentionPlace): string {
 
 /**
  * The identity a stored principal key stands for, to re-check its access later (a
- * subscription's creator at send time). Discord role memberships are not known then, so only
- * the user's own grants apply; keys that name no one (`cli`, old `api:` creators) give none.
+ * subscription's creator at send time; the caller adds the Discord roles it stored); keys that
+ * name no one (`cli`, old `api:` creators) give none.
  */
 export function identityOfKey(key: string): Identity | undefined {
   const m = /^(slack|discord):([^/]*)\/(.+)$/.exec(key);

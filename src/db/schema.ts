@@ -165,6 +165,8 @@ export const webhookSubscriptions = pgTable(
     timezone: text('timezone').notNull(),
     nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull(),
     createdBy: text('created_by'),
+    /** The creator's Discord role ids when they subscribed: role grants count when access is re-checked at send time. */
+    createdByRoles: text('created_by_roles').array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },

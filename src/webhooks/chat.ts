@@ -97,6 +97,7 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
     schedule,
     // The creator's principal key: deliveries re-check its access at send time.
     createdBy: principalKeys(ctx)[0],
+    createdByRoles: ctx.roles,
     now: ctx.now(),
   });
   return {

@@ -67,7 +67,8 @@ interface DeliveryContext {
 /** A subscription whose creator may no longer see its scope: a notice in place of the summary. */
 async function pausedNotice(ctx: DeliveryContext, row: SubscriptionRow): Promise<Reply | undefined> {
   const creator = row.created_by ?? '';
-  const who = identityOfKey(creator);
+  const key = identityOfKey(creator);
+  const who = key && { ...key, roles: row.created_by_roles ?? [] };
   if (ctx.deps.config.access.mode !== 'restricted' || !who) return undefined;
   const access = await resolveAccess(ctx.deps.db, ctx.deps.config.access, who);
   const scope = rowScope(row);

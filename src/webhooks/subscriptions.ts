@@ -36,6 +36,7 @@ export interface SubscriptionRow {
   timezone: string;
   next_run_at: Date | string;
   created_by: string | null;
+  created_by_roles: string[] | null;
   created_at: Date | string;
   deleted_at: Date | string | null;
 }
@@ -166,6 +167,8 @@ export interface CreateSubscriptionInput {
   target: TargetInput;
   schedule: WeeklySchedule;
   createdBy?: string;
+  /** The creator's Discord role ids (their role grants count when access is re-checked). */
+  createdByRoles?: readonly string[];
   now?: Date;
 }
 
@@ -207,8 +210,8 @@ export async function createSubscription(
   const nextRunAt = nextRun(input.schedule, input.now ?? new Date());
   const [row] = await db.query<SubscriptionRow>(
     `INSERT INTO webhook_subscriptions (id, scope_kind, scope_value, target_kind, target_secret, target_hint, signing_secret,
-       workspace, channel, weekday, time, timezone, next_run_at, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
+       workspace, channel, weekday, time, timezone, next_run_at, created_by, created_by_roles)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text[]) RETURNING *`,
     [
       id,
       scope.kind,
@@ -224,6 +227,7 @@ export async function createSubscription(
       input.schedule.timezone,
       nextRunAt.toISOString(),
       input.createdBy ?? null,
+      input.createdByRoles ?? [],
     ],
   );
   return { subscription: toSubscription(row!), ...(signingPlain ? { signingSecret: signingPlain } : {}) };

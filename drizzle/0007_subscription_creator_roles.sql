@@ -1,0 +1,1 @@
+ALTER TABLE "webhook_subscriptions" ADD COLUMN "created_by_roles" text[] DEFAULT '{}'::text[] NOT NULL;
