@@ -30,6 +30,24 @@ describe('API tokens carry a data scope: their grants (restricted mode)', () => 
     expect(await one.json()).toMatchObject({ kind: 'denied', error: { message: expect.stringContaining('viewer of Store 5') } });
   });
 
+  it('admins manage tokens through the API: create (shown once), list (hashes only), revoke', async () => {
+    const admin = await createToken(db, { name: 'ops', scopes: ['admin'] });
+    const call = (method: string, path: string, body?: unknown) =>
+      app.request(`/api/v1${path}`, { method, headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const created = await call('POST', '/tokens', { name: 'dashboard', scopes: ['query'] });
+    expect(created.status).toBe(201);
+    const { id, token } = (await created.json()) as { id: string; token: string };
+    const listed = await (await call('GET', '/tokens')).text();
+    expect(listed).toContain(id);
+    expect(listed).not.toContain(token);
+    await addGrant(db, { principal: `token:${id}`, role: 'viewer', scope: { kind: 'store', store: 5 } });
+    expect((await run(token, '/forecast store 5')).status).toBe(200);
+    expect((await call('DELETE', `/tokens/${id}`)).status).toBe(204);
+    expect((await run(token, '/forecast store 5')).status).toBe(401);
+    expect((await call('DELETE', `/tokens/${id}`)).status).toBe(404);
+    expect((await run(bi.token, '/forecast store 5')).status).toBe(200);
+  });
+
   it('a token without grants sees nothing; an ingest token may not run commands at all', async () => {
     const bare = await createToken(db, { name: 'bare', scopes: ['query'] });
     expect((await run(bare.token, '/forecast store 5')).status).toBe(403);

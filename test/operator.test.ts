@@ -46,10 +46,13 @@ describe('the shell’s admin commands go through a running embedded server', ()
       expect(listed.stdout).toContain('through the running server');
       const revoked = await runStorecast(['access', 'revoke', 'slack:T1/U8'], env);
       expect(revoked.stdout).toContain('Revoked 1 grant');
+      const token = await runStorecast(['tokens', 'create', '--name', 'pos', '--scope', 'ingest', '--json'], env);
+      expect(token.code, token.stderr).toBe(0);
+      expect(JSON.parse(token.stdout)).toMatchObject({ name: 'pos', scopes: ['ingest'], token: expect.stringMatching(/^sc_/) });
       // Commands without an API equivalent still refuse, naming the server's pid.
-      const token = await runStorecast(['tokens', 'create', '--scope', 'ingest'], env);
-      expect(token.code).toBe(3);
-      expect(token.stderr).toContain(String(server.pid));
+      const deliveries = await runStorecast(['deliveries'], env);
+      expect(deliveries.code).toBe(3);
+      expect(deliveries.stderr).toContain(String(server.pid));
     } finally {
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));
@@ -58,8 +61,8 @@ describe('the shell’s admin commands go through a running embedded server', ()
     const db = await openPglite(dataDir);
     try {
       expect((await listGrants(db)).map((g) => `${g.principal} ${g.role} ${g.scope.kind}`)).toEqual(['slack:T1/U9 manager store']);
-      const [operator] = await db.query<{ revoked: boolean }>("SELECT revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE name LIKE 'operator%'");
-      expect(operator?.revoked).toBe(true);
+      const tokens = await db.query<{ name: string; revoked: boolean }>('SELECT name, revoked_at IS NOT NULL AS revoked FROM api_tokens ORDER BY created_at');
+      expect(tokens).toEqual([expect.objectContaining({ name: expect.stringMatching(/^operator/), revoked: true }), { name: 'pos', revoked: false }]);
     } finally {
       await db.close();
     }

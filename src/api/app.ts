@@ -15,6 +15,7 @@ import { registerDocRoutes } from './routes/docs.ts';
 import { registerSalesRoutes } from './routes/sales.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSubscriptionRoutes } from './routes/subscriptions.ts';
+import { registerTokenRoutes } from './routes/tokens.ts';
 
 export interface ApiOptions {
   /** Largest accepted request body of POST /sales, bytes (default 10 MiB). */
@@ -24,7 +25,7 @@ export interface ApiOptions {
 export const DEFAULT_MAX_INGEST_BYTES = 10 * 1024 * 1024;
 
 /** The one route table of /api/v1: a route is in the API, its document and its tests only through this list. */
-export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAccessRoutes, registerAuditRoutes, registerDocRoutes];
+export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAccessRoutes, registerAuditRoutes, registerDocRoutes, registerTokenRoutes];
 
 /**
  * /api/v1: one OpenAPIHono app, one validation hook, one error shape

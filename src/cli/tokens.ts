@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { createToken, listTokens, revokeToken, SCOPES } from '../auth/tokens.ts';
+import { createToken, listTokens, revokeToken, SCOPES, type ApiToken } from '../auth/tokens.ts';
+import { callOperatorApi } from '../server/operator.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 
 /**
@@ -16,14 +17,19 @@ export function tokensCommand(): Command {
     .option('--name <name>', 'what the token is for', 'api')
     .option('--json', 'print JSON')
     .action(async (opts: { scope: string[]; name: string; json?: boolean }) => {
-      await withCli(async ({ db }) => {
-        const { token, info } = await createToken(db, { name: opts.name, scopes: opts.scope });
-        if (opts.json) process.stdout.write(`${JSON.stringify({ ...info, token })}\n`);
-        else {
-          process.stderr.write(`Created token ${info.id} "${info.name}" with scope ${info.scopes.join(', ')}. Store it now: it is not shown again.\n`);
-          process.stdout.write(`${token}\n`);
-        }
-      });
+      const print = ({ token, ...info }: ApiToken & { token: string }) => {
+        if (opts.json) return void process.stdout.write(`${JSON.stringify({ ...info, token })}\n`);
+        process.stderr.write(`Created token ${info.id} "${info.name}" with scope ${info.scopes.join(', ')}. Store it now: it is not shown again.\n`);
+        process.stdout.write(`${token}\n`);
+      };
+      await withCli(
+        async ({ db }) => {
+          const { token, info } = await createToken(db, { name: opts.name, scopes: opts.scope });
+          print({ ...info, token });
+        },
+        // While `storecast serve` holds the embedded database, through its admin API.
+        { viaServer: async (endpoint) => print(await callOperatorApi(endpoint, 'POST', '/tokens', { name: opts.name, scopes: opts.scope })) },
+      );
     });
 
   tokens
@@ -48,12 +54,13 @@ export function tokensCommand(): Command {
     .description('Revoke a token by id (the 8 characters after sc_).')
     .argument('<id>')
     .action(async (id: string) => {
-      await withCli(async ({ db }) => {
-        if (await revokeToken(db, id.replace(/^sc_/, '').slice(0, 8))) process.stdout.write(`Revoked ${id}.\n`);
-        else {
-          process.stderr.write(`No active token ${id}. See \`storecast tokens list\`.\n`);
-          process.exitCode = EXIT_USAGE;
-        }
+      const report = (revoked: boolean) => {
+        if (revoked) return void process.stdout.write(`Revoked ${id}.\n`);
+        process.stderr.write(`No active token ${id}. See \`storecast tokens list\`.\n`);
+        process.exitCode = EXIT_USAGE;
+      };
+      await withCli(async ({ db }) => report(await revokeToken(db, id.replace(/^sc_/, '').slice(0, 8))), {
+        viaServer: async (endpoint) => report(await callOperatorApi(endpoint, 'DELETE', `/tokens/${encodeURIComponent(id)}`).then(() => true, (err: Error) => (/No active token/.test(err.message) ? false : Promise.reject(err)))),
       });
     });
   return tokens;
