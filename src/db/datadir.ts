@@ -44,7 +44,8 @@ function lockedMessage(dataDir: string, h: LockHolder | undefined): string {
   return [
     `The data directory ${dataDir} is in use by process ${h.pid}${where} (storecast ${h.command}, since ${h.startedAt}).`,
     'The embedded database allows one process at a time: changes made beside it would be lost or corrupt the directory, so nothing was done.',
-    `Stop process ${h.pid} and run this again, or leave it running and use its HTTP API (/api/v1) with a token,`,
+    `Stop process ${h.pid} and run this again, or leave it running and use its HTTP API (/api/v1) with a token`,
+    '(`storecast access` and `storecast tokens` go through a running server by themselves),',
     'or set DATABASE_URL to a Postgres server, which several storecast processes can share.',
     `(If no storecast process ${h.pid} is running, delete ${lockPath}.)`,
   ].join('\n');
