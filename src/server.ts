@@ -62,21 +62,16 @@ export interface RunningServer {
  * The composition root of `storecast serve`: configuration, database, services, HTTP.
  * /healthz answers at once; demo data loads in the background and /readyz turns 200 after.
  */
-export interface StartOptions {
-  /** Retry waits of a failed demo-data load (tests shorten them). */
-  demoRetry?: Pick<DemoLoaderOptions, 'baseDelayMs' | 'maxDelayMs'>;
-  /** Retry waits of platform connections (tests shorten them). */
-  adapterRetry?: Pick<SupervisorOptions, 'baseDelayMs' | 'maxDelayMs'>;
-}
-
-export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel, { format: config.logFormat }), options: StartOptions = {}): Promise<RunningServer> {
-  // Listen first: /healthz must answer while a new embedded database initialises (~5 s).
-  let app: Hono | undefined = undefined;
+/**
+ * Listens before anything else: /healthz must answer while a new embedded database initialises
+ * (~5 s); everything else answers 503 until `current()` gives the app.
+ */
+async function listenFirst(config: Config, logger: Logger, current: () => Hono | undefined): Promise<{ server: ServerType; port: number }> {
   const booting = new Hono()
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .all('*', (c) => c.json({ status: 'starting', message: 'storecast is starting; try again in a few seconds.' }, 503, { 'Retry-After': '5' }));
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: (req, env) => (app ?? booting).fetch(req, env), port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve({ fetch: (req, env) => (current() ?? booting).fetch(req, env), port: config.port, hostname: config.host }, () => resolve(s));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -85,6 +80,28 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     { address: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, host: config.host },
     loopbackOnly ? 'storecast is listening on this machine only (set HOST=0.0.0.0 to accept other machines)' : `storecast is listening on ${config.host}`,
   );
+  return { server, port };
+}
+
+function logAccessMode(config: Config, logger: Logger): void {
+  logger.info(
+    { access: config.access.mode, why: config.access.why, admins: config.access.admins.length },
+    config.access.mode === 'open'
+      ? `access: open (${config.access.why}): everyone who reaches the server sees every store; set STORECAST_ACCESS=restricted to require grants`
+      : `access: restricted (${config.access.why}): answers only within each asker's grants`,
+  );
+}
+
+export interface StartOptions {
+  /** Retry waits of a failed demo-data load (tests shorten them). */
+  demoRetry?: Pick<DemoLoaderOptions, 'baseDelayMs' | 'maxDelayMs'>;
+  /** Retry waits of platform connections (tests shorten them). */
+  adapterRetry?: Pick<SupervisorOptions, 'baseDelayMs' | 'maxDelayMs'>;
+}
+
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel, { format: config.logFormat }), options: StartOptions = {}): Promise<RunningServer> {
+  let app: Hono | undefined = undefined;
+  const { server, port } = await listenFirst(config, logger, () => app);
 
   // A refused database (another process holds the data directory) must not leave the port bound.
   const db = await openDatabase(config).catch(async (err: unknown) => {
@@ -92,12 +109,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     throw err;
   });
   logger.info({ database: config.database.kind === 'postgres' ? 'postgres' : `pglite:${config.database.dataDir}` }, 'database ready');
-  logger.info(
-    { access: config.access.mode, why: config.access.why, admins: config.access.admins.length },
-    config.access.mode === 'open'
-      ? `access: open (${config.access.why}): everyone who reaches the server sees every store; set STORECAST_ACCESS=restricted to require grants`
-      : `access: restricted (${config.access.why}): answers only within each asker's grants`,
-  );
+  logAccessMode(config, logger);
   // Refuse to start, rather than invent a key, when the stored webhook URLs would not decrypt.
   await openSecretKey(config, db, logger).catch(async (err: unknown) => {
     await db.close();

@@ -98,6 +98,21 @@ function printRevoked(who: string, removed: number): void {
   process.stdout.write(`Revoked ${removed} grant${removed === 1 ? '' : 's'} of ${describePrincipal(who)}.\n`);
 }
 
+/** Revoke while `serve` holds the embedded database: the matching grants, one DELETE each. */
+async function revokeThroughServer(endpoint: OperatorEndpoint, who: string, role: Role | undefined, scope: AreaScope | undefined): Promise<void> {
+  const { grants } = await callOperatorApi<{ grants: ApiGrant[] }>(endpoint, 'GET', `/access/grants?principal=${encodeURIComponent(who)}`);
+  const doomed = grants.filter((g) => (!role || g.role === role) && (!scope || describeScope(g.scope) === describeScope(scope)));
+  for (const g of doomed) await callOperatorApi(endpoint, 'DELETE', `/access/grants/${encodeURIComponent(g.id)}`);
+  printRevoked(who, doomed.length);
+}
+
+async function listThroughServer(endpoint: OperatorEndpoint, who: string | undefined, json: boolean | undefined): Promise<void> {
+  const { grants } = await callOperatorApi<{ grants: ApiGrant[] }>(endpoint, 'GET', `/access/grants${who ? `?principal=${encodeURIComponent(who)}` : ''}`);
+  if (json) return void process.stdout.write(`${JSON.stringify({ grants })}\n`);
+  const lines = grants.map((g) => `${g.id}  ${g.principal.padEnd(28)} ${g.role.padEnd(8)} ${describeScope(g.scope).padEnd(20)} ${g.who}`);
+  process.stdout.write(`${(lines.length ? lines : ['No grants.']).join('\n')}\n(through the running server; stop it to see channel audiences and settings here)\n`);
+}
+
 export function accessCommand(): Command {
   const access = new Command('access').description('Who may see what: grants (principal x role x store, region or chain) and channel audiences.');
 
@@ -123,14 +138,7 @@ export function accessCommand(): Command {
         const who = principalArg(principal);
         const scope = areaFrom(opts, false);
         printRevoked(who, await removeGrants(db, who, { role: opts.role, scope }));
-      }, async (endpoint) => {
-        const who = principalArg(principal);
-        const scope = areaFrom(opts, false);
-        const { grants } = await callOperatorApi<{ grants: ApiGrant[] }>(endpoint, 'GET', `/access/grants?principal=${encodeURIComponent(who)}`);
-        const doomed = grants.filter((g) => (!opts.role || g.role === opts.role) && (!scope || describeScope(g.scope) === describeScope(scope)));
-        for (const g of doomed) await callOperatorApi(endpoint, 'DELETE', `/access/grants/${encodeURIComponent(g.id)}`);
-        printRevoked(who, doomed.length);
-      });
+      }, (endpoint) => revokeThroughServer(endpoint, principalArg(principal), opts.role, areaFrom(opts, false)));
     });
 
   access
@@ -152,13 +160,7 @@ export function accessCommand(): Command {
           for (const c of channels) lines.push(`  ${channelName(c).padEnd(36)} ${describeScope(c.scope)}`);
         }
         process.stdout.write(`${lines.join('\n')}\n`);
-      }, async (endpoint) => {
-        const who = principal === undefined ? undefined : principalArg(principal);
-        const { grants } = await callOperatorApi<{ grants: ApiGrant[] }>(endpoint, 'GET', `/access/grants${who ? `?principal=${encodeURIComponent(who)}` : ''}`);
-        if (opts.json) return void process.stdout.write(`${JSON.stringify({ grants })}\n`);
-        const lines = grants.map((g) => `${g.id}  ${g.principal.padEnd(28)} ${g.role.padEnd(8)} ${describeScope(g.scope).padEnd(20)} ${g.who}`);
-        process.stdout.write(`${(lines.length ? lines : ['No grants.']).join('\n')}\n(through the running server; stop it to see channel audiences and settings here)\n`);
-      });
+      }, (endpoint) => listThroughServer(endpoint, principal === undefined ? undefined : principalArg(principal), opts.json));
     });
 
   areaOptions(access.command('channel').description("Show or set a chat channel's audience: answers about its area are posted there, others go to the asker alone.").argument('<channel>', 'slack:TEAM/CHANNEL or discord:GUILD/CHANNEL'), 'for')
