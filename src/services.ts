@@ -155,12 +155,17 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     outbound,
     async run(input, asker, requestId = randomUUID().replace(/-/g, '')) {
       const started = performance.now();
-      const access = await resolveAccess(deps.db, deps.config.access, asker);
-      const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId, access, baseUrl: deps.config.baseUrl };
       // Label values come from the registry, never from what was typed: labels stay bounded.
       const name = input.name.replace(/^\//, '').toLowerCase();
       const stop = metrics.commandDuration.startTimer({ command: registry.has(name) ? name : 'unknown', platform: asker.platform });
-      const outcome = await limited(asker) ?? (await cpuLane(() => dispatch(registry, input, ctx, deps.logger)));
+      // Past the rate limit nothing runs, not even the grants lookup.
+      const outcome =
+        (await limited(asker)) ??
+        (await (async () => {
+          const access = await resolveAccess(deps.db, deps.config.access, asker);
+          const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId, access, baseUrl: deps.config.baseUrl };
+          return cpuLane(() => dispatch(registry, input, ctx, deps.logger));
+        })());
       stop({ outcome: outcome.kind });
       if (outcome.kind !== 'ok') metrics.errors.inc({ kind: outcome.kind === 'user-error' ? 'user' : outcome.kind === 'denied' || outcome.kind === 'limited' ? outcome.kind : 'internal' });
       await audit(commandAudit(input, asker, outcome, { latencyMs: performance.now() - started, ref: requestId.slice(0, 8) }));

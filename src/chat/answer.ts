@@ -1,4 +1,4 @@
-import { resolveAccess } from '../access/access.ts';
+import type { Access } from '../access/access.ts';
 import { channelAudience, type Audience } from '../access/audience.ts';
 import type { Logger } from '../logger.ts';
 import type { Scope } from '../scope.ts';
@@ -41,9 +41,8 @@ export function answerWords(text: string): { text: string; csv: boolean; share: 
  * In a channel without an audience (restricted mode), a manager of the answer's data may
  * share it there, deliberately: the private answer offers the button, the click posts it.
  */
-async function mayShare(services: Pick<Services, 'db' | 'config'>, asker: Asker, reach: Scope | undefined): Promise<boolean> {
-  if (!reach) return false;
-  return (await resolveAccess(services.db, services.config.access, asker)).covers('manager', reach);
+async function mayShare(access: Access, reach: Scope | undefined): Promise<boolean> {
+  return reach !== undefined && (await access.covers('manager', reach));
 }
 
 /** Chat answers go to a channel with an audience; other surfaces show the asker alone. */
@@ -65,7 +64,7 @@ export async function answer(services: Pick<Services, 'run' | 'metrics' | 'db' |
     if (outcome.kind !== 'ok' || reply.visibility === 'ephemeral') return await channel.showPrivately(reply, line);
     const audience = await audienceOf(services, request.asker, outcome.reach);
     if (!audience.post) {
-      const shareable = audience.unbound && (await mayShare(services, request.asker, outcome.reach));
+      const shareable = audience.unbound && (await mayShare(outcome.access, outcome.reach));
       if (!(shareable && request.share)) {
         const share = shareable ? [{ label: 'Share to channel', command: `${line} share` }] : [];
         return await channel.showPrivately({ ...reply, actions: [...share, ...reply.actions], context: { ...reply.context, notes: [audience.why, ...(reply.context.notes ?? [])] } }, line);

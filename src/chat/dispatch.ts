@@ -6,6 +6,7 @@ import { UserError } from './errors.ts';
 import { parseText, parseTyped, suggestCommand, usage } from './parse.ts';
 import type { Reply } from './reply.ts';
 import type { Scope } from '../scope.ts';
+import type { Access } from '../access/access.ts';
 
 export type CommandRegistry = ReadonlyMap<string, Command>;
 
@@ -24,7 +25,7 @@ export interface UserErrorInfo {
 }
 
 export type DispatchOutcome =
-  | { kind: 'ok'; reply: Reply; command: Command; options: ParsedOptions; /** The data the answer is about (after narrowing). */ reach?: Scope }
+  | { kind: 'ok'; reply: Reply; command: Command; options: ParsedOptions; /** The data the answer is about (after narrowing). */ reach?: Scope; /** The asker's access, resolved for this run. */ access: Access }
   | { kind: 'user-error'; reply: Reply; error: UserErrorInfo }
   /** Too many commands from this asker in the last minute: nothing ran. */
   | { kind: 'limited'; reply: Reply; error: { message: string; retryAfterSeconds: number } }
@@ -170,7 +171,7 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
     const started = performance.now();
     const reply = await command.handler(options, { ...ctx, reach });
     log.info({ options, ms: Math.round(performance.now() - started) }, 'command answered');
-    return { kind: 'ok', reply, command, options, reach };
+    return { kind: 'ok', reply, command, options, reach, access: ctx.access };
   } catch (err) {
     if (err instanceof AccessDenied) {
       const error = { message: err.message };
