@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { loadPanel } from '../src/forecast/dataset.ts';
-import { LARGE_DEPARTMENT_STORES, originState } from '../src/forecast/features.ts';
+import { LARGE_DEPARTMENT_STORES, originState, warmOrigin } from '../src/forecast/features.ts';
 import { DEFAULT_HYPERPARAMETERS } from '../src/forecast/model.ts';
 import { buildPanel, PanelBuilder, type Panel, type SalesRow } from '../src/forecast/panel.ts';
 import { addToGram, lowRank, projectRow, symmetrize, topEigenvectors } from '../src/forecast/svd.ts';
@@ -228,3 +228,18 @@ for (const kind of DB_KINDS) {
     });
   });
 }
+
+describe('warmOrigin', () => {
+  it('caches every department so later calls reuse the same blocks', async () => {
+    const panel = buildPanel(chainRows(LARGE_DEPARTMENT_STORES + 5, 2, 80));
+    const before = originState(panel, 70, { svdRank: 3 }, [0, 1], false);
+    let yields = 0;
+    await warmOrigin(panel, 70, { svdRank: 3 }, async () => {
+      yields++;
+    });
+    expect(yields).toBe(2);
+    const after = originState(panel, 70, { svdRank: 3 }, [0, 1]);
+    expect(Array.from(after.smooth[1]!)).toEqual(Array.from(before.smooth[1]!));
+    expect(Array.from(after.deptAgg.get(2)!.sum)).toEqual(Array.from(before.deptAgg.get(2)!.sum));
+  });
+});

@@ -222,6 +222,22 @@ export function originState(panel: Panel, origin: number, options: FeatureOption
   return { panel, origin, filled, smooth, ...stats, deptAgg, gridAlign: gridAlignments(panel) };
 }
 
+/**
+ * Computes and caches every department's block at `origin` (what the first forecasts after a
+ * panel load would otherwise pay for: at 4,600 stores the panel-wide Grams and the bases of
+ * ~80 departments take seconds). Yields between departments so a server keeps answering.
+ */
+export async function warmOrigin(panel: Panel, origin: number, options: FeatureOptions, yieldEvery: () => Promise<void> = async () => {}): Promise<void> {
+  const blocks = deptCache(panel, `${origin}|${options.svdRank}`);
+  const originAlign = gridAlignments(panel)[origin] ?? alignment(panel, isoWeekAt(panel, origin));
+  for (const list of departmentSeries(panel).values()) {
+    const [dept, members] = [...departmentMembers(panel, [list[0] as number], origin)][0] ?? [];
+    if (dept === undefined || members === undefined || blocks.has(dept)) continue;
+    blocks.set(dept, members === 'large' ? largeDeptBlock(panel, dept, origin, originAlign, options.svdRank) : deptBlock(panel, members, origin, originAlign, options.svdRank));
+    await yieldEvery();
+  }
+}
+
 /** Series ids of each department in panel order (fixed per panel). */
 const deptSeriesCache = new WeakMap<Panel, Map<number, number[]>>();
 function departmentSeries(panel: Panel): Map<number, number[]> {

@@ -386,7 +386,9 @@ function trainingWindow(panel: Panel, options: TrainOptions): { hyper: Hyperpara
   if (until < 52 + hyper.valWeeks) {
     throw new Error(`training needs at least ${52 + hyper.valWeeks + 1} weeks of data up to ${untilWeek}; found ${until + 1}`);
   }
-  const maxDept = Math.max(...panel.series.map((s) => s.dept));
+  // A loop, not Math.max(...spread): 330k series overflow the call stack.
+  let maxDept = -Infinity;
+  for (const s of panel.series) if (s.dept > maxDept) maxDept = s.dept;
   hyper.deptVocab = Math.max(hyper.deptVocab, Math.min(maxDept + 1, 1000));
   return { hyper, until };
 }
