@@ -2,6 +2,13 @@
  * Accuracy benchmark: `storecast backtest` at several origins on the real data, one table.
  *
  *   npx tsx bench/backtest.ts [--horizon 39] [--origins 2011-10-28,2012-01-27,2012-04-27] [--quick]
+ *   npx tsx bench/backtest.ts --origins 2012-01-27 --scale 1000   # + scale-mode training, compared
+ *
+ * --scale N also trains each origin in scale mode (N series drawn per origin, forced on) and
+ * prints its WMAE next to full training's: the accuracy cost of sampling series (#15).
+ * N below the 3,331 real series makes the sampling bite; at 4,600 stores the default 5,000
+ * of ~330k series per origin still gives ~2-3 rows per series, N = 1,000 here gives ~12, so
+ * this is the harsher test.
  *
  * For each origin: trains on weeks <= origin only, forecasts `horizon` weeks and scores every
  * store x dept row against seasonal naive and the other baselines (computed in the same run).
@@ -25,6 +32,7 @@ const opt = (name: string) => {
 const horizon = Number(opt('--horizon') ?? 39);
 const origins = (opt('--origins') ?? '2011-10-28,2012-01-27,2012-04-27').split(',');
 const quick = argv.includes('--quick');
+const scaleSeries = opt('--scale') === undefined ? undefined : Number(opt('--scale'));
 const dataDir = process.env.WALMART_DIR ?? fileURLToPath(new URL('../../shared/data/walmart', import.meta.url));
 if (!existsSync(`${dataDir}/train.csv`)) {
   process.stderr.write(`bench/backtest: ${dataDir}/train.csv not found (set WALMART_DIR)\n`);
@@ -38,10 +46,15 @@ const panel = await loadPanel(db);
 await db.close();
 
 const reports: BacktestReport[] = [];
+const scaled: BacktestReport[] = [];
 for (const origin of origins) {
   const r = await runBacktest(panel, { origin, horizon, hyper: quick ? QUICK_HYPERPARAMETERS : {} });
   reports.push(r);
   process.stdout.write(`\n${backtestTable(r)}\n`);
+  if (scaleSeries === undefined) continue;
+  const s = await runBacktest(panel, { origin, horizon, hyper: quick ? QUICK_HYPERPARAMETERS : {}, scale: { mode: 'on', seriesPerOrigin: scaleSeries } });
+  scaled.push(s);
+  process.stdout.write(`\nscale mode (${scaleSeries} series per origin):\n${backtestTable(s)}\n`);
 }
 process.stdout.write(`\nbackend ${backend}${quick ? ', quick settings' : ''}\n`);
 process.stdout.write('origin       model/SN  model/SN+level  model/SVD  coverage\n');
@@ -51,5 +64,15 @@ for (const r of reports) {
   process.stdout.write(
     `${r.origin}   ${(m.wmae / get('seasonal-naive').wmae).toFixed(3)}     ${(m.wmae / get('seasonal-naive-level').wmae).toFixed(3)}           ${(m.wmae / get('svd-seasonal-naive').wmae).toFixed(3)}      ${m.coverage.toFixed(3)}\n`,
   );
+}
+if (scaled.length > 0) {
+  process.stdout.write(`\norigin       full WMAE  scale WMAE (${scaleSeries} series/origin)  difference  full s  scale s\n`);
+  scaled.forEach((s, i) => {
+    const full = reports[i]!.results.find((x) => x.name === 'model')!.wmae;
+    const scale = s.results.find((x) => x.name === 'model')!.wmae;
+    process.stdout.write(
+      `${s.origin}   ${full.toFixed(1)}     ${scale.toFixed(1)}                          ${(((scale - full) / full) * 100).toFixed(2)}%      ${reports[i]!.seconds.toFixed(0)}     ${s.seconds.toFixed(0)}\n`,
+    );
+  });
 }
 process.stdout.write(`${JSON.stringify(reports.map(({ origin, horizon: h, rows, results }) => ({ origin, horizon: h, rows, results })))}\n`);

@@ -57,6 +57,11 @@ export const envSchema = z.object({
   STORECAST_DEMO: z.enum(['auto', 'never']).optional(),
   STORECAST_SHUTDOWN_TIMEOUT: z.coerce.number().min(1).max(3600).default(30),
   STORECAST_TRAIN_ON_START: booleanFlag(true),
+  // Training at chain scale (src/forecast/train.ts ScaleSettings): auto switches on above the
+  // series count; on/off force it. Series per origin is what scale mode samples.
+  STORECAST_TRAIN_SCALE: z.enum(['auto', 'on', 'off']).default('auto'),
+  STORECAST_TRAIN_SCALE_SERIES: z.coerce.number().int().min(1).max(100_000_000).default(20_000),
+  STORECAST_TRAIN_SCALE_SAMPLE: z.coerce.number().int().min(100).max(10_000_000).default(5_000),
   STORECAST_SECRET_KEY: optionalString.superRefine((v, ctx) => {
     if (v === undefined) return;
     const key = decodeKey(v);
@@ -118,6 +123,8 @@ export interface Config {
   /** Longest graceful shutdown; then the process exits, logging what it abandoned. */
   shutdownTimeoutMs: number;
   trainOnStart: boolean;
+  /** Training at chain scale: mode, the series count above which 'auto' turns it on, series sampled per origin. */
+  trainScale: { mode: 'auto' | 'on' | 'off'; seriesThreshold: number; seriesPerOrigin: number };
   secretKey: Buffer | undefined;
   /** The key `storecast secret rotate` re-encrypts from (STORECAST_OLD_SECRET_KEY); nothing else reads it. */
   oldSecretKey: Buffer | undefined;
@@ -197,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demoData: e.STORECAST_DEMO ?? (e.DATABASE_URL ? 'never' : 'auto'),
     shutdownTimeoutMs: e.STORECAST_SHUTDOWN_TIMEOUT * 1000,
     trainOnStart: e.STORECAST_TRAIN_ON_START,
+    trainScale: { mode: e.STORECAST_TRAIN_SCALE, seriesThreshold: e.STORECAST_TRAIN_SCALE_SERIES, seriesPerOrigin: e.STORECAST_TRAIN_SCALE_SAMPLE },
     secretKey: decodeKey(e.STORECAST_SECRET_KEY),
     oldSecretKey: decodeKey(e.STORECAST_OLD_SECRET_KEY),
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),

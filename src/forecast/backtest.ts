@@ -3,7 +3,7 @@ import { FEATURE_COL, originState, targetInfo, writeFeatures, N_FEATURES } from 
 import { DEFAULT_HYPERPARAMETERS, type Hyperparameters } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
-import { forecastSeries, trainModel, type EpochReport, type TrainMetrics } from './train.ts';
+import { forecastSeries, trainModel, type EpochReport, type TrainMetrics, type TrainOptions } from './train.ts';
 import { Wmae } from './wmae.ts';
 
 /**
@@ -43,6 +43,8 @@ export interface BacktestOptions {
   onEpoch?: (r: EpochReport) => void;
   onBatch?: (done: number, total: number, epoch: number) => void;
   onStage?: (stage: string) => void;
+  /** Scale-mode training (series sampled per origin), e.g. to measure its accuracy cost. */
+  scale?: TrainOptions['scale'];
 }
 
 /** Forecasts of one method for the scored series: per series index, arrays over the horizon. */
@@ -164,7 +166,7 @@ export async function runBacktest(panel: Panel, options: BacktestOptions): Promi
   if (panel.weeks[origin] !== options.origin) throw new RangeError(`origin must be a Friday with data, e.g. ${panel.weeks[origin]}`);
   if (origin + 1 >= panel.weeks.length) throw new RangeError(`no data after the origin ${options.origin} to score`);
   options.onStage?.('training');
-  const model = await trainModel(panel, { until: options.origin, hyper: options.hyper, onEpoch: options.onEpoch, onBatch: options.onBatch });
+  const model = await trainModel(panel, { until: options.origin, hyper: options.hyper, onEpoch: options.onEpoch, onBatch: options.onBatch, scale: options.scale });
   options.onStage?.('forecasting');
   const ids = panel.series.map((_, i) => i).filter((i) => (panel.series[i] as PanelSeries).first <= origin);
   const fc = await forecastSeries(model, panel, origin, ids, options.horizon);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/client.ts';
-import { buildPanel, type Covariates, type Panel, type SalesRow, type StoreInfo } from './panel.ts';
+import { weeksBetween } from '../data/weeks.ts';
+import { buildPanel, PanelBuilder, type Covariates, type Panel, type StoreInfo } from './panel.ts';
 
 /**
  * Training and forecasting data from the database: weekly_sales (store x dept), stores
@@ -10,43 +11,80 @@ import { buildPanel, type Covariates, type Panel, type SalesRow, type StoreInfo 
 export interface PanelQuery {
   /** Only weeks on or before this Friday. */
   until?: string;
+  /** Stores per query (default 25, ~235k Walmart rows): bounds what one result holds in memory. */
+  storesPerChunk?: number;
+  /** Called after each chunk (progress, memory logging). */
+  onChunk?: (p: { throughStore: number; rows: number; series: number }) => void;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
 
+/**
+ * Loads the panel in chunks of stores (keyset on the primary key's leading store_id): each
+ * chunk's rows go straight into the series' typed arrays, so memory is the panel itself
+ * (8 bytes per series-week) plus one chunk, whatever the chain's size. The week arrives as
+ * its grid index, computed by Postgres, so no date string is made per row.
+ */
 export async function loadPanel(db: Database, query: PanelQuery = {}): Promise<Panel> {
-  const params: unknown[] = [];
-  let where = '';
-  if (query.until) {
-    params.push(query.until);
-    where = 'WHERE week <= $1::date';
-  }
-  const [salesRows, storeRows, featureRows, holidayRows] = await Promise.all([
-    db.query<{ s: number; d: number; w: string; v: number | string; h: boolean }>(
-      `SELECT store_id AS s, dept_id AS d, week::text AS w, sales AS v, is_holiday AS h FROM weekly_sales ${where}`,
-      params,
-    ),
+  const untilSql = query.until ? ' AND week <= $UNTIL::date' : '';
+  const withUntil = (text: string, params: unknown[]) =>
+    query.until ? { text: text.replace('$UNTIL', `$${params.length + 1}`), params: [...params, query.until] } : { text, params };
+  const span = withUntil(`SELECT min(week)::text AS first, max(week)::text AS last FROM weekly_sales WHERE true${untilSql}`, []);
+  const [range] = await db.query<{ first: string | null; last: string | null }>(span.text, span.params);
+  const [storeRows, holidayRows] = await Promise.all([
     db.query<{ store_id: number; type: string | null; size: number | null }>('SELECT store_id, type, size FROM stores'),
-    db.query<{
-      store_id: number;
-      week: string;
-      temperature: number | null;
-      fuel_price: number | null;
-      md: number | null;
-      cpi: number | null;
-      unemployment: number | null;
-    }>(
-      `SELECT store_id, week::text AS week, temperature, fuel_price, cpi, unemployment,
-              coalesce(markdown1, 0) + coalesce(markdown2, 0) + coalesce(markdown3, 0) + coalesce(markdown4, 0) + coalesce(markdown5, 0) AS md
-         FROM store_features`,
-    ),
     db.query<{ week: string }>('SELECT week::text AS week FROM holidays'),
   ]);
-  const rows: SalesRow[] = salesRows.map((r) => ({ store: Number(r.s), dept: Number(r.d), week: r.w, sales: Number(r.v), isHoliday: r.h }));
   const stores = new Map<number, StoreInfo>(storeRows.map((r) => [Number(r.store_id), { type: r.type, size: r.size === null ? null : Number(r.size) }]));
   const covariates = new Map<string, Covariates>();
-  for (const r of featureRows) {
-    covariates.set(`${r.store_id}|${r.week}`, {
+  if (!range?.first || !range.last) return buildPanel([], stores, covariates);
+  const builder = new PanelBuilder(range.first, weeksBetween(range.first, range.last) + 1);
+  const per = query.storesPerChunk ?? 25;
+  let rows = 0;
+  for (let from = await nextStore(db, -Infinity); from !== undefined; from = await nextStore(db, from + per - 1)) {
+    const chunk = withUntil(
+      `SELECT store_id AS s, dept_id AS d, (week - $1::date) / 7 AS i, sales AS v, is_holiday AS h
+         FROM weekly_sales WHERE store_id >= $2 AND store_id < $3${untilSql}`,
+      [range.first, from, from + per],
+    );
+    const sales = await db.query<{ s: number; d: number; i: number; v: number | string; h: boolean }>(chunk.text, chunk.params);
+    for (const r of sales) builder.add(Number(r.s), Number(r.d), Number(r.i), Number(r.v), r.h);
+    rows += sales.length;
+    await loadCovariates(db, from, from + per, covariates);
+    query.onChunk?.({ throughStore: from + per - 1, rows, series: builder.seriesCount });
+  }
+  const panel = builder.finish(stores, covariates);
+  for (const h of holidayRows) panel.holidayWeeks.add(h.week);
+  return panel;
+}
+
+/** The smallest store id with sales above `after` (an index seek on the primary key). */
+async function nextStore(db: Database, after: number): Promise<number | undefined> {
+  const [row] = await db.query<{ s: number | null }>(
+    Number.isFinite(after) ? 'SELECT min(store_id) AS s FROM weekly_sales WHERE store_id > $1' : 'SELECT min(store_id) AS s FROM weekly_sales',
+    Number.isFinite(after) ? [after] : [],
+  );
+  return row?.s === null || row?.s === undefined ? undefined : Number(row.s);
+}
+
+/** Store-week covariates (features.csv) of stores [from, to), keyed `${store}|${week}`. */
+async function loadCovariates(db: Database, from: number, to: number, into: Map<string, Covariates>): Promise<void> {
+  const rows = await db.query<{
+    store_id: number;
+    week: string;
+    temperature: number | null;
+    fuel_price: number | null;
+    md: number | null;
+    cpi: number | null;
+    unemployment: number | null;
+  }>(
+    `SELECT store_id, week::text AS week, temperature, fuel_price, cpi, unemployment,
+            coalesce(markdown1, 0) + coalesce(markdown2, 0) + coalesce(markdown3, 0) + coalesce(markdown4, 0) + coalesce(markdown5, 0) AS md
+       FROM store_features WHERE store_id >= $1 AND store_id < $2`,
+    [from, to],
+  );
+  for (const r of rows) {
+    into.set(`${r.store_id}|${r.week}`, {
       temperature: num(r.temperature),
       fuelPrice: num(r.fuel_price),
       markdown: num(r.md),
@@ -54,9 +92,6 @@ export async function loadPanel(db: Database, query: PanelQuery = {}): Promise<P
       unemployment: num(r.unemployment),
     });
   }
-  const panel = buildPanel(rows, stores, covariates);
-  for (const h of holidayRows) panel.holidayWeeks.add(h.week);
-  return panel;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { addWeeks } from '../data/weeks.ts';
 import { holidayOf, holidayWeek, type HolidayName } from '../data/holidays.ts';
 import { alignedFrom, alignment, gridIndex, type Alignment, type Covariates, type Panel, type PanelSeries, type StoreInfo } from './panel.ts';
-import { lowRank } from './svd.ts';
+import { addToGram, lowRank, projectRow, symmetrize, topEigenvectors } from './svd.ts';
 
 /**
  * Features of the global model. A sample is (series, origin, target week): everything is
@@ -137,9 +137,23 @@ function mean(a: Float64Array, from: number, to: number): number {
   return n === 0 ? NaN : s / n;
 }
 
-/** One department as of an origin: its members' filled and SVD-smoothed histories (members' order), its totals. */
-type DeptBlock = { filled: Float64Array[]; smooth: Float64Array[]; agg: DeptAgg };
+/**
+ * One department as of an origin: its members' filled and SVD-smoothed histories (members'
+ * order) and its totals; a large department (LARGE_DEPARTMENT_STORES) keeps only its
+ * smoothing basis and computes a member's histories when asked (`rows`).
+ */
+type DeptBlock =
+  | { kind: 'small'; filled: Float64Array[]; smooth: Float64Array[]; agg: DeptAgg }
+  | { kind: 'large'; basis: Float64Array | undefined; rank: number; agg: DeptAgg };
 const blockCache = new WeakMap<Panel, Map<string, Map<number, DeptBlock>>>();
+
+/**
+ * Departments with more stores than this (a chain past ~100 stores) take the incremental
+ * path: totals and the week x week Gram accumulated once per panel (deptWhole), each
+ * origin's SVD basis from the Gram's leading block, member histories only for the series a
+ * call needs. Smaller ones (the 45-store data) keep the exact store-side computation.
+ */
+export const LARGE_DEPARTMENT_STORES = 100;
 
 function deptCache(panel: Panel, key: string): Map<number, DeptBlock> {
   let byKey = blockCache.get(panel);
@@ -167,8 +181,12 @@ export function gridAlignments(panel: Panel): Alignment[] {
   return a;
 }
 
-/** The state of every series of `panel` as of grid index `origin`. `only` restricts to some series (inference). */
-export function originState(panel: Panel, origin: number, options: FeatureOptions, only?: readonly number[]): OriginState {
+/**
+ * The state of every series of `panel` as of grid index `origin`. `only` restricts to some
+ * series (inference, and training's sampled rows); `cache` (default: when `only` is given)
+ * keeps each department's block for the next call at the same origin.
+ */
+export function originState(panel: Panel, origin: number, options: FeatureOptions, only?: readonly number[], cache = only !== undefined): OriginState {
   const n = panel.series.length;
   const ids = only ?? panel.series.map((_, i) => i);
   const empty = new Float64Array(0);
@@ -178,36 +196,85 @@ export function originState(panel: Panel, origin: number, options: FeatureOption
   const originAlign = gridAlignments(panel)[origin] ?? alignment(panel, isoWeekAt(panel, origin));
   // Inference asks for a few series at a time: reuse each department's block (filled,
   // smoothed, totals) across calls for the same panel, origin and rank.
-  const cache = only ? deptCache(panel, `${origin}|${options.svdRank}`) : undefined;
+  const blocks = cache ? deptCache(panel, `${origin}|${options.svdRank}`) : new Map<number, DeptBlock>();
   for (const [dept, members] of departmentMembers(panel, ids, origin)) {
-    let block = cache?.get(dept);
+    let block = blocks.get(dept);
     if (!block) {
-      block = deptBlock(panel, members, origin, originAlign, options.svdRank);
-      cache?.set(dept, block);
+      block = members === 'large' ? largeDeptBlock(panel, dept, origin, originAlign, options.svdRank) : deptBlock(panel, members, origin, originAlign, options.svdRank);
+      blocks.set(dept, block);
     }
-    for (const [r, si] of members.entries()) {
-      filled[si] = block.filled[r] as Float64Array;
-      smooth[si] = block.smooth[r] as Float64Array;
+    if (block.kind === 'small') {
+      for (const [r, si] of (members as number[]).entries()) {
+        filled[si] = block.filled[r] as Float64Array;
+        smooth[si] = block.smooth[r] as Float64Array;
+      }
     }
     deptAgg.set(dept, block.agg);
+  }
+  for (const si of ids) {
+    const block = blocks.get((panel.series[si] as PanelSeries).dept);
+    if (block?.kind !== 'large' || (panel.series[si] as PanelSeries).first > origin) continue;
+    const rows = largeDeptRow(panel.series[si] as PanelSeries, origin, block);
+    filled[si] = rows.filled;
+    smooth[si] = rows.smooth;
   }
   const stats = seriesStats(panel, ids, filled, deptAgg, origin, originAlign);
   return { panel, origin, filled, smooth, ...stats, deptAgg, gridAlign: gridAlignments(panel) };
 }
 
 /**
- * The series (by department) that the departments of `ids` hold at the origin: the SVD and
- * the department totals need all their stores, not only the wanted ones.
+ * Computes and caches every department's block at `origin` (what the first forecasts after a
+ * panel load would otherwise pay for: at 4,600 stores the panel-wide Grams and the bases of
+ * ~80 departments take seconds). Yields between departments so a server keeps answering.
  */
-function departmentMembers(panel: Panel, ids: readonly number[], origin: number): Map<number, number[]> {
-  const wantedDepts = new Set(ids.map((i) => (panel.series[i] as PanelSeries).dept));
-  const members = new Map<number, number[]>();
-  panel.series.forEach((s, i) => {
-    if (s.first > origin || !wantedDepts.has(s.dept)) return;
-    const list = members.get(s.dept) ?? [];
-    list.push(i);
-    members.set(s.dept, list);
-  });
+export async function warmOrigin(panel: Panel, origin: number, options: FeatureOptions, yieldEvery: () => Promise<void> = async () => {}): Promise<void> {
+  const blocks = deptCache(panel, `${origin}|${options.svdRank}`);
+  const originAlign = gridAlignments(panel)[origin] ?? alignment(panel, isoWeekAt(panel, origin));
+  for (const list of departmentSeries(panel).values()) {
+    const [dept, members] = [...departmentMembers(panel, [list[0] as number], origin)][0] ?? [];
+    if (dept === undefined || members === undefined || blocks.has(dept)) continue;
+    blocks.set(dept, members === 'large' ? largeDeptBlock(panel, dept, origin, originAlign, options.svdRank) : deptBlock(panel, members, origin, originAlign, options.svdRank));
+    await yieldEvery();
+  }
+}
+
+/** Series ids of each department in panel order (fixed per panel). */
+const deptSeriesCache = new WeakMap<Panel, Map<number, number[]>>();
+function departmentSeries(panel: Panel): Map<number, number[]> {
+  let m = deptSeriesCache.get(panel);
+  if (!m) {
+    m = new Map();
+    for (const [i, s] of panel.series.entries()) {
+      const list = m.get(s.dept);
+      if (list) list.push(i);
+      else m.set(s.dept, [i]);
+    }
+    deptSeriesCache.set(panel, m);
+  }
+  return m;
+}
+
+/**
+ * The series (by department) that the departments of `ids` hold at the origin: the SVD and
+ * the department totals need all their stores, not only the wanted ones. A large department
+ * is 'large': its block reads the panel-wide totals instead.
+ */
+function departmentMembers(panel: Panel, ids: readonly number[], origin: number): Map<number, number[] | 'large'> {
+  const all = departmentSeries(panel);
+  const members = new Map<number, number[] | 'large'>();
+  const seen = new Set<number>();
+  for (const i of ids) {
+    const dept = (panel.series[i] as PanelSeries).dept;
+    if (seen.has(dept)) continue;
+    seen.add(dept);
+    const list = all.get(dept) as number[];
+    if (list.length > LARGE_DEPARTMENT_STORES) {
+      members.set(dept, 'large');
+      continue;
+    }
+    const present = list.filter((si) => (panel.series[si] as PanelSeries).first <= origin);
+    if (present.length > 0) members.set(dept, present);
+  }
   return members;
 }
 
@@ -247,7 +314,73 @@ function deptBlock(panel: Panel, members: readonly number[], origin: number, ori
     for (let c = 0; c < len; c++) if (Number.isNaN(f[c] as number)) out[c] = NaN;
     return out;
   });
-  return { filled, smooth, agg: deptTotals(sum, origin, originAlign) };
+  return { kind: 'small', filled, smooth, agg: deptTotals(sum, origin, originAlign) };
+}
+
+/** A large department over the whole grid: weekly totals and the week x week Gram of its store x week matrix. */
+interface DeptWhole {
+  sum: Float64Array;
+  gram: Float64Array;
+  stores: number;
+}
+const wholeCache = new WeakMap<Panel, Map<number, DeptWhole>>();
+
+/**
+ * Accumulated once per panel, one store at a time (O(weeks²) memory whatever the chain):
+ * a store's value at week c is the same for every origin >= c, so the totals and the Gram
+ * of the data up to any origin are prefixes / the leading block of these.
+ */
+function deptWhole(panel: Panel, dept: number): DeptWhole {
+  let byDept = wholeCache.get(panel);
+  if (!byDept) {
+    byDept = new Map();
+    wholeCache.set(panel, byDept);
+  }
+  let whole = byDept.get(dept);
+  if (whole) return whole;
+  const w = panel.weeks.length;
+  const members = departmentSeries(panel).get(dept) ?? [];
+  whole = { sum: new Float64Array(w), gram: new Float64Array(w * w), stores: members.length };
+  for (const si of members) {
+    const f = filledHistory(panel.series[si] as PanelSeries, w - 1);
+    for (let c = 0; c < w; c++) {
+      const v = f[c] as number;
+      if (Number.isNaN(v)) f[c] = 0;
+      else whole.sum[c] = (whole.sum[c] as number) + v;
+    }
+    addToGram(whole.gram, f, w);
+  }
+  symmetrize(whole.gram, w);
+  byDept.set(dept, whole);
+  return whole;
+}
+
+/** A large department as of an origin: totals (prefix of the whole) and the rank-k week basis (none: no smoothing). */
+function largeDeptBlock(panel: Panel, dept: number, origin: number, originAlign: Alignment, svdRank: number): DeptBlock {
+  const whole = deptWhole(panel, dept);
+  const w = panel.weeks.length;
+  const len = origin + 1;
+  let sum = whole.sum.subarray(0, Math.min(len, w));
+  if (len > w) {
+    sum = new Float64Array(len);
+    sum.set(whole.sum);
+  }
+  const cols = Math.min(len, w);
+  const basis = svdRank > 0 && whole.stores > svdRank && cols > svdRank ? topEigenvectors(whole.gram, w, cols, svdRank) : undefined;
+  return { kind: 'large', basis, rank: svdRank, agg: deptTotals(sum, origin, originAlign) };
+}
+
+/** One member's filled history and its projection on the department's week basis. */
+function largeDeptRow(s: PanelSeries, origin: number, block: Extract<DeptBlock, { kind: 'large' }>): { filled: Float64Array; smooth: Float64Array } {
+  const filled = filledHistory(s, origin);
+  const smooth = Float64Array.from(filled);
+  if (!block.basis) return { filled, smooth };
+  const cols = block.basis.length / block.rank;
+  const row = Float64Array.from(filled.subarray(0, cols), (v) => (Number.isNaN(v) ? 0 : v));
+  smooth.set(projectRow(row, cols, block.basis, block.rank));
+  // Unknown stays unknown (before the series started, after the grid).
+  for (let c = 0; c < smooth.length; c++) if (Number.isNaN(filled[c] as number)) smooth[c] = NaN;
+  return { filled, smooth };
 }
 
 function deptTotals(sum: Float64Array, origin: number, originAlign: Alignment): DeptAgg {

@@ -65,25 +65,51 @@ export function buildPanel(
     if (d > max) max = d;
   }
   const first = new Date(min * 86_400_000).toISOString().slice(0, 10);
-  const n = Math.round((max - min) / 7) + 1;
-  const weeks = Array.from({ length: n }, (_, i) => addWeeks(first, i));
-  const byKey = new Map<string, PanelSeries>();
-  const holidayWeeks = new Set<string>();
-  for (const r of list) {
-    const key = `${r.store}|${r.dept}`;
-    let s = byKey.get(key);
-    if (!s) {
-      s = { store: r.store, dept: r.dept, y: new Float64Array(n).fill(NaN), first: n, last: -1 };
-      byKey.set(key, s);
-    }
-    const i = Math.round((dayNumber(r.week) - min) / 7);
-    s.y[i] = r.sales;
-    if (i < s.first) s.first = i;
-    if (i > s.last) s.last = i;
-    if (r.isHoliday) holidayWeeks.add(r.week);
+  const builder = new PanelBuilder(first, Math.round((max - min) / 7) + 1);
+  for (const r of list) builder.add(r.store, r.dept, Math.round((dayNumber(r.week) - min) / 7), r.sales, r.isHoliday === true);
+  return builder.finish(stores, covariates);
+}
+
+/**
+ * Builds a panel one row at a time on a known grid, holding only the series' typed arrays
+ * (8 bytes per series-week), never the rows: what loading 43M department-weeks streams into.
+ */
+export class PanelBuilder {
+  readonly weeks: string[];
+  private readonly byKey = new Map<number, PanelSeries>();
+  private readonly holiday: Uint8Array;
+
+  constructor(firstWeek: string, nWeeks: number) {
+    this.weeks = Array.from({ length: nWeeks }, (_, i) => addWeeks(firstWeek, i));
+    this.holiday = new Uint8Array(nWeeks);
   }
-  const series = [...byKey.values()].sort((a, b) => a.store - b.store || a.dept - b.dept);
-  return { weeks, series, stores, covariates, holidayWeeks };
+
+  /** One department-week: `week` is the grid index (0 = firstWeek). */
+  add(store: number, dept: number, week: number, sales: number, isHoliday: boolean): void {
+    if (!Number.isInteger(week) || week < 0 || week >= this.weeks.length) throw new RangeError(`week index ${week} outside the grid`);
+    // A numeric key (store, dept < 2^20): no string per row.
+    const key = store * 1_048_576 + dept;
+    let s = this.byKey.get(key);
+    if (!s) {
+      if (!Number.isInteger(dept) || dept < 0 || dept >= 1_048_576) throw new RangeError(`department ${dept} out of range`);
+      s = { store, dept, y: new Float64Array(this.weeks.length).fill(NaN), first: this.weeks.length, last: -1 };
+      this.byKey.set(key, s);
+    }
+    s.y[week] = sales;
+    if (week < s.first) s.first = week;
+    if (week > s.last) s.last = week;
+    if (isHoliday) this.holiday[week] = 1;
+  }
+
+  get seriesCount(): number {
+    return this.byKey.size;
+  }
+
+  finish(stores: Map<number, StoreInfo> = new Map(), covariates: Map<string, Covariates> = new Map()): Panel {
+    const series = [...this.byKey.values()].sort((a, b) => a.store - b.store || a.dept - b.dept);
+    const holidayWeeks = new Set(this.weeks.filter((_, i) => this.holiday[i] === 1));
+    return { weeks: this.weeks, series, stores, covariates, holidayWeeks };
+  }
 }
 
 /** Grid index of a week (may be outside the grid: negative or >= weeks.length). */

@@ -39,7 +39,7 @@ export class TrainingBusyError extends Error {
   }
 }
 
-export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBackend'>, logger: Logger, options: TrainRunOptions = {}): Promise<TrainRunResult | undefined> {
+export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBackend'> & Partial<Pick<Config, 'trainScale'>>, logger: Logger, options: TrainRunOptions = {}): Promise<TrainRunResult | undefined> {
   const { backend } = await ensureBackend(config.tfBackend, logger);
   const version = await claimTraining(db, { onlyIfNoModel: options.onlyIfNoModel });
   if (version === undefined) {
@@ -61,6 +61,8 @@ export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBac
       },
       onBatch: options.onBatch,
       signal: options.signal,
+      scale: config.trainScale,
+      logger,
     });
     if (options.signal?.aborted) throw new Error('training stopped before it finished');
     options.onStage?.('saving');

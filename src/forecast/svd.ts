@@ -99,3 +99,141 @@ export function lowRank(a: Float64Array, rows: number, cols: number, rank: numbe
   }
   return out;
 }
+
+/**
+ * Chains with thousands of stores: a department's matrix has more stores than weeks, and the
+ * store x store Gram above (Jacobi, O(stores³) per sweep) would take minutes per department.
+ * The same projection comes from the week side: A_k = A V_k V_kᵀ, with V_k the top
+ * eigenvectors of the week x week Gram AᵀA. That Gram is accumulated once over all stores
+ * (gramOfRows), and the Gram of the data up to any origin o is its leading (o+1) x (o+1)
+ * block, so training at 30 origins never re-reads the stores.
+ */
+
+/** Adds rowᵀ row to the upper triangle of `g` (cols x cols): one store's contribution to AᵀA. */
+export function addToGram(g: Float64Array, row: ArrayLike<number>, cols: number): void {
+  for (let i = 0; i < cols; i++) {
+    const v = row[i] as number;
+    if (v === 0) continue;
+    const base = i * cols;
+    for (let j = i; j < cols; j++) g[base + j] = (g[base + j] as number) + v * (row[j] as number);
+  }
+}
+
+/** Deterministic start vectors (no Math.random: same data, same basis). */
+function startVectors(n: number, p: number): Float64Array {
+  const q = new Float64Array(n * p);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < q.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    q[i] = s / 2 ** 32 - 0.5;
+  }
+  return q;
+}
+
+/** Modified Gram-Schmidt on the p columns of q (n x p, row-major), in place; a null column becomes 0. */
+function orthonormalize(q: Float64Array, n: number, p: number): void {
+  for (let j = 0; j < p; j++) {
+    for (let k = 0; k < j; k++) {
+      let d = 0;
+      for (let r = 0; r < n; r++) d += (q[r * p + j] as number) * (q[r * p + k] as number);
+      for (let r = 0; r < n; r++) q[r * p + j] = (q[r * p + j] as number) - d * (q[r * p + k] as number);
+    }
+    let norm = 0;
+    for (let r = 0; r < n; r++) norm += (q[r * p + j] as number) ** 2;
+    norm = Math.sqrt(norm);
+    for (let r = 0; r < n; r++) q[r * p + j] = norm > 1e-300 ? (q[r * p + j] as number) / norm : 0;
+  }
+}
+
+/** y = G q, G the leading n x n block of the symmetric matrix `g` (both triangles filled, leading dimension ld). */
+function gramTimes(g: Float64Array, ld: number, n: number, q: Float64Array, p: number, y: Float64Array): void {
+  y.fill(0);
+  for (let i = 0; i < n; i++) {
+    const yi = i * p;
+    for (let j = 0; j < n; j++) {
+      const gij = g[i * ld + j] as number;
+      if (gij === 0) continue;
+      const qj = j * p;
+      for (let c = 0; c < p; c++) y[yi + c] = (y[yi + c] as number) + gij * (q[qj + c] as number);
+    }
+  }
+}
+
+/** Copies the upper triangle of `g` (n x n, addToGram) into the lower one. */
+export function symmetrize(g: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) g[i * n + j] = g[j * n + i] as number;
+}
+
+/** c = a (n x p) times b (p x p). */
+function timesSmall(a: Float64Array, n: number, p: number, b: Float64Array): Float64Array {
+  const c = new Float64Array(n * p);
+  for (let r = 0; r < n; r++) {
+    for (let k = 0; k < p; k++) {
+      const v = a[r * p + k] as number;
+      if (v === 0) continue;
+      for (let j = 0; j < p; j++) c[r * p + j] = (c[r * p + j] as number) + v * (b[k * p + j] as number);
+    }
+  }
+  return c;
+}
+
+/**
+ * Top-`k` eigenvectors of the leading n x n block of a symmetric PSD matrix `g` (leading
+ * dimension ld): subspace iteration with Rayleigh-Ritz on k+8 vectors until every wanted Ritz
+ * pair's residual is below 1e-6 of the largest eigenvalue, or 80 steps (O(n² k) per step
+ * instead of Jacobi's O(n³) per sweep). Components that close to the noise floor smooth the
+ * same either way. Returns n x k, column j = j-th vector.
+ */
+export function topEigenvectors(g: Float64Array, ld: number, n: number, k: number): Float64Array {
+  const p = Math.min(n, k + 8);
+  let q = startVectors(n, p);
+  orthonormalize(q, n, p);
+  const y = new Float64Array(n * p);
+  for (let iter = 0; iter < 80; iter++) {
+    gramTimes(g, ld, n, q, p, y);
+    const h = new Float64Array(p * p); // qᵀ G q
+    for (let a = 0; a < p; a++) {
+      for (let b = a; b < p; b++) {
+        let s = 0;
+        for (let r = 0; r < n; r++) s += (q[r * p + a] as number) * (y[r * p + b] as number);
+        h[a * p + b] = s;
+        h[b * p + a] = s;
+      }
+    }
+    const { values, vectors } = symmetricEigen(h, p);
+    const x = timesSmall(q, n, p, vectors); // Ritz vectors
+    const gx = timesSmall(y, n, p, vectors); // G x
+    const top = Math.max(values[0] as number, 1e-300);
+    let worst = 0;
+    for (let j = 0; j < Math.min(k, p); j++) {
+      let r2 = 0;
+      for (let r = 0; r < n; r++) r2 += ((gx[r * p + j] as number) - (values[j] as number) * (x[r * p + j] as number)) ** 2;
+      worst = Math.max(worst, Math.sqrt(r2) / top);
+    }
+    if (worst < 1e-6 || iter === 79) {
+      const out = new Float64Array(n * k);
+      for (let r = 0; r < n; r++) for (let j = 0; j < k; j++) out[r * k + j] = j < p ? (x[r * p + j] as number) : 0;
+      return out;
+    }
+    q = gx;
+    orthonormalize(q, n, p);
+  }
+  throw new Error('unreachable');
+}
+
+/** row V Vᵀ for one row of `len` values (unknown = 0), V = len x k (topEigenvectors). */
+export function projectRow(row: ArrayLike<number>, len: number, basis: Float64Array, k: number): Float64Array {
+  const coef = new Float64Array(k);
+  for (let c = 0; c < len; c++) {
+    const v = row[c] as number;
+    if (v === 0) continue;
+    for (let j = 0; j < k; j++) coef[j] = (coef[j] as number) + v * (basis[c * k + j] as number);
+  }
+  const out = new Float64Array(len);
+  for (let c = 0; c < len; c++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += (coef[j] as number) * (basis[c * k + j] as number);
+    out[c] = s;
+  }
+  return out;
+}

@@ -76,8 +76,16 @@ export interface SampleOptions {
   /** Grid index of the last week that may be used (inclusive). */
   until: number;
   hyper: Hyperparameters;
+  /**
+   * Scale mode: each origin's rows come from this many series drawn at random for that
+   * origin (a fresh draw per origin), so the sampling pass and the per-origin state cost
+   * the same whatever the chain's size. Undefined: every series at every origin.
+   */
+  seriesPerOrigin?: number;
   /** Called between origins so a server can keep serving. */
   yieldEvery?: () => Promise<void>;
+  /** Called after each origin with its picked rows and series (logging). */
+  onOrigin?: (r: { origin: number; index: number; origins: number; rows: number; series: number }) => void;
 }
 
 function isHoliday(panel: Panel, week: string): boolean {
@@ -91,37 +99,106 @@ export function trainingOrigins(until: number, step: number): number[] {
   return out.reverse();
 }
 
+/**
+ * Scale mode's series of each origin: `per` distinct series drawn with a seeded partial
+ * Fisher-Yates (its own random stream, so the default mode's draws are untouched), sorted so
+ * that rows stay in panel order. Undefined when every series fits.
+ */
+export function seriesSubsets(nSeries: number, origins: number, per: number | undefined, seed: number): Int32Array[] | undefined {
+  if (per === undefined || per >= nSeries) return undefined;
+  const rand = prng(seed + 7);
+  const pool = Int32Array.from({ length: nSeries }, (_, i) => i);
+  return Array.from({ length: origins }, () => {
+    for (let i = 0; i < per; i++) {
+      const j = i + Math.floor(rand() * (nSeries - i));
+      const tmp = pool[i] as number;
+      pool[i] = pool[j] as number;
+      pool[j] = tmp;
+    }
+    return pool.slice(0, per).sort();
+  });
+}
+
+/** The rows picked at one origin, in the order they are added (target week, then series). */
+interface OriginPicks {
+  series: number[];
+  week: number[];
+  val: boolean[];
+}
+
+/** Thinning state carried across origins: probabilities, the random stream, rows taken so far. */
+interface Picker {
+  panel: Panel;
+  until: number;
+  valStart: number;
+  maxHorizon: number;
+  pTrain: number;
+  pVal: number;
+  rand: () => number;
+  room: { train: number; val: number };
+}
+
+/** Picks origin `o`'s rows among `subset` (all series when undefined), drawing exactly as the full pass always has. */
+function pickRows(pk: Picker, o: number, subset: Int32Array | undefined): OriginPicks {
+  const { panel } = pk;
+  const out: OriginPicks = { series: [], week: [], val: [] };
+  const count = subset ? subset.length : panel.series.length;
+  for (let t = o + 1; t <= Math.min(o + pk.maxHorizon, pk.until); t++) {
+    const isVal = t >= pk.valStart;
+    for (let k = 0; k < count; k++) {
+      const si = subset ? (subset[k] as number) : k;
+      const s = panel.series[si] as PanelSeries;
+      if (s.first > o || Number.isNaN(s.y[t] as number)) continue;
+      if (pk.rand() >= (isVal ? pk.pVal : pk.pTrain)) continue;
+      // Rows without a year of history are a different regime (all forecasts fall back
+      // to recent levels); keep a tenth of them so the model still knows it.
+      if (t < s.first + 52 && pk.rand() >= 0.1) continue;
+      if (isVal ? pk.room.val <= 0 : pk.room.train <= 0) continue;
+      if (isVal) pk.room.val--;
+      else pk.room.train--;
+      out.series.push(si);
+      out.week.push(t);
+      out.val.push(isVal);
+    }
+  }
+  return out;
+}
+
 export async function buildSamples(panel: Panel, options: SampleOptions): Promise<{ train: SampleSet; val: SampleSet; origins: number[] }> {
   const { hyper, until } = options;
   const valStart = until - hyper.valWeeks + 1; // targets >= valStart are validation
   const origins = trainingOrigins(until, hyper.originStep);
+  const subsets = seriesSubsets(panel.series.length, origins.length, options.seriesPerOrigin, hyper.seed);
   // Count candidates first so thinning hits the row budgets.
-  const { nTrain, nVal } = countRows(panel, origins, until, valStart, hyper.maxHorizon);
-  const pTrain = Math.min(1, hyper.maxTrainRows / Math.max(nTrain, 1));
-  const pVal = Math.min(1, hyper.maxValRows / Math.max(nVal, 1));
-  const rand = prng(hyper.seed);
+  const { nTrain, nVal } = countRows(panel, origins, until, valStart, hyper.maxHorizon, subsets);
   const train = allocate(Math.ceil(Math.min(nTrain, hyper.maxTrainRows * 1.05 + 1000)));
   const val = allocate(Math.ceil(Math.min(nVal, hyper.maxValRows * 1.05 + 1000)));
-  for (const o of origins) {
-    let st: OriginState | undefined;
-    for (let t = o + 1; t <= Math.min(o + hyper.maxHorizon, until); t++) {
-      const week = panel.weeks[t] as string;
+  const picker: Picker = {
+    panel,
+    until,
+    valStart,
+    maxHorizon: hyper.maxHorizon,
+    pTrain: Math.min(1, hyper.maxTrainRows / Math.max(nTrain, 1)),
+    pVal: Math.min(1, hyper.maxValRows / Math.max(nVal, 1)),
+    rand: prng(hyper.seed),
+    room: { train: train.dept.length, val: val.dept.length },
+  };
+  for (const [index, o] of origins.entries()) {
+    const picks = pickRows(picker, o, subsets?.[index]);
+    // The origin's state for the picked series only: per-series work scales with the rows
+    // kept, not with the chain (department totals and the SVD still see every store).
+    const ids = [...new Set(picks.series)];
+    if (ids.length > 0) {
+      const st = originState(panel, o, { svdRank: hyper.svdRank }, ids, false);
       let info: TargetInfo | undefined;
-      const hol = isHoliday(panel, week);
-      for (let si = 0; si < panel.series.length; si++) {
-        const s = panel.series[si] as PanelSeries;
-        if (s.first > o || Number.isNaN(s.y[t] as number)) continue;
-        const set = t >= valStart ? val : train;
-        if (rand() >= (t >= valStart ? pVal : pTrain)) continue;
-        // Rows without a year of history are a different regime (all forecasts fall back
-        // to recent levels); keep a tenth of them so the model still knows it.
-        if (t < s.first + 52 && rand() >= 0.1) continue;
-        if (set.n >= set.dept.length) continue;
-        st ??= originState(panel, o, { svdRank: hyper.svdRank });
-        info ??= targetInfo(panel, o, week);
-        addSample(set, st, info, si, t, hol, hyper);
+      for (let k = 0; k < picks.series.length; k++) {
+        const t = picks.week[k] as number;
+        const week = panel.weeks[t] as string;
+        if (info?.week !== week) info = targetInfo(panel, o, week);
+        addSample(picks.val[k] ? val : train, st, info, picks.series[k] as number, t, isHoliday(panel, week), hyper);
       }
     }
+    options.onOrigin?.({ origin: o, index, origins: origins.length, rows: picks.series.length, series: ids.length });
     if (options.yieldEvery) await options.yieldEvery();
   }
   normaliseWeights(train);
@@ -130,12 +207,22 @@ export async function buildSamples(panel: Panel, options: SampleOptions): Promis
 }
 
 /** Rows available for training and validation before thinning (rows without a year of history count a tenth). */
-function countRows(panel: Panel, origins: readonly number[], until: number, valStart: number, maxHorizon: number): { nTrain: number; nVal: number } {
+function countRows(
+  panel: Panel,
+  origins: readonly number[],
+  until: number,
+  valStart: number,
+  maxHorizon: number,
+  subsets?: readonly Int32Array[],
+): { nTrain: number; nVal: number } {
   let nTrain = 0;
   let nVal = 0;
-  for (const o of origins) {
+  for (const [index, o] of origins.entries()) {
+    const subset = subsets?.[index];
+    const count = subset ? subset.length : panel.series.length;
     for (let t = o + 1; t <= Math.min(o + maxHorizon, until); t++) {
-      for (const s of panel.series) {
+      for (let k = 0; k < count; k++) {
+        const s = panel.series[subset ? (subset[k] as number) : k] as PanelSeries;
         if (s.first > o || Number.isNaN(s.y[t] as number)) continue;
         const share = t < s.first + 52 ? 0.1 : 1;
         if (t >= valStart) nVal += share;
@@ -188,7 +275,40 @@ export interface TrainOptions {
   onBatch?: (done: number, total: number, epoch: number) => void;
   /** Stop training early (keeps the best weights so far). */
   signal?: AbortSignal;
+  /** Scale mode (series sampled per origin); default: on above DEFAULT_SCALE.seriesThreshold series. */
+  scale?: Partial<ScaleSettings>;
+  /** Where training says what it does (rows and series sampled, memory); pino-style `info(fields, message)`. */
+  logger?: TrainLogger;
 }
+
+export interface TrainLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Training at chain scale. What grows with the chain is the sampling pass (origins x
+ * horizons x series) and the per-origin state of every series; the training set itself is
+ * already bounded (maxTrainRows). Scale mode draws `seriesPerOrigin` series per origin, so
+ * both stay flat: at 4,600 stores (~330k series) 5,000 series x 52 horizons per origin still
+ * fill the row budget with ~2-3 rows per series, about what the 45-store data gives in full.
+ */
+export interface ScaleSettings {
+  /** 'auto': on when the panel has more than `seriesThreshold` series; 'on' / 'off' force it. */
+  mode: 'auto' | 'on' | 'off';
+  seriesThreshold: number;
+  seriesPerOrigin: number;
+}
+
+export const DEFAULT_SCALE: ScaleSettings = { mode: 'auto', seriesThreshold: 20_000, seriesPerOrigin: 5_000 };
+
+/** Series per origin when scale mode is on for this panel, else undefined (every series). */
+export function scaleSeriesPerOrigin(nSeries: number, scale: Partial<ScaleSettings> = {}): number | undefined {
+  const s = { ...DEFAULT_SCALE, ...scale };
+  const on = s.mode === 'on' || (s.mode === 'auto' && nSeries > s.seriesThreshold);
+  return on ? s.seriesPerOrigin : undefined;
+}
+
+const rssMb = () => Math.round(process.memoryUsage.rss() / 2 ** 20);
 
 export interface TrainMetrics {
   trainRows: number;
@@ -203,6 +323,13 @@ export interface TrainMetrics {
   seconds: number;
   sampleSeconds: number;
   rowsPerSecond: number;
+  /** 'scale': series sampled per origin (seriesPerOrigin); 'full': every series at every origin. */
+  mode?: 'full' | 'scale';
+  seriesPerOrigin?: number;
+  /** Distinct series with at least one training row. */
+  trainSeries?: number;
+  /** Resident memory at the end of training (MB): the process, not only training. */
+  rssMb?: number;
 }
 
 export interface TrainedModel {
@@ -259,23 +386,45 @@ function trainingWindow(panel: Panel, options: TrainOptions): { hyper: Hyperpara
   if (until < 52 + hyper.valWeeks) {
     throw new Error(`training needs at least ${52 + hyper.valWeeks + 1} weeks of data up to ${untilWeek}; found ${until + 1}`);
   }
-  const maxDept = Math.max(...panel.series.map((s) => s.dept));
+  // A loop, not Math.max(...spread): 330k series overflow the call stack.
+  let maxDept = -Infinity;
+  for (const s of panel.series) if (s.dept > maxDept) maxDept = s.dept;
   hyper.deptVocab = Math.max(hyper.deptVocab, Math.min(maxDept + 1, 1000));
   return { hyper, until };
 }
 
 export async function trainModel(panel: Panel, options: TrainOptions = {}): Promise<TrainedModel> {
   const { hyper, until } = trainingWindow(panel, options);
+  const seriesPerOrigin = scaleSeriesPerOrigin(panel.series.length, options.scale);
+  const log = options.logger;
+  const mode = seriesPerOrigin === undefined ? 'full' : 'scale';
+  log?.info({ mode, series: panel.series.length, seriesPerOrigin, weeks: until + 1, rssMb: rssMb() }, `training: ${mode} mode`);
   const t0 = performance.now();
-  const { train, val } = await buildSamples(panel, { until, hyper, yieldEvery: nextTick });
+  const { train, val, origins } = await buildSamples(panel, {
+    until,
+    hyper,
+    seriesPerOrigin,
+    yieldEvery: nextTick,
+    onOrigin: log
+      ? (r) => {
+          if (r.index % 8 === 0 || r.index === r.origins - 1) log.info({ ...r, rssMb: rssMb() }, `training samples: origin ${r.index + 1}/${r.origins}`);
+        }
+      : undefined,
+  });
   const sampleSeconds = (performance.now() - t0) / 1000;
   if (train.n < 100 || val.n < 20) throw new Error(`too little data to train: ${train.n} training and ${val.n} validation rows`);
+  const trainSeries = distinctSeries(train);
+  log?.info({ trainRows: train.n, valRows: val.n, trainSeries, origins: origins.length, seconds: sampleSeconds, rssMb: rssMb() }, 'training samples built');
 
   const normalizer = fitNormalizer(train.x, train.n);
   applyNormalizer(train.x, train.n, normalizer);
   applyNormalizer(val.x, val.n, normalizer);
   const network = buildNetwork(hyper);
-  const fit = await fitNetwork(network, train, val, hyper, options);
+  const onEpoch = (r: EpochReport) => {
+    log?.info({ ...r, rssMb: rssMb() }, `training epoch ${r.epoch}/${r.epochs}`);
+    options.onEpoch?.(r);
+  };
+  const fit = await fitNetwork(network, train, val, hyper, { ...options, onEpoch });
   const check = await calibrateOnValidation(network, val, hyper);
   return {
     network,
@@ -296,8 +445,16 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
       seconds: (performance.now() - t0) / 1000,
       sampleSeconds,
       rowsPerSecond: (train.n * fit.epochsRun) / Math.max(fit.trainSeconds, 1e-9),
+      mode,
+      seriesPerOrigin,
+      trainSeries,
+      rssMb: rssMb(),
     },
   };
+}
+
+function distinctSeries(set: SampleSet): number {
+  return new Set(set.series.subarray(0, set.n)).size;
 }
 
 /** Optimisation state of one training run, allocated once (training allocates no garbage per batch). */
