@@ -16,4 +16,6 @@ CREATE TABLE "store_holiday_weeks" (
 	CONSTRAINT "store_holiday_weeks_week_store_id_pk" PRIMARY KEY("week","store_id")
 );
 --> statement-breakpoint
+DROP INDEX "weekly_sales_dept_week_idx";--> statement-breakpoint
+DROP INDEX "weekly_sales_week_idx";--> statement-breakpoint
 CREATE INDEX "dept_week_sales_week_idx" ON "dept_week_sales" USING btree ("week");

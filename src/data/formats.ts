@@ -1,6 +1,6 @@
 import { clip } from '../util/text.ts';
 import { FIELD_RANGES, INPUT_LIMITS, type Range } from './limits.ts';
-import { DEPT_WEEK_DELTA_CTES, UPSERT_RETURNING } from './rollup.ts';
+import { AGGREGATE_DELTA_CTES, SALES_UPSERT_CTES } from './rollup.ts';
 import { WEEKDAYS, isoDate, parseIsoDate } from './weeks.ts';
 
 /**
@@ -276,14 +276,11 @@ export const FORMATS: readonly FileFormat[] = [
     upsert: [
       `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
       // One statement: the deltas of dept_week_sales need the old values only it can see.
-      `WITH up AS (
-         INSERT INTO weekly_sales (store_id, dept_id, week, sales, is_holiday)
+      `WITH src AS (
          SELECT DISTINCT ON (store_id, dept_id, week) store_id, dept_id, week, sales, is_holiday
-         FROM stg ORDER BY store_id, dept_id, week, ord DESC
-         ON CONFLICT (store_id, dept_id, week) DO UPDATE SET sales = excluded.sales, is_holiday = excluded.is_holiday
-         WHERE (weekly_sales.sales, weekly_sales.is_holiday) IS DISTINCT FROM (excluded.sales, excluded.is_holiday)
-         ${UPSERT_RETURNING}),
-       ${DEPT_WEEK_DELTA_CTES}
+         FROM stg ORDER BY store_id, dept_id, week, ord DESC),
+       ${SALES_UPSERT_CTES},
+       ${AGGREGATE_DELTA_CTES}
        ${upsertReturning}`,
     ],
     aggregates: 'departments',

@@ -7,7 +7,7 @@ import { clip } from '../util/text.ts';
 import { readHeader, readRows, type Row } from './csv-reader.ts';
 import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileFormat, type RowContext } from './formats.ts';
 import { INPUT_LIMITS } from './limits.ts';
-import { CHANGED_DDL, lockAggregates, refreshAggregates } from './rollup.ts';
+import { CHANGED_DDL, lockAggregates, tuneBatch, refreshAggregates } from './rollup.ts';
 
 export interface RejectedRow {
   line: number;
@@ -64,12 +64,14 @@ async function knownStores(db: Database): Promise<Set<number>> {
 async function writeBatch(db: Database, format: FileFormat, csv: string): Promise<{ inserted: number; updated: number }> {
   return db.transaction(async (tx) => {
     const feeds = format.aggregates !== 'none';
-    if (feeds) {
-      await lockAggregates(tx);
-      await tx.exec(CHANGED_DDL);
-    }
     await tx.exec(`CREATE TEMP TABLE stg (${format.staging.ddl}) ON COMMIT DROP`);
     await tx.copyCsv('stg', format.staging.columns, csv);
+    if (feeds) {
+      // Taken after the COPY: staging needs no lock, and other writers wait less.
+      await lockAggregates(tx);
+      await tuneBatch(tx);
+      await tx.exec(CHANGED_DDL);
+    }
     let last: { inserted: number; updated: number } | undefined;
     for (const statement of format.upsert) {
       last = (await tx.query<{ inserted: number; updated: number }>(statement))[0];
@@ -77,7 +79,7 @@ async function writeBatch(db: Database, format: FileFormat, csv: string): Promis
     // Store totals written directly: every staged store-week may have changed.
     if (format.aggregates === 'store-totals') await tx.exec('INSERT INTO chg (store_id, week) SELECT DISTINCT store_id, week FROM stg');
     // Same transaction: totals that cannot be computed keep the rows they sum out too.
-    if (feeds) await refreshAggregates(tx, { storeWeeks: format.aggregates === 'departments' });
+    if (feeds) await refreshAggregates(tx);
     return last ?? { inserted: 0, updated: 0 };
   });
 }

@@ -8,36 +8,70 @@ import { addWeeks } from './weeks.ts';
  * batch (or ingest) that changed the rows they sum, so a failure rolls both back: aggregates
  * and rows never disagree.
  *
- *   store_week_sales     store x week totals (recomputed for the changed store-weeks)
- *   dept_week_sales      department x week totals over all stores (kept by deltas)
+ *   store_week_sales     store x week totals
+ *   dept_week_sales      department x week totals over all stores
  *   store_holiday_weeks  per store and holiday week: holiday total, neighbouring weeks' mean
  *
- * A batch stages its changed store-weeks in the temporary table `chg`; the upsert of
- * weekly_sales fills it (see the train format in formats.ts) together with the deltas of
- * dept_week_sales, so a re-import that changes nothing refreshes nothing.
+ * The first two are kept by deltas computed in the statement that writes weekly_sales (the
+ * only one that sees the old values), so their cost follows the rows changed, never the
+ * chain's size; a re-import that changes nothing changes nothing. That statement also records
+ * the changed store-weeks in the temporary table `chg`, from which the holiday weeks of the
+ * stores concerned are recomputed.
  */
 
 /** One writer of sales aggregates at a time, across processes and replicas. */
 export const AGGREGATE_LOCK = 'storecast:sales-aggregates';
 
-/** The temporary table of changed (store_id, week) pairs, dropped at commit. */
-export const CHANGED_DDL = 'CREATE TEMP TABLE chg (store_id int, week date) ON COMMIT DROP';
+/** The temporary table of changed store-weeks, dropped at commit. */
+export const CHANGED_DDL = 'CREATE TEMP TABLE chg (store_id int, week date, cleared bool NOT NULL DEFAULT false) ON COMMIT DROP';
 
 /**
- * Serialises aggregate writers: two batches touching one store-week must not each recompute
- * its total without the other's uncommitted rows. Held until the transaction ends.
+ * Serialises aggregate writers (imports, ingest, on every replica): deltas would add up
+ * under concurrency, but the insert-or-update split and the holiday recount would not.
+ * Held until the transaction ends.
  */
 export async function lockAggregates(tx: SqlSession): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [AGGREGATE_LOCK]);
 }
 
 /**
- * Adds the deltas of the rows an upsert CTE named `up` returned (store_id, dept_id, week,
- * sales, is_holiday, inserted, old_sales) to dept_week_sales, and records the store-weeks
- * they touch in `chg`. Both are CTEs of the upsert statement itself: only that statement
- * sees the old values (read by a sub-select in RETURNING, which sees the statement's snapshot).
+ * Batch statements probe weekly_sales by primary key, row by row. The planner, not knowing
+ * the staged rows, may prefer hashing the whole table (43M rows at 4,600 stores): a batch
+ * forbids it. A batch's sort fits in memory.
  */
-export const DEPT_WEEK_DELTA_CTES = `
+export async function tuneBatch(tx: SqlSession): Promise<void> {
+  await tx.exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '64MB'");
+}
+
+/**
+ * Writes the rows of a CTE `src` (store_id, dept_id, week, sales, is_holiday; one per key)
+ * into weekly_sales, and yields `up`: each row inserted or changed, with its old values.
+ * One primary-key probe per row finds the old row; new rows are plain INSERTs and changed
+ * ones UPDATEs, half the cost of INSERT .. ON CONFLICT, whose speculative insertion
+ * dominated an import. Writers hold AGGREGATE_LOCK, so nothing inserts between the probe and
+ * the insert (the primary key would still refuse a duplicate).
+ */
+export const SALES_UPSERT_CTES = `
+  cur AS (
+    SELECT src.*, w.sales AS old_sales, w.is_holiday AS old_holiday, w.store_id IS NOT NULL AS existed
+    FROM src LEFT JOIN weekly_sales w ON w.store_id = src.store_id AND w.dept_id = src.dept_id AND w.week = src.week),
+  up AS (
+    SELECT store_id, dept_id, week, sales, is_holiday, NOT existed AS inserted, coalesce(old_sales, 0) AS old_sales, old_holiday
+    FROM cur WHERE NOT existed OR (sales, is_holiday) IS DISTINCT FROM (old_sales, old_holiday)),
+  ins AS (
+    INSERT INTO weekly_sales (store_id, dept_id, week, sales, is_holiday)
+    SELECT store_id, dept_id, week, sales, is_holiday FROM up WHERE inserted),
+  upd AS (
+    UPDATE weekly_sales w SET sales = up.sales, is_holiday = up.is_holiday FROM up
+    WHERE NOT up.inserted AND w.store_id = up.store_id AND w.dept_id = up.dept_id AND w.week = up.week)`;
+
+/**
+ * Adds the deltas of `up` to dept_week_sales and store_week_sales, and records the store-weeks
+ * they touch in `chg` (with whether a holiday flag was cleared: only a recount can tell if the
+ * week stays flagged). A store-week that held a store-level total (Walmart.csv) has no
+ * department rows: its new department rows replace the total.
+ */
+export const AGGREGATE_DELTA_CTES = `
   dept_delta AS (
     INSERT INTO dept_week_sales (dept_id, week, sales, store_count, is_holiday)
     SELECT dept_id, week, sum(sales - old_sales), count(*) FILTER (WHERE inserted), bool_or(is_holiday)
@@ -45,28 +79,28 @@ export const DEPT_WEEK_DELTA_CTES = `
     ON CONFLICT (dept_id, week) DO UPDATE SET sales = dept_week_sales.sales + excluded.sales,
       store_count = dept_week_sales.store_count + excluded.store_count,
       is_holiday = dept_week_sales.is_holiday OR excluded.is_holiday),
-  changed AS (INSERT INTO chg (store_id, week) SELECT DISTINCT store_id, week FROM up)`;
-
-/** RETURNING of the weekly_sales upsert: the new row, whether it is new, and the old sales. */
-export const UPSERT_RETURNING = `RETURNING store_id, dept_id, week, sales, is_holiday, (xmax = 0) AS inserted,
-  CASE WHEN xmax = 0 THEN 0 ELSE (SELECT o.sales FROM weekly_sales o
-    WHERE o.store_id = weekly_sales.store_id AND o.dept_id = weekly_sales.dept_id AND o.week = weekly_sales.week) END AS old_sales`;
+  store_delta AS (
+    INSERT INTO store_week_sales AS t (store_id, week, sales, is_holiday, dept_count, source)
+    SELECT store_id, week, round(sum(sales - old_sales)::numeric, 2)::float8, bool_or(is_holiday), count(*) FILTER (WHERE inserted), 'departments'
+    FROM up GROUP BY store_id, week ORDER BY store_id, week
+    ON CONFLICT (store_id, week) DO UPDATE SET
+      sales = round(((CASE WHEN t.source = 'store-total' THEN 0 ELSE t.sales END) + excluded.sales)::numeric, 2)::float8,
+      dept_count = (CASE WHEN t.source = 'store-total' THEN 0 ELSE t.dept_count END) + excluded.dept_count,
+      is_holiday = CASE WHEN t.source = 'store-total' THEN excluded.is_holiday ELSE t.is_holiday OR excluded.is_holiday END,
+      source = 'departments'),
+  changed AS (
+    INSERT INTO chg (store_id, week, cleared)
+    SELECT store_id, week, coalesce(bool_or(old_holiday AND NOT is_holiday), false) FROM up GROUP BY store_id, week)`;
 
 /**
- * Recomputes the store x week totals of the store-weeks in `chg` from their department rows.
- * ORDER BY takes row locks in key order, so concurrent writers cannot deadlock on them.
+ * Recounts the holiday flag of the store-weeks in `chg` where a row's flag was cleared: the
+ * one change a delta cannot apply. Probes the key per department, as its column order needs.
  */
-export async function refreshChangedStoreWeeks(tx: SqlSession): Promise<void> {
+export async function recountClearedStoreWeeks(tx: SqlSession): Promise<void> {
   await tx.exec(
-    `INSERT INTO store_week_sales (store_id, week, sales, is_holiday, dept_count, source)
-     SELECT store_id, week, round(sum(sales)::numeric, 2)::float8, bool_or(is_holiday), count(*), 'departments'
-     FROM weekly_sales WHERE (store_id, week) IN (SELECT DISTINCT store_id, week FROM chg)
-     GROUP BY store_id, week
-     ORDER BY store_id, week
-     ON CONFLICT (store_id, week) DO UPDATE SET sales = excluded.sales, is_holiday = excluded.is_holiday,
-       dept_count = excluded.dept_count, source = 'departments'
-     WHERE (store_week_sales.sales, store_week_sales.is_holiday, store_week_sales.dept_count, store_week_sales.source)
-       IS DISTINCT FROM (excluded.sales, excluded.is_holiday, excluded.dept_count, excluded.source)`,
+    `UPDATE store_week_sales t SET is_holiday = coalesce((
+       SELECT bool_or(w.is_holiday) FROM departments d JOIN weekly_sales w ON w.store_id = t.store_id AND w.dept_id = d.dept_id AND w.week = t.week), false)
+     FROM chg WHERE chg.cleared AND chg.store_id = t.store_id AND chg.week = t.week`,
   );
 }
 
@@ -116,8 +150,8 @@ export async function refreshChangedHolidayWeeks(tx: SqlSession): Promise<void> 
 }
 
 /** Every aggregate the changed store-weeks in `chg` feed, in dependency order. */
-export async function refreshAggregates(tx: SqlSession, options: { storeWeeks: boolean }): Promise<void> {
-  if (options.storeWeeks) await refreshChangedStoreWeeks(tx);
+export async function refreshAggregates(tx: SqlSession): Promise<void> {
+  await recountClearedStoreWeeks(tx);
   await refreshChangedHolidayWeeks(tx);
 }
 
