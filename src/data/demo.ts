@@ -248,7 +248,7 @@ export function generateChain(count: number, seed: number = DEMO.seed): ChainDat
 }
 
 /** Sets the generated stores' regions and time zones: one statement, however many stores. */
-async function setRegions(db: Database, regions: ChainData['regions']): Promise<void> {
+export async function setRegions(db: Database, regions: ChainData['regions']): Promise<void> {
   await db.query(
     `UPDATE stores s SET region = r.region, timezone = r.timezone
      FROM unnest($1::int[], $2::text[], $3::text[]) AS r(store_id, region, timezone)
