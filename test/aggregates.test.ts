@@ -5,7 +5,7 @@ import { importRecords, importRows } from '../src/data/import.ts';
 import { ensureAggregates, rebuildAggregates } from '../src/data/rollup.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
-import type { Database } from '../src/db/client.ts';
+import { openPostgres, type Database } from '../src/db/client.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 
 // Two demo stores and two generated ones (past the demo's 45), all departments and weeks.
@@ -128,5 +128,33 @@ describe.each(DB_KINDS)('maintained sales aggregates on %s', (kind) => {
     await t.db.exec('DELETE FROM dept_week_sales; DELETE FROM store_holiday_weeks');
     expect(await ensureAggregates(t.db)).toBe(true);
     await expectAggregatesMatch(t.db);
+  });
+});
+
+describe('maintained sales aggregates with two writers on one Postgres (two replicas)', () => {
+  let t: TestDatabase;
+  let other: Database;
+  beforeAll(async () => {
+    t = await createTestDatabase('postgres');
+    other = await openPostgres(t.url!);
+    await importRecords(t.db, 'stores', 'test:stores', [[['1', 'A', '150000'], ['2', 'B', '90000']]]);
+  });
+  afterAll(async () => {
+    await other.close();
+    await t.cleanup();
+  });
+
+  it('add up when both ingest the same store-weeks and departments at once', async () => {
+    const weeks = Array.from({ length: 20 }, (_, i) => addWeeks('2010-10-01', i));
+    const rows = (store: number, dept: number) => weeks.map((week, i) => ({ store, dept, week, sales: 100 * dept + i, isHoliday: false }));
+    // Every writer touches both stores' weeks and department 1's weeks: without the lock the
+    // insert-or-update split and the holiday recount would race.
+    await Promise.all([
+      ...[1, 2, 3].map((dept) => importRows(t.db, 'train', [...rows(1, dept), ...rows(2, dept)], { source: `a${dept}` })),
+      ...[4, 5, 1].map((dept) => importRows(other, 'train', [...rows(1, dept), ...rows(2, dept)].map((r) => ({ ...r, sales: r.sales + 1 })), { source: `b${dept}` })),
+    ]);
+    await expectAggregatesMatch(t.db);
+    const [n] = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM weekly_sales');
+    expect(n!.n).toBe(2 * 5 * weeks.length);
   });
 });
