@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { Command as Program, Option } from 'commander';
+import { Command as Program, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { createLogger } from './logger.ts';
 import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, withCli } from './cli/context.ts';
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
-import { loadDemoData } from './data/demo.ts';
+import { DEMO, loadDemoData, writeChainCsv } from './data/demo.ts';
+import { ensureAggregates } from './data/rollup.ts';
 import { dataStats } from './data/stats.ts';
 import { splitCommandLine } from './chat/dispatch.ts';
 import { replyAsText } from './chat/reply.ts';
@@ -68,6 +69,7 @@ program
   .option('--dry-run', 'validate only; write nothing')
   .action(async (files: string[], opts: { dryRun?: boolean }) => {
     await withCli(async ({ db }) => {
+      await ensureAggregates(db);
       const bars = process.stderr.isTTY ? new cliProgress.MultiBar({ format: ' {file} [{bar}] {percentage}% | {rows} rows', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
       const barsByFile = new Map<string, cliProgress.SingleBar>();
       try {
@@ -98,13 +100,27 @@ program
 
 program
   .command('demo')
-  .description('Load the deterministic demo data set (45 stores, ~80 departments, 143 weeks).')
-  .action(async () => {
+  .description('Load the deterministic demo data set (45 stores, ~80 departments, 143 weeks), or a generated chain of N stores.')
+  .option('--stores <n>', 'generate a chain of N stores (1-9999; stores 1-45 are the demo\'s), streamed into the database', parseStoreCount)
+  .option('--out <dir>', 'write stores.csv, features.csv and train.csv to this directory instead (for `storecast import`)')
+  .action(async (opts: { stores?: number; out?: string }) => {
+    if (opts.out) {
+      const files = await writeChainCsv(opts.out, opts.stores ?? DEMO.stores);
+      process.stdout.write(`wrote ${files.join(', ')}\n`);
+      return;
+    }
     await withCli(async ({ db }) => {
-      const reports = await loadDemoData(db);
+      await ensureAggregates(db);
+      const reports = await loadDemoData(db, DEMO.seed, { stores: opts.stores });
       reports.forEach(printReport);
     });
   });
+
+function parseStoreCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 9999) throw new InvalidArgumentError('a whole number of stores from 1 to 9999, e.g. --stores 450');
+  return n;
+}
 
 program
   .command('stats')
@@ -112,6 +128,7 @@ program
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
     await withCli(async ({ db }) => {
+      await ensureAggregates(db);
       const stats = await dataStats(db);
       if (opts.json) process.stdout.write(`${JSON.stringify(stats)}\n`);
       else for (const [k, v] of Object.entries(stats)) process.stdout.write(`${k.padEnd(18)} ${v ?? '-'}\n`);

@@ -52,6 +52,11 @@ export const envSchema = z.object({
     (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
     'must start with postgres:// (leave it unset to use the embedded database)',
   ),
+  // Connections each process keeps to Postgres: replicas x pool must fit max_connections.
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
+  // Seconds any one statement may run on Postgres (0: no limit). Set on serving replicas so a
+  // runaway query cannot hold a connection; imports and training run in their own processes.
+  DATABASE_STATEMENT_TIMEOUT: z.coerce.number().min(0).max(86_400).default(0),
   STORECAST_DATA_DIR: z.string().default('./data'),
   // Unset: demo data for the embedded database only; never into a production Postgres.
   STORECAST_DEMO: z.enum(['auto', 'never']).optional(),
@@ -118,7 +123,7 @@ export interface Config {
   host: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
-  database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+  database: { kind: 'postgres'; url: string; poolSize?: number; statementTimeoutMs?: number } | { kind: 'pglite'; dataDir: string };
   demoData: 'auto' | 'never';
   /** Longest graceful shutdown; then the process exits, logging what it abandoned. */
   shutdownTimeoutMs: number;
@@ -200,7 +205,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     logLevel: e.LOG_LEVEL ?? defaults.logLevel ?? 'info',
     logFormat: e.LOG_FORMAT,
-    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.STORECAST_DATA_DIR },
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, statementTimeoutMs: Math.round(e.DATABASE_STATEMENT_TIMEOUT * 1000) }
+      : { kind: 'pglite', dataDir: e.STORECAST_DATA_DIR },
     demoData: e.STORECAST_DEMO ?? (e.DATABASE_URL ? 'never' : 'auto'),
     shutdownTimeoutMs: e.STORECAST_SHUTDOWN_TIMEOUT * 1000,
     trainOnStart: e.STORECAST_TRAIN_ON_START,

@@ -277,8 +277,9 @@ describe.each(DB_KINDS)('import bounds and input limits on %s', (kind) => {
   });
 
   it('commits department rows and their store-week totals together', async () => {
-    // Rows stored before values were bounded: their total overflows float8, so the rollup fails.
-    await t.db.exec("INSERT INTO weekly_sales (store_id, dept_id, week, sales, is_holiday) VALUES (2, 98, '2010-04-02', 1e308, false), (2, 99, '2010-04-02', 1e308, false)");
+    // A store-week total that cannot take one more department (its count is at the smallint
+    // limit): the aggregate step fails, and the batch's rows must not stay without their totals.
+    await t.db.exec("INSERT INTO store_week_sales (store_id, week, sales, is_holiday, dept_count, source) VALUES (2, '2010-04-02', 0, false, 32767, 'departments')");
     const before = await count('SELECT count(*)::int AS n FROM weekly_sales');
     const rows = [
       { store: 2, dept: 1, week: '2010-03-26', sales: 10, isHoliday: false },
@@ -286,7 +287,8 @@ describe.each(DB_KINDS)('import bounds and input limits on %s', (kind) => {
     ];
     await expect(importRows(t.db, 'train', rows, { source: 'api' })).rejects.toThrow(/out of range/);
     expect(await count('SELECT count(*)::int AS n FROM weekly_sales')).toBe(before);
-    expect(await count('SELECT count(*)::int AS n FROM store_week_sales WHERE store_id = 2')).toBe(0);
+    expect(await count('SELECT count(*)::int AS n FROM store_week_sales WHERE store_id = 2')).toBe(1);
+    expect(await count('SELECT count(*)::int AS n FROM dept_week_sales WHERE dept_id = 1 AND week = \'2010-03-26\'')).toBe(0);
     const [run] = await t.db.query<{ status: string }>('SELECT status FROM import_runs ORDER BY id DESC LIMIT 1');
     expect(run!.status).toBe('failed');
   });

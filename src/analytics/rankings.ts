@@ -29,7 +29,9 @@ export async function ranking(db: Database, o: RankingOptions): Promise<RankingR
   const from = addWeeks(o.to, -(o.weeks - 1));
   const prevFrom = addWeeks(from, -52);
   const prevTo = addWeeks(o.to, -52);
-  const source = o.of === 'stores' ? 'store_week_sales' : 'weekly_sales';
+  // Departments chain-wide come from their maintained totals; narrowed to some stores (a
+  // restricted asker), from those stores' rows.
+  const source = o.of === 'stores' ? 'store_week_sales' : o.stores ? 'weekly_sales' : 'dept_week_sales';
   const key = o.of === 'stores' ? 'store_id' : 'dept_id';
   const metric = o.by === 'sales' ? 'cur' : 'CASE WHEN prev > 0 THEN cur / prev - 1 END';
   const rows = await db.query<{ id: number; cur: number; prev: number | null; growth: number | null }>(
@@ -37,7 +39,7 @@ export async function ranking(db: Database, o: RankingOptions): Promise<RankingR
        SELECT ${key} AS id,
          sum(sales) FILTER (WHERE week BETWEEN $1::date AND $2::date)::float8 AS cur,
          sum(sales) FILTER (WHERE week BETWEEN $3::date AND $4::date)::float8 AS prev
-       FROM ${source} WHERE week BETWEEN $3::date AND $2::date AND ($6::int[] IS NULL OR store_id = ANY($6::int[])) GROUP BY ${key})
+       FROM ${source} WHERE week BETWEEN $3::date AND $2::date AND ${source === 'dept_week_sales' ? '$6::int[] IS NULL' : '($6::int[] IS NULL OR store_id = ANY($6::int[]))'} GROUP BY ${key})
      SELECT id, cur, prev, CASE WHEN prev > 0 THEN cur / prev - 1 END AS growth
      FROM agg WHERE cur IS NOT NULL AND (${metric}) IS NOT NULL
      ORDER BY ${metric} ${o.order === 'top' ? 'DESC' : 'ASC'}, id LIMIT $5`,

@@ -11,7 +11,8 @@ export function scopeSql(scope: Scope, firstParam = 1): { from: string; where: s
     case 'store-dept':
       return { from: 'weekly_sales s', where: `s.store_id = ${p(0)} AND s.dept_id = ${p(1)}`, params: [scope.store, scope.dept] };
     case 'dept':
-      return { from: 'weekly_sales s', where: `s.dept_id = ${p(0)}`, params: [scope.dept] };
+      // Chain-wide department totals are maintained (src/data/rollup.ts): ~143 rows, any chain size.
+      return { from: 'dept_week_sales s', where: `s.dept_id = ${p(0)}`, params: [scope.dept] };
     case 'region':
       return {
         from: 'store_week_sales s',

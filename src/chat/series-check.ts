@@ -3,18 +3,20 @@ import { UserError } from './errors.ts';
 
 /** Refuses a store or store x dept with no sales, naming what does exist. */
 export async function requireSeries(db: Database, store: number, dept?: number): Promise<void> {
-  const [s] = await db.query<{ n: number; lo: number | null; hi: number | null; count: number }>(
-    `SELECT (SELECT count(*)::int FROM store_week_sales WHERE store_id = $1) AS n,
-            min(store_id) AS lo, max(store_id) AS hi, count(DISTINCT store_id)::int AS count FROM store_week_sales`,
-    [store],
+  const [known] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM store_week_sales WHERE store_id = $1', [store]);
+  if (known && known.n > 0) return requireDept(db, store, dept);
+  // Only a refusal names what exists: counting every store's weeks on each request would not stay flat.
+  const [s] = await db.query<{ lo: number | null; hi: number | null; count: number }>(
+    `SELECT min(store_id) AS lo, max(store_id) AS hi, count(*)::int AS count FROM stores WHERE EXISTS (SELECT 1 FROM store_week_sales w WHERE w.store_id = stores.store_id)`,
   );
   if (!s || s.count === 0) throw new UserError('No sales data is loaded yet. Import some with `storecast import` (or run `storecast demo`).', { code: 'NO_DATA' });
-  if (s.n === 0) {
-    throw new UserError(`Store ${store} has no sales data. Stores with data: ${s.lo}-${s.hi} (${s.count} stores).`, {
-      code: 'UNKNOWN_STORE',
-      suggestion: `store ${Math.min(Math.max(store, s.lo!), s.hi!)}`,
-    });
-  }
+  throw new UserError(`Store ${store} has no sales data. Stores with data: ${s.lo}-${s.hi} (${s.count} stores).`, {
+    code: 'UNKNOWN_STORE',
+    suggestion: `store ${Math.min(Math.max(store, s.lo!), s.hi!)}`,
+  });
+}
+
+async function requireDept(db: Database, store: number, dept: number | undefined): Promise<void> {
   if (dept === undefined) return;
   const depts = await db.query<{ dept_id: number }>('SELECT DISTINCT dept_id FROM weekly_sales WHERE store_id = $1 ORDER BY dept_id', [store]);
   if (!depts.some((d) => d.dept_id === dept)) {

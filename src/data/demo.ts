@@ -1,6 +1,10 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import type { Database } from '../db/client.ts';
 import { holidayCalendar } from './holidays.ts';
-import { importRecords, type ImportReport } from './import.ts';
+import { importRecords, type ImportOptions, type ImportReport } from './import.ts';
 import { addWeeks } from './weeks.ts';
 import { normal, prng } from '../util/random.ts';
 
@@ -46,25 +50,22 @@ interface DemoDept {
   volatility: number;
 }
 
-function buildStores(rand: () => number, depts: DemoDept[]): DemoStore[] {
-  const stores: DemoStore[] = [];
-  for (let id = 1; id <= DEMO.stores; id++) {
-    const type = id % 7 === 0 ? 'C' : rand() < 0.5 ? 'A' : 'B';
-    const size = Math.round(type === 'A' ? 150_000 + rand() * 70_000 : type === 'B' ? 40_000 + rand() * 100_000 : 35_000 + rand() * 10_000);
-    const where = REGIONS[id % REGIONS.length]!;
-    const coverage = type === 'A' ? 0.97 : type === 'B' ? 0.88 : 0.72;
-    stores.push({
-      id,
-      type,
-      size,
-      region: where.region,
-      timezone: where.timezone,
-      level: size * (6 + rand() * 4),
-      trend: -0.03 + rand() * 0.09,
-      depts: depts.filter((d) => d.id <= 10 || rand() < coverage).map((d) => d.id),
-    });
-  }
-  return stores;
+/** One store's attributes from `rand`: type, size, region, sales level, trend, departments. */
+function buildStore(id: number, rand: () => number, depts: readonly DemoDept[]): DemoStore {
+  const type = id % 7 === 0 ? 'C' : rand() < 0.5 ? 'A' : 'B';
+  const size = Math.round(type === 'A' ? 150_000 + rand() * 70_000 : type === 'B' ? 40_000 + rand() * 100_000 : 35_000 + rand() * 10_000);
+  const where = REGIONS[id % REGIONS.length]!;
+  const coverage = type === 'A' ? 0.97 : type === 'B' ? 0.88 : 0.72;
+  return {
+    id,
+    type,
+    size,
+    region: where.region,
+    timezone: where.timezone,
+    level: size * (6 + rand() * 4),
+    trend: -0.03 + rand() * 0.09,
+    depts: depts.filter((d) => d.id <= 10 || rand() < coverage).map((d) => d.id),
+  };
 }
 
 function buildDepts(rand: () => number): DemoDept[] {
@@ -114,68 +115,185 @@ export interface DemoData {
   regions: { storeId: number; region: string; timezone: string }[];
 }
 
-export function generateDemoData(seed: number = DEMO.seed): DemoData {
-  const rand = prng(seed);
-  const depts = buildDepts(rand);
-  const stores = buildStores(rand, depts);
+/** A generated chain of any size, streamed: one chunk of features and of sales per store. */
+export interface ChainData {
+  stores: string[][];
+  regions: { storeId: number; region: string; timezone: string }[];
+  features: Iterable<string[][]>;
+  sales: Iterable<string[][]>;
+  /** Department rows the sales stream yields (known before generating them). */
+  salesRows: number;
+}
+
+/** What the feature and sales rows of every store share: the calendar and the departments. */
+interface Calendar {
+  weeks: string[];
+  flags: string[];
+  holidayNames: (string | undefined)[];
+  depts: Map<number, DemoDept>;
+  totalShare: number;
+}
+
+function calendarOf(depts: readonly DemoDept[]): Calendar {
   const holidayByWeek = new Map(holidayCalendar(2010, 2014).map((h) => [h.week, h.name]));
   const weeks = Array.from({ length: DEMO.featureWeeks }, (_, i) => addWeeks(DEMO.firstWeek, i));
-  const flag = (w: string) => (holidayByWeek.has(w) ? 'TRUE' : 'FALSE');
-
-  const features: string[][] = [];
-  for (const s of stores) {
-    let cpi = 126 + rand() * 90;
-    let unemployment = 5 + rand() * 5;
-    const climate = 40 + rand() * 30;
-    weeks.forEach((w, i) => {
-      cpi *= 1 + 0.0004 + normal(rand) * 0.0003;
-      unemployment = Math.max(3, unemployment - 0.01 + normal(rand) * 0.03);
-      const month = Number(w.slice(5, 7));
-      const temp = climate + 25 * Math.sin((2 * Math.PI * (month - 4)) / 12) + normal(rand) * 5;
-      const markdowns = w >= '2011-11-11' ? [1, 2, 3, 4, 5].map(() => (rand() < 0.8 ? (rand() * 20_000 * (s.size / 150_000)).toFixed(2) : 'NA')) : ['NA', 'NA', 'NA', 'NA', 'NA'];
-      features.push([String(s.id), w, temp.toFixed(2), (2.6 + i * 0.008 + normal(rand) * 0.03).toFixed(3), ...markdowns, cpi.toFixed(4), unemployment.toFixed(3), flag(w)]);
-    });
-  }
-
-  function* sales(): Generator<string[][]> {
-    const salesWeeks = weeks.slice(0, DEMO.weeks);
-    const totalShare = depts.reduce((a, d) => a + d.share, 0);
-    for (const s of stores) {
-      const chunk: string[][] = [];
-      for (const deptId of s.depts) {
-        const d = depts.find((x) => x.id === deptId)!;
-        const base = (s.level * d.share) / totalShare;
-        let ar = 0;
-        salesWeeks.forEach((w, i) => {
-          ar = 0.6 * ar + normal(rand) * d.volatility;
-          const growth = 1 + s.trend * (i / 52);
-          const lift = 1 + holidayLift(holidayByWeek.get(w), d);
-          let value = base * growth * seasonality(w, d) * lift * Math.exp(ar);
-          // Small departments sometimes book more returns than sales in a week.
-          if (base < 800 && rand() < 0.03) value = -rand() * 300;
-          chunk.push([String(s.id), String(deptId), w, value.toFixed(2), flag(w)]);
-        });
-      }
-      yield chunk;
-    }
-  }
-
   return {
-    stores: stores.map((s) => [String(s.id), s.type, String(s.size)]),
-    features,
-    sales: sales(),
-    regions: stores.map((s) => ({ storeId: s.id, region: s.region, timezone: s.timezone })),
+    weeks,
+    flags: weeks.map((w) => (holidayByWeek.has(w) ? 'TRUE' : 'FALSE')),
+    holidayNames: weeks.map((w) => holidayByWeek.get(w)),
+    depts: new Map(depts.map((d) => [d.id, d])),
+    totalShare: depts.reduce((a, d) => a + d.share, 0),
   };
 }
 
-/** Loads the demo data set through the same validation and upserts as a CSV import. */
-export async function loadDemoData(db: Database, seed: number = DEMO.seed): Promise<ImportReport[]> {
-  const demo = generateDemoData(seed);
-  const reports = [await importRecords(db, 'stores', 'demo:stores', [demo.stores])];
-  for (const r of demo.regions) {
-    await db.query('UPDATE stores SET region = $2, timezone = $3 WHERE store_id = $1', [r.storeId, r.region, r.timezone]);
+/** features.csv rows of one store: weather, fuel, CPI and unemployment drift, markdowns from 2011-11-11. */
+function featureRows(s: DemoStore, rand: () => number, cal: Calendar): string[][] {
+  const rows: string[][] = [];
+  let cpi = 126 + rand() * 90;
+  let unemployment = 5 + rand() * 5;
+  const climate = 40 + rand() * 30;
+  cal.weeks.forEach((w, i) => {
+    cpi *= 1 + 0.0004 + normal(rand) * 0.0003;
+    unemployment = Math.max(3, unemployment - 0.01 + normal(rand) * 0.03);
+    const month = Number(w.slice(5, 7));
+    const temp = climate + 25 * Math.sin((2 * Math.PI * (month - 4)) / 12) + normal(rand) * 5;
+    const markdowns = w >= '2011-11-11' ? [1, 2, 3, 4, 5].map(() => (rand() < 0.8 ? (rand() * 20_000 * (s.size / 150_000)).toFixed(2) : 'NA')) : ['NA', 'NA', 'NA', 'NA', 'NA'];
+    rows.push([String(s.id), w, temp.toFixed(2), (2.6 + i * 0.008 + normal(rand) * 0.03).toFixed(3), ...markdowns, cpi.toFixed(4), unemployment.toFixed(3), cal.flags[i]!]);
+  });
+  return rows;
+}
+
+/** train.csv rows of one store: every department's 143 weeks. */
+function salesRows(s: DemoStore, rand: () => number, cal: Calendar): string[][] {
+  const rows: string[][] = [];
+  const id = String(s.id);
+  for (const deptId of s.depts) {
+    const d = cal.depts.get(deptId)!;
+    const dept = String(deptId);
+    const base = (s.level * d.share) / cal.totalShare;
+    let ar = 0;
+    for (let i = 0; i < DEMO.weeks; i++) {
+      const w = cal.weeks[i]!;
+      ar = 0.6 * ar + normal(rand) * d.volatility;
+      const growth = 1 + s.trend * (i / 52);
+      const lift = 1 + holidayLift(cal.holidayNames[i], d);
+      let value = base * growth * seasonality(w, d) * lift * Math.exp(ar);
+      // Small departments sometimes book more returns than sales in a week.
+      if (base < 800 && rand() < 0.03) value = -rand() * 300;
+      rows.push([id, dept, w, value.toFixed(2), cal.flags[i]!]);
+    }
   }
-  reports.push(await importRecords(db, 'features', 'demo:features', [demo.features]));
-  reports.push(await importRecords(db, 'train', 'demo:sales', demo.sales));
+  return rows;
+}
+
+/** The 45 demo stores, their features and sales: one random stream, in this order. */
+function classicDemo(seed: number) {
+  const rand = prng(seed);
+  const depts = buildDepts(rand);
+  const cal = calendarOf(depts);
+  const stores = Array.from({ length: DEMO.stores }, (_, i) => buildStore(i + 1, rand, depts));
+  const features = stores.flatMap((s) => featureRows(s, rand, cal));
+  // Lazy, but still on the one stream: consumed after the features, as it always was.
+  function* sales(): Generator<string[][]> {
+    for (const s of stores) yield salesRows(s, rand, cal);
+  }
+  return { depts, cal, stores, features, sales: sales() };
+}
+
+const storeRecord = (s: DemoStore) => [String(s.id), s.type, String(s.size)];
+const regionOf = (s: DemoStore) => ({ storeId: s.id, region: s.region, timezone: s.timezone });
+
+export function generateDemoData(seed: number = DEMO.seed): DemoData {
+  const demo = classicDemo(seed);
+  return { stores: demo.stores.map(storeRecord), features: demo.features, sales: demo.sales, regions: demo.stores.map(regionOf) };
+}
+
+/** A seed of its own for one store and stream, so store 4,000 needs no draws of stores 46..3,999. */
+function streamSeed(seed: number, store: number, stream: number): number {
+  let h = (seed ^ Math.imul(store, 0x9e3779b1) ^ Math.imul(stream, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A chain of `count` stores (1..count): stores 1-45 are exactly the demo's; each further store
+ * draws from random streams of its own (attributes, features, sales), with the same types,
+ * sizes, regions, departments, holidays, trends, markdowns and noise. Deterministic, a prefix
+ * of any larger chain, and streamed: at most one store's rows are generated ahead.
+ */
+export function generateChain(count: number, seed: number = DEMO.seed): ChainData {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`stores must be a whole number >= 1, got ${count}`);
+  const demo = classicDemo(seed);
+  const stores = demo.stores.slice(0, count);
+  for (let id = DEMO.stores + 1; id <= count; id++) stores.push(buildStore(id, prng(streamSeed(seed, id, 1)), demo.depts));
+  const cal = demo.cal;
+  function* features(): Generator<string[][]> {
+    const classic = new Set(stores.slice(0, DEMO.stores).map((s) => String(s.id)));
+    yield demo.features.filter((r) => classic.has(r[0]!));
+    for (const s of stores.slice(DEMO.stores)) yield featureRows(s, prng(streamSeed(seed, s.id, 2)), cal);
+  }
+  function* sales(): Generator<string[][]> {
+    // The demo's stores share one stream: all 45 are drawn, the first `count` kept.
+    for (const chunk of demo.sales) if (Number(chunk[0]?.[0]) <= count) yield chunk;
+    for (const s of stores.slice(DEMO.stores)) yield salesRows(s, prng(streamSeed(seed, s.id, 3)), cal);
+  }
+  return {
+    stores: stores.map(storeRecord),
+    regions: stores.map(regionOf),
+    features: features(),
+    sales: sales(),
+    salesRows: stores.reduce((a, s) => a + s.depts.length * DEMO.weeks, 0),
+  };
+}
+
+/** Sets the generated stores' regions and time zones: one statement, however many stores. */
+export async function setRegions(db: Database, regions: ChainData['regions']): Promise<void> {
+  await db.query(
+    `UPDATE stores s SET region = r.region, timezone = r.timezone
+     FROM unnest($1::int[], $2::text[], $3::text[]) AS r(store_id, region, timezone)
+     WHERE s.store_id = r.store_id AND (s.region, s.timezone) IS DISTINCT FROM (r.region, r.timezone)`,
+    [regions.map((r) => r.storeId), regions.map((r) => r.region), regions.map((r) => r.timezone)],
+  );
+}
+
+/**
+ * Loads the demo data set (or a generated chain of `stores` stores) through the same
+ * validation and upserts as a CSV import, streamed: memory stays flat at 4,600 stores.
+ */
+export async function loadDemoData(db: Database, seed: number = DEMO.seed, options: { stores?: number } & ImportOptions = {}): Promise<ImportReport[]> {
+  const { stores: count = DEMO.stores, ...importOptions } = options;
+  const chain = generateChain(count, seed);
+  const reports = [await importRecords(db, 'stores', 'demo:stores', [chain.stores], importOptions)];
+  await setRegions(db, chain.regions);
+  reports.push(await importRecords(db, 'features', 'demo:features', chain.features, importOptions));
+  reports.push(await importRecords(db, 'train', 'demo:sales', chain.sales, importOptions));
   return reports;
+}
+
+const CSV_HEADERS = {
+  stores: 'Store,Type,Size',
+  features: 'Store,Date,Temperature,Fuel_Price,MarkDown1,MarkDown2,MarkDown3,MarkDown4,MarkDown5,CPI,Unemployment,IsHoliday',
+  train: 'Store,Dept,Date,Weekly_Sales,IsHoliday',
+} as const;
+
+/**
+ * Writes a generated chain as Kaggle stores.csv, features.csv and train.csv in `dir`, for
+ * `storecast import` (the path users take with real files). Streams, honouring backpressure.
+ */
+export async function writeChainCsv(dir: string, count: number, seed: number = DEMO.seed): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const chain = generateChain(count, seed);
+  const files: string[] = [];
+  for (const [name, chunks] of [['stores', [chain.stores]], ['features', chain.features], ['train', chain.sales]] as const) {
+    const path = join(dir, `${name}.csv`);
+    const out = createWriteStream(path);
+    const write = (text: string) => (out.write(text) ? Promise.resolve() : once(out, 'drain').then(() => undefined));
+    await write(`${CSV_HEADERS[name]}\n`);
+    for (const chunk of chunks) await write(chunk.map((r) => r.join(',')).join('\n') + '\n');
+    out.end();
+    await finished(out);
+    files.push(path);
+  }
+  return files;
 }

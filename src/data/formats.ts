@@ -1,5 +1,6 @@
 import { clip } from '../util/text.ts';
 import { FIELD_RANGES, INPUT_LIMITS, type Range } from './limits.ts';
+import { AGGREGATE_DELTA_CTES, SALES_UPSERT_CTES } from './rollup.ts';
 import { WEEKDAYS, isoDate, parseIsoDate } from './weeks.ts';
 
 /**
@@ -30,8 +31,12 @@ export interface FileFormat {
   validate(fields: Fields, ctx: RowContext): RowResult;
   /** Statements run in the batch transaction after COPY into `stg`; the last returns {inserted, updated}. */
   upsert: string[];
-  /** Whether store-week totals must be recomputed from weekly_sales afterwards. */
-  refreshesRollup: boolean;
+  /**
+   * Which maintained aggregates (src/data/rollup.ts) the batch feeds: 'departments' rows
+   * (weekly_sales: every aggregate), 'store-totals' (store_week_sales written directly: the
+   * holiday weeks built on it), or none.
+   */
+  aggregates: 'departments' | 'store-totals' | 'none';
 }
 
 class RowError extends Error {}
@@ -176,7 +181,7 @@ export const FORMATS: readonly FileFormat[] = [
          RETURNING (xmax = 0) AS inserted)
        ${upsertReturning}`,
     ],
-    refreshesRollup: false,
+    aggregates: 'none',
   },
   {
     name: 'walmart',
@@ -222,7 +227,7 @@ export const FORMATS: readonly FileFormat[] = [
          RETURNING (xmax = 0) AS inserted)
        ${upsertReturning}`,
     ],
-    refreshesRollup: false,
+    aggregates: 'store-totals',
   },
   {
     name: 'features',
@@ -253,7 +258,7 @@ export const FORMATS: readonly FileFormat[] = [
          RETURNING (xmax = 0) AS inserted)
        ${upsertReturning}`,
     ],
-    refreshesRollup: false,
+    aggregates: 'none',
   },
   {
     name: 'train',
@@ -270,16 +275,15 @@ export const FORMATS: readonly FileFormat[] = [
       }),
     upsert: [
       `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
-      `WITH up AS (
-         INSERT INTO weekly_sales (store_id, dept_id, week, sales, is_holiday)
+      // One statement: the deltas of dept_week_sales need the old values only it can see.
+      `WITH src AS (
          SELECT DISTINCT ON (store_id, dept_id, week) store_id, dept_id, week, sales, is_holiday
-         FROM stg ORDER BY store_id, dept_id, week, ord DESC
-         ON CONFLICT (store_id, dept_id, week) DO UPDATE SET sales = excluded.sales, is_holiday = excluded.is_holiday
-         WHERE (weekly_sales.sales, weekly_sales.is_holiday) IS DISTINCT FROM (excluded.sales, excluded.is_holiday)
-         RETURNING (xmax = 0) AS inserted)
+         FROM stg ORDER BY store_id, dept_id, week, ord DESC),
+       ${SALES_UPSERT_CTES},
+       ${AGGREGATE_DELTA_CTES}
        ${upsertReturning}`,
     ],
-    refreshesRollup: true,
+    aggregates: 'departments',
   },
   {
     name: 'test',
@@ -304,7 +308,7 @@ export const FORMATS: readonly FileFormat[] = [
          RETURNING (xmax = 0) AS inserted)
        ${upsertReturning}`,
     ],
-    refreshesRollup: false,
+    aggregates: 'none',
   },
 ];
 

@@ -7,7 +7,7 @@ import { clip } from '../util/text.ts';
 import { readHeader, readRows, type Row } from './csv-reader.ts';
 import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileFormat, type RowContext } from './formats.ts';
 import { INPUT_LIMITS } from './limits.ts';
-import { refreshStagedStoreWeeks } from './rollup.ts';
+import { CHANGED_DDL, lockAggregates, tuneBatch, refreshAggregates } from './rollup.ts';
 
 export interface RejectedRow {
   line: number;
@@ -60,17 +60,26 @@ async function knownStores(db: Database): Promise<Set<number>> {
   return new Set(rows.map((r) => r.store_id));
 }
 
-/** One batch, one transaction: COPY into staging, upsert, and the store-week totals it changes. */
+/** One batch, one transaction: COPY into staging, upsert, and the aggregates it changes. */
 async function writeBatch(db: Database, format: FileFormat, csv: string): Promise<{ inserted: number; updated: number }> {
   return db.transaction(async (tx) => {
+    const feeds = format.aggregates !== 'none';
     await tx.exec(`CREATE TEMP TABLE stg (${format.staging.ddl}) ON COMMIT DROP`);
     await tx.copyCsv('stg', format.staging.columns, csv);
+    if (feeds) {
+      // Taken after the COPY: staging needs no lock, and other writers wait less.
+      await lockAggregates(tx);
+      await tuneBatch(tx);
+      await tx.exec(CHANGED_DDL);
+    }
     let last: { inserted: number; updated: number } | undefined;
     for (const statement of format.upsert) {
       last = (await tx.query<{ inserted: number; updated: number }>(statement))[0];
     }
+    // Store totals written directly: every staged store-week may have changed.
+    if (format.aggregates === 'store-totals') await tx.exec('INSERT INTO chg (store_id, week) SELECT DISTINCT store_id, week FROM stg');
     // Same transaction: totals that cannot be computed keep the rows they sum out too.
-    if (format.refreshesRollup) await refreshStagedStoreWeeks(tx);
+    if (feeds) await refreshAggregates(tx);
     return last ?? { inserted: 0, updated: 0 };
   });
 }

@@ -113,8 +113,10 @@ export async function openPglite(dataDir: string): Promise<Database> {
   });
 }
 
-export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
-  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
+export async function openPostgres(url: string, options: { max?: number; statementTimeoutMs?: number } = {}): Promise<Database> {
+  // statement_timeout rides on each connection's startup parameters: no round trip per query.
+  const connection = options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {};
+  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {}, connection });
   const orm = drizzlePostgres(sql, { schema }) as unknown as Orm;
   return {
     kind: 'postgres',
@@ -157,7 +159,9 @@ export async function migrate(db: Database, postgresUrl?: string): Promise<void>
 
 export async function openDatabase(config: Pick<Config, 'database'>): Promise<Database> {
   const db =
-    config.database.kind === 'postgres' ? await openPostgres(config.database.url) : await openPglite(config.database.dataDir);
+    config.database.kind === 'postgres'
+      ? await openPostgres(config.database.url, { max: config.database.poolSize, statementTimeoutMs: config.database.statementTimeoutMs })
+      : await openPglite(config.database.dataDir);
   try {
     await migrate(db, config.database.kind === 'postgres' ? config.database.url : undefined);
   } catch (err) {

@@ -216,7 +216,8 @@ export class Autocomplete {
       rows = found.map((r) => ({ id: r.store_id, label: [`Store ${r.store_id}`, r.type ? `type ${r.type}` : undefined, r.region ?? undefined].filter(Boolean).join(' · ') }));
     } else {
       const found = await db.query<{ dept_id: number; name: string | null }>(
-        `SELECT d.dept_id, dep.name FROM (SELECT DISTINCT dept_id FROM weekly_sales ${store === undefined ? '' : 'WHERE store_id = $1'}) d
+        // Chain-wide from the maintained department totals, not a DISTINCT over every sales row.
+        `SELECT d.dept_id, dep.name FROM (SELECT DISTINCT dept_id FROM ${store === undefined ? 'dept_week_sales' : 'weekly_sales WHERE store_id = $1'}) d
            LEFT JOIN departments dep ON dep.dept_id = d.dept_id ORDER BY d.dept_id`,
         store === undefined ? [] : [store],
       );

@@ -1,0 +1,140 @@
+// Walmart-size (issue #15): for each chain size, a generated chain on a fresh Postgres database:
+//   1. `storecast demo --stores N --out DIR` writes stores.csv, features.csv, train.csv;
+//   2. `storecast import` (the CLI, its own process) loads them: rows/s of train.csv;
+//   3. every chat answer, p50/p95 over stores, query + Reply + chart PNG (as bench/reply.ts);
+//   4. `storecast train` (its own process, under /usr/bin/time): wall time and peak RSS.
+// Targets on the 2-core machine at 4,600 stores: every command p95 < 1 s, import >= 80k rows/s.
+// Run: npx tsx bench/scale.ts [45,450,4600] [--runs 20] [--no-train] [--train-timeout 1800]
+//      (TEST_DATABASE_URL names the Postgres server; each size gets a new database, dropped after.)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderPng } from '../charts/index.ts';
+import { loadConfig } from '../src/config.ts';
+import { createServices } from '../src/services.ts';
+import { createForecaster } from '../src/forecast/index.ts';
+import { createLogger } from '../src/logger.ts';
+import { generateChain, setRegions } from '../src/data/demo.ts';
+import { createTestDatabase } from '../test/helpers/db.ts';
+import { asker } from '../test/helpers/services.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const sizes = (args.find((a) => /^\d+(,\d+)*$/.test(a)) ?? '45,450').split(',').map(Number);
+const runs = Number(option('--runs', '20'));
+const train = !args.includes('--no-train');
+const trainTimeoutS = Number(option('--train-timeout', '1800'));
+const cli = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** Runs the storecast CLI in its own process (optionally under /usr/bin/time for peak RSS). */
+function storecast(argv: string[], env: Record<string, string>, options: { timed?: boolean; timeoutS?: number } = {}): Promise<Run> {
+  const started = performance.now();
+  const command = options.timed ? '/usr/bin/time' : process.execPath;
+  const full = options.timed ? ['-f', 'peak-rss-kb %M', process.execPath, cli, ...argv] : [cli, ...argv];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, full, { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+    const timer = options.timeoutS ? setTimeout(() => child.kill('SIGTERM'), options.timeoutS * 1000) : undefined;
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const rate = (rows: number, s: number) => `${Math.round(rows / s).toLocaleString('en-US')} rows/s`;
+
+/** The chat answers timed: every command that reads sales, at store, region and chain scope. */
+function commandLines(stores: number): ((i: number) => string)[] {
+  const store = (i: number) => 1 + ((i * 7919) % stores);
+  return [
+    (i) => `forecast store ${store(i)} week 12`,
+    (i) => `forecast store ${store(i)} dept 7 week 52`,
+    (i) => `sales store ${store(i)}`,
+    (i) => `sales store ${store(i)} dept 7`,
+    (i) => `holiday-impact store ${store(i)}`,
+    () => 'holiday-impact all',
+    () => 'holiday-impact region South',
+    () => 'top stores by growth',
+    () => 'top depts by sales',
+  ];
+}
+
+async function timeCommands(url: string, stores: number): Promise<void> {
+  const config = loadConfig({ DATABASE_URL: url, STORECAST_ACCESS: 'open', STORECAST_RATE_LIMIT: '0', LOG_LEVEL: 'silent' });
+  const { openPostgres } = await import('../src/db/client.ts');
+  const db = await openPostgres(url);
+  const logger = createLogger('silent');
+  const services = createServices({ config, db, logger, forecaster: createForecaster(db, config, logger) });
+  try {
+    for (const line of commandLines(stores)) {
+      const once = async (i: number) => {
+        const text = line(i);
+        const [name, ...rest] = text.split(' ');
+        const started = performance.now();
+        const outcome = await services.run({ name: name!, text: rest.join(' ') }, asker);
+        if (outcome.kind !== 'ok') throw new Error(`/${text}: ${outcome.reply.summary}`);
+        if (outcome.reply.chart) await renderPng(outcome.reply.chart.spec);
+        return performance.now() - started;
+      };
+      for (let i = 0; i < 3; i++) await once(1000 + i);
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) times.push(await once(i));
+      const label = line(0).replace(/store \d+/, 'store N');
+      console.log(`  /${label.padEnd(34)} p50 ${pct(times, 0.5).toFixed(0).padStart(5)} ms  p95 ${pct(times, 0.95).toFixed(0).padStart(5)} ms`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+for (const stores of sizes) {
+  const started = performance.now();
+  const t = await createTestDatabase('postgres');
+  const dir = mkdtempSync(join(tmpdir(), `storecast-scale-${stores}-`));
+  const env = { DATABASE_URL: t.url!, STORECAST_DEMO: 'never' };
+  try {
+    console.log(`\n${stores.toLocaleString('en-US')} stores (Postgres ${t.url!.replace(/^.*\//, '')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores)`);
+    const gen = await storecast(['demo', '--stores', String(stores), '--out', dir], {});
+    if (gen.code !== 0) throw new Error(`demo --out failed: ${gen.stderr}`);
+    console.log(`  generated CSVs in ${gen.seconds.toFixed(1)} s`);
+
+    const imp = await storecast(['import', join(dir, 'stores.csv'), join(dir, 'features.csv'), join(dir, 'train.csv')], env);
+    if (imp.code !== 0) throw new Error(`import failed: ${imp.stderr}`);
+    const trainLine = /train\.csv \(train\): (\d+) rows read.* in ([\d.]+) s/.exec(imp.stdout);
+    const rows = Number(trainLine?.[1] ?? 0);
+    console.log(`  import (CLI, 3 files): ${imp.seconds.toFixed(1)} s; train.csv ${rows.toLocaleString('en-US')} rows in ${trainLine?.[2]} s = ${rate(rows, Number(trainLine?.[2]))}`);
+
+    // stores.csv has no regions: give the stores the generator's, as `storecast demo --stores` does.
+    await setRegions(t.db, generateChain(stores).regions);
+    await timeCommands(t.url!, stores);
+
+    if (train) {
+      const tr = await storecast(['train'], env, { timed: true, timeoutS: trainTimeoutS });
+      const rss = Number(/peak-rss-kb (\d+)/.exec(tr.stderr)?.[1] ?? NaN);
+      const what = tr.code === 0 ? 'done' : tr.seconds >= trainTimeoutS ? `stopped at the ${trainTimeoutS} s limit` : `failed (exit ${tr.code}): ${tr.stderr.trim().split('\n').filter((l) => !l.startsWith('peak-rss')).slice(-1)[0]}`;
+      console.log(`  storecast train: ${what} in ${tr.seconds.toFixed(0)} s, peak RSS ${(rss / 1024).toFixed(0)} MB`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await t.cleanup();
+  }
+  console.log(`  (${stores} stores took ${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
+}
