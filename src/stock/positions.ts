@@ -29,9 +29,10 @@ interface SnapshotRow {
 const num = (v: number | string | null) => (v === null ? null : Number(v));
 
 /** The latest snapshot of each store x department in scope. */
-export async function latestSnapshots(db: Database, scope: StockScope): Promise<SnapshotRow[]> {
+export async function latestSnapshots(db: Database, scope: StockScope | { kind: 'stores'; stores: readonly number[]; dept?: number }): Promise<SnapshotRow[]> {
   const params: unknown[] = [];
   const where: string[] = [];
+  if (scope.kind === 'stores') where.push(`s.store_id = ANY($${params.push(scope.stores)}::int[])`);
   if (scope.kind === 'store') where.push(`s.store_id = $${params.push(scope.store)}`);
   if (scope.kind === 'region') where.push(`s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower($${params.push(scope.region)}))`);
   if (scope.dept !== undefined) where.push(`s.dept_id = $${params.push(scope.dept)}`);
@@ -45,7 +46,7 @@ export async function latestSnapshots(db: Database, scope: StockScope): Promise<
 }
 
 /** Cover of every department in scope with a stock snapshot, from the cached demand forecasts. */
-export async function coverInScope(db: Database, forecaster: Forecaster, scope: StockScope): Promise<DeptCover[]> {
+export async function coverInScope(db: Database, forecaster: Forecaster, scope: StockScope | { kind: 'stores'; stores: readonly number[] }): Promise<DeptCover[]> {
   const rows = await latestSnapshots(db, scope);
   const demand = await demandFor(db, forecaster, rows.map((r) => ({ store: r.store_id, dept: r.dept_id })));
   return rows.map((r) => {

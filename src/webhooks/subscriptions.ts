@@ -6,7 +6,7 @@ import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
 
-export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel';
+export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel' | 'email';
 export type WebhookFormat = 'slack' | 'discord' | 'json';
 
 export interface Subscription {
