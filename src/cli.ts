@@ -5,6 +5,9 @@ import { createLogger } from './logger.ts';
 import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, withCli } from './cli/context.ts';
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
 import { loadDemoData } from './data/demo.ts';
+import { loadDemoStock } from './data/demo-stock.ts';
+import { evaluateAfterImport } from './alerts/hooks.ts';
+import { alertsCommand } from './cli/alerts.ts';
 import { dataStats } from './data/stats.ts';
 import { splitCommandLine } from './chat/dispatch.ts';
 import { replyAsText } from './chat/reply.ts';
@@ -63,11 +66,11 @@ function printReport(r: ImportReport): void {
 
 program
   .command('import')
-  .description('Import CSV files, recognised by their header: Kaggle train/features/stores/test.csv or Walmart.csv.')
+  .description('Import CSV files, recognised by their header: Kaggle train/features/stores/test.csv, Walmart.csv or stock.csv.')
   .argument('<files...>', 'CSV files')
   .option('--dry-run', 'validate only; write nothing')
   .action(async (files: string[], opts: { dryRun?: boolean }) => {
-    await withCli(async ({ db }) => {
+    await withCli(async ({ db, config, logger }) => {
       const bars = process.stderr.isTTY ? new cliProgress.MultiBar({ format: ' {file} [{bar}] {percentage}% | {rows} rows', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
       const barsByFile = new Map<string, cliProgress.SingleBar>();
       try {
@@ -82,6 +85,12 @@ program
         });
         bars?.stop();
         reports.forEach(printReport);
+        // Alert rules on the stores just imported are evaluated now; their notices go out from the running server.
+        const forecaster = createForecaster(db, config, logger);
+        for (const r of reports) {
+          const run = await evaluateAfterImport({ db, forecaster, logger }, r);
+          if (run?.evaluated) process.stdout.write(`${r.source}: ${run.evaluated} alert rule${run.evaluated > 1 ? 's' : ''} evaluated, ${run.fired.length} started firing, ${run.resolved.length} resolved\n`);
+        }
         const rejected = reports.reduce((a, r) => a + r.rejectedCount, 0);
         if (rejected > 0) process.stderr.write(`warning: ${rejected} row${rejected > 1 ? 's' : ''} rejected (listed above as file:line: reason); all other rows were kept.\n`);
       } catch (err) {
@@ -102,6 +111,7 @@ program
   .action(async () => {
     await withCli(async ({ db }) => {
       const reports = await loadDemoData(db);
+      reports.push(await loadDemoStock(db));
       reports.forEach(printReport);
     });
   });
@@ -147,6 +157,7 @@ program
 program.addCommand(tokensCommand());
 program.addCommand(accessCommand());
 program.addCommand(subscriptionsCommand());
+program.addCommand(alertsCommand());
 program.addCommand(deliveriesCommand());
 program.addCommand(auditCommand());
 program.addCommand(consoleLinkCommand());
