@@ -46,7 +46,7 @@ function stockParts(detail: Record<string, unknown>, title: string): Pick<Reply,
       ? {
           chart: {
             spec: stockCoverChart({ title, subtitle: `Counted ${detail.asOf} · departments under the threshold`, horizon: 26, rows: depts.slice(0, 20).map((d) => ({ label: label(d), median: d.weeks, p90: d.weeks, leadTime: d.leadTimeWeeks })) }),
-            alt: `Bar chart of weeks of stock cover of the ${Math.min(20, depts.length)} departments under the threshold, against their lead times.`,
+            alt: `Bar chart of weeks of stock cover of the ${depts.length === 1 ? 'department' : `${Math.min(20, depts.length)} departments`} under the threshold, against lead time.`,
           },
         }
       : {}),
