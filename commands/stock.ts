@@ -1,4 +1,5 @@
 import { stockCoverChart, stockLineChart } from '../charts/index.ts';
+import { alertLine } from '../src/alerts/options.ts';
 import { defineCommand } from '../src/chat/command.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { money, weekLabel } from '../src/chat/format.ts';
@@ -18,8 +19,7 @@ const ALERT_WEEKS = 2;
 /** At risk: at p90 demand it runs out before an order placed today (lead time + a review) lands. */
 export const atRisk = (c: DeptCover) => c.cover !== undefined && c.cover.p90.weeks !== null && c.cover.p90.weeks < c.cover.leadTimeWeeks + REVIEW_PERIOD_WEEKS;
 
-/** Written out rather than built with commandLine: "what stock" reads worse than "stock", and both parse. */
-const alertLine = (store: number, dept?: number) => `/alert stock store ${store}${dept === undefined ? '' : ` dept ${dept}`} below ${ALERT_WEEKS} weeks`;
+const alertMe = (store: number, dept?: number) => alertLine({ what: 'stock', store, dept, below: String(ALERT_WEEKS) });
 
 function runOut(c: DeptCover): string {
   if (!c.cover) return 'no forecast (no sales history)';
@@ -94,7 +94,7 @@ function deptReply(c: DeptCover, store: number): Reply {
       : {}),
     table: table([c], store),
     actions: [
-      { label: `Alert me below ${ALERT_WEEKS} weeks`, command: alertLine(store, c.dept) },
+      { label: `Alert me below ${ALERT_WEEKS} weeks`, command: alertMe(store, c.dept) },
       { label: `Forecast dept ${c.dept}`, command: commandLine(forecast, { store, dept: c.dept }) },
       { label: 'All departments', command: commandLine(stock, { store }) },
     ],
@@ -136,7 +136,7 @@ const stock = defineCommand({
       chart: storeChart(rows, store, asOf),
       table: table(rows, store),
       actions: [
-        { label: `Alert me below ${ALERT_WEEKS} weeks`, command: alertLine(store) },
+        { label: `Alert me below ${ALERT_WEEKS} weeks`, command: alertMe(store) },
         { label: `Forecast dept ${worst.dept}`, command: commandLine(forecast, { store, dept: worst.dept }) },
         { label: `Stock of dept ${worst.dept}`, command: commandLine(stock, { store, dept: worst.dept }) },
       ],

@@ -90,8 +90,8 @@ describe.each(DB_KINDS)('a stock alert created in Slack, two replicas (%s)', (ki
     expect(fired[0]!.body.channel).toBe(CHANNEL);
     const text = JSON.stringify(fired[0]!.body.blocks);
     expect(text).toContain('Store 5 · Dept 7');
-    expect(text).toContain(`/alert snooze ${id} for day`);
-    expect(text).toContain(`/alert ack ${id}`);
+    expect(text).toContain(`/alert what snooze id ${id} for day`);
+    expect(text).toContain(`/alert what ack id ${id}`);
     // The chart of the departments under the threshold, threaded under the notice.
     await fake.waitFor((c) => c.path === '/api/files.completeUploadExternal');
 

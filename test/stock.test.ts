@@ -93,7 +93,7 @@ describe.each(DB_KINDS)('stock snapshots on %s', (kind) => {
     expect(reply.table!.rows.slice(0, atRisk.length).map((r) => r[0])).toEqual(atRisk.map((d) => d.dept));
     expect(reply.table!.columns).toContain('reorder');
     expect(reply.chart?.spec).toBeTruthy();
-    expect(reply.actions.map((a) => a.command)).toEqual(['/alert stock store 5 below 2 weeks', `/forecast store 5 dept ${atRisk[0]!.dept}`, `/stock store 5 dept ${atRisk[0]!.dept}`]);
+    expect(reply.actions.map((a) => a.command)).toEqual(['/alert what stock store 5 below 2', `/forecast store 5 dept ${atRisk[0]!.dept}`, `/stock store 5 dept ${atRisk[0]!.dept}`]);
 
     const one = await services.run({ name: 'stock', text: `store 5 dept ${atRisk[0]!.dept}` }, asker);
     expect(one.kind === 'ok' && one.reply.summary).toContain('runs out week of');

@@ -6,7 +6,7 @@ import { createOutbound } from '../net/outbound.ts';
 import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
 import { isAddress } from '../email/address.ts';
-import { alertOptions } from './options.ts';
+import { alertLine, alertOptions, ALERTS_LINE } from './options.ts';
 import { acceptedTarget } from './targets.ts';
 import {
   accessScope,
@@ -78,7 +78,7 @@ async function createHandler(o: AlertOptions, ctx: CommandContext): Promise<Repl
       { label: 'Watches', value: describeCondition(rule.kind, condition) },
       { label: 'Notifies', value: rule.target.hint },
     ],
-    actions: [{ label: 'Delete', command: `/alert delete ${rule.id}` }, { label: 'All alerts', command: '/alerts' }],
+    actions: [{ label: 'Delete', command: alertLine({ what: 'delete', id: rule.id }) }, { label: 'All alerts', command: ALERTS_LINE }],
     visibility: 'channel',
     context: {},
     data: { alert: rule },
@@ -132,7 +132,7 @@ export async function alertsListHandler(_o: OptionsOf<[]>, ctx: CommandContext):
           filename: 'alerts.csv',
         }
       : undefined,
-    actions: visible.filter((r) => r.state === 'firing').slice(0, 3).map((r) => ({ label: `Acknowledge ${r.id}`, command: `/alert ack ${r.id}` })),
+    actions: visible.filter((r) => r.state === 'firing').slice(0, 3).map((r) => ({ label: `Acknowledge ${r.id}`, command: alertLine({ what: 'ack', id: r.id }) })),
     visibility: 'ephemeral',
     context: {},
     data: { alerts: visible.map((r) => ({ ...r })) },

@@ -1,6 +1,7 @@
 import { stockCoverChart } from '../../charts/index.ts';
 import { money, percent, weekLabel } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
+import { alertLine, ALERTS_LINE } from './options.ts';
 import type { AlertRuleRow } from './rules.ts';
 import { describeCondition, describeStockScope, ruleScope } from './rules.ts';
 
@@ -86,7 +87,7 @@ export function noticeReply({ rule, kind, episode, detail }: NoticeInput): Reply
       title: `Resolved: ${where}`,
       summary: `Alert ${rule.id} (${what}) is back to normal.`,
       facts: [{ label: 'Alert', value: rule.id }],
-      actions: [{ label: rule.kind === 'stock' ? 'Stock cover' : 'Forecast', command: rule.kind === 'stock' && rule.scope_kind === 'store' ? `/stock store ${rule.scope_value}` : `/alerts` }],
+      actions: [{ label: rule.kind === 'stock' && rule.scope_kind === 'store' ? 'Stock cover' : 'All alerts', command: rule.kind === 'stock' && rule.scope_kind === 'store' ? `/stock store ${rule.scope_value}` : ALERTS_LINE }],
       visibility: 'channel',
       context: {},
       data: { alert: rule.id, episode, kind, detail },
@@ -101,9 +102,9 @@ export function noticeReply({ rule, kind, episode, detail }: NoticeInput): Reply
     ...(parts.chart ? { chart: parts.chart } : {}),
     ...(parts.table ? { table: parts.table } : {}),
     actions: [
-      { label: 'Snooze a day', command: `/alert snooze ${rule.id} for day` },
-      { label: 'Snooze a week', command: `/alert snooze ${rule.id} for week` },
-      { label: 'Acknowledge', command: `/alert ack ${rule.id}` },
+      { label: 'Snooze a day', command: alertLine({ what: 'snooze', id: rule.id, for: 'day' }) },
+      { label: 'Snooze a week', command: alertLine({ what: 'snooze', id: rule.id, for: 'week' }) },
+      { label: 'Acknowledge', command: alertLine({ what: 'ack', id: rule.id }) },
     ],
     visibility: 'channel',
     context: { ...(detail.asOf ? { dataThrough: String(detail.asOf) } : detail.week ? { dataThrough: String(detail.week) } : {}) },

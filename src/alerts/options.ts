@@ -1,4 +1,5 @@
-import type { OptionDef } from '../chat/command.ts';
+import type { ArgsOf, OptionDef } from '../chat/command.ts';
+import { commandLine } from '../chat/parse.ts';
 
 /**
  * The options of /alert, defined apart from its handler so that /stock can build "alert me"
@@ -20,3 +21,7 @@ export const alertOptions = [
 ] as const satisfies readonly OptionDef[];
 
 export const ALERT_KEYWORDS = ['weeks', 'vs', 'last', 'year', 'of', 'cover', 'than'] as const;
+
+/** A follow-up that runs /alert, in its canonical form (what buttons run and tests read back). */
+export const alertLine = (args: ArgsOf<typeof alertOptions>) => commandLine({ name: 'alert', options: alertOptions }, args);
+export const ALERTS_LINE = '/alerts';
