@@ -24,3 +24,5 @@ export {
   percentExpr,
 } from './theme.ts';
 export type { ChartSpec } from './theme.ts';
+export { stockCoverChart, stockLineChart, COVER_SERIES, STOCK_SERIES } from './stock.ts';
+export type { CoverRow, StockCoverChartInput, StockLineChartInput, StockWeek } from './stock.ts';

@@ -1,12 +1,15 @@
 import type { Command } from '../src/chat/command.ts';
 import type { CommandRegistry } from '../src/chat/dispatch.ts';
 import access from './access.ts';
+import alert from './alert.ts';
+import alerts from './alerts.ts';
 import audit from './audit.ts';
 import consoleCommand from './console.ts';
 import forecast from './forecast.ts';
 import { createHelpCommand } from './help.ts';
 import holidayImpact from './holiday-impact.ts';
 import sales from './sales.ts';
+import stock from './stock.ts';
 import subscribe from './subscribe.ts';
 import subscriptions from './subscriptions.ts';
 import top from './top.ts';
@@ -15,7 +18,7 @@ import unsubscribe from './unsubscribe.ts';
 /** Every slash command, by name. Adding a command is one file here and one line below. */
 export function createRegistry(extra: readonly Command[] = []): CommandRegistry {
   const registry = new Map<string, Command>();
-  for (const command of [forecast, holidayImpact, sales, top, subscribe, unsubscribe, subscriptions, access, consoleCommand, audit, ...extra, createHelpCommand(() => registry)]) {
+  for (const command of [forecast, holidayImpact, sales, top, stock, alert, alerts, subscribe, unsubscribe, subscriptions, access, consoleCommand, audit, ...extra, createHelpCommand(() => registry)]) {
     registry.set(command.name, command);
   }
   return registry;

@@ -6,6 +6,9 @@ import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, withCli } from './cli/con
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
 import { DEMO, loadDemoData, writeChainCsv } from './data/demo.ts';
 import { ensureAggregates } from './data/rollup.ts';
+import { loadDemoStock } from './data/demo-stock.ts';
+import { evaluateAfterImport } from './alerts/hooks.ts';
+import { alertsCommand } from './cli/alerts.ts';
 import { dataStats } from './data/stats.ts';
 import { splitCommandLine } from './chat/dispatch.ts';
 import { replyAsText } from './chat/reply.ts';
@@ -64,11 +67,11 @@ function printReport(r: ImportReport): void {
 
 program
   .command('import')
-  .description('Import CSV files, recognised by their header: Kaggle train/features/stores/test.csv or Walmart.csv.')
+  .description('Import CSV files, recognised by their header: Kaggle train/features/stores/test.csv, Walmart.csv or stock.csv.')
   .argument('<files...>', 'CSV files')
   .option('--dry-run', 'validate only; write nothing')
   .action(async (files: string[], opts: { dryRun?: boolean }) => {
-    await withCli(async ({ db }) => {
+    await withCli(async ({ db, config, logger }) => {
       await ensureAggregates(db);
       const bars = process.stderr.isTTY ? new cliProgress.MultiBar({ format: ' {file} [{bar}] {percentage}% | {rows} rows', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
       const barsByFile = new Map<string, cliProgress.SingleBar>();
@@ -84,6 +87,12 @@ program
         });
         bars?.stop();
         reports.forEach(printReport);
+        // Alert rules on the stores just imported are evaluated now; their notices go out from the running server.
+        const forecaster = createForecaster(db, config, logger);
+        for (const r of reports) {
+          const run = await evaluateAfterImport({ db, forecaster, logger }, r);
+          if (run?.evaluated) process.stdout.write(`${r.source}: ${run.evaluated} alert rule${run.evaluated > 1 ? 's' : ''} evaluated, ${run.fired.length} started firing, ${run.resolved.length} resolved\n`);
+        }
         const rejected = reports.reduce((a, r) => a + r.rejectedCount, 0);
         if (rejected > 0) process.stderr.write(`warning: ${rejected} row${rejected > 1 ? 's' : ''} rejected (listed above as file:line: reason); all other rows were kept.\n`);
       } catch (err) {
@@ -112,6 +121,7 @@ program
     await withCli(async ({ db }) => {
       await ensureAggregates(db);
       const reports = await loadDemoData(db, DEMO.seed, { stores: opts.stores });
+      reports.push(await loadDemoStock(db));
       reports.forEach(printReport);
     });
   });
@@ -164,6 +174,7 @@ program
 program.addCommand(tokensCommand());
 program.addCommand(accessCommand());
 program.addCommand(subscriptionsCommand());
+program.addCommand(alertsCommand());
 program.addCommand(deliveriesCommand());
 program.addCommand(auditCommand());
 program.addCommand(consoleLinkCommand());

@@ -114,6 +114,15 @@ export const envSchema = z.object({
   DISCORD_BOT_TOKEN: optionalString,
   DISCORD_API_URL: urlString,
   DISCORD_MODE: z.enum(['http', 'gateway']).default('http'),
+  // Email (alerts and weekly summaries): SMTP (smtp[s]://user:pass@host:port) or SendGrid's v3 API.
+  SMTP_URL: optionalString.refine((v) => v === undefined || /^smtps?:\/\/[^\s]+$/.test(v), 'must be smtp://[user:pass@]host[:port] or smtps://...'),
+  SENDGRID_API_KEY: optionalString,
+  // SendGrid's API base (tests point it at a fake).
+  SENDGRID_API_URL: urlString,
+  // The From address of storecast's mail.
+  EMAIL_FROM: optionalString.refine((v) => v === undefined || /^[^\r\n]*<?[^\s@<>]+@[^\s@<>]+>?$/.test(v), 'must be an address such as storecast@example.com or "storecast <storecast@example.com>"'),
+  // How often every alert rule is evaluated on schedule (minutes), besides after each import.
+  STORECAST_ALERT_EVERY_MINUTES: z.coerce.number().min(1).max(10_080).default(60),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -152,6 +161,10 @@ export interface Config {
   webhookUrl: string | undefined;
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
   discord: { publicKey?: string; appId?: string; botToken?: string; apiUrl?: string; mode: 'http' | 'gateway' };
+  /** Mail transports (src/email/): SMTP when SMTP_URL is set, else SendGrid when its key is; neither: no email. */
+  email: { smtpUrl?: string; sendgridApiKey?: string; sendgridApiUrl: string; from: string };
+  /** Scheduled evaluation of every alert rule (src/alerts/), ms. */
+  alertEveryMs: number;
 }
 
 export class ConfigError extends Error {
@@ -168,7 +181,7 @@ function decodeKey(v: string | undefined): Buffer | undefined {
 }
 
 /** Variables whose values an error message must not repeat (they end up in logs). */
-const SECRET_VARIABLES = new Set(['STORECAST_SECRET_KEY', 'STORECAST_OLD_SECRET_KEY']);
+const SECRET_VARIABLES = new Set(['STORECAST_SECRET_KEY', 'STORECAST_OLD_SECRET_KEY', 'SMTP_URL', 'SENDGRID_API_KEY']);
 
 function shown(name: string, value: string | undefined): string {
   if (SECRET_VARIABLES.has(name) && value) return `(${value.length} characters, not shown)`;
@@ -237,5 +250,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiUrl: e.DISCORD_API_URL,
       mode: e.DISCORD_MODE,
     },
+    email: {
+      smtpUrl: e.SMTP_URL,
+      sendgridApiKey: e.SENDGRID_API_KEY,
+      sendgridApiUrl: (e.SENDGRID_API_URL ?? 'https://api.sendgrid.com').replace(/\/$/, ''),
+      from: e.EMAIL_FROM ?? 'storecast <storecast@localhost>',
+    },
+    alertEveryMs: e.STORECAST_ALERT_EVERY_MINUTES * 60_000,
   };
 }

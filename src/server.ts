@@ -14,6 +14,7 @@ import { localUrl, publishOperatorEndpoint } from './server/operator.ts';
 import { startSlackSocketMode } from './adapters/slack/index.ts';
 import { startDiscordGateway } from './adapters/discord/index.ts';
 import { startScheduler } from './webhooks/index.ts';
+import { createAlertScheduler } from './alerts/scheduler.ts';
 import { openSecretKey } from './webhooks/secret-key.ts';
 
 /** Connection-holding adapters, connected in the background by the supervisor. */
@@ -126,6 +127,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const state: AppState = { phase: 'starting', adapters: () => supervisor.snapshot() };
   app = createApp(services, state).app;
   const scheduler = await startScheduler(services);
+  // Alert notices and the scheduled evaluation of every rule (src/alerts/), exactly once across replicas.
+  const alerts = createAlertScheduler(services);
+  alerts.start();
 
   let training: BackgroundTraining | undefined;
   const loading = new AbortController();
@@ -154,6 +158,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           ['replies in flight', () => services.drain()],
           ['platform connections', () => supervisor.stop()],
           ['webhook deliveries', () => scheduler.stop()],
+          ['alert notices', () => alerts.stop()],
           ['demo data load', () => ready.catch(() => {})],
           ['model training', async () => training?.done],
           ['operator endpoint', async () => operator?.close()],

@@ -8,7 +8,7 @@ import { WEEKDAYS, isoDate, parseIsoDate } from './weeks.ts';
  * row into a CSV line for its staging table (COPY) or a reason to reject it, and knows the
  * SQL that upserts staged rows on the natural key, so re-importing changes nothing.
  */
-export type FormatName = 'stores' | 'walmart' | 'features' | 'train' | 'test';
+export type FormatName = 'stores' | 'walmart' | 'features' | 'train' | 'test' | 'stock';
 
 export interface RowContext {
   knownStores: ReadonlySet<number>;
@@ -24,6 +24,8 @@ export interface FileFormat {
   /** How users know it: shown when a header is not recognised. */
   description: string;
   columns: readonly string[];
+  /** Columns a file may leave out (their values are then missing). */
+  optional?: readonly string[];
   /** Formats load in this order whatever the command line says: stores before the rest. */
   loadOrder: number;
   staging: { columns: readonly string[]; ddl: string };
@@ -128,6 +130,28 @@ function dayFirstWeek(v: string | undefined, column: string): string {
   const year = m[3]!.length === 2 ? 2000 + Number(m[3]) : Number(m[3]);
   const iso = `${year}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`;
   return friday(parseIsoDate(iso), v, column, 'dd/mm/yy');
+}
+
+/** Any calendar day (a stock count is taken when it is taken), ISO. */
+function isoDay(v: string | undefined, column: string): string {
+  if (isMissing(v)) return reject(`missing ${column}`);
+  const d = v.length <= 12 ? parseIsoDate(v) : undefined;
+  if (!d) return reject(`bad ${column} ${shown(v)} (expected YYYY-MM-DD)`);
+  return isoDate(d);
+}
+
+/** A stock row: the optional order needs its date, and arrives on or after the count. */
+function stockRow(f: Fields, ctx: RowContext): { csv: string } {
+  const store = knownStore(f[0], ctx);
+  const dept = integer(f[1], 'Dept', FIELD_RANGES.dept);
+  const asOf = isoDay(f[2], 'Date');
+  const onHand = decimal(f[3], 'On_Hand', FIELD_RANGES.stockValue, false);
+  const onOrder = decimal(f[4], 'On_Order', FIELD_RANGES.stockValue, true);
+  const orderDate = isMissing(f[5]) ? '' : isoDay(f[5], 'On_Order_Date');
+  if (onOrder !== '' && Number(onOrder) > 0 && orderDate === '') reject('On_Order needs On_Order_Date (when the order is expected)');
+  if (orderDate !== '' && orderDate < asOf) reject(`On_Order_Date ${orderDate} is before the count's Date ${asOf}`);
+  const lead = decimal(f[6], 'Lead_Time_Weeks', FIELD_RANGES.leadTimeWeeks, true);
+  return { csv: `${store},${dept},${asOf},${onHand},${onOrder},${orderDate},${lead}` };
 }
 
 function knownStore(v: string | undefined, ctx: RowContext): number {
@@ -310,6 +334,32 @@ export const FORMATS: readonly FileFormat[] = [
     ],
     aggregates: 'none',
   },
+  {
+    name: 'stock',
+    description: 'stock snapshots: Store,Dept,Date,On_Hand[,On_Order,On_Order_Date,Lead_Time_Weeks] (values at retail)',
+    columns: ['Store', 'Dept', 'Date', 'On_Hand', 'On_Order', 'On_Order_Date', 'Lead_Time_Weeks'],
+    optional: ['On_Order', 'On_Order_Date', 'Lead_Time_Weeks'],
+    loadOrder: 5,
+    staging: {
+      columns: ['ord', 'store_id', 'dept_id', 'as_of', 'on_hand', 'on_order', 'on_order_date', 'lead_time_weeks'],
+      ddl: 'ord int, store_id int, dept_id int, as_of date, on_hand float8, on_order float8, on_order_date date, lead_time_weeks float8',
+    },
+    validate: (f, ctx) => guard(() => stockRow(f, ctx)),
+    upsert: [
+      `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
+      `WITH up AS (
+         INSERT INTO stock_snapshots (store_id, dept_id, as_of, on_hand, on_order, on_order_date, lead_time_weeks)
+         SELECT DISTINCT ON (store_id, dept_id, as_of) store_id, dept_id, as_of, on_hand, on_order, on_order_date, lead_time_weeks
+         FROM stg ORDER BY store_id, dept_id, as_of, ord DESC
+         ON CONFLICT (store_id, dept_id, as_of) DO UPDATE SET on_hand = excluded.on_hand, on_order = excluded.on_order,
+           on_order_date = excluded.on_order_date, lead_time_weeks = excluded.lead_time_weeks
+         WHERE (stock_snapshots.on_hand, stock_snapshots.on_order, stock_snapshots.on_order_date, stock_snapshots.lead_time_weeks)
+           IS DISTINCT FROM (excluded.on_hand, excluded.on_order, excluded.on_order_date, excluded.lead_time_weeks)
+         RETURNING (xmax = 0) AS inserted)
+       ${upsertReturning}`,
+    ],
+    aggregates: 'none',
+  },
 ];
 
 const normalise = (name: string) => name.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -325,9 +375,12 @@ export function detectFormat(header: readonly string[]): HeaderMatch | undefined
   const names = header.map(normalise);
   for (const format of FORMATS) {
     const wanted = format.columns.map(normalise);
-    if (wanted.length !== names.length) continue;
+    const optional = new Set((format.optional ?? []).map(normalise));
+    // Every column of the file is one of the format's, and every required one is there.
+    if (names.length > wanted.length || names.length < wanted.length - optional.size || new Set(names).size !== names.length) continue;
+    if (!names.every((n) => wanted.includes(n))) continue;
     const indexes = wanted.map((w) => names.indexOf(w));
-    if (indexes.every((i) => i >= 0)) return { format, indexes };
+    if (indexes.every((i, k) => i >= 0 || optional.has(wanted[k]!))) return { format, indexes };
   }
   return undefined;
 }
@@ -344,9 +397,13 @@ export function formatByName(name: string): FileFormat | undefined {
 const FIELD_ALIASES: Record<string, string[]> = {
   store: ['storeid'],
   dept: ['department', 'deptid'],
-  date: ['week', 'weekending'],
+  date: ['week', 'weekending', 'asof'],
   weeklysales: ['sales'],
   isholiday: ['holiday', 'holidayflag'],
+  onhand: ['onhandvalue', 'stock'],
+  onorder: ['onordervalue'],
+  onorderdate: ['expected', 'expecteddate', 'orderdate'],
+  leadtimeweeks: ['leadtime', 'leadweeks'],
 };
 
 /** Turns a JSON row into the fields the validators read. */

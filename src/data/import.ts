@@ -35,6 +35,8 @@ export interface ImportReport {
   stoppedAtLine?: number;
   durationMs: number;
   runId?: number;
+  /** The stores of the accepted rows (what an import touched: alert rules on them are evaluated). */
+  stores: number[];
 }
 
 export interface ImportOptions {
@@ -91,7 +93,7 @@ function addRejection(report: ImportReport, line: number, reason: string): void 
 }
 
 function emptyReport(source: string, format: FileFormat, dryRun: boolean): ImportReport {
-  return { source, format: format.name, dryRun, rowsRead: 0, accepted: 0, inserted: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], durationMs: 0 };
+  return { source, format: format.name, dryRun, rowsRead: 0, accepted: 0, inserted: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], durationMs: 0, stores: [] };
 }
 
 /**
@@ -116,6 +118,7 @@ async function load(
     report.runId = run!.id;
   }
 
+  const stores = new Set<number>();
   let batch: string[] = [];
   // One batch is written while the next is parsed: on a Postgres server the two overlap.
   let inFlight: Promise<void> = Promise.resolve();
@@ -148,6 +151,8 @@ async function load(
           continue;
         }
         report.accepted++;
+        // Every format's staged row starts with its store.
+        stores.add(Number(result.csv.slice(0, result.csv.indexOf(','))));
         batch.push(`${report.rowsRead},${result.csv}`);
       }
       if (batch.length >= batchSize) await flush();
@@ -160,6 +165,7 @@ async function load(
     throw err;
   }
   report.durationMs = Math.round(performance.now() - started);
+  report.stores = [...stores].sort((a, b) => a - b);
   await finishRun(db, report);
   return report;
 }

@@ -33,6 +33,10 @@ export const FIELD_RANGES = {
   cpi: { min: 0, max: 10_000 },
   /** Percent. */
   unemployment: { min: 0, max: 100 },
+  /** Stock on hand or on order, dollars at retail. */
+  stockValue: { min: 0, max: 1e10 },
+  /** Weeks from ordering to the goods on the shelf. */
+  leadTimeWeeks: { min: 0, max: 104 },
 } as const satisfies Record<string, Range>;
 
 /** Limits on input size and on how much of it a report repeats back. */

@@ -184,7 +184,7 @@ export const webhookSubscriptions = pgTable(
     kind: text('kind', { enum: ['weekly-summary'] }).notNull().default('weekly-summary'),
     scopeKind: text('scope_kind', { enum: ['store', 'region', 'chain'] }).notNull(),
     scopeValue: text('scope_value'),
-    targetKind: text('target_kind', { enum: ['slack-webhook', 'discord-webhook', 'generic', 'slack-channel', 'discord-channel'] }).notNull(),
+    targetKind: text('target_kind', { enum: ['slack-webhook', 'discord-webhook', 'generic', 'slack-channel', 'discord-channel', 'email'] }).notNull(),
     /** Webhook URL, encrypted (v1:iv:tag:ciphertext); null for channel targets. */
     targetSecret: text('target_secret'),
     /** What may be shown of the target: host and the last characters, or the channel id. */
@@ -397,4 +397,111 @@ export const consoleSessions = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
   (t) => [index('console_sessions_expires_at_idx').on(t.expiresAt), index('console_sessions_principal_idx').on(t.principal)],
+);
+
+// ---- Stock and alerts (src/stock/, src/alerts/); reuses uniqueIndex above ----
+/**
+ * Stock snapshots per store x department: on-hand value at retail on `as_of`, optionally an
+ * order on its way (value and expected date) and the lead time of a new order. The natural key
+ * makes a re-import harmless; cover always reads the latest snapshot of a series.
+ */
+export const stockSnapshots = pgTable(
+  'stock_snapshots',
+  {
+    storeId: integer('store_id').notNull(),
+    deptId: integer('dept_id').notNull(),
+    asOf: date('as_of', { mode: 'string' }).notNull(),
+    onHand: doublePrecision('on_hand').notNull(),
+    onOrder: doublePrecision('on_order'),
+    onOrderDate: date('on_order_date', { mode: 'string' }),
+    leadTimeWeeks: doublePrecision('lead_time_weeks'),
+  },
+  (t) => [primaryKey({ columns: [t.storeId, t.deptId, t.asOf] }), index('stock_snapshots_as_of_idx').on(t.asOf)],
+);
+
+/**
+ * Weekly demand forecasts (p10/p50/p90) per store x department, kept so that cover and
+ * stock alerts read a row instead of running the forecaster for every department on every
+ * stock ingest. Dropped for a store when its sales change (src/stock/demand.ts).
+ */
+export const demandForecasts = pgTable(
+  'demand_forecasts',
+  {
+    storeId: integer('store_id').notNull(),
+    deptId: integer('dept_id').notNull(),
+    /** The first forecast week (the Friday after the last week of sales). */
+    firstWeek: date('first_week', { mode: 'string' }).notNull(),
+    model: text('model').notNull(),
+    p10: jsonb('p10').$type<number[]>().notNull(),
+    p50: jsonb('p50').$type<number[]>().notNull(),
+    p90: jsonb('p90').$type<number[]>().notNull(),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.storeId, t.deptId] })],
+);
+
+/**
+ * Alert rules: a condition on stock cover or sales over a scope, and where to say so. `state`
+ * and `episode` move only through conditional UPDATEs (src/alerts/evaluate.ts), so however many
+ * replicas evaluate at once, one of them opens (and closes) each episode.
+ */
+export const alertRules = pgTable(
+  'alert_rules',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['stock', 'sales'] }).notNull(),
+    scopeKind: text('scope_kind', { enum: ['store', 'region', 'chain'] }).notNull(),
+    scopeValue: text('scope_value').notNull().default(''),
+    deptId: integer('dept_id'),
+    /** {type:'cover-below', weeks, basis} | {type:'below-forecast', pct?} | {type:'drop-vs-last-year', pct}. */
+    condition: jsonb('condition').$type<Record<string, unknown>>().notNull(),
+    targetKind: text('target_kind', { enum: ['slack-channel', 'discord-channel', 'slack-dm', 'discord-dm', 'webhook', 'email'] }).notNull(),
+    /** Webhook URL or email address, encrypted (like subscription URLs); null for chat targets. */
+    targetSecret: text('target_secret'),
+    targetHint: text('target_hint').notNull(),
+    workspace: text('workspace'),
+    channel: text('channel'),
+    createdBy: text('created_by'),
+    createdByRoles: text('created_by_roles').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    state: text('state', { enum: ['ok', 'firing'] }).notNull().default('ok'),
+    episode: integer('episode').notNull().default(0),
+    firingSince: timestamp('firing_since', { withTimezone: true }),
+    lastEvaluatedAt: timestamp('last_evaluated_at', { withTimezone: true }),
+    /** What the last evaluation found (the departments at risk, the week and its numbers). */
+    lastResult: jsonb('last_result').$type<Record<string, unknown>>(),
+    snoozedUntil: timestamp('snoozed_until', { withTimezone: true }),
+    acknowledgedEpisode: integer('acknowledged_episode'),
+    acknowledgedBy: text('acknowledged_by'),
+  },
+  (t) => [index('alert_rules_scope_idx').on(t.scopeKind, t.scopeValue)],
+);
+
+/**
+ * One notification per rule x episode x kind (firing, resolved): the unique key keeps replicas
+ * from notifying twice; delivery claims and leases as webhook_deliveries do.
+ */
+export const alertNotifications = pgTable(
+  'alert_notifications',
+  {
+    id: text('id').primaryKey(),
+    ruleId: text('rule_id')
+      .notNull()
+      .references(() => alertRules.id, { onDelete: 'cascade' }),
+    episode: integer('episode').notNull(),
+    kind: text('kind', { enum: ['firing', 'resolved'] }).notNull(),
+    /** The evaluation that opened or closed the episode: what the notice says. */
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['pending', 'in_progress', 'retry', 'succeeded', 'dead', 'snoozed'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    leaseToken: text('lease_token'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('alert_notifications_episode_key').on(t.ruleId, t.episode, t.kind), index('alert_notifications_due_idx').on(t.status, t.nextAttemptAt)],
 );

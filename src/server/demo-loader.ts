@@ -1,4 +1,5 @@
 import { loadDemoData } from '../data/demo.ts';
+import { loadDemoStock } from '../data/demo-stock.ts';
 import { dataStats } from '../data/stats.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
@@ -27,6 +28,8 @@ export async function loadDemoDataOnce(db: Database, logger: Logger, state: AppS
         logger.info('database is empty: loading demo data (import real data with `storecast import train.csv ...`)');
         const started = performance.now();
         const reports = await loadDemoData(db);
+        // Stock counts made from the sales just loaded (a few departments low).
+        reports.push(await loadDemoStock(db));
         logger.info({ rows: reports.reduce((a, r) => a + r.accepted, 0), ms: Math.round(performance.now() - started) }, 'demo data loaded');
       });
       state.error = undefined;

@@ -27,6 +27,7 @@ const scheduleOptions = [
   { name: 'every', type: 'choice', choices: WEEKDAY_CHOICES, aliases: ['on'], description: 'Weekday to post on (default monday)' },
   { name: 'at', type: 'string', aliases: ['time'], pattern: /^\d{1,2}(:\d{2})?\s*(am|pm)?$/i, description: 'Local time, 24-hour HH:MM (default 08:00)' },
   { name: 'tz', type: 'string', aliases: ['timezone'], description: 'IANA time zone, e.g. America/Chicago (default UTC)' },
+  { name: 'email', type: 'string', aliases: ['mail'], description: 'Send it by email to this address instead of the channel (admins)' },
 ] as const satisfies readonly OptionDef[];
 
 /** /unsubscribe by id instead of by what the summary covers. */
@@ -76,6 +77,7 @@ function base(title: string, summary: string, data: Record<string, unknown>): Re
 
 export async function subscribeHandler(options: OptionsOf<typeof subscribeOptions>, ctx: CommandContext): Promise<Reply> {
   const scope = scopeFrom(options, true)!;
+  if (options.email !== undefined) return subscribeEmail(options, scope, ctx);
   const target = chatTarget(ctx);
   const at = options.at === undefined ? undefined : parseTime(options.at);
   if (options.at !== undefined && at === undefined) throw new UserError(`at: "${options.at}" is not a time; use 24-hour HH:MM such as 08:00 (or 8am).`);
@@ -106,6 +108,24 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
       `This channel will get the weekly summary of ${describeScope(scope)} ${describeSchedule(schedule)}: last week vs last year and forecast, the biggest movers, and the next 4 weeks' forecast with a chart.`,
       { subscription },
     ),
+    facts: subscriptionFacts(subscription),
+    actions: [{ label: 'Unsubscribe', command: unsubscribeLine(subscription.id) }],
+  };
+}
+
+/**
+ * A weekly summary by email. storecast does not know chat users' addresses, so it cannot tell
+ * "to yourself" from anyone else's: any address needs the admin role for the scope.
+ */
+async function subscribeEmail(options: OptionsOf<typeof subscribeOptions>, scope: AreaScope, ctx: CommandContext): Promise<Reply> {
+  if (!(await ctx.access.covers('admin', scope))) {
+    throw new UserError(`Emailing a summary to an address needs the admin role for ${describeScope(scope)}: storecast cannot check that an address is yours. Ask an admin, or subscribe this channel (leave out email).`, { code: 'DENIED' });
+  }
+  const at = options.at === undefined ? undefined : parseTime(options.at);
+  const schedule = resolveSchedule({ weekday: options.every === undefined ? undefined : WEEKDAY_CHOICES.indexOf(options.every), time: at, tz: options.tz });
+  const { subscription } = await createSubscription(ctx.db, undefined, { scope, target: { kind: 'email', address: options.email! }, schedule, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, now: ctx.now() });
+  return {
+    ...base(`Subscribed: weekly summary of ${describeScope(scope)} by email`, `${subscription.target.hint} will get the weekly summary of ${describeScope(scope)} ${describeSchedule(schedule)}, with the chart inline and the table as CSV.`, { subscription }),
     facts: subscriptionFacts(subscription),
     actions: [{ label: 'Unsubscribe', command: unsubscribeLine(subscription.id) }],
   };

@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from '../db/client.ts';
-import { importFile, importRows, type ImportReport } from '../data/import.ts';
+import { importFile, importRows, sniffFile, type ImportReport } from '../data/import.ts';
+
+const STOCK_HEADER = 'Store,Dept,Date,On_Hand,On_Order,On_Order_Date,Lead_Time_Weeks';
 
 export class IngestError extends Error {
   constructor(
@@ -19,24 +21,30 @@ export class IngestError extends Error {
  * sales (or weekly_sales), isHoliday — the train.csv columns or their plain aliases. The same
  * validation and upsert as `storecast import`.
  */
-export async function ingestJson(db: Database, body: unknown, source: string): Promise<ImportReport> {
+const EXAMPLE_ROW = {
+  train: '{"store": 1, "dept": 1, "week": "2012-02-10", "sales": 24924.5, "isHoliday": false}',
+  stock: '{"store": 1, "dept": 1, "date": "2012-10-26", "onHand": 52000, "onOrder": 20000, "onOrderDate": "2012-11-09", "leadTimeWeeks": 2}',
+} as const;
+
+export async function ingestJson(db: Database, body: unknown, source: string, format: 'train' | 'stock' = 'train'): Promise<ImportReport> {
   const rows = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { rows?: unknown }).rows) ? (body as { rows: unknown[] }).rows : undefined;
-  if (!rows) throw new IngestError('Send a JSON array of rows, or {"rows": [...]}; each row: {"store": 1, "dept": 1, "week": "2012-02-10", "sales": 24924.5, "isHoliday": false}.');
+  if (!rows) throw new IngestError(`Send a JSON array of rows, or {"rows": [...]}; each row: ${EXAMPLE_ROW[format]}.`);
   if (!rows.length) throw new IngestError('No rows to import: the array is empty.');
   const objects = rows.map((r) => (r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : {}));
-  return importRows(db, 'train', objects, { source });
+  return importRows(db, format, objects, { source });
 }
 
 /**
  * CSV body with a header row, in any format `storecast import` recognises (train.csv,
  * Walmart.csv, features.csv, stores.csv). Spooled to a private temp file and streamed from it.
  */
-export async function ingestCsv(db: Database, csv: string, source: string): Promise<ImportReport> {
+export async function ingestCsv(db: Database, csv: string, source: string, only?: 'stock'): Promise<ImportReport> {
   if (!csv.trim()) throw new IngestError('The CSV body is empty.');
   const dir = await mkdtemp(join(tmpdir(), 'storecast-ingest-'));
   const path = join(dir, `${source.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv`);
   try {
     await writeFile(path, csv, { mode: 0o600 });
+    if (only && (await sniffFile(path)).format.name !== only) throw new IngestError(`This CSV is not a stock file: its header must be ${STOCK_HEADER} (On_Order, On_Order_Date and Lead_Time_Weeks may be left out).`);
     const report = await importFile(db, path);
     return { ...report, source };
   } finally {

@@ -12,6 +12,7 @@ import type { Services } from '../services.ts';
 import { resolveSecretKey } from './crypto.ts';
 import { buryExhausted, claimDue, markFailed, markSucceeded, planDue, saveChart, type Claim } from './deliveries.ts';
 import { send, type SendResult } from './send.ts';
+import { createMailer, type Mailer } from '../email/transport.ts';
 import { getSubscriptionRow, rowScope, targetSecrets, type SubscriptionRow } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
 
@@ -62,6 +63,7 @@ interface DeliveryContext {
   maxAttempts: number;
   backoff: { base: number; cap: number };
   now: () => Date;
+  mailer: Mailer | undefined;
 }
 
 /** A subscription whose creator may no longer see its scope: a notice in place of the summary. */
@@ -106,8 +108,9 @@ async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<Send
   } catch (err) {
     return { ok: false, status: null, error: `cannot decrypt the target: ${(err as Error).message} (is STORECAST_SECRET_KEY the key it was created with?)` };
   }
-  const outgoing = { deliveryId: claim.id, subscriptionId: row.id, period: claim.week, targetKind: row.target_kind, ...secrets, workspace: row.workspace ?? undefined, channel: row.channel ?? undefined, reply, png: png ?? undefined, chartUrl };
-  const result = await send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, now: ctx.now });
+  const email = row.target_kind === 'email' && row.channel ? { to: row.channel, why: `You get this weekly summary of ${describeScope(rowScope(row))} because ${describePrincipal(row.created_by ?? 'an admin')} subscribed this address (${row.id}).`, stop: `To stop it: /unsubscribe id ${row.id} in Slack or Discord, or storecast subscriptions delete ${row.id}.` } : undefined;
+  const outgoing = { deliveryId: claim.id, subscriptionId: row.id, period: claim.week, targetKind: row.target_kind, ...secrets, workspace: row.workspace ?? undefined, channel: row.channel ?? undefined, reply, png: png ?? undefined, chartUrl, email };
+  const result = await send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, now: ctx.now, mailer: ctx.mailer });
   return notice && result.ok ? { ...result, warning: 'paused: the creator may no longer see this scope' } : result;
 }
 
@@ -136,12 +139,14 @@ async function deliverClaim(ctx: DeliveryContext, claim: Claim): Promise<void> {
 }
 
 function deliveryContext(deps: WebhookDeps, options: SchedulerOptions): DeliveryContext {
+  const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
   return {
+    mailer: createMailer(deps.config, outbound),
     deps,
     log: deps.logger.child({ component: 'webhooks' }),
     key: options.key ?? resolveSecretKey(deps.config, deps.logger),
     charts: deps.charts ?? createChartStore(deps.db, deps.renderChart),
-    outbound: deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow }),
+    outbound,
     chartBase: options.chartBaseUrl ?? (deps.config.publicUrl ? `${deps.config.publicUrl}/api/v1/charts` : undefined),
     timeoutMs: options.timeoutMs ?? 15_000,
     maxAttempts: options.maxAttempts ?? 8,

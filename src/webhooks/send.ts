@@ -6,6 +6,8 @@ import { replyToDiscord } from '../adapters/discord/render.ts';
 import { replyToMessage } from '../adapters/slack/blocks.ts';
 import { describeOutboundError, type Outbound } from '../net/outbound.ts';
 import { signPayload } from './crypto.ts';
+import { replyToEmail } from '../email/render.ts';
+import { NO_TRANSPORT_MESSAGE, type Mailer } from '../email/transport.ts';
 import type { TargetKind } from './subscriptions.ts';
 
 /** The result of one attempt, as the scheduler needs it. */
@@ -27,6 +29,10 @@ export interface Outgoing {
   png?: Buffer;
   /** Where Slack incoming webhooks can fetch the chart (PUBLIC_URL + chart route). */
   chartUrl?: string;
+  /** What is delivered (the generic JSON `type` and X-Storecast-Event); default weekly-summary. */
+  event?: 'weekly-summary' | 'alert';
+  /** Email targets: the recipient, and the footer's why and how to stop. */
+  email?: { to: string; why: string; stop: string };
 }
 
 export interface SendOptions {
@@ -35,6 +41,8 @@ export interface SendOptions {
   outbound: Pick<Outbound, 'request'>;
   timeoutMs: number;
   now?: () => Date;
+  /** The mail transport (SMTP or SendGrid); none configured: email deliveries fail saying so. */
+  mailer?: Mailer;
 }
 
 const USER_AGENT = 'storecast-webhooks/1';
@@ -100,7 +108,7 @@ function discordForm(reply: Reply, png: Buffer | undefined, interactive: boolean
 /** The generic JSON body: the numbers, for machines. */
 export function genericPayload(o: Outgoing): Record<string, unknown> {
   return {
-    type: 'weekly-summary',
+    type: o.event ?? 'weekly-summary',
     deliveryId: o.deliveryId,
     subscriptionId: o.subscriptionId,
     period: o.period,
@@ -170,7 +178,7 @@ export async function send(o: Outgoing, options: SendOptions): Promise<SendResul
           headers: {
             ...commonHeaders(o),
             'content-type': 'application/json',
-            'x-storecast-event': 'weekly-summary',
+            'x-storecast-event': o.event ?? 'weekly-summary',
             ...(o.signingSecret ? { 'x-storecast-signature': signPayload(o.signingSecret, body, now) } : {}),
           },
           body,
@@ -193,5 +201,11 @@ export async function send(o: Outgoing, options: SendOptions): Promise<SendResul
     }
     case 'slack-channel':
       return sendSlackChannel(o, options);
+    case 'email': {
+      if (!options.mailer) return { ok: false, status: null, error: NO_TRANSPORT_MESSAGE, permanent: true };
+      if (!o.email) return { ok: false, status: null, error: 'no recipient', permanent: true };
+      const message = replyToEmail(o.reply, { png: o.png, why: o.email.why, stop: o.email.stop });
+      return options.mailer.send(o.email.to, message, { id: o.deliveryId, timeoutMs: options.timeoutMs });
+    }
   }
 }

@@ -5,8 +5,9 @@ import { ALLOW_SETTING, OutboundRefused, createOutbound, type Outbound } from '.
 import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
+import { checkAddress, maskAddress } from '../email/address.ts';
 
-export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel';
+export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel' | 'email';
 export type WebhookFormat = 'slack' | 'discord' | 'json';
 
 export interface Subscription {
@@ -52,7 +53,7 @@ export function toSubscription(r: SubscriptionRow): Subscription {
     id: r.id,
     kind: r.kind,
     scope: rowScope(r),
-    target: { kind: r.target_kind, hint: r.target_hint, ...(r.workspace ? { workspace: r.workspace } : {}), ...(r.channel ? { channel: r.channel } : {}) },
+    target: { kind: r.target_kind, hint: r.target_hint, ...(r.workspace ? { workspace: r.workspace } : {}), ...(r.channel && r.target_kind !== 'email' ? { channel: r.channel } : {}) },
     schedule: { weekday: r.weekday, time: r.time, timezone: r.timezone },
     nextRunAt: new Date(r.next_run_at).toISOString(),
     createdBy: r.created_by,
@@ -160,6 +161,8 @@ export async function checkScope(db: Database, scope: AreaScope): Promise<void> 
 
 export type TargetInput =
   | { kind: 'url'; url: string; format?: WebhookFormat }
+  /** An email address: not a credential like a webhook URL, so kept as is (in `channel`). */
+  | { kind: 'email'; address: string }
   | { kind: 'channel'; platform: 'slack' | 'discord'; workspace?: string; channel: string };
 
 export interface CreateSubscriptionInput {
@@ -200,6 +203,10 @@ export async function createSubscription(
     hint = urlHint(url);
     if (targetKind === 'generic') signingPlain = `whsec_${randomBytes(24).toString('base64url')}`;
     ({ target_secret: targetSecret, signing_secret: signing } = sealTargetSecrets(key, id, { url: url.toString(), signingSecret: signingPlain }));
+  } else if (input.target.kind === 'email') {
+    targetKind = 'email';
+    channel = checkAddress(input.target.address);
+    hint = `email ${maskAddress(channel)}`;
   } else {
     targetKind = input.target.platform === 'slack' ? 'slack-channel' : 'discord-channel';
     workspace = input.target.workspace ?? null;

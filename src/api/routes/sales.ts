@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ImportFileError } from '../../data/import.ts';
+import { ImportFileError, type ImportReport as Report } from '../../data/import.ts';
+import { evaluateAfterImport } from '../../alerts/hooks.ts';
 import { errorResponse } from '../../server/errors.ts';
 import { IngestError, ingestCsv, ingestJson } from '../../webhooks/ingest.ts';
 import { secured } from '../access.ts';
@@ -67,10 +68,12 @@ export const registerSalesRoutes: RegisterRoutes = (app, deps) => {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     const source = `api:${c.get('apiToken')!.id}`;
     try {
+      // New sales may start or end alerts on the stores they touch (src/alerts/hooks.ts).
+      const withAlerts = async (report: Report) => ({ ...report, alerts: (await evaluateAfterImport(services, report)) ?? null });
       if (type === 'application/json' || type.endsWith('+json')) {
-        return c.json(await ingestJson(db, c.req.valid('json'), source), 200);
+        return c.json(await withAlerts(await ingestJson(db, c.req.valid('json'), source)), 200);
       }
-      if (type === 'text/csv' || type === 'application/csv' || type === 'text/plain') return c.json(await ingestCsv(db, await c.req.text(), source), 200);
+      if (type === 'text/csv' || type === 'application/csv' || type === 'text/plain') return c.json(await withAlerts(await ingestCsv(db, await c.req.text(), source)), 200);
       return errorResponse(c, 415, 'Send Content-Type: application/json (rows) or text/csv (a file with a header row).');
     } catch (err) {
       if (err instanceof IngestError) return errorResponse(c, err.status, err.message);

@@ -1,0 +1,142 @@
+import { principalKeys, describePrincipal } from '../access/principal.ts';
+import type { CommandContext, OptionsOf } from '../chat/command.ts';
+import { UserError } from '../chat/errors.ts';
+import type { Reply } from '../chat/reply.ts';
+import { createOutbound } from '../net/outbound.ts';
+import { describeScope, type Scope } from '../scope.ts';
+import type { StockScope } from '../stock/positions.ts';
+import { isAddress } from '../email/address.ts';
+import { alertLine, alertOptions, ALERTS_LINE } from './options.ts';
+import { acceptedTarget } from './targets.ts';
+import {
+  accessScope,
+  acknowledgeRule,
+  createRule,
+  deleteRule,
+  describeCondition,
+  describeStockScope,
+  getRuleRow,
+  listRules,
+  ruleScope,
+  snoozeRule,
+  toRule,
+  type AlertCondition,
+} from './rules.ts';
+
+type AlertOptions = OptionsOf<typeof alertOptions>;
+
+const USAGE_EXAMPLES = '/alert stock store 5 below 2 weeks · /alert sales store 5 below forecast · /alert sales region West drop 10% vs last year';
+
+/** The scope a new rule watches (and its access reach); undefined for delete/snooze/ack. */
+export function alertScope(o: AlertOptions): StockScope | undefined {
+  if (o.what !== 'stock' && o.what !== 'sales') return undefined;
+  const given = [o.store !== undefined, o.region !== undefined, o.scope === 'chain'].filter(Boolean).length;
+  if (given > 1) throw new UserError('Give one of: store N, region NAME, or chain.');
+  const dept = o.dept === undefined ? {} : { dept: o.dept };
+  if (o.store !== undefined) return { kind: 'store', store: o.store, ...dept };
+  if (o.region !== undefined) return { kind: 'region', region: o.region, ...dept };
+  if (o.scope === 'chain') return { kind: 'chain', ...dept };
+  throw new UserError(`Say what to watch: store N, region NAME, or chain. For example: ${USAGE_EXAMPLES}.`);
+}
+
+export function alertReach(o: AlertOptions): Scope | undefined {
+  const scope = alertScope(o);
+  return scope && accessScope(scope);
+}
+
+const percentOf = (text: string | undefined, what: string): number => {
+  const n = Number((text ?? '').replace(/%$/, ''));
+  if (!text || !Number.isFinite(n) || n <= 0 || n >= 100) throw new UserError(`${what} must be a percentage between 0 and 100, like 10%.`);
+  return n;
+};
+
+/** The condition from the words: "below 2 weeks", "below forecast [10%]", "drop 10%". */
+export function conditionOf(o: AlertOptions): AlertCondition {
+  if (o.what === 'stock') {
+    const weeks = Number(o.below);
+    if (o.below === undefined || !Number.isFinite(weeks) || weeks <= 0 || weeks > 26) throw new UserError('A stock alert needs a threshold in weeks of cover, 0-26: "/alert stock store 5 below 2 weeks".');
+    return { type: 'cover-below', weeks, basis: o.basis ?? 'p90' };
+  }
+  if (o.drop !== undefined) return { type: 'drop-vs-last-year', pct: percentOf(o.drop, 'drop') };
+  if (o.below?.toLowerCase() === 'forecast') return o.pct === undefined ? { type: 'below-forecast' } : { type: 'below-forecast', pct: percentOf(o.pct, 'pct') };
+  throw new UserError('A sales alert is "below forecast" (under the 80% interval), "below forecast 10%" (under the median), or "drop 10% vs last year".');
+}
+
+async function createHandler(o: AlertOptions, ctx: CommandContext): Promise<Reply> {
+  const scope = alertScope(o)!;
+  const condition = conditionOf(o);
+  if (o.what === 'sales' && scope.dept !== undefined && (scope.kind !== 'store' || condition.type === 'drop-vs-last-year')) {
+    throw new UserError('Sales alerts on one department are per store and against the forecast: "/alert sales store 5 dept 7 below forecast".');
+  }
+  const target = await acceptedTarget(o.to, ctx, accessScope(scope));
+  const rule = await createRule(ctx.db, undefined, { kind: o.what as 'stock' | 'sales', scope, condition, target, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles }, createOutbound());
+  return {
+    title: `Alert set: ${describeStockScope(scope)}`,
+    summary: `${rule.target.hint} will hear when ${describeCondition(rule.kind, condition)} (once when it starts, and once when it is back to normal). Checked after every import and every hour.`,
+    facts: [
+      { label: 'Id', value: rule.id },
+      { label: 'Watches', value: describeCondition(rule.kind, condition) },
+      { label: 'Notifies', value: rule.target.hint },
+    ],
+    actions: [{ label: 'Delete', command: alertLine({ what: 'delete', id: rule.id }) }, { label: 'All alerts', command: ALERTS_LINE }],
+    visibility: 'channel',
+    context: {},
+    data: { alert: rule },
+  };
+}
+
+/** An existing rule the asker may manage (manager role for its scope). */
+async function managedRule(o: AlertOptions, ctx: CommandContext) {
+  if (!o.id) throw new UserError(`Say which alert: "/alert ${o.what} alr_1a2b3c4d5e6f" (ids are in /alerts).`);
+  const row = await getRuleRow(ctx.db, o.id.toLowerCase());
+  if (!row || row.deleted_at) throw new UserError(`No alert ${o.id}. See /alerts.`, { code: 'NOT_FOUND' });
+  const scope = accessScope(ruleScope(row));
+  if (!(await ctx.access.covers('manager', scope))) throw new UserError(`Changing alert ${row.id} needs the manager role for ${describeScope(scope)}.`, { code: 'DENIED' });
+  return row;
+}
+
+const brief = (title: string, summary: string, data: Record<string, unknown>): Reply => ({ title, summary, facts: [], actions: [], visibility: 'channel', context: {}, data });
+
+export async function alertHandler(o: AlertOptions, ctx: CommandContext): Promise<Reply> {
+  if (o.what === 'stock' || o.what === 'sales') return createHandler(o, ctx);
+  const row = await managedRule(o, ctx);
+  const who = principalKeys(ctx)[0] ?? ctx.platform;
+  if (o.what === 'delete') {
+    await deleteRule(ctx.db, row.id);
+    return brief('Alert deleted', `Alert ${row.id} (${describeStockScope(ruleScope(row))}: ${describeCondition(row.kind, row.condition)}) is deleted; nothing more will be sent for it.`, { removed: row.id });
+  }
+  if (o.what === 'snooze') {
+    const days = o.for === 'week' ? 7 : 1;
+    const until = new Date(ctx.now().getTime() + days * 86_400_000);
+    await snoozeRule(ctx.db, row.id, until);
+    return brief(`Alert snoozed for a ${o.for ?? 'day'}`, `${describePrincipal(who)} snoozed alert ${row.id} until ${until.toISOString().slice(0, 16).replace('T', ' ')} UTC: notices until then are recorded, not sent.`, { alert: row.id, snoozedUntil: until.toISOString() });
+  }
+  if (!(await acknowledgeRule(ctx.db, row.id, who))) throw new UserError(`Alert ${row.id} is not firing: there is nothing to acknowledge.`, { code: 'NOT_FIRING' });
+  return brief('Alert acknowledged', `${describePrincipal(who)} is on alert ${row.id} (${describeStockScope(ruleScope(row))}). The "resolved" notice will still come when it is back to normal.`, { alert: row.id, acknowledgedBy: who });
+}
+
+export async function alertsListHandler(_o: OptionsOf<[]>, ctx: CommandContext): Promise<Reply> {
+  const inChannel = (ctx.platform === 'slack' || ctx.platform === 'discord') && ctx.channel !== undefined;
+  const all = await listRules(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel, createdBy: principalKeys(ctx)[0] } : {});
+  const visible = [];
+  for (const r of all) if (await ctx.access.covers('viewer', accessScope(r.scope))) visible.push(r);
+  const where = inChannel ? 'this channel and yours' : 'all';
+  return {
+    title: `Alerts (${where})`,
+    summary: visible.length ? `${visible.length} alert${visible.length === 1 ? '' : 's'}, ${visible.filter((r) => r.state === 'firing').length} firing.` : `No alerts. Try ${USAGE_EXAMPLES}.`,
+    facts: [],
+    table: visible.length
+      ? {
+          columns: ['id', 'scope', 'condition', 'target', 'state', 'since', 'acknowledged_by', 'snoozed_until'],
+          rows: visible.map((r) => [r.id, describeStockScope(r.scope), describeCondition(r.kind, r.condition), r.target.hint, r.state, r.firingSince, r.acknowledgedBy ? describePrincipal(r.acknowledgedBy) : null, r.snoozedUntil]),
+          filename: 'alerts.csv',
+        }
+      : undefined,
+    actions: visible.filter((r) => r.state === 'firing').slice(0, 3).map((r) => ({ label: `Acknowledge ${r.id}`, command: alertLine({ what: 'ack', id: r.id }) })),
+    visibility: 'ephemeral',
+    context: {},
+    data: { alerts: visible.map((r) => ({ ...r })) },
+  };
+}
+
+export { toRule, isAddress };

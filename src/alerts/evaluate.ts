@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/client.ts';
+import { addWeeks } from '../data/weeks.ts';
+import type { Forecaster } from '../forecast/forecaster.ts';
+import type { Logger } from '../logger.ts';
+import { coverInScope, byRisk, type DeptCover, type StockScope } from '../stock/positions.ts';
+import { describeCondition, describeStockScope, ruleScope, type AlertCondition, type AlertRuleRow } from './rules.ts';
+
+/**
+ * Evaluates alert rules and moves each through its episodes. A rule opens an episode
+ * (ok -> firing, episode + 1) and closes it (firing -> ok) only through a conditional UPDATE
+ * in the transaction that queues the notice, unique per rule x episode x kind: replicas that
+ * evaluate the same rule at once open one episode and queue one notice between them.
+ */
+export interface EvaluateDeps {
+  db: Database;
+  forecaster: Forecaster;
+  logger?: Logger;
+}
+
+export interface Evaluation {
+  firing: boolean;
+  detail: Record<string, unknown>;
+}
+
+export interface EvaluationRun {
+  evaluated: number;
+  fired: string[];
+  resolved: string[];
+  ms: number;
+}
+
+/** What one run shares between rules: store lists and department covers, read once. */
+class RunCache {
+  private regions?: Promise<Map<string, number[]>>;
+  private covers = new Map<string, Promise<DeptCover[]>>();
+  constructor(private readonly deps: EvaluateDeps) {}
+
+  async storesOf(scope: StockScope): Promise<number[] | 'all'> {
+    if (scope.kind === 'store') return [scope.store];
+    if (scope.kind === 'chain') return 'all';
+    this.regions ??= this.deps.db.query<{ store_id: number; region: string }>('SELECT store_id, lower(region) AS region FROM stores WHERE region IS NOT NULL').then((rows) => {
+      const map = new Map<string, number[]>();
+      for (const r of rows) map.set(r.region, [...(map.get(r.region) ?? []), r.store_id]);
+      return map;
+    });
+    return (await this.regions).get(scope.region.toLowerCase()) ?? [];
+  }
+
+  /** Every department's cover in the run's stores, computed once for all stock rules. */
+  coversOf(stores: number[] | 'all'): Promise<DeptCover[]> {
+    const key = stores === 'all' ? 'all' : stores.join(',');
+    let hit = this.covers.get(key) ?? (stores === 'all' ? undefined : this.covers.get('all'));
+    if (!hit) {
+      hit = coverInScope(this.deps.db, this.deps.forecaster, stores === 'all' ? { kind: 'chain' } : { kind: 'stores', stores });
+      this.covers.set(key, hit);
+    }
+    return hit;
+  }
+}
+
+const r1 = (v: number) => Math.round(v * 10) / 10;
+
+async function evaluateStock(cache: RunCache, scope: StockScope, c: Extract<AlertCondition, { type: 'cover-below' }>): Promise<Evaluation> {
+  const stores = await cache.storesOf(scope);
+  const wanted = stores === 'all' ? undefined : new Set(stores);
+  const covers = (await cache.coversOf(stores)).filter((d) => (!wanted || wanted.has(d.store)) && (scope.dept === undefined || d.dept === scope.dept));
+  const low = covers.filter((d) => d.cover && d.cover[c.basis].weeks !== null && d.cover[c.basis].weeks! < c.weeks).sort(byRisk);
+  return {
+    firing: low.length > 0,
+    detail: {
+      checked: covers.length,
+      asOf: covers.map((d) => d.position.asOf).sort().at(-1) ?? null,
+      atRisk: low.length,
+      departments: low.slice(0, 50).map((d) => ({
+        store: d.store,
+        dept: d.dept,
+        weeks: r1(d.cover![c.basis].weeks!),
+        runOutWeek: d.cover![c.basis].runOutWeek,
+        onHand: d.position.onHand,
+        reorder: d.cover!.reorder,
+        leadTimeWeeks: d.cover!.leadTimeWeeks,
+      })),
+    },
+  };
+}
+
+/** Last week's sales of the scope, from the store-week totals (or one store x department). */
+async function lastWeekSales(db: Database, stores: number[] | 'all', dept: number | undefined): Promise<{ week: string; actual: number } | undefined> {
+  const all = stores === 'all';
+  const [row] =
+    dept === undefined
+      ? await db.query<{ week: string | null; sales: number | null }>(
+          `WITH w AS (SELECT max(week) AS week FROM store_week_sales WHERE $1::boolean OR store_id = ANY($2::int[]))
+           SELECT (SELECT week FROM w)::text AS week, sum(sales) AS sales FROM store_week_sales WHERE week = (SELECT week FROM w) AND ($1::boolean OR store_id = ANY($2::int[]))`,
+          [all, all ? [] : stores],
+        )
+      : await db.query<{ week: string | null; sales: number | null }>(
+          `SELECT week::text AS week, sales FROM weekly_sales WHERE store_id = $1 AND dept_id = $2 ORDER BY week DESC LIMIT 1`,
+          [(stores as number[])[0], dept],
+        );
+  return row?.week ? { week: row.week, actual: Number(row.sales) } : undefined;
+}
+
+async function storeList(db: Database, stores: number[] | 'all'): Promise<number[]> {
+  if (stores !== 'all') return stores;
+  return (await db.query<{ store_id: number }>('SELECT store_id FROM stores ORDER BY store_id')).map((r) => r.store_id);
+}
+
+/** The one-week-ahead forecast of last week, made from the weeks before it, summed over the stores. */
+async function forecastOf(deps: EvaluateDeps, stores: number[], dept: number | undefined, week: string) {
+  let median = 0;
+  let lo = [0, 0];
+  let hi = [0, 0];
+  let model = '';
+  for (const store of stores) {
+    const r = await deps.forecaster.forecast(deps.db, { store, dept }, 1, { origin: addWeeks(week, -1) }).catch(() => undefined);
+    const p = r?.points[0];
+    if (!r || !p || p.week !== week) continue;
+    model = r.model;
+    median += p.value;
+    lo = [lo[0]! + (p.value - p.lower) ** 2, lo[1]! + (p.value - p.lower)];
+    hi = [hi[0]! + (p.upper - p.value) ** 2, hi[1]! + (p.upper - p.value)];
+  }
+  // Stores' errors are partly correlated: between independent and fully correlated (as the model forecaster sums departments).
+  const half = (w: number[]) => (stores.length === 1 ? w[1]! : (Math.sqrt(w[0]!) + w[1]!) / 2);
+  return { median, lower: median - half(lo), upper: median + half(hi), model };
+}
+
+async function evaluateSales(deps: EvaluateDeps, cache: RunCache, scope: StockScope, c: Exclude<AlertCondition, { type: 'cover-below' }>): Promise<Evaluation> {
+  const stores = await cache.storesOf(scope);
+  const last = await lastWeekSales(deps.db, stores, scope.dept);
+  if (!last) return { firing: false, detail: { note: 'no sales data in scope' } };
+  if (c.type === 'drop-vs-last-year') {
+    const [row] = await deps.db.query<{ sales: number | null }>(
+      'SELECT sum(sales) AS sales FROM store_week_sales WHERE week = $1::date AND ($2::boolean OR store_id = ANY($3::int[]))',
+      [addWeeks(last.week, -52), stores === 'all', stores === 'all' ? [] : stores],
+    );
+    const before = row?.sales === null || row?.sales === undefined ? undefined : Number(row.sales);
+    if (!before) return { firing: false, detail: { week: last.week, actual: last.actual, note: 'no sales in the same week last year' } };
+    const change = last.actual / before - 1;
+    return { firing: change <= -c.pct / 100, detail: { week: last.week, actual: r1(last.actual), lastYear: r1(before), change: Math.round(change * 1000) / 1000 } };
+  }
+  const f = await forecastOf(deps, await storeList(deps.db, stores), scope.dept, last.week);
+  const threshold = c.pct === undefined ? f.lower : f.median * (1 - c.pct / 100);
+  return {
+    firing: f.model !== '' && last.actual < threshold,
+    detail: { week: last.week, actual: r1(last.actual), median: r1(f.median), lower: r1(f.lower), upper: r1(f.upper), threshold: r1(threshold), model: f.model },
+  };
+}
+
+export async function evaluateRule(deps: EvaluateDeps, cache: RunCache, row: AlertRuleRow): Promise<Evaluation> {
+  const scope = ruleScope(row);
+  const c = row.condition;
+  const result = c.type === 'cover-below' ? await evaluateStock(cache, scope, c) : await evaluateSales(deps, cache, scope, c);
+  return { ...result, detail: { ...result.detail, scope: describeStockScope(scope), condition: describeCondition(row.kind, c) } };
+}
+
+/** Opens or closes the rule's episode (once across replicas) and queues its notice; returns what changed. */
+async function record(db: Database, row: AlertRuleRow, e: Evaluation, now: Date): Promise<'fired' | 'resolved' | undefined> {
+  return db.transaction(async (tx) => {
+    const at = now.toISOString();
+    const detail = JSON.stringify(e.detail);
+    const moved = e.firing
+      ? await tx.query<{ episode: number }>(
+          `UPDATE alert_rules SET state = 'firing', episode = episode + 1, firing_since = $2, last_evaluated_at = $2, last_result = $3::jsonb
+           WHERE id = $1 AND state = 'ok' AND deleted_at IS NULL RETURNING episode`,
+          [row.id, at, detail],
+        )
+      : await tx.query<{ episode: number }>(
+          `UPDATE alert_rules SET state = 'ok', firing_since = NULL, last_evaluated_at = $2, last_result = $3::jsonb
+           WHERE id = $1 AND state = 'firing' AND deleted_at IS NULL RETURNING episode`,
+          [row.id, at, detail],
+        );
+    if (!moved.length) {
+      await tx.query('UPDATE alert_rules SET last_evaluated_at = $2, last_result = $3::jsonb WHERE id = $1', [row.id, at, detail]);
+      return undefined;
+    }
+    const kind = e.firing ? 'firing' : 'resolved';
+    await tx.query(
+      `INSERT INTO alert_notifications (id, rule_id, episode, kind, detail, next_attempt_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+       ON CONFLICT (rule_id, episode, kind) DO NOTHING`,
+      [randomUUID(), row.id, moved[0]!.episode, kind, detail, at],
+    );
+    return e.firing ? 'fired' : 'resolved';
+  });
+}
+
+/** Evaluates the rules given (one shared read of covers), recording each transition. */
+export async function evaluateRules(deps: EvaluateDeps, rows: readonly AlertRuleRow[], now = new Date()): Promise<EvaluationRun> {
+  const started = performance.now();
+  const cache = new RunCache(deps);
+  const run: EvaluationRun = { evaluated: 0, fired: [], resolved: [], ms: 0 };
+  for (const row of rows) {
+    try {
+      const change = await record(deps.db, row, await evaluateRule(deps, cache, row), now);
+      run.evaluated++;
+      if (change === 'fired') run.fired.push(row.id);
+      if (change === 'resolved') run.resolved.push(row.id);
+    } catch (err) {
+      deps.logger?.error({ err, rule: row.id }, 'alert rule evaluation failed');
+    }
+  }
+  run.ms = Math.round(performance.now() - started);
+  return run;
+}
+
+/** The live rules whose scope includes any of `stores` (chain rules always). */
+export async function rulesTouching(db: Database, stores: readonly number[], kind?: 'stock' | 'sales'): Promise<AlertRuleRow[]> {
+  return db.query<AlertRuleRow>(
+    `SELECT * FROM alert_rules r WHERE deleted_at IS NULL AND ($2::text IS NULL OR kind = $2)
+       AND (scope_kind = 'chain'
+         OR (scope_kind = 'store' AND scope_value = ANY($1::text[]))
+         OR (scope_kind = 'region' AND EXISTS (SELECT 1 FROM stores s WHERE lower(s.region) = lower(r.scope_value) AND s.store_id = ANY($3::int[]))))
+     ORDER BY id`,
+    [stores.map(String), kind ?? null, stores],
+  );
+}

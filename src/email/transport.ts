@@ -1,0 +1,102 @@
+import nodemailer from 'nodemailer';
+import type { Config } from '../config.ts';
+import { describeOutboundError, type Outbound } from '../net/outbound.ts';
+import type { SendResult } from '../webhooks/send.ts';
+import { parseRetryAfter } from '../webhooks/send.ts';
+import type { EmailMessage } from './render.ts';
+
+/**
+ * Mail transports: SMTP (SMTP_URL, through nodemailer) or SendGrid's v3 Mail Send API
+ * (SENDGRID_API_KEY). One attempt per call, classified like a webhook attempt (ok, retry
+ * later, or permanent): the delivery log and its backoff (src/util/retry.ts) do the retrying.
+ */
+export interface Mailer {
+  readonly name: 'smtp' | 'sendgrid';
+  send(to: string, message: EmailMessage, options: { id: string; timeoutMs: number }): Promise<SendResult>;
+  close(): void;
+}
+
+export const NO_TRANSPORT_MESSAGE = 'No email transport is configured: set SMTP_URL (smtp://user:pass@host:587) or SENDGRID_API_KEY, then retry the delivery.';
+
+function smtpMailer(url: string, from: string): Mailer {
+  const transport = nodemailer.createTransport(url);
+  return {
+    name: 'smtp',
+    async send(to, m, { id, timeoutMs }) {
+      try {
+        const info = await Promise.race([
+          transport.sendMail({
+            from,
+            to,
+            subject: m.subject,
+            text: m.text,
+            html: m.html,
+            headers: { 'X-Storecast-Delivery': id },
+            attachments: m.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType, ...(a.cid ? { cid: a.cid, contentDisposition: 'inline' as const } : {}) })),
+          }),
+          new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs).unref()),
+        ]);
+        if (info.rejected.length) return { ok: false, status: 550, error: 'SMTP: the recipient was refused', permanent: true };
+        return { ok: true, status: 250 };
+      } catch (err) {
+        const e = err as { responseCode?: number; code?: string; message?: string };
+        // 5xx is a refusal that will not change by retrying (bad address, policy); 4xx and network errors heal.
+        if (e.responseCode !== undefined) return { ok: false, status: e.responseCode, error: `SMTP ${e.responseCode}`, permanent: e.responseCode >= 500 };
+        return { ok: false, status: null, error: `SMTP: ${e.code ?? 'error'}` };
+      }
+    },
+    close: () => transport.close(),
+  };
+}
+
+function sendgridBody(to: string, from: string, m: EmailMessage): string {
+  const match = /^(.*)<([^>]+)>\s*$/.exec(from);
+  const sender = match ? { email: match[2]!.trim(), name: match[1]!.trim().replace(/^"|"$/g, '') } : { email: from.trim() };
+  return JSON.stringify({
+    personalizations: [{ to: [{ email: to }] }],
+    from: sender,
+    subject: m.subject,
+    content: [
+      { type: 'text/plain', value: m.text },
+      { type: 'text/html', value: m.html },
+    ],
+    attachments: m.attachments.map((a) => ({
+      content: Buffer.from(a.content).toString('base64'),
+      filename: a.filename,
+      type: a.contentType,
+      disposition: a.cid ? 'inline' : 'attachment',
+      ...(a.cid ? { content_id: a.cid } : {}),
+    })),
+  });
+}
+
+function sendgridMailer(apiKey: string, base: string, from: string, outbound: Pick<Outbound, 'request'>): Mailer {
+  return {
+    name: 'sendgrid',
+    async send(to, m, { id, timeoutMs }) {
+      try {
+        const res = await outbound.request(`${base}/v3/mail/send`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'x-storecast-delivery': id },
+          body: sendgridBody(to, from, m),
+          timeoutMs,
+        });
+        if (res.ok) return { ok: true, status: res.status };
+        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+        const permanent = res.status >= 400 && res.status < 500 && ![408, 429].includes(res.status);
+        return { ok: false, status: res.status, error: `SendGrid HTTP ${res.status}`, permanent, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+      } catch (err) {
+        return { ok: false, status: null, error: `SendGrid: ${describeOutboundError(err)}` };
+      }
+    },
+    close: () => {},
+  };
+}
+
+/** The configured transport, or undefined (nothing is sent; deliveries say why). SMTP wins when both are set. */
+export function createMailer(config: Pick<Config, 'email'>, outbound: Pick<Outbound, 'request'>): Mailer | undefined {
+  const { smtpUrl, sendgridApiKey, sendgridApiUrl, from } = config.email;
+  if (smtpUrl) return smtpMailer(smtpUrl, from);
+  if (sendgridApiKey) return sendgridMailer(sendgridApiKey, sendgridApiUrl, from, outbound);
+  return undefined;
+}

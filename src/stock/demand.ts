@@ -1,0 +1,88 @@
+import type { Database } from '../db/client.ts';
+import type { Forecaster } from '../forecast/forecaster.ts';
+import { COVER_HORIZON, type Demand } from './cover.ts';
+
+/**
+ * Weekly demand forecasts per store x department, kept in `demand_forecasts`: a chain-wide
+ * stock ingest (45 stores x 81 departments) then evaluates every stock rule by reading rows,
+ * not by running the forecaster 3,645 times. A store's rows are dropped when its sales change
+ * (an import touched it) and recomputed after a day, so a newly activated model takes over.
+ */
+const MAX_AGE_MS = 24 * 3600_000;
+/** Forecasts computed at once on a cold cache (each is a query and some arithmetic). */
+const CONCURRENCY = 4;
+
+export const seriesKey = (store: number, dept: number) => `${store}/${dept}`;
+
+interface DemandRow {
+  store_id: number;
+  dept_id: number;
+  first_week: string;
+  p10: number[];
+  p50: number[];
+  p90: number[];
+  computed_at: Date | string;
+}
+
+/** Drops the cached demand of stores whose sales just changed. */
+export async function invalidateDemand(db: Database, stores: readonly number[]): Promise<void> {
+  if (stores.length) await db.query('DELETE FROM demand_forecasts WHERE store_id = ANY($1::int[])', [stores]);
+}
+
+async function forecastMissing(db: Database, forecaster: Forecaster, keys: { store: number; dept: number }[]): Promise<Map<string, Demand & { model: string }>> {
+  const out = new Map<string, Demand & { model: string }>();
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const key = keys[next++]!;
+      try {
+        const r = await forecaster.forecast(db, key, COVER_HORIZON);
+        out.set(seriesKey(key.store, key.dept), {
+          firstWeek: r.points[0]!.week,
+          p10: r.points.map((p) => round(p.lower)),
+          p50: r.points.map((p) => round(p.value)),
+          p90: r.points.map((p) => round(p.upper)),
+          model: r.model,
+        });
+      } catch {
+        // A department with stock but no sales history has no forecast: its cover is unknown.
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return out;
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+/** The demand of each series asked for (missing: no sales to forecast from). */
+export async function demandFor(db: Database, forecaster: Forecaster, keys: readonly { store: number; dept: number }[], now = new Date()): Promise<Map<string, Demand>> {
+  const result = new Map<string, Demand>();
+  if (!keys.length) return result;
+  const stores = [...new Set(keys.map((k) => k.store))];
+  const rows = await db.query<DemandRow>('SELECT store_id, dept_id, first_week::text AS first_week, p10, p50, p90, computed_at FROM demand_forecasts WHERE store_id = ANY($1::int[])', [stores]);
+  for (const r of rows) {
+    if (now.getTime() - new Date(r.computed_at).getTime() > MAX_AGE_MS) continue;
+    result.set(seriesKey(r.store_id, r.dept_id), { firstWeek: r.first_week, p10: r.p10, p50: r.p50, p90: r.p90 });
+  }
+  const missing = keys.filter((k) => !result.has(seriesKey(k.store, k.dept)));
+  if (!missing.length) return result;
+  const computed = await forecastMissing(db, forecaster, missing);
+  if (computed.size) {
+    const records = [...computed].map(([key, d]) => {
+      const [store, dept] = key.split('/').map(Number);
+      return { store_id: store, dept_id: dept, first_week: d.firstWeek, model: d.model, p10: d.p10, p50: d.p50, p90: d.p90 };
+    });
+    await db.query(
+      `INSERT INTO demand_forecasts (store_id, dept_id, first_week, model, p10, p50, p90, computed_at)
+       SELECT store_id, dept_id, first_week, model, p10, p50, p90, $2 FROM jsonb_to_recordset($1::jsonb)
+         AS x(store_id int, dept_id int, first_week date, model text, p10 jsonb, p50 jsonb, p90 jsonb)
+       ORDER BY store_id, dept_id
+       ON CONFLICT (store_id, dept_id) DO UPDATE SET first_week = excluded.first_week, model = excluded.model,
+         p10 = excluded.p10, p50 = excluded.p50, p90 = excluded.p90, computed_at = excluded.computed_at`,
+      [JSON.stringify(records), now.toISOString()],
+    );
+    for (const [key, d] of computed) result.set(key, d);
+  }
+  return result;
+}

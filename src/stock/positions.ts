@@ -1,0 +1,71 @@
+import type { Database } from '../db/client.ts';
+import type { Forecaster } from '../forecast/forecaster.ts';
+import type { AreaScope } from '../scope.ts';
+import { coverOf, type Cover, type Demand, type StockPosition } from './cover.ts';
+import { demandFor, seriesKey } from './demand.ts';
+
+/** What stock questions and stock alerts are about: a store, a region or the chain, maybe one department. */
+export type StockScope = AreaScope & { dept?: number };
+
+export interface DeptCover {
+  store: number;
+  dept: number;
+  position: StockPosition;
+  /** Undefined when the department has no sales to forecast its demand from. */
+  cover?: Cover;
+  demand?: Demand;
+}
+
+interface SnapshotRow {
+  store_id: number;
+  dept_id: number;
+  as_of: string;
+  on_hand: number | string;
+  on_order: number | string | null;
+  on_order_date: string | null;
+  lead_time_weeks: number | string | null;
+}
+
+const num = (v: number | string | null) => (v === null ? null : Number(v));
+
+/** The latest snapshot of each store x department in scope. */
+export async function latestSnapshots(db: Database, scope: StockScope | { kind: 'stores'; stores: readonly number[]; dept?: number }): Promise<SnapshotRow[]> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (scope.kind === 'stores') where.push(`s.store_id = ANY($${params.push(scope.stores)}::int[])`);
+  if (scope.kind === 'store') where.push(`s.store_id = $${params.push(scope.store)}`);
+  if (scope.kind === 'region') where.push(`s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower($${params.push(scope.region)}))`);
+  if (scope.dept !== undefined) where.push(`s.dept_id = $${params.push(scope.dept)}`);
+  return db.query<SnapshotRow>(
+    `SELECT DISTINCT ON (s.store_id, s.dept_id) s.store_id, s.dept_id, s.as_of::text AS as_of, s.on_hand, s.on_order,
+       s.on_order_date::text AS on_order_date, s.lead_time_weeks
+     FROM stock_snapshots s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY s.store_id, s.dept_id, s.as_of DESC`,
+    params,
+  );
+}
+
+/** Cover of every department in scope with a stock snapshot, from the cached demand forecasts. */
+export async function coverInScope(db: Database, forecaster: Forecaster, scope: StockScope | { kind: 'stores'; stores: readonly number[] }): Promise<DeptCover[]> {
+  const rows = await latestSnapshots(db, scope);
+  const demand = await demandFor(db, forecaster, rows.map((r) => ({ store: r.store_id, dept: r.dept_id })));
+  return rows.map((r) => {
+    const position: StockPosition = {
+      asOf: r.as_of,
+      onHand: Number(r.on_hand),
+      onOrder: num(r.on_order),
+      onOrderDate: r.on_order_date,
+      leadTimeWeeks: num(r.lead_time_weeks),
+    };
+    const d = demand.get(seriesKey(r.store_id, r.dept_id));
+    return { store: r.store_id, dept: r.dept_id, position, ...(d ? { demand: d, cover: coverOf(position, d) } : {}) };
+  });
+}
+
+/** At-risk first: the shortest p90 cover, then median; departments without a forecast last. */
+export function byRisk(a: DeptCover, b: DeptCover): number {
+  const key = (c: DeptCover) => [c.cover?.p90.weeks ?? (c.cover ? 1e6 : 2e6), c.cover?.median.weeks ?? 1e6] as const;
+  const [a1, a2] = key(a);
+  const [b1, b2] = key(b);
+  return a1 - b1 || a2 - b2 || a.store - b.store || a.dept - b.dept;
+}
