@@ -49,6 +49,13 @@ async function unitSeries(db: Database, scope: Scope): Promise<Map<string, Map<s
     case 'chain':
       rows = await db.query(`SELECT store_id::text AS unit, week::text AS week, sales FROM store_week_sales`);
       break;
+    case 'segment':
+      rows = await db.query(
+        `SELECT store_id::text AS unit, week::text AS week, sales FROM store_week_sales
+         WHERE store_id IN (SELECT store_id FROM store_segments WHERE segment = $1)`,
+        [scope.segment],
+      );
+      break;
     case 'stores':
       rows =
         scope.dept === undefined
