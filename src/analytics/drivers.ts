@@ -53,7 +53,7 @@ const strengthOf = (e: Estimate): DriverEffect['strength'] => {
 export function salesDrivers(all: readonly PanelRow[]): Drivers | undefined {
   const rows = all.filter((r) => DRIVERS.every((d) => value(r, d) !== null));
   if (rows.length < 30) return undefined;
-  const design = baseDesign(rows, { trend: true });
+  const design = baseDesign(rows, { trend: true, era: true });
   const weekIndex = weekIndexOf(rows);
   const base = rows.map((r) => designRow(design, r, [], weekIndex));
   // Frisch-Waugh: sales and each driver with levels, trends and seasons partialled out; each
@@ -63,16 +63,18 @@ export function salesDrivers(all: readonly PanelRow[]): Drivers | undefined {
   const sd = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + x * x, 0) / Math.max(v.length - 1, 1)) || 1;
   const ySd = sd(y!);
   const zSd = z.map(sd);
-  const sparse = rows.map((r, i) => ({
-    idx: DRIVERS.map((_, k) => k),
-    val: z.map((col, k) => col[i]! / zSd[k]!),
-    y: y![i]! / ySd,
-    unit: r.store,
-    time: weekIndex.get(r.week)!,
-  }));
+  // The final fit keeps the base columns (same coefficients as on the residuals, Frisch-Waugh)
+  // so that its errors count the degrees of freedom and leverage they take.
+  const raw = DRIVERS.map((d) => rows.map((r) => value(r, d)! / design.storeMean.get(r.store)!));
+  const sparse = rows.map((r, i) => {
+    const row = designRow(design, r, raw.map((col, k) => col[i]! / zSd[k]!), weekIndex);
+    return { ...row, y: row.y / ySd };
+  });
   // Single stores: a longer Newey-West window, as CPI and fuel price moves are persistent.
   const errors: Errors = design.stores.length > 1 ? { kind: 'two-way' } : { kind: 'hac', lags: 8 };
-  const fit = fitOls(sparse, DRIVERS.length, DRIVERS.map((_, k) => k), errors);
+  const fit = fitOls(sparse, design.extraStart + DRIVERS.length, DRIVERS.map((_, k) => design.extraStart + k), errors);
   const effects = fit.estimates.map((estimate, k) => ({ driver: DRIVERS[k]!, estimate, strength: strengthOf(estimate), clear: estimate.lower > 0 || estimate.upper < 0 }));
-  return { effects, stores: design.stores.length, storeWeeks: rows.length, explained: fit.r2 };
+  const ssr = (v: readonly number[]) => v.reduce((a, e) => a + e * e, 0);
+  const left = ssr(y!) / ySd ** 2;
+  return { effects, stores: design.stores.length, storeWeeks: rows.length, explained: left > 0 ? 1 - ssr(fit.residuals) / left : 0 };
 }

@@ -30,7 +30,7 @@ const errorsFor = (stores: number): Errors => (stores > 1 ? { kind: 'two-way' } 
 
 /** One fit of the shared design with `extra(r)` columns (already in dollars). */
 function fit(rows: readonly PanelRow[], extras: number, extra: (r: PanelRow) => number[]): { fit: OlsFit; design: ReturnType<typeof baseDesign> } {
-  const design = baseDesign(rows, { trend: true });
+  const design = baseDesign(rows, { trend: true, era: true });
   const weekIndex = weekIndexOf(rows);
   const sparse = rows.map((r) => designRow(design, r, extra(r).map((v) => v / design.storeMean.get(r.store)!), weekIndex));
   const report = Array.from({ length: extras }, (_, k) => design.extraStart + k);

@@ -83,10 +83,19 @@ export interface BaseDesign {
   keyIndex: Map<string, number>;
   firstWeek: string;
   trend: boolean;
+  /** Each store's first week with a markdown, when the design has a markdown-era level per store. */
+  eraStart?: Map<number, string>;
   extraStart: number;
 }
 
-export function baseDesign(rows: readonly PanelRow[], { trend }: { trend: boolean }): BaseDesign {
+/**
+ * `era`: a level shift per store from its first markdown week. Markdowns start in November
+ * 2011 and then run almost every week, so without it a markdown coefficient is mostly "were
+ * sales higher after November 2011 than the trend says", which anything else that changed then
+ * explains as well. With it, markdowns are judged on weeks with more markdown dollars against
+ * weeks with fewer.
+ */
+export function baseDesign(rows: readonly PanelRow[], { trend, era = false }: { trend: boolean; era?: boolean }): BaseDesign {
   const stores = [...new Set(rows.map((r) => r.store))].sort((a, b) => a - b);
   const storeIndex = new Map(stores.map((s, i) => [s, i]));
   const sums = new Map<number, { sum: number; n: number }>();
@@ -98,10 +107,15 @@ export function baseDesign(rows: readonly PanelRow[], { trend }: { trend: boolea
   }
   const storeMean = new Map([...sums].map(([store, s]) => [store, s.sum / s.n || 1]));
   const keys = [...new Set(rows.map((r) => seasonKey(r.week)))].sort().slice(1);
-  const offset = stores.length * (trend ? 2 : 1);
+  const offset = stores.length * (1 + (trend ? 1 : 0) + (era ? 1 : 0));
   const keyIndex = new Map(keys.map((k, i) => [k, offset + i]));
   const firstWeek = rows.reduce((m, r) => (r.week < m ? r.week : m), rows[0]?.week ?? '2010-01-01');
-  return { stores, storeIndex, storeMean, keyIndex, firstWeek, trend, extraStart: offset + keys.length };
+  let eraStart: Map<number, string> | undefined;
+  if (era) {
+    eraStart = new Map();
+    for (const r of rows) if (r.markdowns.some((m) => m !== 0) && !(r.week >= (eraStart.get(r.store) ?? '9999'))) eraStart.set(r.store, r.week);
+  }
+  return { stores, storeIndex, storeMean, keyIndex, firstWeek, trend, eraStart, extraStart: offset + keys.length };
 }
 
 /** A regression row: the base columns of `r` plus `extra` values (already scaled by the caller). */
@@ -112,6 +126,11 @@ export function designRow(d: BaseDesign, r: PanelRow, extra: readonly number[], 
   if (d.trend) {
     idx.push(d.stores.length + i);
     val.push(weeksBetween(d.firstWeek, r.week) / 52);
+  }
+  const era = d.eraStart?.get(r.store);
+  if (era !== undefined && r.week >= era) {
+    idx.push(d.stores.length * (d.trend ? 2 : 1) + i);
+    val.push(1);
   }
   const key = d.keyIndex.get(seasonKey(r.week));
   if (key !== undefined) {

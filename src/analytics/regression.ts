@@ -113,15 +113,31 @@ export function fitOls(rows: readonly SparseRow[], p: number, report: readonly n
   for (let i = 0; i < p; i++) if (xtx[i * p + i]! > 0) used++;
   const df = errors.kind === 'hac' ? Math.max(rows.length - used, 1) : Math.max(Math.min(units, times) - 1, 1);
   const t = t975(df);
+  const leverage = errors.kind === 'hac' ? leverages(rows, xtx, p) : undefined;
   const estimates = report.map((j, k) => {
     // The coefficient is u.X'y with u its row of (X'X)^-1, so its score per row is (u.x_i) e_i.
     const u = rowsOfInverse[k]!;
-    const scores = rows.map((r, i) => dot(r, u) * residuals[i]!);
+    const scores = rows.map((r, i) => (dot(r, u) * residuals[i]!) / (leverage ? 1 - Math.min(leverage[i]!, 0.99) : 1));
     const variance = errors.kind === 'hac' ? neweyWest(scores, rows, errors.lags) : twoWay(scores, rows);
     const se = Math.sqrt(Math.max(variance, 0));
     return { beta: coef![j]!, se, lower: coef![j]! - t * se, upper: coef![j]! + t * se };
   });
   return { estimates, coef: coef!, residuals, n: rows.length, df, r2: sst > 0 ? 1 - ssr / sst : 0 };
+}
+
+/**
+ * Each row's leverage x_i'(X'X)^-1 x_i. One store's 143 weeks spend ~55 columns on seasonal
+ * slots, each seen two or three times, so some weeks nearly fit themselves and their residuals
+ * understate the noise; scores divided by 1 - h (HC3) put that back. Without it, placebo
+ * markdowns on the demo data came out "significant" for one store in four.
+ */
+function leverages(rows: readonly SparseRow[], xtx: Float64Array, p: number): number[] {
+  const inverse = solveNormal(xtx, p, Array.from({ length: p }, (_, j) => Array.from({ length: p }, (_, i) => (i === j ? 1 : 0))));
+  return rows.map((r) => {
+    let h = 0;
+    for (let a = 0; a < r.idx.length; a++) for (let b = 0; b < r.idx.length; b++) h += r.val[a]! * inverse[r.idx[a]!]![r.idx[b]!]! * r.val[b]!;
+    return h;
+  });
 }
 
 /** Newey-West long-run variance of a sum of scores ordered by time (Bartlett weights). */

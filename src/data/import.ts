@@ -8,6 +8,10 @@ import { readHeader, readRows, type Row } from './csv-reader.ts';
 import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileFormat, type RowContext } from './formats.ts';
 import { INPUT_LIMITS } from './limits.ts';
 import { refreshStagedStoreWeeks } from './rollup.ts';
+import { refreshSegments } from '../analytics/segments.ts';
+
+/** The formats whose rows change what stores are clustered on. */
+const SEGMENT_INPUTS = new Set<FileFormat['name']>(['stores', 'walmart', 'train']);
 
 export interface RejectedRow {
   line: number;
@@ -152,6 +156,8 @@ async function load(
   }
   report.durationMs = Math.round(performance.now() - started);
   await finishRun(db, report);
+  // Segments are precomputed from sales and stores, so no request clusters (analytics/segments.ts).
+  if (!dryRun && report.inserted + report.updated > 0 && SEGMENT_INPUTS.has(format.name)) await refreshSegments(db);
   return report;
 }
 
