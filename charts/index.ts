@@ -11,6 +11,12 @@ export type { SalesChartInput } from './sales.ts';
 export { rankingChart } from './ranking.ts';
 export type { RankingChartInput, RankingRow } from './ranking.ts';
 export type { HolidayMark } from './holidays.ts';
+export { markdownImpactChart, MARKDOWN_SERIES } from './markdown-impact.ts';
+export type { MarkdownImpactChartInput, MarkdownWeek } from './markdown-impact.ts';
+export { campaignImpactChart } from './campaign-impact.ts';
+export type { CampaignImpactChartInput, CampaignWeek } from './campaign-impact.ts';
+export { driversChart } from './drivers.ts';
+export type { DriversChartInput, DriverRow } from './drivers.ts';
 export { renderPng, renderSvg, pngSize, toVega, clearRenderCache, registerFonts, registeredFonts } from './render.ts';
 export type { RenderOptions } from './render.ts';
 export {

@@ -8,6 +8,8 @@ import { ranking } from '../src/analytics/rankings.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { addWeeks } from '../src/data/weeks.ts';
+import { loadSegments } from '../src/analytics/segments.ts';
+import type { Database } from '../src/db/client.ts';
 import forecast from './forecast.ts';
 
 const top = defineCommand({
@@ -19,23 +21,25 @@ const top = defineCommand({
     { name: 'limit', type: 'integer', min: 1, max: 50, default: 10, positional: true, aliases: ['n'], description: 'How many, 1-50 (default 10)' },
     { name: 'order', type: 'choice', choices: ['top', 'bottom'], default: 'top', description: 'Best first (top) or worst first (bottom)' },
     { name: 'weeks', type: 'integer', min: 1, max: 104, default: 52, aliases: ['over', 'window'], description: 'Window length in weeks (default 52)' },
+    { name: 'segment', type: 'integer', min: 1, max: 99, description: 'Only the stores of this segment (see /segments)' },
   ],
-  examples: ['/top stores by growth', '/top depts by sales 5', '/top stores by growth bottom 5 weeks 13'],
-  // Ranks the stores (or their departments) the asker may see; dispatch narrows the chain to them.
-  reach: () => ({ kind: 'chain' }),
+  keywords: ['in'],
+  examples: ['/top stores by growth', '/top depts by sales 5', '/top stores by growth bottom 5 weeks 13', '/top stores in segment 2'],
+  // Ranks the stores (or their departments) the asker may see; dispatch narrows the chain (or segment) to them.
+  reach: ({ segment }) => (segment === undefined ? { kind: 'chain' } : { kind: 'segment', segment }),
   async handler(options, ctx): Promise<Reply> {
     const window = await dataWindow(ctx.db);
     if (!window) throw new UserError('No sales data is loaded yet. Import some with `storecast import` (or run `storecast demo`).');
     const { of, by, order, weeks, limit } = options;
-    const scope = answerScope(ctx, { kind: 'chain' });
-    const stores = scope.kind === 'stores' ? scope.stores : undefined;
+    const scope = answerScope(ctx, options.segment === undefined ? { kind: 'chain' } : { kind: 'segment', segment: options.segment });
+    const stores = scope.kind === 'stores' ? scope.stores : scope.kind === 'segment' ? await segmentStores(ctx.db, scope.segment) : undefined;
     const rows = await ranking(ctx.db, { of, by, order, limit, to: window.lastWeek, weeks, stores });
     if (rows.length === 0) {
       throw new UserError(by === 'growth' ? `Growth needs a year of history before the last ${weeks} weeks; the data starts ${window.firstWeek}.` : 'Nothing to rank.');
     }
     const from = addWeeks(window.lastWeek, -(weeks - 1));
     const noun = of === 'stores' ? 'Store' : 'Dept';
-    const what = by === 'sales' ? 'sales' : 'growth vs a year before';
+    const what = `${by === 'sales' ? 'sales' : 'growth vs a year before'}${options.segment === undefined ? '' : ` in segment ${options.segment}`}`;
     const head = rows[0]!;
     const value = (r: (typeof rows)[number]) => (by === 'sales' ? r.sales : r.growth ?? 0);
     return {
@@ -66,5 +70,16 @@ const top = defineCommand({
     };
   },
 });
+
+/** The stores of a segment; a segment that does not exist is a user error naming the ones that do. */
+async function segmentStores(db: Database, segment: number): Promise<number[]> {
+  const segments = await loadSegments(db);
+  const stores = segments.filter((s) => s.segment === segment).map((s) => s.store);
+  if (stores.length === 0) {
+    const known = [...new Set(segments.map((s) => s.segment))];
+    throw new UserError(known.length ? `There is no segment ${segment}. Segments: ${known.join(', ')} (see /segments).` : 'No segments yet: they are computed once sales are imported.', { example: '/top stores in segment 1' });
+  }
+  return stores;
+}
 
 export default top;

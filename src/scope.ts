@@ -8,6 +8,8 @@ export type Scope =
   | { kind: 'store-dept'; store: number; dept: number }
   | { kind: 'dept'; dept: number }
   | { kind: 'region'; region: string }
+  /** The stores of one segment (src/analytics/segments.ts, the store_segments table). */
+  | { kind: 'segment'; segment: number }
   /**
    * Some stores (and one department of them): a cross-store question narrowed to the stores
    * the asker may see. `asked` is the question before narrowing, for saying so.
@@ -39,9 +41,11 @@ export function describeScope(scope: Scope): string {
       return `Dept ${scope.dept} (all stores)`;
     case 'region':
       return `${scope.region} region`;
+    case 'segment':
+      return `Segment ${scope.segment}`;
     case 'stores': {
       const n = scope.stores.length;
-      const where = scope.asked.kind === 'region' ? ` in ${scope.asked.region}` : '';
+      const where = scope.asked.kind === 'region' ? ` in ${scope.asked.region}` : scope.asked.kind === 'segment' ? ` in segment ${scope.asked.segment}` : '';
       return `your ${n === 1 ? `store (${scope.stores[0]})` : `${n} stores`}${where}${scope.dept === undefined ? '' : ` · Dept ${scope.dept}`}`;
     }
   }

@@ -198,6 +198,7 @@ describe('commandLine: follow-up command lines', () => {
       limit: number;
       order: 'top' | 'bottom';
       weeks: number;
+      segment: number | undefined;
     }>();
     expectTypeOf<Parameters<typeof holidayImpactCommand.handler>[0]>().toEqualTypeOf<{
       store: number | undefined;

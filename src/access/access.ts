@@ -63,6 +63,8 @@ function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
   switch (scope.kind) {
     case 'chain':
     case 'dept':
+    // Judged on its stores: callers expand a segment first (withSegmentStores).
+    case 'segment':
       return false;
     case 'region':
       return area.kind === 'region' && sameRegion(area.region, scope.region);
@@ -74,10 +76,21 @@ function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
   }
 }
 
+/**
+ * A segment as the stores it holds now (`kind: 'stores'`, asked: the segment), so every check
+ * below judges it store by store; other scopes as they are. Segments change only on import,
+ * and a store's visibility never depends on its segment, so this is read fresh each time.
+ */
+async function withSegmentStores(db: Pick<Database, 'query'>, scope: Scope): Promise<Scope> {
+  if (scope.kind !== 'segment') return scope;
+  const rows = await db.query<{ store_id: number }>('SELECT store_id FROM store_segments WHERE segment = $1 ORDER BY store_id', [scope.segment]);
+  return { kind: 'stores', stores: rows.map((r) => r.store_id), asked: scope };
+}
+
 /** Whether every store of `scope` lies within `area` (a channel's audience, a grant). */
 export async function scopeWithin(db: Pick<Database, 'query'>, area: AreaScope, scope: Scope): Promise<boolean> {
   if (area.kind === 'chain') return true;
-  return holds(area, scope, area.kind === 'region' ? await loadStoreRegions(db) : new Map());
+  return holds(area, await withSegmentStores(db, scope), area.kind === 'region' ? await loadStoreRegions(db) : new Map());
 }
 
 /** The entitlements of an identity: the CLI operator and configured admins run the chain. */
@@ -107,22 +120,24 @@ export async function resolveAccess(db: Pick<Database, 'query'>, settings: Acces
       }
       return out;
     },
-    async covers(role, scope) {
+    async covers(role, asked) {
       const usable = atLeast(role);
       if (usable.some((e) => e.scope.kind === 'chain')) return true;
       if (!usable.length) return false;
+      const scope = await withSegmentStores(db, asked);
       const map = await storeRegions();
       return usable.some((e) => holds(e.scope, scope, map));
     },
-    async narrow(scope, role = 'viewer') {
-      if (await access.covers(role, scope)) return scope;
+    async narrow(asked, role = 'viewer') {
+      if (await access.covers(role, asked)) return asked;
+      const scope = await withSegmentStores(db, asked);
       const visible = await access.stores(role);
       const map = await storeRegions();
       const inScope = (store: number) =>
         scope.kind === 'region' ? sameRegion(map.get(store) ?? '', scope.region) : scope.kind === 'stores' ? scope.stores.includes(store) : scope.kind === 'store' || scope.kind === 'store-dept' ? store === scope.store : true;
       const stores = [...(visible === 'all' ? map.keys() : visible)].filter(inScope).sort((a, b) => a - b);
       const dept = scope.kind === 'dept' || scope.kind === 'store-dept' ? scope.dept : scope.kind === 'stores' ? scope.dept : undefined;
-      return { kind: 'stores', stores, ...(dept === undefined ? {} : { dept }), asked: scope };
+      return { kind: 'stores', stores, ...(dept === undefined ? {} : { dept }), asked };
     },
     describe() {
       if (!entitlements.length) return 'no access yet';

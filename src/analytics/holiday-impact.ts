@@ -57,6 +57,7 @@ async function unitSeries(db: Database, scope: Scope): Promise<Map<string, Serie
       break;
     case 'region':
     case 'chain':
+    case 'segment':
       break;
   }
   const units = new Map<string, Series>();
@@ -110,9 +111,10 @@ function observationsOfSeries(units: Map<string, Series>, calendar: readonly Hol
 }
 
 /** The pooled scopes' filter on store_holiday_weeks (`$1` is the scope's parameter). */
-function pooledFilter(scope: Extract<Scope, { kind: 'chain' | 'region' | 'stores' }>): { where: string; params: unknown[] } {
+function pooledFilter(scope: Extract<Scope, { kind: 'chain' | 'region' | 'segment' | 'stores' }>): { where: string; params: unknown[] } {
   if (scope.kind === 'chain') return { where: 'TRUE', params: [] };
   if (scope.kind === 'region') return { where: 'store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower($1))', params: [scope.region] };
+  if (scope.kind === 'segment') return { where: 'store_id IN (SELECT store_id FROM store_segments WHERE segment = $1)', params: [scope.segment] };
   return { where: 'store_id = ANY($1::int[])', params: [scope.stores] };
 }
 
@@ -127,7 +129,7 @@ interface PooledSums {
 }
 
 /** Per holiday week, the sums the pooled ratio and its delta-method variance need. */
-async function pooledSums(db: Database, scope: Extract<Scope, { kind: 'chain' | 'region' | 'stores' }>): Promise<PooledSums[]> {
+async function pooledSums(db: Database, scope: Extract<Scope, { kind: 'chain' | 'region' | 'segment' | 'stores' }>): Promise<PooledSums[]> {
   const { where, params } = pooledFilter(scope);
   return db.query<PooledSums>(
     `SELECT week::text AS week, count(*)::int AS n, sum(holiday_sales)::float8 AS h, sum(baseline_sales)::float8 AS b,
@@ -139,7 +141,7 @@ async function pooledSums(db: Database, scope: Extract<Scope, { kind: 'chain' | 
 }
 
 /** Per holiday week, each store's observation, in store order: what the bootstrap resamples. */
-async function pooledObservations(db: Database, scope: Extract<Scope, { kind: 'chain' | 'region' | 'stores' }>): Promise<Map<string, UnitObservation[]>> {
+async function pooledObservations(db: Database, scope: Extract<Scope, { kind: 'chain' | 'region' | 'segment' | 'stores' }>): Promise<Map<string, UnitObservation[]>> {
   const { where, params } = pooledFilter(scope);
   const rows = await db.query<{ week: string; holiday: number; base: number }>(
     `SELECT week::text AS week, holiday_sales AS holiday, baseline_sales AS base FROM store_holiday_weeks WHERE ${where} ORDER BY week, store_id`,
@@ -208,7 +210,7 @@ function calendarOf(weeks: Iterable<string>): HolidayWeek[] {
 export async function holidayImpact(db: Database, scope: Scope, options: { holiday?: HolidayName; seed?: number } = {}): Promise<HolidayLift[]> {
   const rand = prng(options.seed ?? 1);
   const wanted = (h: HolidayWeek) => !options.holiday || h.name === options.holiday;
-  const pooled = scope.kind === 'chain' || scope.kind === 'region' || (scope.kind === 'stores' && scope.dept === undefined && scope.stores.length >= 5);
+  const pooled = scope.kind === 'chain' || scope.kind === 'region' || scope.kind === 'segment' || (scope.kind === 'stores' && scope.dept === undefined && scope.stores.length >= 5);
   if (!pooled) {
     const units = await unitSeries(db, scope);
     const weeks = new Set<string>();

@@ -19,6 +19,12 @@ export function scopeSql(scope: Scope, firstParam = 1): { from: string; where: s
         where: `s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower(${p(0)}))`,
         params: [scope.region],
       };
+    case 'segment':
+      return {
+        from: 'store_week_sales s',
+        where: `s.store_id IN (SELECT store_id FROM store_segments WHERE segment = ${p(0)})`,
+        params: [scope.segment],
+      };
     case 'stores':
       return scope.dept === undefined
         ? { from: 'store_week_sales s', where: `s.store_id = ANY(${p(0)}::int[])`, params: [scope.stores] }

@@ -9,6 +9,7 @@ import { resolveSecretKey } from '../webhooks/crypto.ts';
 import type { ApiApp, RegisterRoutes } from './deps.ts';
 import { registerAccessRoutes } from './routes/access.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
+import { registerCampaignRoutes } from './routes/campaigns.ts';
 import { registerChartRoutes } from './routes/charts.ts';
 import { registerCommandRoutes } from './routes/commands.ts';
 import { registerDocRoutes } from './routes/docs.ts';
@@ -27,7 +28,7 @@ export interface ApiOptions {
 export const DEFAULT_MAX_INGEST_BYTES = 10 * 1024 * 1024;
 
 /** The one route table of /api/v1: a route is in the API, its document and its tests only through this list. */
-export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAccessRoutes, registerAuditRoutes, registerDocRoutes, registerTokenRoutes, registerStockRoutes, registerAlertRoutes];
+export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAccessRoutes, registerAuditRoutes, registerDocRoutes, registerTokenRoutes, registerStockRoutes, registerAlertRoutes, registerCampaignRoutes];
 
 /**
  * /api/v1: one OpenAPIHono app, one validation hook, one error shape

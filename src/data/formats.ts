@@ -1,3 +1,5 @@
+import { UserError } from '../chat/errors.ts';
+import { parseStoreList, validateCampaign } from '../campaigns/campaigns.ts';
 import { clip } from '../util/text.ts';
 import { FIELD_RANGES, INPUT_LIMITS, type Range } from './limits.ts';
 import { AGGREGATE_DELTA_CTES, SALES_UPSERT_CTES } from './rollup.ts';
@@ -8,7 +10,7 @@ import { WEEKDAYS, isoDate, parseIsoDate } from './weeks.ts';
  * row into a CSV line for its staging table (COPY) or a reason to reject it, and knows the
  * SQL that upserts staged rows on the natural key, so re-importing changes nothing.
  */
-export type FormatName = 'stores' | 'walmart' | 'features' | 'train' | 'test' | 'stock';
+export type FormatName = 'stores' | 'walmart' | 'features' | 'train' | 'test' | 'stock' | 'campaigns';
 
 export interface RowContext {
   knownStores: ReadonlySet<number>;
@@ -177,6 +179,30 @@ const FEATURE_COLUMNS: readonly (readonly [string, Range])[] = [
   ['CPI', FIELD_RANGES.cpi],
   ['Unemployment', FIELD_RANGES.unemployment],
 ];
+
+/** A value as one CSV field of a staging row: quoted, quotes doubled. */
+const quoted = (v: string) => `"${v.replace(/"/g, '""')}"`;
+
+/** A campaigns row (src/campaigns/): the rules of /campaign create, each store a known one. */
+function campaignRow(f: Fields, ctx: RowContext): { csv: string } {
+  try {
+    const c = validateCampaign({
+      name: f[0] ?? '',
+      stores: parseStoreList(f[1] ?? '', 'Stores'),
+      controls: isMissing(f[4]) ? null : parseStoreList(f[4], 'Control_Stores'),
+      start: f[2] ?? '',
+      end: f[3] ?? '',
+      notes: isMissing(f[5]) ? null : f[5],
+    });
+    const unknown = [...c.stores, ...(c.controls ?? [])].filter((s) => !ctx.knownStores.has(s));
+    if (unknown.length) reject(`unknown store ${unknown.slice(0, 5).join(', ')} (import stores.csv first)`);
+    const array = (xs: readonly number[] | null | undefined) => (xs?.length ? quoted(`{${xs.join(',')}}`) : '');
+    return { csv: [c.name, array(c.stores), array(c.controls), c.start, c.end, c.notes ? quoted(c.notes) : ''].join(',') };
+  } catch (err) {
+    if (err instanceof UserError) return reject(err.message);
+    throw err;
+  }
+}
 
 const upsertReturning = `SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM up`;
 
@@ -355,6 +381,30 @@ export const FORMATS: readonly FileFormat[] = [
            on_order_date = excluded.on_order_date, lead_time_weeks = excluded.lead_time_weeks
          WHERE (stock_snapshots.on_hand, stock_snapshots.on_order, stock_snapshots.on_order_date, stock_snapshots.lead_time_weeks)
            IS DISTINCT FROM (excluded.on_hand, excluded.on_order, excluded.on_order_date, excluded.lead_time_weeks)
+         RETURNING (xmax = 0) AS inserted)
+       ${upsertReturning}`,
+    ],
+    aggregates: 'none',
+  },
+  {
+    name: 'campaigns',
+    description: 'campaigns: Name,Stores,Start,End,Control_Stores,Notes (stores like "1,5,7" or 1-5; controls and notes may be empty)',
+    columns: ['Name', 'Stores', 'Start', 'End', 'Control_Stores', 'Notes'],
+    loadOrder: 5,
+    staging: {
+      columns: ['ord', 'name', 'stores', 'control_stores', 'start_date', 'end_date', 'notes'],
+      ddl: 'ord int, name text, stores int[], control_stores int[], start_date date, end_date date, notes text',
+    },
+    validate: (f, ctx) => guard(() => campaignRow(f, ctx)),
+    upsert: [
+      `WITH up AS (
+         INSERT INTO campaigns (name, stores, control_stores, start_date, end_date, notes, created_by)
+         SELECT DISTINCT ON (name) name, stores, control_stores, start_date, end_date, notes, 'import'
+         FROM stg ORDER BY name, ord DESC
+         ON CONFLICT (name) DO UPDATE SET stores = excluded.stores, control_stores = excluded.control_stores,
+           start_date = excluded.start_date, end_date = excluded.end_date, notes = excluded.notes
+         WHERE (campaigns.stores, campaigns.control_stores, campaigns.start_date, campaigns.end_date, campaigns.notes)
+           IS DISTINCT FROM (excluded.stores, excluded.control_stores, excluded.start_date, excluded.end_date, excluded.notes)
          RETURNING (xmax = 0) AS inserted)
        ${upsertReturning}`,
     ],

@@ -8,6 +8,10 @@ import { readHeader, readRows, type Row } from './csv-reader.ts';
 import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileFormat, type RowContext } from './formats.ts';
 import { INPUT_LIMITS } from './limits.ts';
 import { CHANGED_DDL, lockAggregates, tuneBatch, refreshAggregates } from './rollup.ts';
+import { refreshSegments } from '../analytics/segments.ts';
+
+/** The formats whose rows change what stores are clustered on. */
+const SEGMENT_INPUTS = new Set<FileFormat['name']>(['stores', 'walmart', 'train']);
 
 export interface RejectedRow {
   line: number;
@@ -119,6 +123,7 @@ async function load(
   }
 
   const stores = new Set<number>();
+  const storeKeyed = format.staging.columns[1] === 'store_id';
   let batch: string[] = [];
   // One batch is written while the next is parsed: on a Postgres server the two overlap.
   let inFlight: Promise<void> = Promise.resolve();
@@ -151,8 +156,8 @@ async function load(
           continue;
         }
         report.accepted++;
-        // Every format's staged row starts with its store.
-        stores.add(Number(result.csv.slice(0, result.csv.indexOf(','))));
+        // Store-keyed formats stage the store first (after `ord`); campaigns are keyed by name.
+        if (storeKeyed) stores.add(Number(result.csv.slice(0, result.csv.indexOf(','))));
         batch.push(`${report.rowsRead},${result.csv}`);
       }
       if (batch.length >= batchSize) await flush();
@@ -167,6 +172,8 @@ async function load(
   report.durationMs = Math.round(performance.now() - started);
   report.stores = [...stores].sort((a, b) => a - b);
   await finishRun(db, report);
+  // Segments are precomputed from sales and stores, so no request clusters (analytics/segments.ts).
+  if (!dryRun && report.inserted + report.updated > 0 && SEGMENT_INPUTS.has(format.name)) await refreshSegments(db);
   return report;
 }
 

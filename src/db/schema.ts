@@ -505,3 +505,39 @@ export const alertNotifications = pgTable(
   },
   (t) => [uniqueIndex('alert_notifications_episode_key').on(t.ruleId, t.episode, t.kind), index('alert_notifications_due_idx').on(t.status, t.nextAttemptAt)],
 );
+
+// ---- Campaigns and store segments (src/campaigns/, src/analytics/segments.ts) ----
+/**
+ * A marketing campaign: its stores, the weeks it ran and, optionally, the control stores it is
+ * judged against (none: matched automatically by segment and pre-period trajectory). Created
+ * by /campaign create, POST /api/v1/campaigns or a campaigns CSV (src/data/formats.ts).
+ */
+export const campaigns = pgTable('campaigns', {
+  /** Lower-case words joined by hyphens (`spring-push`): how every surface names it. */
+  name: text('name').primaryKey(),
+  stores: integer('stores').array().notNull(),
+  controlStores: integer('control_stores').array(),
+  startDate: date('start_date', { mode: 'string' }).notNull(),
+  endDate: date('end_date', { mode: 'string' }).notNull(),
+  notes: text('notes'),
+  createdBy: text('created_by'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Stores clustered on seasonal profile, size, type and growth (k-means), refreshed after each
+ * import that changes sales or stores, so control matching and `/top stores in segment 2`
+ * read a table instead of clustering on a request.
+ */
+export const storeSegments = pgTable(
+  'store_segments',
+  {
+    storeId: integer('store_id').primaryKey(),
+    segment: smallint('segment').notNull(),
+    name: text('name').notNull(),
+    /** What the store was clustered on: size, type, growth, holiday share, seasonal profile. */
+    profile: jsonb('profile').$type<Record<string, unknown>>().notNull(),
+    refreshedAt: timestamp('refreshed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('store_segments_segment_idx').on(t.segment)],
+);

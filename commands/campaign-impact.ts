@@ -1,0 +1,38 @@
+import { defineCommand } from '../src/chat/command.ts';
+import type { Reply } from '../src/chat/reply.ts';
+import { UserError } from '../src/chat/errors.ts';
+import { busyStores, getCampaign, listCampaigns } from '../src/campaigns/campaigns.ts';
+import { impactReply, requireVisible, visibleStores } from '../src/campaigns/chat.ts';
+import { measureImpact } from '../src/campaigns/impact.ts';
+import { dataWindow } from '../src/analytics/series.ts';
+
+export default defineCommand({
+  name: 'campaign-impact',
+  description: 'Did a campaign lift sales? Difference-in-differences vs control stores, parallel-trend check, lift with a 95% interval.',
+  options: [{ name: 'name', type: 'string', required: true, pattern: /^[a-z0-9][a-z0-9-]{0,62}$/i, description: 'Campaign name (see /campaigns)' }],
+  examples: ['/campaign-impact spring-push'],
+  // Judged over the stores the asker may see: the campaign's stores must all be among them,
+  // and automatic controls are drawn only from them.
+  reach: () => ({ kind: 'chain' }),
+  async handler({ name }, ctx): Promise<Reply> {
+    const campaign = await getCampaign(ctx.db, name);
+    if (!campaign) {
+      const names = (await listCampaigns(ctx.db)).map((c) => c.name);
+      throw new UserError(`There is no campaign called ${name.toLowerCase()}.${names.length ? ` Campaigns: ${names.slice(0, 10).join(', ')}.` : ' Record one with /campaign create.'}`);
+    }
+    const visible = await visibleStores(ctx);
+    requireVisible(ctx, visible, [...campaign.stores, ...(campaign.controls ?? [])], `Campaign ${campaign.name}`);
+    const busy = await busyStores(ctx.db, campaign.start, campaign.end, campaign.name);
+    const pool = visible.stores.filter((s) => !busy.has(s));
+    const answer = await measureImpact(ctx.db, { treated: campaign.stores, controls: campaign.controls, start: campaign.start, end: campaign.end, pool });
+    const window = await dataWindow(ctx.db);
+    return impactReply(answer, {
+      title: `Campaign ${campaign.name}`,
+      dataThrough: window!.lastWeek,
+      visibleAll: visible.all,
+      poolNote: `${visible.all ? 'all' : 'the'} ${answer.poolSize} stores ${visible.all ? 'with complete data' : 'you may see'}${busy.size ? ', none in an overlapping campaign' : ''}`,
+      data: { campaign },
+      filename: `campaign-${campaign.name}.csv`,
+    });
+  },
+});

@@ -1,0 +1,34 @@
+import { defineCommand } from '../src/chat/command.ts';
+import type { Reply } from '../src/chat/reply.ts';
+import { listCampaigns } from '../src/campaigns/campaigns.ts';
+import { visibleStores } from '../src/campaigns/chat.ts';
+
+export default defineCommand({
+  name: 'campaigns',
+  description: 'The recorded campaigns whose stores you may see.',
+  options: [],
+  examples: ['/campaigns'],
+  // The list is narrowed to campaigns whose every store (and control) the asker may see.
+  reach: () => ({ kind: 'chain' }),
+  async handler(_options, ctx): Promise<Reply> {
+    const visible = await visibleStores(ctx);
+    const all = await listCampaigns(ctx.db);
+    const mine = all.filter((c) => visible.all || [...c.stores, ...(c.controls ?? [])].every((s) => visible.stores.includes(s)));
+    return {
+      title: 'Campaigns',
+      summary: mine.length
+        ? `${mine.length} campaign${mine.length > 1 ? 's' : ''}${mine.length < all.length ? ' you may see' : ''}. Measure one with /campaign-impact NAME.`
+        : 'No campaigns yet. Record one with /campaign create spring-push stores 1,5,7 from 2012-03-02 to 2012-04-27.',
+      facts: mine.slice(0, 10).map((c) => ({ label: c.name, value: `stores ${c.stores.join(', ')} · ${c.start} to ${c.end}${c.controls ? ` · controls ${c.controls.join(', ')}` : ''}` })),
+      table: {
+        columns: ['name', 'stores', 'start', 'end', 'controls', 'notes', 'created_by'],
+        rows: mine.map((c) => [c.name, c.stores.join(' '), c.start, c.end, c.controls?.join(' ') ?? null, c.notes, c.createdBy]),
+        filename: 'campaigns.csv',
+      },
+      actions: mine.slice(0, 3).map((c) => ({ label: `Measure ${c.name}`, command: `/campaign-impact ${c.name}` })),
+      visibility: 'channel',
+      context: {},
+      data: { campaigns: mine },
+    };
+  },
+});

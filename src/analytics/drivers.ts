@@ -1,0 +1,80 @@
+import { baseDesign, designRow, weekIndexOf, type PanelRow } from './panel.ts';
+import { fitOls, residualize, type Errors, type Estimate } from './regression.ts';
+
+export const DRIVERS = ['Temperature', 'Fuel price', 'CPI', 'Unemployment', 'Markdowns'] as const;
+export type DriverName = (typeof DRIVERS)[number];
+
+export interface DriverEffect {
+  driver: DriverName;
+  /** Standard deviations of de-seasonalised sales per standard deviation of the driver. */
+  estimate: Estimate;
+  strength: 'weak' | 'moderate' | 'strong';
+  /** Whether the 95% interval excludes zero. */
+  clear: boolean;
+}
+
+export interface Drivers {
+  effects: DriverEffect[];
+  stores: number;
+  storeWeeks: number;
+  /** Share of the de-seasonalised variation the drivers explain together. */
+  explained: number;
+}
+
+const value = (r: PanelRow, d: DriverName): number | null => {
+  switch (d) {
+    case 'Temperature':
+      return r.temperature;
+    case 'Fuel price':
+      return r.fuelPrice;
+    case 'CPI':
+      return r.cpi;
+    case 'Unemployment':
+      return r.unemployment;
+    case 'Markdowns':
+      return r.markdowns.reduce((a, x) => a + x, 0);
+  }
+};
+
+const strengthOf = (e: Estimate): DriverEffect['strength'] => {
+  const size = Math.abs(e.beta);
+  if (size < 0.1 || (e.lower <= 0 && e.upper >= 0)) return 'weak';
+  return size < 0.3 ? 'moderate' : 'strong';
+};
+
+/**
+ * Temperature, fuel price, CPI, unemployment and markdowns against de-seasonalised sales:
+ * one regression with each store's level, trend and seasonal slots (as markdown impact).
+ * The trend matters: CPI and fuel price rise with time almost everywhere, and without it they
+ * would take the credit for every store's growth; with it, they are judged on their moves
+ * around the trend, and a driver that is little more than a trend gets a wide interval.
+ * Weeks with a missing driver are left out.
+ */
+export function salesDrivers(all: readonly PanelRow[]): Drivers | undefined {
+  const rows = all.filter((r) => DRIVERS.every((d) => value(r, d) !== null));
+  if (rows.length < 30) return undefined;
+  const design = baseDesign(rows, { trend: true, era: true });
+  const weekIndex = weekIndexOf(rows);
+  const base = rows.map((r) => designRow(design, r, [], weekIndex));
+  // Frisch-Waugh: sales and each driver with levels, trends and seasons partialled out; each
+  // then scaled to its own spread, so a coefficient reads "SDs of sales per SD of the driver's
+  // own moves" (a driver that is nearly a trend has small moves and says so by a wide interval).
+  const [y, ...z] = residualize(base, design.extraStart, [base.map((r) => r.y), ...DRIVERS.map((d) => rows.map((r) => value(r, d)! / design.storeMean.get(r.store)!))]);
+  const sd = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + x * x, 0) / Math.max(v.length - 1, 1)) || 1;
+  const ySd = sd(y!);
+  const zSd = z.map(sd);
+  // The final fit keeps the base columns (same coefficients as on the residuals, Frisch-Waugh)
+  // so that its errors count the degrees of freedom and leverage they take.
+  const raw = DRIVERS.map((d) => rows.map((r) => value(r, d)! / design.storeMean.get(r.store)!));
+  const sparse = rows.map((r, i) => {
+    const row = designRow(design, r, raw.map((col, k) => col[i]! / zSd[k]!), weekIndex);
+    return { ...row, y: row.y / ySd };
+  });
+  // Single stores: a longer Newey-West window, as CPI and fuel price moves are persistent.
+  const errors: Errors = design.stores.length > 1 ? { kind: 'two-way' } : { kind: 'hac', lags: 8 };
+  const fit = fitOls(sparse, design.extraStart + DRIVERS.length, DRIVERS.map((_, k) => design.extraStart + k), errors);
+  const effects = fit.estimates.map((estimate, k) => ({ driver: DRIVERS[k]!, estimate, strength: strengthOf(estimate), clear: estimate.lower > 0 || estimate.upper < 0 }));
+  const ssr = (v: readonly number[]) => v.reduce((a, e) => a + e * e, 0);
+  const left = ssr(y!) / ySd ** 2;
+  return { effects, stores: design.stores.length, storeWeeks: rows.length, explained: left > 0 ? 1 - ssr(fit.residuals) / left : 0 };
+}
