@@ -8,6 +8,7 @@ import { readHeader, readRows, type Row } from './csv-reader.ts';
 import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileFormat, type RowContext } from './formats.ts';
 import { INPUT_LIMITS } from './limits.ts';
 import { refreshStagedStoreWeeks } from './rollup.ts';
+import { scoreForecastLog } from '../forecast/forecast-log.ts';
 
 export interface RejectedRow {
   line: number;
@@ -150,6 +151,8 @@ async function load(
     await finishRun(db, report, err);
     throw err;
   }
+  // New actuals score the forecasts logged for their weeks (live accuracy, /model).
+  if (!dryRun && report.inserted + report.updated > 0) await scoreForecastLog(db);
   report.durationMs = Math.round(performance.now() - started);
   await finishRun(db, report);
   return report;
