@@ -6,6 +6,7 @@ import consoleCommand from './console.ts';
 import forecast from './forecast.ts';
 import { createHelpCommand } from './help.ts';
 import holidayImpact from './holiday-impact.ts';
+import model from './model.ts';
 import sales from './sales.ts';
 import subscribe from './subscribe.ts';
 import subscriptions from './subscriptions.ts';
@@ -15,7 +16,7 @@ import unsubscribe from './unsubscribe.ts';
 /** Every slash command, by name. Adding a command is one file here and one line below. */
 export function createRegistry(extra: readonly Command[] = []): CommandRegistry {
   const registry = new Map<string, Command>();
-  for (const command of [forecast, holidayImpact, sales, top, subscribe, unsubscribe, subscriptions, access, consoleCommand, audit, ...extra, createHelpCommand(() => registry)]) {
+  for (const command of [forecast, holidayImpact, sales, top, subscribe, unsubscribe, subscriptions, access, consoleCommand, audit, model, ...extra, createHelpCommand(() => registry)]) {
     registry.set(command.name, command);
   }
   return registry;

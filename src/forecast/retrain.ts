@@ -147,16 +147,28 @@ async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions
   }
 }
 
-/** One retrain, if the slot is free (and, scheduled, if it is due). Never throws. */
-export async function retrain(deps: RetrainDeps, options: RetrainOptions): Promise<RetrainOutcome> {
+/**
+ * Claims the retrain slot and starts the run: `done` settles with the outcome (never rejects).
+ * Busy or (scheduled) not due: the outcome at once, nothing started.
+ */
+export async function startRetrain(deps: RetrainDeps, options: RetrainOptions): Promise<{ id: number; done: Promise<RetrainOutcome> } | RetrainOutcome> {
   const claim = await claimRetrain(deps.db, options.trigger, options.requestedBy, deps.config.modelOps.retrain);
   if ('busy' in claim) return { decision: 'busy', reason: claim.busy };
   if ('notDue' in claim) return { decision: 'not-due', reason: claim.notDue };
   deps.logger.info({ retrain: claim.id, trigger: options.trigger }, 'retrain started');
-  const outcome = await runClaimed(deps, claim.id, options);
-  deps.logger.info({ retrain: claim.id, decision: outcome.decision, reason: outcome.reason }, `retrain #${claim.id}: ${outcome.decision}`);
-  await notifyAdmins(deps, outcome);
-  return outcome;
+  const done = (async () => {
+    const outcome = await runClaimed(deps, claim.id, options);
+    deps.logger.info({ retrain: claim.id, decision: outcome.decision, reason: outcome.reason }, `retrain #${claim.id}: ${outcome.decision}`);
+    await notifyAdmins(deps, outcome).catch((err: unknown) => deps.logger.warn({ err }, 'retrain outcome not posted'));
+    return outcome;
+  })();
+  return { id: claim.id, done };
+}
+
+/** One retrain, if the slot is free (and, scheduled, if it is due), to its end. Never throws. */
+export async function retrain(deps: RetrainDeps, options: RetrainOptions): Promise<RetrainOutcome> {
+  const started = await startRetrain(deps, options);
+  return 'done' in started ? started.done : started;
 }
 
 /** The outcome as a Reply: what the admin channel, /model retrain and the CLI show. */
