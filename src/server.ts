@@ -14,6 +14,7 @@ import { startSlackSocketMode } from './adapters/slack/index.ts';
 import { startDiscordGateway } from './adapters/discord/index.ts';
 import { startScheduler } from './webhooks/index.ts';
 import { openSecretKey } from './webhooks/secret-key.ts';
+import { startRetrainScheduler } from './forecast/retrain.ts';
 
 /** Connection-holding adapters, connected in the background by the supervisor. */
 function superviseAdapters(services: Services, retry: StartOptions['adapterRetry']): AdapterSupervisor {
@@ -125,6 +126,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const state: AppState = { phase: 'starting', adapters: () => supervisor.snapshot() };
   app = createApp(services, state).app;
   const scheduler = await startScheduler(services);
+  // Scheduled retraining (STORECAST_RETRAIN): every replica checks, one claims the run.
+  const retrains = startRetrainScheduler({ db, config, logger, forecaster, outbound: services.outbound });
 
   let training: BackgroundTraining | undefined;
   const loading = new AbortController();
@@ -145,6 +148,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.info({ deadlineMs: config.shutdownTimeoutMs }, 'shutting down: no new requests, finishing replies in flight');
       loading.abort();
       training?.stop();
+      void retrains.stop();
       const abandoned = await shutDown(
         [
           ['http server', () => new Promise<void>((resolve) => server.close(() => resolve()))],
@@ -153,6 +157,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           ['webhook deliveries', () => scheduler.stop()],
           ['demo data load', () => ready.catch(() => {})],
           ['model training', async () => training?.done],
+          ['model retraining', () => Promise.all([retrains.stop(), services.stopRetrains()])],
           ['operator endpoint', async () => operator?.close()],
           ['database', () => db.close()],
         ],

@@ -64,8 +64,10 @@ export interface Services {
    */
   busy(platform: string): boolean;
   drain(): Promise<void>;
-  /** Starts a model retrain in the background (one across replicas); tracked for shutdown. */
+  /** Starts a model retrain in the background (one across replicas); `stopRetrains` ends it at shutdown. */
   startRetrain(trigger: RetrainTrigger, requestedBy?: string): Promise<RetrainStart>;
+  /** Stops a retrain started here (its worker ends; the run is recorded as failed) and waits for it. */
+  stopRetrains(): Promise<void>;
 }
 
 /**
@@ -144,10 +146,14 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
       }
     });
   const retrainDeps = { db: deps.db, config: deps.config, logger: deps.logger, outbound, forecaster: 'invalidate' in deps.forecaster ? (deps.forecaster as { invalidate(): void }) : undefined };
+  // Not tracked for drain: a retrain takes minutes; shutdown stops it instead (stopRetrains).
+  const retrains = new Set<Promise<unknown>>();
+  const stopping = new AbortController();
   const startModelRetrain = async (trigger: RetrainTrigger, requestedBy?: string): Promise<RetrainStart> => {
-    const started = await startRetrain(retrainDeps, { trigger, requestedBy });
+    const started = await startRetrain(retrainDeps, { trigger, requestedBy, signal: stopping.signal });
     if (!('done' in started)) return { started: false, reason: started.reason };
-    void track(started.done);
+    retrains.add(started.done);
+    void started.done.finally(() => retrains.delete(started.done));
     return { started: true, id: started.id };
   };
   const rateLimit = createRateLimit(deps.config.rateLimitPerMinute);
@@ -205,6 +211,10 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
     startRetrain: startModelRetrain,
+    async stopRetrains() {
+      stopping.abort();
+      await Promise.allSettled([...retrains]);
+    },
   };
 }
 

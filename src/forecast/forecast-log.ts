@@ -71,12 +71,13 @@ export async function logForecasts(db: Pick<SqlSession, 'query'>, version: numbe
  * (re-imported week) re-scores its rows. Returns the rows (re)scored.
  */
 export async function scoreForecastLog(db: Pick<SqlSession, 'query'>): Promise<number> {
-  const holiday = 'EXISTS (SELECT 1 FROM holidays h WHERE h.week = f.target_week)';
+  // The week's flag as the data carries it (what training and the backtest weigh), or the calendar table.
+  const holiday = '(s.is_holiday OR EXISTS (SELECT 1 FROM holidays h WHERE h.week = f.target_week))';
   const [dept] = await db.query<{ n: number }>(
     `WITH up AS (
        UPDATE forecast_log f SET actual = s.sales, is_holiday = ${holiday}, scored_at = now()
          FROM weekly_sales s
-        WHERE f.dept_id > 0 AND s.store_id = f.store_id AND s.dept_id = f.dept_id AND s.week = f.target_week AND f.actual IS DISTINCT FROM s.sales
+        WHERE f.dept_id > 0 AND s.store_id = f.store_id AND s.dept_id = f.dept_id AND s.week = f.target_week AND (f.actual IS DISTINCT FROM s.sales OR f.is_holiday IS DISTINCT FROM s.is_holiday)
        RETURNING 1)
      SELECT count(*)::int AS n FROM up`,
   );

@@ -221,8 +221,8 @@ export async function recentRetrains(db: Database, limit = 5): Promise<{ id: num
 }
 
 /** Checks every few minutes whether a scheduled retrain is due; any replica may run it, one does. */
-export function startRetrainScheduler(deps: RetrainDeps, everyMs = 10 * 60_000): { stop(): void } {
-  if (deps.config.modelOps.retrain === 'off') return { stop() {} };
+export function startRetrainScheduler(deps: RetrainDeps, everyMs = 10 * 60_000): { stop(): Promise<void> } {
+  if (deps.config.modelOps.retrain === 'off') return { stop: async () => {} };
   const controller = new AbortController();
   let running: Promise<unknown> | undefined;
   const tick = () => {
@@ -234,9 +234,10 @@ export function startRetrainScheduler(deps: RetrainDeps, everyMs = 10 * 60_000):
   const timer = setInterval(tick, everyMs);
   timer.unref();
   return {
-    stop() {
+    async stop() {
       controller.abort();
       clearInterval(timer);
+      await running;
     },
   };
 }
