@@ -30,35 +30,21 @@ export interface LogRow {
   naive?: { p10: number; p50: number; p90: number };
 }
 
-/** Rows per INSERT: unnest() of parallel arrays keeps it one statement per chunk. */
+/** Rows per INSERT, passed as one JSON parameter (the same statement on PGlite and postgres.js). */
 const CHUNK = 5000;
 
 export async function logForecasts(db: Pick<SqlSession, 'query'>, version: number, source: 'served' | 'batch', rows: readonly LogRow[]): Promise<number> {
   let written = 0;
   for (let i = 0; i < rows.length; i += CHUNK) {
-    const part = rows.slice(i, i + CHUNK);
-    const col = <T>(f: (r: LogRow) => T) => part.map(f);
+    const part = rows.slice(i, i + CHUNK).map((r) => ({ s: r.store, d: r.dept, o: r.origin, w: r.week, h: r.horizon, p10: r.p10, p50: r.p50, p90: r.p90, n10: r.naive?.p10 ?? null, n50: r.naive?.p50 ?? null, n90: r.naive?.p90 ?? null }));
     const inserted = await db.query<{ n: number }>(
       `WITH ins AS (
          INSERT INTO forecast_log (model_version, source, store_id, dept_id, origin, target_week, horizon, p10, p50, p90, naive_p10, naive_p50, naive_p90)
-         SELECT $1, $2, * FROM unnest($3::int[], $4::int[], $5::date[], $6::date[], $7::smallint[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[])
+         SELECT $1, $2, s, d, o, w, h, p10, p50, p90, n10, n50, n90
+           FROM json_to_recordset($3::json) AS x(s int, d int, o date, w date, h smallint, p10 float8, p50 float8, p90 float8, n10 float8, n50 float8, n90 float8)
          ON CONFLICT DO NOTHING RETURNING 1)
        SELECT count(*)::int AS n FROM ins`,
-      [
-        version,
-        source,
-        col((r) => r.store),
-        col((r) => r.dept),
-        col((r) => r.origin),
-        col((r) => r.week),
-        col((r) => r.horizon),
-        col((r) => r.p10),
-        col((r) => r.p50),
-        col((r) => r.p90),
-        col((r) => r.naive?.p10 ?? null),
-        col((r) => r.naive?.p50 ?? null),
-        col((r) => r.naive?.p90 ?? null),
-      ],
+      [version, source, JSON.stringify(part)],
     );
     written += Number(inserted[0]?.n ?? 0);
   }
