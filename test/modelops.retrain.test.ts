@@ -7,7 +7,8 @@ import type { Hyperparameters } from '../src/forecast/model.ts';
 import { activeVersion, listModels } from '../src/forecast/registry.ts';
 import { claimRetrain, retrain, type RetrainDeps } from '../src/forecast/retrain.ts';
 import { createLogger } from '../src/logger.ts';
-import { openTestDatabase } from './helpers/db.ts';
+import { openPostgres } from '../src/db/client.ts';
+import { createTestDatabase, openTestDatabase } from './helpers/db.ts';
 
 /** Small settings: the tests check the decisions, not accuracy at scale. */
 const TINY: Partial<Hyperparameters> = { hidden: [16, 8], maxTrainRows: 15_000, maxValRows: 5_000, epochs: 4, patience: 2, valWeeks: 8, originStep: 4, svdRank: 3 };
@@ -90,5 +91,24 @@ describe('retraining: challenger vs champion on held-out weeks (demo data, 3 sto
     const scheduled = await claimRetrain(db, 'schedule', undefined, 'weekly');
     expect(scheduled).toMatchObject({ notDue: expect.stringMatching(/no new weeks|less than 7 day/) });
     expect(await claimRetrain(db, 'schedule', undefined, 'off')).toMatchObject({ notDue: expect.stringMatching(/off/) });
+  });
+});
+
+describe('one retrain across replicas (Postgres, two connections claiming together)', () => {
+  it('exactly one of several simultaneous claims wins; the others are told which run holds the slot', async () => {
+    const t = await createTestDatabase('postgres');
+    const replicas = await Promise.all([1, 2, 3].map(() => openPostgres(t.url!)));
+    try {
+      const claims = await Promise.all(replicas.flatMap((db) => [claimRetrain(db, 'cli', 'a', 'weekly'), claimRetrain(db, 'chat', 'b', 'weekly')]));
+      const won = claims.filter((c) => 'id' in c);
+      expect(won).toHaveLength(1);
+      for (const c of claims.filter((x) => !('id' in x))) expect(c).toMatchObject({ busy: expect.stringMatching(/retrain #\d+ is running/) });
+      // A lease that ran out (a crashed replica) frees the slot.
+      await t.db.query(`UPDATE model_retrains SET lease_until = now() - interval '1 second'`);
+      expect('id' in (await claimRetrain(replicas[0]!, 'cli', 'a', 'weekly'))).toBe(true);
+    } finally {
+      for (const db of replicas) await db.close();
+      await t.cleanup();
+    }
   });
 });
