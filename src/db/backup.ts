@@ -69,6 +69,20 @@ export async function backupTo(db: Database, out: Writable, onTable?: (name: str
   const gzip = createGzip();
   gzip.pipe(out);
   const summary: { name: string; rows: number }[] = [];
+  try {
+    await snapshot(db, gzip, summary, onTable);
+  } catch (err) {
+    // A half-written file must not pass for a backup: no end marker, and the stream errors.
+    gzip.destroy(err as Error);
+    out.destroy(err as Error);
+    throw err;
+  }
+  gzip.end();
+  await finished(out);
+  return summary;
+}
+
+async function snapshot(db: Database, gzip: Writable, summary: { name: string; rows: number }[], onTable?: (name: string, rows: number) => void): Promise<void> {
   await db.transaction(async (tx) => {
     // One snapshot for every table: rows written while the backup runs are all in or all out.
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
@@ -92,9 +106,6 @@ export async function backupTo(db: Database, out: Writable, onTable?: (name: str
       onTable?.(table, rows);
     }
   });
-  gzip.end();
-  await finished(out);
-  return summary;
 }
 
 export async function backupToFile(db: Database, file: string, onTable?: (name: string, rows: number) => void): Promise<BackupSummary> {

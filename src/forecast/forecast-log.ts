@@ -102,7 +102,7 @@ export interface LiveAccuracy {
   byWeek: AccuracyGroup<string>[];
   byHorizon: AccuracyGroup<number>[];
   byStore: AccuracyGroup<number>[];
-  /** Answers people were served (any origin), scored. */
+  /** Answers people were served (any origin; store totals and departments), scored. */
   served: Accuracy | null;
   /** Rows logged but not yet scored (future weeks or missing actuals). */
   pending: number;
@@ -153,7 +153,8 @@ export async function liveAccuracy(db: Database, version: number, options: { hol
       count(*) FILTER (WHERE actual BETWEEN p10 AND p90) AS covered,
       count(naive_p50) AS n_rows, sum(${w} * abs(actual - naive_p50)) AS n_werr, sum(${w}) FILTER (WHERE naive_p50 IS NOT NULL) AS n_wsum,
       sum(abs(actual - naive_p50)) AS n_err, sum(naive_p50 - actual) AS n_bias, count(*) FILTER (WHERE actual BETWEEN naive_p10 AND naive_p90) AS n_covered`;
-  const scored = (source: string) => `FROM forecast_log WHERE model_version = $1 AND source = '${source}' AND actual IS NOT NULL AND dept_id > 0 ${storeFilter}`;
+  // Batch rows are departments (the backtest's unit); answers served include store totals.
+  const scored = (source: 'batch' | 'served') => `FROM forecast_log WHERE model_version = $1 AND source = '${source}' AND actual IS NOT NULL ${source === 'batch' ? 'AND dept_id > 0' : ''} ${storeFilter}`;
   const grouped = (key: string) => db.query<AggRow>(`SELECT ${key} AS key, ${aggregates} ${scored('batch')} GROUP BY ${key} ORDER BY ${key}`, params);
   const [overall, byWeek, byHorizon, byStore, served, pending] = await Promise.all([
     db.query<AggRow>(`SELECT NULL AS key, ${aggregates} ${scored('batch')}`, params),
