@@ -26,6 +26,11 @@
  * ack, no follow-up) measures the ack alone. Commands with charts render a PNG (~0.1-0.5 s of
  * CPU) on the same thread after each ack; at hundreds per second that work, not the ack,
  * saturates the process — `--text "/forecast store 5"` shows it.
+ *
+ * `--during-training`: then loads the real Walmart data (or the demo data when it is absent)
+ * and measures the paced ack latency twice — idle, and while a full retrain runs (a worker
+ * thread trains the challenger; the database work stays on this thread) — and prints both
+ * p99s and their ratio (target: within 2x). The training is stopped after the window.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -120,12 +125,53 @@ await services.drain();
 const paced = await run(`signed Slack ${line} @${rate}/s`, '/slack/events', signed, body, rate);
 await services.drain();
 
+const duringTraining = process.argv.includes('--during-training') ? await measureDuringTraining() : undefined;
+
+/** Paced ack latency idle, then while a full retrain runs; the retrain is stopped after. */
+async function measureDuringTraining() {
+  const { existsSync } = await import('node:fs');
+  const { importFiles } = await import('../src/data/import.ts');
+  const { loadDemoData } = await import('../src/data/demo.ts');
+  const { startRetrain } = await import('../src/forecast/retrain.ts');
+  const dir = '/work/shared/data/walmart';
+  const loadStarted = performance.now();
+  if (existsSync(`${dir}/train.csv`)) await importFiles(db, [`${dir}/stores.csv`, `${dir}/features.csv`, `${dir}/train.csv`]);
+  else await loadDemoData(db);
+  const [{ rows }] = (await db.query<{ rows: number }>('SELECT count(*)::int AS rows FROM weekly_sales')) as [{ rows: number }];
+  console.log(`loaded ${rows.toLocaleString('en-US')} sales rows in ${((performance.now() - loadStarted) / 1000).toFixed(0)} s`);
+  const idle = await run(`idle @${rate}/s`, '/slack/events', signed, body, rate);
+  await services.drain();
+  const controller = new AbortController();
+  let training = false;
+  let epochs = 0;
+  const trainStarted = performance.now();
+  const started = await startRetrain(
+    { db, config: services.config, logger: createLogger('silent') },
+    { trigger: 'cli', signal: controller.signal, onStage: (stage) => (training ||= stage === 'training'), onEpoch: () => epochs++ },
+  );
+  if (!('done' in started)) throw new Error(`retrain not started: ${started.reason}`);
+  while (!training) await new Promise((resolve) => setTimeout(resolve, 200));
+  const loading = (performance.now() - trainStarted) / 1000;
+  const busy = await run(`during training @${rate}/s`, '/slack/events', signed, body, rate);
+  await services.drain();
+  controller.abort();
+  const outcome = await started.done;
+  return { idle, busy, loading, epochs, stillTraining: outcome.decision === 'failed' && /stopped/.test(outcome.reason) };
+}
+
 const f = (n: number) => n.toFixed(0).padStart(7);
 console.log(`\nack latency on loopback — node ${process.version}, ${connections} connections, ${duration} s each; ack body: ${ackBody.slice(0, 80)}…`);
 console.log(`${'route'.padEnd(34)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p90 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'max ms'.padStart(7)} ${'CPU ms/req'.padStart(11)}   2xx / failed`);
 for (const r of [bare, slack, paced]) console.log(`${r.title.padEnd(34)} ${f(r.rps)} ${f(r.p50)} ${f(r.p90)} ${f(r.p99)} ${f(r.max)} ${r.cpuMsPerRequest.toFixed(3).padStart(11)}   ${r.ok} / ${r.bad}`);
 console.log(`\nthroughput at saturation: ${(slack.rps / bare.rps).toFixed(3)}x the bare handler's (${f(slack.rps).trim()} vs ${f(bare.rps).trim()} req/s)`);
 console.log(`ack p99 at saturation: ${slack.p99} ms; at ${rate} req/s: ${paced.p99} ms (target < 100 ms: ${paced.p99 < 100 ? 'met' : 'NOT met'})`);
+if (duringTraining) {
+  const { idle, busy, loading, epochs, stillTraining } = duringTraining;
+  console.log(`\nack latency while a full retrain runs (worker thread; panel loaded on this thread in ${loading.toFixed(1)} s before the window):`);
+  for (const r of [idle, busy]) console.log(`${r.title.padEnd(34)} ${f(r.rps)} ${f(r.p50)} ${f(r.p90)} ${f(r.p99)} ${f(r.max)} ${r.cpuMsPerRequest.toFixed(3).padStart(11)}   ${r.ok} / ${r.bad}`);
+  const ratio = busy.p99 / Math.max(idle.p99, 1);
+  console.log(`p99 idle ${idle.p99} ms, during training ${busy.p99} ms: ${ratio.toFixed(2)}x (target within 2x: ${ratio <= 2 ? 'met' : 'NOT met'}); training ${stillTraining ? 'was still running at the end of the window' : 'ended inside the window'} (${epochs} epochs done)`);
+}
 const counts = await fakeStats();
 console.log(`calls the fake Slack API received after the acks: ${JSON.stringify(counts)}`);
 

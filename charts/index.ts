@@ -9,6 +9,8 @@ export type { HolidayImpactChartInput, HolidayLiftRow } from './holiday-impact.t
 export { salesChart, SALES_SERIES } from './sales.ts';
 export type { SalesChartInput } from './sales.ts';
 export { rankingChart } from './ranking.ts';
+export { modelAccuracyChart, ACCURACY_SERIES } from './model-accuracy.ts';
+export type { ModelAccuracyChartInput, AccuracyWeek } from './model-accuracy.ts';
 export type { RankingChartInput, RankingRow } from './ranking.ts';
 export type { HolidayMark } from './holidays.ts';
 export { markdownImpactChart, MARKDOWN_SERIES } from './markdown-impact.ts';

@@ -25,6 +25,7 @@ import { register as registerDiscordCli } from './cli/discord.ts';
 import { register as registerTrain } from './cli/train.ts';
 import { register as registerModels } from './cli/models.ts';
 import { register as registerBacktest } from './cli/backtest.ts';
+import { register as registerBackup } from './cli/backup.ts';
 import { exitIfKeyRefused, secretCommand } from './cli/secret.ts';
 
 const program = new Program('storecast')
@@ -183,5 +184,6 @@ registerDiscordCli(program);
 registerTrain(program);
 registerModels(program);
 registerBacktest(program);
+registerBackup(program);
 
 await program.parseAsync(process.argv);

@@ -98,6 +98,16 @@ export const envSchema = z.object({
   // Audit rows older than this are pruned (hourly, by the scheduler every replica runs).
   STORECAST_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  // Scheduled retraining (docs/model-ops.md): weekly (default) or daily once new weeks arrived; off.
+  STORECAST_RETRAIN: z.enum(['weekly', 'daily', 'off']).default('weekly'),
+  // A challenger replaces the champion only when its held-out WMAE is lower by this share (0.02 = 2%).
+  STORECAST_RETRAIN_MARGIN: z.coerce.number().min(0).max(0.5).default(0.02),
+  // Latest weeks the champion and the challenger are compared on (within the challenger's validation weeks).
+  STORECAST_RETRAIN_HOLDOUT_WEEKS: z.coerce.number().int().min(1).max(13).default(8),
+  // Weeks ahead of every series logged when a model is registered, to measure its live accuracy.
+  STORECAST_FORECAST_LOG_WEEKS: z.coerce.number().int().min(1).max(52).default(13),
+  // Where retraining outcomes are posted: slack:<channel id> or discord:<channel id>.
+  STORECAST_ADMIN_CHANNEL: optionalString.refine((v) => v === undefined || /^(slack|discord):[A-Za-z0-9_-]+$/.test(v), 'must be slack:<channel id> or discord:<channel id>, e.g. slack:C0123ABCD'),
   // Checked before the system font directories for the DejaVu Sans files charts are drawn with.
   STORECAST_FONT_DIR: optionalString,
   // Read by `storecast subscriptions create` only (keeps the URL, a credential, out of shell history).
@@ -155,6 +165,14 @@ export interface Config {
   /** Days an audit row is kept (src/audit/). */
   auditRetentionDays: number;
   tfBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  /** Model operations (docs/model-ops.md). */
+  modelOps: {
+    retrain: 'weekly' | 'daily' | 'off';
+    margin: number;
+    holdoutWeeks: number;
+    logWeeks: number;
+    adminChannel: { platform: 'slack' | 'discord'; channel: string } | undefined;
+  };
   /** A directory searched first for the chart fonts (charts/render.ts). */
   fontDir: string | undefined;
   /** The webhook URL `storecast subscriptions create` uses when --url is not given. */
@@ -235,6 +253,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: e.STORECAST_RATE_LIMIT,
     auditRetentionDays: e.STORECAST_AUDIT_RETENTION_DAYS,
     tfBackend: e.TF_BACKEND,
+    modelOps: {
+      retrain: e.STORECAST_RETRAIN,
+      margin: e.STORECAST_RETRAIN_MARGIN,
+      holdoutWeeks: e.STORECAST_RETRAIN_HOLDOUT_WEEKS,
+      logWeeks: e.STORECAST_FORECAST_LOG_WEEKS,
+      adminChannel: e.STORECAST_ADMIN_CHANNEL
+        ? { platform: e.STORECAST_ADMIN_CHANNEL.split(':')[0] as 'slack' | 'discord', channel: e.STORECAST_ADMIN_CHANNEL.slice(e.STORECAST_ADMIN_CHANNEL.indexOf(':') + 1) }
+        : undefined,
+    },
     fontDir: e.STORECAST_FONT_DIR,
     webhookUrl: e.WEBHOOK_URL,
     slack: {

@@ -16,6 +16,7 @@ import { startDiscordGateway } from './adapters/discord/index.ts';
 import { startScheduler } from './webhooks/index.ts';
 import { createAlertScheduler } from './alerts/scheduler.ts';
 import { openSecretKey } from './webhooks/secret-key.ts';
+import { startRetrainScheduler } from './forecast/retrain.ts';
 
 /** Connection-holding adapters, connected in the background by the supervisor. */
 function superviseAdapters(services: Services, retry: StartOptions['adapterRetry']): AdapterSupervisor {
@@ -130,6 +131,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // Alert notices and the scheduled evaluation of every rule (src/alerts/), exactly once across replicas.
   const alerts = createAlertScheduler(services);
   alerts.start();
+  // Scheduled retraining (STORECAST_RETRAIN): every replica checks, one claims the run.
+  const retrains = startRetrainScheduler({ db, config, logger, forecaster, outbound: services.outbound });
 
   let training: BackgroundTraining | undefined;
   const loading = new AbortController();
@@ -152,6 +155,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger.info({ deadlineMs: config.shutdownTimeoutMs }, 'shutting down: no new requests, finishing replies in flight');
       loading.abort();
       training?.stop();
+      void retrains.stop();
       const abandoned = await shutDown(
         [
           ['http server', () => new Promise<void>((resolve) => server.close(() => resolve()))],
@@ -161,6 +165,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           ['alert notices', () => alerts.stop()],
           ['demo data load', () => ready.catch(() => {})],
           ['model training', async () => training?.done],
+          ['model retraining', () => Promise.all([retrains.stop(), services.stopRetrains()])],
           ['operator endpoint', async () => operator?.close()],
           ['database', () => db.close()],
         ],

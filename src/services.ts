@@ -16,6 +16,8 @@ import { createOutbound, type Outbound } from './net/outbound.ts';
 import { auditPrincipal, recordAudit, type AuditEntry, type AuditOutcome } from './audit/log.ts';
 import { commandLine } from './chat/parse.ts';
 import { describeScope } from './scope.ts';
+import { startRetrain, type RetrainTrigger } from './forecast/retrain.ts';
+import type { RetrainStart } from './chat/command.ts';
 
 /** Who asks: what an adapter knows about the request, before the shared services are added. */
 export type Asker = Pick<CommandContext, 'platform' | 'workspace' | 'channel' | 'user' | 'roles'> & {
@@ -62,6 +64,10 @@ export interface Services {
    */
   busy(platform: string): boolean;
   drain(): Promise<void>;
+  /** Starts a model retrain in the background (one across replicas); `stopRetrains` ends it at shutdown. */
+  startRetrain(trigger: RetrainTrigger, requestedBy?: string): Promise<RetrainStart>;
+  /** Stops a retrain started here (its worker ends; the run is recorded as failed) and waits for it. */
+  stopRetrains(): Promise<void>;
 }
 
 /**
@@ -139,6 +145,17 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
         stop();
       }
     });
+  const retrainDeps = { db: deps.db, config: deps.config, logger: deps.logger, outbound, forecaster: 'invalidate' in deps.forecaster ? (deps.forecaster as { invalidate(): void }) : undefined };
+  // Not tracked for drain: a retrain takes minutes; shutdown stops it instead (stopRetrains).
+  const retrains = new Set<Promise<unknown>>();
+  const stopping = new AbortController();
+  const startModelRetrain = async (trigger: RetrainTrigger, requestedBy?: string): Promise<RetrainStart> => {
+    const started = await startRetrain(retrainDeps, { trigger, requestedBy, signal: stopping.signal });
+    if (!('done' in started)) return { started: false, reason: started.reason };
+    retrains.add(started.done);
+    void started.done.finally(() => retrains.delete(started.done));
+    return { started: true, id: started.id };
+  };
   const rateLimit = createRateLimit(deps.config.rateLimitPerMinute);
   // The operator's own shell is not limited; everyone else is, by principal (or surface when anonymous).
   const limited = async (asker: Asker): Promise<DispatchOutcome | undefined> => {
@@ -163,7 +180,16 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
         (await limited(asker)) ??
         (await (async () => {
           const access = await resolveAccess(deps.db, deps.config.access, asker);
-          const ctx: CommandContext = { ...asker, db: deps.db, forecaster: deps.forecaster, now: () => new Date(), requestId, access, baseUrl: deps.config.baseUrl };
+          const ctx: CommandContext = {
+            ...asker,
+            db: deps.db,
+            forecaster: deps.forecaster,
+            now: () => new Date(),
+            requestId,
+            access,
+            baseUrl: deps.config.baseUrl,
+            retrain: () => startModelRetrain(asker.platform === 'api' ? 'api' : 'chat', principalKeys(asker)[0] ?? asker.platform),
+          };
           return cpuLane(() => dispatch(registry, input, ctx, deps.logger));
         })());
       stop({ outcome: outcome.kind });
@@ -183,6 +209,11 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     },
     async drain() {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+    startRetrain: startModelRetrain,
+    async stopRetrains() {
+      stopping.abort();
+      await Promise.allSettled([...retrains]);
     },
   };
 }

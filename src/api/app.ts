@@ -12,6 +12,7 @@ import { registerAuditRoutes } from './routes/audit.ts';
 import { registerCampaignRoutes } from './routes/campaigns.ts';
 import { registerChartRoutes } from './routes/charts.ts';
 import { registerCommandRoutes } from './routes/commands.ts';
+import { registerModelRoutes } from './routes/models.ts';
 import { registerDocRoutes } from './routes/docs.ts';
 import { registerSalesRoutes } from './routes/sales.ts';
 import { registerStockRoutes } from './routes/stock.ts';
@@ -28,7 +29,7 @@ export interface ApiOptions {
 export const DEFAULT_MAX_INGEST_BYTES = 10 * 1024 * 1024;
 
 /** The one route table of /api/v1: a route is in the API, its document and its tests only through this list. */
-export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAccessRoutes, registerAuditRoutes, registerDocRoutes, registerTokenRoutes, registerStockRoutes, registerAlertRoutes, registerCampaignRoutes];
+export const API_ROUTES: readonly RegisterRoutes[] = [registerCommandRoutes, registerSessionRoutes, registerChartRoutes, registerSalesRoutes, registerSubscriptionRoutes, registerAccessRoutes, registerAuditRoutes, registerDocRoutes, registerTokenRoutes, registerStockRoutes, registerAlertRoutes, registerCampaignRoutes, registerModelRoutes];
 
 /**
  * /api/v1: one OpenAPIHono app, one validation hook, one error shape

@@ -46,7 +46,7 @@ function denied(ctx: CommandContext, what: string, scope?: Scope): AccessDenied 
  * stores the asker may see.
  */
 export async function authorizeCommand(command: Command, options: ParsedOptions, ctx: CommandContext): Promise<Scope | undefined> {
-  const role = ROLE_FOR[command.access ?? 'read'];
+  const role = ROLE_FOR[command.accessFor?.(options) ?? command.access ?? 'read'];
   if (role !== 'viewer' && !isIdentified(ctx)) {
     throw new AccessDenied(`/${command.name} changes what storecast does for others, so it needs a signed-in identity; the web console without a session is anonymous. Run it in Slack or Discord, or sign in to the console with /console.`);
   }

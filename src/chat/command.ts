@@ -29,7 +29,12 @@ export interface CommandContext {
    * question, the stores of it the asker may see. Handlers answer about this, nothing wider.
    */
   reach?: Scope;
+  /** Starts a model retrain in the background (src/forecast/retrain.ts), as this asker; absent where none can run. */
+  retrain?: () => Promise<RetrainStart>;
 }
+
+/** A retrain started (its outcome goes to /model and the admin channel), or why not. */
+export type RetrainStart = { started: true; id: number } | { started: false; reason: string };
 
 interface OptionBase {
   name: string;
@@ -130,6 +135,11 @@ export interface Command<Defs extends readonly OptionDef[] = readonly OptionDef[
   answersPrivately?: boolean;
   /** `manage` commands change what the product does for others; see chat/access.ts. Default `read`. */
   access?: CommandAccess;
+  /**
+   * The access of a run with these options, when it depends on them (`/model` reads,
+   * `/model retrain` is for admins); `access` stays the command's floor (Discord registration).
+   */
+  accessFor?(options: OptionsOf<Defs>): CommandAccess;
   /**
    * The data a run with these options reaches (a store, a region, the chain); none for
    * commands that show no sales data (/help). The one access check authorizes it before the

@@ -2,8 +2,14 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { isFriday } from '../data/weeks.ts';
 import { TrainingBusyError, trainAndRegister } from '../forecast/pipeline.ts';
+import { QUICK_HYPERPARAMETERS } from '../forecast/model.ts';
 import type { EpochReport } from '../forecast/train.ts';
-import { EXIT_USAGE, withCli } from './context.ts';
+import { EXIT_USAGE, withCli, type CliContext } from './context.ts';
+import { activeVersion } from '../forecast/registry.ts';
+import { retrain, retrainReply } from '../forecast/retrain.ts';
+import { replyAsText } from '../chat/reply.ts';
+import { createOutbound } from '../net/outbound.ts';
+import type { Hyperparameters } from '../forecast/model.ts';
 
 /**
  * `storecast train [--until DATE] [--epochs N] [--seed S] [--quick] [--no-activate] [--json]`:
@@ -83,10 +89,27 @@ export function trainingProgress(label: string): { onBatch: (done: number, total
   };
 }
 
+/**
+ * With an active model (and no --until), `storecast train` is a retrain: the new model is a
+ * challenger, promoted only when it beats the champion on the held-out weeks by the margin.
+ */
+async function retrainFromCli(cli: CliContext, hyper: Partial<Hyperparameters>, opts: { activate: boolean; json?: boolean }): Promise<void> {
+  const progress = trainingProgress('challenger');
+  const outcome = await retrain(
+    { ...cli, outbound: createOutbound({ allow: cli.config.outboundAllow }) },
+    { trigger: 'cli', requestedBy: 'cli', hyper, promote: opts.activate ? 'auto' : 'never', onEpoch: progress.onEpoch, onStage: (stage) => !process.stderr.isTTY && process.stderr.write(`${stage}...\n`) },
+  );
+  progress.stop();
+  if (opts.json) process.stdout.write(`${JSON.stringify(outcome)}\n`);
+  else process.stdout.write(`${replyAsText(retrainReply(outcome))}\n`);
+  if (outcome.decision === 'busy') process.exitCode = EXIT_USAGE;
+  if (outcome.decision === 'failed') process.exitCode = 1;
+}
+
 export function register(program: Command): void {
   program
     .command('train')
-    .description('Train the forecasting model on the data in the database and register it (active by default).')
+    .description('Train the forecasting model on the data in the database and register it. The first model becomes active; later ones are challengers, promoted only when better than the active model on the latest held-out weeks by STORECAST_RETRAIN_MARGIN.')
     .option('--until <date>', 'use weeks up to this Friday only (default: all data)', parseFriday)
     .option('--epochs <n>', 'maximum epochs (early stopping may end sooner)', parsePositiveInt('epochs', 1000))
     .option('--seed <s>', 'random seed: the same seed and data give the same model', parseSeed)
@@ -95,7 +118,10 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(
       cliAction(async (opts: { until?: string; epochs?: number; seed?: number; quick?: boolean; activate: boolean; json?: boolean }) => {
-      await withCli(async ({ db, config, logger }) => {
+      await withCli(async (cli) => {
+        const { db, config, logger } = cli;
+        const hyper = { ...(opts.quick ? QUICK_HYPERPARAMETERS : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) };
+        if (!opts.until && (await activeVersion(db)) !== undefined) return retrainFromCli(cli, hyper, opts);
         const progress = trainingProgress('training');
         let result;
         try {

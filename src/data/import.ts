@@ -12,6 +12,7 @@ import { refreshSegments } from '../analytics/segments.ts';
 
 /** The formats whose rows change what stores are clustered on. */
 const SEGMENT_INPUTS = new Set<FileFormat['name']>(['stores', 'walmart', 'train']);
+import { scoreForecastLog } from '../forecast/forecast-log.ts';
 
 export interface RejectedRow {
   line: number;
@@ -169,6 +170,8 @@ async function load(
     await finishRun(db, report, err);
     throw err;
   }
+  // New actuals score the forecasts logged for their weeks (live accuracy, /model).
+  if (!dryRun && report.inserted + report.updated > 0 && format.aggregates !== 'none') await scoreForecastLog(db);
   report.durationMs = Math.round(performance.now() - started);
   report.stores = [...stores].sort((a, b) => a - b);
   await finishRun(db, report);

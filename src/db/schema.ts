@@ -541,3 +541,67 @@ export const storeSegments = pgTable(
   },
   (t) => [index('store_segments_segment_idx').on(t.segment)],
 );
+
+// ---- Model operations (src/forecast/forecast-log.ts, src/forecast/retrain.ts) ----
+/**
+ * Every forecast the product served or posted, once per model x series x origin x target
+ * week, with the seasonal-naive forecast of the same series from the same origin beside it.
+ * `actual` is filled in when the target week's sales arrive (import, ingest): live accuracy is
+ * computed from the scored rows. dept_id 0 is a store total.
+ */
+export const forecastLog = pgTable(
+  'forecast_log',
+  {
+    modelVersion: integer('model_version').notNull(),
+    storeId: integer('store_id').notNull(),
+    deptId: integer('dept_id').notNull(),
+    origin: week('origin'),
+    targetWeek: week('target_week'),
+    horizon: smallint('horizon').notNull(),
+    p10: doublePrecision('p10').notNull(),
+    p50: doublePrecision('p50').notNull(),
+    p90: doublePrecision('p90').notNull(),
+    naiveP10: doublePrecision('naive_p10'),
+    naiveP50: doublePrecision('naive_p50'),
+    naiveP90: doublePrecision('naive_p90'),
+    /** served: an answer (chat, API, summary); batch: every series, logged when a model is trained or new weeks arrive. */
+    source: text('source', { enum: ['served', 'batch'] }).notNull(),
+    loggedAt: timestamp('logged_at', { withTimezone: true }).notNull().defaultNow(),
+    actual: doublePrecision('actual'),
+    isHoliday: boolean('is_holiday'),
+    scoredAt: timestamp('scored_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.modelVersion, t.storeId, t.deptId, t.origin, t.targetWeek] }),
+    index('forecast_log_target_idx').on(t.targetWeek, t.storeId, t.deptId),
+  ],
+);
+
+/**
+ * Retraining runs: who or what started one, the champion and the challenger scored on the same
+ * held-out weeks, the decision and its reason. A 'running' row with a live lease is the claim
+ * that keeps a second replica from retraining at the same time.
+ */
+export const modelRetrains = pgTable(
+  'model_retrains',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    trigger: text('trigger', { enum: ['schedule', 'cli', 'chat', 'api'] }).notNull(),
+    requestedBy: text('requested_by'),
+    status: text('status', { enum: ['running', 'promoted', 'kept', 'failed'] }).notNull().default('running'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }).notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    dataThrough: date('data_through', { mode: 'string' }),
+    championVersion: integer('champion_version'),
+    challengerVersion: integer('challenger_version'),
+    holdoutFrom: date('holdout_from', { mode: 'string' }),
+    holdoutWeeks: smallint('holdout_weeks'),
+    championWmae: doublePrecision('champion_wmae'),
+    challengerWmae: doublePrecision('challenger_wmae'),
+    naiveWmae: doublePrecision('naive_wmae'),
+    margin: doublePrecision('margin'),
+    reason: text('reason'),
+  },
+  (t) => [index('model_retrains_started_at_idx').on(t.startedAt)],
+);

@@ -19,6 +19,8 @@ export interface ForecastResult {
   model: string;
   /** Why a fallback answered, if one did (e.g. "model still training"). */
   note?: string;
+  /** The registry version that answered (absent when a fallback did). */
+  version?: number;
 }
 
 /**

@@ -10,6 +10,8 @@ import { SeasonalNaiveForecaster } from './seasonal-naive.ts';
 import { describeScope, seriesScope } from '../scope.ts';
 import { ensureBackend } from './tf.ts';
 import { forecastSeries } from './train.ts';
+import { addWeeks } from '../data/weeks.ts';
+import { logForecasts } from './forecast-log.ts';
 
 /**
  * The forecaster the server uses: the active registry model, or seasonal naive (saying so)
@@ -137,6 +139,9 @@ export class ModelForecaster implements Forecaster {
     }
     const panel = await this.loadedPanel(db, state.stamp);
     const result = await this.forecastWith(model, panel, db, key, horizon, options);
+    // Live answers go to the forecast log (a cache hit was logged when it was computed);
+    // forecasts at a past origin are backtests, not answers.
+    if (options.origin === undefined && result.version !== undefined) await this.logServed(db, result.version, key, result);
     if (this.cacheSize > 0) {
       this.cache.set(cacheKey, result);
       if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
@@ -199,6 +204,15 @@ export class ModelForecaster implements Forecaster {
       const hiW = fc.length === 1 ? hiSum : (Math.sqrt(hi2) + hiSum) / 2;
       points.push({ week: fc[0]?.weeks[h] as string, value, lower: value - loW, upper: value + hiW });
     }
-    return { points, model: model.label };
+    return { points, model: model.label, version: model.version };
+  }
+
+  /** Never fails the answer: a log write that fails is logged and the forecast goes out. */
+  private async logServed(db: Database, version: number, key: SeriesKey, result: ForecastResult): Promise<void> {
+    const first = result.points[0];
+    if (!first) return;
+    const origin = addWeeks(first.week, -1);
+    const rows = result.points.map((p, h) => ({ store: key.store, dept: key.dept ?? 0, origin, week: p.week, horizon: h + 1, p10: p.lower, p50: p.value, p90: p.upper }));
+    await logForecasts(db, version, 'served', rows).catch((err: unknown) => this.options.logger?.error({ err, version }, 'forecast not logged'));
   }
 }

@@ -6,6 +6,8 @@ import { QUICK_HYPERPARAMETERS, type Hyperparameters } from './model.ts';
 import { activeVersion, claimTraining, failTraining, saveTrainedModel } from './registry.ts';
 import { ensureBackend } from './tf.ts';
 import { trainModel, type EpochReport, type TrainedModel } from './train.ts';
+import { logForecasts } from './forecast-log.ts';
+import { batchForecastRows } from './holdout.ts';
 
 /** Train on the database's data and register the result: what `storecast train` and first start run. */
 
@@ -22,6 +24,8 @@ export interface TrainRunOptions {
   onBatch?: (done: number, total: number, epoch: number) => void;
   onStage?: (stage: 'loading' | 'samples' | 'training' | 'saving') => void;
   signal?: AbortSignal;
+  /** Weeks ahead of every series written to the forecast log for live accuracy (default 13; 0: none). */
+  logWeeks?: number;
 }
 
 export interface TrainRunResult {
@@ -69,6 +73,9 @@ export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBac
     const mode = options.activate ?? 'always';
     const activate = mode === 'always' || (mode === 'if-none' && (await activeVersion(db)) === undefined);
     await saveTrainedModel(db, version, model, { backend, dataFingerprint: fingerprint }, activate);
+    const logWeeks = options.logWeeks ?? 13;
+    const originIdx = panel.weeks.indexOf(model.until);
+    if (logWeeks > 0 && originIdx >= 0) await logForecasts(db, version, 'batch', await batchForecastRows(model, panel, originIdx, logWeeks));
     logger.info({ version, backend, metrics: model.metrics, activated: activate }, `model v${version} trained`);
     return { version, model, backend, dataFingerprint: fingerprint, activated: activate };
   } catch (err) {

@@ -270,3 +270,11 @@ export async function loadModel(db: Database, version: number): Promise<LoadedMo
     trainUntil: row.train_until ?? '',
   };
 }
+
+/** A ready model's artifacts and settings as plain data: what a training worker needs to score it. */
+export async function modelForWorker(db: Database, version: number): Promise<{ version: number; artifacts: tf.io.ModelArtifacts; hyper: Hyperparameters; calibration: Calibration; normalizer: Normalizer }> {
+  const loaded = await loadModel(db, version);
+  loaded.network.dispose();
+  const artifacts = await databaseLoadHandler(db, version).load!();
+  return { version, artifacts, hyper: loaded.hyper, calibration: loaded.calibration, normalizer: loaded.normalizer };
+}

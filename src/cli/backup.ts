@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { backupToFile, restoreFromFile, RestoreRefused } from '../db/backup.ts';
+import { EXIT_USAGE, withCli } from './context.ts';
+import { cliAction } from './train.ts';
+
+/**
+ * `storecast backup FILE` and `storecast restore FILE [--force]` (src/db/backup.ts): every
+ * table, one snapshot, gzip'd JSON lines; PGlite and Postgres in either direction.
+ */
+
+function report(verb: string, file: string, tables: { name: string; rows: number }[], seconds: number): string {
+  const rows = tables.reduce((a, t) => a + t.rows, 0);
+  return `${verb} ${tables.length} tables, ${rows.toLocaleString('en-US')} rows ${verb === 'Backed up' ? 'to' : 'from'} ${file} in ${seconds.toFixed(1)} s\n`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('backup')
+    .description('Write every table (data, models with weights, subscriptions, token hashes, audit) to FILE: one consistent snapshot, gzip-compressed.')
+    .argument('<file>', 'where to write the backup (e.g. storecast-2026-11-30.jsonl.gz); created 0600')
+    .action(
+      cliAction(async (file: string) => {
+        await withCli(
+          async ({ db }) => {
+            const started = performance.now();
+            const { tables } = await backupToFile(db, file, (name, rows) => process.stderr.isTTY && process.stderr.write(`  ${name}: ${rows.toLocaleString('en-US')} rows\n`));
+            process.stdout.write(report('Backed up', file, tables, (performance.now() - started) / 1000));
+          },
+          // Audited after the snapshot: the backup does not hold its own row.
+        );
+      }),
+    );
+  program
+    .command('restore')
+    .description('Load a backup into this database (DATABASE_URL or the data directory); it must be empty unless --force.')
+    .argument('<file>', 'a file written by `storecast backup`')
+    .option('--force', 'replace everything in a non-empty database')
+    .action(
+      cliAction(async (file: string, opts: { force?: boolean }) => {
+        await withCli(
+          async ({ db }) => {
+            const started = performance.now();
+            try {
+              const tables = await restoreFromFile(db, file, { force: opts.force });
+              process.stdout.write(report('Restored', file, tables, (performance.now() - started) / 1000));
+            } catch (err) {
+              if (err instanceof RestoreRefused || (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR') {
+                process.stderr.write(`restore refused: ${(err as Error).message}\n`);
+                process.exitCode = EXIT_USAGE;
+                return;
+              }
+              throw err;
+            }
+          },
+          // Audited after the load: the restored log gains one row saying who restored it.
+        );
+      }),
+    );
+}

@@ -1,0 +1,239 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import type { Database, SqlSession } from './client.ts';
+
+/**
+ * `storecast backup FILE` / `storecast restore FILE`: every table of the public schema, found
+ * in the database's catalog (so tables added later are covered without a list to update),
+ * read in one REPEATABLE READ snapshot and streamed as gzip'd JSON lines:
+ *
+ *   {"format":"storecast-backup","version":1,"createdAt":...,"source":"pglite","tables":[...]}
+ *   {"table":"stores","columns":["store_id",...]}
+ *   {...one row, as Postgres' row_to_json writes it...}
+ *   {"end":"stores","rows":45}
+ *
+ * Rows go back through json_populate_recordset, so bytea (model weights), jsonb, arrays and
+ * timestamps round-trip exactly, between PGlite and Postgres in either direction.
+ */
+
+export const BACKUP_FORMAT = 'storecast-backup';
+export const BACKUP_VERSION = 1;
+/** Rows per read (ctid keyset) and per restore INSERT. */
+const PAGE = 5000;
+
+type Query = Pick<SqlSession, 'query'>;
+
+/** Base tables of the public schema, parents before the tables whose foreign keys point at them. */
+export async function listTables(db: Query): Promise<string[]> {
+  const tables = (await db.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)).map((r) => r.name);
+  const deps = await db.query<{ child: string; parent: string }>(
+    `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
+       FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+      WHERE c.contype = 'f' AND n.nspname = 'public'`,
+  );
+  const unquote = (s: string) => s.replace(/^"|"$/g, '');
+  const order: string[] = [];
+  const visiting = new Set<string>();
+  const visit = (t: string) => {
+    if (order.includes(t) || visiting.has(t)) return;
+    visiting.add(t);
+    for (const d of deps) if (unquote(d.child) === t && unquote(d.parent) !== t) visit(unquote(d.parent));
+    order.push(t);
+  };
+  tables.forEach(visit);
+  return order;
+}
+
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+async function columnsOf(db: Query, table: string): Promise<string[]> {
+  return (await db.query<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, [table])).map((r) => r.name);
+}
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+export interface BackupSummary {
+  file: string;
+  tables: { name: string; rows: number }[];
+  bytes?: number;
+}
+
+/** Streams every table to `out` (gzip) inside one read-only snapshot. */
+export async function backupTo(db: Database, out: Writable, onTable?: (name: string, rows: number) => void): Promise<{ name: string; rows: number }[]> {
+  const gzip = createGzip();
+  gzip.pipe(out);
+  const summary: { name: string; rows: number }[] = [];
+  try {
+    await snapshot(db, gzip, summary, onTable);
+  } catch (err) {
+    // A half-written file must not pass for a backup: no end marker, and the stream errors.
+    gzip.destroy(err as Error);
+    out.destroy(err as Error);
+    throw err;
+  }
+  gzip.end();
+  await finished(out);
+  return summary;
+}
+
+async function snapshot(db: Database, gzip: Writable, summary: { name: string; rows: number }[], onTable?: (name: string, rows: number) => void): Promise<void> {
+  await db.transaction(async (tx) => {
+    // One snapshot for every table: rows written while the backup runs are all in or all out.
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await tx.query(`SET LOCAL TimeZone = 'UTC'`);
+    const tables = await listTables(tx);
+    await write(gzip, `${JSON.stringify({ format: BACKUP_FORMAT, version: BACKUP_VERSION, createdAt: new Date().toISOString(), source: db.kind, tables })}\n`);
+    for (const table of tables) {
+      await write(gzip, `${JSON.stringify({ table, columns: await columnsOf(tx, table) })}\n`);
+      let rows = 0;
+      let after = '(0,0)';
+      for (;;) {
+        // Keyset on ctid: no primary key needed, no OFFSET rescans, stable within the snapshot.
+        const page = await tx.query<{ c: string; j: string }>(`SELECT ctid::text AS c, row_to_json(t)::text AS j FROM ${ident(table)} t WHERE ctid > $1::tid ORDER BY ctid LIMIT ${PAGE}`, [after]);
+        if (page.length === 0) break;
+        await write(gzip, page.map((r) => r.j).join('\n') + '\n');
+        rows += page.length;
+        after = page.at(-1)!.c;
+      }
+      await write(gzip, `${JSON.stringify({ end: table, rows })}\n`);
+      summary.push({ name: table, rows });
+      onTable?.(table, rows);
+    }
+  });
+}
+
+export async function backupToFile(db: Database, file: string, onTable?: (name: string, rows: number) => void): Promise<BackupSummary> {
+  const tables = await backupTo(db, createWriteStream(file, { mode: 0o600 }), onTable);
+  return { file, tables };
+}
+
+export class RestoreRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RestoreRefused';
+  }
+}
+
+async function nonEmptyTables(db: Query, tables: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tables) if ((await db.query(`SELECT 1 FROM ${ident(t)} LIMIT 1`)).length) out.push(t);
+  return out;
+}
+
+/** Identity and serial columns continue after the restored rows. */
+async function resetSequences(tx: Query, tables: string[]): Promise<void> {
+  for (const table of tables) {
+    const cols = await tx.query<{ col: string; seq: string | null }>(
+      `SELECT column_name AS col, pg_get_serial_sequence($1, column_name) AS seq FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $2`,
+      [ident(table), table],
+    );
+    for (const { col, seq } of cols) {
+      if (!seq) continue;
+      await tx.query(`SELECT setval($1, coalesce((SELECT max(${ident(col)}) FROM ${ident(table)}), 0) + 1, false)`, [seq]);
+    }
+  }
+}
+
+export interface RestoreOptions {
+  /** Empty a non-empty database first (TRUNCATE every table). */
+  force?: boolean;
+  onTable?: (name: string, rows: number) => void;
+}
+
+/**
+ * Loads a backup into a migrated database, in one transaction: all of it or nothing. Refuses
+ * a database holding any row unless forced, and a backup naming a table this schema lacks.
+ */
+export async function restoreFrom(db: Database, lines: AsyncIterable<string>, options: RestoreOptions = {}): Promise<{ name: string; rows: number }[]> {
+  const targetTables = await listTables(db);
+  const busy = await nonEmptyTables(db, targetTables);
+  if (busy.length && !options.force) throw new RestoreRefused(`the database is not empty (${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', …' : ''} hold rows); restore into an empty one, or pass --force to replace everything`);
+  const summary: { name: string; rows: number }[] = [];
+  await db.transaction(async (tx) => {
+    await tx.query(`SET LOCAL TimeZone = 'UTC'`);
+    if (busy.length) await tx.query(`TRUNCATE ${targetTables.map(ident).join(', ')} RESTART IDENTITY CASCADE`);
+    let header = false;
+    let current: { table: string; columns: string[]; rows: number; batch: string[] } | undefined;
+    const flush = async () => {
+      if (!current?.batch.length) return;
+      const cols = current.columns.map(ident).join(', ');
+      await tx.query(`INSERT INTO ${ident(current.table)} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${ident(current.table)}, $1::json)`, [`[${current.batch.join(',')}]`]);
+      current.batch = [];
+    };
+    for await (const line of lines) {
+      if (!line) continue;
+      if (!header) {
+        const h = JSON.parse(line) as { format?: string; version?: number };
+        if (h.format !== BACKUP_FORMAT) throw new RestoreRefused('not a storecast backup (no storecast-backup header)');
+        if (h.version !== BACKUP_VERSION) throw new RestoreRefused(`backup format version ${h.version}; this storecast reads version ${BACKUP_VERSION}`);
+        header = true;
+        continue;
+      }
+      if (line.startsWith('{"table":')) {
+        const t = JSON.parse(line) as { table: string; columns: string[] };
+        if (!targetTables.includes(t.table)) throw new RestoreRefused(`the backup has table ${t.table}, which this database does not: run a storecast as new as the one that wrote it`);
+        const have = new Set(await columnsOf(tx, t.table));
+        const missing = t.columns.filter((c) => !have.has(c));
+        if (missing.length) throw new RestoreRefused(`table ${t.table} lacks column(s) ${missing.join(', ')} that the backup has`);
+        current = { table: t.table, columns: t.columns, rows: 0, batch: [] };
+        continue;
+      }
+      if (line.startsWith('{"end":')) {
+        await flush();
+        const e = JSON.parse(line) as { end: string; rows: number };
+        if (!current || e.end !== current.table || e.rows !== current.rows) throw new RestoreRefused(`backup damaged: table ${e.end} should have ${e.rows} rows, read ${current?.rows ?? 0}`);
+        summary.push({ name: current.table, rows: current.rows });
+        options.onTable?.(current.table, current.rows);
+        current = undefined;
+        continue;
+      }
+      if (!current) throw new RestoreRefused('backup damaged: a row outside any table');
+      current.batch.push(line);
+      current.rows++;
+      if (current.batch.length >= PAGE) await flush();
+    }
+    if (!header) throw new RestoreRefused('the file is empty');
+    if (current) throw new RestoreRefused(`backup truncated inside table ${current.table}`);
+    await resetSequences(tx, summary.map((s) => s.name));
+  });
+  return summary;
+}
+
+export async function restoreFromFile(db: Database, file: string, options: RestoreOptions = {}): Promise<{ name: string; rows: number }[]> {
+  const input = createReadStream(file).pipe(createGunzip());
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  // Attach the iterator now: readline emits lines as soon as the file flows, and lines emitted
+  // before an iterator exists are lost (the checks before the load await network I/O).
+  const iterator = lines[Symbol.asyncIterator]();
+  try {
+    return await restoreFrom(db, { [Symbol.asyncIterator]: () => iterator }, options);
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}
+
+/**
+ * Row count and an order-independent checksum per table (md5 of the sorted row texts), read
+ * in one snapshot: two databases holding the same rows give the same figures.
+ */
+export async function tableChecksums(db: Database): Promise<Record<string, { rows: number; md5: string }>> {
+  return db.transaction(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await tx.query(`SET LOCAL TimeZone = 'UTC'`);
+    const out: Record<string, { rows: number; md5: string }> = {};
+    for (const t of await listTables(tx)) {
+      const [r] = await tx.query<{ n: number; md5: string | null }>(
+        `SELECT count(*)::int AS n, md5(coalesce(string_agg(j, E'\\n' ORDER BY j COLLATE "C"), '')) AS md5 FROM (SELECT row_to_json(t)::text AS j FROM ${ident(t)} t) x`,
+      );
+      out[t] = { rows: Number(r?.n ?? 0), md5: r?.md5 ?? '' };
+    }
+    return out;
+  });
+}

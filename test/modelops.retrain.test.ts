@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/client.ts';
+import { importRows } from '../src/data/import.ts';
+import { loadConfig } from '../src/config.ts';
+import { liveAccuracy } from '../src/forecast/forecast-log.ts';
+import type { Hyperparameters } from '../src/forecast/model.ts';
+import { activeVersion, listModels } from '../src/forecast/registry.ts';
+import { claimRetrain, retrain, type RetrainDeps } from '../src/forecast/retrain.ts';
+import { createLogger } from '../src/logger.ts';
+import { openPostgres } from '../src/db/client.ts';
+import { createTestDatabase, openTestDatabase } from './helpers/db.ts';
+
+/** Small settings: the tests check the decisions, not accuracy at scale. */
+const TINY: Partial<Hyperparameters> = { hidden: [16, 8], maxTrainRows: 15_000, maxValRows: 5_000, epochs: 4, patience: 2, valWeeks: 8, originStep: 4, svdRank: 3 };
+/** A challenger that cannot learn: its network stays on one raw seasonal-naive candidate. */
+const WORSE: Partial<Hyperparameters> = { ...TINY, learningRate: 0, epochs: 1, priorLogits: [12, -12, -12, -12, -12] };
+
+describe('retraining: challenger vs champion on held-out weeks (demo data, 3 stores)', () => {
+  let db: Database;
+  let deps: RetrainDeps;
+  let heldBack: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    db = await openTestDatabase([1, 5, 7]);
+    const [{ last }] = (await db.query<{ last: string }>('SELECT max(week)::text AS last FROM weekly_sales')) as [{ last: string }];
+    // Hold the last 8 weeks back: they arrive later, in two imports.
+    heldBack = await db.query(`SELECT store_id AS store, dept_id AS dept, week::text AS week, sales, is_holiday AS "isHoliday" FROM weekly_sales WHERE week > $1::date - 56 ORDER BY week`, [last]);
+    await db.query('DELETE FROM weekly_sales WHERE week > $1::date - 56', [last]);
+    await db.query('DELETE FROM store_week_sales WHERE week > $1::date - 56', [last]);
+    const config = loadConfig({ LOG_LEVEL: 'silent', STORECAST_RETRAIN_HOLDOUT_WEEKS: '4', STORECAST_FORECAST_LOG_WEEKS: '8' });
+    deps = { db, config, logger: createLogger('silent') };
+  }, 120_000);
+  afterAll(() => db?.close());
+
+  it('the first retrain has no champion: it becomes the active model and logs every series', async () => {
+    const first = await retrain(deps, { trigger: 'cli', hyper: TINY });
+    expect(first.decision, first.reason).toBe('promoted');
+    expect(first.reason).toMatch(/no active model/);
+    expect(await activeVersion(db)).toBe(first.challenger);
+    const [{ n, series }] = (await db.query<{ n: number; series: number }>(`SELECT count(*)::int AS n, count(DISTINCT (store_id, dept_id))::int AS series FROM forecast_log WHERE model_version = $1 AND source = 'batch'`, [first.challenger])) as [{ n: number; series: number }];
+    expect(series).toBeGreaterThan(100);
+    expect(n).toBe(series * 8);
+  }, 300_000);
+
+  it('new weeks score the log when they are imported, in two steps', async () => {
+    const version = (await activeVersion(db))!;
+    const weeks = [...new Set(heldBack.map((r) => r.week as string))].sort();
+    await importRows(db, 'train', heldBack.filter((r) => (r.week as string) <= weeks[3]!), { source: 'test:step1' });
+    const step1 = await liveAccuracy(db, version, { holidayWeight: 5 });
+    expect(step1.overall?.weeks).toBe(4);
+    expect(step1.byHorizon.map((h) => h.key)).toEqual([1, 2, 3, 4]);
+    await importRows(db, 'train', heldBack.filter((r) => (r.week as string) > weeks[3]!), { source: 'test:step2' });
+    const step2 = await liveAccuracy(db, version, { holidayWeight: 5 });
+    expect(step2.overall?.weeks).toBe(8);
+    expect(step2.overall!.rows).toBeGreaterThan(step1.overall!.rows);
+    expect(step2.overall!.naive).not.toBeNull();
+    expect(step2.pending).toBe(0);
+  }, 120_000);
+
+  it('a retrain after new weeks promotes or keeps, and says why with both scores', async () => {
+    const champion = (await activeVersion(db))!;
+    const second = await retrain(deps, { trigger: 'cli', hyper: { ...TINY, seed: 7 } });
+    expect(['promoted', 'kept']).toContain(second.decision);
+    expect(second.holdout?.champion?.version).toBe(champion);
+    expect(second.reason).toContain(`champion v${champion}`);
+    expect(second.reason).toMatch(/held-out weeks/);
+    const better = second.holdout!.challenger.wmae <= second.holdout!.champion!.wmae * (1 - deps.config.modelOps.margin);
+    expect(second.decision).toBe(better ? 'promoted' : 'kept');
+    expect(await activeVersion(db)).toBe(better ? second.challenger : champion);
+  }, 300_000);
+
+  it('a worse challenger is not promoted: kept as a candidate', async () => {
+    const champion = (await activeVersion(db))!;
+    const worse = await retrain(deps, { trigger: 'cli', hyper: WORSE });
+    expect(worse.decision, worse.reason).toBe('kept');
+    expect(worse.holdout!.challenger.wmae).toBeGreaterThan(worse.holdout!.champion!.wmae);
+    expect(worse.reason).toMatch(/worse; kept as a candidate/);
+    expect(await activeVersion(db)).toBe(champion);
+    const models = await listModels(db);
+    expect(models.find((m) => m.version === worse.challenger)).toMatchObject({ status: 'ready', active: false });
+    const [row] = await db.query<{ status: string; reason: string }>('SELECT status, reason FROM model_retrains WHERE id = $1', [worse.id]);
+    expect(row).toEqual({ status: 'kept', reason: worse.reason });
+  }, 300_000);
+
+  it('one retrain at a time: a second claim while one runs is refused; a scheduled one waits for new weeks', async () => {
+    const first = await claimRetrain(db, 'cli', 'test', 'weekly');
+    expect('id' in first).toBe(true);
+    const second = await claimRetrain(db, 'cli', 'test', 'weekly');
+    expect(second).toMatchObject({ busy: expect.stringMatching(/is running/) });
+    await db.query(`UPDATE model_retrains SET status = 'failed', lease_until = now() WHERE status = 'running'`);
+    const scheduled = await claimRetrain(db, 'schedule', undefined, 'weekly');
+    expect(scheduled).toMatchObject({ notDue: expect.stringMatching(/no new weeks|less than 7 day/) });
+    expect(await claimRetrain(db, 'schedule', undefined, 'off')).toMatchObject({ notDue: expect.stringMatching(/off/) });
+  });
+});
+
+describe('one retrain across replicas (Postgres, two connections claiming together)', () => {
+  it('exactly one of several simultaneous claims wins; the others are told which run holds the slot', async () => {
+    const t = await createTestDatabase('postgres');
+    const replicas = await Promise.all([1, 2, 3].map(() => openPostgres(t.url!)));
+    try {
+      const claims = await Promise.all(replicas.flatMap((db) => [claimRetrain(db, 'cli', 'a', 'weekly'), claimRetrain(db, 'chat', 'b', 'weekly')]));
+      const won = claims.filter((c) => 'id' in c);
+      expect(won).toHaveLength(1);
+      for (const c of claims.filter((x) => !('id' in x))) expect(c).toMatchObject({ busy: expect.stringMatching(/retrain #\d+ is running/) });
+      // A lease that ran out (a crashed replica) frees the slot.
+      await t.db.query(`UPDATE model_retrains SET lease_until = now() - interval '1 second'`);
+      expect('id' in (await claimRetrain(replicas[0]!, 'cli', 'a', 'weekly'))).toBe(true);
+    } finally {
+      for (const db of replicas) await db.close();
+      await t.cleanup();
+    }
+  });
+});
