@@ -19,6 +19,8 @@ export interface ChainBenchOptions {
   dataDir: string;
   stores: number;
   viaDb: boolean;
+  /** Stop after building the panel (loader time and memory only). */
+  loadOnly: boolean;
   quick: boolean;
   scale: 'auto' | 'on' | 'off';
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -104,6 +106,12 @@ async function chainPanel(options: ChainBenchOptions): Promise<{ panel: Panel; l
 export async function chainBench(options: ChainBenchOptions): Promise<void> {
   const { panel, loadSeconds, rows } = await chainPanel(options);
   const rssPanel = rssMb();
+  if (options.loadOnly) {
+    process.stdout.write(
+      `chain           ${options.stores} stores: ${panel.series.length.toLocaleString('en-US')} series x ${panel.weeks.length} weeks, ${rows.toLocaleString('en-US')} rows; ${options.viaDb ? 'loadPanel (streamed)' : 'replicate'} ${loadSeconds.toFixed(1)} s (${Math.round(rows / loadSeconds).toLocaleString('en-US')} rows/s), RSS after ${rssPanel} MB, peak ${peakMb()} MB\n`,
+    );
+    return;
+  }
   const { backend } = await ensureBackend(options.backend);
   let t = performance.now();
   const model = await trainModel(panel, { hyper: options.quick ? QUICK_HYPERPARAMETERS : {}, scale: { mode: options.scale }, logger: log });

@@ -8,6 +8,7 @@
  *   npx tsx bench/train.ts --stores 450   # a 10x chain: the real panel replicated, store ids offset
  *   npx tsx bench/train.ts --stores 450 --via-db   # ... replicated inside the database, loaded by loadPanel
  *   npx tsx bench/train.ts --stores 4600 --scale off   # force a mode (auto | on | off)
+ *   npx tsx bench/train.ts --stores 450 --via-db --load-only   # the streaming loader alone
  *
  * --stores N is the issue's 10x method (#15) without the 4,600-store data: the real stores,
  * departments, weeks and covariates copied under store ids offset by 45, 90, ... It trains
@@ -56,6 +57,7 @@ if (opt('--stores')) {
     dataDir,
     stores: Number(opt('--stores')),
     viaDb: args.has('--via-db'),
+    loadOnly: args.has('--load-only'),
     quick,
     scale: (opt('--scale') ?? 'auto') as 'auto' | 'on' | 'off',
     backend: backendPref,

@@ -69,6 +69,8 @@ export function register(program: Command): void {
             },
             onBatch: progress.onBatch,
             onEpoch: progress.onEpoch,
+            // STORECAST_TRAIN_SCALE=on measures scale-mode training on the same data.
+            scale: config.trainScale,
           });
         } catch (err) {
           progress.stop();

@@ -328,8 +328,6 @@ export interface TrainMetrics {
   seriesPerOrigin?: number;
   /** Distinct series with at least one training row. */
   trainSeries?: number;
-  /** Resident memory at the end of training (MB): the process, not only training. */
-  rssMb?: number;
 }
 
 export interface TrainedModel {
@@ -448,7 +446,6 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
       mode,
       seriesPerOrigin,
       trainSeries,
-      rssMb: rssMb(),
     },
   };
 }
