@@ -91,14 +91,18 @@ async function timeCommands(url: string, stores: number): Promise<void> {
         const started = performance.now();
         const outcome = await services.run({ name: name!, text: rest.join(' ') }, asker);
         if (outcome.kind !== 'ok') throw new Error(`/${text}: ${outcome.reply.summary}`);
+        const replied = performance.now();
         if (outcome.reply.chart) await renderPng(outcome.reply.chart.spec);
-        return performance.now() - started;
+        return { total: performance.now() - started, reply: replied - started };
       };
       for (let i = 0; i < 3; i++) await once(1000 + i);
-      const times: number[] = [];
+      const times: { total: number; reply: number }[] = [];
       for (let i = 0; i < runs; i++) times.push(await once(i));
       const label = line(0).replace(/store \d+/, 'store N');
-      console.log(`  /${label.padEnd(34)} p50 ${pct(times, 0.5).toFixed(0).padStart(5)} ms  p95 ${pct(times, 0.95).toFixed(0).padStart(5)} ms`);
+      const total = times.map((x) => x.total);
+      const reply = times.map((x) => x.reply);
+      const ms = (v: number) => v.toFixed(0).padStart(5);
+      console.log(`  /${label.padEnd(34)} p50 ${ms(pct(total, 0.5))} ms  p95 ${ms(pct(total, 0.95))} ms   (query + Reply alone: p50 ${ms(pct(reply, 0.5))}, p95 ${ms(pct(reply, 0.95))})`);
     }
   } finally {
     await db.close();
