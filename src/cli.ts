@@ -5,7 +5,6 @@ import { createLogger } from './logger.ts';
 import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, withCli } from './cli/context.ts';
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
 import { DEMO, loadDemoData, writeChainCsv } from './data/demo.ts';
-import { ensureAggregates } from './data/rollup.ts';
 import { dataStats } from './data/stats.ts';
 import { splitCommandLine } from './chat/dispatch.ts';
 import { replyAsText } from './chat/reply.ts';
@@ -69,7 +68,6 @@ program
   .option('--dry-run', 'validate only; write nothing')
   .action(async (files: string[], opts: { dryRun?: boolean }) => {
     await withCli(async ({ db }) => {
-      await ensureAggregates(db);
       const bars = process.stderr.isTTY ? new cliProgress.MultiBar({ format: ' {file} [{bar}] {percentage}% | {rows} rows', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
       const barsByFile = new Map<string, cliProgress.SingleBar>();
       try {
@@ -110,7 +108,6 @@ program
       return;
     }
     await withCli(async ({ db }) => {
-      await ensureAggregates(db);
       const reports = await loadDemoData(db, DEMO.seed, { stores: opts.stores });
       reports.forEach(printReport);
     });
@@ -128,7 +125,6 @@ program
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
     await withCli(async ({ db }) => {
-      await ensureAggregates(db);
       const stats = await dataStats(db);
       if (opts.json) process.stdout.write(`${JSON.stringify(stats)}\n`);
       else for (const [k, v] of Object.entries(stats)) process.stdout.write(`${k.padEnd(18)} ${v ?? '-'}\n`);
