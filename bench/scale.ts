@@ -44,12 +44,13 @@ function storecast(argv: string[], env: Record<string, string>, options: { timed
   const command = options.timed ? '/usr/bin/time' : process.execPath;
   const full = options.timed ? ['-f', 'peak-rss-kb %M', process.execPath, cli, ...argv] : [cli, ...argv];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, full, { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a timeout stops /usr/bin/time and the CLI under it together.
+    const child = spawn(command, full, { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
-    const timer = options.timeoutS ? setTimeout(() => child.kill('SIGTERM'), options.timeoutS * 1000) : undefined;
+    const timer = options.timeoutS ? setTimeout(() => process.kill(-child.pid!, 'SIGTERM'), options.timeoutS * 1000) : undefined;
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -91,14 +92,18 @@ async function timeCommands(url: string, stores: number): Promise<void> {
         const started = performance.now();
         const outcome = await services.run({ name: name!, text: rest.join(' ') }, asker);
         if (outcome.kind !== 'ok') throw new Error(`/${text}: ${outcome.reply.summary}`);
+        const replied = performance.now();
         if (outcome.reply.chart) await renderPng(outcome.reply.chart.spec);
-        return performance.now() - started;
+        return { total: performance.now() - started, reply: replied - started };
       };
       for (let i = 0; i < 3; i++) await once(1000 + i);
-      const times: number[] = [];
+      const times: { total: number; reply: number }[] = [];
       for (let i = 0; i < runs; i++) times.push(await once(i));
       const label = line(0).replace(/store \d+/, 'store N');
-      console.log(`  /${label.padEnd(34)} p50 ${pct(times, 0.5).toFixed(0).padStart(5)} ms  p95 ${pct(times, 0.95).toFixed(0).padStart(5)} ms`);
+      const total = times.map((x) => x.total);
+      const reply = times.map((x) => x.reply);
+      const ms = (v: number) => v.toFixed(0).padStart(5);
+      console.log(`  /${label.padEnd(34)} p50 ${ms(pct(total, 0.5))} ms  p95 ${ms(pct(total, 0.95))} ms   (query + Reply alone: p50 ${ms(pct(reply, 0.5))}, p95 ${ms(pct(reply, 0.95))})`);
     }
   } finally {
     await db.close();
@@ -129,8 +134,9 @@ for (const stores of sizes) {
     if (train) {
       const tr = await storecast(['train'], env, { timed: true, timeoutS: trainTimeoutS });
       const rss = Number(/peak-rss-kb (\d+)/.exec(tr.stderr)?.[1] ?? NaN);
+      const peak = Number.isFinite(rss) ? `peak RSS ${(rss / 1024).toFixed(0)} MB` : 'peak RSS not reported (stopped)';
       const what = tr.code === 0 ? 'done' : tr.seconds >= trainTimeoutS ? `stopped at the ${trainTimeoutS} s limit` : `failed (exit ${tr.code}): ${tr.stderr.trim().split('\n').filter((l) => !l.startsWith('peak-rss')).slice(-1)[0]}`;
-      console.log(`  storecast train: ${what} in ${tr.seconds.toFixed(0)} s, peak RSS ${(rss / 1024).toFixed(0)} MB`);
+      console.log(`  storecast train: ${what} in ${tr.seconds.toFixed(0)} s, ${peak}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

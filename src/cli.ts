@@ -5,7 +5,6 @@ import { createLogger } from './logger.ts';
 import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, withCli } from './cli/context.ts';
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
 import { DEMO, loadDemoData, writeChainCsv } from './data/demo.ts';
-import { ensureAggregates } from './data/rollup.ts';
 import { loadDemoStock } from './data/demo-stock.ts';
 import { evaluateAfterImport } from './alerts/hooks.ts';
 import { alertsCommand } from './cli/alerts.ts';
@@ -73,7 +72,6 @@ program
   .option('--dry-run', 'validate only; write nothing')
   .action(async (files: string[], opts: { dryRun?: boolean }) => {
     await withCli(async ({ db, config, logger }) => {
-      await ensureAggregates(db);
       const bars = process.stderr.isTTY ? new cliProgress.MultiBar({ format: ' {file} [{bar}] {percentage}% | {rows} rows', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
       const barsByFile = new Map<string, cliProgress.SingleBar>();
       try {
@@ -120,7 +118,6 @@ program
       return;
     }
     await withCli(async ({ db }) => {
-      await ensureAggregates(db);
       const reports = await loadDemoData(db, DEMO.seed, { stores: opts.stores });
       reports.push(await loadDemoStock(db));
       reports.forEach(printReport);
@@ -139,7 +136,6 @@ program
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
     await withCli(async ({ db }) => {
-      await ensureAggregates(db);
       const stats = await dataStats(db);
       if (opts.json) process.stdout.write(`${JSON.stringify(stats)}\n`);
       else for (const [k, v] of Object.entries(stats)) process.stdout.write(`${k.padEnd(18)} ${v ?? '-'}\n`);

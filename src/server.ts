@@ -2,7 +2,6 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Config } from './config.ts';
 import { dataStats } from './data/stats.ts';
-import { ensureAggregates } from './data/rollup.ts';
 import { openDatabase } from './db/client.ts';
 import { createForecaster, startBackgroundTraining, type BackgroundTraining } from './forecast/index.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -137,8 +136,6 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   let training: BackgroundTraining | undefined;
   const loading = new AbortController();
   const ready = (async () => {
-    // Sales from before the maintained aggregates existed: build them once (across replicas).
-    if (await ensureAggregates(db)) logger.info('sales aggregates built from the stored sales');
     if (config.demoData === 'auto') await loadDemoDataOnce(db, logger, state, { ...options.demoRetry, signal: loading.signal });
     else if ((await dataStats(db)).storeWeekRows === 0) logger.info('no sales data yet: import it with `storecast import train.csv stores.csv features.csv` or POST /api/v1/sales');
     if (loading.signal.aborted) return;

@@ -11,6 +11,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
 import { lockDataDir, prepareDataDir, tightenFiles } from './datadir.ts';
 import type { Config } from '../config.ts';
+import { ensureAggregates } from '../data/rollup.ts';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -164,6 +165,8 @@ export async function openDatabase(config: Pick<Config, 'database'>): Promise<Da
       : await openPglite(config.database.dataDir);
   try {
     await migrate(db, config.database.kind === 'postgres' ? config.database.url : undefined);
+    // Sales from before the maintained aggregates existed: built before anything reads or adds to them.
+    await ensureAggregates(db);
   } catch (err) {
     await db.close(); // and so release the data directory's lock
     throw err;
