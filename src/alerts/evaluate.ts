@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.ts';
 import { addWeeks } from '../data/weeks.ts';
-import type { Forecaster } from '../forecast/forecaster.ts';
+import type { ForecastResult, Forecaster } from '../forecast/forecaster.ts';
 import type { Logger } from '../logger.ts';
 import { coverInScope, byRisk, type DeptCover, type StockScope } from '../stock/positions.ts';
 import { describeCondition, describeStockScope, ruleScope, type AlertCondition, type AlertRuleRow } from './rules.ts';
@@ -34,7 +34,19 @@ export interface EvaluationRun {
 class RunCache {
   private regions?: Promise<Map<string, number[]>>;
   private covers = new Map<string, Promise<DeptCover[]>>();
+  private forecasts = new Map<string, Promise<ForecastResult | undefined>>();
   constructor(private readonly deps: EvaluateDeps) {}
+
+  /** One store's (or store x dept's) forecast of `week` from the week before, once per run: region and chain rules share them. */
+  forecastOfWeek(store: number, dept: number | undefined, week: string): Promise<ForecastResult | undefined> {
+    const key = `${store}/${dept ?? ''}/${week}`;
+    let hit = this.forecasts.get(key);
+    if (!hit) {
+      hit = this.deps.forecaster.forecast(this.deps.db, { store, dept }, 1, { origin: addWeeks(week, -1) }).catch(() => undefined);
+      this.forecasts.set(key, hit);
+    }
+    return hit;
+  }
 
   async storesOf(scope: StockScope): Promise<number[] | 'all'> {
     if (scope.kind === 'store') return [scope.store];
@@ -47,8 +59,19 @@ class RunCache {
     return (await this.regions).get(scope.region.toLowerCase()) ?? [];
   }
 
-  /** Every department's cover in the run's stores, computed once for all stock rules. */
+  private union?: Promise<DeptCover[]>;
+
+  /** Reads the covers of every store any stock rule of the run watches, once (rules filter their own). */
+  async prepare(rows: readonly AlertRuleRow[]): Promise<void> {
+    const lists = await Promise.all(rows.filter((r) => r.kind === 'stock').map((r) => this.storesOf(ruleScope(r))));
+    if (!lists.length) return;
+    const union = lists.includes('all') ? 'all' : [...new Set(lists.flat() as number[])].sort((a, b) => a - b);
+    this.union = this.coversOf(union);
+  }
+
+  /** Every department's cover in these stores (or the prepared union, a superset), computed once. */
   coversOf(stores: number[] | 'all'): Promise<DeptCover[]> {
+    if (this.union) return this.union;
     const key = stores === 'all' ? 'all' : stores.join(',');
     let hit = this.covers.get(key) ?? (stores === 'all' ? undefined : this.covers.get('all'));
     if (!hit) {
@@ -108,13 +131,13 @@ async function storeList(db: Database, stores: number[] | 'all'): Promise<number
 }
 
 /** The one-week-ahead forecast of last week, made from the weeks before it, summed over the stores. */
-async function forecastOf(deps: EvaluateDeps, stores: number[], dept: number | undefined, week: string) {
+async function forecastOf(cache: RunCache, stores: number[], dept: number | undefined, week: string) {
   let median = 0;
   let lo = [0, 0];
   let hi = [0, 0];
   let model = '';
   for (const store of stores) {
-    const r = await deps.forecaster.forecast(deps.db, { store, dept }, 1, { origin: addWeeks(week, -1) }).catch(() => undefined);
+    const r = await cache.forecastOfWeek(store, dept, week);
     const p = r?.points[0];
     if (!r || !p || p.week !== week) continue;
     model = r.model;
@@ -141,7 +164,7 @@ async function evaluateSales(deps: EvaluateDeps, cache: RunCache, scope: StockSc
     const change = last.actual / before - 1;
     return { firing: change <= -c.pct / 100, detail: { week: last.week, actual: r1(last.actual), lastYear: r1(before), change: Math.round(change * 1000) / 1000 } };
   }
-  const f = await forecastOf(deps, await storeList(deps.db, stores), scope.dept, last.week);
+  const f = await forecastOf(cache, await storeList(deps.db, stores), scope.dept, last.week);
   const threshold = c.pct === undefined ? f.lower : f.median * (1 - c.pct / 100);
   return {
     firing: f.model !== '' && last.actual < threshold,
@@ -191,6 +214,7 @@ export async function evaluateRules(deps: EvaluateDeps, rows: readonly AlertRule
   const started = performance.now();
   const cache = new RunCache(deps);
   const run: EvaluationRun = { evaluated: 0, fired: [], resolved: [], ms: 0 };
+  await cache.prepare(rows);
   for (const row of rows) {
     try {
       const change = await record(deps.db, row, await evaluateRule(deps, cache, row), now);
