@@ -69,6 +69,17 @@ describe.each(DB_KINDS)('who may set, change and see alerts, restricted mode (%s
     expect((await run(who('UMGR'), `delete ${rule!.id}`)).kind).toBe('ok');
   });
 
+  it('/subscribe ... email: weekly summaries by email to any address need the admin role', async () => {
+    const subscribe = (user: string) => services.run({ name: 'subscribe', text: 'weekly-summary store 5 every monday at 08:00 email ops@example.com' }, who(user));
+    const manager = await subscribe('UMGR');
+    expect(manager.kind).toBe('user-error');
+    expect(manager.reply.summary).toContain('needs the admin role');
+    const admin = await subscribe('UADMIN');
+    expect(admin.kind).toBe('ok');
+    const [row] = await t.db.query<{ target_kind: string; channel: string; target_hint: string }>("SELECT target_kind, channel, target_hint FROM webhook_subscriptions");
+    expect(row).toEqual({ target_kind: 'email', channel: 'ops@example.com', target_hint: 'email o…s@example.com' });
+  });
+
   it('wrong words answer what was wrong, the usage and an example', async () => {
     const bad = await run(who('UMGR'), 'stock store 5');
     expect(bad.kind).toBe('user-error');
