@@ -121,6 +121,8 @@ async function evaluateStock(cache: RunCache, scope: StockScope, c: Extract<Aler
         dept: d.dept,
         weeks: r1(d.cover![c.basis].weeks!),
         runOutWeek: d.cover![c.basis].runOutWeek,
+        median: d.cover!.median.weeks === null ? null : r1(d.cover!.median.weeks),
+        p90: d.cover!.p90.weeks === null ? null : r1(d.cover!.p90.weeks),
         onHand: d.position.onHand,
         reorder: d.cover!.reorder,
         leadTimeWeeks: d.cover!.leadTimeWeeks,
