@@ -5,8 +5,7 @@ import type { Reply } from '../chat/reply.ts';
 import { createOutbound } from '../net/outbound.ts';
 import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
-import { isAddress } from '../email/address.ts';
-import { alertLine, alertOptions, ALERTS_LINE } from './options.ts';
+import { alertLine, ALERTS_LINE, type alertOptions } from './options.ts';
 import { acceptedTarget } from './targets.ts';
 import {
   accessScope,
@@ -19,7 +18,6 @@ import {
   listRules,
   ruleScope,
   snoozeRule,
-  toRule,
   type AlertCondition,
 } from './rules.ts';
 
@@ -139,4 +137,3 @@ export async function alertsListHandler(_o: OptionsOf<[]>, ctx: CommandContext):
   };
 }
 
-export { toRule, isAddress };

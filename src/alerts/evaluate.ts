@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.ts';
 import { addWeeks } from '../data/weeks.ts';
-import type { Forecaster } from '../forecast/forecaster.ts';
+import type { ForecastResult, Forecaster } from '../forecast/forecaster.ts';
 import type { Logger } from '../logger.ts';
 import { coverInScope, byRisk, type DeptCover, type StockScope } from '../stock/positions.ts';
 import { describeCondition, describeStockScope, ruleScope, type AlertCondition, type AlertRuleRow } from './rules.ts';
@@ -34,7 +34,19 @@ export interface EvaluationRun {
 class RunCache {
   private regions?: Promise<Map<string, number[]>>;
   private covers = new Map<string, Promise<DeptCover[]>>();
+  private forecasts = new Map<string, Promise<ForecastResult | undefined>>();
   constructor(private readonly deps: EvaluateDeps) {}
+
+  /** One store's (or store x dept's) forecast of `week` from the week before, once per run: region and chain rules share them. */
+  forecastOfWeek(store: number, dept: number | undefined, week: string): Promise<ForecastResult | undefined> {
+    const key = `${store}/${dept ?? ''}/${week}`;
+    let hit = this.forecasts.get(key);
+    if (!hit) {
+      hit = this.deps.forecaster.forecast(this.deps.db, { store, dept }, 1, { origin: addWeeks(week, -1) }).catch(() => undefined);
+      this.forecasts.set(key, hit);
+    }
+    return hit;
+  }
 
   async storesOf(scope: StockScope): Promise<number[] | 'all'> {
     if (scope.kind === 'store') return [scope.store];
@@ -47,8 +59,40 @@ class RunCache {
     return (await this.regions).get(scope.region.toLowerCase()) ?? [];
   }
 
-  /** Every department's cover in the run's stores, computed once for all stock rules. */
+  private union?: Promise<DeptCover[]>;
+  private lastWeeks?: Promise<Map<number, string>>;
+  private weekSales = new Map<string, Promise<Map<number, number>>>();
+
+  /** Each store's last week with sales, and the store totals of a week: read once per run from store_week_sales. */
+  lastWeekOf(): Promise<Map<number, string>> {
+    this.lastWeeks ??= this.deps.db
+      .query<{ j: string | null }>('SELECT json_agg(json_build_array(store_id, week))::text AS j FROM (SELECT store_id, max(week) AS week FROM store_week_sales GROUP BY store_id) x')
+      .then(([r]) => new Map(JSON.parse(r?.j ?? '[]') as [number, string][]));
+    return this.lastWeeks;
+  }
+
+  salesOfWeek(week: string): Promise<Map<number, number>> {
+    let hit = this.weekSales.get(week);
+    if (!hit) {
+      hit = this.deps.db
+        .query<{ j: string | null }>('SELECT json_agg(json_build_array(store_id, sales))::text AS j FROM store_week_sales WHERE week = $1::date', [week])
+        .then(([r]) => new Map(JSON.parse(r?.j ?? '[]') as [number, number][]));
+      this.weekSales.set(week, hit);
+    }
+    return hit;
+  }
+
+  /** Reads the covers of every store any stock rule of the run watches, once (rules filter their own). */
+  async prepare(rows: readonly AlertRuleRow[]): Promise<void> {
+    const lists = await Promise.all(rows.filter((r) => r.kind === 'stock').map((r) => this.storesOf(ruleScope(r))));
+    if (!lists.length) return;
+    const union = lists.includes('all') ? 'all' : [...new Set(lists.flat() as number[])].sort((a, b) => a - b);
+    this.union = this.coversOf(union);
+  }
+
+  /** Every department's cover in these stores (or the prepared union, a superset), computed once. */
   coversOf(stores: number[] | 'all'): Promise<DeptCover[]> {
+    if (this.union) return this.union;
     const key = stores === 'all' ? 'all' : stores.join(',');
     let hit = this.covers.get(key) ?? (stores === 'all' ? undefined : this.covers.get('all'));
     if (!hit) {
@@ -77,6 +121,8 @@ async function evaluateStock(cache: RunCache, scope: StockScope, c: Extract<Aler
         dept: d.dept,
         weeks: r1(d.cover![c.basis].weeks!),
         runOutWeek: d.cover![c.basis].runOutWeek,
+        median: d.cover!.median.weeks === null ? null : r1(d.cover!.median.weeks),
+        p90: d.cover!.p90.weeks === null ? null : r1(d.cover!.p90.weeks),
         onHand: d.position.onHand,
         reorder: d.cover!.reorder,
         leadTimeWeeks: d.cover!.leadTimeWeeks,
@@ -85,22 +131,20 @@ async function evaluateStock(cache: RunCache, scope: StockScope, c: Extract<Aler
   };
 }
 
-/** Last week's sales of the scope, from the store-week totals (or one store x department). */
-async function lastWeekSales(db: Database, stores: number[] | 'all', dept: number | undefined): Promise<{ week: string; actual: number } | undefined> {
-  const all = stores === 'all';
-  const [row] =
-    dept === undefined
-      ? await db.query<{ week: string | null; sales: number | null }>(
-          `WITH w AS (SELECT max(week) AS week FROM store_week_sales WHERE $1::boolean OR store_id = ANY($2::int[]))
-           SELECT (SELECT week FROM w)::text AS week, sum(sales) AS sales FROM store_week_sales WHERE week = (SELECT week FROM w) AND ($1::boolean OR store_id = ANY($2::int[]))`,
-          [all, all ? [] : stores],
-        )
-      : await db.query<{ week: string | null; sales: number | null }>(
-          `SELECT week::text AS week, sales FROM weekly_sales WHERE store_id = $1 AND dept_id = $2 ORDER BY week DESC LIMIT 1`,
-          [(stores as number[])[0], dept],
-        );
-  return row?.week ? { week: row.week, actual: Number(row.sales) } : undefined;
+/** Last week's sales of the scope: the store-week totals (read once per run), or one store x department. */
+async function lastWeekSales(db: Database, cache: RunCache, stores: number[] | 'all', dept: number | undefined): Promise<{ week: string; actual: number } | undefined> {
+  if (dept !== undefined) {
+    const [row] = await db.query<{ week: string; sales: number }>('SELECT week::text AS week, sales FROM weekly_sales WHERE store_id = $1 AND dept_id = $2 ORDER BY week DESC LIMIT 1', [(stores as number[])[0], dept]);
+    return row ? { week: row.week, actual: Number(row.sales) } : undefined;
+  }
+  const last = await cache.lastWeekOf();
+  const mine = stores === 'all' ? [...last.keys()] : stores.filter((s) => last.has(s));
+  const week = mine.map((s) => last.get(s)!).sort().at(-1);
+  if (!week) return undefined;
+  return { week, actual: sumOf(await cache.salesOfWeek(week), stores) };
 }
+
+const sumOf = (byStore: Map<number, number>, stores: number[] | 'all') => (stores === 'all' ? [...byStore.values()] : stores.map((s) => byStore.get(s) ?? 0)).reduce((a, v) => a + v, 0);
 
 async function storeList(db: Database, stores: number[] | 'all'): Promise<number[]> {
   if (stores !== 'all') return stores;
@@ -108,13 +152,13 @@ async function storeList(db: Database, stores: number[] | 'all'): Promise<number
 }
 
 /** The one-week-ahead forecast of last week, made from the weeks before it, summed over the stores. */
-async function forecastOf(deps: EvaluateDeps, stores: number[], dept: number | undefined, week: string) {
+async function forecastOf(cache: RunCache, stores: number[], dept: number | undefined, week: string) {
   let median = 0;
   let lo = [0, 0];
   let hi = [0, 0];
   let model = '';
   for (const store of stores) {
-    const r = await deps.forecaster.forecast(deps.db, { store, dept }, 1, { origin: addWeeks(week, -1) }).catch(() => undefined);
+    const r = await cache.forecastOfWeek(store, dept, week);
     const p = r?.points[0];
     if (!r || !p || p.week !== week) continue;
     model = r.model;
@@ -129,19 +173,16 @@ async function forecastOf(deps: EvaluateDeps, stores: number[], dept: number | u
 
 async function evaluateSales(deps: EvaluateDeps, cache: RunCache, scope: StockScope, c: Exclude<AlertCondition, { type: 'cover-below' }>): Promise<Evaluation> {
   const stores = await cache.storesOf(scope);
-  const last = await lastWeekSales(deps.db, stores, scope.dept);
+  const last = await lastWeekSales(deps.db, cache, stores, scope.dept);
   if (!last) return { firing: false, detail: { note: 'no sales data in scope' } };
   if (c.type === 'drop-vs-last-year') {
-    const [row] = await deps.db.query<{ sales: number | null }>(
-      'SELECT sum(sales) AS sales FROM store_week_sales WHERE week = $1::date AND ($2::boolean OR store_id = ANY($3::int[]))',
-      [addWeeks(last.week, -52), stores === 'all', stores === 'all' ? [] : stores],
-    );
-    const before = row?.sales === null || row?.sales === undefined ? undefined : Number(row.sales);
+    const a = await cache.salesOfWeek(addWeeks(last.week, -52));
+    const before = (stores === 'all' ? a.size : stores.filter((x) => a.has(x)).length) ? sumOf(a, stores) : undefined;
     if (!before) return { firing: false, detail: { week: last.week, actual: last.actual, note: 'no sales in the same week last year' } };
     const change = last.actual / before - 1;
     return { firing: change <= -c.pct / 100, detail: { week: last.week, actual: r1(last.actual), lastYear: r1(before), change: Math.round(change * 1000) / 1000 } };
   }
-  const f = await forecastOf(deps, await storeList(deps.db, stores), scope.dept, last.week);
+  const f = await forecastOf(cache, await storeList(deps.db, stores), scope.dept, last.week);
   const threshold = c.pct === undefined ? f.lower : f.median * (1 - c.pct / 100);
   return {
     firing: f.model !== '' && last.actual < threshold,
@@ -191,15 +232,31 @@ export async function evaluateRules(deps: EvaluateDeps, rows: readonly AlertRule
   const started = performance.now();
   const cache = new RunCache(deps);
   const run: EvaluationRun = { evaluated: 0, fired: [], resolved: [], ms: 0 };
+  await cache.prepare(rows);
+  const unchanged: { id: string; result: Record<string, unknown> }[] = [];
   for (const row of rows) {
     try {
-      const change = await record(deps.db, row, await evaluateRule(deps, cache, row), now);
+      const e = await evaluateRule(deps, cache, row);
       run.evaluated++;
+      // Most evaluations change nothing: their results are written together below. A state
+      // read before another replica moved it is caught by the next evaluation.
+      if (e.firing === (row.state === 'firing')) {
+        unchanged.push({ id: row.id, result: e.detail });
+        continue;
+      }
+      const change = await record(deps.db, row, e, now);
       if (change === 'fired') run.fired.push(row.id);
       if (change === 'resolved') run.resolved.push(row.id);
     } catch (err) {
       deps.logger?.error({ err, rule: row.id }, 'alert rule evaluation failed');
     }
+  }
+  if (unchanged.length) {
+    await deps.db.query(
+      `UPDATE alert_rules r SET last_evaluated_at = $2, last_result = x.result
+       FROM jsonb_to_recordset($1::jsonb) AS x(id text, result jsonb) WHERE r.id = x.id`,
+      [JSON.stringify(unchanged), now.toISOString()],
+    );
   }
   run.ms = Math.round(performance.now() - started);
   return run;

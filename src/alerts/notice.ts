@@ -25,6 +25,9 @@ interface DeptDetail {
   onHand: number;
   reorder: number;
   leadTimeWeeks: number;
+  /** Cover at both demands (older notices: only `weeks`, at the rule's basis). */
+  median?: number | null;
+  p90?: number | null;
 }
 
 function stockParts(detail: Record<string, unknown>, title: string): Pick<Reply, 'facts' | 'table' | 'chart'> & { summary: string } {
@@ -46,7 +49,7 @@ function stockParts(detail: Record<string, unknown>, title: string): Pick<Reply,
     ...(depts.length
       ? {
           chart: {
-            spec: stockCoverChart({ title, subtitle: `Counted ${detail.asOf} · departments under the threshold`, horizon: 26, rows: depts.slice(0, 20).map((d) => ({ label: label(d), median: d.weeks, p90: d.weeks, leadTime: d.leadTimeWeeks })) }),
+            spec: stockCoverChart({ title, subtitle: `Counted ${detail.asOf} · departments under the threshold`, horizon: 26, rows: depts.slice(0, 20).map((d) => ({ label: label(d), median: d.median === undefined ? d.weeks : d.median, p90: d.p90 === undefined ? d.weeks : d.p90, leadTime: d.leadTimeWeeks })) }),
             alt: `Bar chart of weeks of stock cover of the ${depts.length === 1 ? 'department' : `${Math.min(20, depts.length)} departments`} under the threshold, against lead time.`,
           },
         }

@@ -7,7 +7,7 @@ import { createOutbound, type Outbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { backoffMs } from '../util/retry.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
-import { send, type Outgoing, type SendResult } from '../webhooks/send.ts';
+import { discordApiBase, send, type Outgoing, type SendResult } from '../webhooks/send.ts';
 import { detectFormat, targetSecrets } from '../webhooks/subscriptions.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
 import { noticeReply } from './notice.ts';
@@ -106,7 +106,7 @@ function outgoingTarget(ctx: Ctx, rule: AlertRuleRow): Pick<Outgoing, 'targetKin
 async function discordDmChannel(ctx: Ctx, user: string): Promise<string | undefined> {
   const token = ctx.deps.config.discord.botToken;
   if (!token) return undefined;
-  const base = (ctx.deps.config.discord.apiUrl ?? 'https://discord.com/api/v10').replace(/\/$/, '');
+  const base = discordApiBase(ctx.deps.config.discord.apiUrl);
   const res = await fetch(`${base}/users/@me/channels`, { method: 'POST', headers: { authorization: `Bot ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ recipient_id: user }), signal: AbortSignal.timeout(ctx.timeoutMs) });
   return res.ok ? ((await res.json()) as { id?: string }).id : undefined;
 }

@@ -46,10 +46,22 @@ export interface Cover {
   horizonWeeks: number;
 }
 
+/** Forecast weeks by first week and index, computed once: cover runs over thousands of series sharing a few first weeks. */
+const weekLists = new Map<string, string[]>();
+function weekAt(firstWeek: string, i: number): string {
+  let list = weekLists.get(firstWeek);
+  if (!list) {
+    if (weekLists.size > 1000) weekLists.clear();
+    list = Array.from({ length: COVER_HORIZON * 2 }, (_, k) => addWeeks(firstWeek, k));
+    weekLists.set(firstWeek, list);
+  }
+  return list[i] ?? addWeeks(firstWeek, i);
+}
+
 /** The forecast weeks that end after the count (a count on a Friday has that week's sales in it). */
 function weeksAfter(demand: Demand, asOf: string): number {
   let i = 0;
-  while (i < demand.p50.length && addWeeks(demand.firstWeek, i) <= asOf) i++;
+  while (i < demand.p50.length && weekAt(demand.firstWeek, i) <= asOf) i++;
   return i;
 }
 
@@ -57,7 +69,7 @@ function consume(position: StockPosition, demand: Demand, values: readonly numbe
   let stock = position.onHand;
   let orderPending = (position.onOrder ?? 0) > 0 && position.onOrderDate !== null;
   for (let i = start; i < values.length; i++) {
-    const week = addWeeks(demand.firstWeek, i);
+    const week = weekAt(demand.firstWeek, i);
     // The order is on the shelf for the week it arrives in.
     if (orderPending && position.onOrderDate! <= week) {
       stock += position.onOrder!;
@@ -79,7 +91,7 @@ export function coverOf(position: StockPosition, demand: Demand): Cover {
   let arriving = 0;
   for (let i = start; i < Math.min(demand.p90.length, start + window); i++) {
     need += Math.max(0, demand.p90[i]!);
-    if (position.onOrderDate !== null && position.onOrderDate <= addWeeks(demand.firstWeek, i)) arriving = position.onOrder ?? 0;
+    if (position.onOrderDate !== null && position.onOrderDate <= weekAt(demand.firstWeek, i)) arriving = position.onOrder ?? 0;
   }
   return {
     median: consume(position, demand, demand.p50, start),

@@ -14,16 +14,6 @@ const CONCURRENCY = 4;
 
 export const seriesKey = (store: number, dept: number) => `${store}/${dept}`;
 
-interface DemandRow {
-  store_id: number;
-  dept_id: number;
-  first_week: string;
-  p10: number[];
-  p50: number[];
-  p90: number[];
-  computed_at: Date | string;
-}
-
 /** Drops the cached demand of stores whose sales just changed. */
 export async function invalidateDemand(db: Database, stores: readonly number[]): Promise<void> {
   if (stores.length) await db.query('DELETE FROM demand_forecasts WHERE store_id = ANY($1::int[])', [stores]);
@@ -60,18 +50,27 @@ export async function demandFor(db: Database, forecaster: Forecaster, keys: read
   const result = new Map<string, Demand>();
   if (!keys.length) return result;
   const stores = [...new Set(keys.map((k) => k.store))];
-  const rows = await db.query<DemandRow>('SELECT store_id, dept_id, first_week::text AS first_week, p10, p50, p90, computed_at FROM demand_forecasts WHERE store_id = ANY($1::int[])', [stores]);
-  for (const r of rows) {
-    if (now.getTime() - new Date(r.computed_at).getTime() > MAX_AGE_MS) continue;
-    result.set(seriesKey(r.store_id, r.dept_id), { firstWeek: r.first_week, p10: r.p10, p50: r.p50, p90: r.p90 });
+  // One JSON value, not one row per series (see latestSnapshots: PGlite's per-field cost).
+  const [row] = await db.query<{ j: string | null }>(
+    'SELECT json_agg(json_build_array(store_id, dept_id, first_week, p10, p50, p90, computed_at))::text AS j FROM demand_forecasts WHERE store_id = ANY($1::int[])',
+    [stores],
+  );
+  const known = new Set<string>();
+  for (const [store, dept, firstWeek, p10, p50, p90, computedAt] of JSON.parse(row?.j ?? '[]') as [number, number, string, number[], number[], number[], string][]) {
+    if (now.getTime() - new Date(computedAt).getTime() > MAX_AGE_MS) continue;
+    known.add(seriesKey(store, dept));
+    // An empty forecast is a remembered "no sales to forecast from": not tried again until the store's sales change.
+    if (p50.length) result.set(seriesKey(store, dept), { firstWeek, p10, p50, p90 });
   }
-  const missing = keys.filter((k) => !result.has(seriesKey(k.store, k.dept)));
+  const missing = keys.filter((k) => !known.has(seriesKey(k.store, k.dept)));
   if (!missing.length) return result;
   const computed = await forecastMissing(db, forecaster, missing);
-  if (computed.size) {
-    const records = [...computed].map(([key, d]) => {
-      const [store, dept] = key.split('/').map(Number);
-      return { store_id: store, dept_id: dept, first_week: d.firstWeek, model: d.model, p10: d.p10, p50: d.p50, p90: d.p90 };
+  {
+    const records = missing.map(({ store, dept }) => {
+      const d = computed.get(seriesKey(store, dept));
+      return d
+        ? { store_id: store, dept_id: dept, first_week: d.firstWeek, model: d.model, p10: d.p10, p50: d.p50, p90: d.p90 }
+        : { store_id: store, dept_id: dept, first_week: '1970-01-02', model: 'none', p10: [], p50: [], p90: [] };
     });
     await db.query(
       `INSERT INTO demand_forecasts (store_id, dept_id, first_week, model, p10, p50, p90, computed_at)

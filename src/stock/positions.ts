@@ -36,13 +36,16 @@ export async function latestSnapshots(db: Database, scope: StockScope | { kind: 
   if (scope.kind === 'store') where.push(`s.store_id = $${params.push(scope.store)}`);
   if (scope.kind === 'region') where.push(`s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower($${params.push(scope.region)}))`);
   if (scope.dept !== undefined) where.push(`s.dept_id = $${params.push(scope.dept)}`);
-  return db.query<SnapshotRow>(
-    `SELECT DISTINCT ON (s.store_id, s.dept_id) s.store_id, s.dept_id, s.as_of::text AS as_of, s.on_hand, s.on_order,
-       s.on_order_date::text AS on_order_date, s.lead_time_weeks
-     FROM stock_snapshots s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY s.store_id, s.dept_id, s.as_of DESC`,
+  // One JSON value rather than thousands of rows: PGlite converts each field of each row on its
+  // own, and a chain-wide read (3,645 series) took ~300 ms that way, ~60 ms as one text.
+  const [row] = await db.query<{ j: string | null }>(
+    `SELECT json_agg(json_build_array(store_id, dept_id, as_of, on_hand, on_order, on_order_date, lead_time_weeks))::text AS j
+     FROM (SELECT DISTINCT ON (s.store_id, s.dept_id) s.* FROM stock_snapshots s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+           ORDER BY s.store_id, s.dept_id, s.as_of DESC) x`,
     params,
   );
+  const tuples = JSON.parse(row?.j ?? '[]') as [number, number, string, number, number | null, string | null, number | null][];
+  return tuples.map(([store_id, dept_id, as_of, on_hand, on_order, on_order_date, lead_time_weeks]) => ({ store_id, dept_id, as_of, on_hand, on_order, on_order_date, lead_time_weeks }));
 }
 
 /** Cover of every department in scope with a stock snapshot, from the cached demand forecasts. */

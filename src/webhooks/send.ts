@@ -166,6 +166,11 @@ async function sendSlackChannel(o: Outgoing, options: SendOptions): Promise<Send
   }
 }
 
+/** DISCORD_API_URL with or without its version (as the adapter's REST client takes it), as the v10 base. */
+export function discordApiBase(apiUrl: string | undefined): string {
+  return `${(apiUrl ?? 'https://discord.com/api').replace(/\/+$/, '').replace(/\/v\d+$/, '')}/v10`;
+}
+
 /** Delivers one summary to its target; never throws. */
 export async function send(o: Outgoing, options: SendOptions): Promise<SendResult> {
   switch (o.targetKind) {
@@ -196,7 +201,7 @@ export async function send(o: Outgoing, options: SendOptions): Promise<SendResul
     case 'discord-channel': {
       const token = options.config.discord.botToken;
       if (!token) return { ok: false, status: null, error: 'DISCORD_BOT_TOKEN is not set: cannot post to a Discord channel', permanent: true };
-      const base = (options.config.discord.apiUrl ?? 'https://discord.com/api/v10').replace(/\/$/, '');
+      const base = discordApiBase(options.config.discord.apiUrl);
       return postApi(`${base}/channels/${encodeURIComponent(o.channel!)}/messages`, { headers: { ...commonHeaders(o), authorization: `Bot ${token}` }, body: discordForm(o.reply, o.png, true) }, options.timeoutMs);
     }
     case 'slack-channel':

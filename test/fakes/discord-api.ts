@@ -75,6 +75,16 @@ export class FakeDiscord extends FakeHttpServer {
       const commands = (c.body as unknown as Record<string, unknown>[]) ?? [];
       return { status: 200, body: commands.map((cmd) => ({ ...cmd, id: String(++this.seq), application_id: m![1], guild_id: m![2], version: '1' })) };
     }
+    if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && c.method === 'POST') {
+      if (!bot) return unauthorized;
+      return { status: 200, body: { ...this.message(c), channel_id: m[1] } };
+    }
+    // A bot opens (or finds) its DM channel with a user before writing to them.
+    if (path === '/users/@me/channels' && c.method === 'POST') {
+      if (!bot) return unauthorized;
+      const recipient = String((c.body as { recipient_id?: string }).recipient_id ?? '');
+      return { status: 200, body: { id: `9${recipient.slice(1)}`, type: 1, recipients: [{ id: recipient }] } };
+    }
     if (path === '/gateway/bot' && c.method === 'GET') {
       if (!bot) return unauthorized;
       return { status: 200, body: { url: this.url.replace('http', 'ws'), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } } };

@@ -68,8 +68,13 @@ export const registerSalesRoutes: RegisterRoutes = (app, deps) => {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     const source = `api:${c.get('apiToken')!.id}`;
     try {
-      // New sales may start or end alerts on the stores they touch (src/alerts/hooks.ts).
-      const withAlerts = async (report: Report) => ({ ...report, alerts: (await evaluateAfterImport(services, report)) ?? null });
+      // New sales may start or end alerts on the stores they touch (src/alerts/hooks.ts). After
+      // the answer: new sales drop the stores' demand forecasts, and recomputing a whole chain's
+      // takes seconds that the integration should not wait for.
+      const withAlerts = async (report: Report) => {
+        void services.track(evaluateAfterImport(services, report)).catch((err: unknown) => services.logger.error({ err }, 'alert evaluation after a sales ingest failed'));
+        return { ...report, alerts: 'evaluating' };
+      };
       if (type === 'application/json' || type.endsWith('+json')) {
         return c.json(await withAlerts(await ingestJson(db, c.req.valid('json'), source)), 200);
       }

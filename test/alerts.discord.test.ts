@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateAfterImport } from '../src/alerts/hooks.ts';
+import { createRule } from '../src/alerts/rules.ts';
+import { createAlertScheduler } from '../src/alerts/scheduler.ts';
+import { createOutbound } from '../src/net/outbound.ts';
+import { createApp } from '../src/server/app.ts';
+import type { Services } from '../src/services.ts';
+import { ingestJson } from '../src/webhooks/ingest.ts';
+import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
+import { listen } from './fakes/serve.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { loadDemoStores } from './helpers/demo-stores.ts';
+import { testServices } from './helpers/services.ts';
+
+const keys = discordKeys();
+const GUILD = '1300000000000000001';
+const CHANNEL = '1200000000000000001';
+const USER = '1400000000000000001';
+
+let t: TestDatabase;
+let fake: FakeDiscord;
+let services: Services;
+let server: Awaited<ReturnType<typeof listen>>;
+let weekly: Map<number, number>;
+
+const counts = (dept7: number, asOf: string) => [...weekly].map(([dept, avg]) => ({ store: 5, dept, date: asOf, onHand: Math.round(avg * (dept === 7 ? dept7 : 30)), leadTimeWeeks: 1 }));
+
+function click(customId: string): string {
+  return JSON.stringify({
+    id: String(1700000000000000000n + BigInt(Math.floor(Math.random() * 1e9))),
+    application_id: FAKE_APP_ID,
+    type: 3,
+    token: `interaction-token-${Math.random()}`,
+    version: 1,
+    guild_id: GUILD,
+    channel_id: CHANNEL,
+    channel: { id: CHANNEL, type: 0, name: 'stock', guild_id: GUILD },
+    member: { user: { id: USER, username: 'manager', discriminator: '0', global_name: 'Manager', avatar: null }, roles: [], permissions: '0', joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false, flags: 0 },
+    locale: 'en-US',
+    app_permissions: '0',
+    entitlements: [],
+    data: { custom_id: customId, component_type: 2 },
+    message: { id: '1800000000000000001', channel_id: CHANNEL, type: 20, content: '', embeds: [], components: [], attachments: [], author: { id: FAKE_APP_ID, username: 'storecast', discriminator: '0', avatar: null }, timestamp: new Date().toISOString(), flags: 0 },
+  });
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase('pglite');
+  await loadDemoStores(t.db, [5]);
+  const rows = await t.db.query<{ dept_id: number; avg: number }>("SELECT dept_id, avg(sales)::float8 AS avg FROM weekly_sales WHERE store_id = 5 AND week > '2012-08-31' GROUP BY dept_id");
+  weekly = new Map(rows.map((r) => [r.dept_id, Math.max(100, r.avg)]));
+  fake = new FakeDiscord();
+  await fake.listen();
+  services = testServices(t.db, { DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APP_ID: FAKE_APP_ID, DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN, DISCORD_API_URL: fake.apiUrl });
+  server = await listen(createApp(services).app);
+}, 120_000);
+
+afterAll(async () => {
+  await services?.drain();
+  await server?.close();
+  await fake?.close();
+  await t?.cleanup();
+});
+
+describe('alert notices in Discord', () => {
+  it('posts to the channel and by DM with Snooze and Acknowledge buttons that run /alert as the clicker', async () => {
+    const outbound = createOutbound();
+    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'channel', platform: 'discord', workspace: GUILD, channel: CHANNEL }, createdBy: `discord:${GUILD}/${USER}` }, outbound);
+    const dm = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5, dept: 7 }, condition: { type: 'cover-below', weeks: 1, basis: 'median' }, target: { kind: 'dm', platform: 'discord', workspace: GUILD, channel: USER }, createdBy: `discord:${GUILD}/${USER}` }, outbound);
+    await evaluateAfterImport(services, await ingestJson(t.db, counts(30, '2012-10-26'), 'test', 'stock'));
+    await evaluateAfterImport(services, await ingestJson(t.db, counts(0.2, '2012-10-27'), 'test', 'stock'));
+    const scheduler = createAlertScheduler(services);
+    await scheduler.tick();
+    await scheduler.stop();
+
+    const posted = fake.find((c) => c.method === 'POST' && /^\/api\/v10\/channels\/\d+\/messages$/.test(c.path));
+    expect(posted.map((c) => c.path).sort()).toEqual([`/api/v10/channels/${CHANNEL}/messages`, `/api/v10/channels/9${USER.slice(1)}/messages`].sort());
+    const payload = posted.find((c) => c.path.includes(CHANNEL))!.body.payload_json as { embeds: { title: string }[]; components: { components: { label: string; custom_id: string }[] }[] };
+    expect(payload.embeds[0]!.title).toBe('Alert: Store 5 · stock cover below 2 weeks at p90 demand');
+    const buttons = payload.components.flatMap((r) => r.components);
+    expect(buttons.map((b) => b.label)).toEqual(['Snooze a day', 'Snooze a week', 'Acknowledge']);
+    expect(fake.find((c) => c.path === '/api/v10/users/@me/channels')[0]!.body).toEqual({ recipient_id: USER });
+
+    const snooze = buttons.find((b) => b.label === 'Snooze a week')!.custom_id;
+    const body = click(snooze);
+    expect((await fetch(`${server.url}/discord/interactions`, { method: 'POST', headers: discordHeaders(keys.privateKey, body), body })).status).toBe(200);
+    const ack = click(buttons.find((b) => b.label === 'Acknowledge')!.custom_id);
+    expect((await fetch(`${server.url}/discord/interactions`, { method: 'POST', headers: discordHeaders(keys.privateKey, ack), body: ack })).status).toBe(200);
+    await services.drain();
+    const [row] = await t.db.query<{ snoozed_until: Date | string; acknowledged_by: string }>('SELECT snoozed_until, acknowledged_by FROM alert_rules WHERE id = $1', [rule.id]);
+    expect(new Date(row!.snoozed_until).getTime() - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
+    expect(row!.acknowledged_by).toBe(`discord:${GUILD}/${USER}`);
+    expect(dm.target.kind).toBe('discord-dm');
+  });
+});
