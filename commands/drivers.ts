@@ -17,9 +17,10 @@ const describe = (e: DriverEffect) => `${signed(e.estimate.beta)} SD per SD (95%
 /** The plain reading: which effects are clear, and that the rest are weak. */
 function reading(effects: readonly DriverEffect[]): string {
   const clear = effects.filter((e) => e.strength !== 'weak');
-  const weak = effects.filter((e) => e.strength === 'weak').map((e) => e.driver.toLowerCase());
+  const named = (e: DriverEffect) => (e.driver === 'CPI' ? e.driver : e.driver.toLowerCase());
+  const weak = effects.filter((e) => e.strength === 'weak').map(named);
   if (clear.length === 0) return `No outside factor has a clear effect on de-seasonalised sales: ${weak.join(', ')} are all weak (small, or their 95% intervals include zero).`;
-  const said = clear.map((e) => `${e.driver.toLowerCase()} ${e.estimate.beta > 0 ? 'raises' : 'lowers'} sales (${signed(e.estimate.beta)} SD per SD, ${e.strength})`);
+  const said = clear.map((e, i) => `${i === 0 ? e.driver : named(e)} ${e.estimate.beta > 0 ? 'raises' : 'lowers'} sales (${signed(e.estimate.beta)} SD per SD, ${e.strength})`);
   return `${said.join('; ')}.${weak.length ? ` Weak: ${weak.join(', ')}.` : ''}`;
 }
 

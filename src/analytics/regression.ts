@@ -20,6 +20,12 @@ export interface SparseRow {
 export type Errors =
   /** One series in time order: Newey-West with `lags` (weekly sales are autocorrelated). */
   | { kind: 'hac'; lags: number }
+  /**
+   * One series, clustered in blocks of `weeks` consecutive weeks, Student t with blocks - 1
+   * degrees of freedom: for drivers that move slowly (CPI, unemployment), whose few effective
+   * observations Newey-West overstates.
+   */
+  | { kind: 'blocks'; weeks: number }
   /** A panel: clustered by store and by week (Cameron-Gelbach-Miller two-way). */
   | { kind: 'two-way' };
 
@@ -111,14 +117,16 @@ export function fitOls(rows: readonly SparseRow[], p: number, report: readonly n
   const times = new Set(rows.map((r) => r.time)).size;
   let used = 0;
   for (let i = 0; i < p; i++) if (xtx[i * p + i]! > 0) used++;
-  const df = errors.kind === 'hac' ? Math.max(rows.length - used, 1) : Math.max(Math.min(units, times) - 1, 1);
+  const blocks = errors.kind === 'blocks' ? new Set(rows.map((r) => Math.floor(r.time / errors.weeks))).size : 0;
+  const df = errors.kind === 'hac' ? Math.max(rows.length - used, 1) : errors.kind === 'blocks' ? Math.max(blocks - 1, 1) : Math.max(Math.min(units, times) - 1, 1);
   const t = t975(df);
-  const leverage = errors.kind === 'hac' ? leverages(rows, xtx, p) : undefined;
+  const leverage = errors.kind !== 'two-way' ? leverages(rows, xtx, p) : undefined;
   const estimates = report.map((j, k) => {
     // The coefficient is u.X'y with u its row of (X'X)^-1, so its score per row is (u.x_i) e_i.
     const u = rowsOfInverse[k]!;
     const scores = rows.map((r, i) => (dot(r, u) * residuals[i]!) / (leverage ? 1 - Math.min(leverage[i]!, 0.99) : 1));
-    const variance = errors.kind === 'hac' ? neweyWest(scores, rows, errors.lags) : twoWay(scores, rows);
+    const variance =
+      errors.kind === 'hac' ? neweyWest(scores, rows, errors.lags) : errors.kind === 'blocks' ? clustered(scores, rows.map((r) => Math.floor(r.time / errors.weeks))) : twoWay(scores, rows);
     const se = Math.sqrt(Math.max(variance, 0));
     return { beta: coef![j]!, se, lower: coef![j]! - t * se, upper: coef![j]! + t * se };
   });
@@ -150,6 +158,15 @@ function neweyWest(scores: readonly number[], rows: readonly SparseRow[], lags: 
     v += 2 * (1 - l / (lags + 1)) * c;
   }
   return v;
+}
+
+/** Cluster-robust variance of a sum of scores, with the small-sample factor G/(G-1). */
+function clustered(scores: readonly number[], cluster: readonly number[]): number {
+  const sums = new Map<number, number>();
+  scores.forEach((s, i) => sums.set(cluster[i]!, (sums.get(cluster[i]!) ?? 0) + s));
+  let v = 0;
+  for (const s of sums.values()) v += s * s;
+  return sums.size > 1 ? (v * sums.size) / (sums.size - 1) : v;
 }
 
 /**
