@@ -33,13 +33,17 @@ export function markdownImpactChart(input: MarkdownImpactChartInput): ChartSpec 
   if (weeks.length === 0) throw new ChartInputError('markdownImpactChart: nothing to plot (no weeks)');
   const t0 = weeks[0]!.t;
   const t1 = weeks.at(-1)!.t;
-  const x = { field: 'week', type: 'temporal' as const, scale: { type: 'utc' as const, domain: [isoWeek(t0), isoWeek(t1)] }, axis: weekAxis(t0, t1) };
+  // Half a week of room at each end, in both panels, so the first and last bars are whole and
+  // line points sit over the middle of their bars.
+  const half = 3.5 * 86_400_000;
+  const x = { field: 'week', type: 'temporal' as const, scale: { type: 'utc' as const, domain: [isoWeek(t0 - half), isoWeek(t1 + half)] }, axis: weekAxis(t0, t1) };
+  const barWidth = Math.max(1, Math.min(18, (0.7 * CHART_WIDTH) / (weeks.length + 1)));
   const lines = weeks.flatMap((w) => [
     { week: isoWeek(w.t), value: w.actual, series: MARKDOWN_SERIES.actual },
     { week: isoWeek(w.t), value: w.baseline, series: MARKDOWN_SERIES.baseline },
   ]);
   const domain = [MARKDOWN_SERIES.actual, MARKDOWN_SERIES.baseline];
-  const legend = { title: null, symbolType: 'stroke', symbolStrokeWidth: 3 };
+  const legend = { title: null, symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 320 };
   const { width: _width, ...top } = frame(input);
   const spec = {
     ...top,
@@ -61,14 +65,13 @@ export function markdownImpactChart(input: MarkdownImpactChartInput): ChartSpec 
         width: CHART_WIDTH,
         height: 90,
         data: { values: weeks.map((w) => ({ week: isoWeek(w.t), markdowns: w.markdowns })) },
-        mark: { type: 'bar', color: COLORS.lastYear, width: { band: 0.8 } },
+        mark: { type: 'bar', color: COLORS.lastYear, width: barWidth, cornerRadiusEnd: 1 },
         encoding: {
-          x: { ...x, scale: { ...x.scale, domain: [isoWeek(t0 - 3.5 * 86_400_000), isoWeek(t1 + 3.5 * 86_400_000)] } },
+          x,
           y: { field: 'markdowns', type: 'quantitative', title: 'Markdowns', axis: { labelExpr: moneyExpr('datum.value', 1), tickCount: 3 } },
         },
       },
     ],
-    resolve: { scale: { x: 'independent' } },
   } as unknown as TopLevelSpec;
   return spec as unknown as ChartSpec;
 }

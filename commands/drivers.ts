@@ -6,6 +6,7 @@ import { commandLine } from '../src/chat/parse.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { areaReach, areaScope } from '../src/chat/area.ts';
 import { salesDrivers, type DriverEffect } from '../src/analytics/drivers.ts';
+import { memoByData } from '../src/analytics/memo.ts';
 import { loadPanel } from '../src/analytics/panel.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { describeScope } from '../src/scope.ts';
@@ -17,9 +18,10 @@ const describe = (e: DriverEffect) => `${signed(e.estimate.beta)} SD per SD (95%
 /** The plain reading: which effects are clear, and that the rest are weak. */
 function reading(effects: readonly DriverEffect[]): string {
   const clear = effects.filter((e) => e.strength !== 'weak');
-  const weak = effects.filter((e) => e.strength === 'weak').map((e) => e.driver.toLowerCase());
+  const named = (e: DriverEffect) => (e.driver === 'CPI' ? e.driver : e.driver.toLowerCase());
+  const weak = effects.filter((e) => e.strength === 'weak').map(named);
   if (clear.length === 0) return `No outside factor has a clear effect on de-seasonalised sales: ${weak.join(', ')} are all weak (small, or their 95% intervals include zero).`;
-  const said = clear.map((e) => `${e.driver.toLowerCase()} ${e.estimate.beta > 0 ? 'raises' : 'lowers'} sales (${signed(e.estimate.beta)} SD per SD, ${e.strength})`);
+  const said = clear.map((e, i) => `${i === 0 ? e.driver : named(e)} ${e.estimate.beta > 0 ? 'raises' : 'lowers'} sales (${signed(e.estimate.beta)} SD per SD, ${e.strength})`);
   return `${said.join('; ')}.${weak.length ? ` Weak: ${weak.join(', ')}.` : ''}`;
 }
 
@@ -36,8 +38,7 @@ const driversCommand = defineCommand({
   async handler(options, ctx): Promise<Reply> {
     const scope = answerScope(ctx, await areaScope(ctx.db, options, '/drivers store 5'));
     const label = describeScope(scope);
-    const [window, panel] = await Promise.all([dataWindow(ctx.db), loadPanel(ctx.db, scope)]);
-    const d = panel.length ? salesDrivers(panel) : undefined;
+    const [window, d] = await Promise.all([dataWindow(ctx.db), memoByData(ctx.db, `drivers ${JSON.stringify(scope)}`, async () => salesDrivers(await loadPanel(ctx.db, scope)))]);
     if (!window || !d) throw new UserError(`Not enough weeks with both sales and features (temperature, fuel price, CPI, unemployment) for ${label}. Import features.csv.`);
     return {
       title: `${label}: what drives sales`,

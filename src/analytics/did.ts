@@ -151,6 +151,20 @@ function indexed(series: StoreSeries, treated: readonly number[], control: reado
   return [...o.pre.map((w) => point(w, 'pre')), ...o.window.map((w) => point(w, 'campaign')), ...(o.after ?? []).map((w) => point(w, 'after'))];
 }
 
+/** How far a log gap moves over its span: least-squares slope times the number of weeks. */
+function drift(gap: readonly number[]): number {
+  const n = gap.length;
+  const tm = (n - 1) / 2;
+  const gm = meanOf(gap);
+  let sxy = 0;
+  let sxx = 0;
+  gap.forEach((g, t) => {
+    sxy += (t - tm) * (g - gm);
+    sxx += (t - tm) ** 2;
+  });
+  return sxx > 0 ? (sxy / sxx) * n : 0;
+}
+
 /** The stores of `stores` with sales in every one of `weeks`. */
 export function completeStores(series: StoreSeries, stores: readonly number[], weeks: readonly string[]): number[] {
   return stores.filter((s) => weeks.every((w) => (series.get(s)?.get(w) ?? 0) > 0));
@@ -158,8 +172,10 @@ export function completeStores(series: StoreSeries, stores: readonly number[], w
 
 /**
  * Control stores for `treated`, from `candidates`: the pre-period trajectory of each candidate
- * (indexed to its pre-period mean) against the treated group's, by root mean square distance;
- * candidates outside the treated stores' segment count 1.5x as far. Takes the `count` nearest.
+ * (indexed to its pre-period mean) against the treated group's: the root mean square of the
+ * log gap plus its drift over the pre-period; candidates outside the treated stores' segment
+ * count 1.5x as far. Takes the `count` nearest. On the demo data, 600 placebo campaigns
+ * (bench/campaigns.ts) gave 6.3% false positives with these controls, 6.5% without the drift term.
  */
 export function matchControls(
   series: StoreSeries,
@@ -181,7 +197,10 @@ export function matchControls(
   return candidates
     .map((store) => {
       const p = path([store]);
-      const rmse = Math.sqrt(meanOf(p.map((v, i) => (v - target[i]!) ** 2)));
+      const gap = p.map((v, i) => Math.log(v / target[i]!));
+      // The gap's spread plus how far it drifts: a control that tracks the level but
+      // drifts away would fail the parallel-trend check.
+      const rmse = Math.sqrt(meanOf(gap.map((g) => g * g))) + Math.abs(drift(gap));
       const sameSegment = segment !== undefined && segments.get(store) === segment;
       return { store, distance: sameSegment || segment === undefined ? rmse : rmse * 1.5, sameSegment };
     })

@@ -53,7 +53,7 @@ const strengthOf = (e: Estimate): DriverEffect['strength'] => {
 export function salesDrivers(all: readonly PanelRow[]): Drivers | undefined {
   const rows = all.filter((r) => DRIVERS.every((d) => value(r, d) !== null));
   if (rows.length < 30) return undefined;
-  const design = baseDesign(rows, { trend: true, era: true });
+  const design = baseDesign(rows, { trend: true, era: true, });
   const weekIndex = weekIndexOf(rows);
   const base = rows.map((r) => designRow(design, r, [], weekIndex));
   // Frisch-Waugh: sales and each driver with levels, trends and seasons partialled out; each
@@ -70,8 +70,8 @@ export function salesDrivers(all: readonly PanelRow[]): Drivers | undefined {
     const row = designRow(design, r, raw.map((col, k) => col[i]! / zSd[k]!), weekIndex);
     return { ...row, y: row.y / ySd };
   });
-  // Single stores: a longer Newey-West window, as CPI and fuel price moves are persistent.
-  const errors: Errors = design.stores.length > 1 ? { kind: 'two-way' } : { kind: 'hac', lags: 8 };
+  // Single stores: quarters as clusters, as CPI, fuel price and unemployment move slowly.
+  const errors: Errors = design.stores.length > 1 ? { kind: 'two-way' } : { kind: 'blocks', weeks: 13 };
   const fit = fitOls(sparse, design.extraStart + DRIVERS.length, DRIVERS.map((_, k) => design.extraStart + k), errors);
   const effects = fit.estimates.map((estimate, k) => ({ driver: DRIVERS[k]!, estimate, strength: strengthOf(estimate), clear: estimate.lower > 0 || estimate.upper < 0 }));
   const ssr = (v: readonly number[]) => v.reduce((a, e) => a + e * e, 0);

@@ -83,6 +83,8 @@ export interface BaseDesign {
   keyIndex: Map<string, number>;
   firstWeek: string;
   trend: boolean;
+  /** Years since the first week, by week (the trend column; dates parsed once, not per row). */
+  years: Map<string, number>;
   /** Each store's first week with a markdown, when the design has a markdown-era level per store. */
   eraStart?: Map<number, string>;
   extraStart: number;
@@ -115,7 +117,8 @@ export function baseDesign(rows: readonly PanelRow[], { trend, era = false }: { 
     eraStart = new Map();
     for (const r of rows) if (r.markdowns.some((m) => m !== 0) && !(r.week >= (eraStart.get(r.store) ?? '9999'))) eraStart.set(r.store, r.week);
   }
-  return { stores, storeIndex, storeMean, keyIndex, firstWeek, trend, eraStart, extraStart: offset + keys.length };
+  const years = new Map([...new Set(rows.map((r) => r.week))].map((w) => [w, weeksBetween(firstWeek, w) / 52]));
+  return { stores, storeIndex, storeMean, keyIndex, firstWeek, trend, years, eraStart, extraStart: offset + keys.length };
 }
 
 /** A regression row: the base columns of `r` plus `extra` values (already scaled by the caller). */
@@ -125,7 +128,7 @@ export function designRow(d: BaseDesign, r: PanelRow, extra: readonly number[], 
   const val = [1];
   if (d.trend) {
     idx.push(d.stores.length + i);
-    val.push(weeksBetween(d.firstWeek, r.week) / 52);
+    val.push(d.years.get(r.week) ?? weeksBetween(d.firstWeek, r.week) / 52);
   }
   const era = d.eraStart?.get(r.store);
   if (era !== undefined && r.week >= era) {

@@ -1,11 +1,9 @@
-import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-
 /**
  * Least squares for the analytics answers (markdown impact, drivers): sparse rows, because a
  * chain panel has ~6,400 store-weeks x ~150 columns (a fixed effect and trend per store, a
  * seasonal dummy per week of year) of which each row touches only ~10. X'X is accumulated
- * row by row and solved with ml-matrix (Cholesky; an empty or collinear seasonal column
- * costs nothing, see solveNormal); robust standard errors are computed only for the coefficients asked for.
+ * row by row and solved by Cholesky (an empty or collinear seasonal column costs nothing,
+ * see solveNormal); robust standard errors are computed only for the coefficients asked for.
  */
 export interface SparseRow {
   /** Column indexes and values of the non-zero entries. */
@@ -20,6 +18,12 @@ export interface SparseRow {
 export type Errors =
   /** One series in time order: Newey-West with `lags` (weekly sales are autocorrelated). */
   | { kind: 'hac'; lags: number }
+  /**
+   * One series, clustered in blocks of `weeks` consecutive weeks, Student t with blocks - 1
+   * degrees of freedom: for drivers that move slowly (CPI, unemployment), whose few effective
+   * observations Newey-West overstates.
+   */
+  | { kind: 'blocks'; weeks: number }
   /** A panel: clustered by store and by week (Cameron-Gelbach-Miller two-way). */
   | { kind: 'two-way' };
 
@@ -76,18 +80,44 @@ function crossProducts(rows: readonly SparseRow[], p: number, ys: readonly (read
 }
 
 /**
- * Solves X'X b = rhs for each right-hand side by Cholesky (ml-matrix). A tiny ridge on the
- * diagonal keeps it positive definite when a seasonal slot has no weeks or two columns are
- * collinear: such a coefficient comes out ~0, and the ones asked for are unaffected.
+ * Solves X'X b = rhs for each right-hand side by Cholesky, on plain typed arrays. (ml-matrix's
+ * CholeskyDecomposition took 100-190 ms per solve at the chain's ~190 columns, through its
+ * per-entry get/set; this takes a few.) A tiny ridge on the diagonal keeps X'X positive
+ * definite when a seasonal slot has no weeks or two columns are collinear: such a coefficient
+ * comes out ~0, and the ones asked for are unaffected.
  */
 function solveNormal(xtx: Float64Array, p: number, rhs: readonly (readonly number[])[]): number[][] {
   let trace = 0;
   for (let i = 0; i < p; i++) trace += xtx[i * p + i]!;
   const ridge = (1e-9 * trace) / Math.max(p, 1) || 1e-12;
-  const m = new Matrix(Array.from({ length: p }, (_, i) => Array.from(xtx.subarray(i * p, (i + 1) * p), (v, j) => (i === j ? v + ridge : v))));
-  const b = new Matrix(Array.from({ length: p }, (_, i) => rhs.map((r) => r[i]!)));
-  const x = new CholeskyDecomposition(m).solve(b);
-  return rhs.map((_, k) => x.getColumn(k));
+  const l = new Float64Array(p * p);
+  for (let j = 0; j < p; j++) {
+    let d = xtx[j * p + j]! + ridge;
+    for (let k = 0; k < j; k++) d -= l[j * p + k]! ** 2;
+    const ljj = Math.sqrt(Math.max(d, ridge));
+    l[j * p + j] = ljj;
+    for (let i = j + 1; i < p; i++) {
+      let v = xtx[i * p + j]!;
+      for (let k = 0; k < j; k++) v -= l[i * p + k]! * l[j * p + k]!;
+      l[i * p + j] = v / ljj;
+    }
+  }
+  return rhs.map((b) => {
+    // L z = b, then L' x = z.
+    const z = new Float64Array(p);
+    for (let i = 0; i < p; i++) {
+      let v = b[i]!;
+      for (let k = 0; k < i; k++) v -= l[i * p + k]! * z[k]!;
+      z[i] = v / l[i * p + i]!;
+    }
+    const x = new Array<number>(p).fill(0);
+    for (let i = p - 1; i >= 0; i--) {
+      let v = z[i]!;
+      for (let k = i + 1; k < p; k++) v -= l[k * p + i]! * x[k]!;
+      x[i] = v / l[i * p + i]!;
+    }
+    return x;
+  });
 }
 
 /** Residuals of each of `ys` on the sparse columns of `rows` (Frisch-Waugh: partial them out). */
@@ -111,14 +141,16 @@ export function fitOls(rows: readonly SparseRow[], p: number, report: readonly n
   const times = new Set(rows.map((r) => r.time)).size;
   let used = 0;
   for (let i = 0; i < p; i++) if (xtx[i * p + i]! > 0) used++;
-  const df = errors.kind === 'hac' ? Math.max(rows.length - used, 1) : Math.max(Math.min(units, times) - 1, 1);
+  const blocks = errors.kind === 'blocks' ? new Set(rows.map((r) => Math.floor(r.time / errors.weeks))).size : 0;
+  const df = errors.kind === 'hac' ? Math.max(rows.length - used, 1) : errors.kind === 'blocks' ? Math.max(blocks - 1, 1) : Math.max(Math.min(units, times) - 1, 1);
   const t = t975(df);
-  const leverage = errors.kind === 'hac' ? leverages(rows, xtx, p) : undefined;
+  const leverage = errors.kind !== 'two-way' ? leverages(rows, xtx, p) : undefined;
   const estimates = report.map((j, k) => {
     // The coefficient is u.X'y with u its row of (X'X)^-1, so its score per row is (u.x_i) e_i.
     const u = rowsOfInverse[k]!;
     const scores = rows.map((r, i) => (dot(r, u) * residuals[i]!) / (leverage ? 1 - Math.min(leverage[i]!, 0.99) : 1));
-    const variance = errors.kind === 'hac' ? neweyWest(scores, rows, errors.lags) : twoWay(scores, rows);
+    const variance =
+      errors.kind === 'hac' ? neweyWest(scores, rows, errors.lags) : errors.kind === 'blocks' ? clustered(scores, rows.map((r) => Math.floor(r.time / errors.weeks))) : twoWay(scores, rows);
     const se = Math.sqrt(Math.max(variance, 0));
     return { beta: coef![j]!, se, lower: coef![j]! - t * se, upper: coef![j]! + t * se };
   });
@@ -150,6 +182,15 @@ function neweyWest(scores: readonly number[], rows: readonly SparseRow[], lags: 
     v += 2 * (1 - l / (lags + 1)) * c;
   }
   return v;
+}
+
+/** Cluster-robust variance of a sum of scores, with the small-sample factor G/(G-1). */
+function clustered(scores: readonly number[], cluster: readonly number[]): number {
+  const sums = new Map<number, number>();
+  scores.forEach((s, i) => sums.set(cluster[i]!, (sums.get(cluster[i]!) ?? 0) + s));
+  let v = 0;
+  for (const s of sums.values()) v += s * s;
+  return sums.size > 1 ? (v * sums.size) / (sums.size - 1) : v;
 }
 
 /**

@@ -99,7 +99,8 @@ export async function measureImpact(db: Database, req: ImpactRequest): Promise<I
     const candidates = completeStores(series, req.pool.filter((s) => !req.treated.includes(s)), estimateWeeks);
     poolSize = candidates.length;
     const segments = new Map((await loadSegments(db)).map((s) => [s.store, s.segment]));
-    const count = Math.min(candidates.length, Math.max(5, Math.min(10, 2 * treated.length)));
+    // Twice the treated stores, 5 to 10, but at most 60% of the pool: matching needs room to choose.
+    const count = Math.min(Math.max(2, Math.floor(0.6 * candidates.length)), Math.max(5, Math.min(10, 2 * treated.length)));
     controls = matchControls(series, treated, candidates, pre, segments, count).map(({ store, sameSegment }) => ({ store, sameSegment }));
   }
   if (controls.length < 2) {

@@ -59,6 +59,12 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
  */
 export async function openTestDatabase(stores: readonly number[] = [1, 5, 7]): Promise<Database> {
   const { db } = await createTestDatabase('pglite');
+  await importDemoStores(db, stores);
+  return db;
+}
+
+/** The demo data of some stores (stores, features, every department's sales) into `db`, either kind. */
+export async function importDemoStores(db: Database, stores: readonly number[]): Promise<void> {
   const demo = generateDemoData();
   const keep = new Set(stores.map(String));
   await importRecords(db, 'stores', 'test:stores', [demo.stores.filter((r) => keep.has(r[0]!))]);
@@ -69,5 +75,4 @@ export async function openTestDatabase(stores: readonly number[] = [1, 5, 7]): P
     if (mine.length) sales.push(mine);
   }
   await importRecords(db, 'train', 'test:sales', sales);
-  return db;
 }
