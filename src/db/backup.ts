@@ -22,7 +22,7 @@ import type { Database, SqlSession } from './client.ts';
 
 export const BACKUP_FORMAT = 'storecast-backup';
 export const BACKUP_VERSION = 1;
-/** Rows per read (ctid keyset) and per restore INSERT. */
+/** Rows per FETCH and per restore INSERT. */
 const PAGE = 5000;
 
 type Query = Pick<SqlSession, 'query'>;
@@ -92,15 +92,15 @@ async function snapshot(db: Database, gzip: Writable, summary: { name: string; r
     for (const table of tables) {
       await write(gzip, `${JSON.stringify({ table, columns: await columnsOf(tx, table) })}\n`);
       let rows = 0;
-      let after = '(0,0)';
+      // A cursor in the snapshot's transaction: constant memory, one pass over the table.
+      await tx.query(`DECLARE backup_rows NO SCROLL CURSOR FOR SELECT row_to_json(t)::text AS j FROM ${ident(table)} t`);
       for (;;) {
-        // Keyset on ctid: no primary key needed, no OFFSET rescans, stable within the snapshot.
-        const page = await tx.query<{ c: string; j: string }>(`SELECT ctid::text AS c, row_to_json(t)::text AS j FROM ${ident(table)} t WHERE ctid > $1::tid ORDER BY ctid LIMIT ${PAGE}`, [after]);
+        const page = await tx.query<{ j: string }>(`FETCH ${PAGE} FROM backup_rows`);
         if (page.length === 0) break;
         await write(gzip, page.map((r) => r.j).join('\n') + '\n');
         rows += page.length;
-        after = page.at(-1)!.c;
       }
+      await tx.query('CLOSE backup_rows');
       await write(gzip, `${JSON.stringify({ end: table, rows })}\n`);
       summary.push({ name: table, rows });
       onTable?.(table, rows);
