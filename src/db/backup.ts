@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -206,7 +207,10 @@ export async function restoreFrom(db: Database, lines: AsyncIterable<string>, op
 }
 
 export async function restoreFromFile(db: Database, file: string, options: RestoreOptions = {}): Promise<{ name: string; rows: number }[]> {
-  const input = createReadStream(file).pipe(createGunzip());
+  await access(file); // a missing file fails here with ENOENT, before the database is touched
+  const raw = createReadStream(file);
+  const input = raw.pipe(createGunzip());
+  raw.once('error', (err) => input.destroy(err));
   const lines = createInterface({ input, crlfDelay: Infinity });
   // Attach the iterator now: readline emits lines as soon as the file flows, and lines emitted
   // before an iterator exists are lost (the checks before the load await network I/O).
