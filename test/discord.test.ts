@@ -280,7 +280,7 @@ describe('Discord limits', () => {
 
 describe('Discord application commands', () => {
   it('builds valid command JSON from the same definitions', () => {
-    expect(buildDiscordCommands(createRegistry()).map((c) => c.name).sort()).toEqual(['access', 'audit', 'console', 'forecast', 'help', 'holiday-impact', 'sales', 'subscribe', 'subscriptions', 'top', 'unsubscribe']);
+    expect(buildDiscordCommands(createRegistry()).map((c) => c.name).sort()).toEqual(['access', 'audit', 'console', 'forecast', 'help', 'holiday-impact', 'model', 'sales', 'subscribe', 'subscriptions', 'top', 'unsubscribe']);
     const commands = discordCommandDefinitions();
     expect(commands.map((c) => c.name)).toEqual([...services.registry.keys()]);
     for (const c of commands) {
