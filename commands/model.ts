@@ -102,7 +102,7 @@ const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** di
 
 export default defineCommand({
   name: 'model',
-  description: 'The forecasting model: training window, backtest, live accuracy vs seasonal naive, drift; `retrain` (admins).',
+  description: 'The forecasting model: live accuracy vs seasonal naive, backtest, drift; retrain (admins).',
   options: [
     { name: 'action', type: 'choice', choices: ['status', 'retrain'], default: 'status', positional: true, description: 'status (default) or retrain (chain admins)' },
     { name: 'version', type: 'integer', min: 1, max: 2 ** 31 - 1, aliases: ['v'], description: 'Another model version (default: the active one)' },

@@ -3,7 +3,7 @@ import { addGrant } from '../src/access/grants.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config.ts';
 import { generateDemoData } from '../src/data/demo.ts';
-import { importRecords } from '../src/data/import.ts';
+import { importRecords, importRows } from '../src/data/import.ts';
 import type { LiveAccuracy } from '../src/forecast/forecast-log.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
 import { ModelForecaster } from '../src/forecast/model-forecaster.ts';
@@ -80,8 +80,13 @@ describe.each(DB_KINDS)('prediction API and /model (%s)', (kind) => {
     expect(list.status).toBe(200);
     const { models } = (await list.json()) as { models: Record<string, unknown>[] };
     expect(models).toHaveLength(1);
-    expect(models[0]).toMatchObject({ version: 1, status: 'ready', active: true });
+    expect(models[0]).toMatchObject({ version: 1, status: 'ready', active: true, live: null });
     expect(models[0]).not.toHaveProperty('weights');
+    // A week arrives: the logged forecasts of its series are scored and the model has live figures.
+    const [{ next }] = (await t.db.query<{ next: string }>(`SELECT ($1::date + 7)::text AS next`, [lastWeek])) as [{ next: string }];
+    await importRows(t.db, 'train', [1, 2, 3].map((dept) => ({ store: 1, dept, week: next, sales: 20_000, isHoliday: false })), { source: 'test:next-week' });
+    const after = (await (await app.request('/api/v1/models', { headers: auth.query })).json()) as { models: { live: { rows: number; weeks: number; naive: unknown } | null }[] };
+    expect(after.models[0]!.live).toMatchObject({ rows: 3, weeks: 1 });
     expect((await post('/models/1/activate', 'query', {})).status).toBe(403);
     expect((await post('/models/1/activate', 'admin', {})).status).toBe(200);
     const missing = await post('/models/99/activate', 'admin', {});
@@ -94,8 +99,11 @@ describe.each(DB_KINDS)('prediction API and /model (%s)', (kind) => {
     const status = await services.run({ name: 'model', text: '' }, viewer);
     expect(status.kind).toBe('ok');
     const live = (status.reply.data as { live: LiveAccuracy }).live;
-    expect(live.pending).toBeGreaterThan(0);
-    expect(status.reply.summary).toMatch(/no scored weeks yet in your store \(1\)/);
+    // Store 1's week that arrived above is scored; nothing of store 5 is shown to a viewer of store 1.
+    expect(live.overall).toMatchObject({ rows: 3, weeks: 1 });
+    expect(live.byStore.map((s) => s.key)).toEqual([1]);
+    expect(status.reply.summary).toMatch(/^Live WMAE \$[\d.,K]+ over 1 scored week in your store \(1\) vs \$[\d.,K]+ for seasonal naive\.$/);
+    expect(status.reply.chart).toBeDefined();
     const denied = await services.run({ name: 'model', text: 'retrain' }, viewer);
     expect(denied.kind).toBe('denied');
     // An admin asks while a retrain holds the slot: told why nothing started.

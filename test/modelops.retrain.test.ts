@@ -9,6 +9,7 @@ import { claimRetrain, retrain, type RetrainDeps } from '../src/forecast/retrain
 import { createLogger } from '../src/logger.ts';
 import { openPostgres } from '../src/db/client.ts';
 import { createTestDatabase, openTestDatabase } from './helpers/db.ts';
+import { FakeSlack } from './fakes/slack-api.ts';
 
 /** Small settings: the tests check the decisions, not accuracy at scale. */
 const TINY: Partial<Hyperparameters> = { hidden: [16, 8], maxTrainRows: 15_000, maxValRows: 5_000, epochs: 4, patience: 2, valWeeks: 8, originStep: 4, svdRank: 3 };
@@ -19,18 +20,30 @@ describe('retraining: challenger vs champion on held-out weeks (demo data, 3 sto
   let db: Database;
   let deps: RetrainDeps;
   let heldBack: Record<string, unknown>[] = [];
+  const slack = new FakeSlack();
 
   beforeAll(async () => {
+    await slack.listen();
     db = await openTestDatabase([1, 5, 7]);
     const [{ last }] = (await db.query<{ last: string }>('SELECT max(week)::text AS last FROM weekly_sales')) as [{ last: string }];
     // Hold the last 8 weeks back: they arrive later, in two imports.
     heldBack = await db.query(`SELECT store_id AS store, dept_id AS dept, week::text AS week, sales, is_holiday AS "isHoliday" FROM weekly_sales WHERE week > $1::date - 56 ORDER BY week`, [last]);
     await db.query('DELETE FROM weekly_sales WHERE week > $1::date - 56', [last]);
     await db.query('DELETE FROM store_week_sales WHERE week > $1::date - 56', [last]);
-    const config = loadConfig({ LOG_LEVEL: 'silent', STORECAST_RETRAIN_HOLDOUT_WEEKS: '4', STORECAST_FORECAST_LOG_WEEKS: '8' });
+    const config = loadConfig({
+      LOG_LEVEL: 'silent',
+      STORECAST_RETRAIN_HOLDOUT_WEEKS: '4',
+      STORECAST_FORECAST_LOG_WEEKS: '8',
+      STORECAST_ADMIN_CHANNEL: 'slack:CADMIN1',
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_API_URL: slack.apiUrl,
+    });
     deps = { db, config, logger: createLogger('silent') };
   }, 120_000);
-  afterAll(() => db?.close());
+  afterAll(async () => {
+    await db?.close();
+    await slack.close();
+  });
 
   it('the first retrain has no champion: it becomes the active model and logs every series', async () => {
     const first = await retrain(deps, { trigger: 'cli', hyper: TINY });
@@ -80,6 +93,11 @@ describe('retraining: challenger vs champion on held-out weeks (demo data, 3 sto
     expect(models.find((m) => m.version === worse.challenger)).toMatchObject({ status: 'ready', active: false });
     const [row] = await db.query<{ status: string; reason: string }>('SELECT status, reason FROM model_retrains WHERE id = $1', [worse.id]);
     expect(row).toEqual({ status: 'kept', reason: worse.reason });
+    // Every outcome went to the admin channel; this one says why it was kept.
+    const posts = slack.method('chat.postMessage');
+    expect(posts).toHaveLength(3);
+    expect(posts.every((p) => p.body.channel === 'CADMIN1')).toBe(true);
+    expect(JSON.stringify(posts[2]!.body)).toContain(`Model v${worse.challenger} kept as a candidate`);
   }, 300_000);
 
   it('one retrain at a time: a second claim while one runs is refused; a scheduled one waits for new weeks', async () => {

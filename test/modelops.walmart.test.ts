@@ -32,7 +32,7 @@ const present = existsSync(`${DIR}/train.csv`) && existsSync(`${DIR}/features.cs
 if (!present) console.warn(`skipping real-data model-operations tests: ${DIR}/{train,features,stores}.csv not found`);
 
 /** Modest settings keep the suite to minutes; accuracy at scale is `storecast backtest`'s job. */
-const SMALL: Partial<Hyperparameters> = { epochs: 2, patience: 2, maxTrainRows: 60_000, maxValRows: 20_000, originStep: 8 };
+const SMALL: Partial<Hyperparameters> = { epochs: 2, patience: 2, maxTrainRows: 40_000, maxValRows: 15_000, originStep: 8 };
 const HELD_WEEKS = 8;
 
 /** The backtest at `origin`, scored on the weeks that have arrived: model and seasonal naive. */

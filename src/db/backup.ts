@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -22,7 +23,7 @@ import type { Database, SqlSession } from './client.ts';
 
 export const BACKUP_FORMAT = 'storecast-backup';
 export const BACKUP_VERSION = 1;
-/** Rows per read (ctid keyset) and per restore INSERT. */
+/** Rows per FETCH and per restore INSERT. */
 const PAGE = 5000;
 
 type Query = Pick<SqlSession, 'query'>;
@@ -92,15 +93,15 @@ async function snapshot(db: Database, gzip: Writable, summary: { name: string; r
     for (const table of tables) {
       await write(gzip, `${JSON.stringify({ table, columns: await columnsOf(tx, table) })}\n`);
       let rows = 0;
-      let after = '(0,0)';
+      // A cursor in the snapshot's transaction: constant memory, one pass over the table.
+      await tx.query(`DECLARE backup_rows NO SCROLL CURSOR FOR SELECT row_to_json(t)::text AS j FROM ${ident(table)} t`);
       for (;;) {
-        // Keyset on ctid: no primary key needed, no OFFSET rescans, stable within the snapshot.
-        const page = await tx.query<{ c: string; j: string }>(`SELECT ctid::text AS c, row_to_json(t)::text AS j FROM ${ident(table)} t WHERE ctid > $1::tid ORDER BY ctid LIMIT ${PAGE}`, [after]);
+        const page = await tx.query<{ j: string }>(`FETCH ${PAGE} FROM backup_rows`);
         if (page.length === 0) break;
         await write(gzip, page.map((r) => r.j).join('\n') + '\n');
         rows += page.length;
-        after = page.at(-1)!.c;
       }
+      await tx.query('CLOSE backup_rows');
       await write(gzip, `${JSON.stringify({ end: table, rows })}\n`);
       summary.push({ name: table, rows });
       onTable?.(table, rows);
@@ -206,7 +207,10 @@ export async function restoreFrom(db: Database, lines: AsyncIterable<string>, op
 }
 
 export async function restoreFromFile(db: Database, file: string, options: RestoreOptions = {}): Promise<{ name: string; rows: number }[]> {
-  const input = createReadStream(file).pipe(createGunzip());
+  await access(file); // a missing file fails here with ENOENT, before the database is touched
+  const raw = createReadStream(file);
+  const input = raw.pipe(createGunzip());
+  raw.once('error', (err) => input.destroy(err));
   const lines = createInterface({ input, crlfDelay: Infinity });
   // Attach the iterator now: readline emits lines as soon as the file flows, and lines emitted
   // before an iterator exists are lost (the checks before the load await network I/O).

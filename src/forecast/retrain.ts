@@ -2,7 +2,7 @@ import type { Reply } from '../chat/reply.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import type { Outbound } from '../net/outbound.ts';
+import { createOutbound, type Outbound } from '../net/outbound.ts';
 import { send } from '../webhooks/send.ts';
 import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
@@ -28,7 +28,7 @@ export interface RetrainDeps {
   logger: Logger;
   /** Told to re-read the active model after a promotion (this process). */
   forecaster?: { invalidate(): void };
-  /** Posts the outcome to the admin channel when one is configured. */
+  /** For send(); channel posts (the admin channel) do not use it. */
   outbound?: Pick<Outbound, 'request'>;
 }
 
@@ -196,7 +196,7 @@ export function retrainReply(o: RetrainOutcome): Reply {
 
 async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise<void> {
   const target = deps.config.modelOps.adminChannel;
-  if (!target || !deps.outbound || outcome.decision === 'not-due' || outcome.decision === 'busy') return;
+  if (!target || outcome.decision === 'not-due' || outcome.decision === 'busy') return;
   const result = await send(
     {
       deliveryId: `retrain-${outcome.id}`,
@@ -206,7 +206,8 @@ async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise
       channel: target.channel,
       reply: retrainReply(outcome),
     },
-    { config: deps.config, outbound: deps.outbound, timeoutMs: 10_000 },
+    // Channel posts go to the platform's API, never to a user-given URL; outbound is the send() contract.
+    { config: deps.config, outbound: deps.outbound ?? createOutbound({ allow: [] }), timeoutMs: 10_000 },
   );
   if (!result.ok) deps.logger.warn({ retrain: outcome.id, error: result.error }, 'retrain outcome not posted to the admin channel');
 }

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { resolveAccess } from '../../access/access.ts';
 import { UserError } from '../../chat/errors.ts';
 import { addWeeks } from '../../data/weeks.ts';
+import { liveAccuracy } from '../../forecast/forecast-log.ts';
 import { activateModel, listModels, ModelNotFoundError } from '../../forecast/registry.ts';
 import { describeScope, type Scope } from '../../scope.ts';
 import { errorResponse } from '../../server/errors.ts';
@@ -44,6 +45,10 @@ const Model = z
     backend: z.string().nullable(),
     metrics: z.record(z.string(), z.unknown()).nullable(),
     error: z.string().nullable(),
+    live: z
+      .object({ rows: z.number(), weeks: z.number(), wmae: z.number(), mae: z.number(), bias: z.number(), coverage: z.number(), naive: z.object({ wmae: z.number(), mae: z.number(), bias: z.number(), coverage: z.number() }).nullable() })
+      .nullable()
+      .openapi({ description: 'Live accuracy of its logged forecasts of every series, scored as actuals arrived (null: none scored yet)' }),
   })
   .openapi('Model');
 
@@ -62,7 +67,7 @@ const list = createRoute({
   method: 'get',
   path: '/models',
   tags: ['Models'],
-  summary: 'Every registered model (no weights): status, training window, backtest and held-out metrics, which is active',
+  summary: 'Every registered model (no weights): status, training window, backtest and held-out metrics, live accuracy, which is active',
   responses: { 200: { description: 'The models', content: { 'application/json': { schema: z.object({ models: z.array(Model) }) } } }, ...errors(401, 403) },
 });
 
@@ -95,7 +100,12 @@ export const registerModelRoutes: RegisterRoutes = (app, { services }) => {
     }
   });
   app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => {
-    const models = (await listModels(db)).map(({ hyperparameters: _h, ...m }) => m);
+    const models = await Promise.all(
+      (await listModels(db)).map(async ({ hyperparameters: h, ...m }) => ({
+        ...m,
+        live: m.status === 'ready' ? (await liveAccuracy(db, m.version, { holidayWeight: Number(h?.holidayWeight ?? 5) })).overall : null,
+      })),
+    );
     return c.json({ models }, 200);
   });
   app.openapi(secured({ db }, { kind: 'token', scope: 'admin' }, activate), async (c) => {

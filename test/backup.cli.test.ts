@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importRows } from '../src/data/import.ts';
+import { tableChecksums } from '../src/db/backup.ts';
+import { migrate, openPglite, openPostgres } from '../src/db/client.ts';
+import { runStorecast } from './helpers/cli.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+
+/** `storecast backup` and `storecast restore` as an operator runs them: embedded directory -> Postgres. */
+describe('storecast backup / restore (CLI)', () => {
+  let dir: string;
+  let pg: TestDatabase;
+  const source = () => ({ STORECAST_DATA_DIR: join(dir, 'source'), STORECAST_DEMO: 'never' });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'storecast-cli-backup-'));
+    const db = await openPglite(join(dir, 'source'));
+    await migrate(db);
+    await importRows(db, 'train', [1, 2, 3].flatMap((store) => ['2012-01-06', '2012-01-13'].map((week) => ({ store, dept: 1, week, sales: 100 * store }))), { source: 'test' });
+    await db.close();
+    pg = await createTestDatabase('postgres');
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('backs up the embedded directory (0600) and restores it into an empty Postgres', async () => {
+    const file = join(dir, 'b.jsonl.gz');
+    const backup = await runStorecast(['backup', file], source());
+    expect(backup.stderr).toBe('');
+    expect(backup.stdout).toMatch(/^Backed up \d+ tables, [\d,]+ rows to .*b\.jsonl\.gz/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const restore = await runStorecast(['restore', file], { DATABASE_URL: pg.url });
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stdout).toMatch(/^Restored \d+ tables/);
+    const again = await runStorecast(['restore', file], { DATABASE_URL: pg.url });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/restore refused: the database is not empty .*--force/);
+    expect((await runStorecast(['restore', '--force', file], { DATABASE_URL: pg.url })).code).toBe(0);
+    // The sales are the source's; the target's audit log has the source's rows plus its own restores.
+    const local = await openPglite(join(dir, 'source'));
+    const remote = await openPostgres(pg.url!);
+    try {
+      const [want, got] = [await tableChecksums(local), await tableChecksums(remote)];
+      expect(got.weekly_sales).toEqual(want.weekly_sales);
+      expect(got.store_week_sales).toEqual(want.store_week_sales);
+      expect(got.import_runs).toEqual(want.import_runs);
+    } finally {
+      await local.close();
+      await remote.close();
+    }
+  }, 120_000);
+
+  it('says what is wrong with a missing or foreign file', async () => {
+    const missing = await runStorecast(['restore', join(dir, 'nope.gz')], { DATABASE_URL: pg.url });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/restore refused: .*ENOENT|no such file/);
+  }, 60_000);
+});
