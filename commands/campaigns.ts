@@ -1,3 +1,5 @@
+import { commandLine } from '../src/chat/parse.ts';
+import campaignImpact from './campaign-impact.ts';
 import { defineCommand } from '../src/chat/command.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { listCampaigns } from '../src/campaigns/campaigns.ts';
@@ -26,7 +28,7 @@ export default defineCommand({
         rows: mine.map((c) => [c.name, c.stores.join(' '), c.start, c.end, c.controls?.join(' ') ?? null, c.notes, c.createdBy]),
         filename: 'campaigns.csv',
       },
-      actions: mine.slice(0, 3).map((c) => ({ label: `Measure ${c.name}`, command: `/campaign-impact ${c.name}` })),
+      actions: mine.slice(0, 3).map((c) => ({ label: `Measure ${c.name}`, command: commandLine(campaignImpact, { name: c.name }) })),
       visibility: 'channel',
       context: {},
       data: { campaigns: mine },

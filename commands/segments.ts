@@ -1,4 +1,6 @@
 import { rankingChart } from '../charts/index.ts';
+import { commandLine } from '../src/chat/parse.ts';
+import top from './top.ts';
 import { defineCommand } from '../src/chat/command.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
@@ -46,7 +48,7 @@ export default defineCommand({
         rows: rows.map((r) => [r.store, r.segment, r.name, r.profile.type, r.profile.size, Math.round(r.profile.weekly), r.profile.growth === null ? null : Math.round(r.profile.growth * 10_000) / 10_000, Math.round(r.profile.holidayShare * 1000) / 1000]),
         filename: 'segments.csv',
       },
-      actions: segments.slice(0, 3).map((s) => ({ label: `Top of segment ${s.segment}`, command: `/top stores in segment ${s.segment}` })),
+      actions: segments.slice(0, 3).map((s) => ({ label: `Top of segment ${s.segment}`, command: commandLine(top, { segment: s.segment }) })),
       visibility: 'channel',
       context: { dataThrough: window.lastWeek, notes: ['segments are recomputed after each import'] },
       data: { segments, stores: rows },

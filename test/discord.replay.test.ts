@@ -47,7 +47,7 @@ afterEach(() => {
 
 describe('Discord interaction timestamps (replays)', () => {
   it('accepts a signature made within 5 minutes, on either side of now', async () => {
-    for (const skew of [0, -290, 290]) {
+    for (const skew of [0, -240, 240]) {
       const res = await post(ping, discordHeaders(keys.privateKey, ping, String(nowSeconds() + skew)));
       expect(res.status, `skew ${skew} s`).toBe(200);
       expect(JSON.parse(res.text)).toEqual({ type: 1 });
@@ -55,7 +55,7 @@ describe('Discord interaction timestamps (replays)', () => {
   });
 
   it('refuses a validly signed request stamped more than 5 minutes away with 401', async () => {
-    for (const skew of [-301, 301, -86_400, -nowSeconds()]) {
+    for (const skew of [-360, 360, -86_400, -nowSeconds()]) {
       const res = await post(ping, discordHeaders(keys.privateKey, ping, String(nowSeconds() + skew)));
       expect(res.status, `skew ${skew} s`).toBe(401);
     }
