@@ -78,6 +78,10 @@ describe.each(DB_KINDS)('who may set, change and see alerts, restricted mode (%s
     expect(admin.kind).toBe('ok');
     const [row] = await t.db.query<{ target_kind: string; channel: string; target_hint: string }>("SELECT target_kind, channel, target_hint FROM webhook_subscriptions");
     expect(row).toEqual({ target_kind: 'email', channel: 'ops@example.com', target_hint: 'email o…s@example.com' });
+    // It belongs to no channel: removed by id, by an admin of its scope.
+    const id = (admin.kind === 'ok' && (admin.reply.data.subscription as { id: string }).id) as string;
+    expect((await services.run({ name: 'unsubscribe', text: `id ${id}` }, who('UMGR'))).kind).toBe('user-error');
+    expect((await services.run({ name: 'unsubscribe', text: `id ${id}` }, who('UADMIN'))).kind).toBe('ok');
   });
 
   it('wrong words answer what was wrong, the usage and an example', async () => {

@@ -5,7 +5,7 @@ import { commandLine } from '../chat/parse.ts';
 import type { Reply } from '../chat/reply.ts';
 import { WEEKDAYS } from '../data/weeks.ts';
 import { describeSchedule, localDate, parseTime } from './schedule.ts';
-import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule, type Subscription } from './subscriptions.ts';
+import { createSubscription, deleteSubscription, getSubscriptionRow, listSubscriptions, resolveSchedule, rowScope, toSubscription, type Subscription } from './subscriptions.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
 
 /*
@@ -137,6 +137,11 @@ export async function unsubscribeHandler(options: OptionsOf<typeof unsubscribeOp
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
   const mine = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
   const matches = mine.filter((s) => (id ? s.id === id : sameScope(s.scope, scope!)));
+  // An email summary belongs to no channel: by id, for an admin of its scope.
+  if (!matches.length && id) {
+    const row = await getSubscriptionRow(ctx.db, id);
+    if (row && !row.deleted_at && row.target_kind === 'email' && (await ctx.access.covers('admin', rowScope(row)))) matches.push(toSubscription(row));
+  }
   if (!matches.length) {
     throw new UserError(
       `${id ? `No subscription ${id}` : `No weekly summary of ${describeScope(scope!)}`} ${inChannel ? 'in this channel' : ''}.`.replace(' .', '.') +
