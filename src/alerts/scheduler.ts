@@ -3,6 +3,7 @@ import type { Database } from '../db/client.ts';
 import { describePrincipal } from '../access/principal.ts';
 import { createMailer, type Mailer } from '../email/transport.ts';
 import type { Logger } from '../logger.ts';
+import { pollLoop } from '../util/poll-loop.ts';
 import { createOutbound, type Outbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { backoffMs } from '../util/retry.ts';
@@ -192,28 +193,12 @@ export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOpt
     await Promise.all(claims.map((c) => deliver(ctx, c, retry, now)));
     return { evaluation, delivered: claims.length };
   }
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = true;
-  const loop = () => {
-    if (stopped) return;
-    running = tick()
-      .catch((err) => ctx.log.error({ err }, 'alert scheduler tick failed'))
-      .then((r) => {
-        if (!stopped) timer = setTimeout(loop, r && r.delivered >= batch ? 0 : (options.pollMs ?? 5_000));
-      });
-  };
+  const loop = pollLoop(tick, { pollMs: options.pollMs ?? 5_000, again: (r) => r.delivered >= batch, log: ctx.log, name: 'alert scheduler' });
   return {
     tick,
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      loop();
-    },
+    start: loop.start,
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      await loop.stop();
       ctx.mailer?.close();
     },
   };

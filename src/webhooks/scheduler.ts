@@ -5,6 +5,7 @@ import { createChartStore, type ChartStore } from '../../charts/store.ts';
 import { resolveAccess } from '../access/access.ts';
 import { describePrincipal, identityOfKey } from '../access/principal.ts';
 import type { Logger } from '../logger.ts';
+import { pollLoop } from '../util/poll-loop.ts';
 import { describeScope } from '../scope.ts';
 import { backoffMs } from '../util/retry.ts';
 import { createOutbound, type Outbound } from '../net/outbound.ts';
@@ -188,32 +189,8 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
     return claims.length;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = true;
-  function loop() {
-    if (stopped) return;
-    running = tick()
-      .catch((err) => ctx.log.error({ err }, 'webhook scheduler tick failed'))
-      .then((n) => {
-        if (stopped) return;
-        timer = setTimeout(loop, typeof n === 'number' && n >= batchSize ? 0 : pollMs);
-      });
-  }
-
-  return {
-    tick,
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      loop();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  const loop = pollLoop(tick, { pollMs, again: (n) => n >= batchSize, log: ctx.log, name: 'webhook scheduler' });
+  return { tick, start: loop.start, stop: loop.stop };
 }
 
 /** Started by `storecast serve`: polls until stopped; stop() waits for deliveries in flight. */

@@ -1,0 +1,42 @@
+import type { Logger } from '../logger.ts';
+
+export interface PollLoop {
+  start(): void;
+  /** Stops polling and waits for the tick in progress. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `tick` again and again: at once while it reports a full batch (`again`), else after
+ * `pollMs`. A failing tick is logged and the loop goes on — one bad row must not stop every
+ * delivery of the replica. Shared by the webhook and the alert schedulers.
+ */
+export function pollLoop<T>(tick: () => Promise<T>, options: { pollMs: number; again(result: T): boolean; log: Logger; name: string }): PollLoop {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let stopped = true;
+  const loop = () => {
+    if (stopped) return;
+    running = tick()
+      .then((r) => options.again(r))
+      .catch((err) => {
+        options.log.error({ err }, `${options.name} tick failed`);
+        return false;
+      })
+      .then((again) => {
+        if (!stopped) timer = setTimeout(loop, again ? 0 : options.pollMs);
+      });
+  };
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      loop();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
