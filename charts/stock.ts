@@ -123,6 +123,12 @@ export function stockLineChart(input: StockLineChartInput): ChartSpec {
         encoding: { x, y: { ...y, field: 'lower' }, y2: { field: 'upper' }, fill: { datum: STOCK_SERIES.band, scale: { domain: [STOCK_SERIES.band, STOCK_SERIES.median], range: [COLORS.interval, COLORS.actual] }, legend } },
       },
       { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: COLORS.negative, strokeWidth: 1.5 }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
+      // Below the line is demand the stock cannot meet: say so where the eye lands, not in a legend.
+      {
+        data: { values: [{ zero: 0, label: 'out of stock: below this, demand goes unmet' }] },
+        mark: { type: 'text', align: 'right', baseline: 'bottom', dy: -4, x: 'width', color: COLORS.negative, fontSize: 13 },
+        encoding: { y: { field: 'zero', type: 'quantitative' }, text: { field: 'label' } },
+      },
       { mark: { type: 'line', strokeWidth: 2.5, color: COLORS.actual, point: true }, encoding: { x, y: { ...y, field: 'median' } } },
     ],
   } as unknown as TopLevelSpec;
