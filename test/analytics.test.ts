@@ -4,7 +4,7 @@ import { addGrant } from '../src/access/grants.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import type { Asker, Services } from '../src/services.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
-import { asker, testServices } from './helpers/services.ts';
+import { asker, askOk, testServices } from './helpers/services.ts';
 
 /*
  * /markdown-impact, /drivers and /segments on 12 demo stores. The demo's markdowns and outside
@@ -22,12 +22,7 @@ interface Est {
 describe.each(DB_KINDS)('markdowns, drivers and segments (%s)', (kind) => {
   let t: TestDatabase;
   let services: Services;
-  const ask = async (line: string, who: Asker = asker): Promise<Reply> => {
-    const [name, ...rest] = line.split(' ');
-    const outcome = await services.run({ name: name!, text: rest.join(' ') }, who);
-    if (outcome.kind !== 'ok') throw new Error(`${line}: ${outcome.kind}: ${outcome.reply.summary}`);
-    return outcome.reply;
-  };
+  const ask = (line: string, who: Asker = asker): Promise<Reply> => askOk(services, line, who);
 
   beforeAll(async () => {
     t = await createTestDatabase(kind);

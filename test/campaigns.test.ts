@@ -14,7 +14,7 @@ import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
 import { prng } from '../src/util/random.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
-import { asker, testServices } from './helpers/services.ts';
+import { asker, askOk, testServices } from './helpers/services.ts';
 
 /** 16 demo stores: 5 get a synthetic campaign, the other 11 are the control pool. */
 const STORES = Array.from({ length: 16 }, (_, i) => i + 1);
@@ -26,12 +26,7 @@ const LIFT = 0.08;
 describe.each(DB_KINDS)('campaigns (%s)', (kind) => {
   let t: TestDatabase;
   let services: Services;
-  const ask = async (line: string, who: Asker = asker): Promise<Reply> => {
-    const [name, ...rest] = line.split(' ');
-    const outcome = await services.run({ name: name!, text: rest.join(' ') }, who);
-    if (outcome.kind !== 'ok') throw new Error(`${line}: ${outcome.kind}: ${outcome.reply.summary}`);
-    return outcome.reply;
-  };
+  const ask = (line: string, who: Asker = asker): Promise<Reply> => askOk(services, line, who);
 
   beforeAll(async () => {
     t = await createTestDatabase(kind);

@@ -1,4 +1,5 @@
 import { createServices, type Asker, type Services } from '../../src/services.ts';
+import type { Reply } from '../../src/chat/reply.ts';
 import { loadConfig, type LogLevel } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { SeasonalNaiveForecaster } from '../../src/forecast/seasonal-naive.ts';
@@ -18,3 +19,11 @@ export function testServices(db: Database, env: Record<string, string | undefine
 }
 
 export const asker: Asker = { platform: 'cli', roles: [] };
+
+/** Runs a command line ("/name args" or "name args") and returns its reply; anything but ok throws with the reason. */
+export async function askOk(services: Services, line: string, who: Asker = asker): Promise<Reply> {
+  const [name, ...rest] = line.split(' ');
+  const outcome = await services.run({ name: name!, text: rest.join(' ') }, who);
+  if (outcome.kind !== 'ok') throw new Error(`${line}: ${outcome.kind}: ${outcome.reply.summary}`);
+  return outcome.reply;
+}
