@@ -4,9 +4,9 @@ import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { percent } from '../src/chat/format.ts';
 import { commandLine } from '../src/chat/parse.ts';
-import { requireSeries } from '../src/chat/series-check.ts';
+import { areaReach, areaScope } from '../src/chat/area.ts';
 import { holidayImpact as holidayLifts } from '../src/analytics/holiday-impact.ts';
-import { describeScope, type Scope } from '../src/scope.ts';
+import { describeScope } from '../src/scope.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { HOLIDAY_NAMES, findHoliday } from '../src/data/holidays.ts';
@@ -24,27 +24,11 @@ const holidayImpact = defineCommand({
   ],
   keywords: ['all'],
   examples: ['/holiday-impact store 5', '/holiday-impact all thanksgiving', '/holiday-impact region south holiday christmas'],
-  reach: ({ store, region }) => (store !== undefined ? { kind: 'store', store } : region !== undefined ? { kind: 'region', region } : { kind: 'chain' }),
+  reach: areaReach,
   async handler(options, ctx): Promise<Reply> {
     const { store, region } = options;
-    if (store !== undefined && region !== undefined) throw new UserError('Give a store or a region, not both.', { example: '/holiday-impact store 5' });
     const holiday = options.holiday ? findHoliday(options.holiday) : undefined;
-    let scope: Scope = { kind: 'chain' };
-    if (store !== undefined) {
-      await requireSeries(ctx.db, store);
-      scope = { kind: 'store', store };
-    } else if (region !== undefined) {
-      const regions = await ctx.db.query<{ region: string }>('SELECT DISTINCT region FROM stores WHERE region IS NOT NULL ORDER BY region');
-      const hit = regions.find((r) => r.region.toLowerCase() === region.toLowerCase());
-      if (!hit) {
-        throw new UserError(
-          regions.length ? `There is no region "${region}". Regions: ${regions.map((r) => r.region).join(', ')}.` : 'No store has a region yet.',
-          { example: regions.length ? `/holiday-impact region ${regions[0]!.region}` : '/holiday-impact all' },
-        );
-      }
-      scope = { kind: 'region', region: hit.region };
-    }
-    scope = answerScope(ctx, scope);
+    const scope = answerScope(ctx, await areaScope(ctx.db, options, '/holiday-impact store 5'));
     const rows = await holidayLifts(ctx.db, scope, { holiday });
     const window = await dataWindow(ctx.db);
     if (rows.length === 0 || !window) throw new UserError(`No holiday weeks with neighbouring weeks in the data for ${describeScope(scope)}.`);
