@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
 import type { Asker, Services } from '../src/services.ts';
-import { DB_KINDS, createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { loadDemoStores } from './helpers/demo-stores.ts';
+import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 
 const who = (user: string): Asker => ({ platform: 'slack', workspace: 'T1', channel: 'C1', user, roles: [] });
@@ -14,7 +13,7 @@ describe.each(DB_KINDS)('who may set, change and see alerts, restricted mode (%s
 
   beforeAll(async () => {
     t = await createTestDatabase(kind);
-    await loadDemoStores(t.db, [5, 7]);
+    await importDemoStores(t.db, [5, 7]);
     services = testServices(t.db, { STORECAST_ACCESS: 'restricted' });
     await addGrant(t.db, { principal: 'slack:T1/UVIEW', role: 'viewer', scope: { kind: 'store', store: 5 } });
     await addGrant(t.db, { principal: 'slack:T1/UMGR', role: 'manager', scope: { kind: 'store', store: 5 } });

@@ -8,8 +8,7 @@ import type { Services } from '../src/services.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
 import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import { listen } from './fakes/serve.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { loadDemoStores } from './helpers/demo-stores.ts';
+import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 
 const keys = discordKeys();
@@ -46,7 +45,7 @@ function click(customId: string): string {
 
 beforeAll(async () => {
   t = await createTestDatabase('pglite');
-  await loadDemoStores(t.db, [5]);
+  await importDemoStores(t.db, [5]);
   const rows = await t.db.query<{ dept_id: number; avg: number }>("SELECT dept_id, avg(sales)::float8 AS avg FROM weekly_sales WHERE store_id = 5 AND week > '2012-08-31' GROUP BY dept_id");
   weekly = new Map(rows.map((r) => [r.dept_id, Math.max(100, r.avg)]));
   fake = new FakeDiscord();

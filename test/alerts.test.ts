@@ -9,8 +9,7 @@ import type { Services } from '../src/services.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { listen } from './fakes/serve.ts';
-import { DB_KINDS, createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { loadDemoStores } from './helpers/demo-stores.ts';
+import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 
 const SECRET = 'alerts-signing-secret-0123456789abcdef';
@@ -48,7 +47,7 @@ describe.each(DB_KINDS)('a stock alert created in Slack, two replicas (%s)', (ki
 
   beforeAll(async () => {
     t = await createTestDatabase(kind);
-    await loadDemoStores(t.db, [5]);
+    await importDemoStores(t.db, [5]);
     const rows = await t.db.query<{ dept_id: number; avg: number }>("SELECT dept_id, avg(sales)::float8 AS avg FROM weekly_sales WHERE store_id = 5 AND week > '2012-08-31' GROUP BY dept_id");
     weekly = new Map(rows.map((r) => [r.dept_id, Math.max(100, r.avg)]));
     await ingestJson(t.db, counts(30, 30), 'test', 'stock');

@@ -5,8 +5,7 @@ import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
 import { FakeHttpServer } from './fakes/http.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { loadDemoStores } from './helpers/demo-stores.ts';
+import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { TEST_SECRET_KEY } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';
 
@@ -15,7 +14,7 @@ const receiver = new FakeHttpServer(() => ({ status: 200, body: 'ok' }));
 
 beforeAll(async () => {
   t = await createTestDatabase('pglite');
-  await loadDemoStores(t.db, [5]);
+  await importDemoStores(t.db, [5]);
   await receiver.listen();
 }, 120_000);
 afterAll(async () => {

@@ -14,8 +14,7 @@ import { createScheduler } from '../src/webhooks/scheduler.ts';
 import { createSubscription } from '../src/webhooks/subscriptions.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
 import { FakeHttpServer } from './fakes/http.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { loadDemoStores } from './helpers/demo-stores.ts';
+import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
@@ -39,7 +38,7 @@ async function fire(services: Services, asOf: string) {
 
 beforeAll(async () => {
   t = await createTestDatabase('pglite');
-  await loadDemoStores(t.db, [5]);
+  await importDemoStores(t.db, [5]);
   await t.db.query('UPDATE stores SET region = $1 WHERE store_id = 5', [REGION]);
   const rows = await t.db.query<{ dept_id: number; avg: number }>("SELECT dept_id, avg(sales)::float8 AS avg FROM weekly_sales WHERE store_id = 5 AND week > '2012-08-31' GROUP BY dept_id");
   weekly = new Map(rows.map((r) => [r.dept_id, Math.max(100, r.avg)]));

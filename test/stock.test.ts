@@ -6,8 +6,7 @@ import { loadDemoStock } from '../src/data/demo-stock.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
 import { coverOf, type Demand } from '../src/stock/cover.ts';
-import { DB_KINDS, createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { loadDemoStores } from './helpers/demo-stores.ts';
+import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { asker, testServices } from './helpers/services.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -45,7 +44,7 @@ describe.each(DB_KINDS)('stock snapshots on %s', (kind) => {
 
   beforeAll(async () => {
     t = await createTestDatabase(kind);
-    await loadDemoStores(t.db, [5]);
+    await importDemoStores(t.db, [5]);
     services = testServices(t.db);
   }, 120_000);
   afterAll(() => t?.cleanup());

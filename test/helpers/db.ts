@@ -63,11 +63,15 @@ export async function openTestDatabase(stores: readonly number[] = [1, 5, 7]): P
   return db;
 }
 
-/** The demo data of some stores (stores, features, every department's sales) into `db`, either kind. */
+/**
+ * Loads the demo data of a few stores into a database of either kind: stores with their
+ * regions, features and every department's 143 weeks of sales.
+ */
 export async function importDemoStores(db: Database, stores: readonly number[]): Promise<void> {
   const demo = generateDemoData();
   const keep = new Set(stores.map(String));
   await importRecords(db, 'stores', 'test:stores', [demo.stores.filter((r) => keep.has(r[0]!))]);
+  for (const r of demo.regions.filter((x) => keep.has(String(x.storeId)))) await db.query('UPDATE stores SET region = $2, timezone = $3 WHERE store_id = $1', [r.storeId, r.region, r.timezone]);
   await importRecords(db, 'features', 'test:features', [demo.features.filter((r) => keep.has(r[0]!))]);
   const sales: string[][][] = [];
   for (const chunk of demo.sales) {
