@@ -52,6 +52,17 @@ describe.each(DB_KINDS)('ingest API (%s)', (kind) => {
     expect((await weekly()).n).toBe(0);
   });
 
+  it('writes only sales data: a campaigns or stock CSV is refused, and no campaign is written', async () => {
+    const campaigns = 'Name,Stores,Start,End,Control_Stores,Notes\nsneaky,1,2012-03-02,2012-04-27,,\n';
+    const res = await post(campaigns, ingest, 'text/csv');
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/does not take campaigns files/);
+    expect(await t.db.query('SELECT name FROM campaigns')).toEqual([]);
+    const stock = await post('Store,Dept,Date,On_Hand\n1,1,2012-10-26,100\n', ingest, 'text/csv');
+    expect(stock.status).toBe(400);
+    expect(await t.db.query('SELECT 1 FROM stock_snapshots')).toEqual([]);
+  });
+
   it('refuses a token without the ingest scope with 403', async () => {
     const res = await post(JSON.stringify(rows), query);
     expect(res.status).toBe(403);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from '../db/client.ts';
 import { importFile, importRows, sniffFile, type ImportReport } from '../data/import.ts';
+import { formatByName, type FormatName } from '../data/formats.ts';
 
 const STOCK_HEADER = 'Store,Dept,Date,On_Hand,On_Order,On_Order_Date,Lead_Time_Weeks';
 
@@ -34,17 +35,28 @@ export async function ingestJson(db: Database, body: unknown, source: string, fo
   return importRows(db, format, objects, { source });
 }
 
+/** The formats POST /api/v1/sales takes as CSV; stock has its route, campaigns are for admins. */
+export const SALES_FORMATS: readonly FormatName[] = ['stores', 'walmart', 'features', 'train', 'test'];
+
 /**
- * CSV body with a header row, in any format `storecast import` recognises (train.csv,
- * Walmart.csv, features.csv, stores.csv). Spooled to a private temp file and streamed from it.
+ * CSV body with a header row, in one of the `accept`ed formats `storecast import` recognises.
+ * Spooled to a private temp file and streamed from it.
  */
-export async function ingestCsv(db: Database, csv: string, source: string, only?: 'stock'): Promise<ImportReport> {
+export async function ingestCsv(db: Database, csv: string, source: string, accept: readonly FormatName[]): Promise<ImportReport> {
   if (!csv.trim()) throw new IngestError('The CSV body is empty.');
   const dir = await mkdtemp(join(tmpdir(), 'storecast-ingest-'));
   const path = join(dir, `${source.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv`);
   try {
     await writeFile(path, csv, { mode: 0o600 });
-    if (only && (await sniffFile(path)).format.name !== only) throw new IngestError(`This CSV is not a stock file: its header must be ${STOCK_HEADER} (On_Order, On_Order_Date and Lead_Time_Weeks may be left out).`);
+    // Each endpoint writes only its own data: an ingest token must not reach campaigns (admin) by a header.
+    const format = (await sniffFile(path)).format;
+    if (!accept.includes(format.name)) {
+      throw new IngestError(
+        accept.length === 1 && accept[0] === 'stock'
+          ? `This CSV is not a stock file: its header must be ${STOCK_HEADER} (On_Order, On_Order_Date and Lead_Time_Weeks may be left out).`
+          : `This endpoint does not take ${format.description.split(':')[0]} files; it takes ${accept.map((f) => (formatByName(f)?.description ?? f).split(':')[0]).join(', ')}.`,
+      );
+    }
     const report = await importFile(db, path);
     return { ...report, source };
   } finally {

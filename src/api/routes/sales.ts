@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ImportFileError, type ImportReport as Report } from '../../data/import.ts';
 import { evaluateAfterImport } from '../../alerts/hooks.ts';
 import { errorResponse } from '../../server/errors.ts';
-import { IngestError, ingestCsv, ingestJson } from '../../webhooks/ingest.ts';
+import { IngestError, SALES_FORMATS, ingestCsv, ingestJson } from '../../webhooks/ingest.ts';
 import { secured } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, limitBody } from '../schemas.ts';
@@ -78,7 +78,7 @@ export const registerSalesRoutes: RegisterRoutes = (app, deps) => {
       if (type === 'application/json' || type.endsWith('+json')) {
         return c.json(await withAlerts(await ingestJson(db, c.req.valid('json'), source)), 200);
       }
-      if (type === 'text/csv' || type === 'application/csv' || type === 'text/plain') return c.json(await withAlerts(await ingestCsv(db, await c.req.text(), source)), 200);
+      if (type === 'text/csv' || type === 'application/csv' || type === 'text/plain') return c.json(await withAlerts(await ingestCsv(db, await c.req.text(), source, SALES_FORMATS)), 200);
       return errorResponse(c, 415, 'Send Content-Type: application/json (rows) or text/csv (a file with a header row).');
     } catch (err) {
       if (err instanceof IngestError) return errorResponse(c, err.status, err.message);

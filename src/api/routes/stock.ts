@@ -53,7 +53,7 @@ export const registerStockRoutes: RegisterRoutes = (app, deps) => {
     try {
       let report;
       if (type === 'application/json' || type.endsWith('+json')) report = await ingestJson(db, c.req.valid('json'), source, 'stock');
-      else if (type === 'text/csv' || type === 'application/csv' || type === 'text/plain') report = await ingestCsv(db, await c.req.text(), source, 'stock');
+      else if (type === 'text/csv' || type === 'application/csv' || type === 'text/plain') report = await ingestCsv(db, await c.req.text(), source, ['stock']);
       else return errorResponse(c, 415, 'Send Content-Type: application/json (rows) or text/csv (a stock file with a header row).');
       const alerts = await evaluateAfterImport(services, report);
       return c.json({ ...report, alerts: alerts ?? null }, 200);
