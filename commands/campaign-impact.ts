@@ -1,8 +1,8 @@
 import { defineCommand } from '../src/chat/command.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
-import { busyStores, getCampaign, listCampaigns } from '../src/campaigns/campaigns.ts';
-import { impactReply, requireVisible, visibleStores } from '../src/campaigns/chat.ts';
+import { busyStores } from '../src/campaigns/campaigns.ts';
+import { impactReply, visibleCampaigns, visibleStores } from '../src/campaigns/chat.ts';
 import { measureImpact } from '../src/campaigns/impact.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 
@@ -15,13 +15,14 @@ export default defineCommand({
   // and automatic controls are drawn only from them.
   reach: () => ({ kind: 'chain' }),
   async handler({ name }, ctx): Promise<Reply> {
-    const campaign = await getCampaign(ctx.db, name);
+    const visible = await visibleStores(ctx);
+    const { mine } = await visibleCampaigns(ctx, visible);
+    // A campaign the asker may not see answers as one that does not exist: its name is not theirs to learn.
+    const campaign = mine.find((c) => c.name === name.trim().toLowerCase());
     if (!campaign) {
-      const names = (await listCampaigns(ctx.db)).map((c) => c.name);
+      const names = mine.map((c) => c.name);
       throw new UserError(`There is no campaign called ${name.toLowerCase()}.${names.length ? ` Campaigns: ${names.slice(0, 10).join(', ')}.` : ' Record one with /campaign create.'}`);
     }
-    const visible = await visibleStores(ctx);
-    requireVisible(ctx, visible, [...campaign.stores, ...(campaign.controls ?? [])], `Campaign ${campaign.name}`);
     const busy = await busyStores(ctx.db, campaign.start, campaign.end, campaign.name);
     const pool = visible.stores.filter((s) => !busy.has(s));
     const answer = await measureImpact(ctx.db, { treated: campaign.stores, controls: campaign.controls, start: campaign.start, end: campaign.end, pool });

@@ -2,8 +2,7 @@ import { commandLine } from '../src/chat/parse.ts';
 import campaignImpact from './campaign-impact.ts';
 import { defineCommand } from '../src/chat/command.ts';
 import type { Reply } from '../src/chat/reply.ts';
-import { listCampaigns } from '../src/campaigns/campaigns.ts';
-import { visibleStores } from '../src/campaigns/chat.ts';
+import { visibleCampaigns, visibleStores } from '../src/campaigns/chat.ts';
 
 export default defineCommand({
   name: 'campaigns',
@@ -15,12 +14,11 @@ export default defineCommand({
   reach: () => undefined,
   async handler(_options, ctx): Promise<Reply> {
     const visible = await visibleStores(ctx);
-    const all = await listCampaigns(ctx.db);
-    const mine = all.filter((c) => visible.all || [...c.stores, ...(c.controls ?? [])].every((s) => visible.stores.includes(s)));
+    const { mine, total } = await visibleCampaigns(ctx, visible);
     return {
       title: 'Campaigns',
       summary: mine.length
-        ? `${mine.length} campaign${mine.length > 1 ? 's' : ''}${mine.length < all.length ? ' you may see' : ''}. Measure one with /campaign-impact NAME.`
+        ? `${mine.length} campaign${mine.length > 1 ? 's' : ''}${mine.length < total ? ' you may see' : ''}. Measure one with /campaign-impact NAME.`
         : 'No campaigns yet. Record one with /campaign create spring-push stores 1,5,7 from 2012-03-02 to 2012-04-27.',
       facts: mine.slice(0, 10).map((c) => ({ label: c.name, value: `stores ${c.stores.join(', ')} · ${c.start} to ${c.end}${c.controls ? ` · controls ${c.controls.join(', ')}` : ''}` })),
       table: {

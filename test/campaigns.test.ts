@@ -104,6 +104,15 @@ describe.each(DB_KINDS)('campaigns (%s)', (kind) => {
     const hidden = await restricted.run({ name: 'compare', text: 'stores 2,4 vs 12,13 from 2012-03-02 to 2012-04-20' }, viewer);
     expect(hidden.kind).toBe('denied');
     expect(hidden.reply.summary).toContain('12, 13');
+    // A campaign on stores the viewer cannot see is neither measured nor named to them.
+    await ask('campaign create secret-push stores 12,13 from 2012-03-02 to 2012-04-27');
+    for (const text of ['secret-push', 'nope']) {
+      const unseen = await restricted.run({ name: 'campaign-impact', text }, viewer);
+      expect(unseen.kind).toBe('user-error');
+      expect(unseen.reply.summary).toContain(`There is no campaign called ${text}`);
+      expect(unseen.reply.summary.replace(`called ${text}`, '')).not.toContain('secret-push');
+    }
+    await ask('campaign delete secret-push');
     // A viewer may not record campaigns: /campaign is a manage command.
     const create = await restricted.run({ name: 'campaign', text: 'create mine stores 2 from 2012-01-06 to 2012-02-03' }, viewer);
     expect(create.kind).toBe('denied');

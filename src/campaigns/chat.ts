@@ -4,6 +4,7 @@ import type { CommandContext } from '../chat/command.ts';
 import { money, percent } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
 import type { ImpactAnswer } from './impact.ts';
+import { listCampaigns, type Campaign } from './campaigns.ts';
 
 /**
  * What the campaign commands share: the stores an asker may see (automatic controls come only
@@ -14,6 +15,16 @@ export async function visibleStores(ctx: Pick<CommandContext, 'access' | 'db'>):
   if (visible !== 'all') return { stores: [...visible].sort((a, b) => a - b), all: false };
   const rows = await ctx.db.query<{ store_id: number }>('SELECT store_id FROM stores ORDER BY store_id');
   return { stores: rows.map((r) => r.store_id), all: true };
+}
+
+/**
+ * The campaigns whose stores and controls the asker may all see, and how many there are in all.
+ * The others are not named anywhere (a name or a store list would reveal them).
+ */
+export async function visibleCampaigns(ctx: Pick<CommandContext, 'access' | 'db'>, visible: { stores: readonly number[]; all: boolean }): Promise<{ mine: Campaign[]; total: number }> {
+  const all = await listCampaigns(ctx.db);
+  const mine = all.filter((c) => visible.all || [...c.stores, ...(c.controls ?? [])].every((s) => visible.stores.includes(s)));
+  return { mine, total: all.length };
 }
 
 /** Refuses unless every store compared is one the asker may see (the answer would reveal it). */
