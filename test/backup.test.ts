@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -55,6 +55,15 @@ describe('storecast backup / restore', () => {
     expect(names.indexOf('webhook_subscriptions')).toBeLessThan(names.indexOf('webhook_deliveries'));
     const text = gunzipSync(readFileSync(file)).toString('utf8');
     expect(JSON.parse(text.split('\n')[0]!)).toMatchObject({ format: 'storecast-backup', version: 1, source: 'pglite' });
+  });
+
+  it('overwriting a readable file leaves an owner-only backup and no partial file', async () => {
+    const file = join(dir, 'over.jsonl.gz');
+    writeFileSync(file, 'old', { mode: 0o644 });
+    await backupToFile(source, file);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(gunzipSync(readFileSync(file)).toString('utf8')).toContain('storecast-backup');
+    expect(readdirSync(dir).filter((f) => f.includes('.partial-'))).toEqual([]);
   });
 
   it('PGlite -> Postgres -> PGlite: identical row counts and checksums in every table', async () => {

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -109,9 +109,21 @@ async function snapshot(db: Database, gzip: Writable, summary: { name: string; r
   });
 }
 
+/**
+ * Written to a new owner-only file beside FILE, then renamed over it: a backup holds token
+ * hashes and encrypted secrets, and `mode` applies only to a file being created (an existing
+ * 0644 FILE would stay readable), and a failed run must not leave half a backup under FILE.
+ */
 export async function backupToFile(db: Database, file: string, onTable?: (name: string, rows: number) => void): Promise<BackupSummary> {
-  const tables = await backupTo(db, createWriteStream(file, { mode: 0o600 }), onTable);
-  return { file, tables };
+  const partial = `${file}.partial-${process.pid}`;
+  try {
+    const tables = await backupTo(db, createWriteStream(partial, { mode: 0o600, flags: 'wx' }), onTable);
+    await rename(partial, file);
+    return { file, tables };
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  }
 }
 
 export class RestoreRefused extends Error {

@@ -55,7 +55,11 @@ export const registerStockRoutes: RegisterRoutes = (app, deps) => {
       if (type === 'application/json' || type.endsWith('+json')) report = await ingestJson(db, c.req.valid('json'), source, 'stock');
       else if (type === 'text/csv' || type === 'application/csv' || type === 'text/plain') report = await ingestCsv(db, await c.req.text(), source, ['stock']);
       else return errorResponse(c, 415, 'Send Content-Type: application/json (rows) or text/csv (a stock file with a header row).');
-      const alerts = await evaluateAfterImport(services, report);
+      // The rows are committed whatever happens next: a failing evaluation is logged, not a 500.
+      const alerts = await evaluateAfterImport(services, report).catch((err: unknown) => {
+        services.logger.error({ err, source }, 'alert evaluation after a stock ingest failed');
+        return 'failed' as const;
+      });
       return c.json({ ...report, alerts: alerts ?? null }, 200);
     } catch (err) {
       if (err instanceof IngestError) return errorResponse(c, err.status, err.message);
