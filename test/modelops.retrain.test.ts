@@ -4,7 +4,7 @@ import { importRows } from '../src/data/import.ts';
 import { loadConfig } from '../src/config.ts';
 import { liveAccuracy } from '../src/forecast/forecast-log.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
-import { activeVersion, listModels } from '../src/forecast/registry.ts';
+import { activateModel, activeVersion, listModels } from '../src/forecast/registry.ts';
 import { claimRetrain, retrain, type RetrainDeps } from '../src/forecast/retrain.ts';
 import { createLogger } from '../src/logger.ts';
 import { openPostgres } from '../src/db/client.ts';
@@ -98,6 +98,12 @@ describe('retraining: challenger vs champion on held-out weeks (demo data, 3 sto
     expect(posts).toHaveLength(3);
     expect(posts.every((p) => p.body.channel === 'CADMIN1')).toBe(true);
     expect(JSON.stringify(posts[2]!.body)).toContain(`Model v${worse.challenger} kept as a candidate`);
+    // A promotion switches only from the champion it was compared with: not over an admin's newer choice.
+    expect(await activateModel(db, worse.challenger!, { replacing: champion + 1000 })).toBe(false);
+    expect(await activeVersion(db)).toBe(champion);
+    expect(await activateModel(db, worse.challenger!, { replacing: champion })).toBe(true);
+    expect(await activeVersion(db)).toBe(worse.challenger);
+    await activateModel(db, champion);
   }, 300_000);
 
   it('one retrain at a time: a second claim while one runs is refused; a scheduled one waits for new weeks', async () => {

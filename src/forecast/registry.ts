@@ -128,13 +128,23 @@ export class ModelNotFoundError extends Error {
 }
 
 /** Makes `version` the active model (rollback or roll forward). Only a ready model can be active. */
-export async function activateModel(db: Database, version: number): Promise<void> {
-  await db.transaction(async (tx) => {
+/**
+ * Makes `version` the active model. With `replacing` (a version, or null for none) it switches
+ * only while that is still the active model and returns false otherwise: a retrain compared
+ * its challenger with the champion it started from, not with one an admin activated meanwhile.
+ */
+export async function activateModel(db: Database, version: number, options: { replacing?: number | null } = {}): Promise<boolean> {
+  return db.transaction(async (tx) => {
     const [row] = await tx.query<{ status: string }>('SELECT status FROM model_registry WHERE version = $1 FOR UPDATE', [version]);
     if (!row) throw new ModelNotFoundError(`model version ${version} does not exist (see \`storecast models\`)`);
     if (row.status !== 'ready') throw new ModelNotFoundError(`model version ${version} is ${row.status}, not ready; only a ready model can be activated`);
+    if (options.replacing !== undefined) {
+      const [active] = await tx.query<{ version: number }>('SELECT version FROM model_registry WHERE active FOR UPDATE');
+      if ((active ? Number(active.version) : null) !== options.replacing) return false;
+    }
     await tx.query('UPDATE model_registry SET active = false WHERE active AND version <> $1', [version]);
     await tx.query('UPDATE model_registry SET active = true WHERE version = $1', [version]);
+    return true;
   });
 }
 

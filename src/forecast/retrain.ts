@@ -126,12 +126,16 @@ async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions
     trained.model.network.dispose();
     await logForecasts(db, version, 'batch', trained.batch);
     const decision = holdout ? decide(holdout, version, margin) : { promote: championVersion === undefined, reason: 'no held-out comparison' };
-    const promote = decision.promote && options.promote !== 'never';
-    if (promote) {
-      await activateModel(db, version);
-      deps.forecaster?.invalidate();
-    }
-    const reason = decision.promote && !promote ? `${decision.reason.replace(/, promoted$/, '')}; not promoted (--no-activate)` : decision.reason;
+    const wanted = decision.promote && options.promote !== 'never';
+    const promote = wanted && (await activateModel(db, version, { replacing: championVersion ?? null }));
+    if (promote) deps.forecaster?.invalidate();
+    const reason = !decision.promote
+      ? decision.reason
+      : !wanted
+        ? `${decision.reason.replace(/, promoted$/, '')}; not promoted (--no-activate)`
+        : promote
+          ? decision.reason
+          : `${decision.reason.replace(/, promoted$/, '')}; not promoted: the active model changed during the retrain`;
     const outcome: RetrainOutcome = { id, decision: promote ? 'promoted' : 'kept', reason, challenger: version, champion: championVersion, holdout };
     await finishRetrain(db, id, outcome, { dataThrough, margin });
     return outcome;
