@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
+import { createToken } from '../src/auth/tokens.ts';
+import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
 import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
@@ -60,6 +62,15 @@ describe.each(DB_KINDS)('who may set, change and see alerts, restricted mode (%s
     expect(notFiring.reply.summary).toContain('is not firing');
     const seen = await services.run({ name: 'alerts', text: '' }, who('UMGR7'));
     expect(seen.kind === 'ok' && seen.reply.data.alerts).toEqual([]);
+    // The same through the API: a query token granted store 7 lists none of store 5's rules.
+    const store7 = await createToken(t.db, { name: 'bi7', scopes: ['query'] });
+    await addGrant(t.db, { principal: `token:${store7.info.id}`, role: 'viewer', scope: { kind: 'store', store: 7 } });
+    const store5 = await createToken(t.db, { name: 'bi5', scopes: ['query'] });
+    await addGrant(t.db, { principal: `token:${store5.info.id}`, role: 'viewer', scope: { kind: 'store', store: 5 } });
+    const { app } = createApp(services);
+    const listed = async (token: string) => ((await (await app.request('/api/v1/alerts', { headers: { authorization: `Bearer ${token}` } })).json()) as { alerts: { id: string }[] }).alerts.map((a) => a.id);
+    expect(await listed(store7.token)).toEqual([]);
+    expect(await listed(store5.token)).toContain(rule!.id);
     // The channel's rules, and the asker's own wherever they notify (a direct message).
     const viewer = await services.run({ name: 'alerts', text: '' }, who('UVIEW'));
     expect(viewer.kind === 'ok' && (viewer.reply.data.alerts as { target: { kind: string } }[]).map((a) => a.target.kind)).toEqual(['slack-channel']);

@@ -87,6 +87,11 @@ describe.each(DB_KINDS)('prediction API and /model (%s)', (kind) => {
     await importRows(t.db, 'train', [1, 2, 3].map((dept) => ({ store: 1, dept, week: next, sales: 20_000, isHoliday: false })), { source: 'test:next-week' });
     const after = (await (await app.request('/api/v1/models', { headers: auth.query })).json()) as { models: { live: { rows: number; weeks: number; naive: unknown } | null }[] };
     expect(after.models[0]!.live).toMatchObject({ rows: 3, weeks: 1 });
+    // Live figures cover the token's stores only: a token for store 2 sees none of store 1's.
+    const other = await createToken(t.db, { name: 'store2', scopes: ['query'] });
+    await addGrant(t.db, { principal: `token:${other.info.id}`, role: 'viewer', scope: { kind: 'store', store: 2 } });
+    const theirs = (await (await app.request('/api/v1/models', { headers: { authorization: `Bearer ${other.token}` } })).json()) as { models: { live: { rows: number } | null }[] };
+    expect(theirs.models[0]!.live?.rows ?? 0).toBe(0);
     expect((await post('/models/1/activate', 'query', {})).status).toBe(403);
     expect((await post('/models/1/activate', 'admin', {})).status).toBe(200);
     const missing = await post('/models/99/activate', 'admin', {});

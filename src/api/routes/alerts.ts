@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createRule, deleteRule, listRules, type AlertCondition, type AlertTargetInput } from '../../alerts/rules.ts';
+import { resolveAccess } from '../../access/access.ts';
+import { accessScope, createRule, deleteRule, listRules, type AlertCondition, type AlertTargetInput } from '../../alerts/rules.ts';
 import { errorResponse } from '../../server/errors.ts';
 import type { StockScope } from '../../stock/positions.ts';
 import { secured } from '../access.ts';
@@ -78,7 +79,13 @@ export const registerAlertRoutes: RegisterRoutes = (app, deps) => {
     const rule = await createRule(db, secretKey, { kind: b.kind, scope, condition, target, createdBy: `token:${c.get('apiToken')!.id}` }, outbound);
     return c.json(rule, 201);
   });
-  app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => c.json({ alerts: await listRules(db) }, 200));
+  // As /alerts in chat: only the rules on data this token may see.
+  app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => {
+    const access = await resolveAccess(db, services.config.access, { platform: 'api', roles: [], tokenId: c.get('apiToken')!.id });
+    const alerts = [];
+    for (const rule of await listRules(db)) if (await access.covers('viewer', accessScope(rule.scope))) alerts.push(rule);
+    return c.json({ alerts }, 200);
+  });
   app.openapi(secured({ db }, { kind: 'token', scope: 'admin' }, remove), async (c) => {
     const { id } = c.req.valid('param');
     return (await deleteRule(db, id)) ? c.body(null, 204) : errorResponse(c, 404, `No alert ${id}.`);

@@ -100,10 +100,14 @@ export const registerModelRoutes: RegisterRoutes = (app, { services }) => {
     }
   });
   app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => {
+    // As /model: live accuracy over the stores this token may see, not the chain's.
+    const access = await resolveAccess(db, config.access, { platform: 'api', roles: [], tokenId: c.get('apiToken')!.id });
+    const visible = await access.stores('viewer');
+    const stores = visible === 'all' ? undefined : [...visible];
     const models = await Promise.all(
       (await listModels(db)).map(async ({ hyperparameters: h, ...m }) => ({
         ...m,
-        live: m.status === 'ready' ? (await liveAccuracy(db, m.version, { holidayWeight: Number(h?.holidayWeight ?? 5) })).overall : null,
+        live: m.status === 'ready' ? (await liveAccuracy(db, m.version, { holidayWeight: Number(h?.holidayWeight ?? 5), stores })).overall : null,
       })),
     );
     return c.json({ models }, 200);
