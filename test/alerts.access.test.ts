@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addGrant } from '../src/access/grants.ts';
+import { creatorMaySee } from '../src/access/access.ts';
+import { addGrant, removeGrants } from '../src/access/grants.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
@@ -77,6 +78,17 @@ describe.each(DB_KINDS)('who may set, change and see alerts, restricted mode (%s
     const mine = await services.run({ name: 'alerts', text: '' }, who('UMGR'));
     expect(mine.kind === 'ok' && (mine.reply.data.alerts as { target: { kind: string } }[]).map((a) => a.target.kind)).toEqual(['slack-channel', 'slack-dm']);
     expect((await run(who('UMGR'), `delete ${rule!.id}`)).kind).toBe('ok');
+  });
+
+  it('a rule stops speaking for a creator who lost access: the send-time check is false after the grant goes', async () => {
+    await addGrant(t.db, { principal: 'slack:T1/UGONE', role: 'manager', scope: { kind: 'store', store: 7 } });
+    expect((await run(who('UGONE'), 'stock store 7 below 2 weeks')).kind).toBe('ok');
+    const [rule] = await t.db.query<{ created_by: string; created_by_roles: string[] | null }>("SELECT created_by, created_by_roles FROM alert_rules WHERE created_by = 'slack:T1/UGONE'");
+    const settings = services.config.access;
+    const scope = { kind: 'store', store: 7 } as const;
+    expect(await creatorMaySee(t.db, settings, { key: rule!.created_by, roles: rule!.created_by_roles }, scope)).toBe(true);
+    await removeGrants(t.db, 'slack:T1/UGONE');
+    expect(await creatorMaySee(t.db, settings, { key: rule!.created_by, roles: rule!.created_by_roles }, scope)).toBe(false);
   });
 
   it('/subscribe ... email: weekly summaries by email to any address need the admin role', async () => {

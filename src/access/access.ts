@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.ts';
 import { describeScope, type AreaScope, type Scope } from '../scope.ts';
 import { listGrants } from './grants.ts';
-import { describePrincipal, principalKeys, roleRank, type Identity, type Role } from './principal.ts';
+import { describePrincipal, identityOfKey, principalKeys, roleRank, type Identity, type Role } from './principal.ts';
 
 export type AccessMode = 'open' | 'restricted';
 
@@ -153,3 +153,15 @@ export async function resolveAccess(db: Pick<Database, 'query'>, settings: Acces
 }
 
 export { describePrincipal };
+
+/**
+ * Whether the principal that set up standing work (a weekly summary, an alert) may still see its
+ * scope: checked at every send, so a revoked grant stops what it set up for others. Always true
+ * outside restricted mode, and for work with no principal key (the CLI, an import).
+ */
+export async function creatorMaySee(db: Pick<Database, 'query'>, settings: AccessSettings, creator: { key: string | null; roles: readonly string[] | null }, scope: Scope): Promise<boolean> {
+  const key = identityOfKey(creator.key ?? '');
+  if (settings.mode !== 'restricted' || !key) return true;
+  const access = await resolveAccess(db, settings, { ...key, roles: [...(creator.roles ?? [])] });
+  return access.covers('viewer', scope);
+}

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/client.ts';
+import { creatorMaySee } from '../access/access.ts';
 import { describePrincipal } from '../access/principal.ts';
+import type { Reply } from '../chat/reply.ts';
 import { createMailer, type Mailer } from '../email/transport.ts';
 import type { Logger } from '../logger.ts';
 import { pollLoop } from '../util/poll-loop.ts';
@@ -12,7 +14,7 @@ import { discordApiBase, send, type Outgoing, type SendResult } from '../webhook
 import { detectFormat, targetSecrets } from '../webhooks/subscriptions.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
 import { noticeReply } from './notice.ts';
-import { getRuleRow, type AlertRuleRow } from './rules.ts';
+import { accessScope, describeStockScope, getRuleRow, ruleScope, type AlertRuleRow } from './rules.ts';
 
 /**
  * Alert notices, delivered exactly once per rule x episode x kind across replicas with the
@@ -112,8 +114,24 @@ async function discordDmChannel(ctx: Ctx, user: string): Promise<string | undefi
   return res.ok ? ((await res.json()) as { id?: string }).id : undefined;
 }
 
+/** In place of the notice when the rule's creator may no longer see its scope (as weekly summaries). */
+function pausedReply(rule: AlertRuleRow): Reply {
+  const scope = describeStockScope(ruleScope(rule));
+  return {
+    title: `Alert ${rule.id} paused`,
+    summary: `Alert ${rule.id} on ${scope} is paused: ${describePrincipal(rule.created_by ?? 'an admin')}, who set it up, may no longer see ${scope}. An admin can grant access again (/access grant) or remove it (/alert delete ${rule.id}).`,
+    facts: [],
+    actions: [],
+    visibility: 'channel',
+    context: {},
+    data: { paused: true, alert: rule.id },
+  };
+}
+
 async function attempt(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<SendResult> {
-  const reply = noticeReply({ rule, kind: claim.kind, episode: claim.episode, detail: claim.detail });
+  // Re-checked at every send: a revoked grant stops what its holder set up for others.
+  const allowed = await creatorMaySee(ctx.deps.db, ctx.deps.config.access, { key: rule.created_by, roles: rule.created_by_roles }, accessScope(ruleScope(rule)));
+  const reply = allowed ? noticeReply({ rule, kind: claim.kind, episode: claim.episode, detail: claim.detail }) : pausedReply(rule);
   const png = reply.chart ? await ctx.deps.renderChart(reply.chart.spec).catch(() => undefined) : undefined;
   let target: ReturnType<typeof outgoingTarget>;
   try {

@@ -2,8 +2,8 @@ import { pruneAudit } from '../audit/log.ts';
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
 import { createChartStore, type ChartStore } from '../../charts/store.ts';
-import { resolveAccess } from '../access/access.ts';
-import { describePrincipal, identityOfKey } from '../access/principal.ts';
+import { creatorMaySee } from '../access/access.ts';
+import { describePrincipal } from '../access/principal.ts';
 import type { Logger } from '../logger.ts';
 import { pollLoop } from '../util/poll-loop.ts';
 import { describeScope } from '../scope.ts';
@@ -70,12 +70,8 @@ interface DeliveryContext {
 /** A subscription whose creator may no longer see its scope: a notice in place of the summary. */
 async function pausedNotice(ctx: DeliveryContext, row: SubscriptionRow): Promise<Reply | undefined> {
   const creator = row.created_by ?? '';
-  const key = identityOfKey(creator);
-  const who = key && { ...key, roles: row.created_by_roles ?? [] };
-  if (ctx.deps.config.access.mode !== 'restricted' || !who) return undefined;
-  const access = await resolveAccess(ctx.deps.db, ctx.deps.config.access, who);
   const scope = rowScope(row);
-  if (await access.covers('viewer', scope)) return undefined;
+  if (await creatorMaySee(ctx.deps.db, ctx.deps.config.access, { key: row.created_by, roles: row.created_by_roles }, scope)) return undefined;
   return {
     title: `Weekly summary of ${describeScope(scope)} paused`,
     summary: `This weekly summary is paused: ${describePrincipal(creator)}, who set it up, may no longer see ${describeScope(scope)}. An admin can grant access again (/access grant) or remove it (/unsubscribe id ${row.id}).`,
