@@ -91,6 +91,22 @@ describe.each(DB_KINDS)('who may set, change and see alerts, restricted mode (%s
     expect(await creatorMaySee(t.db, settings, { key: rule!.created_by, roles: rule!.created_by_roles }, scope)).toBe(false);
   });
 
+  it('a sales rule on one department of a region or the chain is refused by the API as in chat, and not stored', async () => {
+    const admin = await createToken(t.db, { name: 'ops', scopes: ['admin'] });
+    const { app } = createApp(services);
+    const before = await t.db.query('SELECT id FROM alert_rules');
+    for (const scope of [{ chain: true }, { region: 'South' }]) {
+      const res = await app.request('/api/v1/alerts', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'sales', ...scope, dept: 7, belowForecast: true, email: 'ops@example.com' }),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain('per store');
+    }
+    expect(await t.db.query('SELECT id FROM alert_rules')).toEqual(before);
+  });
+
   it('/subscribe ... email: weekly summaries by email to any address need the admin role', async () => {
     const subscribe = (user: string) => services.run({ name: 'subscribe', text: 'weekly-summary store 5 every monday at 08:00 email ops@example.com' }, who(user));
     const manager = await subscribe('UMGR');

@@ -63,9 +63,6 @@ export function conditionOf(o: AlertOptions): AlertCondition {
 async function createHandler(o: AlertOptions, ctx: CommandContext): Promise<Reply> {
   const scope = alertScope(o)!;
   const condition = conditionOf(o);
-  if (o.what === 'sales' && scope.dept !== undefined && (scope.kind !== 'store' || condition.type === 'drop-vs-last-year')) {
-    throw new UserError('Sales alerts on one department are per store and against the forecast: "/alert sales store 5 dept 7 below forecast".');
-  }
   const target = await acceptedTarget(o.to, ctx, accessScope(scope));
   const rule = await createRule(ctx.db, undefined, { kind: o.what as 'stock' | 'sales', scope, condition, target, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles }, createOutbound());
   return {

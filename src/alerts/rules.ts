@@ -164,6 +164,11 @@ async function targetColumns(id: string, target: AlertTargetInput, key: Buffer |
 
 export async function createRule(db: Database, key: Buffer | undefined, input: CreateRuleInput, outbound: Pick<Outbound, 'check'>): Promise<AlertRule> {
   const { scope } = input;
+  // Here, not in one caller: chat, the API and the CLI all create rules, and the evaluation of a
+  // department's sales reads one store's rows.
+  if (input.kind === 'sales' && scope.dept !== undefined && (scope.kind !== 'store' || input.condition.type === 'drop-vs-last-year')) {
+    throw new UserError('Sales alerts on one department are per store and against the forecast: "/alert sales store 5 dept 7 below forecast".');
+  }
   await checkScope(db, scope.kind === 'store' ? { kind: 'store', store: scope.store } : scope.kind === 'region' ? { kind: 'region', region: scope.region } : { kind: 'chain' });
   const id = `alr_${randomBytes(6).toString('hex')}`;
   const t = await targetColumns(id, input.target, key, outbound);

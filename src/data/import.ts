@@ -170,11 +170,12 @@ async function load(
     await finishRun(db, report, err);
     throw err;
   }
-  // New actuals score the forecasts logged for their weeks (live accuracy, /model).
-  if (!dryRun && report.inserted + report.updated > 0 && format.aggregates !== 'none') await scoreForecastLog(db);
   report.durationMs = Math.round(performance.now() - started);
   report.stores = [...stores].sort((a, b) => a - b);
   await finishRun(db, report);
+  // New actuals score the forecasts logged for their weeks (live accuracy, /model). After the run
+  // is recorded: the rows are committed whatever the scoring does, and the next import scores again.
+  if (!dryRun && report.inserted + report.updated > 0 && format.aggregates !== 'none') await scoreForecastLog(db);
   // Segments are precomputed from sales and stores, so no request clusters (analytics/segments.ts).
   if (!dryRun && report.inserted + report.updated > 0 && SEGMENT_INPUTS.has(format.name)) await refreshSegments(db);
   return report;
