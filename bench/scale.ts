@@ -4,8 +4,9 @@
 //   3. every chat answer, p50/p95 over stores, query + Reply + chart PNG (as bench/reply.ts);
 //   4. `storecast train` (its own process, under /usr/bin/time): wall time and peak RSS.
 // Targets on the 2-core machine at 4,600 stores: every command p95 < 1 s, import >= 80k rows/s.
-// Run: npx tsx bench/scale.ts [45,450,4600] [--runs 20] [--no-train] [--train-timeout 1800]
-//      (TEST_DATABASE_URL names the Postgres server; each size gets a new database, dropped after.)
+// Run: npx tsx bench/scale.ts [45,450,4600] [--runs 20] [--no-train] [--train-timeout 1800] [--keep]
+//      (TEST_DATABASE_URL names the Postgres server; each size gets a new database, dropped after
+//      unless --keep, which prints its URL for bench/replicas.ts.)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ const sizes = (args.find((a) => /^\d+(,\d+)*$/.test(a)) ?? '45,450').split(',').
 const runs = Number(option('--runs', '20'));
 const train = !args.includes('--no-train');
 const trainTimeoutS = Number(option('--train-timeout', '1800'));
+const keep = args.includes('--keep');
 const cli = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
 
 interface Run {
@@ -117,6 +119,10 @@ for (const stores of sizes) {
   const env = { DATABASE_URL: t.url!, STORECAST_DEMO: 'never' };
   try {
     console.log(`\n${stores.toLocaleString('en-US')} stores (Postgres ${t.url!.replace(/^.*\//, '')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores)`);
+    const settings = await t.db.query<{ name: string; setting: string; unit: string | null }>(
+      "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'checkpoint_timeout') ORDER BY name",
+    );
+    console.log(`  server: ${settings.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', ')}`);
     const gen = await storecast(['demo', '--stores', String(stores), '--out', dir], {});
     if (gen.code !== 0) throw new Error(`demo --out failed: ${gen.stderr}`);
     console.log(`  generated CSVs in ${gen.seconds.toFixed(1)} s`);
@@ -140,7 +146,10 @@ for (const stores of sizes) {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await t.cleanup();
+    if (keep) {
+      await t.db.close();
+      console.log(`  kept: DATABASE_URL=${t.url}`);
+    } else await t.cleanup();
   }
   console.log(`  (${stores} stores took ${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
 }

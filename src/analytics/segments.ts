@@ -4,7 +4,7 @@ import { addWeeks } from '../data/weeks.ts';
 
 /**
  * Stores clustered (k-means) on their seasonal profile, size, type and growth into named
- * segments. Computed after an import changes sales or stores (refreshSegments) and kept in
+ * segments. Recomputed on the first read after an import changed sales or stores and kept in
  * store_segments: control matching and `/top stores in segment 2` read the table.
  */
 export interface StoreProfile {
@@ -30,7 +30,7 @@ export interface SegmentRow {
 
 const SEGMENTS = 4;
 
-async function storeProfiles(db: Database): Promise<StoreProfile[]> {
+async function storeProfiles(db: Pick<Database, 'query'>): Promise<StoreProfile[]> {
   const [last] = await db.query<{ last: string | null }>('SELECT max(week)::text AS last FROM store_week_sales');
   if (!last?.last) return [];
   const yearAgo = addWeeks(last.last, -52);
@@ -117,31 +117,56 @@ export function clusterStores(profiles: readonly StoreProfile[]): SegmentRow[] {
   });
 }
 
-/** Recomputes store_segments from the store-week totals (an import calls it; ~45 stores, milliseconds). */
-export async function refreshSegments(db: Database): Promise<number> {
-  const rows = clusterStores(await storeProfiles(db));
-  await db.transaction(async (tx) => {
-    // Two imports finishing together (two replicas) refresh one after the other.
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('store_segments'))`);
-    await tx.exec('DELETE FROM store_segments');
-    if (rows.length === 0) return;
-    await tx.query(
-      `INSERT INTO store_segments (store_id, segment, name, profile)
-       SELECT (e->>'store')::int, (e->>'segment')::smallint, e->>'name', e->'profile' FROM jsonb_array_elements($1::jsonb) e`,
-      [JSON.stringify(rows)],
-    );
-  });
-  return rows.length;
+/** The formats whose rows change what stores are clustered on. */
+export const SEGMENT_INPUTS = ['stores', 'walmart', 'train'] as const;
+
+/**
+ * Whether store_segments predates the data: no segments while stores have sales, or an import
+ * of a segment input finished after the segments were computed. One indexed look at
+ * import_runs, so every replica can ask on every read.
+ */
+async function segmentsStale(db: Pick<Database, 'query'>): Promise<boolean> {
+  const [row] = await db.query<{ stale: boolean }>(
+    `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM store_segments) THEN EXISTS (SELECT 1 FROM store_week_sales)
+            ELSE EXISTS (SELECT 1 FROM import_runs WHERE status = 'succeeded' AND format = ANY($1::text[]) AND rows_accepted > 0
+                           AND finished_at > (SELECT min(refreshed_at) FROM store_segments)) END AS stale`,
+    [SEGMENT_INPUTS],
+  );
+  return row?.stale === true;
 }
 
 /**
- * The stored segments. A database imported before segments existed has none: they are
- * computed once here and kept, so no later request clusters again.
+ * Recomputes store_segments from the store-week totals when they are stale, once across
+ * replicas and processes: the check runs again under the lock, so whoever waited finds them
+ * fresh. Stamped with the time before the profiles were read: an import finishing meanwhile
+ * leaves them stale for the next read. Returns the stores clustered, 0 when nothing was due.
+ */
+export async function refreshSegments(db: Database, options: { force?: boolean } = {}): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('store_segments'))`);
+    if (!options.force && !(await segmentsStale(tx))) return 0;
+    const [{ stamp } = { stamp: new Date().toISOString() }] = await tx.query<{ stamp: string }>('SELECT clock_timestamp()::text AS stamp');
+    const rows = clusterStores(await storeProfiles(tx));
+    await tx.exec('DELETE FROM store_segments');
+    if (rows.length === 0) return 0;
+    await tx.query(
+      `INSERT INTO store_segments (store_id, segment, name, profile, refreshed_at)
+       SELECT (e->>'store')::int, (e->>'segment')::smallint, e->>'name', e->'profile', $2::timestamptz FROM jsonb_array_elements($1::jsonb) e`,
+      [JSON.stringify(rows), stamp],
+    );
+    return rows.length;
+  });
+}
+
+/**
+ * The stored segments, recomputed first when an import changed their inputs (ingest calls
+ * and imports only mark them stale by their import run: clustering 4,600 stores after every
+ * ingest call would cost each call seconds).
  */
 export async function loadSegments(db: Database): Promise<SegmentRow[]> {
-  const read = () =>
-    db.query<{ store_id: number; segment: number; name: string; profile: StoreProfile }>('SELECT store_id, segment, name, profile FROM store_segments ORDER BY segment, store_id');
-  let rows = await read();
-  if (rows.length === 0 && (await refreshSegments(db)) > 0) rows = await read();
+  if (await segmentsStale(db)) await refreshSegments(db);
+  const rows = await db.query<{ store_id: number; segment: number; name: string; profile: StoreProfile }>(
+    'SELECT store_id, segment, name, profile FROM store_segments ORDER BY segment, store_id',
+  );
   return rows.map((r) => ({ store: r.store_id, segment: r.segment, name: r.name, profile: typeof r.profile === 'string' ? JSON.parse(r.profile) : r.profile }));
 }

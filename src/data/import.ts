@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { importRuns } from '../db/schema.ts';
 import { clip } from '../util/text.ts';
@@ -9,9 +9,6 @@ import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileF
 import { INPUT_LIMITS } from './limits.ts';
 import { CHANGED_DDL, lockAggregates, tuneBatch, refreshAggregates } from './rollup.ts';
 import { refreshSegments } from '../analytics/segments.ts';
-
-/** The formats whose rows change what stores are clustered on. */
-const SEGMENT_INPUTS = new Set<FileFormat['name']>(['stores', 'walmart', 'train']);
 import { scoreForecastLog } from '../forecast/forecast-log.ts';
 
 export interface RejectedRow {
@@ -176,8 +173,6 @@ async function load(
   // New actuals score the forecasts logged for their weeks (live accuracy, /model). After the run
   // is recorded: the rows are committed whatever the scoring does, and the next import scores again.
   if (!dryRun && report.inserted + report.updated > 0 && format.aggregates !== 'none') await scoreForecastLog(db);
-  // Segments are precomputed from sales and stores, so no request clusters (analytics/segments.ts).
-  if (!dryRun && report.inserted + report.updated > 0 && SEGMENT_INPUTS.has(format.name)) await refreshSegments(db);
   return report;
 }
 
@@ -187,7 +182,8 @@ async function finishRun(db: Database, r: ImportReport, err?: unknown): Promise<
     .update(importRuns)
     .set({
       status: err === undefined ? 'succeeded' : 'failed',
-      finishedAt: new Date(),
+      // The database's clock: segments compare it with their own stamp (analytics/segments.ts).
+      finishedAt: sql`clock_timestamp()`,
       ...(err === undefined ? {} : { error: String(err) }),
       rowsRead: r.rowsRead,
       rowsAccepted: r.accepted,
@@ -239,6 +235,8 @@ export async function importFiles(db: Database, paths: string[], options: Import
   sniffed.sort((a, b) => a.format.loadOrder - b.format.loadOrder);
   const reports: ImportReport[] = [];
   for (const file of sniffed) reports.push(await importFile(db, file.path, options));
+  // Once per import command, in the importing process: the first /segments after it stays fast.
+  if (!options.dryRun) await refreshSegments(db);
   return reports;
 }
 
