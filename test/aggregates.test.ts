@@ -20,11 +20,11 @@ async function loadStores(db: Database, batchSize?: number): Promise<void> {
 
 /** dept_week_sales as GROUP BY over weekly_sales would give it, and as maintained. */
 async function deptWeeks(db: Database) {
-  const expected = await db.query<{ dept_id: number; week: string; sales: number; n: number }>(
-    'SELECT dept_id, week::text AS week, sum(sales)::float8 AS sales, count(*)::int AS n FROM weekly_sales GROUP BY 1, 2 ORDER BY 1, 2',
+  const expected = await db.query<{ dept_id: number; week: string; sales: number; n: number; holiday: boolean }>(
+    'SELECT dept_id, week::text AS week, sum(sales)::float8 AS sales, count(*)::int AS n, bool_or(is_holiday) AS holiday FROM weekly_sales GROUP BY 1, 2 ORDER BY 1, 2',
   );
-  const actual = await db.query<{ dept_id: number; week: string; sales: number; n: number }>(
-    'SELECT dept_id, week::text AS week, sales, store_count AS n FROM dept_week_sales ORDER BY 1, 2',
+  const actual = await db.query<{ dept_id: number; week: string; sales: number; n: number; holiday: boolean }>(
+    'SELECT dept_id, week::text AS week, sales, store_count AS n, is_holiday AS holiday FROM dept_week_sales ORDER BY 1, 2',
   );
   return { expected, actual };
 }
@@ -51,7 +51,7 @@ async function expectedHolidayWeeks(db: Database) {
 
 async function expectAggregatesMatch(db: Database): Promise<void> {
   const { expected, actual } = await deptWeeks(db);
-  expect(actual.map((r) => [r.dept_id, r.week, r.n])).toEqual(expected.map((r) => [r.dept_id, r.week, r.n]));
+  expect(actual.map((r) => [r.dept_id, r.week, r.n, r.holiday])).toEqual(expected.map((r) => [r.dept_id, r.week, r.n, r.holiday]));
   actual.forEach((r, i) => expect(r.sales).toBeCloseTo(expected[i]!.sales, 4));
   const holidays = await expectedHolidayWeeks(db);
   const stored = await db.query<{ store_id: number; week: string; holiday: number; baseline: number; n: number }>(
@@ -108,6 +108,11 @@ describe.each(DB_KINDS)('maintained sales aggregates on %s', (kind) => {
     await expectAggregatesMatch(t.db);
     const [row] = await t.db.query<{ holiday_sales: number; baseline_sales: number }>("SELECT holiday_sales, baseline_sales FROM store_holiday_weeks WHERE store_id = 99 AND week = '2010-11-26'");
     expect(row).toEqual({ holiday_sales: 300, baseline_sales: 110 });
+    // A correction clears the flag of the only row of department 98's week: the department-week and store-week follow.
+    expect((await ingestJson(t.db, [{ store: 3, dept: 98, week: '2012-11-23', sales: 5000, isHoliday: false }], 'test:fix')).updated).toBe(1);
+    await expectAggregatesMatch(t.db);
+    const [dept] = await t.db.query<{ is_holiday: boolean }>("SELECT is_holiday FROM dept_week_sales WHERE dept_id = 98 AND week = '2012-11-23'");
+    expect(dept?.is_holiday).toBe(false);
   });
 
   it('cover store-level files (Walmart.csv) in the holiday weeks', async () => {

@@ -22,8 +22,9 @@ import { addWeeks } from './weeks.ts';
 /** One writer of sales aggregates at a time, across processes and replicas. */
 export const AGGREGATE_LOCK = 'storecast:sales-aggregates';
 
-/** The temporary table of changed store-weeks, dropped at commit. */
-export const CHANGED_DDL = 'CREATE TEMP TABLE chg (store_id int, week date, cleared bool NOT NULL DEFAULT false) ON COMMIT DROP';
+/** The temporary tables of changed store-weeks and of department-weeks whose holiday flag was cleared, dropped at commit. */
+export const CHANGED_DDL =
+  'CREATE TEMP TABLE chg (store_id int, week date, cleared bool NOT NULL DEFAULT false) ON COMMIT DROP; CREATE TEMP TABLE chg_dept (dept_id int, week date) ON COMMIT DROP';
 
 /**
  * Serialises aggregate writers (imports, ingest, on every replica): deltas would add up
@@ -68,7 +69,7 @@ export const SALES_UPSERT_CTES = `
 /**
  * Adds the deltas of `up` to dept_week_sales and store_week_sales, and records the store-weeks
  * they touch in `chg` (with whether a holiday flag was cleared: only a recount can tell if the
- * week stays flagged). A store-week that held a store-level total (Walmart.csv) has no
+ * week stays flagged), and the department-weeks with a cleared flag in `chg_dept`. A store-week that held a store-level total (Walmart.csv) has no
  * department rows: its new department rows replace the total.
  */
 export const AGGREGATE_DELTA_CTES = `
@@ -90,17 +91,23 @@ export const AGGREGATE_DELTA_CTES = `
       source = 'departments'),
   changed AS (
     INSERT INTO chg (store_id, week, cleared)
-    SELECT store_id, week, coalesce(bool_or(old_holiday AND NOT is_holiday), false) FROM up GROUP BY store_id, week)`;
+    SELECT store_id, week, coalesce(bool_or(old_holiday AND NOT is_holiday), false) FROM up GROUP BY store_id, week),
+  dept_cleared AS (
+    INSERT INTO chg_dept (dept_id, week) SELECT DISTINCT dept_id, week FROM up WHERE old_holiday AND NOT is_holiday)`;
 
 /**
- * Recounts the holiday flag of the store-weeks in `chg` where a row's flag was cleared: the
- * one change a delta cannot apply. Probes the key per department, as its column order needs.
+ * Recounts the holiday flag of the store-weeks and department-weeks where a row's flag was
+ * cleared: the one change a delta cannot apply. Probes the key per department (or per store
+ * for a department-week: rare, a correction of the calendar), as its column order needs.
  */
-export async function recountClearedStoreWeeks(tx: SqlSession): Promise<void> {
+export async function recountClearedHolidays(tx: SqlSession): Promise<void> {
   await tx.exec(
     `UPDATE store_week_sales t SET is_holiday = coalesce((
        SELECT bool_or(w.is_holiday) FROM departments d JOIN weekly_sales w ON w.store_id = t.store_id AND w.dept_id = d.dept_id AND w.week = t.week), false)
-     FROM chg WHERE chg.cleared AND chg.store_id = t.store_id AND chg.week = t.week`,
+     FROM chg WHERE chg.cleared AND chg.store_id = t.store_id AND chg.week = t.week;
+     UPDATE dept_week_sales t SET is_holiday = coalesce((
+       SELECT bool_or(w.is_holiday) FROM stores s JOIN weekly_sales w ON w.store_id = s.store_id AND w.dept_id = t.dept_id AND w.week = t.week), false)
+     FROM (SELECT DISTINCT dept_id, week FROM chg_dept) c WHERE c.dept_id = t.dept_id AND c.week = t.week`,
   );
 }
 
@@ -151,7 +158,7 @@ export async function refreshChangedHolidayWeeks(tx: SqlSession): Promise<void> 
 
 /** Every aggregate the changed store-weeks in `chg` feed, in dependency order. */
 export async function refreshAggregates(tx: SqlSession): Promise<void> {
-  await recountClearedStoreWeeks(tx);
+  await recountClearedHolidays(tx);
   await refreshChangedHolidayWeeks(tx);
 }
 
