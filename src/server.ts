@@ -140,6 +140,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     else if ((await dataStats(db)).storeWeekRows === 0) logger.info('no sales data yet: import it with `storecast import train.csv stores.csv features.csv` or POST /api/v1/sales');
     if (loading.signal.aborted) return;
     state.phase = 'ready';
+    // The model's inputs are built before the first question: seconds at Walmart size.
+    void forecaster.warm(db).catch((err: unknown) => logger.warn({ err }, 'could not prepare the forecaster'));
     // The model trains after the data is in; until it is active, forecasts come from seasonal
     // naive and replies say so.
     if (config.trainOnStart) training = startBackgroundTraining(db, config, logger, { forecaster });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureLogs } from './helpers/logs.ts';
 import { openDatabase, type Database } from '../src/db/client.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { holidayWeek } from '../src/data/holidays.ts';
@@ -148,7 +149,15 @@ describe('model registry and ModelForecaster on PGlite', () => {
     expect(r1.model).toBe('global-mlp v1');
     expect(r1.note).toBeUndefined();
     expect(r1.points.map((p) => p.value)).toEqual(Array.from(direct[1]?.p50 ?? []));
+    // Warmed ahead of the first question (as the server does once its data is in): the bases
+    // built in the background give the same answer as those built on demand.
+    const logs = captureLogs();
+    const warmed = new ModelForecaster({ refreshMs: 0, logger: logs.logger });
+    await warmed.warm(db);
+    expect(logs.lines.find((l) => l.msg === 'forecast bases built for the latest week')).toMatchObject({ series: panel.series.length });
+    expect((await warmed.forecast(db, { store: panel.series[3]!.store, dept: panel.series[3]!.dept }, 52)).points).toEqual(r1.points);
     const store = await f.forecast(db, { store: 1 }, 8);
+    expect((await warmed.forecast(db, { store: 1 }, 8)).points).toEqual(store.points);
     expect(store.points).toHaveLength(8);
     for (const p of store.points) expect(p.lower <= p.value && p.value <= p.upper).toBe(true);
 

@@ -1,15 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { captureLogs } from './helpers/logs.ts';
 import { loadConfig } from '../src/config.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { AdapterSupervisor } from '../src/server/supervisor.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-
-function captureLogs() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { logger, lines, messages: () => lines.map((l) => String(l.msg)) };
-}
 
 const until = async (check: () => Promise<boolean> | boolean, timeoutMs = 60_000) => {
   const end = Date.now() + timeoutMs;

@@ -10,6 +10,7 @@ import { SeasonalNaiveForecaster } from './seasonal-naive.ts';
 import { describeScope, seriesScope } from '../scope.ts';
 import { ensureBackend } from './tf.ts';
 import { forecastSeries } from './train.ts';
+import { warmOrigin } from './features.ts';
 import { addWeeks } from '../data/weeks.ts';
 import { logForecasts } from './forecast-log.ts';
 
@@ -52,7 +53,7 @@ export class ModelForecaster implements Forecaster {
   private state: State | undefined;
   private stateLoading: Promise<State> | undefined;
   private model: { version: number; promise: Promise<LoadedModel> } | undefined;
-  private panel: { stamp: string; promise: Promise<Panel> } | undefined;
+  private panel: { stamp: string; promise: Promise<Panel>; warmed: Promise<void> } | undefined;
   private readonly cache = new Map<string, ForecastResult>();
 
   constructor(private readonly options: ModelForecasterOptions = {}) {
@@ -102,15 +103,38 @@ export class ModelForecaster implements Forecaster {
     return this.model.promise;
   }
 
-  private loadedPanel(db: Database, stamp: string): Promise<Panel> {
+  /**
+   * The panel for this data stamp; a new one also gets its department bases at the latest week
+   * built in the background (the origin of every current forecast): at 4,600 stores the first
+   * forecasts after a load would otherwise pay seconds for them. Yields between departments.
+   */
+  private loadedPanel(db: Database, stamp: string, svdRank: number): { promise: Promise<Panel>; warmed: Promise<void> } {
     if (this.panel?.stamp !== stamp) {
       const promise = loadPanel(db);
-      this.panel = { stamp, promise };
-      promise.catch(() => {
+      const warmed = promise.then(async (panel) => {
+        const started = performance.now();
+        await warmOrigin(panel, panel.weeks.length - 1, { svdRank }, () => new Promise((resolve) => setImmediate(resolve)));
+        this.options.logger?.info({ series: panel.series.length, ms: Math.round(performance.now() - started) }, 'forecast bases built for the latest week');
+      });
+      this.panel = { stamp, promise, warmed };
+      warmed.catch((err: unknown) => {
         if (this.panel?.promise === promise) this.panel = undefined;
+        this.options.logger?.warn({ err }, 'could not load the sales panel');
       });
     }
-    return this.panel.promise;
+    return this.panel;
+  }
+
+  /**
+   * Loads the active model and the panel and builds the bases ahead of the first question
+   * (the server calls it once its data is in). Resolves when done; a failure is logged and
+   * left to the first forecast to meet.
+   */
+  async warm(db: Database): Promise<void> {
+    const state = await this.currentState(db);
+    if (state.version === undefined) return;
+    const model = await this.loadedModel(db, state.version);
+    await this.loadedPanel(db, state.stamp, model.hyper.svdRank).warmed.catch(() => {});
   }
 
   private async withFallback(db: Database, key: SeriesKey, horizon: number, options: { origin?: string }, note: string): Promise<ForecastResult> {
@@ -137,7 +161,7 @@ export class ModelForecaster implements Forecaster {
       this.options.logger?.error({ err, version: state.version }, 'could not load the active model');
       return this.withFallback(db, key, horizon, options, FALLBACK_NOTES.failed);
     }
-    const panel = await this.loadedPanel(db, state.stamp);
+    const panel = await this.loadedPanel(db, state.stamp, model.hyper.svdRank).promise;
     const result = await this.forecastWith(model, panel, db, key, horizon, options);
     // Live answers go to the forecast log (a cache hit was logged when it was computed);
     // forecasts at a past origin are backtests, not answers.
