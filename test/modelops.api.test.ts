@@ -116,5 +116,14 @@ describe.each(DB_KINDS)('prediction API and /model (%s)', (kind) => {
     const busy = await services.run({ name: 'model', text: 'retrain' }, { platform: 'cli', roles: [] });
     expect(busy.kind).toBe('ok');
     expect(busy.reply.summary).toMatch(/Not started: retrain #\d+ is running/);
+    // Through the API: a token is an identity; its grants decide (a store viewer may not retrain, a chain admin may ask).
+    const byViewerToken = (await (await post('/commands', 'query', { command: '/model retrain' })).json()) as { kind: string; error: { message: string } };
+    expect(byViewerToken.kind).toBe('denied');
+    expect(byViewerToken.error.message).toMatch(/needs the admin role/);
+    const { token, info } = await createToken(t.db, { name: 'ops', scopes: ['query'] });
+    await addGrant(t.db, { principal: `token:${info.id}`, role: 'admin', scope: { kind: 'chain' } });
+    const res = await app.request('/api/v1/commands', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ command: '/model retrain' }) });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { reply: { summary: string } }).reply.summary).toMatch(/Not started: retrain #\d+ is running/);
   });
 });

@@ -207,6 +207,8 @@ export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOpt
     const t = now();
     const due = await claimDueRules(deps.db, t, deps.config.alertEveryMs, 200);
     const evaluation = await evaluateRules(deps, due, t);
+    // Per replica: the operator (and bench/replicas.ts) can see that each round ran once.
+    if (due.length) ctx.log.info({ rules: due.length, fired: evaluation.fired.length, resolved: evaluation.resolved.length, ms: evaluation.ms }, 'alert rules evaluated');
     const claims = await claimNotifications(deps.db, t, options.leaseMs ?? 120_000, batch);
     await Promise.all(claims.map((c) => deliver(ctx, c, retry, now)));
     return { evaluation, delivered: claims.length };

@@ -26,11 +26,12 @@ export class AccessDenied extends UserError {
 
 /**
  * An identified asker: a chat user the platform vouched for (signed request), a signed-in
- * console user, or the operator at the server's own shell. The local web console without a
+ * console user, an API token, or the operator at the server's own shell. The local web console without a
  * session is anonymous: anyone who reaches its port.
  */
-export function isIdentified(ctx: Pick<CommandContext, 'platform' | 'user'>): boolean {
-  return ctx.platform === 'cli' || ctx.user !== undefined;
+export function isIdentified(ctx: Pick<CommandContext, 'platform' | 'user' | 'access'>): boolean {
+  // An API token is named and granted by an admin: an identity, as a Slack or Discord user is.
+  return ctx.platform === 'cli' || ctx.user !== undefined || ctx.access.keys.some((k) => k.startsWith('token:'));
 }
 
 function denied(ctx: CommandContext, what: string, scope?: Scope): AccessDenied {

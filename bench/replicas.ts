@@ -1,0 +1,233 @@
+// Replicas (issue #15): two `storecast serve` processes on one Postgres database, started
+// together, then fed the work that must happen once across them:
+//   1. training on start: one replica trains, the other sees the claim and does not;
+//   2. weekly summaries due for every subscription, alert rules due every minute: each summary
+//      posted once, each rule evaluated once per round (per-replica counts from their logs);
+//   3. a new week of sales for every store pushed through both replicas' ingest API, one part
+//      sent to both at once (a retried request): applied once, aggregates equal to a recount;
+//   4. `/model retrain` asked of both replicas at the same moment: one retrain starts.
+// Run: npx tsx bench/replicas.ts [--url DATABASE_URL | --stores 45] [--subscriptions 100] [--rules 50]
+//      [--train-timeout 1800] [--keep]
+//   --url: an existing chain (e.g. `bench/scale.ts 4600 --keep` prints one); else a new database
+//   on TEST_DATABASE_URL's server loaded with `storecast demo --stores N`, dropped after.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createRule } from '../src/alerts/rules.ts';
+import { createToken } from '../src/auth/tokens.ts';
+import { openPostgres, type Database } from '../src/db/client.ts';
+import { addWeeks } from '../src/data/weeks.ts';
+import { createOutbound } from '../src/net/outbound.ts';
+import { createSubscription } from '../src/webhooks/index.ts';
+import { createTestDatabase, type TestDatabase } from '../test/helpers/db.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const cli = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
+const KEY = randomBytes(32);
+const DAY = 86_400_000;
+const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
+
+interface Replica {
+  name: string;
+  port: number;
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+}
+
+/** Counts requests by path: summaries at /sub/N, alert notices at /rule/N. */
+async function startReceiver() {
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, close: () => server.close() };
+}
+
+function startReplica(name: string, port: number, env: Record<string, string>): Replica {
+  const child = spawn(process.execPath, [cli, 'serve'], { env: { ...process.env, ...env, PORT: String(port), LOG_FORMAT: 'json', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  let rest = '';
+  // The log goes to stderr as JSON lines: kept for counting; warnings and errors shown.
+  child.stderr!.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      let entry: Record<string, unknown> | undefined;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        entry = undefined;
+      }
+      if (entry) logs.push(entry);
+      if (!entry || Number(entry.level) >= 40) process.stderr.write(`[${name}] ${line}\n`);
+    }
+  });
+  return { name, port, child, logs };
+}
+
+const said = (r: Replica, msg: string | RegExp) => r.logs.filter((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg))));
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutS: number): Promise<boolean> {
+  const end = Date.now() + timeoutS * 1000;
+  while (!(await check())) {
+    if (Date.now() > end) {
+      console.log(`  (gave up waiting for ${what} after ${timeoutS} s)`);
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return true;
+}
+
+async function openChain(): Promise<{ db: Database; url: string; test?: TestDatabase }> {
+  const url = option('--url', '');
+  if (url) return { db: await openPostgres(url), url };
+  const test = await createTestDatabase('postgres');
+  const stores = option('--stores', '45');
+  const started = performance.now();
+  const code = await new Promise<number | null>((resolve) =>
+    spawn(process.execPath, [cli, 'demo', '--stores', stores], { env: { ...process.env, DATABASE_URL: test.url!, LOG_LEVEL: 'warn' }, stdio: 'inherit' }).on('close', resolve),
+  );
+  if (code !== 0) throw new Error(`storecast demo --stores ${stores} failed`);
+  console.log(`  loaded ${stores} demo stores in ${seconds(started)} s`);
+  return { db: test.db, url: test.url!, test };
+}
+
+/** Summaries due now and sales alerts on stores spread over the chain, all to the receiver. */
+async function seedScheduledWork(db: Database, receiver: string, counts: { subscriptions: number; rules: number }): Promise<{ subscriptions: string[]; rules: string[] }> {
+  const made = { subscriptions: [] as string[], rules: [] as string[] };
+  const outbound = createOutbound({ allow: ['127.0.0.1'] });
+  const [{ n } = { n: 1 }] = await db.query<{ n: number }>('SELECT max(store_id)::int AS n FROM stores');
+  const store = (i: number) => 1 + ((i * 7919) % n);
+  for (let i = 0; i < counts.subscriptions; i++) {
+    const input = { scope: { kind: 'store', store: store(i) }, target: { kind: 'url', url: `${receiver}/sub/${i}` }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, now: new Date(Date.now() - 8 * DAY) } as const;
+    made.subscriptions.push((await createSubscription(db, KEY, input, outbound)).subscription.id);
+  }
+  for (let i = 0; i < counts.rules; i++) {
+    const rule = await createRule(db, KEY, { kind: 'sales', scope: { kind: 'store', store: store(i + 1) }, condition: { type: 'below-forecast', pct: 50 }, target: { kind: 'webhook', url: `${receiver}/rule/${i}` }, createdBy: 'cli' }, outbound);
+    made.rules.push(rule.id);
+  }
+  return made;
+}
+
+const post = (r: Replica, path: string, token: string, body: string, type: string) =>
+  fetch(`http://127.0.0.1:${r.port}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
+
+/** A new week for every store and department of the last one, as CSV parts under the ingest limit. */
+async function nextWeekParts(db: Database): Promise<{ week: string; parts: string[]; rows: number }> {
+  const [{ last } = { last: '' }] = await db.query<{ last: string }>('SELECT max(week)::text AS last FROM store_week_sales');
+  const rows = await db.query<{ store_id: number; dept_id: number; sales: number }>('SELECT store_id, dept_id, sales FROM weekly_sales WHERE week = $1::date', [last]);
+  const week = addWeeks(last, 1);
+  const parts: string[] = [];
+  for (let i = 0; i < rows.length; i += 100_000) {
+    const lines = rows.slice(i, i + 100_000).map((r) => `${r.store_id},${r.dept_id},${week},${(r.sales * 1.01).toFixed(2)},FALSE`);
+    parts.push(`Store,Dept,Date,Weekly_Sales,IsHoliday\n${lines.join('\n')}\n`);
+  }
+  return { week, parts, rows: rows.length };
+}
+
+async function ingestPhase(db: Database, [a, b]: Replica[], token: string): Promise<void> {
+  const { week, parts, rows } = await nextWeekParts(db);
+  const started = performance.now();
+  // Part 0 goes to both replicas at once (a load balancer's retry); the rest alternate, two at a time.
+  const reports = await Promise.all([post(a!, '/api/v1/sales', token, parts[0]!, 'text/csv'), post(b!, '/api/v1/sales', token, parts[0]!, 'text/csv')]);
+  for (let i = 1; i < parts.length; i += 2) {
+    reports.push(...(await Promise.all(parts.slice(i, i + 2).map((p, k) => post(k === 0 ? a! : b!, '/api/v1/sales', token, p, 'text/csv')))));
+  }
+  const took = (performance.now() - started) / 1000;
+  const sum = (k: string) => reports.reduce((s, r) => s + Number(r.body[k] ?? 0), 0);
+  const statuses = [...new Set(reports.map((r) => r.status))].join(',');
+  console.log(`  ingest of week ${week}: ${rows.toLocaleString('en-US')} rows in ${parts.length} parts (+1 duplicate) in ${took.toFixed(1)} s (${Math.round(rows / took).toLocaleString('en-US')} rows/s); HTTP ${statuses}`);
+  console.log(`    inserted ${sum('inserted')}, updated ${sum('updated')}, unchanged ${sum('unchanged')} (the duplicated part: ${reports[0]!.body.inserted}/${reports[1]!.body.inserted} inserted by A/B)`);
+  const [check] = await db.query<{ stores: number; store_off: number; depts: number; dept_off: number }>(
+    `WITH w AS (SELECT store_id, dept_id, sales FROM weekly_sales WHERE week = $1::date),
+          s AS (SELECT store_id, sum(sales) AS sales, count(*) AS n FROM w GROUP BY 1),
+          d AS (SELECT dept_id, sum(sales) AS sales, count(*) AS n FROM w GROUP BY 1)
+     SELECT (SELECT count(*) FROM s)::int AS stores,
+            (SELECT count(*) FROM s LEFT JOIN store_week_sales t ON t.store_id = s.store_id AND t.week = $1::date WHERE t.sales IS NULL OR abs(t.sales - s.sales) > 0.01 OR t.dept_count <> s.n)::int AS store_off,
+            (SELECT count(*) FROM d)::int AS depts,
+            (SELECT count(*) FROM d LEFT JOIN dept_week_sales t ON t.dept_id = d.dept_id AND t.week = $1::date WHERE t.sales IS NULL OR abs(t.sales - d.sales) > 0.01 OR t.store_count <> d.n)::int AS dept_off`,
+    [week],
+  );
+  console.log(`    aggregates vs a recount of the week: ${check!.store_off} of ${check!.stores} store totals and ${check!.dept_off} of ${check!.depts} department totals differ`);
+}
+
+async function retrainPhase(db: Database, replicas: Replica[], token: string, before: number): Promise<void> {
+  const answers = await Promise.all(replicas.map((r) => post(r, '/api/v1/commands', token, JSON.stringify({ command: '/model retrain' }), 'application/json')));
+  for (const [i, r] of replicas.entries()) console.log(`  /model retrain on ${r.name}: ${String((answers[i]!.body.reply as { title?: string } | undefined)?.title)} (${String((answers[i]!.body.reply as { summary?: string } | undefined)?.summary).slice(0, 90)})`);
+  const [{ n } = { n: 0 }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM model_retrains WHERE id > $1', [before]);
+  console.log(`    retrain runs claimed: ${n}`);
+}
+
+function schedulerReport(replicas: Replica[], hits: Map<string, number>, counts: { subscriptions: number; rules: number }, windowS: number): void {
+  const summaries = [...hits].filter(([p]) => p.startsWith('/sub/'));
+  const dupes = summaries.filter(([, n]) => n > 1).length;
+  console.log(`  weekly summaries: ${summaries.length} of ${counts.subscriptions} subscriptions posted, ${dupes} more than once; delivered by ${replicas.map((r) => `${r.name} ${said(r, 'webhook delivered').length}`).join(', ')}`);
+  const evaluated = replicas.map((r) => said(r, 'alert rules evaluated').reduce((s, l) => s + Number(l.rules), 0));
+  const rounds = Math.ceil(windowS / 60);
+  console.log(`  alert rules evaluated: ${replicas.map((r, i) => `${r.name} ${evaluated[i]}`).join(', ')} = ${evaluated.reduce((a, b) => a + b, 0)} for ${counts.rules} rules due once a minute over ${windowS.toFixed(0)} s (at most ${counts.rules * rounds} if each round ran once)`);
+}
+
+async function main(): Promise<void> {
+  const chain = await openChain();
+  const { db } = chain;
+  const counts = { subscriptions: Number(option('--subscriptions', '100')), rules: Number(option('--rules', '50')) };
+  const [base] = await db.query<{ models: number; retrains: number; ready: number }>(
+    `SELECT coalesce(max(version), 0)::int AS models, (SELECT coalesce(max(id), 0)::int FROM model_retrains) AS retrains,
+            (SELECT count(*)::int FROM model_registry WHERE status = 'ready') AS ready FROM model_registry`,
+  );
+  const [{ stores } = { stores: 0 }] = await db.query<{ stores: number }>('SELECT count(*)::int AS stores FROM stores');
+  console.log(`\nTwo replicas on ${stores.toLocaleString('en-US')} stores (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  const { token, info } = await createToken(db, { name: 'bench-replicas', scopes: ['admin'] });
+  const receiver = await startReceiver();
+  const made = await seedScheduledWork(db, receiver.url, counts);
+  const env = {
+    DATABASE_URL: chain.url, HOST: '127.0.0.1', STORECAST_SECRET_KEY: KEY.toString('hex'), STORECAST_DEMO: 'never', STORECAST_TRAIN_ON_START: 'true',
+    STORECAST_OUTBOUND_ALLOW: '127.0.0.1', STORECAST_ALERT_EVERY_MINUTES: '1', STORECAST_ADMINS: `token:${info.id}`, STORECAST_RATE_LIMIT: '0', DATABASE_POOL_SIZE: '10',
+  };
+  const started = performance.now();
+  const replicas = [startReplica('A', 39401, env), startReplica('B', 39402, env)];
+  try {
+    await until('both replicas ready', async () => (await Promise.all(replicas.map((r) => fetch(`http://127.0.0.1:${r.port}/readyz`).then((x) => x.status === 200, () => false)))).every(Boolean), 300);
+    console.log(`  both ready in ${seconds(started)} s`);
+    await until('every summary', () => [...receiver.hits.keys()].filter((p) => p.startsWith('/sub/')).length >= counts.subscriptions, 900);
+    await until('a second round of alert evaluation', () => replicas.flatMap((r) => said(r, 'alert rules evaluated')).length >= 2, 180);
+    schedulerReport(replicas, receiver.hits, counts, (performance.now() - started) / 1000);
+    await ingestPhase(db, replicas, token);
+    const trainings = async () => (await db.query<{ version: number; status: string }>('SELECT version, status FROM model_registry WHERE version > $1 ORDER BY version', [base!.models])).map((r) => `v${r.version} ${r.status}`);
+    if (base!.ready === 0) {
+      await until('the training on start', async () => (await trainings()).some((s) => !s.endsWith('training')), Number(option('--train-timeout', '1800')));
+      const skipped = replicas.filter((r) => said(r, /no background training/).length > 0).map((r) => r.name);
+      console.log(`  training on start: runs ${JSON.stringify(await trainings())} after ${seconds(started)} s; replicas that saw the claim and did not train: ${skipped.join(', ') || 'none'}`);
+    } else console.log('  training on start: a model was already registered (no run expected)');
+    await retrainPhase(db, replicas, token, base!.retrains);
+  } finally {
+    for (const r of replicas) r.child.kill('SIGTERM');
+    await Promise.all(replicas.map((r) => new Promise((resolve) => (r.child.exitCode === null ? r.child.once('exit', resolve) : resolve(null)))));
+    receiver.close();
+    if (!args.includes('--keep')) {
+      // Only what this run made: the chain may be someone's.
+      await db.query('DELETE FROM webhook_deliveries WHERE subscription_id = ANY($1::text[])', [made.subscriptions]);
+      await db.query('DELETE FROM webhook_subscriptions WHERE id = ANY($1::text[])', [made.subscriptions]);
+      await db.query('DELETE FROM alert_notifications WHERE rule_id = ANY($1::text[])', [made.rules]);
+      await db.query('DELETE FROM alert_rules WHERE id = ANY($1::text[])', [made.rules]);
+      await db.query('DELETE FROM api_tokens WHERE id = $1', [info.id]);
+    }
+    if (chain.test && !args.includes('--keep')) await chain.test.cleanup();
+    else await db.close();
+  }
+}
+
+await main();
