@@ -91,6 +91,14 @@ describe.each(DB_KINDS)('campaigns (%s)', (kind) => {
     expect(none.summary).toContain('not distinguishable from zero');
   });
 
+  it('/compare matches automatic controls only among stores in no campaign over the window, as /campaign-impact does', async () => {
+    // Stores 2-10 (even) run "synthetic" over these weeks, lifted 8%: with them left out, 15 and 16 remain.
+    const reply = await ask(`compare stores 1,3,5,7,9,11,12,13,14 from ${START} to ${addWeeks(START, 7)}`);
+    const controls = (reply.data.controls as { store: number }[]).map((c) => c.store).sort((a, b) => a - b);
+    expect(controls).toEqual([15, 16]);
+    expect(reply.facts.find((f) => f.label === 'Controls')!.value).toContain('none in an overlapping campaign');
+  });
+
   it('restricted: compared stores must be visible; automatic controls come only from visible stores, and the answer says so', async () => {
     const restricted = testServices(t.db, { STORECAST_ACCESS: 'restricted' });
     const viewer: Asker = { platform: 'slack', workspace: 'T1', channel: 'C1', user: 'U7', roles: [] };

@@ -4,7 +4,7 @@ import type { CommandContext } from '../chat/command.ts';
 import { money, percent } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
 import type { ImpactAnswer } from './impact.ts';
-import { listCampaigns, type Campaign } from './campaigns.ts';
+import { busyStores, listCampaigns, type Campaign } from './campaigns.ts';
 
 /**
  * What the campaign commands share: the stores an asker may see (automatic controls come only
@@ -25,6 +25,23 @@ export async function visibleCampaigns(ctx: Pick<CommandContext, 'access' | 'db'
   const all = await listCampaigns(ctx.db);
   const mine = all.filter((c) => visible.all || [...c.stores, ...(c.controls ?? [])].every((s) => visible.stores.includes(s)));
   return { mine, total: all.length };
+}
+
+/**
+ * The stores automatic controls may come from, for /campaign-impact and /compare alike: the
+ * visible ones less those in a campaign overlapping the window (its own effect would count as
+ * the controls'). `except`: the campaign being judged. `note` says where the controls came from.
+ */
+export async function controlPool(
+  ctx: Pick<CommandContext, 'db'>,
+  visible: { stores: readonly number[]; all: boolean },
+  window: { start: string; end: string; except?: string },
+): Promise<{ stores: number[]; note: (poolSize: number) => string }> {
+  const busy = await busyStores(ctx.db, window.start, window.end, window.except);
+  return {
+    stores: visible.stores.filter((s) => !busy.has(s)),
+    note: (poolSize) => `${visible.all ? 'all' : 'the'} ${poolSize} stores ${visible.all ? 'with complete data' : 'you may see'}${busy.size ? ', none in an overlapping campaign' : ''}`,
+  };
 }
 
 /** Refuses unless every store compared is one the asker may see (the answer would reveal it). */
