@@ -1,6 +1,7 @@
 import { defineCommand } from '../src/chat/command.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
+import { CAMPAIGN_NAME_TYPED } from '../src/campaigns/campaigns.ts';
 import { controlPool, impactReply, visibleCampaigns, visibleStores } from '../src/campaigns/chat.ts';
 import { measureImpact } from '../src/campaigns/impact.ts';
 import { dataWindow } from '../src/analytics/series.ts';
@@ -8,7 +9,7 @@ import { dataWindow } from '../src/analytics/series.ts';
 export default defineCommand({
   name: 'campaign-impact',
   description: 'Did a campaign lift sales? Difference-in-differences vs control stores, parallel-trend check, lift with a 95% interval.',
-  options: [{ name: 'name', type: 'string', required: true, pattern: /^[a-z0-9][a-z0-9-]{0,62}$/i, description: 'Campaign name (see /campaigns)' }],
+  options: [{ name: 'name', type: 'string', required: true, pattern: CAMPAIGN_NAME_TYPED, description: 'Campaign name (see /campaigns)' }],
   examples: ['/campaign-impact spring-push'],
   // Judged over the stores the asker may see: the campaign's stores must all be among them,
   // and automatic controls are drawn only from them.

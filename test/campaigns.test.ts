@@ -126,6 +126,15 @@ describe.each(DB_KINDS)('campaigns (%s)', (kind) => {
     expect(create.kind).toBe('denied');
   });
 
+  it('a name starting with a digit (as the API and a CSV allow) is created, measured and deleted in chat alike', async () => {
+    const created = await ask('campaign create 2011-fall stores 12,14 from 2011-09-02 to 2011-10-28');
+    expect(created.data.campaign).toMatchObject({ name: '2011-fall', stores: [12, 14] });
+    expect(created.actions[0]!.command).toBe('/campaign-impact name 2011-fall');
+    expect((await ask('campaign-impact 2011-fall')).title).toBe('Campaign 2011-fall');
+    expect((await ask('campaign delete 2011-Fall')).data.deleted).toBe('2011-fall');
+    expect((await ask('campaigns')).data.campaigns as { name: string }[]).not.toContainEqual(expect.objectContaining({ name: '2011-fall' }));
+  });
+
   it('campaigns CSV: recognised by its header, bad rows reported, re-import changes nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'campaigns-'));
     const file = join(dir, 'campaigns.csv');
