@@ -27,6 +27,7 @@ export default defineCommand({
     const answer = await measureImpact(ctx.db, { treated: campaign.stores, controls: campaign.controls, start: campaign.start, end: campaign.end, pool: pool.stores });
     const window = await dataWindow(ctx.db);
     return impactReply(answer, {
+      kind: 'campaign',
       title: `Campaign ${campaign.name}`,
       dataThrough: window!.lastWeek,
       visibleAll: visible.all,

@@ -28,9 +28,10 @@ export default defineCommand({
     const visible = await visibleStores(ctx);
     requireVisible(ctx, visible, [...treated, ...(controls ?? [])], 'This comparison');
     const pool = await controlPool(ctx, visible, { start: options.from, end: options.to });
-    const answer = await measureImpact(ctx.db, { treated, controls, start: options.from, end: options.to, pool: pool.stores });
+    const answer = await measureImpact(ctx.db, { kind: 'comparison', treated, controls, start: options.from, end: options.to, pool: pool.stores });
     const window = await dataWindow(ctx.db);
     return impactReply(answer, {
+      kind: 'comparison',
       title: `Stores ${treated.join(', ')} vs ${controls ? controls.join(', ') : 'matched controls'}`,
       dataThrough: window!.lastWeek,
       visibleAll: visible.all,

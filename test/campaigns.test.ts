@@ -91,6 +91,21 @@ describe.each(DB_KINDS)('campaigns (%s)', (kind) => {
     expect(none.summary).toContain('not distinguishable from zero');
   });
 
+  it('/compare speaks of a comparison and its test window, /campaign-impact of the campaign', async () => {
+    const compared = await ask(`compare stores ${TREATED.join(',')} vs 1,3,5,7,9,11 from ${START} to ${addWeeks(START, 7)}`);
+    const shown = JSON.stringify({ title: compared.title, summary: compared.summary, facts: compared.facts, chart: compared.chart, columns: compared.table!.columns, rows: compared.table!.rows });
+    expect(shown).not.toMatch(/campaign/i);
+    expect(compared.facts.map((f) => f.label)).toContain('Test window');
+    expect(shown).toContain('tested stores vs control stores');
+    expect(compared.table!.columns).toEqual(['week', 'phase', 'tested_index', 'control_index']);
+    const late = await services.run({ name: 'compare', text: 'stores 1,2 vs 3,4 from 2013-03-01 to 2013-04-26' }, asker);
+    expect(late.reply.summary).toContain('The test window starts after the data ends');
+    const campaign = await ask('campaign-impact synthetic');
+    expect(campaign.facts.map((f) => f.label)).toContain('Campaign weeks');
+    expect(JSON.stringify(campaign.chart)).toContain('campaign stores vs control stores');
+    expect(campaign.table!.columns).toEqual(['week', 'phase', 'campaign_index', 'control_index']);
+  });
+
   it('/compare matches automatic controls only among stores in no campaign over the window, as /campaign-impact does', async () => {
     // Stores 2-10 (even) run "synthetic" over these weeks, lifted 8%: with them left out, 15 and 16 remain.
     const reply = await ask(`compare stores 1,3,5,7,9,11,12,13,14 from ${START} to ${addWeeks(START, 7)}`);
