@@ -19,6 +19,8 @@ export interface CampaignImpactChartInput {
   /** Legend labels, e.g. "Campaign stores (5)" and "Control stores (10)". */
   treatedLabel: string;
   controlLabel: string;
+  /** The shaded weeks' label (default "Campaign"; /compare says "Test window"). */
+  bandLabel?: string;
 }
 
 const DAY = 86_400_000;
@@ -41,7 +43,7 @@ export function campaignImpactChart(input: CampaignImpactChartInput): ChartSpec 
   const legend = { title: null, symbolType: 'stroke', symbolStrokeWidth: 3 };
   const y = { field: 'value', type: 'quantitative' as const, title: 'Sales index (pre-period = 100)', scale: { zero: false, nice: true }, axis: { tickCount: 6 } };
   // The shaded band covers each campaign week's whole sales week (Saturday to Friday).
-  const band = { start: isoWeek(campaign[0]!.t - 6 * DAY), end: isoWeek(campaign.at(-1)!.t), label: 'Campaign' };
+  const band = { start: isoWeek(campaign[0]!.t - 6 * DAY), end: isoWeek(campaign.at(-1)!.t), label: input.bandLabel ?? 'Campaign' };
   const spec = {
     ...frame(input),
     height: CHART_HEIGHT,

@@ -1,15 +1,15 @@
 import { defineCommand } from '../src/chat/command.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
-import { busyStores } from '../src/campaigns/campaigns.ts';
-import { impactReply, visibleCampaigns, visibleStores } from '../src/campaigns/chat.ts';
+import { CAMPAIGN_NAME_TYPED } from '../src/campaigns/campaigns.ts';
+import { controlPool, impactReply, visibleCampaigns, visibleStores } from '../src/campaigns/chat.ts';
 import { measureImpact } from '../src/campaigns/impact.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 
 export default defineCommand({
   name: 'campaign-impact',
   description: 'Did a campaign lift sales? Difference-in-differences vs control stores, parallel-trend check, lift with a 95% interval.',
-  options: [{ name: 'name', type: 'string', required: true, pattern: /^[a-z0-9][a-z0-9-]{0,62}$/i, description: 'Campaign name (see /campaigns)' }],
+  options: [{ name: 'name', type: 'string', required: true, pattern: CAMPAIGN_NAME_TYPED, description: 'Campaign name (see /campaigns)' }],
   examples: ['/campaign-impact spring-push'],
   // Judged over the stores the asker may see: the campaign's stores must all be among them,
   // and automatic controls are drawn only from them.
@@ -23,15 +23,15 @@ export default defineCommand({
       const names = mine.map((c) => c.name);
       throw new UserError(`There is no campaign called ${name.toLowerCase()}.${names.length ? ` Campaigns: ${names.slice(0, 10).join(', ')}.` : ' Record one with /campaign create.'}`);
     }
-    const busy = await busyStores(ctx.db, campaign.start, campaign.end, campaign.name);
-    const pool = visible.stores.filter((s) => !busy.has(s));
-    const answer = await measureImpact(ctx.db, { treated: campaign.stores, controls: campaign.controls, start: campaign.start, end: campaign.end, pool });
+    const pool = await controlPool(ctx, visible, { start: campaign.start, end: campaign.end, except: campaign.name });
+    const answer = await measureImpact(ctx.db, { treated: campaign.stores, controls: campaign.controls, start: campaign.start, end: campaign.end, pool: pool.stores });
     const window = await dataWindow(ctx.db);
     return impactReply(answer, {
+      kind: 'campaign',
       title: `Campaign ${campaign.name}`,
       dataThrough: window!.lastWeek,
       visibleAll: visible.all,
-      poolNote: `${visible.all ? 'all' : 'the'} ${answer.poolSize} stores ${visible.all ? 'with complete data' : 'you may see'}${busy.size ? ', none in an overlapping campaign' : ''}`,
+      poolNote: pool.note(answer.poolSize),
       data: { campaign },
       filename: `campaign-${campaign.name}.csv`,
     });

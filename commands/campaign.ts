@@ -4,7 +4,7 @@ import { AccessDenied } from '../src/chat/access.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { commandLine } from '../src/chat/parse.ts';
 import { principalKeys } from '../src/access/principal.ts';
-import { createCampaign, deleteCampaign, getCampaign, parseStoreList } from '../src/campaigns/campaigns.ts';
+import { CAMPAIGN_NAME_TYPED, createCampaign, deleteCampaign, getCampaign, parseStoreList } from '../src/campaigns/campaigns.ts';
 import { describeScope, type Scope } from '../src/scope.ts';
 import campaignImpact from './campaign-impact.ts';
 
@@ -23,7 +23,7 @@ const campaign = defineCommand({
   description: 'Record a marketing campaign (its stores, dates, optional control stores) to measure with /campaign-impact; or delete one.',
   options: [
     { name: 'action', type: 'choice', choices: ['create', 'delete'], required: true, description: 'create or delete' },
-    { name: 'name', type: 'string', pattern: /^[a-z][a-z0-9-]{0,62}$/i, description: 'Campaign name: letters, digits, hyphens (spring-push)' },
+    { name: 'name', type: 'string', pattern: CAMPAIGN_NAME_TYPED, description: 'Campaign name: letters, digits, hyphens (spring-push)' },
     { name: 'stores', type: 'string', aliases: ['store'], description: 'Stores that ran it: 1,5,7 or 1-5' },
     { name: 'from', type: 'date', aliases: ['start'], description: 'First day, YYYY-MM-DD' },
     { name: 'to', type: 'date', aliases: ['end', 'until'], description: 'Last day, YYYY-MM-DD' },

@@ -2,7 +2,7 @@ import { defineCommand } from '../src/chat/command.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { parseStoreList } from '../src/campaigns/campaigns.ts';
-import { impactReply, requireVisible, visibleStores } from '../src/campaigns/chat.ts';
+import { controlPool, impactReply, requireVisible, visibleStores } from '../src/campaigns/chat.ts';
 import { measureImpact } from '../src/campaigns/impact.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 
@@ -27,13 +27,15 @@ export default defineCommand({
     if (both.length) throw new UserError(`Store ${both.join(', ')} is on both sides.`, { example: EXAMPLE });
     const visible = await visibleStores(ctx);
     requireVisible(ctx, visible, [...treated, ...(controls ?? [])], 'This comparison');
-    const answer = await measureImpact(ctx.db, { treated, controls, start: options.from, end: options.to, pool: visible.stores });
+    const pool = await controlPool(ctx, visible, { start: options.from, end: options.to });
+    const answer = await measureImpact(ctx.db, { kind: 'comparison', treated, controls, start: options.from, end: options.to, pool: pool.stores });
     const window = await dataWindow(ctx.db);
     return impactReply(answer, {
+      kind: 'comparison',
       title: `Stores ${treated.join(', ')} vs ${controls ? controls.join(', ') : 'matched controls'}`,
       dataThrough: window!.lastWeek,
       visibleAll: visible.all,
-      poolNote: `${visible.all ? 'all' : 'the'} ${answer.poolSize} stores ${visible.all ? 'with complete data' : 'you may see'}`,
+      poolNote: pool.note(answer.poolSize),
       data: { from: options.from, to: options.to },
       filename: `compare-${treated.join('-')}.csv`,
     });

@@ -8,8 +8,7 @@ import { ranking } from '../src/analytics/rankings.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { addWeeks } from '../src/data/weeks.ts';
-import { loadSegments } from '../src/analytics/segments.ts';
-import type { Database } from '../src/db/client.ts';
+import { segmentStores } from '../src/analytics/segments.ts';
 import forecast from './forecast.ts';
 
 const top = defineCommand({
@@ -70,16 +69,5 @@ const top = defineCommand({
     };
   },
 });
-
-/** The stores of a segment; a segment that does not exist is a user error naming the ones that do. */
-async function segmentStores(db: Database, segment: number): Promise<number[]> {
-  const segments = await loadSegments(db);
-  const stores = segments.filter((s) => s.segment === segment).map((s) => s.store);
-  if (stores.length === 0) {
-    const known = [...new Set(segments.map((s) => s.segment))];
-    throw new UserError(known.length ? `There is no segment ${segment}. Segments: ${known.join(', ')} (see /segments).` : 'No segments yet: they are computed once sales are imported.', { example: '/top stores in segment 1' });
-  }
-  return stores;
-}
 
 export default top;

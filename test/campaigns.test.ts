@@ -91,6 +91,29 @@ describe.each(DB_KINDS)('campaigns (%s)', (kind) => {
     expect(none.summary).toContain('not distinguishable from zero');
   });
 
+  it('/compare speaks of a comparison and its test window, /campaign-impact of the campaign', async () => {
+    const compared = await ask(`compare stores ${TREATED.join(',')} vs 1,3,5,7,9,11 from ${START} to ${addWeeks(START, 7)}`);
+    const shown = JSON.stringify({ title: compared.title, summary: compared.summary, facts: compared.facts, chart: compared.chart, columns: compared.table!.columns, rows: compared.table!.rows });
+    expect(shown).not.toMatch(/campaign/i);
+    expect(compared.facts.map((f) => f.label)).toContain('Test window');
+    expect(shown).toContain('tested stores vs control stores');
+    expect(compared.table!.columns).toEqual(['week', 'phase', 'tested_index', 'control_index']);
+    const late = await services.run({ name: 'compare', text: 'stores 1,2 vs 3,4 from 2013-03-01 to 2013-04-26' }, asker);
+    expect(late.reply.summary).toContain('The test window starts after the data ends');
+    const campaign = await ask('campaign-impact synthetic');
+    expect(campaign.facts.map((f) => f.label)).toContain('Campaign weeks');
+    expect(JSON.stringify(campaign.chart)).toContain('campaign stores vs control stores');
+    expect(campaign.table!.columns).toEqual(['week', 'phase', 'campaign_index', 'control_index']);
+  });
+
+  it('/compare matches automatic controls only among stores in no campaign over the window, as /campaign-impact does', async () => {
+    // Stores 2-10 (even) run "synthetic" over these weeks, lifted 8%: with them left out, 15 and 16 remain.
+    const reply = await ask(`compare stores 1,3,5,7,9,11,12,13,14 from ${START} to ${addWeeks(START, 7)}`);
+    const controls = (reply.data.controls as { store: number }[]).map((c) => c.store).sort((a, b) => a - b);
+    expect(controls).toEqual([15, 16]);
+    expect(reply.facts.find((f) => f.label === 'Controls')!.value).toContain('none in an overlapping campaign');
+  });
+
   it('restricted: compared stores must be visible; automatic controls come only from visible stores, and the answer says so', async () => {
     const restricted = testServices(t.db, { STORECAST_ACCESS: 'restricted' });
     const viewer: Asker = { platform: 'slack', workspace: 'T1', channel: 'C1', user: 'U7', roles: [] };
@@ -116,6 +139,15 @@ describe.each(DB_KINDS)('campaigns (%s)', (kind) => {
     // A viewer may not record campaigns: /campaign is a manage command.
     const create = await restricted.run({ name: 'campaign', text: 'create mine stores 2 from 2012-01-06 to 2012-02-03' }, viewer);
     expect(create.kind).toBe('denied');
+  });
+
+  it('a name starting with a digit (as the API and a CSV allow) is created, measured and deleted in chat alike', async () => {
+    const created = await ask('campaign create 2011-fall stores 12,14 from 2011-09-02 to 2011-10-28');
+    expect(created.data.campaign).toMatchObject({ name: '2011-fall', stores: [12, 14] });
+    expect(created.actions[0]!.command).toBe('/campaign-impact name 2011-fall');
+    expect((await ask('campaign-impact 2011-fall')).title).toBe('Campaign 2011-fall');
+    expect((await ask('campaign delete 2011-Fall')).data.deleted).toBe('2011-fall');
+    expect((await ask('campaigns')).data.campaigns as { name: string }[]).not.toContainEqual(expect.objectContaining({ name: '2011-fall' }));
   });
 
   it('campaigns CSV: recognised by its header, bad rows reported, re-import changes nothing', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../commands/index.ts';
+import { addGrant } from '../src/access/grants.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Database } from '../src/db/client.ts';
@@ -144,6 +145,25 @@ describe('subscriptions API and chat commands', () => {
     expect((await call(app, 'DELETE', `/subscriptions/${created.id}`, admin)).status).toBe(204);
     expect((await call(app, 'DELETE', `/subscriptions/${created.id}`, admin)).status).toBe(404);
     expect((await (await call(app, 'GET', '/subscriptions', admin)).json()).subscriptions).toHaveLength(1);
+  });
+
+  it('GET /subscriptions lists only subscriptions on data the token may see (restricted), as GET /alerts does', async () => {
+    const app = api({ STORECAST_SECRET_KEY: KEY_HEX, STORECAST_ACCESS: 'restricted' });
+    const ids: Record<string, string> = {};
+    for (const [name, scope] of [['store1', { store: 1 }], ['store3', { store: 3 }], ['west', { region: 'West' }], ['chain', { chain: true }]] as const) {
+      const res = await call(app, 'POST', '/subscriptions', admin, { ...scope, url: `https://example.com/hook/${name}` });
+      expect(res.status, await res.clone().text()).toBe(201);
+      ids[name] = (await res.json()).id;
+    }
+    const granted = async (name: string, scope: { kind: 'store'; store: number } | { kind: 'region'; region: string }) => {
+      const made = await createToken(t.db, { name, scopes: ['query'] });
+      await addGrant(t.db, { principal: `token:${made.info.id}`, role: 'viewer', scope });
+      return made.token;
+    };
+    const listed = async (token: string) => ((await (await call(app, 'GET', '/subscriptions', token)).json()).subscriptions as { id: string }[]).map((s) => s.id).sort();
+    expect(await listed(await granted('bi-store1', { kind: 'store', store: 1 }))).toEqual([ids.store1]);
+    expect(await listed(await granted('bi-west', { kind: 'region', region: 'West' }))).toEqual([ids.store1, ids.west].sort());
+    expect(await listed(query)).toEqual([]);
   });
 
   it('explains bad requests', async () => {

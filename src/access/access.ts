@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.ts';
 import { describeScope, type AreaScope, type Scope } from '../scope.ts';
+import { segmentStores } from '../analytics/segments.ts';
 import { listGrants } from './grants.ts';
 import { describePrincipal, identityOfKey, principalKeys, roleRank, type Identity, type Role } from './principal.ts';
 
@@ -80,27 +81,30 @@ function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
  * A segment as the stores it holds now (`kind: 'stores'`, asked: the segment), so every check
  * below judges it store by store; other scopes as they are. Segments change only on import,
  * and a store's visibility never depends on its segment, so this is read fresh each time.
+ * Never judged empty: a segment that does not exist is a usage error (segmentStores, naming
+ * the segments of `visible`), and segments not computed yet are computed first; an empty list
+ * would be held by any grant at all.
  */
-async function withSegmentStores(db: Pick<Database, 'query'>, scope: Scope): Promise<Scope> {
+async function withSegmentStores(db: Database, scope: Scope, visible?: () => Promise<'all' | ReadonlySet<number>>): Promise<Scope> {
   if (scope.kind !== 'segment') return scope;
-  const rows = await db.query<{ store_id: number }>('SELECT store_id FROM store_segments WHERE segment = $1 ORDER BY store_id', [scope.segment]);
-  return { kind: 'stores', stores: rows.map((r) => r.store_id), asked: scope };
+  const stores = await segmentStores(db, scope.segment, visible ? await visible() : 'all');
+  return { kind: 'stores', stores, asked: scope };
 }
 
 /** Whether every store of `scope` lies within `area` (a channel's audience, a grant). */
-export async function scopeWithin(db: Pick<Database, 'query'>, area: AreaScope, scope: Scope): Promise<boolean> {
+export async function scopeWithin(db: Database, area: AreaScope, scope: Scope): Promise<boolean> {
   if (area.kind === 'chain') return true;
   return holds(area, await withSegmentStores(db, scope), area.kind === 'region' ? await loadStoreRegions(db) : new Map());
 }
 
 /** The entitlements of an identity: the CLI operator and configured admins run the chain. */
-export async function resolveAccess(db: Pick<Database, 'query'>, settings: AccessSettings, who: Identity): Promise<Access> {
+export async function resolveAccess(db: Database, settings: AccessSettings, who: Identity): Promise<Access> {
   const keys = principalKeys(who);
   const entitlements: Entitlement[] = [];
   if (who.platform === 'cli' || keys.some((k) => settings.admins.includes(k))) entitlements.push({ role: 'admin', scope: { kind: 'chain' } });
   // Open (the local demo): everyone sees everything; whoever the platform vouched for may manage.
   if (settings.mode === 'open') entitlements.push({ role: who.user !== undefined || who.tokenId !== undefined ? 'manager' : 'viewer', scope: { kind: 'chain' } });
-  if (keys.length) entitlements.push(...(await listGrants(db as Database, keys)).map((g) => ({ role: g.role, scope: g.scope })));
+  if (keys.length) entitlements.push(...(await listGrants(db, keys)).map((g) => ({ role: g.role, scope: g.scope })));
   let regions: Promise<StoreRegions> | undefined;
   const storeRegions = () => (regions ??= loadStoreRegions(db));
   const atLeast = (role: Role) => entitlements.filter((e) => roleRank(e.role) >= roleRank(role));
@@ -123,14 +127,15 @@ export async function resolveAccess(db: Pick<Database, 'query'>, settings: Acces
     async covers(role, asked) {
       const usable = atLeast(role);
       if (usable.some((e) => e.scope.kind === 'chain')) return true;
+      // Before any refusal: an unknown segment is a usage error for everyone, access or not.
+      const scope = await withSegmentStores(db, asked, () => access.stores(role));
       if (!usable.length) return false;
-      const scope = await withSegmentStores(db, asked);
       const map = await storeRegions();
       return usable.some((e) => holds(e.scope, scope, map));
     },
     async narrow(asked, role = 'viewer') {
       if (await access.covers(role, asked)) return asked;
-      const scope = await withSegmentStores(db, asked);
+      const scope = await withSegmentStores(db, asked, () => access.stores(role));
       const visible = await access.stores(role);
       const map = await storeRegions();
       const inScope = (store: number) =>
@@ -159,7 +164,7 @@ export { describePrincipal };
  * scope: checked at every send, so a revoked grant stops what it set up for others. Always true
  * outside restricted mode, and for work with no principal key (the CLI, an import).
  */
-export async function creatorMaySee(db: Pick<Database, 'query'>, settings: AccessSettings, creator: { key: string | null; roles: readonly string[] | null }, scope: Scope): Promise<boolean> {
+export async function creatorMaySee(db: Database, settings: AccessSettings, creator: { key: string | null; roles: readonly string[] | null }, scope: Scope): Promise<boolean> {
   const key = identityOfKey(creator.key ?? '');
   if (settings.mode !== 'restricted' || !key) return true;
   const access = await resolveAccess(db, settings, { ...key, roles: [...(creator.roles ?? [])] });

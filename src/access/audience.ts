@@ -12,7 +12,7 @@ export type Audience = { post: true } | { post: false; why: string; /** No audie
  * the command ran). An unbound channel gets answers in the open demo only; in restricted mode
  * they go to the asker alone until an admin sets the channel's audience.
  */
-export async function channelAudience(db: Pick<Database, 'query'>, mode: AccessMode, where: ChannelRef, reach: Scope | undefined): Promise<Audience> {
+export async function channelAudience(db: Database, mode: AccessMode, where: ChannelRef, reach: Scope | undefined): Promise<Audience> {
   const bound = await channelScope(db, where);
   if (!bound) {
     if (mode === 'open' || reach === undefined) return { post: true };

@@ -1,5 +1,6 @@
 import { kmeans } from 'ml-kmeans';
 import type { Database } from '../db/client.ts';
+import { UserError } from '../chat/errors.ts';
 import { addWeeks } from '../data/weeks.ts';
 
 /**
@@ -169,4 +170,21 @@ export async function loadSegments(db: Database): Promise<SegmentRow[]> {
     'SELECT store_id, segment, name, profile FROM store_segments ORDER BY segment, store_id',
   );
   return rows.map((r) => ({ store: r.store_id, segment: r.segment, name: r.name, profile: typeof r.profile === 'string' ? JSON.parse(r.profile) : r.profile }));
+}
+
+/**
+ * The stores of one segment, for every use of a segment as a scope (the access check, /top). A
+ * segment that does not exist is a UserError for everyone, naming the ones that do; given the
+ * stores an asker may see, only the segments holding one of them (the ones they may use).
+ */
+export async function segmentStores(db: Database, segment: number, visible: 'all' | ReadonlySet<number> = 'all'): Promise<number[]> {
+  const segments = await loadSegments(db);
+  const stores = segments.filter((s) => s.segment === segment).map((s) => s.store);
+  if (stores.length) return stores;
+  if (segments.length === 0) throw new UserError('No segments yet: they are computed once sales are imported.');
+  const usable = [...new Set(segments.filter((s) => visible === 'all' || visible.has(s.store)).map((s) => s.segment))];
+  const which = visible === 'all' ? 'Segments' : 'Segments you may use';
+  throw new UserError(`There is no segment ${segment}. ${usable.length ? `${which}: ${usable.join(', ')}` : 'You may see no store of any segment yet'} (see /segments).`, {
+    example: `/top stores in segment ${usable[0] ?? 1}`,
+  });
 }

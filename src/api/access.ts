@@ -3,7 +3,8 @@ import type { MiddlewareHandler } from 'hono';
 import { requireScope } from '../auth/middleware.ts';
 import type { Scope } from '../auth/tokens.ts';
 import type { Database } from '../db/client.ts';
-import type { AccessMode } from '../access/access.ts';
+import { resolveAccess, type Access, type AccessMode, type AccessSettings } from '../access/access.ts';
+import type { Scope as DataScope } from '../scope.ts';
 import { consoleSession, requireConsoleSignIn } from '../server/console-session.ts';
 import { sameOriginJson } from '../server/same-origin.ts';
 import { ErrorSchema } from './schemas.ts';
@@ -77,4 +78,19 @@ export function secured<R extends RouteConfig>(deps: AccessDeps, access: RouteAc
     ...(access.kind === 'console' || access.kind === 'console-or-token' ? { responses: { 401: SIGN_IN_RESPONSE, ...route.responses } } : {}),
     middleware: [...guard, ...own],
   };
+}
+
+/** The access of an API token: its grants, resolved as the chat check resolves an asker's. */
+export function tokenAccess(db: Database, settings: AccessSettings, tokenId: string): Promise<Access> {
+  return resolveAccess(db, settings, { platform: 'api', roles: [], tokenId });
+}
+
+/**
+ * Of `items`, those whose data `access` may see, for list routes (alerts, subscriptions): as in
+ * chat, a token learns nothing about work set up on stores it may not see.
+ */
+export async function visibleTo<T>(access: Access, items: readonly T[], scopeOf: (item: T) => DataScope): Promise<T[]> {
+  const out: T[] = [];
+  for (const item of items) if (await access.covers('viewer', scopeOf(item))) out.push(item);
+  return out;
 }

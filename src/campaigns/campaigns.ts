@@ -21,6 +21,8 @@ export interface Campaign {
 }
 
 export const CAMPAIGN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A campaign name as typed in chat (any case, stored lower-case): every command that names one uses it. */
+export const CAMPAIGN_NAME_TYPED = new RegExp(CAMPAIGN_NAME.source, 'i');
 /** Enough for any chain's campaign; keeps one row from naming thousands of stores. */
 export const MAX_CAMPAIGN_STORES = 500;
 export const MAX_NOTES = 1000;

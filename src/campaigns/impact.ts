@@ -11,7 +11,19 @@ const MIN_PRE_WEEKS = 8;
 /** Weeks after the campaign drawn on the chart (not part of the estimate). */
 const AFTER_WEEKS = 8;
 
+/**
+ * The words an impact answer uses, in its replies, refusals and chart: a recorded campaign
+ * (/campaign-impact), or an ad-hoc test of some stores over some weeks (/compare).
+ */
+export const IMPACT_WORDS = {
+  campaign: { noun: 'campaign', window: 'campaign', weeks: 'Campaign weeks', band: 'Campaign', stores: 'Campaign stores', theStores: "the campaign's stores", phase: 'campaign', column: 'campaign_index' },
+  comparison: { noun: 'comparison', window: 'test window', weeks: 'Test window', band: 'Test window', stores: 'Tested stores', theStores: 'the tested stores', phase: 'test', column: 'tested_index' },
+} as const;
+export type ImpactKind = keyof typeof IMPACT_WORDS;
+
 export interface ImpactRequest {
+  /** What is measured, for the words of refusals (default: a campaign). */
+  kind?: ImpactKind;
   treated: readonly number[];
   /** Given controls; none: matched from `pool`. */
   controls?: readonly number[] | null;
@@ -60,16 +72,17 @@ async function storeSeries(db: Database, stores: readonly number[], from: string
 }
 
 /** The campaign's weeks (every sales week overlapping its dates), the pre-period and the weeks after. */
-async function periods(db: Database, start: string, end: string) {
+async function periods(db: Database, start: string, end: string, kind: ImpactKind) {
+  const words = IMPACT_WORDS[kind];
   const data = await dataWindow(db);
   if (!data) throw new UserError('No sales data is loaded yet.', { code: 'NO_DATA' });
   const first = fridayOnOrAfter(start);
   const last = fridayOnOrAfter(end);
-  if (first > data.lastWeek) throw new UserError(`The campaign starts after the data ends (${data.lastWeek}): nothing to measure yet.`);
+  if (first > data.lastWeek) throw new UserError(`The ${words.window} starts after the data ends (${data.lastWeek}): nothing to measure yet.`);
   const window = fridays(first, last < data.lastWeek ? last : data.lastWeek);
   const preStart = addWeeks(first, -PRE_WEEKS) < data.firstWeek ? data.firstWeek : addWeeks(first, -PRE_WEEKS);
   const pre = fridays(preStart, addWeeks(first, -1));
-  if (pre.length < MIN_PRE_WEEKS) throw new UserError(`A campaign needs at least ${MIN_PRE_WEEKS} weeks of data before it to compare with; the data starts ${data.firstWeek}.`);
+  if (pre.length < MIN_PRE_WEEKS) throw new UserError(`A ${words.noun} needs at least ${MIN_PRE_WEEKS} weeks of data before it to compare with; the data starts ${data.firstWeek}.`);
   const afterEnd = addWeeks(window.at(-1)!, AFTER_WEEKS) < data.lastWeek ? addWeeks(window.at(-1)!, AFTER_WEEKS) : data.lastWeek;
   const after = fridays(addWeeks(window.at(-1)!, 1), afterEnd);
   return { window, pre, after, truncated: last > data.lastWeek };
@@ -81,14 +94,15 @@ async function periods(db: Database, start: string, end: string) {
  * compared with stores they may not see.
  */
 export async function measureImpact(db: Database, req: ImpactRequest): Promise<ImpactAnswer> {
-  const { window, pre, after, truncated } = await periods(db, req.start, req.end);
+  const kind = req.kind ?? 'campaign';
+  const { window, pre, after, truncated } = await periods(db, req.start, req.end, kind);
   const given = req.controls?.length ? [...req.controls] : undefined;
   const everyone = [...new Set([...req.treated, ...(given ?? req.pool)])];
   const series = await storeSeries(db, everyone, pre[0]!, after.at(-1) ?? window.at(-1)!);
   const estimateWeeks = [...pre, ...window];
   const treated = completeStores(series, req.treated, estimateWeeks);
   const dropped = req.treated.filter((s) => !treated.includes(s));
-  if (treated.length === 0) throw new UserError(`None of the campaign's stores has sales in every week from ${pre[0]} to ${window.at(-1)}.`);
+  if (treated.length === 0) throw new UserError(`None of ${IMPACT_WORDS[kind].theStores} has sales in every week from ${pre[0]} to ${window.at(-1)}.`);
   let controls: ImpactAnswer['controls'];
   let poolSize = 0;
   if (given) {

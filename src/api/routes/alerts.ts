@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { resolveAccess } from '../../access/access.ts';
 import { accessScope, createRule, deleteRule, listRules, type AlertCondition, type AlertTargetInput } from '../../alerts/rules.ts';
 import { errorResponse } from '../../server/errors.ts';
 import type { StockScope } from '../../stock/positions.ts';
-import { secured } from '../access.ts';
+import { secured, tokenAccess, visibleTo } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, limitBody } from '../schemas.ts';
 
@@ -81,10 +80,8 @@ export const registerAlertRoutes: RegisterRoutes = (app, deps) => {
   });
   // As /alerts in chat: only the rules on data this token may see.
   app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => {
-    const access = await resolveAccess(db, services.config.access, { platform: 'api', roles: [], tokenId: c.get('apiToken')!.id });
-    const alerts = [];
-    for (const rule of await listRules(db)) if (await access.covers('viewer', accessScope(rule.scope))) alerts.push(rule);
-    return c.json({ alerts }, 200);
+    const access = await tokenAccess(db, services.config.access, c.get('apiToken')!.id);
+    return c.json({ alerts: await visibleTo(access, await listRules(db), (rule) => accessScope(rule.scope)) }, 200);
   });
   app.openapi(secured({ db }, { kind: 'token', scope: 'admin' }, remove), async (c) => {
     const { id } = c.req.valid('param');

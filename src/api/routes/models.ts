@@ -1,12 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { resolveAccess } from '../../access/access.ts';
 import { UserError } from '../../chat/errors.ts';
 import { addWeeks } from '../../data/weeks.ts';
 import { liveAccuracy } from '../../forecast/forecast-log.ts';
 import { activateModel, listModels, ModelNotFoundError } from '../../forecast/registry.ts';
 import { describeScope, type Scope } from '../../scope.ts';
 import { errorResponse } from '../../server/errors.ts';
-import { secured } from '../access.ts';
+import { secured, tokenAccess } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, limitBody } from '../schemas.ts';
 
@@ -86,7 +85,7 @@ export const registerModelRoutes: RegisterRoutes = (app, { services }) => {
   app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, forecast), async (c) => {
     const { store, dept, horizon } = c.req.valid('json');
     const scope: Scope = dept === undefined ? { kind: 'store', store } : { kind: 'store-dept', store, dept };
-    const access = await resolveAccess(db, config.access, { platform: 'api', roles: [], tokenId: c.get('apiToken')!.id });
+    const access = await tokenAccess(db, config.access, c.get('apiToken')!.id);
     if (!(await access.covers('viewer', scope))) {
       return errorResponse(c, 403, `This token cannot see ${describeScope(scope)}: it is ${access.describe()}. An admin grants more with POST /api/v1/access/grants (principal token:<id>).`, { code: 'denied' });
     }
@@ -101,7 +100,7 @@ export const registerModelRoutes: RegisterRoutes = (app, { services }) => {
   });
   app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => {
     // As /model: live accuracy over the stores this token may see, not the chain's.
-    const access = await resolveAccess(db, config.access, { platform: 'api', roles: [], tokenId: c.get('apiToken')!.id });
+    const access = await tokenAccess(db, config.access, c.get('apiToken')!.id);
     const visible = await access.stores('viewer');
     const stores = visible === 'all' ? undefined : [...visible];
     const models = await Promise.all(

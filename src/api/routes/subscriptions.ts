@@ -4,7 +4,7 @@ import { errorResponse } from '../../server/errors.ts';
 import { listDeliveries } from '../../webhooks/deliveries.ts';
 import { parseTime, parseWeekday } from '../../webhooks/schedule.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule } from '../../webhooks/subscriptions.ts';
-import { secured } from '../access.ts';
+import { secured, tokenAccess, visibleTo } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, limitBody } from '../schemas.ts';
 
@@ -46,7 +46,7 @@ const list = createRoute({
   method: 'get',
   path: '/subscriptions',
   tags: ['Webhooks'],
-  summary: 'Every active subscription',
+  summary: 'The active subscriptions on data the token may see',
   responses: { 200: { description: 'The subscriptions', content: { 'application/json': { schema: z.object({ subscriptions: z.array(Subscription) }) } } }, ...errors(401, 403) },
 });
 
@@ -89,7 +89,11 @@ export const registerSubscriptionRoutes: RegisterRoutes = (app, deps) => {
     logger.info({ subscription: created.subscription.id, target: created.subscription.target }, 'subscription created');
     return c.json({ ...created.subscription, ...(created.signingSecret ? { signingSecret: created.signingSecret } : {}) }, 201);
   });
-  app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => c.json({ subscriptions: await listSubscriptions(db) }, 200));
+  // As GET /alerts: only the subscriptions on data this token may see.
+  app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => {
+    const access = await tokenAccess(db, services.config.access, c.get('apiToken')!.id);
+    return c.json({ subscriptions: await visibleTo(access, await listSubscriptions(db), (s) => s.scope) }, 200);
+  });
   app.openapi(secured({ db }, { kind: 'token', scope: 'admin' }, remove), async (c) => {
     const { id } = c.req.valid('param');
     return (await deleteSubscription(db, id)) ? c.body(null, 204) : errorResponse(c, 404, `No subscription ${id}.`);
