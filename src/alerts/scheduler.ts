@@ -13,6 +13,7 @@ import type { Services } from '../services.ts';
 import { backoffMs, DEFAULT_RETRY } from '../util/retry.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
 import { send, type Outgoing, type SendResult } from '../webhooks/send.ts';
+import { buryExhausted } from '../webhooks/deliveries.ts';
 import { detectFormat, targetSecrets } from '../webhooks/subscriptions.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
 import { noticeReply } from './notice.ts';
@@ -22,8 +23,9 @@ import { accessScope, describeStockScope, getRuleRow, ruleScope, type AlertRuleR
  * Alert notices, delivered exactly once per rule x episode x kind across replicas with the
  * design of the weekly summaries (webhooks/deliveries.ts): the unique key lets one evaluation
  * queue a notice; a worker claims it (FOR UPDATE SKIP LOCKED) with a lease and writes the
- * result only while holding it; failures retry with backoff (util/retry.ts), then die. Every
- * rule is also evaluated on a schedule (STORECAST_ALERT_EVERY_MINUTES), claimed the same way.
+ * result only while holding it; failures retry with backoff (util/retry.ts), then die, as does
+ * a notice whose last attempt's worker died (buryExhausted). Every rule is also evaluated on a
+ * schedule (STORECAST_ALERT_EVERY_MINUTES), claimed the same way.
  */
 export type AlertDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'outbound'>>;
 
@@ -223,6 +225,7 @@ export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOpt
     const t = now();
     const due = await claimDueRules(deps.db, t, deps.config.alertEveryMs, 200);
     const evaluation = await evaluateRules(deps, due, t);
+    await buryExhausted(deps.db, 'alert_notifications', t, retry.maxAttempts);
     const claims = await claimNotifications(deps.db, t, options.leaseMs ?? 120_000, batch);
     await Promise.all(claims.map((c) => deliver(ctx, c, retry, now)));
     return { evaluation, delivered: claims.length };

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRule } from '../src/alerts/rules.ts';
+import { createAlertScheduler } from '../src/alerts/scheduler.ts';
+import type { Mailer } from '../src/email/transport.ts';
+import { createOutbound } from '../src/net/outbound.ts';
+import type { Services } from '../src/services.ts';
+import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
+import { testServices } from './helpers/services.ts';
+
+/** A mail transport that records what it was asked to send (the SMTP path has its own suite). */
+function recordingMailer(): Mailer & { sent: string[] } {
+  const sent: string[] = [];
+  return { name: 'smtp', sent, send: async (to) => (sent.push(to), { ok: true, status: 250 }), close: () => {} };
+}
+
+describe.each(DB_KINDS)('alert notices and evaluations that fail (%s)', (kind) => {
+  let t: TestDatabase;
+  let services: Services;
+
+  beforeAll(async () => {
+    t = await createTestDatabase(kind);
+    await importDemoStores(t.db, [5]);
+    services = testServices(t.db);
+  }, 120_000);
+  afterAll(() => t?.cleanup());
+
+  it('a notice whose every attempt ended with its worker gone is buried, not claimed again forever (as weekly summaries)', async () => {
+    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
+    const now = new Date('2026-01-05T08:00:00Z');
+    // Claimed for the third time by a worker that died (its lease ran out): a notice that kills its worker.
+    await t.db.query(
+      `INSERT INTO alert_notifications (id, rule_id, episode, kind, detail, status, attempts, lease_token, lease_until, next_attempt_at)
+       VALUES ('n-exhausted', $1, 1, 'firing', '{}'::jsonb, 'in_progress', 3, 'gone', $2, $2)`,
+      [rule.id, new Date(now.getTime() - 60_000).toISOString()],
+    );
+    const mailer = recordingMailer();
+    const scheduler = createAlertScheduler(services, { now: () => now, maxAttempts: 3, mailer });
+    await scheduler.tick();
+    await scheduler.stop();
+    const [row] = await t.db.query<{ status: string; attempts: number; last_error: string; lease_token: string | null }>("SELECT status, attempts, last_error, lease_token FROM alert_notifications WHERE id = 'n-exhausted'");
+    expect(row).toEqual({ status: 'dead', attempts: 3, last_error: 'worker stopped during the last attempt', lease_token: null });
+    expect(mailer.sent).toEqual([]);
+    await t.db.query('UPDATE alert_rules SET deleted_at = now() WHERE id = $1', [rule.id]);
+  });
+});
