@@ -9,6 +9,8 @@ import { createOutbound } from '../src/net/outbound.ts';
 import type { Services } from '../src/services.ts';
 import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
+import { invalidateDemand } from '../src/stock/demand.ts';
+import { ingestJson } from '../src/webhooks/ingest.ts';
 
 /** A mail transport that records what it was asked to send (the SMTP path has its own suite). */
 function recordingMailer(): Mailer & { sent: string[] } {
@@ -76,6 +78,19 @@ describe.each(DB_KINDS)('alert notices and evaluations that fail (%s)', (kind) =
     expect(await state()).toEqual({ state: 'firing', episode: 1 });
     const notices = await t.db.query<{ episode: number; kind: string }>('SELECT episode, kind FROM alert_notifications WHERE rule_id = $1', [rule.id]);
     expect(notices).toEqual([{ episode: 1, kind: 'firing' }]);
+    await t.db.query('UPDATE alert_rules SET deleted_at = now() WHERE id = $1', [rule.id]);
+  });
+
+  it('a stock rule whose demand forecasts fail keeps its episode too (the failure is not cached as "no sales")', async () => {
+    await ingestJson(t.db, [{ store: 5, dept: 7, date: '2012-10-26', onHand: 100, leadTimeWeeks: 1 }], 'test', 'stock');
+    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
+    const evaluate = async (forecaster: Forecaster) => evaluateRules({ db: t.db, forecaster, logger: services.logger }, [(await getRuleRow(t.db, rule.id))!]);
+    expect((await evaluate(forecasterThat({ factor: 1 }))).fired).toEqual([rule.id]);
+    await invalidateDemand(t.db, [5]);
+    expect(await evaluate(forecasterThat('fails'))).toMatchObject({ failed: [rule.id], resolved: [] });
+    expect(await evaluate(forecasterThat({ factor: 1 }))).toMatchObject({ failed: [], fired: [], resolved: [] });
+    const [row] = await t.db.query<{ state: string; episode: number }>('SELECT state, episode FROM alert_rules WHERE id = $1', [rule.id]);
+    expect(row).toEqual({ state: 'firing', episode: 1 });
     await t.db.query('UPDATE alert_rules SET deleted_at = now() WHERE id = $1', [rule.id]);
   });
 });

@@ -97,6 +97,9 @@ class RunCache {
     if (!lists.length) return;
     const union = lists.includes('all') ? 'all' : [...new Set(lists.flat() as number[])].sort((a, b) => a - b);
     this.union = this.coversOf(union);
+    // Each stock rule awaits it and fails with its error; until the first does, a rejection
+    // (a forecaster or database failure) must not count as unhandled, which ends the process.
+    this.union.catch(() => {});
   }
 
   /** Every department's cover in these stores (or the prepared union, a superset), computed once. */
