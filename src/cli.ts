@@ -91,6 +91,7 @@ program
         for (const r of reports) {
           const run = await evaluateAfterImport({ db, forecaster, logger }, r);
           if (run?.evaluated) process.stdout.write(`${r.source}: ${run.evaluated} alert rule${run.evaluated > 1 ? 's' : ''} evaluated, ${run.fired.length} started firing, ${run.resolved.length} resolved\n`);
+          if (run?.failed.length) process.stderr.write(`warning: ${run.failed.length} alert rule${run.failed.length > 1 ? 's' : ''} could not be evaluated (${run.failed.join(', ')}; the error is logged); their state is unchanged and the next evaluation tries again.\n`);
         }
         const rejected = reports.reduce((a, r) => a + r.rejectedCount, 0);
         if (rejected > 0) process.stderr.write(`warning: ${rejected} row${rejected > 1 ? 's' : ''} rejected (listed above as file:line: reason); all other rows were kept.\n`);

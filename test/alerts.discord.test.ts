@@ -91,4 +91,22 @@ describe('alert notices in Discord', () => {
     expect(row!.acknowledged_by).toBe(`discord:${GUILD}/${USER}`);
     expect(dm.target.kind).toBe('discord-dm');
   });
+
+  it('opens the DM through the adapter\'s REST client: a 429 on it is waited out (Retry-After) and the notice goes out in the same round', async () => {
+    const other = '1400000000000000002';
+    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5, dept: 7 }, condition: { type: 'cover-below', weeks: 1, basis: 'median' }, target: { kind: 'dm', platform: 'discord', workspace: GUILD, channel: other }, createdBy: `discord:${GUILD}/${USER}` }, createOutbound());
+    fake.fail((c) => c.path === '/api/v10/users/@me/channels', { status: 429, headers: { 'retry-after': '0.2', 'x-ratelimit-scope': 'user' }, body: { message: 'You are being rate limited.', retry_after: 0.2, global: false } });
+    await evaluateAfterImport(services, await ingestJson(t.db, counts(0.2, '2012-10-28'), 'test', 'stock'));
+    const scheduler = createAlertScheduler(services);
+    await scheduler.tick();
+    await scheduler.stop();
+
+    const opens = fake.find((c) => c.path === '/api/v10/users/@me/channels' && (c.body as { recipient_id?: string }).recipient_id === other);
+    expect(opens).toHaveLength(2);
+    // Discord asks bots for a User-Agent of this form; the SDK sends it, a bare fetch did not.
+    expect(opens[1]!.headers['user-agent']).toMatch(/^DiscordBot \(/);
+    expect(fake.find((c) => c.method === 'POST' && c.path === `/api/v10/channels/9${other.slice(1)}/messages`)).toHaveLength(1);
+    const [notice] = await t.db.query<{ status: string; attempts: number }>('SELECT status, attempts FROM alert_notifications WHERE rule_id = $1', [rule.id]);
+    expect(notice).toEqual({ status: 'succeeded', attempts: 1 });
+  });
 });

@@ -71,6 +71,32 @@ describe('storecast CLI', () => {
     expect(r.stdout).toMatch(/bad-rows.csv \(train\): 150 rows read, 0 accepted .*, 150 rejected/);
   });
 
+  it('alerts create checks its flags as /alert does: what was wrong, the usage and an example, exit 2, nothing stored', async () => {
+    const create = (...flags: string[]) => storecast(['alerts', 'create', '--email', 'ops@example.com', ...flags], env);
+    const word = await create('--kind', 'stock', '--store', 'abc', '--below-weeks', '2');
+    expect(word.code).toBe(2);
+    expect(word.stderr).toContain('store must be a whole number, got "abc".');
+    expect(word.stderr).toMatch(/Usage: storecast alerts create --kind stock\|sales \(--store N \| --region NAME \| --chain\)/);
+    expect(word.stderr).toContain('Example: storecast alerts create --kind stock --store 5 --below-weeks 2 --email ops@example.com');
+    // The limits of chat: store 1-9999, a cover threshold up to 26 weeks, a percentage under 100.
+    for (const [flags, reason] of [
+      [['--kind', 'stock', '--store', '0', '--below-weeks', '2'], 'store 0 is out of range: use 1 to 9999.'],
+      [['--kind', 'stock', '--store', '5', '--dept', '7.5', '--below-weeks', '2'], 'dept must be a whole number, got "7.5".'],
+      [['--kind', 'stock', '--store', '5', '--below-weeks', '40'], 'threshold in weeks of cover'],
+      [['--kind', 'sales', '--region', 'West', '--drop-pct', '150'], 'must be a percentage between 0 and 100'],
+    ] as const) {
+      const r = await create(...flags);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(reason)]);
+      expect(r.stderr).toContain('Usage: storecast alerts create');
+    }
+    expect(JSON.parse((await storecast(['alerts', '--json'], env)).stdout)).toEqual([]);
+
+    const stock = await create('--kind', 'stock', '--store', '5', '--dept', '7', '--below-weeks', '1.5', '--basis', 'median');
+    expect([stock.code, stock.stdout]).toEqual([0, expect.stringMatching(/^alr_[0-9a-f]+: Store 5 · Dept 7: stock cover below 1.5 weeks at median demand -> email/)]);
+    const sales = await create('--kind', 'sales', '--chain', '--below-forecast', '--pct', '10', '--json');
+    expect(JSON.parse(sales.stdout)).toMatchObject({ scope: { kind: 'chain' }, condition: { type: 'below-forecast', pct: 10 } });
+  });
+
   it('refuses bad configuration with one line per variable', async () => {
     const r = await storecast(['stats'], { DATABASE_URL: 'mysql://nope', PORT: 'abc' });
     expect(r.code).toBe(2);

@@ -8,6 +8,7 @@ import { createRule } from '../src/alerts/rules.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { checkAddress } from '../src/email/address.ts';
 import { CHART_CID, replyToEmail } from '../src/email/render.ts';
+import { createMailer } from '../src/email/transport.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import type { Services } from '../src/services.ts';
 import { createScheduler } from '../src/webhooks/scheduler.ts';
@@ -133,6 +134,38 @@ describe('email delivery', () => {
       await t.db.query('UPDATE alert_rules SET deleted_at = now()');
     }
     expect(received).toHaveLength(1);
+  });
+
+  it('an SMTP server slower than the timeout: the send fails and the cut-off server delivers nothing (never a failure that arrived)', async () => {
+    // A receiver that accepts a message only if the client is still there to hear its 250.
+    const closed = new Set<string>();
+    const delivered: string[] = [];
+    const slow = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onClose: (session) => void closed.add(session.id),
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on('end', () =>
+          setTimeout(() => {
+            if (!closed.has(session.id)) delivered.push(session.id);
+            callback();
+          }, 1500),
+        );
+      },
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const mailer = createMailer({ email: { smtpUrl: `smtp://127.0.0.1:${(slow.server.address() as AddressInfo).port}`, sendgridApiUrl: sendgrid.url, from: 'alerts@storecast.test' } }, createOutbound())!;
+    try {
+      const message = replyToEmail({ title: 'Slow', summary: 'x', facts: [], actions: [], visibility: 'channel', context: {}, data: {} }, { why: 'why', stop: 'stop' });
+      const result = await mailer.send('ops@example.com', message, { id: 'slow-1', timeoutMs: 400 });
+      await new Promise((r) => setTimeout(r, 1800));
+      expect(result).toMatchObject({ ok: false, error: 'SMTP: ETIMEDOUT' });
+      expect(delivered).toEqual([]);
+    } finally {
+      mailer.close();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
   });
 
   it('a weekly summary by email goes through the fake SendGrid v3 API, retried after a 5xx, dead after a 4xx', async () => {

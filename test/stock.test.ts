@@ -5,7 +5,10 @@ import { importFile } from '../src/data/import.ts';
 import { loadDemoStock } from '../src/data/demo-stock.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
+import type { Forecaster } from '../src/forecast/forecaster.ts';
+import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { coverOf, type Demand } from '../src/stock/cover.ts';
+import { demandFor } from '../src/stock/demand.ts';
 import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { asker, testServices } from './helpers/services.ts';
 
@@ -126,5 +129,20 @@ describe.each(DB_KINDS)('stock snapshots on %s', (kind) => {
     expect(((await sales.json()) as { error: { message: string } }).error.message).toContain('not a stock file');
     const noToken = await app.request('/api/v1/stock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
     expect(noToken.status).toBe(401);
+  });
+
+  it('a forecaster failure is not kept as "no forecast": demand fails, and the next call computes it (no sales is still remembered)', async () => {
+    await t.db.query('DELETE FROM demand_forecasts WHERE store_id = 5');
+    let broken = true;
+    const inner = new SeasonalNaiveForecaster();
+    const flaky: Forecaster = { name: 'flaky', forecast: (db, key, h, o) => (broken && key.dept === 7 ? Promise.reject(new Error('connection reset')) : inner.forecast(db, key, h, o)) };
+    const keys = [{ store: 5, dept: 7 }, { store: 5, dept: 998 }];
+    await expect(demandFor(t.db, flaky, keys)).rejects.toThrow('connection reset');
+    const kept = await t.db.query<{ dept_id: number; model: string }>('SELECT dept_id, model FROM demand_forecasts WHERE store_id = 5 ORDER BY dept_id');
+    expect(kept).toEqual([{ dept_id: 998, model: 'none' }]);
+    broken = false;
+    const demand = await demandFor(t.db, flaky, keys);
+    expect(demand.get('5/7')?.p50).toHaveLength(26);
+    expect(demand.has('5/998')).toBe(false);
   });
 });

@@ -34,7 +34,7 @@ export function alertScope(o: AlertOptions): StockScope | undefined {
   if (o.store !== undefined) return { kind: 'store', store: o.store, ...dept };
   if (o.region !== undefined) return { kind: 'region', region: o.region, ...dept };
   if (o.scope === 'chain') return { kind: 'chain', ...dept };
-  throw new UserError(`Say what to watch: store N, region NAME, or chain. For example: ${USAGE_EXAMPLES}.`);
+  throw new UserError('Say what to watch: store N, region NAME, or chain.', { example: USAGE_EXAMPLES });
 }
 
 export function alertReach(o: AlertOptions): Scope | undefined {
@@ -48,11 +48,15 @@ const percentOf = (text: string | undefined, what: string): number => {
   return n;
 };
 
-/** The condition from the words: "below 2 weeks", "below forecast [10%]", "drop 10%". */
+/**
+ * The condition from the words: "below 2 weeks", "below forecast [10%]", "drop 10%". The CLI's
+ * flags come through here too (src/cli/alerts.ts): messages say what is wrong, and leave the
+ * example to `details` so that each surface can give its own.
+ */
 export function conditionOf(o: AlertOptions): AlertCondition {
   if (o.what === 'stock') {
     const weeks = Number(o.below);
-    if (o.below === undefined || !Number.isFinite(weeks) || weeks <= 0 || weeks > 26) throw new UserError('A stock alert needs a threshold in weeks of cover, 0-26: "/alert stock store 5 below 2 weeks".');
+    if (o.below === undefined || !Number.isFinite(weeks) || weeks <= 0 || weeks > 26) throw new UserError('A stock alert needs a threshold in weeks of cover, more than 0 and at most 26.', { example: '/alert stock store 5 below 2 weeks' });
     return { type: 'cover-below', weeks, basis: o.basis ?? 'p90' };
   }
   if (o.drop !== undefined) return { type: 'drop-vs-last-year', pct: percentOf(o.drop, 'drop') };

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.ts';
 import { addWeeks } from '../data/weeks.ts';
-import type { ForecastResult, Forecaster } from '../forecast/forecaster.ts';
+import { isNoData, type ForecastResult, type Forecaster } from '../forecast/forecaster.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { coverInScope, byRisk, type DeptCover, type StockScope } from '../stock/positions.ts';
 import { describeCondition, describeStockScope, ruleScope, type AlertCondition, type AlertRuleRow } from './rules.ts';
 
@@ -16,6 +17,7 @@ export interface EvaluateDeps {
   db: Database;
   forecaster: Forecaster;
   logger?: Logger;
+  metrics?: Pick<Metrics, 'errors'>;
 }
 
 export interface Evaluation {
@@ -27,6 +29,8 @@ export interface EvaluationRun {
   evaluated: number;
   fired: string[];
   resolved: string[];
+  /** Rules whose evaluation failed (a forecaster or database error): their state is left as it was. */
+  failed: string[];
   ms: number;
 }
 
@@ -42,7 +46,12 @@ class RunCache {
     const key = `${store}/${dept ?? ''}/${week}`;
     let hit = this.forecasts.get(key);
     if (!hit) {
-      hit = this.deps.forecaster.forecast(this.deps.db, { store, dept }, 1, { origin: addWeeks(week, -1) }).catch(() => undefined);
+      // A store without sales before the week is left out of the sum; any other error fails the
+      // rule's evaluation (as "not firing" it would resolve the episode, to fire again later).
+      hit = this.deps.forecaster.forecast(this.deps.db, { store, dept }, 1, { origin: addWeeks(week, -1) }).catch((err: unknown) => {
+        if (isNoData(err)) return undefined;
+        throw err;
+      });
       this.forecasts.set(key, hit);
     }
     return hit;
@@ -88,6 +97,9 @@ class RunCache {
     if (!lists.length) return;
     const union = lists.includes('all') ? 'all' : [...new Set(lists.flat() as number[])].sort((a, b) => a - b);
     this.union = this.coversOf(union);
+    // Each stock rule awaits it and fails with its error; until the first does, a rejection
+    // (a forecaster or database failure) must not count as unhandled, which ends the process.
+    this.union.catch(() => {});
   }
 
   /** Every department's cover in these stores (or the prepared union, a superset), computed once. */
@@ -231,7 +243,7 @@ async function record(db: Database, row: AlertRuleRow, e: Evaluation, now: Date)
 export async function evaluateRules(deps: EvaluateDeps, rows: readonly AlertRuleRow[], now = new Date()): Promise<EvaluationRun> {
   const started = performance.now();
   const cache = new RunCache(deps);
-  const run: EvaluationRun = { evaluated: 0, fired: [], resolved: [], ms: 0 };
+  const run: EvaluationRun = { evaluated: 0, fired: [], resolved: [], failed: [], ms: 0 };
   await cache.prepare(rows);
   const unchanged: { id: string; result: Record<string, unknown> }[] = [];
   for (const row of rows) {
@@ -248,7 +260,11 @@ export async function evaluateRules(deps: EvaluateDeps, rows: readonly AlertRule
       if (change === 'fired') run.fired.push(row.id);
       if (change === 'resolved') run.resolved.push(row.id);
     } catch (err) {
-      deps.logger?.error({ err, rule: row.id }, 'alert rule evaluation failed');
+      // Nothing is known about the rule's condition: its episode stays open (or closed) until
+      // an evaluation succeeds.
+      run.failed.push(row.id);
+      deps.metrics?.errors.inc({ kind: 'alert-evaluation' });
+      deps.logger?.error({ err, rule: row.id }, 'alert rule evaluation failed; its state is unchanged');
     }
   }
   if (unchanged.length) {

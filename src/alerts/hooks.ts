@@ -15,5 +15,5 @@ export async function evaluateAfterImport(deps: EvaluateDeps, report: Pick<Impor
   if (!sales && report.format !== 'stock') return undefined;
   if (sales) await invalidateDemand(deps.db, report.stores);
   const rules = await rulesTouching(deps.db, report.stores, sales ? undefined : 'stock');
-  return rules.length ? evaluateRules(deps, rules) : { evaluated: 0, fired: [], resolved: [], ms: 0 };
+  return rules.length ? evaluateRules(deps, rules) : { evaluated: 0, fired: [], resolved: [], failed: [], ms: 0 };
 }

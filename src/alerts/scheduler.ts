@@ -3,14 +3,17 @@ import type { Database } from '../db/client.ts';
 import { creatorMaySee } from '../access/access.ts';
 import { describePrincipal } from '../access/principal.ts';
 import type { Reply } from '../chat/reply.ts';
+import { DiscordAPIError, HTTPError, RateLimitError, Routes, type REST } from '../adapters/discord/djs.ts';
+import { createRest } from '../adapters/discord/rest.ts';
 import { createMailer, type Mailer } from '../email/transport.ts';
 import type { Logger } from '../logger.ts';
 import { pollLoop } from '../util/poll-loop.ts';
 import { createOutbound, type Outbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
-import { backoffMs } from '../util/retry.ts';
+import { backoffMs, DEFAULT_RETRY } from '../util/retry.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
-import { discordApiBase, send, type Outgoing, type SendResult } from '../webhooks/send.ts';
+import { send, type Outgoing, type SendResult } from '../webhooks/send.ts';
+import { buryExhausted } from '../webhooks/deliveries.ts';
 import { detectFormat, targetSecrets } from '../webhooks/subscriptions.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
 import { noticeReply } from './notice.ts';
@@ -20,8 +23,9 @@ import { accessScope, describeStockScope, getRuleRow, ruleScope, type AlertRuleR
  * Alert notices, delivered exactly once per rule x episode x kind across replicas with the
  * design of the weekly summaries (webhooks/deliveries.ts): the unique key lets one evaluation
  * queue a notice; a worker claims it (FOR UPDATE SKIP LOCKED) with a lease and writes the
- * result only while holding it; failures retry with backoff (util/retry.ts), then die. Every
- * rule is also evaluated on a schedule (STORECAST_ALERT_EVERY_MINUTES), claimed the same way.
+ * result only while holding it; failures retry with backoff (util/retry.ts), then die, as does
+ * a notice whose last attempt's worker died (buryExhausted). Every rule is also evaluated on a
+ * schedule (STORECAST_ALERT_EVERY_MINUTES), claimed the same way.
  */
 export type AlertDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'outbound'>>;
 
@@ -76,6 +80,8 @@ interface Ctx {
   key: Buffer | undefined;
   outbound: Pick<Outbound, 'request'>;
   mailer: Mailer | undefined;
+  /** The Discord adapter's REST client (bot token set), for what the webhook sender cannot do: opening a DM. */
+  discord: REST | undefined;
   timeoutMs: number;
 }
 
@@ -105,13 +111,22 @@ function outgoingTarget(ctx: Ctx, rule: AlertRuleRow): Pick<Outgoing, 'targetKin
   }
 }
 
-/** A Discord DM goes to the DM channel with the user, opened (or found) first. */
-async function discordDmChannel(ctx: Ctx, user: string): Promise<string | undefined> {
-  const token = ctx.deps.config.discord.botToken;
-  if (!token) return undefined;
-  const base = discordApiBase(ctx.deps.config.discord.apiUrl);
-  const res = await fetch(`${base}/users/@me/channels`, { method: 'POST', headers: { authorization: `Bot ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ recipient_id: user }), signal: AbortSignal.timeout(ctx.timeoutMs) });
-  return res.ok ? ((await res.json()) as { id?: string }).id : undefined;
+/**
+ * A Discord DM goes to the DM channel with the user, opened (or found) first. Through the
+ * adapter's REST client, as every other bot call: its DISCORD_API_URL base, its User-Agent,
+ * and its 429 handling (Retry-After waited out, or handed to the notice's retry when long).
+ */
+async function discordDmChannel(ctx: Ctx, user: string): Promise<{ channel: string } | SendResult> {
+  const failed = 'Discord: could not open the direct message';
+  if (!ctx.discord) return { ok: false, status: null, error: `${failed}: DISCORD_BOT_TOKEN is not set`, permanent: true };
+  try {
+    const dm = (await ctx.discord.post(Routes.userChannels(), { body: { recipient_id: user } })) as { id: string };
+    return { channel: dm.id };
+  } catch (err) {
+    if (err instanceof RateLimitError) return { ok: false, status: 429, error: `${failed}: rate limited`, retryAfterMs: err.retryAfter };
+    if (err instanceof DiscordAPIError || err instanceof HTTPError) return { ok: false, status: err.status, error: `${failed}: HTTP ${err.status}` };
+    return { ok: false, status: null, error: `${failed}: ${(err as Error).name === 'AbortError' ? 'timed out' : (err as Error).message}` };
+  }
 }
 
 /** In place of the notice when the rule's creator may no longer see its scope (as weekly summaries). */
@@ -140,9 +155,9 @@ async function attempt(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): 
     return { ok: false, status: null, error: `cannot decrypt the target: ${(err as Error).message}` };
   }
   if (rule.target_kind === 'discord-dm') {
-    const channel = await discordDmChannel(ctx, rule.channel ?? '').catch(() => undefined);
-    if (!channel) return { ok: false, status: null, error: 'Discord: could not open the direct message (DISCORD_BOT_TOKEN set? user reachable?)' };
-    target = { ...target, channel };
+    const dm = await discordDmChannel(ctx, rule.channel ?? '');
+    if (!('channel' in dm)) return dm;
+    target = { ...target, channel: dm.channel };
   }
   const outgoing: Outgoing = { deliveryId: claim.id, subscriptionId: rule.id, period: `${rule.id}#${claim.episode}`, ...target, reply, png, event: 'alert' };
   return send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, mailer: ctx.mailer });
@@ -192,13 +207,16 @@ export interface AlertScheduler {
 
 export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOptions = {}): AlertScheduler {
   const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const { apiUrl, botToken } = deps.config.discord;
   const ctx: Ctx = {
     deps,
     log: deps.logger.child({ component: 'alerts' }),
     key: options.key ?? resolveSecretKey(deps.config, deps.logger),
     outbound,
     mailer: options.mailer ?? createMailer(deps.config, outbound),
-    timeoutMs: options.timeoutMs ?? 15_000,
+    discord: botToken ? createRest(apiUrl, botToken, DEFAULT_RETRY, timeoutMs) : undefined,
+    timeoutMs,
   };
   const now = options.now ?? (() => new Date());
   const retry = { maxAttempts: options.maxAttempts ?? 8, backoffBaseMs: options.backoffBaseMs ?? 30_000, backoffMaxMs: options.backoffMaxMs ?? 3_600_000 };
@@ -209,6 +227,7 @@ export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOpt
     const evaluation = await evaluateRules(deps, due, t);
     // Per replica: the operator (and bench/replicas.ts) can see that each round ran once.
     if (due.length) ctx.log.info({ rules: due.length, fired: evaluation.fired.length, resolved: evaluation.resolved.length, ms: evaluation.ms }, 'alert rules evaluated');
+    await buryExhausted(deps.db, 'alert_notifications', t, retry.maxAttempts);
     const claims = await claimNotifications(deps.db, t, options.leaseMs ?? 120_000, batch);
     await Promise.all(claims.map((c) => deliver(ctx, c, retry, now)));
     return { evaluation, delivered: claims.length };

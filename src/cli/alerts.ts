@@ -1,5 +1,10 @@
 import { Command, Option } from 'commander';
+import alertCommand from '../../commands/alert.ts';
+import { alertScope, conditionOf } from '../alerts/chat.ts';
+import type { alertOptions } from '../alerts/options.ts';
+import type { OptionsOf } from '../chat/command.ts';
 import { UserError } from '../chat/errors.ts';
+import { parseTyped } from '../chat/parse.ts';
 import { createOutbound } from '../net/outbound.ts';
 import { createRule, deleteRule, describeRule, listRules, type AlertCondition } from '../alerts/rules.ts';
 import type { StockScope } from '../stock/positions.ts';
@@ -23,24 +28,36 @@ interface CreateOptions {
   json?: boolean;
 }
 
-function scopeOf(o: CreateOptions): StockScope {
-  const given = [o.store !== undefined, o.region !== undefined, o.chain === true].filter(Boolean).length;
-  if (given !== 1) throw new UserError('Give exactly one of --store N, --region NAME, --chain.');
-  const dept = o.dept === undefined ? {} : { dept: Number(o.dept) };
-  if (o.store !== undefined) return { kind: 'store', store: Number(o.store), ...dept };
-  return o.region !== undefined ? { kind: 'region', region: o.region, ...dept } : { kind: 'chain', ...dept };
+const CREATE_USAGE =
+  'storecast alerts create --kind stock|sales (--store N | --region NAME | --chain) [--dept D] (--below-weeks W [--basis median|p90] | --below-forecast [--pct P] | --drop-pct P) (--email ADDRESS | --url URL)';
+const CREATE_EXAMPLE = 'storecast alerts create --kind stock --store 5 --below-weeks 2 --email ops@example.com';
+
+/**
+ * The flags as /alert's options, checked by the parser and the rule building of chat (and
+ * Discord): one validation, the same limits (store 1-9999, dept 1-999, 0-26 weeks, 0-100%).
+ */
+function ruleOf(o: CreateOptions): { scope: StockScope; condition: AlertCondition } {
+  // Flags not given are undefined, which the parser leaves out.
+  const raw = {
+    what: o.kind,
+    store: o.store,
+    dept: o.dept,
+    region: o.region,
+    scope: o.chain ? 'chain' : undefined,
+    below: o.belowWeeks ?? (o.belowForecast ? 'forecast' : undefined),
+    basis: o.basis,
+    pct: o.pct,
+    drop: o.dropPct,
+  };
+  const options = parseTyped(alertCommand, raw) as OptionsOf<typeof alertOptions>;
+  return { scope: alertScope(options)!, condition: conditionOf(options) };
 }
 
-function conditionOf(o: CreateOptions): AlertCondition {
-  const n = (v: string | undefined, what: string) => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || x <= 0) throw new UserError(`${what} must be a positive number.`);
-    return x;
-  };
-  if (o.kind === 'stock') return { type: 'cover-below', weeks: n(o.belowWeeks, '--below-weeks'), basis: o.basis ?? 'p90' };
-  if (o.dropPct !== undefined) return { type: 'drop-vs-last-year', pct: n(o.dropPct, '--drop-pct') };
-  if (o.belowForecast) return o.pct === undefined ? { type: 'below-forecast' } : { type: 'below-forecast', pct: n(o.pct, '--pct') };
-  throw new UserError('A sales alert needs --below-forecast [--pct P] or --drop-pct P.');
+/** What was wrong, then this command's usage and an example (chat's are for chat). */
+function refuse(err: UserError | SecretKeyError): void {
+  const usage = err instanceof UserError ? `\nUsage: ${CREATE_USAGE}\nExample: ${CREATE_EXAMPLE}` : '';
+  process.stderr.write(`error: ${err.message}${usage}\n`);
+  process.exitCode = EXIT_USAGE;
 }
 
 /** `storecast alerts list|create|delete`: the same rules as /alert and /api/v1/alerts. */
@@ -78,12 +95,11 @@ export function alertsCommand(): Command {
           if ((url === undefined) === (opts.email === undefined)) throw new UserError('Give one target: --email ADDRESS, or --url (or WEBHOOK_URL).');
           const target = url !== undefined ? ({ kind: 'webhook', url } as const) : ({ kind: 'email', address: opts.email! } as const);
           const key = url !== undefined ? await openSecretKey(config, db, logger) : undefined;
-          const rule = await createRule(db, key, { kind: opts.kind, scope: scopeOf(opts), condition: conditionOf(opts), target, createdBy: 'cli' }, createOutbound({ allow: config.outboundAllow }));
+          const rule = await createRule(db, key, { kind: opts.kind, ...ruleOf(opts), target, createdBy: 'cli' }, createOutbound({ allow: config.outboundAllow }));
           process.stdout.write(opts.json ? `${JSON.stringify(rule)}\n` : `${describeRule(rule)}\n`);
         } catch (err) {
           if (!(err instanceof UserError || err instanceof SecretKeyError)) throw err;
-          process.stderr.write(`error: ${err.message}\n`);
-          process.exitCode = EXIT_USAGE;
+          refuse(err);
         }
       });
     });

@@ -18,24 +18,46 @@ export interface Mailer {
 
 export const NO_TRANSPORT_MESSAGE = 'No email transport is configured: set SMTP_URL (smtp://user:pass@host:587) or SENDGRID_API_KEY, then retry the delivery.';
 
+const SMTP_TIMEOUTS = ['connectionTimeout', 'greetingTimeout', 'socketTimeout', 'dnsTimeout'] as const;
+
+/**
+ * SMTP_URL with nodemailer's timeouts as query options. In the URL because nodemailer reads
+ * only the URL when a configuration object has one (other keys are dropped); an operator's
+ * own value in SMTP_URL is kept.
+ */
+function withTimeouts(url: string, timeoutMs: number): string {
+  const u = new URL(url);
+  for (const k of SMTP_TIMEOUTS) if (!u.searchParams.has(k)) u.searchParams.set(k, String(timeoutMs));
+  return u.toString();
+}
+
 function smtpMailer(url: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(url);
+  // nodemailer's own timeouts, not a race around sendMail: a race could report a failure (and
+  // the delivery log retry it) while the send went on and the server accepted the mail, which
+  // then arrived twice. A timeout in nodemailer closes the connection, so the send either
+  // completes or fails. One transport per timeout (the schedulers each use one), made on first use.
+  const transports = new Map<number, nodemailer.Transporter>();
+  const transportFor = (timeoutMs: number) => {
+    let t = transports.get(timeoutMs);
+    if (!t) {
+      t = nodemailer.createTransport(withTimeouts(url, timeoutMs));
+      transports.set(timeoutMs, t);
+    }
+    return t;
+  };
   return {
     name: 'smtp',
     async send(to, m, { id, timeoutMs }) {
       try {
-        const info = await Promise.race([
-          transport.sendMail({
-            from,
-            to,
-            subject: m.subject,
-            text: m.text,
-            html: m.html,
-            headers: { 'X-Storecast-Delivery': id },
-            attachments: m.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType, ...(a.cid ? { cid: a.cid, contentDisposition: 'inline' as const } : {}) })),
-          }),
-          new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs).unref()),
-        ]);
+        const info = await transportFor(timeoutMs).sendMail({
+          from,
+          to,
+          subject: m.subject,
+          text: m.text,
+          html: m.html,
+          headers: { 'X-Storecast-Delivery': id },
+          attachments: m.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType, ...(a.cid ? { cid: a.cid, contentDisposition: 'inline' as const } : {}) })),
+        });
         if (info.rejected.length) return { ok: false, status: 550, error: 'SMTP: the recipient was refused', permanent: true };
         return { ok: true, status: 250 };
       } catch (err) {
@@ -45,7 +67,10 @@ function smtpMailer(url: string, from: string): Mailer {
         return { ok: false, status: null, error: `SMTP: ${e.code ?? 'error'}` };
       }
     },
-    close: () => transport.close(),
+    close: () => {
+      for (const t of transports.values()) t.close();
+      transports.clear();
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { UserError } from '../chat/errors.ts';
 import type { Database } from '../db/client.ts';
 
 import type { SeriesKey } from '../scope.ts';
@@ -29,6 +30,17 @@ export interface ForecastResult {
  */
 export interface Forecaster {
   readonly name: string;
-  /** Forecast `horizon` weeks after the last week with data (or after `origin`). */
+  /**
+   * Forecast `horizon` weeks after the last week with data (or after `origin`). A series with
+   * no sales (before `origin`) throws a UserError with code 'no-data' (see isNoData).
+   */
   forecast(db: Database, key: SeriesKey, horizon: number, options?: { origin?: string }): Promise<ForecastResult>;
+}
+
+/**
+ * A forecaster's "no sales to forecast from": an answer about the data. Anything else it
+ * throws is a failure (a lost connection, a broken model) that says nothing about the sales.
+ */
+export function isNoData(err: unknown): boolean {
+  return err instanceof UserError && err.details.code === 'no-data';
 }

@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.ts';
-import type { Forecaster } from '../forecast/forecaster.ts';
+import { isNoData, type Forecaster } from '../forecast/forecaster.ts';
 import { COVER_HORIZON, type Demand } from './cover.ts';
 
 /**
@@ -19,23 +19,34 @@ export async function invalidateDemand(db: Database, stores: readonly number[]):
   if (stores.length) await db.query('DELETE FROM demand_forecasts WHERE store_id = ANY($1::int[])', [stores]);
 }
 
-async function forecastMissing(db: Database, forecaster: Forecaster, keys: { store: number; dept: number }[]): Promise<Map<string, Demand & { model: string }>> {
-  const out = new Map<string, Demand & { model: string }>();
+interface Forecasts {
+  demand: Map<string, Demand & { model: string }>;
+  /** Series with no sales to forecast from (seriesKey): remembered as such. */
+  noSales: Set<string>;
+  /** The first failure (anything but "no sales"), after which no more series are started. */
+  failure?: { error: unknown };
+}
+
+async function forecastMissing(db: Database, forecaster: Forecaster, keys: { store: number; dept: number }[]): Promise<Forecasts> {
+  const out: Forecasts = { demand: new Map(), noSales: new Set() };
   let next = 0;
   const worker = async () => {
-    while (next < keys.length) {
+    while (next < keys.length && !out.failure) {
       const key = keys[next++]!;
       try {
         const r = await forecaster.forecast(db, key, COVER_HORIZON);
-        out.set(seriesKey(key.store, key.dept), {
+        out.demand.set(seriesKey(key.store, key.dept), {
           firstWeek: r.points[0]!.week,
           p10: r.points.map((p) => round(p.lower)),
           p50: r.points.map((p) => round(p.value)),
           p90: r.points.map((p) => round(p.upper)),
           model: r.model,
         });
-      } catch {
+      } catch (err) {
         // A department with stock but no sales history has no forecast: its cover is unknown.
+        // Any other error (a lost connection, a broken model) says nothing about the sales.
+        if (isNoData(err)) out.noSales.add(seriesKey(key.store, key.dept));
+        else out.failure ??= { error: err };
       }
     }
   };
@@ -65,13 +76,14 @@ export async function demandFor(db: Database, forecaster: Forecaster, keys: read
   const missing = keys.filter((k) => !known.has(seriesKey(k.store, k.dept)));
   if (!missing.length) return result;
   const computed = await forecastMissing(db, forecaster, missing);
-  {
-    const records = missing.map(({ store, dept }) => {
-      const d = computed.get(seriesKey(store, dept));
-      return d
-        ? { store_id: store, dept_id: dept, first_week: d.firstWeek, model: d.model, p10: d.p10, p50: d.p50, p90: d.p90 }
-        : { store_id: store, dept_id: dept, first_week: '1970-01-02', model: 'none', p10: [], p50: [], p90: [] };
-    });
+  // Only answers are kept: a failure kept as "no forecast" would hide the department's cover
+  // (and close its stock alerts) for a day. What did compute is kept for the next call.
+  const records = missing.flatMap(({ store, dept }) => {
+    const d = computed.demand.get(seriesKey(store, dept));
+    if (d) return [{ store_id: store, dept_id: dept, first_week: d.firstWeek, model: d.model, p10: d.p10, p50: d.p50, p90: d.p90 }];
+    return computed.noSales.has(seriesKey(store, dept)) ? [{ store_id: store, dept_id: dept, first_week: '1970-01-02', model: 'none', p10: [], p50: [], p90: [] }] : [];
+  });
+  if (records.length) {
     await db.query(
       `INSERT INTO demand_forecasts (store_id, dept_id, first_week, model, p10, p50, p90, computed_at)
        SELECT store_id, dept_id, first_week, model, p10, p50, p90, $2 FROM jsonb_to_recordset($1::jsonb)
@@ -81,7 +93,9 @@ export async function demandFor(db: Database, forecaster: Forecaster, keys: read
          p10 = excluded.p10, p50 = excluded.p50, p90 = excluded.p90, computed_at = excluded.computed_at`,
       [JSON.stringify(records), now.toISOString()],
     );
-    for (const [key, d] of computed) result.set(key, d);
   }
+  // Demand with holes would read as "cover unknown" where it is not: the caller fails instead.
+  if (computed.failure) throw computed.failure.error;
+  for (const [key, d] of computed.demand) result.set(key, d);
   return result;
 }

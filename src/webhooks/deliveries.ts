@@ -155,10 +155,16 @@ export async function markFailed(
   return rows.length > 0;
 }
 
-/** Expired leases that already used every attempt (a delivery that keeps crashing its worker) become dead. */
-export async function buryExhausted(db: Database, now: Date, maxAttempts: number): Promise<number> {
+/** The queues claimed with a lease and a count of attempts: weekly summaries and alert notices. */
+export type LeasedQueue = 'webhook_deliveries' | 'alert_notifications';
+
+/**
+ * Expired leases that already used every attempt (a job that keeps crashing its worker) become
+ * dead; the claim would otherwise take them again, forever.
+ */
+export async function buryExhausted(db: Database, queue: LeasedQueue, now: Date, maxAttempts: number): Promise<number> {
   const rows = await db.query(
-    `UPDATE webhook_deliveries SET status = 'dead', last_error = coalesce(last_error, 'worker stopped during the last attempt'), lease_token = NULL, lease_until = NULL
+    `UPDATE ${queue} SET status = 'dead', last_error = coalesce(last_error, 'worker stopped during the last attempt'), lease_token = NULL, lease_until = NULL
      WHERE status = 'in_progress' AND lease_until <= $1 AND attempts >= $2 RETURNING id`,
     [now.toISOString(), maxAttempts],
   );

@@ -179,7 +179,7 @@ export function createScheduler(deps: WebhookDeps, options: SchedulerOptions = {
     const t = ctx.now();
     await prune(t);
     await planDue(db, t);
-    await buryExhausted(db, t, ctx.maxAttempts);
+    await buryExhausted(db, 'webhook_deliveries', t, ctx.maxAttempts);
     const claims = await claimDue(db, t, leaseMs, batchSize);
     await Promise.all(claims.map((claim) => deliverClaim(ctx, claim)));
     return claims.length;

@@ -5,7 +5,7 @@ import { policyBackoff, sleep, type RetryPolicy } from '../../util/retry.ts';
 
 
 /** DISCORD_API_URL is the API base without the version (`https://discord.com/api`). */
-export function restOptions(apiUrl: string | undefined, retry: RetryPolicy): Partial<RESTOptions> {
+export function restOptions(apiUrl: string | undefined, retry: RetryPolicy, timeoutMs = 15_000): Partial<RESTOptions> {
   return {
     ...(apiUrl ? { api: apiUrl.replace(/\/+$/, '').replace(/\/v\d+$/, '') } : {}),
     version: '10',
@@ -13,12 +13,12 @@ export function restOptions(apiUrl: string | undefined, retry: RetryPolicy): Par
     // than we would. 5xx and network errors are ours (withRetry), with backoff.
     retries: 0,
     rejectOnRateLimit: (info) => info.retryAfter > retry.maxDelayMs,
-    timeout: 15_000,
+    timeout: timeoutMs,
   };
 }
 
-export function createRest(apiUrl: string | undefined, token: string | undefined, retry: RetryPolicy): REST {
-  const rest = new REST(restOptions(apiUrl, retry));
+export function createRest(apiUrl: string | undefined, token: string | undefined, retry: RetryPolicy, timeoutMs?: number): REST {
+  const rest = new REST(restOptions(apiUrl, retry, timeoutMs));
   if (token) rest.setToken(token);
   return rest;
 }

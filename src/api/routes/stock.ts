@@ -26,7 +26,7 @@ const ingest = createRoute({
   summary: 'Push stock snapshots (JSON rows or a stock CSV); stock alerts on the stores touched are evaluated',
   description:
     'The same validation and idempotency as `storecast import stock.csv`: each bad row is reported with its line and reason, good rows are kept, re-sending is harmless. ' +
-    'The answer is the import report plus `alerts`: the rules evaluated, and those that started or stopped firing.',
+    'The answer is the import report plus `alerts`: the rules evaluated, those that started or stopped firing, and those that could not be evaluated (`failed`, left as they were).',
   request: {
     body: {
       required: true,
