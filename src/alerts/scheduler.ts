@@ -226,7 +226,7 @@ export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOpt
     const due = await claimDueRules(deps.db, t, deps.config.alertEveryMs, 200);
     const evaluation = await evaluateRules(deps, due, t);
     // Per replica: the operator (and bench/replicas.ts) can see that each round ran once.
-    if (due.length) ctx.log.info({ rules: due.length, fired: evaluation.fired.length, resolved: evaluation.resolved.length, ms: evaluation.ms }, 'alert rules evaluated');
+    if (due.length) ctx.log.info({ rules: due.length, fired: evaluation.fired.length, resolved: evaluation.resolved.length, failed: evaluation.failed.length, ms: evaluation.ms }, 'alert rules evaluated');
     await buryExhausted(deps.db, 'alert_notifications', t, retry.maxAttempts);
     const claims = await claimNotifications(deps.db, t, options.leaseMs ?? 120_000, batch);
     await Promise.all(claims.map((c) => deliver(ctx, c, retry, now)));
