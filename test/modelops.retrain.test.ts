@@ -106,6 +106,17 @@ describe('retraining: challenger vs champion on held-out weeks (demo data, 3 sto
     await activateModel(db, champion);
   }, 300_000);
 
+  it('a retrain stopped before its worker starts (a shutdown while the panel loaded) ends failed and frees the slot', async () => {
+    const stopped = new AbortController();
+    stopped.abort();
+    const outcome = await retrain(deps, { trigger: 'cli', hyper: TINY, signal: stopped.signal });
+    expect(outcome.decision).toBe('failed');
+    expect(outcome.reason).toMatch(/stopped before it finished/);
+    const [row] = await db.query<{ status: string; running: boolean }>(`SELECT status, lease_until > now() AS running FROM model_retrains WHERE id = $1`, [outcome.id]);
+    expect(row).toEqual({ status: 'failed', running: false });
+    expect((await listModels(db)).filter((m) => m.status === 'training')).toEqual([]);
+  });
+
   it('one retrain at a time: a second claim while one runs is refused; a scheduled one waits for new weeks', async () => {
     const first = await claimRetrain(db, 'cli', 'test', 'weekly');
     expect('id' in first).toBe(true);

@@ -43,6 +43,8 @@ export async function trainInWorker(
   job: WorkerJob,
   options: { onEpoch?: (r: EpochReport) => void; onStage?: (stage: string) => void; signal?: AbortSignal } = {},
 ): Promise<TrainedInWorker> {
+  // A signal that fired before this call (a shutdown while the panel loaded) never fires again.
+  if (options.signal?.aborted) throw new Error('training stopped before it finished');
   const worker = new Worker(WORKER_URL, { workerData: job });
   const stop = () => void worker.terminate();
   options.signal?.addEventListener('abort', stop, { once: true });
