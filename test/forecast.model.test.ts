@@ -158,6 +158,23 @@ describe('model registry and ModelForecaster on PGlite', () => {
     expect((await warmed.forecast(db, { store: panel.series[3]!.store, dept: panel.series[3]!.dept }, 52)).points).toEqual(r1.points);
     const store = await f.forecast(db, { store: 1 }, 8);
     expect((await warmed.forecast(db, { store: 1 }, 8)).points).toEqual(store.points);
+    // Many stores in one pass (region and chain summaries) answer as one call per store does.
+    const pastOrigin = panel.weeks.at(-10)!;
+    for (const opts of [{}, { origin: pastOrigin }]) {
+      const many = await f.forecastStores(db, [1, 2, 3, 999], 8, opts);
+      expect([...many.keys()].sort()).toEqual([1, 2, 3]);
+      for (const s of [1, 2, 3]) {
+        const one = await f.forecast(db, { store: s }, 8, opts);
+        const batch = many.get(s)!;
+        expect(batch.model).toBe(one.model);
+        expect(batch.points.map((p) => p.week)).toEqual(one.points.map((p) => p.week));
+        batch.points.forEach((p, i) => {
+          expect(p.value).toBeCloseTo(one.points[i]!.value, 2);
+          expect(p.lower).toBeCloseTo(one.points[i]!.lower, 2);
+          expect(p.upper).toBeCloseTo(one.points[i]!.upper, 2);
+        });
+      }
+    }
     expect(store.points).toHaveLength(8);
     for (const p of store.points) expect(p.lower <= p.value && p.value <= p.upper).toBe(true);
 

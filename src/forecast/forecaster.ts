@@ -35,6 +35,11 @@ export interface Forecaster {
    * no sales (before `origin`) throws a UserError with code 'no-data' (see isNoData).
    */
   forecast(db: Database, key: SeriesKey, horizon: number, options?: { origin?: string }): Promise<ForecastResult>;
+  /**
+   * Store totals of many stores in one pass, where a forecaster can do better than one call
+   * per store. May leave stores out; the caller asks `forecast` for those.
+   */
+  forecastStores?(db: Database, stores: readonly number[], horizon: number, options?: { origin?: string }): Promise<Map<number, ForecastResult>>;
 }
 
 /**

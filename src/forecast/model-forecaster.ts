@@ -9,7 +9,7 @@ import { activeVersion, loadModel, trainingInProgress, type LoadedModel } from '
 import { SeasonalNaiveForecaster } from './seasonal-naive.ts';
 import { describeScope, seriesScope } from '../scope.ts';
 import { ensureBackend } from './tf.ts';
-import { forecastSeries } from './train.ts';
+import { forecastSeries, type SeriesForecast } from './train.ts';
 import { warmOrigin } from './features.ts';
 import { addWeeks } from '../data/weeks.ts';
 import { logForecasts } from './forecast-log.ts';
@@ -173,6 +173,44 @@ export class ModelForecaster implements Forecaster {
     return result;
   }
 
+  /**
+   * Store totals of many stores at once (region and chain summaries): the network runs over
+   * their departments in a few large batches per origin instead of one call per store (at
+   * 4,600 stores, seconds instead of minutes). Stores it cannot answer this way (no model yet,
+   * no departments, no data) are left out: the caller asks `forecast` for them, which falls
+   * back or says why.
+   */
+  async forecastStores(db: Database, stores: readonly number[], horizon: number, options: { origin?: string } = {}): Promise<Map<number, ForecastResult>> {
+    const out = new Map<number, ForecastResult>();
+    const state = await this.currentState(db);
+    if (state.version === undefined) return out;
+    let model: LoadedModel;
+    try {
+      model = await this.loadedModel(db, state.version);
+    } catch {
+      return out; // logged by forecast(), which the caller falls back to
+    }
+    const panel = await this.loadedPanel(db, state.stamp, model.hyper.svdRank).promise;
+    for (const [origin, byStore] of storeSeriesByOrigin(panel, stores, options.origin)) {
+      const entries = [...byStore];
+      for (let i = 0; i < entries.length; i += STORES_PER_BATCH) {
+        const part = entries.slice(i, i + STORES_PER_BATCH);
+        const fc = await forecastSeries(model, panel, origin, part.flatMap(([, ids]) => ids), horizon);
+        let k = 0;
+        for (const [store, ids] of part) {
+          out.set(store, { points: seriesTotal(fc.slice(k, k + ids.length), horizon), model: model.label, version: model.version });
+          k += ids.length;
+        }
+        await new Promise((resolve) => setImmediate(resolve)); // replies keep flowing between batches
+      }
+    }
+    if (options.origin === undefined) {
+      const rows = [...out].flatMap(([store, result]) => servedRows({ store }, result));
+      await logForecasts(db, model.version, 'served', rows).catch((err: unknown) => this.options.logger?.error({ err, version: model.version }, 'forecasts not logged'));
+    }
+    return out;
+  }
+
   private async forecastWith(
     model: LoadedModel,
     panel: Panel,
@@ -204,39 +242,77 @@ export class ModelForecaster implements Forecaster {
       );
     }
     const fc = await forecastSeries(model, panel, origin, withHistory, horizon);
-    const points: ForecastPoint[] = [];
-    for (let h = 0; h < horizon; h++) {
-      let value = 0;
-      let lo2 = 0;
-      let hi2 = 0;
-      let loSum = 0;
-      let hiSum = 0;
-      for (const f of fc) {
-        const v = f.p50[h] as number;
-        const lo = v - (f.p10[h] as number);
-        const hi = (f.p90[h] as number) - v;
-        value += v;
-        lo2 += lo * lo;
-        hi2 += hi * hi;
-        loSum += lo;
-        hiSum += hi;
-      }
-      // One series: its own interval. A store total: the departments' errors are partly
-      // correlated (store-wide shocks), so the half-width lies between independent
-      // (root of sum of squares) and fully correlated (sum); take the midpoint.
-      const loW = fc.length === 1 ? loSum : (Math.sqrt(lo2) + loSum) / 2;
-      const hiW = fc.length === 1 ? hiSum : (Math.sqrt(hi2) + hiSum) / 2;
-      points.push({ week: fc[0]?.weeks[h] as string, value, lower: value - loW, upper: value + hiW });
-    }
-    return { points, model: model.label, version: model.version };
+    return { points: seriesTotal(fc, horizon), model: model.label, version: model.version };
   }
 
   /** Never fails the answer: a log write that fails is logged and the forecast goes out. */
   private async logServed(db: Database, version: number, key: SeriesKey, result: ForecastResult): Promise<void> {
-    const first = result.points[0];
-    if (!first) return;
-    const origin = addWeeks(first.week, -1);
-    const rows = result.points.map((p, h) => ({ store: key.store, dept: key.dept ?? 0, origin, week: p.week, horizon: h + 1, p10: p.lower, p50: p.value, p90: p.upper }));
+    const rows = servedRows(key, result);
+    if (!rows.length) return;
     await logForecasts(db, version, 'served', rows).catch((err: unknown) => this.options.logger?.error({ err, version }, 'forecast not logged'));
   }
+}
+
+/**
+ * The total of several series' forecasts (a store's departments), with its 80% interval. One
+ * series: its own interval. A total: the departments' errors are partly correlated
+ * (store-wide shocks), so the half-width lies between independent (root of sum of squares)
+ * and fully correlated (sum); take the midpoint.
+ */
+function seriesTotal(fc: readonly SeriesForecast[], horizon: number): ForecastPoint[] {
+  const points: ForecastPoint[] = [];
+  for (let h = 0; h < horizon; h++) {
+    let value = 0;
+    let lo2 = 0;
+    let hi2 = 0;
+    let loSum = 0;
+    let hiSum = 0;
+    for (const f of fc) {
+      const v = f.p50[h] as number;
+      const lo = v - (f.p10[h] as number);
+      const hi = (f.p90[h] as number) - v;
+      value += v;
+      lo2 += lo * lo;
+      hi2 += hi * hi;
+      loSum += lo;
+      hiSum += hi;
+    }
+    const loW = fc.length === 1 ? loSum : (Math.sqrt(lo2) + loSum) / 2;
+    const hiW = fc.length === 1 ? hiSum : (Math.sqrt(hi2) + hiSum) / 2;
+    points.push({ week: fc[0]?.weeks[h] as string, value, lower: value - loW, upper: value + hiW });
+  }
+  return points;
+}
+
+/** Department series per store at most this many stores go through the network at once (memory stays bounded). */
+const STORES_PER_BATCH = 250;
+
+/** The forecast-log rows of one answer: origin is the week before its first point. */
+function servedRows(key: SeriesKey, result: ForecastResult) {
+  const first = result.points[0];
+  if (!first) return [];
+  const origin = addWeeks(first.week, -1);
+  return result.points.map((p, h) => ({ store: key.store, dept: key.dept ?? 0, origin, week: p.week, horizon: h + 1, p10: p.lower, p50: p.value, p90: p.upper }));
+}
+
+/**
+ * The panel's department series of each store, grouped by the origin its forecast starts
+ * from (as `forecast` picks it: the store's last week with data, or the week asked for), only
+ * those with history by then. Stores with none are absent.
+ */
+function storeSeriesByOrigin(panel: Panel, stores: readonly number[], asked?: string): Map<number, Map<number, number[]>> {
+  const wanted = new Set(stores);
+  const byStore = new Map<number, number[]>();
+  panel.series.forEach((s, i) => {
+    if (wanted.has(s.store)) (byStore.get(s.store) ?? byStore.set(s.store, []).get(s.store)!).push(i);
+  });
+  const fixed = asked === undefined ? undefined : Math.min(gridIndex(panel, asked), panel.weeks.length - 1);
+  const groups = new Map<number, Map<number, number[]>>();
+  for (const [store, ids] of byStore) {
+    const origin = fixed ?? Math.max(...ids.map((i) => panel.series[i]!.last));
+    const withHistory = ids.filter((i) => panel.series[i]!.first <= origin);
+    if (origin < 0 || withHistory.length === 0) continue;
+    (groups.get(origin) ?? groups.set(origin, new Map()).get(origin)!).set(store, withHistory);
+  }
+  return groups;
 }

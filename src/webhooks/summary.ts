@@ -9,7 +9,7 @@ import { dataWindow, yearOverYear } from '../analytics/series.ts';
 import type { Database } from '../db/client.ts';
 import { holidayCalendar } from '../data/holidays.ts';
 import { addWeeks } from '../data/weeks.ts';
-import type { Forecaster, ForecastPoint } from '../forecast/forecaster.ts';
+import type { Forecaster, ForecastPoint, ForecastResult } from '../forecast/forecaster.ts';
 
 /** What a weekly summary covers. */
 
@@ -146,10 +146,14 @@ async function storeForecasts(db: Database, forecaster: Forecaster, stores: read
   const backcast: ForecastPoint[][] = [];
   const skipped: number[] = [];
   let model = forecaster.name;
+  // Many stores (a region, the chain) in one pass where the forecaster can; the rest one by one.
+  const batched = stores.length > 1 && forecaster.forecastStores;
+  const aheadAll = batched ? await forecaster.forecastStores!(db, stores, horizon) : new Map<number, ForecastResult>();
+  const pastAll = batched ? await forecaster.forecastStores!(db, stores, 1, { origin: addWeeks(week, -1) }) : new Map<number, ForecastResult>();
   for (const store of stores) {
     try {
-      const ahead = await forecaster.forecast(db, { store }, horizon);
-      const past = await forecaster.forecast(db, { store }, 1, { origin: addWeeks(week, -1) });
+      const ahead = aheadAll.get(store) ?? (await forecaster.forecast(db, { store }, horizon));
+      const past = pastAll.get(store) ?? (await forecaster.forecast(db, { store }, 1, { origin: addWeeks(week, -1) }));
       next.push(ahead.points);
       backcast.push(past.points);
       model = ahead.model;
