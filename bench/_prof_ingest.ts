@@ -1,0 +1,18 @@
+import { openPostgres } from '../src/db/client.ts';
+import { importRows } from '../src/data/import.ts';
+import { scoreForecastLog } from '../src/forecast/forecast-log.ts';
+const db = await openPostgres(process.argv[2]!);
+const [{ last }] = await db.query<{ last: string }>('SELECT max(week)::text AS last FROM store_week_sales') as [{ last: string }];
+let t = performance.now();
+const rows = await db.query<{ store: number; dept: number; sales: number }>('SELECT store_id AS store, dept_id AS dept, sales FROM weekly_sales WHERE week = $1::date AND store_id <= 1200', [last]);
+console.log('select', rows.length, ((performance.now() - t) / 1000).toFixed(1));
+const week = new Date(Date.parse(last) + 7 * 86400000).toISOString().slice(0, 10);
+t = performance.now();
+const r = await importRows(db, 'train', rows.map((x) => ({ store: x.store, dept: x.dept, week, sales: x.sales, isHoliday: false })), { source: 'prof' });
+console.log('importRows', r.inserted, r.durationMs, 'ms in load; total', ((performance.now() - t) / 1000).toFixed(1));
+t = performance.now();
+await scoreForecastLog(db);
+console.log('score again', ((performance.now() - t) / 1000).toFixed(1));
+const [n] = await db.query('SELECT count(*)::int AS n FROM forecast_log');
+console.log(n);
+await db.close();
