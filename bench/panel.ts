@@ -8,6 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openPostgres } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
 import { ModelForecaster } from '../src/forecast/model-forecaster.ts';
+import { addWeeks } from '../src/data/weeks.ts';
 
 const url = process.argv[2];
 if (!url) throw new Error('usage: npx tsx bench/panel.ts DATABASE_URL');
@@ -40,5 +41,9 @@ await step('20 stores x /forecast store N week 12', async () => {
 });
 times.sort((a, b) => a - b);
 console.log(`    per store: p50 ${times[10]!.toFixed(0)} ms, p95 ${times[18]!.toFixed(0)} ms`);
+const [{ last } = { last: '' }] = await db.query<{ last: string }>('SELECT max(week)::text AS last FROM store_week_sales');
+const earlier = addWeeks(last, -1);
+await step(`first forecast from another origin (${earlier})`, () => forecaster.forecast(db, { store: ids[1]! }, 1, { origin: earlier }));
+await step('then another store from that origin', () => forecaster.forecast(db, { store: ids[2]! }, 1, { origin: earlier }));
 await step(`region-size batch: ${Math.min(stores, 1150)} stores' totals`, () => forecaster.forecastStores(db, Array.from({ length: Math.min(stores, 1150) }, (_, i) => i + 1), 4));
 await db.close();

@@ -223,16 +223,17 @@ export function originState(panel: Panel, origin: number, options: FeatureOption
 }
 
 /**
- * Computes and caches every department's block at `origin` (what the first forecasts after a
- * panel load would otherwise pay for: at 4,600 stores the panel-wide Grams and the bases of
- * ~80 departments take seconds). Yields between departments so a server keeps answering.
+ * Computes and caches the department blocks at `origin` (of every department, or of those of
+ * the series `only`): what a forecast at that origin would otherwise build in one go (at 4,600
+ * stores the bases of ~80 departments take seconds). Yields between departments so a server
+ * keeps answering meanwhile.
  */
-export async function warmOrigin(panel: Panel, origin: number, options: FeatureOptions, yieldEvery: () => Promise<void> = async () => {}): Promise<void> {
+export async function warmOrigin(panel: Panel, origin: number, options: FeatureOptions, yieldEvery: () => Promise<void> = async () => {}, only?: readonly number[]): Promise<void> {
   const blocks = deptCache(panel, `${origin}|${options.svdRank}`);
   const originAlign = gridAlignments(panel)[origin] ?? alignment(panel, isoWeekAt(panel, origin));
-  for (const list of departmentSeries(panel).values()) {
-    const [dept, members] = [...departmentMembers(panel, [list[0] as number], origin)][0] ?? [];
-    if (dept === undefined || members === undefined || blocks.has(dept)) continue;
+  const seeds = only ?? [...departmentSeries(panel).values()].map((list) => list[0] as number);
+  for (const [dept, members] of departmentMembers(panel, seeds, origin)) {
+    if (blocks.has(dept)) continue;
     blocks.set(dept, members === 'large' ? largeDeptBlock(panel, dept, origin, originAlign, options.svdRank) : deptBlock(panel, members, origin, originAlign, options.svdRank));
     await yieldEvery();
   }

@@ -113,7 +113,7 @@ export class ModelForecaster implements Forecaster {
       const promise = loadPanel(db);
       const warmed = promise.then(async (panel) => {
         const started = performance.now();
-        await warmOrigin(panel, panel.weeks.length - 1, { svdRank }, () => new Promise((resolve) => setImmediate(resolve)));
+        await warmOrigin(panel, panel.weeks.length - 1, { svdRank }, yieldToLoop);
         this.options.logger?.info({ series: panel.series.length, ms: Math.round(performance.now() - started) }, 'forecast bases built for the latest week');
       });
       this.panel = { stamp, promise, warmed };
@@ -192,6 +192,7 @@ export class ModelForecaster implements Forecaster {
     }
     const panel = await this.loadedPanel(db, state.stamp, model.hyper.svdRank).promise;
     for (const [origin, byStore] of storeSeriesByOrigin(panel, stores, options.origin)) {
+      await warmOrigin(panel, origin, { svdRank: model.hyper.svdRank }, yieldToLoop);
       const entries = [...byStore];
       for (let i = 0; i < entries.length; i += STORES_PER_BATCH) {
         const part = entries.slice(i, i + STORES_PER_BATCH);
@@ -201,7 +202,7 @@ export class ModelForecaster implements Forecaster {
           out.set(store, { points: seriesTotal(fc.slice(k, k + ids.length), horizon), model: model.label, version: model.version });
           k += ids.length;
         }
-        await new Promise((resolve) => setImmediate(resolve)); // replies keep flowing between batches
+        await yieldToLoop(); // replies keep flowing between batches
       }
     }
     if (options.origin === undefined) {
@@ -241,6 +242,8 @@ export class ModelForecaster implements Forecaster {
         { code: 'no-data' },
       );
     }
+    // Blocks missing at this origin (another week than the warmed one) are built cooperatively.
+    await warmOrigin(panel, origin, { svdRank: model.hyper.svdRank }, yieldToLoop, withHistory);
     const fc = await forecastSeries(model, panel, origin, withHistory, horizon);
     return { points: seriesTotal(fc, horizon), model: model.label, version: model.version };
   }
@@ -285,7 +288,7 @@ function seriesTotal(fc: readonly SeriesForecast[], horizon: number): ForecastPo
 }
 
 /** Department series per store at most this many stores go through the network at once (memory stays bounded). */
-const STORES_PER_BATCH = 250;
+const STORES_PER_BATCH = 100;
 
 /** The forecast-log rows of one answer: origin is the week before its first point. */
 function servedRows(key: SeriesKey, result: ForecastResult) {
@@ -316,3 +319,6 @@ function storeSeriesByOrigin(panel: Panel, stores: readonly number[], asked?: st
   }
   return groups;
 }
+
+/** Lets other requests run between long steps (department blocks, forecast batches). */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
