@@ -65,7 +65,7 @@ async function knownStores(db: Database): Promise<Set<number>> {
 }
 
 /** One batch, one transaction: COPY into staging, upsert, and the aggregates it changes. */
-async function writeBatch(db: Database, format: FileFormat, csv: string): Promise<{ inserted: number; updated: number }> {
+async function writeBatch(db: Database, format: FileFormat, csv: string): Promise<{ inserted: number; updated: number; changed: { week: string; store_id: number }[] }> {
   return db.transaction(async (tx) => {
     const feeds = format.aggregates !== 'none';
     await tx.exec(`CREATE TEMP TABLE stg (${format.staging.ddl}) ON COMMIT DROP`);
@@ -84,7 +84,9 @@ async function writeBatch(db: Database, format: FileFormat, csv: string): Promis
     if (format.aggregates === 'store-totals') await tx.exec('INSERT INTO chg (store_id, week) SELECT DISTINCT store_id, week FROM stg');
     // Same transaction: totals that cannot be computed keep the rows they sum out too.
     if (feeds) await refreshAggregates(tx);
-    return last ?? { inserted: 0, updated: 0 };
+    // The store-weeks whose sales changed: the forecasts logged for them are scored after the run.
+    const changed = feeds ? await tx.query<{ week: string; store_id: number }>('SELECT DISTINCT week::text AS week, store_id FROM chg') : [];
+    return { ...(last ?? { inserted: 0, updated: 0 }), changed };
   });
 }
 
@@ -121,6 +123,8 @@ async function load(
   }
 
   const stores = new Set<number>();
+  const changedWeeks = new Set<string>();
+  const changedStores = new Set<number>();
   const storeKeyed = format.staging.columns[1] === 'store_id';
   let batch: string[] = [];
   // One batch is written while the next is parsed: on a Postgres server the two overlap.
@@ -137,6 +141,10 @@ async function load(
   };
   const write = async (csv: string, count: number) => {
     const result = await writeBatch(db, format, csv);
+    for (const c of result.changed) {
+      changedWeeks.add(c.week);
+      changedStores.add(c.store_id);
+    }
     report.inserted += result.inserted;
     report.updated += result.updated;
     report.unchanged += count - result.inserted - result.updated;
@@ -172,7 +180,7 @@ async function load(
   await finishRun(db, report);
   // New actuals score the forecasts logged for their weeks (live accuracy, /model). After the run
   // is recorded: the rows are committed whatever the scoring does, and the next import scores again.
-  if (!dryRun && report.inserted + report.updated > 0 && format.aggregates !== 'none') await scoreForecastLog(db);
+  if (!dryRun && changedWeeks.size > 0) await scoreForecastLog(db, { weeks: [...changedWeeks], stores: [...changedStores] });
   return report;
 }
 

@@ -48,7 +48,16 @@ export async function logForecasts(db: Pick<SqlSession, 'query'>, version: numbe
     );
     written += Number(inserted[0]?.n ?? 0);
   }
+  // A model trained to an earlier week logs weeks that already have sales: scored now, as an
+  // import would score them. Served forecasts start after the data, so there is nothing to score.
+  if (source === 'batch' && rows.length) await scoreForecastLog(db, { weeks: [...new Set(rows.map((r) => r.week))], stores: [...new Set(rows.map((r) => r.store))] });
   return written;
+}
+
+/** The store-weeks an import changed: scoring looks at their logged forecasts only. */
+export interface ScoringScope {
+  weeks: readonly string[];
+  stores: readonly number[];
 }
 
 /**
@@ -56,24 +65,31 @@ export async function logForecasts(db: Pick<SqlSession, 'query'>, version: numbe
  * weekly_sales, store totals against store_week_sales. Idempotent, and a corrected actual
  * (re-imported week) re-scores its rows. Returns the rows (re)scored.
  */
-export async function scoreForecastLog(db: Pick<SqlSession, 'query'>): Promise<number> {
+export async function scoreForecastLog(db: Pick<SqlSession, 'query'>, only?: ScoringScope): Promise<number> {
+  if (only && (only.weeks.length === 0 || only.stores.length === 0)) return 0;
   // The week's flag as the data carries it (what training and the backtest weigh), or the calendar table.
   const holiday = '(s.is_holiday OR EXISTS (SELECT 1 FROM holidays h WHERE h.week = f.target_week))';
+  // Limited to what an import changed, the log's target-week index keeps this to those rows
+  // (a whole log is millions of rows at 4,600 stores).
+  const scope = only ? 'AND f.target_week = ANY($1::text[]::date[]) AND f.store_id = ANY($2::int[])' : '';
+  const params = only ? [only.weeks, only.stores] : [];
   const [dept] = await db.query<{ n: number }>(
     `WITH up AS (
        UPDATE forecast_log f SET actual = s.sales, is_holiday = ${holiday}, scored_at = now()
          FROM weekly_sales s
-        WHERE f.dept_id > 0 AND s.store_id = f.store_id AND s.dept_id = f.dept_id AND s.week = f.target_week AND (f.actual IS DISTINCT FROM s.sales OR f.is_holiday IS DISTINCT FROM s.is_holiday)
+        WHERE f.dept_id > 0 AND s.store_id = f.store_id AND s.dept_id = f.dept_id AND s.week = f.target_week AND (f.actual IS DISTINCT FROM s.sales OR f.is_holiday IS DISTINCT FROM s.is_holiday) ${scope}
        RETURNING 1)
      SELECT count(*)::int AS n FROM up`,
+    params,
   );
   const [store] = await db.query<{ n: number }>(
     `WITH up AS (
        UPDATE forecast_log f SET actual = s.sales, is_holiday = ${holiday}, scored_at = now()
          FROM store_week_sales s
-        WHERE f.dept_id = 0 AND s.store_id = f.store_id AND s.week = f.target_week AND f.actual IS DISTINCT FROM s.sales
+        WHERE f.dept_id = 0 AND s.store_id = f.store_id AND s.week = f.target_week AND f.actual IS DISTINCT FROM s.sales ${scope}
        RETURNING 1)
      SELECT count(*)::int AS n FROM up`,
+    params,
   );
   return Number(dept?.n ?? 0) + Number(store?.n ?? 0);
 }
