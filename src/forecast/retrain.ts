@@ -53,7 +53,8 @@ export interface RetrainOutcome {
 }
 
 const RETRAIN_LOCK = 7261003;
-const LEASE_MINUTES = 30;
+// Renewed every minute by the running retrain: a replica that dies mid-run frees the slot within minutes.
+const LEASE_MINUTES = 5;
 const INTERVAL_DAYS: Record<Config['modelOps']['retrain'], number> = { weekly: 7, daily: 1, off: Infinity };
 
 /** Why a scheduled retrain is not due now, or undefined when it is. Runs under the lock. */
