@@ -171,13 +171,16 @@ async function retrainPhase(db: Database, replicas: Replica[], token: string, be
   console.log(`    retrain runs claimed: ${n}`);
 }
 
-function schedulerReport(replicas: Replica[], hits: Map<string, number>, counts: { subscriptions: number; rules: number }, windowS: number): void {
+function schedulerReport(replicas: Replica[], hits: Map<string, number>, counts: { subscriptions: number; rules: number }): void {
   const summaries = [...hits].filter(([p]) => p.startsWith('/sub/'));
   const dupes = summaries.filter(([, n]) => n > 1).length;
   console.log(`  weekly summaries: ${summaries.length} of ${counts.subscriptions} subscriptions posted, ${dupes} more than once; delivered by ${replicas.map((r) => `${r.name} ${said(r, 'webhook delivered').length}`).join(', ')}`);
   const evaluated = replicas.map((r) => said(r, 'alert rules evaluated').reduce((s, l) => s + Number(l.rules), 0));
-  const rounds = Math.ceil(windowS / 60);
-  console.log(`  alert rules evaluated: ${replicas.map((r, i) => `${r.name} ${evaluated[i]}`).join(', ')} = ${evaluated.reduce((a, b) => a + b, 0)} for ${counts.rules} rules due once a minute over ${windowS.toFixed(0)} s (at most ${counts.rules * rounds} if each round ran once)`);
+  const rounds = replicas
+    .flatMap((r) => said(r, 'alert rules evaluated').map((l) => ({ at: Number(l.time) - Number(l.ms), name: r.name, rules: Number(l.rules) })))
+    .sort((a, b) => a.at - b.at)
+    .map((x, _, all) => `${x.name} ${x.rules} at +${((x.at - all[0]!.at) / 1000).toFixed(0)} s`);
+  console.log(`  alert rules evaluated: ${replicas.map((r, i) => `${r.name} ${evaluated[i]}`).join(', ')} for ${counts.rules} rules due once a minute; rounds: ${rounds.join(', ')}`);
 }
 
 async function main(): Promise<void> {
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
     console.log(`  both ready in ${seconds(started)} s`);
     await until('every summary', () => [...receiver.hits.keys()].filter((p) => p.startsWith('/sub/')).length >= counts.subscriptions, 900);
     await until('a second round of alert evaluation', () => replicas.flatMap((r) => said(r, 'alert rules evaluated')).length >= 2, 180);
-    schedulerReport(replicas, receiver.hits, counts, (performance.now() - started) / 1000);
+    schedulerReport(replicas, receiver.hits, counts);
     await ingestPhase(db, replicas, token);
     const trainings = async () => (await db.query<{ version: number; status: string }>('SELECT version, status FROM model_registry WHERE version > $1 ORDER BY version', [base!.models])).map((r) => `v${r.version} ${r.status}`);
     if (base!.ready === 0) {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../src/db/client.ts';
 import { importRows } from '../src/data/import.ts';
 import { loadConfig } from '../src/config.ts';
 import { liveAccuracy } from '../src/forecast/forecast-log.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
-import { activateModel, activeVersion, listModels } from '../src/forecast/registry.ts';
+import { activateModel, activeVersion, claimTraining, keepTrainingAlive, listModels } from '../src/forecast/registry.ts';
 import { claimRetrain, retrain, type RetrainDeps } from '../src/forecast/retrain.ts';
 import { createLogger } from '../src/logger.ts';
 import { openPostgres } from '../src/db/client.ts';
@@ -143,6 +143,39 @@ describe('one retrain across replicas (Postgres, two connections claiming togeth
       expect('id' in (await claimRetrain(replicas[0]!, 'cli', 'a', 'weekly'))).toBe(true);
     } finally {
       for (const db of replicas) await db.close();
+      await t.cleanup();
+    }
+  });
+});
+
+describe('training claims across replicas: a heartbeat, not the age of the claim', () => {
+  it('a long run that renews its claim keeps the slot; one whose process died frees it within minutes and is marked failed', async () => {
+    const t = await createTestDatabase('postgres');
+    const [a, b] = await Promise.all([openPostgres(t.url!), openPostgres(t.url!)]);
+    try {
+      const long = (await claimTraining(a))!;
+      // Training for two hours, renewing its claim: nobody else trains.
+      await t.db.query(`UPDATE model_registry SET created_at = now() - interval '2 hours', heartbeat_at = now() - interval '30 seconds' WHERE version = $1`, [long]);
+      expect(await claimTraining(b)).toBeUndefined();
+      // Its process died six minutes ago: the next claim takes the slot and says what happened to the old one.
+      await t.db.query(`UPDATE model_registry SET heartbeat_at = now() - interval '6 minutes' WHERE version = $1`, [long]);
+      const next = await claimTraining(b);
+      expect(next).toBeGreaterThan(long);
+      const [old] = await t.db.query<{ status: string; error: string }>('SELECT status, error FROM model_registry WHERE version = $1', [long]);
+      expect(old).toEqual({ status: 'failed', error: expect.stringMatching(/abandoned/) });
+      // keepTrainingAlive renews the new claim every minute (the minute passed on a fake clock).
+      await t.db.query(`UPDATE model_registry SET heartbeat_at = now() - interval '4 minutes' WHERE version = $1`, [next]);
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      const stop = keepTrainingAlive(b, next!);
+      vi.advanceTimersByTime(60_000);
+      vi.useRealTimers();
+      const age = async () => (await t.db.query<{ s: number }>('SELECT extract(epoch FROM now() - heartbeat_at)::float8 AS s FROM model_registry WHERE version = $1', [next]))[0]!.s;
+      for (let i = 0; i < 50 && (await age()) > 60; i++) await new Promise((r) => setTimeout(r, 20));
+      stop();
+      expect(await age()).toBeLessThan(60);
+      expect(await claimTraining(a)).toBeUndefined();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
       await t.cleanup();
     }
   });

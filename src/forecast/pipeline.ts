@@ -3,7 +3,7 @@ import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { dataFingerprint, loadPanel } from './dataset.ts';
 import { QUICK_HYPERPARAMETERS, type Hyperparameters } from './model.ts';
-import { activeVersion, claimTraining, failTraining, saveTrainedModel } from './registry.ts';
+import { activeVersion, claimTraining, failTraining, keepTrainingAlive, saveTrainedModel } from './registry.ts';
 import { ensureBackend } from './tf.ts';
 import { trainModel, type EpochReport, type TrainedModel } from './train.ts';
 import { logForecasts } from './forecast-log.ts';
@@ -50,6 +50,7 @@ export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBac
     if (options.onlyIfNoModel) return undefined;
     throw new TrainingBusyError();
   }
+  const stopHeartbeat = keepTrainingAlive(db, version);
   try {
     options.onStage?.('loading');
     const panel = await loadPanel(db, { until: options.until });
@@ -81,5 +82,7 @@ export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBac
   } catch (err) {
     await failTraining(db, version, err).catch(() => {});
     throw err;
+  } finally {
+    stopHeartbeat();
   }
 }

@@ -53,7 +53,12 @@ export interface LoadedModel {
 /** Lock id for claiming a training run (pg_advisory_xact_lock). */
 const TRAIN_LOCK = 7261002;
 /** A 'training' row older than this is considered abandoned (crashed replica). */
-const STALE_TRAINING_MINUTES = 60;
+/**
+ * A training claim whose process has not renewed its heartbeat for this long was abandoned
+ * (the process died): it no longer blocks training, and the next claim marks it failed. A
+ * live run renews it every minute (keepTrainingAlive), however long it trains.
+ */
+const STALE_TRAINING_MINUTES = 5;
 
 type Row = {
   version: number;
@@ -115,7 +120,7 @@ export async function activeVersion(db: Pick<SqlSession, 'query'>): Promise<numb
 /** True while some run (this process or another replica) is training. */
 export async function trainingInProgress(db: Pick<SqlSession, 'query'>): Promise<boolean> {
   const [row] = await db.query<{ n: number | string }>(
-    `SELECT count(*) AS n FROM model_registry WHERE status = 'training' AND created_at > now() - interval '${STALE_TRAINING_MINUTES} minutes'`,
+    `SELECT count(*) AS n FROM model_registry WHERE status = 'training' AND coalesce(heartbeat_at, created_at) > now() - interval '${STALE_TRAINING_MINUTES} minutes'`,
   );
   return Number(row?.n ?? 0) > 0;
 }
@@ -157,6 +162,10 @@ export async function claimTraining(db: Database, options: { onlyIfNoModel?: boo
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [TRAIN_LOCK]);
     if (await trainingInProgress(tx)) return undefined;
+    await tx.query(
+      `UPDATE model_registry SET status = 'failed', finished_at = now(), error = 'abandoned: its process stopped renewing the claim'
+        WHERE status = 'training' AND coalesce(heartbeat_at, created_at) <= now() - interval '${STALE_TRAINING_MINUTES} minutes'`,
+    );
     if (options.onlyIfNoModel) {
       const [ready] = await tx.query<{ n: number | string }>(`SELECT count(*) AS n FROM model_registry WHERE status = 'ready'`);
       if (Number(ready?.n ?? 0) > 0) return undefined;
@@ -164,6 +173,13 @@ export async function claimTraining(db: Database, options: { onlyIfNoModel?: boo
     const [row] = await tx.query<{ version: number }>(`INSERT INTO model_registry (name, status) VALUES ($1, 'training') RETURNING version`, [MODEL_NAME]);
     return Number(row?.version);
   });
+}
+
+/** Renews a training claim every minute until the returned function is called. */
+export function keepTrainingAlive(db: Pick<SqlSession, 'query'>, version: number): () => void {
+  const timer = setInterval(() => void db.query(`UPDATE model_registry SET heartbeat_at = now() WHERE version = $1 AND status = 'training'`, [version]).catch(() => {}), 60_000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export async function failTraining(db: Database, version: number, error: unknown): Promise<void> {

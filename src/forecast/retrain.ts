@@ -8,7 +8,7 @@ import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
 import { decide, type HoldoutComparison } from './holdout.ts';
 import type { Hyperparameters } from './model.ts';
-import { activateModel, activeVersion, claimTraining, failTraining, modelForWorker, saveTrainedModel } from './registry.ts';
+import { activateModel, activeVersion, claimTraining, failTraining, keepTrainingAlive, modelForWorker, saveTrainedModel } from './registry.ts';
 import { ensureBackend } from './tf.ts';
 import type { EpochReport } from './train.ts';
 import { trainInWorker } from './worker-training.ts';
@@ -107,10 +107,12 @@ async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions
   const heartbeat = setInterval(() => void db.query(`UPDATE model_retrains SET lease_until = now() + make_interval(mins => $2) WHERE id = $1 AND status = 'running'`, [id, LEASE_MINUTES]).catch(() => {}), 60_000);
   heartbeat.unref();
   let version: number | undefined;
+  let stopModelHeartbeat = () => {};
   let dataThrough: string | undefined;
   try {
     version = await claimTraining(db);
     if (version === undefined) throw new Error('another training run is in progress (see `storecast models`)');
+    stopModelHeartbeat = keepTrainingAlive(db, version);
     await ensureBackend(config.tfBackend, logger);
     options.onStage?.('loading');
     const panel = await loadPanel(db);
@@ -149,6 +151,7 @@ async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions
     return outcome;
   } finally {
     clearInterval(heartbeat);
+    stopModelHeartbeat();
   }
 }
 
