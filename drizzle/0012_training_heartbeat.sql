@@ -1,1 +1,1 @@
-ALTER TABLE "model_registry" ADD COLUMN "heartbeat_at" timestamp with time zone DEFAULT now();
+ALTER TABLE "model_registry" ADD COLUMN "heartbeat_at" timestamp with time zone;

@@ -153,7 +153,12 @@ describe('training claims across replicas: a heartbeat, not the age of the claim
     const t = await createTestDatabase('postgres');
     const [a, b] = await Promise.all([openPostgres(t.url!), openPostgres(t.url!)]);
     try {
+      // A claim from before heartbeats (none recorded) counts by its age: ten minutes old, abandoned.
+      await t.db.query(`INSERT INTO model_registry (name, status, created_at) VALUES ('global-mlp', 'training', now() - interval '10 minutes')`);
       const long = (await claimTraining(a))!;
+      expect(long).toBeDefined();
+      // A retrain asked while a model trains is told so at once, not "started".
+      expect(await claimRetrain(b, 'chat', 'u', 'weekly')).toMatchObject({ busy: expect.stringMatching(/a model is training/) });
       // Training for two hours, renewing its claim: nobody else trains.
       await t.db.query(`UPDATE model_registry SET created_at = now() - interval '2 hours', heartbeat_at = now() - interval '30 seconds' WHERE version = $1`, [long]);
       expect(await claimTraining(b)).toBeUndefined();

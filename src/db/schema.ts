@@ -270,7 +270,7 @@ export const modelRegistry = pgTable(
     active: boolean('active').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     /** Renewed every minute while a process trains this row: a claim without one for minutes was abandoned (src/forecast/registry.ts). */
-    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).defaultNow(),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     trainFrom: date('train_from', { mode: 'string' }),
     trainUntil: date('train_until', { mode: 'string' }),

@@ -170,7 +170,7 @@ export async function claimTraining(db: Database, options: { onlyIfNoModel?: boo
       const [ready] = await tx.query<{ n: number | string }>(`SELECT count(*) AS n FROM model_registry WHERE status = 'ready'`);
       if (Number(ready?.n ?? 0) > 0) return undefined;
     }
-    const [row] = await tx.query<{ version: number }>(`INSERT INTO model_registry (name, status) VALUES ($1, 'training') RETURNING version`, [MODEL_NAME]);
+    const [row] = await tx.query<{ version: number }>(`INSERT INTO model_registry (name, status, heartbeat_at) VALUES ($1, 'training', now()) RETURNING version`, [MODEL_NAME]);
     return Number(row?.version);
   });
 }

@@ -8,7 +8,7 @@ import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
 import { decide, type HoldoutComparison } from './holdout.ts';
 import type { Hyperparameters } from './model.ts';
-import { activateModel, activeVersion, claimTraining, failTraining, keepTrainingAlive, modelForWorker, saveTrainedModel } from './registry.ts';
+import { activateModel, activeVersion, claimTraining, failTraining, keepTrainingAlive, modelForWorker, saveTrainedModel, trainingInProgress } from './registry.ts';
 import { ensureBackend } from './tf.ts';
 import type { EpochReport } from './train.ts';
 import { trainInWorker } from './worker-training.ts';
@@ -78,6 +78,8 @@ export async function claimRetrain(db: Database, trigger: RetrainTrigger, reques
     await tx.query('SELECT pg_advisory_xact_lock($1)', [RETRAIN_LOCK]);
     const [running] = await tx.query<{ id: number; started: string }>(`SELECT id, started_at::text AS started FROM model_retrains WHERE status = 'running' AND lease_until > now() LIMIT 1`);
     if (running) return { busy: `retrain #${running.id} is running (started ${running.started.slice(0, 16)} UTC)` };
+    // A training run outside retraining (on start, `storecast train`) holds the model slot: say so now, not after "started".
+    if (await trainingInProgress(tx)) return { busy: 'a model is training (see `storecast models`)' };
     if (trigger === 'schedule') {
       const why = await notDue(tx, setting);
       if (why) return { notDue: why };
