@@ -247,9 +247,16 @@ describe('first start: background training', () => {
       // New data invalidates cached forecasts: the next forecast starts after the new week.
       const lastWeek = after.points[0] ? addWeeks(after.points[0].week, -1) : '';
       const next = addWeeks(lastWeek, 1);
+      // A forecaster whose panel is slow to load (Walmart size) answers from the one it has
+      // meanwhile, and from the new one once it is built.
+      const patient = new ModelForecaster({ refreshMs: 0, panelWaitMs: -1 });
+      expect((await patient.forecast(db, { store: 1, dept: 2 }, 6)).points[0]?.week).toBe(addWeeks(lastWeek, 1));
       await insertRows(db, [{ store: 1, dept: 2, week: next, sales: 12345, isHoliday: false }]);
       const fresh = await forecaster.forecast(db, { store: 1, dept: 2 }, 6);
       expect(fresh.points[0]?.week).toBe(addWeeks(next, 1));
+      expect((await patient.forecast(db, { store: 1, dept: 2 }, 6)).points[0]?.week).toBe(addWeeks(lastWeek, 1));
+      await patient.warm(db);
+      expect((await patient.forecast(db, { store: 1, dept: 2 }, 6)).points[0]?.week).toBe(addWeeks(next, 1));
     } finally {
       await db.close();
     }

@@ -36,7 +36,23 @@ export interface ModelForecasterOptions {
   fallback?: Forecaster;
   logger?: Logger;
   tfBackend?: Config['tfBackend'];
+  /**
+   * After an import, a panel that loaded faster than this is waited for; a slower one is
+   * replaced in the background while answers come from it. Default 2000 ms.
+   */
+  panelWaitMs?: number;
 }
+
+interface PanelEntry {
+  stamp: string;
+  promise: Promise<Panel>;
+  /** Settles once the bases at the latest week are built too. */
+  warmed: Promise<void>;
+  /** Set once loaded and warmed. */
+  loaded?: Panel;
+  loadMs: number;
+}
+
 
 interface State {
   checkedAt: number;
@@ -53,7 +69,9 @@ export class ModelForecaster implements Forecaster {
   private state: State | undefined;
   private stateLoading: Promise<State> | undefined;
   private model: { version: number; promise: Promise<LoadedModel> } | undefined;
-  private panel: { stamp: string; promise: Promise<Panel>; warmed: Promise<void> } | undefined;
+  /** The panel answers come from, and one loading for newer data. */
+  private panel: PanelEntry | undefined;
+  private nextPanel: PanelEntry | undefined;
   private readonly cache = new Map<string, ForecastResult>();
 
   constructor(private readonly options: ModelForecasterOptions = {}) {
@@ -103,26 +121,47 @@ export class ModelForecaster implements Forecaster {
     return this.model.promise;
   }
 
+  /** Loads a panel and builds its department bases at the latest week, in the background. */
+  private startPanel(db: Database, stamp: string, svdRank: number): PanelEntry {
+    const started = performance.now();
+    const promise = loadPanel(db);
+    const entry: PanelEntry = { stamp, promise, warmed: Promise.resolve(), loadMs: Infinity };
+    entry.warmed = promise.then(async (panel) => {
+      entry.loadMs = performance.now() - started;
+      const warming = performance.now();
+      await warmOrigin(panel, panel.weeks.length - 1, { svdRank }, yieldToLoop);
+      entry.loaded = panel;
+      this.options.logger?.info({ series: panel.series.length, loadMs: Math.round(entry.loadMs), warmMs: Math.round(performance.now() - warming) }, 'forecast bases built for the latest week');
+    });
+    return entry;
+  }
+
   /**
-   * The panel for this data stamp; a new one also gets its department bases at the latest week
-   * built in the background (the origin of every current forecast): at 4,600 stores the first
-   * forecasts after a load would otherwise pay seconds for them. Yields between departments.
+   * The panel to answer from for this data stamp. A new stamp (an import) starts loading the
+   * new panel in the background; while it loads, answers come from the previous one when that
+   * took longer than `panelWaitMs` to load (40 s at 4,600 stores: waiting would stall every
+   * answer after each ingest), and wait for the new one otherwise (small chains: milliseconds).
+   * The stamp returned is the panel's, for caching what was computed from it.
    */
-  private loadedPanel(db: Database, stamp: string, svdRank: number): { promise: Promise<Panel>; warmed: Promise<void> } {
-    if (this.panel?.stamp !== stamp) {
-      const promise = loadPanel(db);
-      const warmed = promise.then(async (panel) => {
-        const started = performance.now();
-        await warmOrigin(panel, panel.weeks.length - 1, { svdRank }, yieldToLoop);
-        this.options.logger?.info({ series: panel.series.length, ms: Math.round(performance.now() - started) }, 'forecast bases built for the latest week');
-      });
-      this.panel = { stamp, promise, warmed };
-      warmed.catch((err: unknown) => {
-        if (this.panel?.promise === promise) this.panel = undefined;
-        this.options.logger?.warn({ err }, 'could not load the sales panel');
-      });
+  private async panelFor(db: Database, stamp: string, svdRank: number): Promise<{ stamp: string; panel: Panel }> {
+    const current = this.panel;
+    if (current?.stamp === stamp) return { stamp, panel: await current.promise };
+    let next = this.nextPanel;
+    if (!next) {
+      const entry = (next = this.startPanel(db, stamp, svdRank));
+      this.nextPanel = entry;
+      entry.warmed.then(
+        () => {
+          if (this.nextPanel === entry) [this.panel, this.nextPanel] = [entry, undefined];
+        },
+        (err: unknown) => {
+          if (this.nextPanel === entry) this.nextPanel = undefined;
+          this.options.logger?.warn({ err }, 'could not load the sales panel');
+        },
+      );
     }
-    return this.panel;
+    if (current?.loaded && current.loadMs > (this.options.panelWaitMs ?? 2_000) && !next.loaded) return { stamp: current.stamp, panel: current.loaded };
+    return { stamp: next.stamp, panel: await next.promise };
   }
 
   /**
@@ -134,7 +173,8 @@ export class ModelForecaster implements Forecaster {
     const state = await this.currentState(db);
     if (state.version === undefined) return;
     const model = await this.loadedModel(db, state.version);
-    await this.loadedPanel(db, state.stamp, model.hyper.svdRank).warmed.catch(() => {});
+    await this.panelFor(db, state.stamp, model.hyper.svdRank).catch(() => {});
+    await (this.nextPanel ?? this.panel)?.warmed.catch(() => {});
   }
 
   private async withFallback(db: Database, key: SeriesKey, horizon: number, options: { origin?: string }, note: string): Promise<ForecastResult> {
@@ -146,14 +186,6 @@ export class ModelForecaster implements Forecaster {
     if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
     const state = await this.currentState(db);
     if (state.version === undefined) return this.withFallback(db, key, horizon, options, state.training ? FALLBACK_NOTES.training : FALLBACK_NOTES.none);
-    const cacheKey = `${state.version}|${state.stamp}|${key.store}|${key.dept ?? '*'}|${horizon}|${options.origin ?? ''}`;
-    const hit = this.cache.get(cacheKey);
-    if (hit) {
-      // LRU: move to the end.
-      this.cache.delete(cacheKey);
-      this.cache.set(cacheKey, hit);
-      return hit;
-    }
     let model: LoadedModel;
     try {
       model = await this.loadedModel(db, state.version);
@@ -161,7 +193,15 @@ export class ModelForecaster implements Forecaster {
       this.options.logger?.error({ err, version: state.version }, 'could not load the active model');
       return this.withFallback(db, key, horizon, options, FALLBACK_NOTES.failed);
     }
-    const panel = await this.loadedPanel(db, state.stamp, model.hyper.svdRank).promise;
+    const { stamp, panel } = await this.panelFor(db, state.stamp, model.hyper.svdRank);
+    const cacheKey = `${state.version}|${stamp}|${key.store}|${key.dept ?? '*'}|${horizon}|${options.origin ?? ''}`;
+    const hit = this.cache.get(cacheKey);
+    if (hit) {
+      // LRU: move to the end.
+      this.cache.delete(cacheKey);
+      this.cache.set(cacheKey, hit);
+      return hit;
+    }
     const result = await this.forecastWith(model, panel, db, key, horizon, options);
     // Live answers go to the forecast log (a cache hit was logged when it was computed);
     // forecasts at a past origin are backtests, not answers.
@@ -190,7 +230,7 @@ export class ModelForecaster implements Forecaster {
     } catch {
       return out; // logged by forecast(), which the caller falls back to
     }
-    const panel = await this.loadedPanel(db, state.stamp, model.hyper.svdRank).promise;
+    const { panel } = await this.panelFor(db, state.stamp, model.hyper.svdRank);
     for (const [origin, byStore] of storeSeriesByOrigin(panel, stores, options.origin)) {
       await warmOrigin(panel, origin, { svdRank: model.hyper.svdRank }, yieldToLoop);
       const entries = [...byStore];
