@@ -15,6 +15,8 @@ export interface PanelQuery {
   storesPerChunk?: number;
   /** Called after each chunk (progress, memory logging). */
   onChunk?: (p: { throughStore: number; rows: number; series: number }) => void;
+  /** Stops between chunks (a shutdown: loading 4,600 stores takes ~40 s). */
+  signal?: AbortSignal;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
@@ -42,6 +44,7 @@ export async function loadPanel(db: Database, query: PanelQuery = {}): Promise<P
   const per = query.storesPerChunk ?? 25;
   let rows = 0;
   for (let from = await nextStore(db, -Infinity); from !== undefined; from = await nextStore(db, from + per - 1)) {
+    if (query.signal?.aborted) throw new Error('training stopped before it finished (while loading the sales panel)');
     const chunk = withUntil(
       `SELECT store_id AS s, dept_id AS d, array_agg((week - $1::date) / 7) AS i, array_agg(sales) AS v, array_agg(is_holiday) AS h
          FROM weekly_sales WHERE store_id >= $2 AND store_id < $3${untilSql} GROUP BY store_id, dept_id`,

@@ -53,7 +53,7 @@ export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBac
   const stopHeartbeat = keepTrainingAlive(db, version);
   try {
     options.onStage?.('loading');
-    const panel = await loadPanel(db, { until: options.until });
+    const panel = await loadPanel(db, { until: options.until, signal: options.signal });
     const fingerprint = await dataFingerprint(db, options.until);
     options.onStage?.('samples');
     const hyper = { ...(options.quick ? QUICK_HYPERPARAMETERS : {}), ...options.hyper };

@@ -117,7 +117,7 @@ async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions
     stopModelHeartbeat = keepTrainingAlive(db, version);
     await ensureBackend(config.tfBackend, logger);
     options.onStage?.('loading');
-    const panel = await loadPanel(db);
+    const panel = await loadPanel(db, { signal: options.signal });
     dataThrough = panel.weeks.at(-1);
     const championVersion = await activeVersion(db);
     const champion = championVersion === undefined ? undefined : await modelForWorker(db, championVersion);
