@@ -53,7 +53,6 @@ interface PanelEntry {
   loadMs: number;
 }
 
-
 interface State {
   checkedAt: number;
   version: number | undefined;
