@@ -164,6 +164,13 @@ describe('subscriptions API and chat commands', () => {
     expect(await listed(await granted('bi-store1', { kind: 'store', store: 1 }))).toEqual([ids.store1]);
     expect(await listed(await granted('bi-west', { kind: 'region', region: 'West' }))).toEqual([ids.store1, ids.west].sort());
     expect(await listed(query)).toEqual([]);
+    // The same through the chat command run by a token (a manager of store 1 may list, and sees its own).
+    const manager = await createToken(t.db, { name: 'ops-store1', scopes: ['query'] });
+    await addGrant(t.db, { principal: `token:${manager.info.id}`, role: 'manager', scope: { kind: 'store', store: 1 } });
+    const res = await call(app, 'POST', '/commands', manager.token, { command: '/subscriptions' });
+    expect(res.status).toBe(200);
+    const reply = ((await res.json()) as { reply: { data: { subscriptions: { id: string }[] } } }).reply;
+    expect(reply.data.subscriptions.map((s) => s.id)).toEqual([ids.store1]);
   });
 
   it('explains bad requests', async () => {

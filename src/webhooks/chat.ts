@@ -159,7 +159,11 @@ export async function unsubscribeHandler(options: OptionsOf<typeof unsubscribeOp
 
 export async function listHandler(_options: OptionsOf<[]>, ctx: CommandContext): Promise<Reply> {
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
-  const subs = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
+  const listed = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
+  // Outside a channel the list spans every channel and integration: only what the asker may see
+  // (as GET /api/v1/subscriptions); a channel's own list is what that channel receives anyway.
+  const subs = [];
+  for (const sub of listed) if (inChannel || (await ctx.access.covers('viewer', sub.scope))) subs.push(sub);
   const where = inChannel ? 'this channel' : 'all channels and integrations';
   return {
     ...base(
