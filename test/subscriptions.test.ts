@@ -14,7 +14,7 @@ import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices, type Asker } from '../src/services.ts';
-import { createScheduler, createSubscription } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, listSubscriptions } from '../src/webhooks/index.ts';
 import { createApp } from '../src/server/app.ts';
 import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/webhooks/crypto.ts';
 import { nextRun, parseEvery, zonedTimeToUtc } from '../src/webhooks/schedule.ts';
@@ -171,6 +171,13 @@ describe('subscriptions API and chat commands', () => {
     expect(res.status).toBe(200);
     const reply = ((await res.json()) as { reply: { data: { subscriptions: { id: string }[] } } }).reply;
     expect(reply.data.subscriptions.map((s) => s.id)).toEqual([ids.store1]);
+    // ...and may remove only those: another store's is unknown to it, named nowhere in the answer.
+    const other = await call(app, 'POST', '/commands', manager.token, { command: `/unsubscribe id ${ids.store3}` });
+    const refusal = await other.text();
+    expect(other.status, refusal).toBe(400);
+    expect(refusal.replaceAll(`No subscription ${ids.store3!}`, '')).not.toContain(ids.store3!);
+    expect((await listSubscriptions(t.db)).map((s) => s.id)).toContain(ids.store3);
+    expect((await call(app, 'POST', '/commands', manager.token, { command: `/unsubscribe id ${ids.store1}` })).status).toBe(200);
   });
 
   it('explains bad requests', async () => {

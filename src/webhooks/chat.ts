@@ -131,11 +131,25 @@ async function subscribeEmail(options: OptionsOf<typeof subscribeOptions>, scope
   };
 }
 
+/**
+ * The subscriptions a command may list or remove: a channel's own (what it receives anyway);
+ * outside a channel (console, API token) those of every channel whose data the asker holds
+ * `role` for, as GET /api/v1/subscriptions lists them.
+ */
+async function reachableSubscriptions(ctx: CommandContext, role: 'viewer' | 'manager') {
+  const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
+  const listed = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
+  if (inChannel) return listed;
+  const out = [];
+  for (const sub of listed) if (await ctx.access.covers(role, sub.scope)) out.push(sub);
+  return out;
+}
+
 export async function unsubscribeHandler(options: OptionsOf<typeof unsubscribeOptions>, ctx: CommandContext): Promise<Reply> {
   const { id } = options;
   const scope = scopeFrom(options, id === undefined);
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
-  const mine = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
+  const mine = await reachableSubscriptions(ctx, 'manager');
   const matches = mine.filter((s) => (id ? s.id === id : sameScope(s.scope, scope!)));
   // An email summary belongs to no channel: by id, for an admin of its scope.
   if (!matches.length && id) {
@@ -159,11 +173,7 @@ export async function unsubscribeHandler(options: OptionsOf<typeof unsubscribeOp
 
 export async function listHandler(_options: OptionsOf<[]>, ctx: CommandContext): Promise<Reply> {
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
-  const listed = await listSubscriptions(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel ?? '' } : {});
-  // Outside a channel the list spans every channel and integration: only what the asker may see
-  // (as GET /api/v1/subscriptions); a channel's own list is what that channel receives anyway.
-  const subs = [];
-  for (const sub of listed) if (inChannel || (await ctx.access.covers('viewer', sub.scope))) subs.push(sub);
+  const subs = await reachableSubscriptions(ctx, 'viewer');
   const where = inChannel ? 'this channel' : 'all channels and integrations';
   return {
     ...base(
