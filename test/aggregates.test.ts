@@ -136,6 +136,20 @@ describe.each(DB_KINDS)('maintained sales aggregates on %s', (kind) => {
   });
 });
 
+describe.each(DB_KINDS)('a short history without holiday weeks on %s', (kind) => {
+  it('has no holiday aggregates to build, and is not rebuilt at every start', async () => {
+    const t = await createTestDatabase(kind);
+    try {
+      await importRecords(t.db, 'stores', 'test:stores', [[['1', 'A', '150000']]]);
+      await importRecords(t.db, 'train', 'test:sales', [[['1', '1', '2012-03-02', '100', 'FALSE'], ['1', '1', '2012-03-09', '120', 'FALSE']]]);
+      expect((await t.db.query('SELECT 1 FROM store_holiday_weeks')).length).toBe(0);
+      expect(await ensureAggregates(t.db)).toBe(false);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
 describe('maintained sales aggregates with two writers on one Postgres (two replicas)', () => {
   let t: TestDatabase;
   let other: Database;

@@ -185,10 +185,13 @@ export async function rebuildAggregates(db: Database): Promise<void> {
  * the check runs again under the lock, so a replica that waited finds them built.
  */
 export async function ensureAggregates(db: Database): Promise<boolean> {
+  // Holiday weeks are missing only where sales fall in a holiday week: a short history without
+  // one legitimately has none, and must not be rebuilt at every start.
   const missing = async () => {
     const [r] = await db.query<{ missing: boolean }>(
       `SELECT (EXISTS (SELECT 1 FROM weekly_sales) AND NOT EXISTS (SELECT 1 FROM dept_week_sales))
-           OR (EXISTS (SELECT 1 FROM store_week_sales) AND NOT EXISTS (SELECT 1 FROM store_holiday_weeks)) AS missing`,
+           OR (NOT EXISTS (SELECT 1 FROM store_holiday_weeks) AND EXISTS (SELECT 1 FROM store_week_sales WHERE week = ANY($1::text[]::date[]))) AS missing`,
+      [[...new Set(holidayPairs().holidays)]],
     );
     return r?.missing === true;
   };
