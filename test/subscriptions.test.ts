@@ -306,6 +306,7 @@ describe('subscriptions API and chat commands', () => {
       const d = discord.calls[0]!;
       expect(d.path).toBe('/api/v10/channels/555/messages');
       expect(d.headers.authorization).toBe('Bot discord-bot-token');
+      expect(d.headers['user-agent']).toMatch(/^DiscordBot \(https?:\/\/[^,]+, [\d.]+\)/);
       const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': d.headers['content-type']! }, body: new Uint8Array(d.body) }).formData();
       expect(JSON.parse(String(form.get('payload_json'))).embeds[0].title).toMatch(/^Store 1: weekly summary/);
       expect(Buffer.from(await (form.get('files[0]') as File).arrayBuffer())).toEqual(png);

@@ -46,6 +46,8 @@ export interface SendOptions {
 }
 
 const USER_AGENT = 'storecast-webhooks/1';
+/** Discord's API wants bots to say so in this form (`DiscordBot ($url, $version)`), as its SDK does. */
+const DISCORD_USER_AGENT = 'DiscordBot (https://github.com/storecast/storecast, 1) storecast-webhooks/1';
 
 /** Retry-After: delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
@@ -202,7 +204,7 @@ export async function send(o: Outgoing, options: SendOptions): Promise<SendResul
       const token = options.config.discord.botToken;
       if (!token) return { ok: false, status: null, error: 'DISCORD_BOT_TOKEN is not set: cannot post to a Discord channel', permanent: true };
       const base = discordApiBase(options.config.discord.apiUrl);
-      return postApi(`${base}/channels/${encodeURIComponent(o.channel!)}/messages`, { headers: { ...commonHeaders(o), authorization: `Bot ${token}` }, body: discordForm(o.reply, o.png, true) }, options.timeoutMs);
+      return postApi(`${base}/channels/${encodeURIComponent(o.channel!)}/messages`, { headers: { ...commonHeaders(o), 'user-agent': DISCORD_USER_AGENT, authorization: `Bot ${token}` }, body: discordForm(o.reply, o.png, true) }, options.timeoutMs);
     }
     case 'slack-channel':
       return sendSlackChannel(o, options);

@@ -3,7 +3,6 @@ import type { Logger } from '../../logger.ts';
 import type { DiscordMessage } from './render.ts';
 import { policyBackoff, sleep, type RetryPolicy } from '../../util/retry.ts';
 
-
 /** DISCORD_API_URL is the API base without the version (`https://discord.com/api`). */
 export function restOptions(apiUrl: string | undefined, retry: RetryPolicy, timeoutMs = 15_000): Partial<RESTOptions> {
   return {
@@ -22,7 +21,6 @@ export function createRest(apiUrl: string | undefined, token: string | undefined
   if (token) rest.setToken(token);
   return rest;
 }
-
 
 function statusOf(err: unknown): number | undefined {
   if (err instanceof DiscordAPIError || err instanceof HTTPError) return err.status;
