@@ -7,11 +7,12 @@ import { UserError } from '../src/chat/errors.ts';
 import { commandLine } from '../src/chat/parse.ts';
 import type { Fact, Reply } from '../src/chat/reply.ts';
 import { describeScope, type AreaScope } from '../src/scope.ts';
+import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const accessOptions = [
   { name: 'action', type: 'choice', choices: ['list', 'grant', 'revoke', 'channel'], default: 'list', description: 'grant, revoke, list (who may see what) or channel (who this channel is for)' },
   { name: 'who', type: 'principal', description: 'A member or a role: @mention, or a key like slack:T1/U2' },
-  { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'A store number' },
+  { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'A store number' },
   { name: 'region', type: 'string', description: 'A region name, e.g. West' },
   { name: 'scope', type: 'choice', choices: ['chain', 'none'], description: 'chain: all stores; none: no audience (with channel)' },
   { name: 'role', type: 'choice', choices: ROLES, aliases: ['as'], description: 'What they may do: viewer (default), manager or admin' },

@@ -11,6 +11,7 @@ import { loadPanel } from '../src/analytics/panel.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { describeScope } from '../src/scope.ts';
 import markdownImpact from './markdown-impact.ts';
+import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const signed = (v: number) => `${v >= 0 ? '+' : '-'}${Math.abs(v).toFixed(2)}`;
 const describe = (e: DriverEffect) => `${signed(e.estimate.beta)} SD per SD (95%: ${signed(e.estimate.lower)} to ${signed(e.estimate.upper)}) · ${e.strength}`;
@@ -29,7 +30,7 @@ const driversCommand = defineCommand({
   name: 'drivers',
   description: 'What moves de-seasonalised sales: temperature, fuel price, CPI, unemployment, markdowns (standardised effects, 95% intervals).',
   options: [
-    { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
+    { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
     { name: 'region', type: 'string', description: 'Region name, e.g. South' },
   ],
   keywords: ['all', 'chain'],

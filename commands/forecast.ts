@@ -10,13 +10,14 @@ import { holidayCalendar } from '../src/data/holidays.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import holidayImpact from './holiday-impact.ts';
 import sales from './sales.ts';
+import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const forecast = defineCommand({
   name: 'forecast',
   description: 'Forecast weekly sales of a store (or one department) with an 80% interval.',
   options: [
-    { name: 'store', type: 'integer', min: 1, max: 9999, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
-    { name: 'dept', type: 'integer', min: 1, max: 999, aliases: ['department'], autocomplete: 'dept', description: 'Department number (default: the whole store)' },
+    { name: 'store', type: 'integer', ...FIELD_RANGES.store, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
+    { name: 'dept', type: 'integer', ...FIELD_RANGES.dept, aliases: ['department'], autocomplete: 'dept', description: 'Department number (default: the whole store)' },
     { name: 'horizon', type: 'integer', min: 1, max: 52, default: 8, positional: true, aliases: ['week', 'weeks', 'h'], description: 'Weeks ahead, 1-52 (default 8)' },
   ],
   examples: ['/forecast store 5 week 12', '/forecast store 5 dept 7', '/forecast 12'],

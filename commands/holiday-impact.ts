@@ -11,6 +11,7 @@ import { answerScope } from '../src/chat/access.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { HOLIDAY_NAMES, findHoliday } from '../src/data/holidays.ts';
 import forecast from './forecast.ts';
+import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const HOLIDAY_CHOICES = ['super-bowl', 'labor-day', 'thanksgiving', 'christmas'] as const;
 
@@ -18,7 +19,7 @@ const holidayImpact = defineCommand({
   name: 'holiday-impact',
   description: 'Sales lift of holiday weeks vs the surrounding normal weeks, per holiday and year, with 95% intervals.',
   options: [
-    { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
+    { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
     { name: 'region', type: 'string', description: 'Region name, e.g. South' },
     { name: 'holiday', type: 'choice', choices: HOLIDAY_CHOICES, description: 'Only this holiday' },
   ],

@@ -14,6 +14,7 @@ import { dataWindow } from '../src/analytics/series.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { describeScope } from '../src/scope.ts';
 import drivers from './drivers.ts';
+import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const interval = (e: Estimate) => `${perDollar(e.beta)} per $1 (95%: ${perDollar(e.lower)} to ${perDollar(e.upper)})`;
 
@@ -29,7 +30,7 @@ const markdownImpactCommand = defineCommand({
   name: 'markdown-impact',
   description: 'Incremental sales per markdown dollar (all and per type) vs a baseline that keeps season, holidays and trend, 95% intervals.',
   options: [
-    { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
+    { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
     { name: 'region', type: 'string', description: 'Region name, e.g. South' },
   ],
   keywords: ['all', 'chain'],

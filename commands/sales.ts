@@ -10,13 +10,14 @@ import { yearOverYear } from '../src/analytics/series.ts';
 import { holidayCalendar } from '../src/data/holidays.ts';
 import forecast from './forecast.ts';
 import holidayImpact from './holiday-impact.ts';
+import { FIELD_RANGES } from '../src/data/limits.ts';
 
 export default defineCommand({
   name: 'sales',
   description: 'Weekly sales history of a store (or one department) with the same weeks last year.',
   options: [
-    { name: 'store', type: 'integer', min: 1, max: 9999, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
-    { name: 'dept', type: 'integer', min: 1, max: 999, aliases: ['department'], autocomplete: 'dept', description: 'Department number' },
+    { name: 'store', type: 'integer', ...FIELD_RANGES.store, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
+    { name: 'dept', type: 'integer', ...FIELD_RANGES.dept, aliases: ['department'], autocomplete: 'dept', description: 'Department number' },
     { name: 'from', type: 'date', aliases: ['since'], description: 'First week, YYYY-MM-DD (default: a year before the last)' },
     { name: 'to', type: 'date', aliases: ['until'], description: 'Last week, YYYY-MM-DD (default: latest)' },
   ],

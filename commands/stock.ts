@@ -10,6 +10,7 @@ import { byRisk, coverInScope, type DeptCover } from '../src/stock/positions.ts'
 import { stockProjection } from '../src/stock/projection.ts';
 import { describeScope } from '../src/scope.ts';
 import forecast from './forecast.ts';
+import { FIELD_RANGES } from '../src/data/limits.ts';
 
 /** Departments drawn on the store chart (the at-risk ones come first). */
 const CHART_ROWS = 20;
@@ -108,8 +109,8 @@ const stock = defineCommand({
   name: 'stock',
   description: 'Weeks of stock cover per department from the forecast, the ones at risk first, with reorder suggestions.',
   options: [
-    { name: 'store', type: 'integer', min: 1, max: 9999, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
-    { name: 'dept', type: 'integer', min: 1, max: 999, aliases: ['department'], autocomplete: 'dept', description: 'One department (default: all, ranked by cover)' },
+    { name: 'store', type: 'integer', ...FIELD_RANGES.store, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
+    { name: 'dept', type: 'integer', ...FIELD_RANGES.dept, aliases: ['department'], autocomplete: 'dept', description: 'One department (default: all, ranked by cover)' },
   ],
   examples: ['/stock store 5', '/stock store 5 dept 7'],
   reach: ({ store, dept }) => (dept === undefined ? { kind: 'store', store } : { kind: 'store-dept', store, dept }),

@@ -78,9 +78,9 @@ describe('storecast CLI', () => {
     expect(word.stderr).toContain('store must be a whole number, got "abc".');
     expect(word.stderr).toMatch(/Usage: storecast alerts create --kind stock\|sales \(--store N \| --region NAME \| --chain\)/);
     expect(word.stderr).toContain('Example: storecast alerts create --kind stock --store 5 --below-weeks 2 --email ops@example.com');
-    // The limits of chat: store 1-9999, a cover threshold up to 26 weeks, a percentage under 100.
+    // The limits of chat: store 1-99999 (as imports), a cover threshold up to 26 weeks, a percentage under 100.
     for (const [flags, reason] of [
-      [['--kind', 'stock', '--store', '0', '--below-weeks', '2'], 'store 0 is out of range: use 1 to 9999.'],
+      [['--kind', 'stock', '--store', '0', '--below-weeks', '2'], 'store 0 is out of range: use 1 to 99999.'],
       [['--kind', 'stock', '--store', '5', '--dept', '7.5', '--below-weeks', '2'], 'dept must be a whole number, got "7.5".'],
       [['--kind', 'stock', '--store', '5', '--below-weeks', '40'], 'threshold in weeks of cover'],
       [['--kind', 'sales', '--region', 'West', '--drop-pct', '150'], 'must be a percentage between 0 and 100'],

@@ -295,7 +295,7 @@ describe('Discord application commands', () => {
       }
     }
     const forecast = commands.find((c) => c.name === 'forecast')!;
-    expect(forecast.options).toContainEqual(expect.objectContaining({ name: 'store', type: 4, required: true, min_value: 1, max_value: 9999, autocomplete: true }));
+    expect(forecast.options).toContainEqual(expect.objectContaining({ name: 'store', type: 4, required: true, min_value: 1, max_value: 99_999, autocomplete: true }));
     expect(forecast.options).toContainEqual(expect.objectContaining({ name: 'horizon', type: 4, required: false, min_value: 1, max_value: 52 }));
     const top = commands.find((c) => c.name === 'top')!;
     expect(top.options).toContainEqual(expect.objectContaining({ name: 'by', type: 3, choices: [{ name: 'sales', value: 'sales' }, { name: 'growth', value: 'growth' }] }));

@@ -45,6 +45,11 @@ describe('free-text arguments', () => {
     expect(parseText(holiday, 'store 5 holiday Labor Day')).toEqual({ store: 5, holiday: 'labor-day' });
   });
 
+  it('takes every store and department number an import takes (5-digit store numbers)', () => {
+    expect(parseText(forecast, 'store 12345 dept 1234')).toMatchObject({ store: 12345, dept: 1234 });
+    expect(refusal(forecast, 'store 100000').message).toMatch(/store 100000 is out of range: use 1 to 99999/);
+  });
+
   it.each([
     ['store 5 week 0', /horizon 0 is out of range: use 1 to 52/],
     ['store 5 week 500', /horizon 500 is out of range/],

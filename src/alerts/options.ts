@@ -1,5 +1,6 @@
 import type { ArgsOf, OptionDef } from '../chat/command.ts';
 import { commandLine } from '../chat/parse.ts';
+import { FIELD_RANGES } from '../data/limits.ts';
 
 /**
  * The options of /alert, defined apart from its handler so that /stock can build "alert me"
@@ -8,8 +9,8 @@ import { commandLine } from '../chat/parse.ts';
 export const alertOptions = [
   { name: 'what', type: 'choice', choices: ['stock', 'sales', 'delete', 'snooze', 'ack'], required: true, description: 'stock or sales (a new rule), or delete, snooze, ack (an existing one)' },
   { name: 'id', type: 'string', pattern: /^alr_[0-9a-f]{6,}$/i, description: 'Alert id, e.g. alr_1a2b3c4d5e6f (see /alerts)' },
-  { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'A store number' },
-  { name: 'dept', type: 'integer', min: 1, max: 999, aliases: ['department'], autocomplete: 'dept', description: 'One department (default: all)' },
+  { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'A store number' },
+  { name: 'dept', type: 'integer', ...FIELD_RANGES.dept, aliases: ['department'], autocomplete: 'dept', description: 'One department (default: all)' },
   { name: 'region', type: 'string', description: 'A region name, e.g. West' },
   { name: 'scope', type: 'choice', choices: ['chain'], description: 'chain: all stores' },
   { name: 'below', type: 'string', aliases: ['under'], description: 'stock: weeks of cover (below 2 weeks); sales: forecast (below forecast)' },

@@ -7,6 +7,7 @@ import { WEEKDAYS } from '../data/weeks.ts';
 import { describeSchedule, localDate, parseTime } from './schedule.ts';
 import { createSubscription, deleteSubscription, getSubscriptionRow, listSubscriptions, resolveSchedule, rowScope, toSubscription, type Subscription } from './subscriptions.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
+import { FIELD_RANGES } from '../data/limits.ts';
 
 /*
  * The options of /subscribe and /unsubscribe (the files in commands/) are defined here, next to
@@ -17,7 +18,7 @@ const WEEKDAY_CHOICES = WEEKDAYS.map((d) => d.toLowerCase());
 /** What a summary covers; /subscribe and /unsubscribe share them. */
 const scopeOptions = [
   { name: 'summary', type: 'choice', choices: ['weekly-summary'], default: 'weekly-summary', description: 'What to post (weekly-summary)' },
-  { name: 'store', type: 'integer', min: 1, max: 9999, positional: true, autocomplete: 'store', description: 'A store number' },
+  { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'A store number' },
   { name: 'region', type: 'string', description: 'A region name, e.g. West' },
   { name: 'scope', type: 'choice', choices: ['chain'], description: 'chain: all stores' },
 ] as const satisfies readonly OptionDef[];
