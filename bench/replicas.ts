@@ -5,6 +5,7 @@
 //      posted once, each rule evaluated once per round (per-replica counts from their logs);
 //   3. a new week of sales for every store pushed through both replicas' ingest API, one part
 //      sent to both at once (a retried request): applied once, aggregates equal to a recount;
+//      then /forecast answers through both while they reload their panels;
 //   4. `/model retrain` asked of both replicas at the same moment: one retrain starts.
 // Run: npx tsx bench/replicas.ts [--url DATABASE_URL | --stores 45] [--subscriptions 100] [--rules 50]
 //      [--train-timeout 1800] [--keep]
