@@ -13,6 +13,7 @@ import type { Services } from '../services.ts';
 import { backoffMs, DEFAULT_RETRY } from '../util/retry.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
 import { send, type Outgoing, type SendResult } from '../webhooks/send.ts';
+import type { SchedulerOptions } from '../webhooks/scheduler.ts';
 import { buryExhausted } from '../webhooks/deliveries.ts';
 import { detectFormat, targetSecrets } from '../webhooks/subscriptions.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
@@ -29,16 +30,8 @@ import { accessScope, describeStockScope, getRuleRow, ruleScope, type AlertRuleR
  */
 export type AlertDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'outbound'>>;
 
-export interface AlertSchedulerOptions {
-  pollMs?: number;
-  leaseMs?: number;
-  maxAttempts?: number;
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
-  timeoutMs?: number;
-  batchSize?: number;
-  now?: () => Date;
-  key?: Buffer;
+/** The weekly summaries' settings, meaning the same here (notices are claimed, retried and timed as deliveries are), and a mailer. */
+export interface AlertSchedulerOptions extends Pick<SchedulerOptions, 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'timeoutMs' | 'batchSize' | 'now' | 'key'> {
   mailer?: Mailer;
 }
 
