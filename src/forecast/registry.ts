@@ -273,7 +273,8 @@ export async function saveTrainedModel(db: Database, version: number, model: Tra
   if (activate) await activateModel(db, version);
 }
 
-export async function loadModel(db: Database, version: number): Promise<LoadedModel> {
+/** A ready model's settings, refused when it is not ready or was trained on another feature set. */
+async function readyModel(db: Database, version: number): Promise<Omit<LoadedModel, 'network'>> {
   const [row] = await db.query<{ artifacts: unknown; hyperparameters: unknown; train_until: string | null; status: string; name: string }>(
     'SELECT artifacts, hyperparameters, train_until::text AS train_until, status, name FROM model_registry WHERE version = $1',
     [version],
@@ -285,11 +286,9 @@ export async function loadModel(db: Database, version: number): Promise<LoadedMo
   if (!meta || meta.formatVersion !== FORMAT_VERSION || meta.featureNames.join() !== FEATURE_NAMES.join()) {
     throw new ModelNotFoundError(`model version ${version} was trained with a different feature set; train a new model`);
   }
-  const network = await tf.loadLayersModel(databaseLoadHandler(db, version));
   return {
     version,
     label: `${row.name} v${version}`,
-    network,
     hyper: json<Hyperparameters>(row.hyperparameters) as Hyperparameters,
     calibration: meta.calibration,
     normalizer: meta.normalizer,
@@ -297,10 +296,14 @@ export async function loadModel(db: Database, version: number): Promise<LoadedMo
   };
 }
 
-/** A ready model's artifacts and settings as plain data: what a training worker needs to score it. */
+export async function loadModel(db: Database, version: number): Promise<LoadedModel> {
+  const settings = await readyModel(db, version);
+  return { ...settings, network: await tf.loadLayersModel(databaseLoadHandler(db, version)) };
+}
+
+/** A ready model's artifacts and settings as plain data: what a training worker needs to score it (no network built here). */
 export async function modelForWorker(db: Database, version: number): Promise<{ version: number; artifacts: tf.io.ModelArtifacts; hyper: Hyperparameters; calibration: Calibration; normalizer: Normalizer }> {
-  const loaded = await loadModel(db, version);
-  loaded.network.dispose();
+  const { hyper, calibration, normalizer } = await readyModel(db, version);
   const artifacts = await databaseLoadHandler(db, version).load!();
-  return { version, artifacts, hyper: loaded.hyper, calibration: loaded.calibration, normalizer: loaded.normalizer };
+  return { version, artifacts, hyper, calibration, normalizer };
 }
