@@ -13,7 +13,8 @@ import { gridIndex, type Covariates, type Panel, type PanelSeries, type StoreInf
 import { QUICK_HYPERPARAMETERS } from '../src/forecast/model.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
 import { warmOrigin } from '../src/forecast/features.ts';
-import { forecastSeries, trainModel, type TrainLogger } from '../src/forecast/train.ts';
+import { forecastSeries, trainModel } from '../src/forecast/ensemble.ts';
+import type { TrainLogger } from '../src/forecast/train.ts';
 
 export interface ChainBenchOptions {
   dataDir: string;

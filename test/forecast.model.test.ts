@@ -11,7 +11,7 @@ import { startBackgroundTraining } from '../src/forecast/index.ts';
 import { trainAndRegister } from '../src/forecast/pipeline.ts';
 import { activateModel, listModels, loadModel, trainingInProgress } from '../src/forecast/registry.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
-import { forecastSeries, trainModel } from '../src/forecast/train.ts';
+import { forecastSeries, trainModel } from '../src/forecast/ensemble.ts';
 import { prng as mulberry32 } from '../src/util/random.ts';
 import { createLogger } from '../src/logger.ts';
 
