@@ -133,6 +133,9 @@ describe('model registry and ModelForecaster on PGlite', () => {
     const first = await trainAndRegister(db, { tfBackend: 'auto' }, logger, { hyper: { ...TINY, seed: 5 } });
     expect(first?.version).toBe(1);
     const loaded = await loadModel(db, 1);
+    // The members' combination is stored with the network: every replica serves the same forecast.
+    expect(first!.model.combination?.weights).toHaveLength(4);
+    expect(loaded.combination).toEqual(first!.model.combination);
     const panel = buildPanel(rows);
     const origin = panel.weeks.length - 1;
     const ids = [0, 3, 7, 14];
