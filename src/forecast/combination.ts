@@ -24,6 +24,8 @@ export interface CombinationSettings {
   /** WMAE on the inner window of each member and of the combination ('combined'). */
   innerWmae: Record<string, number>;
   innerCoverage: number;
+  /** Time to forecast the inner window with every member and fit (s). */
+  seconds?: number;
 }
 
 /** The rows of an inner window: actual, holiday flag, each member's p50 and the network's half-widths. */

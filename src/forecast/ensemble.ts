@@ -118,7 +118,8 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   const until = gridIndex(panel, model.until);
   const sample = scaleSeriesPerOrigin(panel.series.length, options.scale);
   const started = performance.now();
-  model.combination = await fitEnsemble(model, panel, until, sample);
-  options.logger?.info({ weights: Object.fromEntries(model.combination.members.map((m, k) => [m, model.combination?.weights[k]])), seconds: (performance.now() - started) / 1000 }, 'forecast members combined');
+  const settings = await fitEnsemble(model, panel, until, sample);
+  model.combination = { ...settings, seconds: (performance.now() - started) / 1000 };
+  options.logger?.info({ weights: Object.fromEntries(settings.members.map((m, k) => [m, settings.weights[k]])), innerWmae: settings.innerWmae, seconds: model.combination.seconds }, 'forecast members combined');
   return model;
 }
