@@ -29,7 +29,7 @@ const opt = (name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const horizon = Number(opt('--horizon') ?? 39);
+const horizonArg = Number(opt('--horizon') ?? 39);
 const origins = (opt('--origins') ?? '2011-10-28,2012-01-27,2012-04-27').split(',');
 const quick = argv.includes('--quick');
 const scaleSeries = opt('--scale') === undefined ? undefined : Number(opt('--scale'));
@@ -48,6 +48,8 @@ await db.close();
 const reports: BacktestReport[] = [];
 const scaled: BacktestReport[] = [];
 for (const origin of origins) {
+  // The last origin may have fewer weeks after it than asked: score what there is.
+  const horizon = Math.min(horizonArg, panel.weeks.length - 1 - panel.weeks.indexOf(origin));
   const r = await runBacktest(panel, { origin, horizon, hyper: quick ? QUICK_HYPERPARAMETERS : {} });
   reports.push(r);
   process.stdout.write(`\n${backtestTable(r)}\n`);
@@ -57,22 +59,25 @@ for (const origin of origins) {
   process.stdout.write(`\nscale mode (${scaleSeries} series per origin):\n${backtestTable(s)}\n`);
 }
 process.stdout.write(`\nbackend ${backend}${quick ? ', quick settings' : ''}\n`);
-process.stdout.write('origin       model/SN  model/SN+level  model/SVD  coverage\n');
+process.stdout.write('origin       SN WMAE  SVD-SN WMAE  members (WMAE, weight)                                   combined  /SN    /SVD-SN  coverage  seconds\n');
 for (const r of reports) {
   const get = (n: string) => r.results.find((x) => x.name === n)!;
-  const m = get('model');
+  const c = get('combined') ?? get('model');
+  const sn = get('seasonal-naive').wmae;
+  const svd = get('svd-seasonal-naive').wmae;
+  const members = r.results.filter((x) => x.weight !== undefined).map((x) => `${x.name} ${x.wmae.toFixed(0)} (${x.weight!.toFixed(2)})`).join(', ');
   process.stdout.write(
-    `${r.origin}   ${(m.wmae / get('seasonal-naive').wmae).toFixed(3)}     ${(m.wmae / get('seasonal-naive-level').wmae).toFixed(3)}           ${(m.wmae / get('svd-seasonal-naive').wmae).toFixed(3)}      ${m.coverage.toFixed(3)}\n`,
+    `${r.origin}   ${sn.toFixed(0)}     ${svd.toFixed(0)}         ${members.padEnd(56)} ${c.wmae.toFixed(0)}      ${(c.wmae / sn).toFixed(3)}  ${(c.wmae / svd).toFixed(3)}    ${c.coverage.toFixed(3)}     ${r.seconds.toFixed(0)}\n`,
   );
 }
 if (scaled.length > 0) {
   process.stdout.write(`\norigin       full WMAE  scale WMAE (${scaleSeries} series/origin)  difference  full s  scale s\n`);
   scaled.forEach((s, i) => {
-    const full = reports[i]!.results.find((x) => x.name === 'model')!.wmae;
-    const scale = s.results.find((x) => x.name === 'model')!.wmae;
+    const full = reports[i]!.results.find((x) => x.name === 'combined')!.wmae;
+    const scale = s.results.find((x) => x.name === 'combined')!.wmae;
     process.stdout.write(
       `${s.origin}   ${full.toFixed(1)}     ${scale.toFixed(1)}                          ${(((scale - full) / full) * 100).toFixed(2)}%      ${reports[i]!.seconds.toFixed(0)}     ${s.seconds.toFixed(0)}\n`,
     );
   });
 }
-process.stdout.write(`${JSON.stringify(reports.map(({ origin, horizon: h, rows, results }) => ({ origin, horizon: h, rows, results })))}\n`);
+process.stdout.write(`${JSON.stringify(reports.map(({ origin, horizon: h, rows, results, model, seconds }) => ({ origin, horizon: h, rows, results, combination: model.combination, seconds })))}\n`);

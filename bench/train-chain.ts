@@ -13,7 +13,8 @@ import { gridIndex, type Covariates, type Panel, type PanelSeries, type StoreInf
 import { QUICK_HYPERPARAMETERS } from '../src/forecast/model.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
 import { warmOrigin } from '../src/forecast/features.ts';
-import { forecastSeries, trainModel, type TrainLogger } from '../src/forecast/train.ts';
+import { forecastSeries, trainModel } from '../src/forecast/ensemble.ts';
+import type { TrainLogger } from '../src/forecast/train.ts';
 
 export interface ChainBenchOptions {
   dataDir: string;
@@ -146,6 +147,7 @@ export async function chainBench(options: ChainBenchOptions): Promise<void> {
     `training        ${trainSeconds.toFixed(1)} s total (samples ${m.sampleSeconds.toFixed(1)} s), ${m.epochsRun} epochs (best ${m.bestEpoch}), ${m.trainRows.toLocaleString('en-US')} rows from ${m.trainSeries?.toLocaleString('en-US')} series`,
     `throughput      ${Math.round(m.rowsPerSecond).toLocaleString('en-US')} rows/s`,
     `validation      WMAE ${m.valWmae.toFixed(1)} (statistical base ${m.valBaseWmae.toFixed(1)}), 80% coverage ${(m.valCoverage * 100).toFixed(1)}%`,
+    `combination     ${model.combination ? `${model.combination.members.map((n, k) => `${n} ${model.combination!.weights[k]!.toFixed(2)}`).join(', ')}; fitted on ${model.combination.innerRows.toLocaleString('en-US')} inner rows in ${model.combination.seconds?.toFixed(1)} s (inside training)` : 'none'}`,
     `peak memory     ${peakTrain} MB max RSS (process, including the import database)`,
     `forecast 52 wk  one series: ${oneCold.toFixed(0)} ms cold (its department's basis), ${oneWarm.toFixed(1)} ms warm; one store (${ids.length} departments) ${storeCold.toFixed(0)} ms cold`,
     `                warmOrigin (every department's basis at an origin) ${warmSeconds.toFixed(1)} s, then one store (${other.length} departments) ${storeWarm.toFixed(0)} ms`,

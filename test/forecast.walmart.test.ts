@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { baselinePredictions, scoreMethod } from '../src/forecast/backtest.ts';
 import { holidayOf, HOLIDAY_NAMES, holidayWeek } from '../src/data/holidays.ts';
 import { buildPanel, gridIndex, type SalesRow } from '../src/forecast/panel.ts';
+import { horizonInfos, statForecasts, STAT_MEMBERS } from '../src/forecast/members.ts';
+import { rushDepartments, shiftChristmas } from '../src/forecast/christmas.ts';
+import { originState } from '../src/forecast/features.ts';
 
 /**
  * Checks against the real Walmart data (../shared/data/walmart); skipped with a message when
@@ -47,4 +50,30 @@ describe.skipIf(!present)('real Walmart data', () => {
     expect(plain.rows).toBeGreaterThan(100_000);
     expect(svd.wmae).toBeLessThan(0.9 * plain.wmae);
   }, 60_000);
+
+  it('statistical members beat seasonal naive; the Christmas shift pays through Christmas 2011 (origin 2011-10-28, 39 weeks)', () => {
+    const panel = buildPanel(rows);
+    const origin = gridIndex(panel, '2011-10-28');
+    const ids = panel.series.map((_, i) => i).filter((i) => panel.series[i]!.first <= origin);
+    const st = originState(panel, origin, { svdRank: 10 }, ids);
+    const members = statForecasts(panel, origin, ids, 39, 10, st);
+    const rush = rushDepartments(panel, origin, new Map([...st.deptAgg].map(([d, a]) => [d, a.sum])));
+    // Most departments sell more in mid-December than around it, not all of them.
+    expect(rush.size).toBeGreaterThan(5);
+    expect(rush.size).toBeLessThan(st.deptAgg.size);
+    const infos = horizonInfos(panel, origin, 39);
+    const sn = scoreMethod('seasonal-naive', panel, origin, 39, baselinePredictions(panel, origin, 39)['seasonal-naive']!).wmae;
+    const score = (m: string, shift: boolean) => {
+      const preds = new Map(
+        [...members.get(m)!].map(([si, v]) => {
+          const p = Float64Array.from(v);
+          if (shift && rush.has(panel.series[si]!.dept)) shiftChristmas(p, infos);
+          return [si, { p50: p, p10: p, p90: p }];
+        }),
+      );
+      return scoreMethod(m, panel, origin, 39, preds).wmae;
+    };
+    for (const m of STAT_MEMBERS.filter((x) => x !== 'product')) expect(score(m, true)).toBeLessThan(0.9 * sn);
+    expect(score('svd-naive', true)).toBeLessThan(0.97 * score('svd-naive', false));
+  }, 120_000);
 });

@@ -5,7 +5,7 @@ import { HOLIDAY_NAMES, holidayWeek } from '../src/data/holidays.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
 import { buildPanel, type SalesRow } from '../src/forecast/panel.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
-import { trainModel } from '../src/forecast/train.ts';
+import { trainModel } from '../src/forecast/ensemble.ts';
 import { Wmae } from '../src/forecast/wmae.ts';
 import { prng } from '../src/util/random.ts';
 

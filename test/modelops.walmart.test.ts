@@ -14,7 +14,7 @@ import { ModelForecaster } from '../src/forecast/model-forecaster.ts';
 import { gridIndex, type Panel } from '../src/forecast/panel.ts';
 import { activeVersion, loadModel } from '../src/forecast/registry.ts';
 import { retrain, type RetrainDeps } from '../src/forecast/retrain.ts';
-import { forecastSeries } from '../src/forecast/train.ts';
+import { forecastSeries } from '../src/forecast/ensemble.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices, type Services } from '../src/services.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';

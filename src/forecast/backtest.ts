@@ -3,7 +3,9 @@ import { FEATURE_COL, originState, targetInfo, writeFeatures, N_FEATURES } from 
 import { DEFAULT_HYPERPARAMETERS, type Hyperparameters } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
-import { forecastSeries, trainModel, type EpochReport, type TrainMetrics, type TrainOptions } from './train.ts';
+import type { EpochReport, TrainMetrics, TrainOptions } from './train.ts';
+import { combineSeries, type CombinationSettings } from './combination.ts';
+import { MEMBER_NAMES, memberForecasts, trainModel } from './ensemble.ts';
 import { Wmae } from './wmae.ts';
 
 /**
@@ -25,6 +27,8 @@ export interface MethodScore {
   mae: number;
   storeWmae: number;
   coverage: number;
+  /** A member's weight in the combination (members only). */
+  weight?: number;
 }
 
 export interface BacktestReport {
@@ -32,7 +36,7 @@ export interface BacktestReport {
   horizon: number;
   rows: number;
   results: MethodScore[];
-  model: { metrics: TrainMetrics; trainedUntil: string };
+  model: { metrics: TrainMetrics; trainedUntil: string; combination?: CombinationSettings };
   seconds: number;
 }
 
@@ -51,7 +55,11 @@ export interface BacktestOptions {
 type Predictions = Map<number, { p50: ArrayLike<number>; p10: ArrayLike<number>; p90: ArrayLike<number> }>;
 
 export const METHOD_DESCRIPTIONS: Record<string, string> = {
-  model: 'global network (TensorFlow.js): quantile mixture of the statistical forecasts below',
+  combined: 'the forecast served: members below weighted on the 13 weeks before the origin, interval calibrated there',
+  model: 'member: global network (TensorFlow.js), quantile mixture of seasonal candidates',
+  'svd-naive': 'member: SVD-smoothed two-year seasonal naive x recent growth, Christmas shift',
+  'stl-ets': 'member: STL-like decomposition of the SVD-smoothed series + exponential smoothing of its level, Christmas shift',
+  product: 'member: share of the department x the department’s aligned week x growth, Christmas shift',
   'seasonal-naive': 'last year’s holiday-aligned week (Thanksgiving to Thanksgiving, Christmas to Christmas)',
   'seasonal-naive-level': 'the same + Christmas day-drift interpolation x recent growth (the fallback /forecast serves)',
   'svd-seasonal-naive': 'per-department rank-k SVD smoothing, two-year blend, x growth (the Kaggle winner’s core)',
@@ -169,21 +177,34 @@ export async function runBacktest(panel: Panel, options: BacktestOptions): Promi
   const model = await trainModel(panel, { until: options.origin, hyper: options.hyper, onEpoch: options.onEpoch, onBatch: options.onBatch, scale: options.scale });
   options.onStage?.('forecasting');
   const ids = panel.series.map((_, i) => i).filter((i) => (panel.series[i] as PanelSeries).first <= origin);
-  const fc = await forecastSeries(model, panel, origin, ids, options.horizon);
+  const { network, members } = await memberForecasts(model, panel, origin, ids, options.horizon);
   model.network.dispose();
-  const modelPreds: Predictions = new Map(fc.map((f) => [f.series, f]));
+  const settings = model.combination;
+  const combined: Predictions = new Map();
+  const byMember = new Map<string, Predictions>(MEMBER_NAMES.map((m) => [m, new Map()]));
+  for (const f of network) {
+    const p50s = MEMBER_NAMES.map((m) => members.get(m)?.get(f.series) ?? f.p50);
+    if (settings) combined.set(f.series, combineSeries(settings, settings.members.map((m) => p50s[MEMBER_NAMES.indexOf(m)] ?? f.p50), f, options.horizon));
+    // A member's own interval: the network's (calibrated) half-widths around its p50.
+    MEMBER_NAMES.forEach((m, k) => byMember.get(m)?.set(f.series, combineSeries({ weights: [1], calibration: { lower: 1, upper: 1 } }, [p50s[k] as Float64Array], f, options.horizon)));
+  }
   const baselines = baselinePredictions(panel, origin, options.horizon, model.hyper.svdRank);
   options.onStage?.('scoring');
   // Every method is scored with the holiday weight the model was selected with.
   const weight = model.hyper.holidayWeight;
-  const scored = [scoreMethod('model', panel, origin, options.horizon, modelPreds, weight)];
+  const scored: (MethodScore & { rows: number })[] = [];
+  if (settings) scored.push(scoreMethod('combined', panel, origin, options.horizon, combined, weight));
+  for (const [name, preds] of byMember) {
+    const k = settings?.members.indexOf(name) ?? -1;
+    scored.push({ ...scoreMethod(name, panel, origin, options.horizon, preds, weight), weight: k >= 0 ? settings?.weights[k] : undefined });
+  }
   for (const [name, preds] of Object.entries(baselines)) scored.push(scoreMethod(name, panel, origin, options.horizon, preds, weight));
   return {
     origin: options.origin,
     horizon: options.horizon,
     rows: scored[0]?.rows ?? 0,
     results: scored.map(({ rows: _rows, ...m }) => m),
-    model: { metrics: model.metrics, trainedUntil: model.until },
+    model: { metrics: model.metrics, trainedUntil: model.until, combination: settings },
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -2,7 +2,7 @@ import { baselinePredictions, scoreMethod, type MethodScore } from './backtest.t
 import type { LogRow } from './forecast-log.ts';
 import type { Panel, PanelSeries } from './panel.ts';
 import type { LoadedModel } from './registry.ts';
-import { forecastSeries } from './train.ts';
+import { forecastSeries } from './ensemble.ts';
 
 /**
  * Champion vs challenger on the latest held-out weeks: both forecast from the same origin
@@ -21,7 +21,7 @@ export interface HoldoutComparison {
   naive: MethodScore;
 }
 
-type Scorable = Pick<LoadedModel, 'network' | 'hyper' | 'calibration' | 'normalizer'>;
+type Scorable = Pick<LoadedModel, 'network' | 'hyper' | 'calibration' | 'normalizer' | 'combination'>;
 
 async function scoreModel(name: string, model: Scorable, panel: Panel, origin: number, weeks: number, ids: number[]): Promise<MethodScore & { rows: number }> {
   const fc = await forecastSeries(model, panel, origin, ids, weeks);

@@ -9,7 +9,8 @@ import { activeVersion, loadModel, trainingInProgress, type LoadedModel } from '
 import { SeasonalNaiveForecaster } from './seasonal-naive.ts';
 import { describeScope, seriesScope } from '../scope.ts';
 import { ensureBackend } from './tf.ts';
-import { forecastSeries, type SeriesForecast } from './train.ts';
+import { forecastSeries } from './ensemble.ts';
+import type { SeriesForecast } from './train.ts';
 import { warmOrigin } from './features.ts';
 import { addWeeks } from '../data/weeks.ts';
 import { logForecasts } from './forecast-log.ts';

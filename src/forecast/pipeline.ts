@@ -5,7 +5,8 @@ import { dataFingerprint, loadPanel } from './dataset.ts';
 import { QUICK_HYPERPARAMETERS, type Hyperparameters } from './model.ts';
 import { activeVersion, claimTraining, failTraining, keepTrainingAlive, saveTrainedModel } from './registry.ts';
 import { ensureBackend } from './tf.ts';
-import { trainModel, type EpochReport, type TrainedModel } from './train.ts';
+import { trainModel } from './ensemble.ts';
+import type { EpochReport, TrainedModel } from './train.ts';
 import { logForecasts } from './forecast-log.ts';
 import { batchForecastRows } from './holdout.ts';
 

@@ -4,6 +4,7 @@ import { CANDIDATES, LEVEL_FEATURES } from './model.ts';
 import { FEATURE_NAMES } from './features.ts';
 import { tf } from './tf.ts';
 import type { TrainedModel, TrainMetrics } from './train.ts';
+import type { CombinationSettings } from './combination.ts';
 
 /**
  * The model registry in Postgres (table model_registry). Weights go in and out through tfjs
@@ -22,6 +23,8 @@ export interface ModelMeta {
   levelFeatures: readonly string[];
   normalizer: Normalizer;
   calibration: Calibration;
+  /** The members' combination (ensemble.ts); absent on rows saved before it existed (network alone). */
+  combination?: CombinationSettings;
 }
 
 export interface ModelSummary {
@@ -48,6 +51,7 @@ export interface LoadedModel {
   calibration: Calibration;
   normalizer: Normalizer;
   trainUntil: string;
+  combination?: CombinationSettings;
 }
 
 /** Lock id for claiming a training run (pg_advisory_xact_lock). */
@@ -253,6 +257,7 @@ export async function saveTrainedModel(db: Database, version: number, model: Tra
     levelFeatures: LEVEL_FEATURES,
     normalizer: model.normalizer,
     calibration: model.calibration,
+    combination: model.combination,
   };
   await db.query(
     `UPDATE model_registry SET artifacts = $2::jsonb, hyperparameters = $3::jsonb, metrics = $4::jsonb, backend = $5,
@@ -292,6 +297,7 @@ async function readyModel(db: Database, version: number): Promise<Omit<LoadedMod
     hyper: json<Hyperparameters>(row.hyperparameters) as Hyperparameters,
     calibration: meta.calibration,
     normalizer: meta.normalizer,
+    combination: meta.combination,
     trainUntil: row.train_until ?? '',
   };
 }
@@ -302,8 +308,11 @@ export async function loadModel(db: Database, version: number): Promise<LoadedMo
 }
 
 /** A ready model's artifacts and settings as plain data: what a training worker needs to score it (no network built here). */
-export async function modelForWorker(db: Database, version: number): Promise<{ version: number; artifacts: tf.io.ModelArtifacts; hyper: Hyperparameters; calibration: Calibration; normalizer: Normalizer }> {
-  const { hyper, calibration, normalizer } = await readyModel(db, version);
+export async function modelForWorker(
+  db: Database,
+  version: number,
+): Promise<{ version: number; artifacts: tf.io.ModelArtifacts; hyper: Hyperparameters; calibration: Calibration; normalizer: Normalizer; combination?: CombinationSettings }> {
+  const { hyper, calibration, normalizer, combination } = await readyModel(db, version);
   const artifacts = await databaseLoadHandler(db, version).load!();
-  return { version, artifacts, hyper, calibration, normalizer };
+  return { version, artifacts, hyper, calibration, normalizer, combination };
 }

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { batchForecastRows, compareOnHoldout } from './holdout.ts';
 import { ensureBackend, tf } from './tf.ts';
-import { trainModel } from './train.ts';
+import { trainModel } from './ensemble.ts';
 import type { WorkerJob, WorkerMessage } from './worker-training.ts';
 
 /**

@@ -26,6 +26,7 @@ import { quantileSorted } from './seasonal-naive.ts';
 import { tf } from './tf.ts';
 import { prng } from '../util/random.ts';
 import { Wmae } from './wmae.ts';
+import type { CombinationSettings } from './combination.ts';
 
 /**
  * Training of the global model: samples from rolling origins (every `originStep` weeks, all
@@ -339,6 +340,8 @@ export interface TrainedModel {
   from: string;
   until: string;
   metrics: TrainMetrics;
+  /** How the members are combined (ensemble.ts); absent on a network trained alone. */
+  combination?: CombinationSettings;
 }
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -391,7 +394,8 @@ function trainingWindow(panel: Panel, options: TrainOptions): { hyper: Hyperpara
   return { hyper, until };
 }
 
-export async function trainModel(panel: Panel, options: TrainOptions = {}): Promise<TrainedModel> {
+/** Trains the global network alone (ensemble.ts `trainModel` adds the combination). */
+export async function trainNetwork(panel: Panel, options: TrainOptions = {}): Promise<TrainedModel> {
   const { hyper, until } = trainingWindow(panel, options);
   const seriesPerOrigin = scaleSeriesPerOrigin(panel.series.length, options.scale);
   const log = options.logger;
@@ -646,10 +650,11 @@ export interface SeriesForecast {
 }
 
 /**
- * Forecasts `horizon` weeks after grid index `origin` for the given series (all with history
- * by the origin; others are skipped). Values in dollars.
+ * The network's forecasts of `horizon` weeks after grid index `origin` for the given series
+ * (all with history by the origin; others are skipped). Values in dollars. The served forecast
+ * combines it with the statistical members: ensemble.ts `forecastSeries`.
  */
-export async function forecastSeries(
+export async function networkForecast(
   model: { network: tf.LayersModel; hyper: Hyperparameters; calibration: Calibration; normalizer: Normalizer },
   panel: Panel,
   origin: number,

@@ -3,6 +3,7 @@ import type { LogRow } from './forecast-log.ts';
 import type { HoldoutComparison } from './holdout.ts';
 import type { Calibration, Hyperparameters, Normalizer } from './model.ts';
 import type { Panel } from './panel.ts';
+import type { CombinationSettings } from './combination.ts';
 import { tf, type BackendPreference } from './tf.ts';
 import type { EpochReport, TrainedModel } from './train.ts';
 
@@ -13,7 +14,7 @@ export interface WorkerJob {
   until?: string;
   hyper: Partial<Hyperparameters>;
   backend: BackendPreference;
-  champion?: { version: number; artifacts: tf.io.ModelArtifacts; hyper: Hyperparameters; calibration: Calibration; normalizer: Normalizer };
+  champion?: { version: number; artifacts: tf.io.ModelArtifacts; hyper: Hyperparameters; calibration: Calibration; normalizer: Normalizer; combination?: CombinationSettings };
   /** Weeks the champion and the challenger are compared on (0: no comparison). */
   holdoutWeeks: number;
   /** Weeks ahead of every series for the forecast log (0: none). */

@@ -1,0 +1,144 @@
+import type { Calibration } from './model.ts';
+import { quantileSorted } from './seasonal-naive.ts';
+import { Wmae } from './wmae.ts';
+
+/**
+ * How the members of the forecast are combined (docs/forecasting.md): a weighted average of
+ * their p50s, the weights chosen on an inner window before the training cut-off, and an 80%
+ * interval around the combination whose half-widths are the network's, rescaled so that 10%
+ * of the inner window's actuals fall below it and 10% above (split conformal). Pure: arrays
+ * in, numbers out; ensemble.ts computes the members.
+ */
+
+export interface CombinationSettings {
+  /** Member names, in the order of `weights`. */
+  members: string[];
+  /** Non-negative, sum 1. */
+  weights: number[];
+  /** Multipliers of the network's lower / upper half-widths around the combined p50. */
+  calibration: Calibration;
+  /** The inner window: forecasts from `innerOrigin` of the `innerWeeks` weeks up to the cut-off. */
+  innerOrigin: string;
+  innerWeeks: number;
+  innerRows: number;
+  /** WMAE on the inner window of each member and of the combination ('combined'). */
+  innerWmae: Record<string, number>;
+  innerCoverage: number;
+  /** Time to forecast the inner window with every member and fit (s). */
+  seconds?: number;
+}
+
+/** The rows of an inner window: actual, holiday flag, each member's p50 and the network's half-widths. */
+export interface InnerRows {
+  n: number;
+  y: Float64Array;
+  holiday: Uint8Array;
+  /** members x n, member-major. */
+  preds: Float64Array[];
+  /** The network's p50 - p10 and p90 - p50 (>= 0). */
+  lower: Float64Array;
+  upper: Float64Array;
+}
+
+/** Step of the weight grid (multiples of 1/STEPS). */
+const STEPS = 20;
+/**
+ * Weights are pulled this far towards the plain average: 13 inner weeks is a small sample
+ * (and at a January origin it is the holiday season), and the winner's own combination was
+ * a plain average.
+ */
+export const SHRINK_TO_EQUAL = 0.5;
+
+function wmaeOf(rows: InnerRows, weights: readonly number[], holidayWeight: number): number {
+  const w = new Wmae(holidayWeight);
+  for (let i = 0; i < rows.n; i++) {
+    let f = 0;
+    for (let k = 0; k < weights.length; k++) f += (weights[k] as number) * ((rows.preds[k] as Float64Array)[i] as number);
+    w.add(Math.abs((rows.y[i] as number) - f), rows.holiday[i] === 1);
+  }
+  return w.value();
+}
+
+/** Every weight vector on the simplex grid with `k` members. */
+function* simplex(k: number, left = STEPS): Generator<number[]> {
+  if (k === 1) {
+    yield [left / STEPS];
+    return;
+  }
+  for (let i = 0; i <= left; i++) for (const rest of simplex(k - 1, left - i)) yield [i / STEPS, ...rest];
+}
+
+/** The WMAE-minimising weights on the grid, shrunk towards equal weights. */
+export function chooseWeights(rows: InnerRows, holidayWeight: number): number[] {
+  const k = rows.preds.length;
+  if (k === 0) return [];
+  let best: number[] = Array.from({ length: k }, () => 1 / k);
+  if (rows.n === 0) return best;
+  let bestWmae = Infinity;
+  for (const w of simplex(k)) {
+    const v = wmaeOf(rows, w, holidayWeight);
+    if (v < bestWmae) {
+      bestWmae = v;
+      best = w;
+    }
+  }
+  return best.map((w) => (1 - SHRINK_TO_EQUAL) * w + SHRINK_TO_EQUAL / k);
+}
+
+/** Split-conformal multipliers of the half-widths so that ~10% of rows fall below and ~10% above. */
+export function calibrateCombination(rows: InnerRows, weights: readonly number[]): Calibration {
+  if (rows.n === 0) return { lower: 1, upper: 1 };
+  const lo = new Float64Array(rows.n);
+  const hi = new Float64Array(rows.n);
+  for (let i = 0; i < rows.n; i++) {
+    let f = 0;
+    for (let k = 0; k < weights.length; k++) f += (weights[k] as number) * ((rows.preds[k] as Float64Array)[i] as number);
+    const y = rows.y[i] as number;
+    lo[i] = (f - y) / Math.max(rows.lower[i] as number, 1e-6);
+    hi[i] = (y - f) / Math.max(rows.upper[i] as number, 1e-6);
+  }
+  return { lower: Math.max(0.05, quantileSorted(lo.sort(), 0.9)), upper: Math.max(0.05, quantileSorted(hi.sort(), 0.9)) };
+}
+
+/** Weights, calibration and the inner-window scores of a combination. */
+export function fitCombination(
+  members: readonly string[],
+  rows: InnerRows,
+  holidayWeight: number,
+  window: { innerOrigin: string; innerWeeks: number },
+): CombinationSettings {
+  const weights = chooseWeights(rows, holidayWeight);
+  const calibration = calibrateCombination(rows, weights);
+  const innerWmae: Record<string, number> = {};
+  members.forEach((m, k) => (innerWmae[m] = wmaeOf(rows, members.map((_, j) => (j === k ? 1 : 0)), holidayWeight)));
+  innerWmae.combined = wmaeOf(rows, weights, holidayWeight);
+  let covered = 0;
+  for (let i = 0; i < rows.n; i++) {
+    let f = 0;
+    for (let k = 0; k < weights.length; k++) f += (weights[k] as number) * ((rows.preds[k] as Float64Array)[i] as number);
+    const y = rows.y[i] as number;
+    if (y >= f - calibration.lower * (rows.lower[i] as number) && y <= f + calibration.upper * (rows.upper[i] as number)) covered++;
+  }
+  return { members: [...members], weights, calibration, ...window, innerRows: rows.n, innerWmae, innerCoverage: covered / Math.max(rows.n, 1) };
+}
+
+/** The combined forecast of one series: p50 = sum of w x member p50; the interval from the network's half-widths. */
+export function combineSeries(
+  settings: Pick<CombinationSettings, 'weights' | 'calibration'>,
+  memberP50: readonly ArrayLike<number>[],
+  network: { p10: ArrayLike<number>; p50: ArrayLike<number>; p90: ArrayLike<number> },
+  horizon: number,
+): { p10: Float64Array; p50: Float64Array; p90: Float64Array } {
+  const p50 = new Float64Array(horizon);
+  const p10 = new Float64Array(horizon);
+  const p90 = new Float64Array(horizon);
+  for (let h = 0; h < horizon; h++) {
+    let f = 0;
+    settings.weights.forEach((w, k) => (f += w * ((memberP50[k] as ArrayLike<number>)[h] as number)));
+    const m = network.p50[h] as number;
+    p50[h] = f;
+    p10[h] = f - settings.calibration.lower * Math.max(m - (network.p10[h] as number), 0);
+    p90[h] = f + settings.calibration.upper * Math.max((network.p90[h] as number) - m, 0);
+  }
+  return { p10, p50, p90 };
+}

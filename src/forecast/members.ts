@@ -1,0 +1,162 @@
+import { addWeeks } from '../data/weeks.ts';
+import { originState, targetInfo, type OriginState, type TargetInfo } from './features.ts';
+import { alignedFrom, type Alignment, type Panel, type PanelSeries } from './panel.ts';
+
+/**
+ * The statistical members of the forecast (docs/forecasting.md): per-series forecasts from the
+ * per-department SVD-smoothed history (features.ts `originState`), the pieces of the Kaggle
+ * winner's entry that the global network does not reproduce on its own.
+ *
+ *   svd-naive  the smoothed holiday-aligned week a year back (two-year blend) x recent growth
+ *   stl-ets    STL-like decomposition of the smoothed series (a 52-week moving-average trend,
+ *              seasonal = the detrended aligned weeks of the past two years, blended) and simple
+ *              exponential smoothing of the seasonally adjusted series: level + seasonal
+ *   product    the series' share of its department x the department's smoothed aligned week
+ *
+ * Every member is computed WITHOUT the Christmas day drift; christmas.ts moves it afterwards,
+ * the same way for every member. Values are dollars, one array per horizon.
+ */
+
+export const STAT_MEMBERS = ['svd-naive', 'stl-ets', 'product'] as const;
+export type StatMember = (typeof STAT_MEMBERS)[number];
+
+/** An alignment without the Christmas day-drift blend (the drift is post-processing here). */
+const plain = (a: Alignment): Alignment => ({ src: a.src, nb: a.src, w: 0 });
+
+/** Smoothing of the seasonally adjusted level (SES alpha); 0.1-0.3 score alike on the 45-store data. */
+const SES_ALPHA = 0.2;
+/** Weight of last year's seasonal against the year before's (the rest), as in the network's two-year blends. */
+const W1 = 0.65;
+
+/** Weeks of the moving-average trend window. */
+const YEAR = 52;
+
+/**
+ * Detrended history: value minus the mean of the 52 weeks around it (the window slides
+ * inwards at both ends, so the last half-year's trend is the last year's mean). Undefined
+ * with less than a year of history.
+ */
+function detrended(sm: Float64Array, first: number, origin: number): Float64Array | undefined {
+  if (origin - first + 1 < YEAR) return undefined;
+  const prefix = new Float64Array(origin + 2);
+  for (let i = 0; i <= origin; i++) prefix[i + 1] = (prefix[i] as number) + (i >= first ? (sm[i] as number) : 0);
+  const out = new Float64Array(origin + 1).fill(NaN);
+  for (let i = first; i <= origin; i++) {
+    const a = Math.min(Math.max(i - YEAR / 2, first), origin - YEAR + 1);
+    const trend = ((prefix[a + YEAR] as number) - (prefix[a] as number)) / YEAR;
+    out[i] = (sm[i] as number) - trend;
+  }
+  return out;
+}
+
+/** The seasonal component of a week: the mean of the detrended aligned weeks one and two years back that exist. */
+function seasonalOf(seas: Float64Array, a1: Alignment, a2: Alignment, limit: number): number {
+  const s1 = alignedFrom(seas, plain(a1), limit);
+  const s2 = alignedFrom(seas, plain(a2), limit);
+  if (Number.isNaN(s1)) return Number.isNaN(s2) ? NaN : s2;
+  return Number.isNaN(s2) ? s1 : W1 * s1 + (1 - W1) * s2;
+}
+
+/**
+ * STL + ETS of one series: level (SES of value - seasonal over the history) + seasonal of
+ * each target. Flat recent mean without a year of history.
+ */
+function stlEts(st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array): void {
+  const s = st.panel.series[si] as PanelSeries;
+  const sm = st.smooth[si] as Float64Array;
+  const o = st.origin;
+  const seas = detrended(sm, s.first, o);
+  if (!seas) {
+    out.fill(Number.isFinite(st.recent13[si] as number) ? (st.recent13[si] as number) : 0);
+    return;
+  }
+  // Seasonally adjusted history (the seasonal of week i: its own detrended value averaged
+  // with the aligned week a year before and after, when known), smoothed exponentially.
+  let level = NaN;
+  for (let i = s.first; i <= o; i++) {
+    const own = seas[i] as number;
+    const back = alignedFrom(seas, plain(st.gridAlign[i] as Alignment), o);
+    let sum = own;
+    let n = 1;
+    if (!Number.isNaN(back) && (st.gridAlign[i] as Alignment).src >= s.first) {
+      sum += back;
+      n++;
+    }
+    const fwd = i + YEAR <= o ? (seas[i + YEAR] as number) : NaN;
+    if (!Number.isNaN(fwd)) {
+      sum += fwd;
+      n++;
+    }
+    const adj = (sm[i] as number) - sum / n;
+    level = Number.isNaN(level) ? adj : level + SES_ALPHA * (adj - level);
+  }
+  infos.forEach((t, h) => {
+    const sv = seasonalOf(seas, t.a1, t.a2, o);
+    out[h] = level + (Number.isNaN(sv) ? 0 : sv);
+  });
+}
+
+/** Smoothed seasonal naive: the two-year blend of the smoothed aligned weeks x the growth level. */
+function svdNaive(st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array): void {
+  const sm = st.smooth[si] as Float64Array;
+  const o = st.origin;
+  const r13 = st.recent13[si] as number;
+  const g = st.growth[si] as number;
+  const lvl = st.level[si] as number;
+  infos.forEach((t, h) => {
+    const s1 = alignedFrom(sm, plain(t.a1), o);
+    if (Number.isNaN(s1)) {
+      out[h] = Number.isFinite(r13) ? r13 : 0;
+      return;
+    }
+    const s2 = alignedFrom(sm, plain(t.a2), o);
+    const blend = !Number.isNaN(s2) && Number.isFinite(g) ? 0.65 * s1 + 0.35 * s2 * g : s1;
+    out[h] = blend * lvl;
+  });
+}
+
+/** Share of the department (last 52 weeks) x the department's aligned week, x the growth level. */
+function product(st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array): void {
+  const s = st.panel.series[si] as PanelSeries;
+  const dept = st.deptAgg.get(s.dept);
+  const share = st.share52[si] as number;
+  const lvl = st.level[si] as number;
+  const r13 = st.recent13[si] as number;
+  infos.forEach((t, h) => {
+    const d1 = dept ? alignedFrom(dept.sum, plain(t.a1), st.origin) : NaN;
+    if (Number.isFinite(d1) && Number.isFinite(share)) out[h] = share * d1 * lvl;
+    else if (Number.isFinite(d1) && dept && dept.recent13 > 0 && Number.isFinite(r13)) out[h] = (r13 * d1) / dept.recent13;
+    else out[h] = Number.isFinite(r13) ? r13 : 0;
+  });
+}
+
+const COMPUTE: Record<StatMember, (st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array) => void> = {
+  'svd-naive': svdNaive,
+  'stl-ets': stlEts,
+  product,
+};
+
+/** Per member, per series id (those with history at the origin): p50 over the horizon, dollars, before the Christmas shift. */
+export type MemberPoints = Map<string, Map<number, Float64Array>>;
+
+/** The target weeks after grid index `origin`. */
+export function horizonInfos(panel: Panel, origin: number, horizon: number): TargetInfo[] {
+  const originWeek = origin < panel.weeks.length ? (panel.weeks[origin] as string) : addWeeks(panel.weeks[0] as string, origin);
+  return Array.from({ length: horizon }, (_, h) => targetInfo(panel, origin, addWeeks(originWeek, h + 1)));
+}
+
+/** Every statistical member's forecasts of `ids` at `origin` (only data on or before it is read). */
+export function statForecasts(panel: Panel, origin: number, ids: readonly number[], horizon: number, svdRank: number, st?: OriginState): MemberPoints {
+  const withHistory = ids.filter((si) => (panel.series[si] as PanelSeries).first <= origin);
+  const state = st ?? originState(panel, origin, { svdRank }, withHistory);
+  const infos = horizonInfos(panel, origin, horizon);
+  const out: MemberPoints = new Map(STAT_MEMBERS.map((m) => [m, new Map<number, Float64Array>()]));
+  for (const si of withHistory) {
+    for (const m of STAT_MEMBERS) {
+      const a = new Float64Array(horizon);
+      COMPUTE[m](state, si, infos, a);
+      out.get(m)?.set(si, a);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,226 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateChain } from '../src/data/demo.ts';
+import { addWeeks } from '../src/data/weeks.ts';
+import { runBacktest } from '../src/forecast/backtest.ts';
+import { christmasDrift, rushDepartments, shiftChristmas } from '../src/forecast/christmas.ts';
+import { calibrateCombination, chooseWeights, combineSeries, SHRINK_TO_EQUAL, type InnerRows } from '../src/forecast/combination.ts';
+import { forecastSeries, memberForecasts, MEMBER_NAMES, trainModel } from '../src/forecast/ensemble.ts';
+import { horizonInfos, statForecasts, STAT_MEMBERS } from '../src/forecast/members.ts';
+import type { Hyperparameters } from '../src/forecast/model.ts';
+import { buildPanel, gridIndex, type Panel, type SalesRow } from '../src/forecast/panel.ts';
+import { originState } from '../src/forecast/features.ts';
+import { ensureBackend } from '../src/forecast/tf.ts';
+
+/**
+ * The combined forecast on the demo data (deterministic generator, a few stores): each
+ * statistical member, the Christmas shift, the weights and the calibration, and the leakage
+ * guard of the whole combination.
+ */
+
+const TINY: Partial<Hyperparameters> = { hidden: [16, 8], maxTrainRows: 12_000, maxValRows: 4_000, epochs: 4, patience: 2, valWeeks: 8, originStep: 3, svdRank: 3, seed: 5 };
+
+function demoRows(stores: number): SalesRow[] {
+  const rows: SalesRow[] = [];
+  for (const chunk of generateChain(stores).sales) {
+    for (const [s, d, w, v, h] of chunk) rows.push({ store: Number(s), dept: Number(d), week: w as string, sales: Number(v), isHoliday: h === 'TRUE' });
+  }
+  return rows;
+}
+
+const rows = demoRows(6);
+const panel: Panel = buildPanel(rows);
+const ORIGIN = '2011-10-28';
+
+beforeAll(async () => {
+  await ensureBackend('auto');
+});
+
+describe('statistical members on the demo data', () => {
+  const origin = gridIndex(panel, ORIGIN);
+  const ids = panel.series.map((_, i) => i);
+  const members = statForecasts(panel, origin, ids, 26, 3);
+
+  it('forecasts every series with history, every week, finite, near the scale of the series', () => {
+    const withHistory = ids.filter((i) => (panel.series[i]?.first ?? Infinity) <= origin);
+    for (const m of STAT_MEMBERS) {
+      const byId = members.get(m)!;
+      expect(byId.size).toBe(withHistory.length);
+      for (const [si, values] of byId) {
+        expect(values).toHaveLength(26);
+        const s = panel.series[si]!;
+        let known = 0;
+        let n = 0;
+        for (let i = Math.max(s.first, origin - 51); i <= origin; i++) {
+          if (Number.isNaN(s.y[i] as number)) continue;
+          known += Math.abs(s.y[i] as number);
+          n++;
+        }
+        const scale = known / Math.max(n, 1);
+        for (const v of values) {
+          expect(Number.isFinite(v)).toBe(true);
+          expect(Math.abs(v)).toBeLessThan(10 * scale + 1000);
+        }
+      }
+    }
+  });
+
+  it('each member beats plain last-year copying on average (smoothing pays on noisy demo series)', () => {
+    const horizonWeeks = 26;
+    const err = (get: (si: number, h: number) => number) => {
+      let e = 0;
+      for (const si of members.get('stl-ets')!.keys()) {
+        const s = panel.series[si]!;
+        for (let h = 0; h < horizonWeeks; h++) {
+          const y = s.y[origin + 1 + h] as number;
+          if (!Number.isNaN(y)) e += Math.abs(y - get(si, h));
+        }
+      }
+      return e;
+    };
+    const naive = err((si, h) => {
+      const v = panel.series[si]!.y[origin + 1 + h - 52] as number;
+      return Number.isNaN(v) ? 0 : v;
+    });
+    for (const m of STAT_MEMBERS) expect(err((si, h) => members.get(m)!.get(si)![h] as number)).toBeLessThan(naive);
+  });
+
+  it('reads nothing after the origin', () => {
+    const changed = buildPanel(rows.map((r) => (r.week > ORIGIN ? { ...r, sales: r.sales * 3 + 1000 } : r)));
+    const again = statForecasts(changed, origin, ids, 26, 3);
+    for (const m of STAT_MEMBERS) {
+      for (const [si, values] of members.get(m)!) expect(Array.from(again.get(m)!.get(si)!)).toEqual(Array.from(values));
+    }
+  });
+});
+
+describe('Christmas shift', () => {
+  it('finds the departments with a rush in weeks 49-51 over weeks 48 and 52', () => {
+    const xmas = gridIndex(panel, '2010-12-31');
+    const flat = new Float64Array(panel.weeks.length).fill(100);
+    const rush = Float64Array.from(flat);
+    for (const k of [1, 2, 3]) rush[xmas - k] = 150;
+    const mild = Float64Array.from(flat);
+    for (const k of [1, 2, 3]) mild[xmas - k] = 105;
+    const found = rushDepartments(panel, gridIndex(panel, ORIGIN), new Map([[1, flat], [2, rush], [3, mild]]));
+    expect([...found]).toEqual([2]);
+    // Before any December in the data: no department qualifies.
+    expect(rushDepartments(panel, xmas - 1, new Map([[2, rush]])).size).toBe(0);
+  });
+
+  it('moves |drift|/7 of the neighbour week into each of weeks 49-52, nothing elsewhere', () => {
+    expect(christmasDrift('2011-12-23')).toBe(1); // 2010 -> 2011: one day earlier in the season
+    expect(christmasDrift('2012-12-21')).toBe(2); // 2011 -> 2012: two (leap day)
+    expect(christmasDrift('2011-12-02')).toBe(0); // week 48
+    expect(christmasDrift('2012-01-06')).toBe(0);
+    const origin = gridIndex(panel, ORIGIN);
+    const infos = horizonInfos(panel, origin, 20);
+    const values = Float64Array.from(infos, (_, h) => 1000 + 100 * h);
+    const before = Float64Array.from(values);
+    shiftChristmas(values, infos);
+    const rushWeeks = ['2011-12-09', '2011-12-16', '2011-12-23', '2011-12-30'];
+    infos.forEach((t, h) => {
+      if (!rushWeeks.includes(t.week)) expect(values[h]).toBe(before[h]);
+      else expect(values[h]).toBeCloseTo((6 / 7) * (before[h] as number) + (1 / 7) * (before[h - 1] as number), 9);
+    });
+  });
+});
+
+describe('combination', () => {
+  function rowsOf(y: number[], preds: number[][], hol: number[] = y.map(() => 0)): InnerRows {
+    return {
+      n: y.length,
+      y: Float64Array.from(y),
+      holiday: Uint8Array.from(hol),
+      preds: preds.map((p) => Float64Array.from(p)),
+      lower: Float64Array.from(y, () => 1),
+      upper: Float64Array.from(y, () => 1),
+    };
+  }
+
+  it('weights the member that is right, shrunk half-way to equal weights', () => {
+    const y = [10, 20, 30, 40];
+    const w = chooseWeights(rowsOf(y, [y, y.map((v) => v + 15), y.map((v) => v + 12)]), 5);
+    expect(w[0]).toBeCloseTo(1 - SHRINK_TO_EQUAL + SHRINK_TO_EQUAL / 3, 9);
+    expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+  });
+
+  it('counts holiday rows five times when choosing', () => {
+    // Member 0 is right on the holiday row, member 1 on the three others.
+    const y = [100, 10, 10, 10];
+    const rows = rowsOf(y, [[100, 30, 30, 30], [60, 10, 10, 10]], [1, 0, 0, 0]);
+    const w5 = chooseWeights(rows, 5);
+    const w1 = chooseWeights(rows, 1);
+    expect(w5[0]).toBeGreaterThan(w1[0] as number);
+  });
+
+  it('calibrates the half-widths so a tenth of the rows falls on each side', () => {
+    const n = 1000;
+    const y = Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 10 - 50); // spread -50..50 around 0
+    const cal = calibrateCombination(rowsOf(y, [y.map(() => 0)]), [1]);
+    expect(cal.lower).toBeCloseTo(40, 0);
+    expect(cal.upper).toBeCloseTo(40, 0);
+    const c = combineSeries({ weights: [1], calibration: cal }, [[0]], { p10: [-1], p50: [0], p90: [1] }, 1);
+    const inside = y.filter((v) => v >= (c.p10[0] as number) && v <= (c.p90[0] as number)).length / n;
+    expect(inside).toBeGreaterThan(0.78);
+    expect(inside).toBeLessThan(0.82);
+  });
+});
+
+describe('the combined forecast, trained on the demo data', () => {
+  it('is chosen before the origin, scores every member, and keeps its interval honest', async () => {
+    const report = await runBacktest(panel, { origin: ORIGIN, horizon: 26, hyper: TINY });
+    const by = Object.fromEntries(report.results.map((r) => [r.name, r]));
+    const c = report.model.combination!;
+    expect(c.innerOrigin).toBe(addWeeks(ORIGIN, -8));
+    expect(c.innerWeeks).toBe(8);
+    expect(c.members).toEqual([...MEMBER_NAMES]);
+    expect(c.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    for (const m of MEMBER_NAMES) expect(by[m]?.weight).toBe(c.weights[c.members.indexOf(m)]);
+    expect(report.results[0]?.name).toBe('combined');
+    // The combination is no worse than its average member, and beats seasonal naive.
+    const memberMean = MEMBER_NAMES.reduce((a, m) => a + (by[m]?.wmae as number), 0) / MEMBER_NAMES.length;
+    expect(by.combined!.wmae).toBeLessThan(memberMean);
+    expect(by.combined!.wmae).toBeLessThan(by['seasonal-naive']!.wmae);
+    expect(by.combined!.coverage).toBeGreaterThan(0.65);
+    expect(by.combined!.coverage).toBeLessThan(0.95);
+  }, 180_000);
+
+  it('leakage guard: every sale after the origin changed, the same weights and the same forecasts', async () => {
+    const changed = buildPanel(rows.map((r) => (r.week > ORIGIN ? { ...r, sales: -r.sales * 5 + 777 } : r)));
+    const a = await trainModel(panel, { until: ORIGIN, hyper: TINY });
+    const b = await trainModel(changed, { until: ORIGIN, hyper: TINY });
+    const { seconds: _sa, ...ca } = a.combination!;
+    const { seconds: _sb, ...cb } = b.combination!;
+    expect(cb).toEqual(ca);
+    const origin = gridIndex(panel, ORIGIN);
+    const ids = panel.series.map((_, i) => i);
+    const fa = await forecastSeries(a, panel, origin, ids, 20);
+    const fb = await forecastSeries(b, changed, origin, ids, 20);
+    expect(fa.length).toBeGreaterThan(10);
+    expect(fb.map((f) => [f.series, Array.from(f.p10), Array.from(f.p50), Array.from(f.p90)])).toEqual(
+      fa.map((f) => [f.series, Array.from(f.p10), Array.from(f.p50), Array.from(f.p90)]),
+    );
+    // And the members one by one.
+    const ma = await memberForecasts(a, panel, origin, ids, 20);
+    const mb = await memberForecasts(b, changed, origin, ids, 20);
+    for (const m of MEMBER_NAMES) expect([...mb.members.get(m)!].map(([k, v]) => [k, Array.from(v)])).toEqual([...ma.members.get(m)!].map(([k, v]) => [k, Array.from(v)]));
+    // Every statistical member got the Christmas shift, in the rush departments only.
+    const raw = statForecasts(panel, origin, ids, 20, TINY.svdRank!);
+    const st = originState(panel, origin, { svdRank: TINY.svdRank! }, ids);
+    const rush = rushDepartments(panel, origin, new Map([...st.deptAgg].map(([d, agg]) => [d, agg.sum])));
+    expect(rush.size).toBeGreaterThan(0);
+    const infos = horizonInfos(panel, origin, 20);
+    let shifted = 0;
+    for (const m of STAT_MEMBERS) {
+      for (const [si, values] of raw.get(m)!) {
+        const expected = Float64Array.from(values);
+        if (rush.has(panel.series[si]!.dept)) shiftChristmas(expected, infos);
+        expect(Array.from(ma.members.get(m)!.get(si)!)).toEqual(Array.from(expected));
+        if (expected.some((v, h) => v !== values[h])) shifted++;
+      }
+    }
+    expect(shifted).toBeGreaterThan(0);
+    a.network.dispose();
+    b.network.dispose();
+  }, 180_000);
+});
