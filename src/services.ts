@@ -188,6 +188,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
             requestId,
             access,
             baseUrl: deps.config.baseUrl,
+            alertRulesPerPrincipal: deps.config.alertRulesPerPrincipal,
             retrain: () => startModelRetrain(asker.platform === 'api' ? 'api' : 'chat', principalKeys(asker)[0] ?? asker.platform),
           };
           return cpuLane(() => dispatch(registry, input, ctx, deps.logger));

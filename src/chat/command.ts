@@ -29,6 +29,8 @@ export interface CommandContext {
    * question, the stores of it the asker may see. Handlers answer about this, nothing wider.
    */
   reach?: Scope;
+  /** Live alert rules one principal may have (STORECAST_ALERT_RULES_PER_PRINCIPAL); absent: no cap. */
+  alertRulesPerPrincipal?: number;
   /** Starts a model retrain in the background (src/forecast/retrain.ts), as this asker; absent where none can run. */
   retrain?: () => Promise<RetrainStart>;
 }

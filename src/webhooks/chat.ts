@@ -1,4 +1,5 @@
 import type { CommandContext, OptionDef, OptionsOf } from '../chat/command.ts';
+import { creatorOf } from '../access/delivery.ts';
 import { principalKeys } from '../access/principal.ts';
 import { UserError } from '../chat/errors.ts';
 import { commandLine } from '../chat/parse.ts';
@@ -60,6 +61,11 @@ export function chatTarget(ctx: CommandContext): { platform: 'slack' | 'discord'
   return { platform: ctx.platform, workspace: ctx.workspace, channel: ctx.channel };
 }
 
+/** The asker as the creator the delivery decision judges, at creation as at every send. */
+export function deliveryCheck(ctx: CommandContext) {
+  return { mode: ctx.access.mode, creator: creatorOf(principalKeys(ctx)[0], ctx.access) };
+}
+
 function sameScope(a: AreaScope, b: AreaScope): boolean {
   return describeScope(a).toLowerCase() === describeScope(b).toLowerCase();
 }
@@ -102,6 +108,7 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
     createdBy: principalKeys(ctx)[0],
     createdByRoles: ctx.roles,
     now: ctx.now(),
+    delivery: deliveryCheck(ctx),
   });
   return {
     ...base(
@@ -124,7 +131,7 @@ async function subscribeEmail(options: OptionsOf<typeof subscribeOptions>, scope
   }
   const at = options.at === undefined ? undefined : parseTime(options.at);
   const schedule = resolveSchedule({ weekday: options.every === undefined ? undefined : WEEKDAY_CHOICES.indexOf(options.every), time: at, tz: options.tz });
-  const { subscription } = await createSubscription(ctx.db, undefined, { scope, target: { kind: 'email', address: options.email! }, schedule, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, now: ctx.now() });
+  const { subscription } = await createSubscription(ctx.db, undefined, { scope, target: { kind: 'email', address: options.email! }, schedule, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, now: ctx.now(), delivery: deliveryCheck(ctx) });
   return {
     ...base(`Subscribed: weekly summary of ${describeScope(scope)} by email`, `${subscription.target.hint} will get the weekly summary of ${describeScope(scope)} ${describeSchedule(schedule)}, with the chart inline and the table as CSV.`, { subscription }),
     facts: subscriptionFacts(subscription),
