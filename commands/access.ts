@@ -184,6 +184,11 @@ async function channel(options: AccessOptions, ctx: CommandContext): Promise<Rep
     await unbindChannel(ctx.db, where);
     return reply('No audience', `This channel is no longer for ${describeScope(current)}: answers here go to the asker alone.`, { channel: where, scope: null, was: current });
   }
+  // Rebinding replaces the current audience: as removing it, that needs its admin too (the
+  // access check covered only the new area).
+  if (current && !(await administers(ctx, current))) {
+    throw new AccessDenied(`This channel is for ${describeScope(current)}, which you do not administer (you are ${ctx.access.describe()}): an admin of ${describeScope(current)} can change its audience.`);
+  }
   await bindChannel(ctx.db, { ...where, scope: area, createdBy: actor(ctx) });
   return reply(
     `This channel is for ${describeScope(area)}`,

@@ -1,6 +1,7 @@
 import type { CommandContext, OptionDef, OptionsOf } from '../chat/command.ts';
 import { creatorOf } from '../access/delivery.ts';
 import { principalKeys } from '../access/principal.ts';
+import { AccessDenied } from '../chat/access.ts';
 import { UserError } from '../chat/errors.ts';
 import { commandLine } from '../chat/parse.ts';
 import type { Reply } from '../chat/reply.ts';
@@ -159,6 +160,13 @@ export async function unsubscribeHandler(options: OptionsOf<typeof unsubscribeOp
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
   const mine = await reachableSubscriptions(ctx, 'manager');
   const matches = mine.filter((s) => (id ? s.id === id : sameScope(s.scope, scope!)));
+  // By id as by scope: removing one needs the manager role for what it summarises. (By scope the
+  // access check ran before the handler; an id names no scope until it is looked up.)
+  for (const s of matches) {
+    if (!(await ctx.access.covers('manager', s.scope))) {
+      throw new AccessDenied(`Removing ${s.id} (the weekly summary of ${describeScope(s.scope)}) needs the manager role for ${describeScope(s.scope)}; you are ${ctx.access.describe()}.`, s.scope);
+    }
+  }
   // An email summary belongs to no channel: by id, for an admin of its scope.
   if (!matches.length && id) {
     const row = await getSubscriptionRow(ctx.db, id);
