@@ -158,3 +158,15 @@ export async function resolveAccess(db: Database, settings: AccessSettings, who:
 }
 
 export { describePrincipal };
+
+/**
+ * Whether a signed-in console principal (with the Discord roles it has now) still holds any
+ * access: a console session of someone with none ends (src/auth/console-sessions.ts).
+ */
+export function consoleEntitled(db: Database, settings: AccessSettings) {
+  return async (principal: string, roles: readonly string[]): Promise<boolean> => {
+    const workspace = /^(?:slack|discord):([^/]+)\//.exec(principal)?.[1];
+    const access = await resolveAccess(db, settings, { platform: 'web', user: principal, roles: [...roles], workspace });
+    return access.entitlements.length > 0;
+  };
+}

@@ -400,6 +400,8 @@ export const consoleSessions = pgTable(
     roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** When its Discord roles and grants were last re-checked (STORECAST_CONSOLE_RECHECK_MINUTES). */
+    checkedAt: timestamp('checked_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('console_sessions_expires_at_idx').on(t.expiresAt), index('console_sessions_principal_idx').on(t.principal)],
 );
