@@ -67,7 +67,7 @@ const deliveries = createRoute({
   summary: 'The delivery log: attempts, status, a short reason (never response bodies)',
   request: {
     query: z.object({
-      status: z.enum(['pending', 'in_progress', 'retry', 'succeeded', 'dead']).optional(),
+      status: z.enum(['pending', 'in_progress', 'retry', 'succeeded', 'dead', 'paused']).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
   },
