@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindChannel, channelScope } from '../src/access/channels.ts';
 import { addGrant, listGrants, removeGrants } from '../src/access/grants.ts';
 import { createRule } from '../src/alerts/rules.ts';
+import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { createToken, revokeToken } from '../src/auth/tokens.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
@@ -20,10 +21,12 @@ describe.each(DB_KINDS)('what may be delivered where: creation and send time agr
   let t: TestDatabase;
   let services: Services;
   const posts: { path: string; title: string; summary: string }[] = [];
+  let flaky = 0;
   const receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c));
     req.on('end', () => {
+      if (req.url === '/flaky' && flaky-- > 0) return void res.writeHead(500).end();
       const json = JSON.parse(body) as { title: string; summary: string };
       posts.push({ path: req.url!, title: json.title, summary: json.summary });
       res.end('ok');
@@ -120,6 +123,44 @@ describe.each(DB_KINDS)('what may be delivered where: creation and send time agr
     expect(to('/by-user').map((p) => p.title)[1]).toMatch(/^Store 7: weekly summary/);
     expect(to('/by-token')).toHaveLength(1);
     expect((await listSubscriptions(t.db)).find((s) => s.id === byUser.subscription.id)?.pausedAt).toBeNull();
+  });
+
+  it('a pause notice that does not get through is sent again by the retry, still only once', async () => {
+    const outbound = createOutbound({ allow: ['127.0.0.1'] });
+    const schedule = { weekday: new Date().getUTCDay(), time: '00:00', timezone: 'UTC' };
+    const sub = await createSubscription(t.db, TEST_SECRET_KEY, { scope: { kind: 'store', store: 7 }, target: { kind: 'url', url: `${base}/flaky`, format: 'json' }, schedule, createdBy: 'slack:T1/UNOBODY', now: new Date(Date.now() - 8 * DAY) }, outbound);
+    flaky = 1;
+    let clock = Date.now();
+    const scheduler = createScheduler(services, { key: TEST_SECRET_KEY, now: () => new Date(clock), backoffBaseMs: 1000, backoffMaxMs: 1000 });
+    posts.length = 0;
+    await scheduler.tick();
+    expect(posts.filter((p) => p.path === '/flaky')).toEqual([]);
+    expect((await listSubscriptions(t.db)).find((s) => s.id === sub.subscription.id)?.pausedAt).toBeNull();
+    clock += 5_000;
+    await scheduler.tick();
+    clock += 7 * DAY;
+    await scheduler.tick();
+    expect(posts.filter((p) => p.path === '/flaky').map((p) => p.title)).toEqual([`Weekly summary ${sub.subscription.id} paused`]);
+    expect((await listDeliveries(t.db, { subscriptionId: sub.subscription.id, limit: 5 })).map((d) => d.status).sort()).toEqual(['paused', 'succeeded']);
+  });
+
+  it('an alert whose creator lost access sends one pause notice for all its notices, naming no store', async () => {
+    await addGrant(t.db, { principal: 'slack:T1/UALERT', role: 'manager', scope: { kind: 'store', store: 7 } });
+    const rule = await createRule(t.db, TEST_SECRET_KEY, { kind: 'sales', scope: { kind: 'store', store: 7 }, condition: { type: 'drop-vs-last-year', pct: 1 }, target: { kind: 'webhook', url: `${base}/alert` }, createdBy: 'slack:T1/UALERT' }, createOutbound({ allow: ['127.0.0.1'] }));
+    await removeGrants(t.db, 'slack:T1/UALERT');
+    for (const [n, kind] of [[1, 'firing'], [1, 'resolved'], [2, 'firing']] as const) {
+      await t.db.query("INSERT INTO alert_notifications (id, rule_id, episode, kind, detail) VALUES ($1, $2, $3, $4, '{}'::jsonb)", [`ntf_${n}_${kind}`, rule.id, n, kind]);
+    }
+    // Evaluated already: only the queued notices are at stake.
+    await t.db.query('UPDATE alert_rules SET last_evaluated_at = now() + interval \'1 day\' WHERE id = $1', [rule.id]);
+    posts.length = 0;
+    const alerts = createAlertScheduler(services, { key: TEST_SECRET_KEY, batchSize: 10 });
+    await alerts.tick();
+    await alerts.stop();
+    expect(posts.filter((p) => p.path === '/alert').map((p) => p.title)).toEqual([`Alert ${rule.id} paused`]);
+    expect(JSON.stringify(posts.filter((p) => p.path === '/alert'))).not.toMatch(/Store 7/);
+    const statuses = await t.db.query<{ status: string }>('SELECT status FROM alert_notifications WHERE rule_id = $1 ORDER BY status', [rule.id]);
+    expect(statuses.map((r) => r.status)).toEqual(['paused', 'paused', 'succeeded']);
   });
 
   it('/unsubscribe id checks the asker manages what it removes, as /unsubscribe by scope does', async () => {

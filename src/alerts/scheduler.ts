@@ -139,7 +139,7 @@ function pausedReply(rule: AlertRuleRow, why: string): Reply {
  * The delivery decision at send time (src/access/delivery.ts), as at creation: the notice when
  * it may be delivered here (ending a pause), else the one pause notice, else nothing.
  */
-async function replyFor(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<Reply | { held: string }> {
+async function replyFor(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<(Reply & { pausedNow?: true }) | { held: string }> {
   const { db, config } = ctx.deps;
   const creator = await resolveCreator(db, config.access, { key: rule.created_by, roles: rule.created_by_roles });
   const verdict = await mayDeliver(db, config.access.mode, creator, accessScope(ruleScope(rule)), deliveryTarget(rule));
@@ -147,13 +147,20 @@ async function replyFor(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow):
     if (rule.paused_at) await resumeRule(db, rule.id);
     return noticeReply({ rule, kind: claim.kind, episode: claim.episode, detail: claim.detail });
   }
-  if (await pauseRule(db, rule.id, verdict.message)) return pausedReply(rule, verdict.notice);
+  if (await pauseRule(db, rule.id, verdict.message)) return { ...pausedReply(rule, verdict.notice), pausedNow: true };
   return { held: `paused, not sent: ${verdict.notice}` };
 }
 
 async function attempt(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<SendResult | { held: string }> {
   const reply = await replyFor(ctx, claim, rule);
   if ('held' in reply) return reply;
+  const result = await sendNotice(ctx, claim, rule, reply);
+  // A pause notice that did not get through gives its claim back, so the retry sends it (as weekly summaries do).
+  if (reply.pausedNow && !result.ok) await resumeRule(ctx.deps.db, rule.id);
+  return result;
+}
+
+async function sendNotice(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow, reply: Reply): Promise<SendResult> {
   const png = reply.chart ? await ctx.deps.renderChart(reply.chart.spec).catch(() => undefined) : undefined;
   let target: ReturnType<typeof outgoingTarget>;
   try {

@@ -95,16 +95,24 @@ async function decide(ctx: DeliveryContext, row: SubscriptionRow): Promise<{ sen
   return { send: 'nothing', why: verdict.notice };
 }
 
-/** The summary (or the pause notice), its chart saved for a link, then the send. */
+/** The decision, then the summary or the pause notice (whose claim a failed send gives back, so its retry sends it). */
 async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<SendResult | { paused: string }> {
-  const { db, forecaster } = ctx.deps;
-  const row = await getSubscriptionRow(db, claim.subscription_id);
+  const row = await getSubscriptionRow(ctx.deps.db, claim.subscription_id);
   if (!row || row.deleted_at) return { ok: false, status: null, error: 'subscription deleted', permanent: true };
   const decision = await decide(ctx, row);
   if (decision.send === 'nothing') return { paused: `paused, not sent: ${decision.why}` };
+  const result = await deliverReply(ctx, claim, row, decision.send === 'notice' ? decision.reply : undefined);
+  if (decision.send !== 'notice') return result;
+  if (!result.ok) await resumeSubscription(ctx.deps.db, row.id);
+  return result.ok ? { ...result, warning: 'paused: sent the pause notice in place of the summary' } : result;
+}
+
+/** The summary (or `notice` in its place), its chart saved for a link, then the send. */
+async function deliverReply(ctx: DeliveryContext, claim: Claim, row: SubscriptionRow, notice: Reply | undefined): Promise<SendResult> {
+  const { db, forecaster } = ctx.deps;
   let reply: Reply;
   try {
-    reply = decision.send === 'notice' ? decision.reply : await buildWeeklySummary(db, forecaster, rowScope(row));
+    reply = notice ?? (await buildWeeklySummary(db, forecaster, rowScope(row)));
   } catch (err) {
     // No data (yet) is worth a retry: an import may be on its way.
     return { ok: false, status: null, error: err instanceof UserError ? `summary: ${err.message}` : `summary failed: ${(err as Error).message}` };
@@ -119,8 +127,7 @@ async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<Send
   }
   const email = row.target_kind === 'email' && row.channel ? { to: row.channel, why: `You get this weekly summary (${row.id}) because ${describePrincipal(row.created_by ?? 'an admin')} subscribed this address.`, stop: `To stop it: /unsubscribe id ${row.id} in Slack or Discord, or storecast subscriptions delete ${row.id}.` } : undefined;
   const outgoing = { deliveryId: claim.id, subscriptionId: row.id, period: claim.week, targetKind: row.target_kind, ...secrets, workspace: row.workspace ?? undefined, channel: row.channel ?? undefined, reply, png: png ?? undefined, chartUrl, email };
-  const result = await send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, now: ctx.now, mailer: ctx.mailer });
-  return decision.send === 'notice' && result.ok ? { ...result, warning: 'paused: sent the pause notice in place of the summary' } : result;
+  return send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, now: ctx.now, mailer: ctx.mailer });
 }
 
 /** One claimed delivery: attempt, then record success, or a retry with backoff, or death. */
