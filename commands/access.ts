@@ -1,5 +1,7 @@
 import { bindChannel, channelScope, listChannelBindings, unbindChannel, type ChannelBinding, type ChannelRef } from '../src/access/channels.ts';
+import { consoleEntitled } from '../src/access/access.ts';
 import { addGrant, listGrants, removeGrants, type Grant } from '../src/access/grants.ts';
+import { endSessionsOf, endUnentitledSessions, isChatUser } from '../src/auth/console-sessions.ts';
 import { describePrincipal, ROLES, type Role } from '../src/access/principal.ts';
 import { AccessDenied } from '../src/chat/access.ts';
 import { defineCommand, type CommandContext, type OptionDef, type OptionsOf } from '../src/chat/command.ts';
@@ -10,7 +12,7 @@ import { describeScope, type AreaScope } from '../src/scope.ts';
 import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const accessOptions = [
-  { name: 'action', type: 'choice', choices: ['list', 'grant', 'revoke', 'channel'], default: 'list', description: 'grant, revoke, list (who may see what) or channel (who this channel is for)' },
+  { name: 'action', type: 'choice', choices: ['list', 'grant', 'revoke', 'channel', 'signout'], default: 'list', description: 'grant, revoke, list (who may see what), channel (who this channel is for) or signout (end their console sessions)' },
   { name: 'who', type: 'principal', description: 'A member or a role: @mention, or a key like slack:T1/U2' },
   { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'A store number' },
   { name: 'region', type: 'string', description: 'A region name, e.g. West' },
@@ -116,11 +118,31 @@ async function revoke(options: AccessOptions, ctx: CommandContext): Promise<Repl
     throw new UserError(`${describePrincipal(who)} has no grant${what ? ` ${what}` : ''}.${has}`, { code: 'NOT_FOUND' });
   }
   for (const g of mine) await removeGrants(ctx.db, who, { role: g.role, scope: g.scope });
+  // Their console sessions end now if no access is left (a re-check would end them within minutes).
+  await endUnentitledSessions(ctx.db, who, consoleEntitled(ctx.db, ctx.accessSettings ?? { mode: ctx.access.mode, admins: [] }));
   const left = theirs.filter((g) => !mine.some((m) => m.id === g.id));
   return reply(
     'Revoked',
     `${describePrincipal(who)} is no longer ${mine.map(grantLine).join(', ')}.${left.length ? ` Still: ${left.map(grantLine).join(', ')}.` : ' They have no grants left.'}`,
     { revoked: mine, left },
+  );
+}
+
+/**
+ * Ends every console session of a member. Within the asker's own area: an admin of every grant
+ * they hold (any admin, for someone with no grants; the rest of their access is then nobody's).
+ */
+async function signout(options: AccessOptions, ctx: CommandContext): Promise<Reply> {
+  const who = mustSayWho(options, '/access signout @bob');
+  if (!isChatUser(who)) throw new UserError(`Console sessions belong to members: mention a person, not ${describePrincipal(who)}.`);
+  for (const g of await listGrants(ctx.db, [who])) {
+    if (!(await administers(ctx, g.scope))) throw new AccessDenied(`${describePrincipal(who)} is ${grantLine(g)}, which you do not administer (you are ${ctx.access.describe()}).`);
+  }
+  const ended = await endSessionsOf(ctx.db, who);
+  return reply(
+    'Signed out',
+    ended ? `Ended ${ended} console session${ended === 1 ? '' : 's'} of ${describePrincipal(who)}: they sign in again with /console.` : `${describePrincipal(who)} had no console session.`,
+    { principal: who, ended },
   );
 }
 
@@ -184,6 +206,11 @@ async function channel(options: AccessOptions, ctx: CommandContext): Promise<Rep
     await unbindChannel(ctx.db, where);
     return reply('No audience', `This channel is no longer for ${describeScope(current)}: answers here go to the asker alone.`, { channel: where, scope: null, was: current });
   }
+  // Rebinding replaces the current audience: as removing it, that needs its admin too (the
+  // access check covered only the new area).
+  if (current && !(await administers(ctx, current))) {
+    throw new AccessDenied(`This channel is for ${describeScope(current)}, which you do not administer (you are ${ctx.access.describe()}): an admin of ${describeScope(current)} can change its audience.`);
+  }
   await bindChannel(ctx.db, { ...where, scope: area, createdBy: actor(ctx) });
   return reply(
     `This channel is for ${describeScope(area)}`,
@@ -195,9 +222,9 @@ async function channel(options: AccessOptions, ctx: CommandContext): Promise<Rep
 
 const accessCommand = defineCommand({
   name: 'access',
-  description: 'Who may see what: grant or revoke a member or role a store, region or the chain; set a channel\'s audience.',
+  description: 'Who may see what: grant or revoke a member or role a store, region or the chain; set a channel\'s audience; sign someone out of the console.',
   options: accessOptions,
-  examples: ['/access list', '/access grant @bob store 5', '/access grant @West-managers region West as manager', '/access revoke @bob store 5', '/access channel store 5', '/access channel none'],
+  examples: ['/access list', '/access grant @bob store 5', '/access grant @West-managers region West as manager', '/access revoke @bob store 5', '/access channel store 5', '/access channel none', '/access signout @bob'],
   access: 'admin',
   // Grants and audiences are the admin's business: Discord defers privately, nothing shows in the channel.
   answersPrivately: true,
@@ -217,6 +244,8 @@ const accessCommand = defineCommand({
         return channel(options, ctx);
       case 'list':
         return list(options, ctx);
+      case 'signout':
+        return signout(options, ctx);
     }
   },
 });

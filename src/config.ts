@@ -133,6 +133,10 @@ export const envSchema = z.object({
   EMAIL_FROM: optionalString.refine((v) => v === undefined || /^[^\r\n]*<?[^\s@<>]+@[^\s@<>]+>?$/.test(v), 'must be an address such as storecast@example.com or "storecast <storecast@example.com>"'),
   // How often every alert rule is evaluated on schedule (minutes), besides after each import.
   STORECAST_ALERT_EVERY_MINUTES: z.coerce.number().min(1).max(10_080).default(60),
+  // Live alert rules one person or token may have: every rule is evaluated every round.
+  STORECAST_ALERT_RULES_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(50),
+  // How often (minutes) a console session re-reads its principal's Discord roles and grants.
+  STORECAST_CONSOLE_RECHECK_MINUTES: z.coerce.number().min(0.1).max(1440).default(5),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -183,6 +187,10 @@ export interface Config {
   email: { smtpUrl?: string; sendgridApiKey?: string; sendgridApiUrl: string; from: string };
   /** Scheduled evaluation of every alert rule (src/alerts/), ms. */
   alertEveryMs: number;
+  /** Live alert rules one principal may have (STORECAST_ALERT_RULES_PER_PRINCIPAL). */
+  alertRulesPerPrincipal: number;
+  /** How often a console session re-checks its principal's Discord roles and grants, ms (STORECAST_CONSOLE_RECHECK_MINUTES). */
+  consoleRecheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -284,5 +292,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       from: e.EMAIL_FROM ?? 'storecast <storecast@localhost>',
     },
     alertEveryMs: e.STORECAST_ALERT_EVERY_MINUTES * 60_000,
+    alertRulesPerPrincipal: e.STORECAST_ALERT_RULES_PER_PRINCIPAL,
+    consoleRecheckMs: Math.round(e.STORECAST_CONSOLE_RECHECK_MINUTES * 60_000),
   };
 }

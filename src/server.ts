@@ -13,6 +13,7 @@ import { localUrl, publishOperatorEndpoint } from './server/operator.ts';
 import { startSlackSocketMode } from './adapters/slack/index.ts';
 import { startDiscordGateway } from './adapters/discord/index.ts';
 import { startScheduler } from './webhooks/index.ts';
+import { startSessionRecheck } from './server/console-session.ts';
 import { createAlertScheduler } from './alerts/scheduler.ts';
 import { openSecretKey } from './webhooks/secret-key.ts';
 import { startRetrainScheduler } from './forecast/retrain.ts';
@@ -132,6 +133,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   alerts.start();
   // Scheduled retraining (STORECAST_RETRAIN): every replica checks, one claims the run.
   const retrains = startRetrainScheduler({ db, config, logger, forecaster, outbound: services.outbound });
+  // Console sessions re-read their Discord roles and grants every few minutes (STORECAST_CONSOLE_RECHECK_MINUTES).
+  const sessions = startSessionRecheck(services);
 
   let training: BackgroundTraining | undefined;
   const loading = new AbortController();
@@ -162,6 +165,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           ['platform connections', () => supervisor.stop()],
           ['webhook deliveries', () => scheduler.stop()],
           ['alert notices', () => alerts.stop()],
+          ['console session re-check', () => sessions.stop()],
           ['demo data load', () => ready.catch(() => {})],
           ['model training', async () => training?.done],
           ['model retraining', () => Promise.all([retrains.stop(), services.stopRetrains()])],

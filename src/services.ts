@@ -188,6 +188,8 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
             requestId,
             access,
             baseUrl: deps.config.baseUrl,
+            alertRulesPerPrincipal: deps.config.alertRulesPerPrincipal,
+            accessSettings: deps.config.access,
             retrain: () => startModelRetrain(asker.platform === 'api' ? 'api' : 'chat', principalKeys(asker)[0] ?? asker.platform),
           };
           return cpuLane(() => dispatch(registry, input, ctx, deps.logger));

@@ -47,7 +47,7 @@ describe('weekly summaries re-check their creator’s access at send time (restr
     expect(await scheduler.tick()).toBe(3);
     expect(bodies['/kept']!.title).toMatch(/^Store 1: weekly summary/);
     expect(bodies['/by-role']!.title).toMatch(/^Store 1: weekly summary/); // a Discord role grant counts too
-    expect(bodies['/lost']!.title).toBe('Weekly summary of Store 1 paused');
+    expect(bodies['/lost']!.title).toBe(`Weekly summary ${lost.subscription.id} paused`);
     expect(bodies['/lost']!.summary).toContain(`/unsubscribe id ${lost.subscription.id}`);
     expect(JSON.stringify(bodies['/lost'])).not.toMatch(/\$\d/);
     const log = await listDeliveries(db, { limit: 10 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { creatorMaySee } from '../src/access/access.ts';
+import { mayDeliver, resolveCreator } from '../src/access/delivery.ts';
+import { bindChannel } from '../src/access/channels.ts';
 import { addGrant, removeGrants } from '../src/access/grants.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { createApp } from '../src/server/app.ts';
@@ -21,6 +22,8 @@ describe.each(DB_KINDS)('who may set, change and see alerts, restricted mode (%s
     await addGrant(t.db, { principal: 'slack:T1/UVIEW', role: 'viewer', scope: { kind: 'store', store: 5 } });
     await addGrant(t.db, { principal: 'slack:T1/UMGR', role: 'manager', scope: { kind: 'store', store: 5 } });
     await addGrant(t.db, { principal: 'slack:T1/UADMIN', role: 'admin', scope: { kind: 'chain' } });
+    // Rules notify channel C1: its audience (the chain here) must hold what they watch.
+    await bindChannel(t.db, { platform: 'slack', workspace: 'T1', channel: 'C1', scope: { kind: 'chain' } });
   }, 120_000);
   afterAll(() => t?.cleanup());
 
@@ -86,9 +89,10 @@ describe.each(DB_KINDS)('who may set, change and see alerts, restricted mode (%s
     const [rule] = await t.db.query<{ created_by: string; created_by_roles: string[] | null }>("SELECT created_by, created_by_roles FROM alert_rules WHERE created_by = 'slack:T1/UGONE'");
     const settings = services.config.access;
     const scope = { kind: 'store', store: 7 } as const;
-    expect(await creatorMaySee(t.db, settings, { key: rule!.created_by, roles: rule!.created_by_roles }, scope)).toBe(true);
+    const verdict = async () => mayDeliver(t.db, 'restricted', await resolveCreator(t.db, settings, { key: rule!.created_by, roles: rule!.created_by_roles }), scope, { kind: 'webhook' });
+    expect(await verdict()).toEqual({ ok: true });
     await removeGrants(t.db, 'slack:T1/UGONE');
-    expect(await creatorMaySee(t.db, settings, { key: rule!.created_by, roles: rule!.created_by_roles }, scope)).toBe(false);
+    expect(await verdict()).toMatchObject({ ok: false, cause: 'creator' });
   });
 
   it('a sales rule on one department of a region or the chain is refused by the API as in chat, and not stored', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../commands/index.ts';
+import { bindChannel } from '../src/access/channels.ts';
 import { addGrant } from '../src/access/grants.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config.ts';
@@ -149,6 +150,8 @@ describe('subscriptions API and chat commands', () => {
 
   it('GET /subscriptions lists only subscriptions on data the token may see (restricted), as GET /alerts does', async () => {
     const app = api({ STORECAST_SECRET_KEY: KEY_HEX, STORECAST_ACCESS: 'restricted' });
+    // The admin token's grants decide what it may subscribe (its scope says which routes it may call).
+    await addGrant(t.db, { principal: `token:${admin.split('_')[1]}`, role: 'viewer', scope: { kind: 'chain' } });
     const ids: Record<string, string> = {};
     for (const [name, scope] of [['store1', { store: 1 }], ['store3', { store: 3 }], ['west', { region: 'West' }], ['chain', { chain: true }]] as const) {
       const res = await call(app, 'POST', '/subscriptions', admin, { ...scope, url: `https://example.com/hook/${name}` });
@@ -283,6 +286,9 @@ describe('subscriptions API and chat commands', () => {
       const services = createServices({ config, db: t.db, logger: createLogger('silent'), forecaster: new SeasonalNaiveForecaster(), registry: createRegistry() });
       const past = new Date(Date.now() - 8 * DAY);
       const dAsker: Asker = { platform: 'discord', workspace: 'G1', channel: '555', user: 'u', roles: [] };
+      // Restricted (a chat adapter is configured): each channel's audience holds what it gets.
+      await bindChannel(t.db, { platform: 'discord', workspace: 'G1', channel: '555', scope: { kind: 'store', store: 1 } });
+      await bindChannel(t.db, { platform: 'slack', workspace: 'T1', channel: 'C123', scope: { kind: 'region', region: 'West' } });
       // Created "8 days ago" so the first run is already due.
       await createSubscription(t.db, undefined, { scope: { kind: 'store', store: 1 }, target: { kind: 'channel', platform: 'discord', workspace: dAsker.workspace, channel: '555' }, schedule: { weekday: 2, time: '09:00', timezone: 'Europe/Berlin' }, now: past });
       await createSubscription(t.db, undefined, { scope: { kind: 'region', region: 'West' }, target: { kind: 'channel', platform: 'slack', workspace: 'T1', channel: 'C123' }, schedule: { weekday: 2, time: '09:00', timezone: 'UTC' }, now: past });

@@ -2,7 +2,7 @@ import type { Database } from '../db/client.ts';
 import { describeScope, type AreaScope, type Scope } from '../scope.ts';
 import { segmentStores } from '../analytics/segments.ts';
 import { listGrants } from './grants.ts';
-import { describePrincipal, identityOfKey, principalKeys, roleRank, type Identity, type Role } from './principal.ts';
+import { describePrincipal, principalKeys, roleRank, type Identity, type Role } from './principal.ts';
 
 export type AccessMode = 'open' | 'restricted';
 
@@ -160,13 +160,13 @@ export async function resolveAccess(db: Database, settings: AccessSettings, who:
 export { describePrincipal };
 
 /**
- * Whether the principal that set up standing work (a weekly summary, an alert) may still see its
- * scope: checked at every send, so a revoked grant stops what it set up for others. Always true
- * outside restricted mode, and for work with no principal key (the CLI, an import).
+ * Whether a signed-in console principal (with the Discord roles it has now) still holds any
+ * access: a console session of someone with none ends (src/auth/console-sessions.ts).
  */
-export async function creatorMaySee(db: Database, settings: AccessSettings, creator: { key: string | null; roles: readonly string[] | null }, scope: Scope): Promise<boolean> {
-  const key = identityOfKey(creator.key ?? '');
-  if (settings.mode !== 'restricted' || !key) return true;
-  const access = await resolveAccess(db, settings, { ...key, roles: [...(creator.roles ?? [])] });
-  return access.covers('viewer', scope);
+export function consoleEntitled(db: Database, settings: AccessSettings) {
+  return async (principal: string, roles: readonly string[]): Promise<boolean> => {
+    const workspace = /^(?:slack|discord):([^/]+)\//.exec(principal)?.[1];
+    const access = await resolveAccess(db, settings, { platform: 'web', user: principal, roles: [...roles], workspace });
+    return access.entitlements.length > 0;
+  };
 }

@@ -7,6 +7,7 @@ import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
 import { alertLine, ALERTS_LINE, type alertOptions } from './options.ts';
 import { acceptedTarget } from './targets.ts';
+import { deliveryCheck } from '../webhooks/chat.ts';
 import {
   accessScope,
   acknowledgeRule,
@@ -68,7 +69,23 @@ async function createHandler(o: AlertOptions, ctx: CommandContext): Promise<Repl
   const scope = alertScope(o)!;
   const condition = conditionOf(o);
   const target = await acceptedTarget(o.to, ctx, accessScope(scope));
-  const rule = await createRule(ctx.db, undefined, { kind: o.what as 'stock' | 'sales', scope, condition, target, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles }, createOutbound());
+  const rule = await createRule(
+    ctx.db,
+    undefined,
+    { kind: o.what as 'stock' | 'sales', scope, condition, target, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, delivery: deliveryCheck(ctx), perPrincipal: ctx.alertRulesPerPrincipal },
+    createOutbound(),
+  );
+  if (rule.duplicate) {
+    return {
+      title: `Alert exists already: ${rule.id}`,
+      summary: `${rule.target.hint} already hears when ${describeCondition(rule.kind, condition)} on ${describeStockScope(scope)}: alert ${rule.id}. Nothing new was set.`,
+      facts: [{ label: 'Id', value: rule.id }],
+      actions: [{ label: 'Delete', command: alertLine({ what: 'delete', id: rule.id }) }, { label: 'All alerts', command: ALERTS_LINE }],
+      visibility: 'channel',
+      context: {},
+      data: { alert: rule, duplicate: true },
+    };
+  }
   return {
     title: `Alert set: ${describeStockScope(scope)}`,
     summary: `${rule.target.hint} will hear when ${describeCondition(rule.kind, condition)} (once when it starts, and once when it is back to normal). Checked after every import and every hour.`,

@@ -1,10 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mayDeliver, type Creator, type DeliveryTarget } from '../access/delivery.ts';
+import type { AccessMode } from '../access/access.ts';
+import { AccessDenied } from '../chat/access.ts';
 import { UserError } from '../chat/errors.ts';
 import type { Database } from '../db/client.ts';
 import type { Outbound } from '../net/outbound.ts';
 import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
-import { MISSING_KEY_MESSAGE } from '../webhooks/crypto.ts';
+import { decryptSecret, MISSING_KEY_MESSAGE } from '../webhooks/crypto.ts';
 import { checkScope, checkTargetAddress, checkTargetUrl, sealTargetSecrets, urlHint } from '../webhooks/subscriptions.ts';
 import { checkAddress, maskAddress } from '../email/address.ts';
 
@@ -40,6 +43,8 @@ export interface AlertRule {
   snoozedUntil: string | null;
   acknowledgedBy: string | null;
   lastEvaluatedAt: string | null;
+  /** When a send found it may no longer be delivered (src/access/delivery.ts); null while it may. */
+  pausedAt: string | null;
 }
 
 export interface AlertRuleRow {
@@ -66,6 +71,9 @@ export interface AlertRuleRow {
   snoozed_until: Date | string | null;
   acknowledged_episode: number | null;
   acknowledged_by: string | null;
+  paused_at: Date | string | null;
+  paused_reason: string | null;
+  dedupe_key: string | null;
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -113,6 +121,7 @@ export function toRule(r: AlertRuleRow): AlertRule {
     snoozedUntil: iso(r.snoozed_until),
     acknowledgedBy: r.acknowledged_episode === r.episode && r.state === 'firing' ? r.acknowledged_by : null,
     lastEvaluatedAt: iso(r.last_evaluated_at),
+    pausedAt: iso(r.paused_at ?? null),
   };
 }
 
@@ -127,6 +136,68 @@ export interface CreateRuleInput {
   target: AlertTargetInput;
   createdBy?: string;
   createdByRoles?: readonly string[];
+  /**
+   * The creator as access sees them now, and the access mode: every surface (chat, API, CLI)
+   * passes it, so a rule that could only ever send a pause notice is refused here, by the
+   * decision that judges each of its notices (src/access/delivery.ts).
+   */
+  delivery?: { mode: AccessMode; creator: Creator };
+  /** Live rules one creator may have (STORECAST_ALERT_RULES_PER_PRINCIPAL); none for the operator. */
+  perPrincipal?: number;
+}
+
+/** The access target of a rule's target: where its notices are read. */
+export function deliveryTarget(r: Pick<AlertRuleRow, 'target_kind' | 'workspace' | 'channel'>): DeliveryTarget {
+  switch (r.target_kind) {
+    case 'slack-channel':
+    case 'discord-channel':
+      return { kind: 'channel', platform: r.target_kind === 'slack-channel' ? 'slack' : 'discord', workspace: r.workspace ?? undefined, channel: r.channel ?? '' };
+    case 'slack-dm':
+    case 'discord-dm':
+      return { kind: 'dm', platform: r.target_kind === 'slack-dm' ? 'slack' : 'discord', workspace: r.workspace ?? undefined, user: r.channel ?? '' };
+    case 'webhook':
+      return { kind: 'webhook' };
+    case 'email':
+      return { kind: 'email' };
+  }
+}
+
+/** Conditions with their fields in one order, so equal conditions hash alike. */
+const canonical = (c: AlertCondition) => JSON.stringify(Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b))));
+
+/**
+ * What makes two rules the same: kind, scope, condition and target (a webhook by its URL). A
+ * SHA-256, so the URL (a credential) is not kept in the clear beside its ciphertext.
+ */
+export function ruleKey(kind: string, scope: StockScope, condition: AlertCondition, target: { target_kind: string; workspace: string | null; channel: string | null; url?: string }): string {
+  const where = [scope.kind, scope.kind === 'store' ? String(scope.store) : scope.kind === 'region' ? scope.region.toLowerCase() : '', scope.dept ?? ''];
+  const to = [target.target_kind, target.workspace ?? '', target.target_kind === 'email' ? (target.channel ?? '').toLowerCase() : (target.channel ?? ''), target.url ?? ''];
+  return createHash('sha256').update(JSON.stringify([kind, where, canonical(condition), to])).digest('hex');
+}
+
+/**
+ * Rules from before dedupe keys, on the same scope as a new one, get theirs now (the oldest
+ * first; a later duplicate of one keeps none and stays as it was), so a duplicate of an old rule
+ * is found as well. Webhook rules need the key to read their URL; without it they are skipped.
+ */
+async function keyOlderRules(db: Database, key: Buffer | undefined, kind: string, scope: StockScope): Promise<void> {
+  const rows = await db.query<AlertRuleRow>(
+    `SELECT * FROM alert_rules WHERE dedupe_key IS NULL AND deleted_at IS NULL AND kind = $1 AND scope_kind = $2 AND lower(scope_value) = lower($3) ORDER BY created_at, id`,
+    [kind, scope.kind, scope.kind === 'store' ? String(scope.store) : scope.kind === 'region' ? scope.region : ''],
+  );
+  for (const r of rows) {
+    let url: string | undefined;
+    if (r.target_kind === 'webhook') {
+      if (!key || !r.target_secret) continue;
+      try {
+        url = decryptSecret(key, r.target_secret, r.id);
+      } catch {
+        continue;
+      }
+    }
+    const k = ruleKey(r.kind, ruleScope(r), r.condition, { ...r, url });
+    await db.query('UPDATE alert_rules SET dedupe_key = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM alert_rules WHERE dedupe_key = $2 AND deleted_at IS NULL)', [r.id, k]);
+  }
 }
 
 interface TargetColumns {
@@ -135,6 +206,8 @@ interface TargetColumns {
   target_hint: string;
   workspace: string | null;
   channel: string | null;
+  /** The webhook URL in the clear, for the rule's key only (never stored as is). */
+  url?: string;
 }
 
 /** Webhook URLs are credentials (encrypted, refused when internal); an email address is not, and is kept as is. */
@@ -153,7 +226,7 @@ async function targetColumns(id: string, target: AlertTargetInput, key: Buffer |
       const url = checkTargetUrl(target.url);
       await checkTargetAddress(outbound, url);
       if (!key) throw new UserError(MISSING_KEY_MESSAGE, { code: 'NO_SECRET_KEY' });
-      return { target_kind: 'webhook', target_secret: sealTargetSecrets(key, id, { url: url.toString() }).target_secret, target_hint: urlHint(url), workspace: null, channel: null };
+      return { target_kind: 'webhook', target_secret: sealTargetSecrets(key, id, { url: url.toString() }).target_secret, target_hint: urlHint(url), workspace: null, channel: null, url: url.toString() };
     }
     case 'email': {
       const address = checkAddress(target.address);
@@ -162,7 +235,12 @@ async function targetColumns(id: string, target: AlertTargetInput, key: Buffer |
   }
 }
 
-export async function createRule(db: Database, key: Buffer | undefined, input: CreateRuleInput, outbound: Pick<Outbound, 'check'>): Promise<AlertRule> {
+/**
+ * Creates a rule, or finds the live one that watches the same scope and condition for the same
+ * target (returned with `duplicate: true`, nothing created). Refused when the creator's delivery
+ * would be refused at every send, or at their cap of live rules.
+ */
+export async function createRule(db: Database, key: Buffer | undefined, input: CreateRuleInput, outbound: Pick<Outbound, 'check'>): Promise<AlertRule & { duplicate?: true }> {
   const { scope } = input;
   // Here, not in one caller: chat, the API and the CLI all create rules, and the evaluation of a
   // department's sales reads one store's rows.
@@ -172,9 +250,19 @@ export async function createRule(db: Database, key: Buffer | undefined, input: C
   await checkScope(db, scope.kind === 'store' ? { kind: 'store', store: scope.store } : scope.kind === 'region' ? { kind: 'region', region: scope.region } : { kind: 'chain' });
   const id = `alr_${randomBytes(6).toString('hex')}`;
   const t = await targetColumns(id, input.target, key, outbound);
+  if (input.delivery) {
+    const verdict = await mayDeliver(db, input.delivery.mode, input.delivery.creator, accessScope(scope), deliveryTarget(t));
+    if (!verdict.ok) throw new AccessDenied(`No alert set: ${verdict.message}`, accessScope(scope));
+  }
+  const dedupe = ruleKey(input.kind, scope, input.condition, t);
+  await keyOlderRules(db, key, input.kind, scope);
+  const same = await liveRuleByKey(db, dedupe);
+  if (same) return { ...toRule(same), duplicate: true };
+  await checkCap(db, input);
   const [row] = await db.query<AlertRuleRow>(
-    `INSERT INTO alert_rules (id, kind, scope_kind, scope_value, dept_id, condition, target_kind, target_secret, target_hint, workspace, channel, created_by, created_by_roles)
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13::text[]) RETURNING *`,
+    `INSERT INTO alert_rules (id, kind, scope_kind, scope_value, dept_id, condition, target_kind, target_secret, target_hint, workspace, channel, created_by, created_by_roles, dedupe_key)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13::text[], $14)
+     ON CONFLICT (dedupe_key) WHERE deleted_at IS NULL DO NOTHING RETURNING *`,
     [
       id,
       input.kind,
@@ -189,9 +277,31 @@ export async function createRule(db: Database, key: Buffer | undefined, input: C
       t.channel,
       input.createdBy ?? null,
       input.createdByRoles ?? [],
+      dedupe,
     ],
   );
-  return toRule(row!);
+  if (row) return toRule(row);
+  // Another request created the same rule between the look-up and the insert.
+  const raced = await liveRuleByKey(db, dedupe);
+  if (!raced) throw new Error('alert rule insert conflicted, and no rule holds its key');
+  return { ...toRule(raced), duplicate: true };
+}
+
+async function liveRuleByKey(db: Database, dedupe: string): Promise<AlertRuleRow | undefined> {
+  const [row] = await db.query<AlertRuleRow>('SELECT * FROM alert_rules WHERE dedupe_key = $1 AND deleted_at IS NULL', [dedupe]);
+  return row;
+}
+
+/** Every live rule costs an evaluation each round: one creator may hold `perPrincipal` of them. */
+async function checkCap(db: Database, input: CreateRuleInput): Promise<void> {
+  if (!input.createdBy || input.perPrincipal === undefined) return;
+  const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM alert_rules WHERE created_by = $1 AND deleted_at IS NULL', [input.createdBy]);
+  if ((r?.n ?? 0) >= input.perPrincipal) {
+    throw new UserError(
+      `You have ${r!.n} alert rules, the most one person or token may have (STORECAST_ALERT_RULES_PER_PRINCIPAL=${input.perPrincipal}): delete some you no longer need (/alerts lists them; /alert delete ID) before adding another.`,
+      { code: 'TOO_MANY_RULES' },
+    );
+  }
 }
 
 export async function listRules(db: Database, filter: { workspace?: string; channel?: string; createdBy?: string } = {}): Promise<AlertRule[]> {
@@ -224,4 +334,17 @@ export async function snoozeRule(db: Database, id: string, until: Date): Promise
 export async function acknowledgeRule(db: Database, id: string, by: string): Promise<boolean> {
   const rows = await db.query("UPDATE alert_rules SET acknowledged_episode = episode, acknowledged_by = $2 WHERE id = $1 AND deleted_at IS NULL AND state = 'firing' RETURNING id", [id, by]);
   return rows.length > 0;
+}
+
+/**
+ * Marks a rule paused (its notices held); true only for the call that paused it, so one pause
+ * notice goes however many notices and replicas find it refused.
+ */
+export async function pauseRule(db: Pick<Database, 'query'>, id: string, reason: string): Promise<boolean> {
+  return (await db.query('UPDATE alert_rules SET paused_at = now(), paused_reason = $2 WHERE id = $1 AND paused_at IS NULL RETURNING id', [id, reason.slice(0, 500)])).length > 0;
+}
+
+/** Ends a pause once the rule may deliver again (an admin granted the access back). */
+export async function resumeRule(db: Pick<Database, 'query'>, id: string): Promise<void> {
+  await db.query('UPDATE alert_rules SET paused_at = NULL, paused_reason = NULL WHERE id = $1 AND paused_at IS NOT NULL', [id]);
 }

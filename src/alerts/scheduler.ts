@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/client.ts';
-import { creatorMaySee } from '../access/access.ts';
+import { mayDeliver, resolveCreator } from '../access/delivery.ts';
 import { describePrincipal } from '../access/principal.ts';
 import type { Reply } from '../chat/reply.ts';
 import { DiscordAPIError, HTTPError, RateLimitError, Routes, type REST } from '../adapters/discord/djs.ts';
@@ -18,7 +18,7 @@ import { buryExhausted } from '../webhooks/deliveries.ts';
 import { detectFormat, targetSecrets } from '../webhooks/subscriptions.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
 import { noticeReply } from './notice.ts';
-import { accessScope, describeStockScope, getRuleRow, ruleScope, type AlertRuleRow } from './rules.ts';
+import { accessScope, deliveryTarget, getRuleRow, pauseRule, resumeRule, ruleScope, type AlertRuleRow } from './rules.ts';
 
 /**
  * Alert notices, delivered exactly once per rule x episode x kind across replicas with the
@@ -57,7 +57,7 @@ export async function claimNotifications(db: Database, now: Date, leaseMs: numbe
   );
 }
 
-async function finish(db: Database, claim: NotificationClaim, status: 'succeeded' | 'retry' | 'dead' | 'snoozed', result: { status: number | null; error?: string; retryAt?: Date }, now: Date): Promise<boolean> {
+async function finish(db: Database, claim: NotificationClaim, status: 'succeeded' | 'retry' | 'dead' | 'snoozed' | 'paused', result: { status: number | null; error?: string; retryAt?: Date }, now: Date): Promise<boolean> {
   const rows = await db.query(
     `UPDATE alert_notifications SET status = $3, last_status = $4, last_error = $5, next_attempt_at = coalesce($6::timestamptz, next_attempt_at),
        delivered_at = CASE WHEN $3 = 'succeeded' THEN $7::timestamptz ELSE delivered_at END, lease_token = NULL, lease_until = NULL
@@ -122,12 +122,11 @@ async function discordDmChannel(ctx: Ctx, user: string): Promise<{ channel: stri
   }
 }
 
-/** In place of the notice when the rule's creator may no longer see its scope (as weekly summaries). */
-function pausedReply(rule: AlertRuleRow): Reply {
-  const scope = describeStockScope(ruleScope(rule));
+/** The one notice a paused rule sends: it names no data, only why and what to do. */
+function pausedReply(rule: AlertRuleRow, why: string): Reply {
   return {
     title: `Alert ${rule.id} paused`,
-    summary: `Alert ${rule.id} on ${scope} is paused: ${describePrincipal(rule.created_by ?? 'an admin')}, who set it up, may no longer see ${scope}. An admin can grant access again (/access grant) or remove it (/alert delete ${rule.id}).`,
+    summary: `Alert ${rule.id} is paused: ${why} Its notices are held until it may be delivered here again. An admin can grant the access again (/access grant) or remove it (/alert delete ${rule.id}).`,
     facts: [],
     actions: [],
     visibility: 'channel',
@@ -136,10 +135,32 @@ function pausedReply(rule: AlertRuleRow): Reply {
   };
 }
 
-async function attempt(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<SendResult> {
-  // Re-checked at every send: a revoked grant stops what its holder set up for others.
-  const allowed = await creatorMaySee(ctx.deps.db, ctx.deps.config.access, { key: rule.created_by, roles: rule.created_by_roles }, accessScope(ruleScope(rule)));
-  const reply = allowed ? noticeReply({ rule, kind: claim.kind, episode: claim.episode, detail: claim.detail }) : pausedReply(rule);
+/**
+ * The delivery decision at send time (src/access/delivery.ts), as at creation: the notice when
+ * it may be delivered here (ending a pause), else the one pause notice, else nothing.
+ */
+async function replyFor(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<(Reply & { pausedNow?: true }) | { held: string }> {
+  const { db, config } = ctx.deps;
+  const creator = await resolveCreator(db, config.access, { key: rule.created_by, roles: rule.created_by_roles });
+  const verdict = await mayDeliver(db, config.access.mode, creator, accessScope(ruleScope(rule)), deliveryTarget(rule));
+  if (verdict.ok) {
+    if (rule.paused_at) await resumeRule(db, rule.id);
+    return noticeReply({ rule, kind: claim.kind, episode: claim.episode, detail: claim.detail });
+  }
+  if (await pauseRule(db, rule.id, verdict.message)) return { ...pausedReply(rule, verdict.notice), pausedNow: true };
+  return { held: `paused, not sent: ${verdict.notice}` };
+}
+
+async function attempt(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<SendResult | { held: string }> {
+  const reply = await replyFor(ctx, claim, rule);
+  if ('held' in reply) return reply;
+  const result = await sendNotice(ctx, claim, rule, reply);
+  // A pause notice that did not get through gives its claim back, so the retry sends it (as weekly summaries do).
+  if (reply.pausedNow && !result.ok) await resumeRule(ctx.deps.db, rule.id);
+  return result;
+}
+
+async function sendNotice(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow, reply: Reply): Promise<SendResult> {
   const png = reply.chart ? await ctx.deps.renderChart(reply.chart.spec).catch(() => undefined) : undefined;
   let target: ReturnType<typeof outgoingTarget>;
   try {
@@ -162,13 +183,18 @@ async function deliver(ctx: Ctx, claim: NotificationClaim, options: Required<Pic
   if (!rule || rule.deleted_at) return void (await finish(db, claim, 'dead', { status: null, error: 'alert deleted' }, now()));
   // A snoozed rule's notices are recorded, not sent.
   if (rule.snoozed_until && new Date(rule.snoozed_until) > now()) return void (await finish(db, claim, 'snoozed', { status: null, error: `snoozed until ${new Date(rule.snoozed_until).toISOString()}` }, now()));
-  let result: SendResult;
+  let result: SendResult | { held: string };
   try {
     result = await attempt(ctx, claim, rule);
   } catch (err) {
     result = { ok: false, status: null, error: `internal: ${(err as Error).message}` };
   }
   const fields = { notification: claim.id, alert: rule.id, episode: claim.episode, kind: claim.kind, attempt: claim.attempts };
+  if ('held' in result) {
+    await finish(db, claim, 'paused', { status: null, error: result.held }, now());
+    ctx.log.info({ ...fields, why: result.held }, 'alert notice held: rule paused');
+    return;
+  }
   if (result.ok) {
     await finish(db, claim, 'succeeded', { status: result.status, error: result.warning }, now());
     ctx.log.info({ ...fields, status: result.status }, 'alert notice delivered');

@@ -1,5 +1,7 @@
 import type { RouteConfig } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { AccessDenied } from '../chat/access.ts';
 import { requireScope } from '../auth/middleware.ts';
 import type { Scope } from '../auth/tokens.ts';
 import type { Database } from '../db/client.ts';
@@ -93,4 +95,14 @@ export async function visibleTo<T>(access: Access, items: readonly T[], scopeOf:
   const out: T[] = [];
   for (const item of items) if (await access.covers('viewer', scopeOf(item))) out.push(item);
   return out;
+}
+
+/** Runs a creation whose access refusal (the delivery decision) answers 403, not 400. */
+export async function refusedAs403<T>(create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    if (err instanceof AccessDenied) throw new HTTPException(403, { message: err.message });
+    throw err;
+  }
 }

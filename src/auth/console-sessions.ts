@@ -105,3 +105,73 @@ export async function endSession(db: Database, sessionId: string): Promise<boole
   if (!SECRET_RE.test(sessionId)) return false;
   return (await db.query('DELETE FROM console_sessions WHERE id_hash = $1 RETURNING principal', [hashToken(sessionId)])).length > 0;
 }
+
+/** Ends every session of a principal (`storecast access signout`, `/access signout`); returns how many. */
+export async function endSessionsOf(db: Pick<Database, 'query'>, principal: string): Promise<number> {
+  return (await db.query('DELETE FROM console_sessions WHERE principal = $1 RETURNING principal', [principal])).length;
+}
+
+/** What a re-check asks of the rest of the product (src/server/console-session.ts wires it). */
+export interface SessionRecheck {
+  /** A Discord member's role ids now; null when they left the guild. Throws when Discord cannot say (the session is kept, and asked again later). */
+  discordRoles?: (guild: string, user: string) => Promise<string[] | null>;
+  /** Whether the principal, with these Discord roles, still holds any access (a grant, an admin setting). */
+  entitled: (principal: string, roles: readonly string[]) => Promise<boolean>;
+}
+
+interface SessionRow {
+  id_hash: string;
+  principal: string;
+  roles: string[];
+}
+
+/** One session re-checked: its roles refreshed (Discord), or ended when no access is left. True when ended. */
+async function recheckOne(db: Pick<Database, 'query'>, row: SessionRow, check: SessionRecheck): Promise<boolean> {
+  let roles = row.roles;
+  const member = /^discord:([^/]+)\/(.+)$/.exec(row.principal);
+  if (member && check.discordRoles) {
+    const now = await check.discordRoles(member[1]!, member[2]!);
+    if (now === null) return (await db.query('DELETE FROM console_sessions WHERE id_hash = $1 RETURNING id_hash', [row.id_hash])).length > 0;
+    roles = now;
+  }
+  if (!(await check.entitled(row.principal, roles))) return (await db.query('DELETE FROM console_sessions WHERE id_hash = $1 RETURNING id_hash', [row.id_hash])).length > 0;
+  await db.query('UPDATE console_sessions SET roles = $2::text[], checked_at = now() WHERE id_hash = $1', [row.id_hash, roles]);
+  return false;
+}
+
+/**
+ * Sessions not re-checked for `everyMs` get their Discord roles read again (roles were copied at
+ * sign-in, and a session lasts up to STORECAST_CONSOLE_SESSION_HOURS) and end when the principal
+ * holds no access any more. A session Discord cannot answer for keeps its roles until the next round.
+ */
+export async function recheckSessions(db: Pick<Database, 'query'>, everyMs: number, check: SessionRecheck, limit = 50): Promise<{ checked: number; ended: number }> {
+  const due = await db.query<SessionRow>(
+    `SELECT id_hash, principal, roles FROM console_sessions WHERE expires_at > now() AND checked_at <= now() - make_interval(secs => $1) ORDER BY checked_at LIMIT $2`,
+    [everyMs / 1000, limit],
+  );
+  let ended = 0;
+  for (const row of due) {
+    try {
+      if (await recheckOne(db, row, check)) ended++;
+    } catch {
+      // Discord did not answer: the next round asks again.
+    }
+  }
+  return { checked: due.length, ended };
+}
+
+/**
+ * After a revocation: the sessions it may concern (the principal's own, or, for a Discord role,
+ * its members' in that guild) that hold no access any more end at once, before any re-check.
+ */
+export async function endUnentitledSessions(db: Pick<Database, 'query'>, revoked: string, entitled: SessionRecheck['entitled']): Promise<number> {
+  const role = /^discord-role:([^/]*)\/(.+)$/.exec(revoked);
+  const rows = role
+    ? await db.query<SessionRow>("SELECT id_hash, principal, roles FROM console_sessions WHERE principal LIKE $1 AND $2 = ANY(roles)", [`discord:${role[1]}/%`, role[2]])
+    : await db.query<SessionRow>('SELECT id_hash, principal, roles FROM console_sessions WHERE principal = $1', [revoked]);
+  let ended = 0;
+  for (const row of rows) {
+    if (!(await entitled(row.principal, row.roles))) ended += (await db.query('DELETE FROM console_sessions WHERE id_hash = $1 RETURNING id_hash', [row.id_hash])).length;
+  }
+  return ended;
+}

@@ -77,10 +77,16 @@ export async function listTokens(db: Database): Promise<ApiToken[]> {
   return rows.map(toToken);
 }
 
-/** Revokes by id; returns false if no active token has that id. */
+/**
+ * Revokes by id, and ends the token's grants with it: a revoked token is no one, and what it set
+ * up pauses at its next send (src/access/delivery.ts). Returns false if no active token has that id.
+ */
 export async function revokeToken(db: Database, id: string): Promise<boolean> {
-  const rows = await db.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id]);
-  return rows.length > 0;
+  return db.transaction(async (tx) => {
+    const rows = await tx.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id]);
+    if (rows.length) await tx.query('DELETE FROM access_grants WHERE principal = $1', [`token:${id}`]);
+    return rows.length > 0;
+  });
 }
 
 /** The token's record if it is well-formed, known and not revoked; undefined otherwise. */

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client.ts';
 import type { Forecaster } from '../forecast/forecaster.ts';
-import type { Access } from '../access/access.ts';
+import type { Access, AccessSettings } from '../access/access.ts';
 import type { Scope } from '../scope.ts';
 import type { CommandAccess } from './access.ts';
 import type { Reply } from './reply.ts';
@@ -29,6 +29,10 @@ export interface CommandContext {
    * question, the stores of it the asker may see. Handlers answer about this, nothing wider.
    */
   reach?: Scope;
+  /** The access settings the asker was resolved with (mode, STORECAST_ADMINS): for judging others (console sessions after a revoke). */
+  accessSettings?: AccessSettings;
+  /** Live alert rules one principal may have (STORECAST_ALERT_RULES_PER_PRINCIPAL); absent: no cap. */
+  alertRulesPerPrincipal?: number;
   /** Starts a model retrain in the background (src/forecast/retrain.ts), as this asker; absent where none can run. */
   retrain?: () => Promise<RetrainStart>;
 }

@@ -2,6 +2,9 @@ import { Command, Option } from 'commander';
 import { bindChannel, channelScope, listChannelBindings, unbindChannel, type ChannelRef } from '../access/channels.ts';
 import { addGrant, listGrants, removeGrants, type Grant } from '../access/grants.ts';
 import { describePrincipal, parsePrincipal, ROLES, type Role } from '../access/principal.ts';
+import { consoleEntitled } from '../access/access.ts';
+import { recordAudit } from '../audit/log.ts';
+import { endSessionsOf, endUnentitledSessions } from '../auth/console-sessions.ts';
 import { UserError } from '../chat/errors.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
 import { callOperatorApi, type OperatorEndpoint } from '../server/operator.ts';
@@ -84,13 +87,17 @@ const areaOptions = (cmd: Command, what: string) =>
   cmd.option('--store <n>', `${what} a store`).option('--region <name>', `${what} a region`).option('--chain', `${what} all stores`);
 
 /**
- * `storecast access grant|revoke|list|channel`: who may see what, from the server's shell (the
+ * `storecast access grant|revoke|list|channel|signout`: who may see what, from the server's shell (the
  * operator is an admin of the chain). Principals are keys: slack:TEAM/USER, discord:GUILD/USER,
  * discord-role:GUILD/ROLE, token:ID. Wire with program.addCommand(accessCommand()).
  */
 function printGrant(grant: Grant, json: boolean | undefined): void {
   if (json) process.stdout.write(`${JSON.stringify(grant)}\n`);
   else process.stdout.write(`${grant.id}  ${describePrincipal(grant.principal)} is ${grant.role} of ${describeScope(grant.scope)}.\n`);
+}
+
+function printSignedOut(who: string, ended: number): void {
+  process.stdout.write(ended ? `Ended ${ended} console session${ended === 1 ? '' : 's'} of ${describePrincipal(who)}.\n` : `${describePrincipal(who)} had no console session.\n`);
 }
 
 function printRevoked(who: string, removed: number): void {
@@ -134,11 +141,30 @@ export function accessCommand(): Command {
   areaOptions(access.command('revoke').description("Revoke a principal's grants: all of them, or one area's (and role's).").argument('<principal>'), 'of')
     .addOption(new Option('--role <role>', 'only this role').choices([...ROLES]))
     .action(async (principal: string, opts: AreaFlags & { role?: Role }) => {
-      await run(async ({ db }) => {
+      await run(async ({ db, config }) => {
         const who = principalArg(principal);
         const scope = areaFrom(opts, false);
         printRevoked(who, await removeGrants(db, who, { role: opts.role, scope }));
+        const ended = await endUnentitledSessions(db, who, consoleEntitled(db, config.access));
+        if (ended) process.stdout.write(`Ended ${ended} console session${ended === 1 ? '' : 's'}: no access is left.\n`);
       }, (endpoint) => revokeThroughServer(endpoint, principalArg(principal), opts.role, areaFrom(opts, false)));
+    });
+
+  access
+    .command('signout')
+    .description('End every web console session of a principal (they sign in again with /console).')
+    .argument('<principal>', 'slack:TEAM/USER or discord:GUILD/USER')
+    .action(async (principal: string) => {
+      await run(async ({ db }) => {
+        const who = principalArg(principal);
+        const started = performance.now();
+        const ended = await endSessionsOf(db, who);
+        await recordAudit(db, { principal: 'cli', platform: 'cli', command: `access signout ${who}`, outcome: 'ok', latencyMs: performance.now() - started });
+        printSignedOut(who, ended);
+      }, async (endpoint) => {
+        const who = principalArg(principal);
+        printSignedOut(who, (await callOperatorApi<{ ended: number }>(endpoint, 'POST', '/access/signout', { principal: who })).ended);
+      });
     });
 
   access

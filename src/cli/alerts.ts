@@ -95,7 +95,10 @@ export function alertsCommand(): Command {
           if ((url === undefined) === (opts.email === undefined)) throw new UserError('Give one target: --email ADDRESS, or --url (or WEBHOOK_URL).');
           const target = url !== undefined ? ({ kind: 'webhook', url } as const) : ({ kind: 'email', address: opts.email! } as const);
           const key = url !== undefined ? await openSecretKey(config, db, logger) : undefined;
-          const rule = await createRule(db, key, { kind: opts.kind, ...ruleOf(opts), target, createdBy: 'cli' }, createOutbound({ allow: config.outboundAllow }));
+          // The operator's rules are judged by the same delivery decision as anyone's (at every send too).
+          const delivery = { mode: config.access.mode, creator: { kind: 'operator' } as const };
+          const rule = await createRule(db, key, { kind: opts.kind, ...ruleOf(opts), target, createdBy: 'cli', delivery }, createOutbound({ allow: config.outboundAllow }));
+          if (rule.duplicate && !opts.json) process.stdout.write(`The same rule exists already; nothing created:\n`);
           process.stdout.write(opts.json ? `${JSON.stringify(rule)}\n` : `${describeRule(rule)}\n`);
         } catch (err) {
           if (!(err instanceof UserError || err instanceof SecretKeyError)) throw err;

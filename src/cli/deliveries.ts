@@ -13,7 +13,7 @@ export function formatDeliveries(rows: Delivery[]): string {
       d.status,
       String(d.attempts),
       d.lastStatus === null ? '-' : String(d.lastStatus),
-      (d.status === 'succeeded' ? d.deliveredAt : d.status === 'dead' ? null : d.nextAttemptAt)?.slice(0, 19) ?? '-',
+      (d.status === 'succeeded' ? d.deliveredAt : d.status === 'dead' || d.status === 'paused' ? null : d.nextAttemptAt)?.slice(0, 19) ?? '-',
       d.target ?? '',
       (d.lastError ?? '').slice(0, 80),
     ]),
@@ -31,7 +31,7 @@ export function deliveriesCommand(): Command {
   deliveries
     .command('list', { isDefault: true })
     .description('List deliveries, newest first.')
-    .addOption(new Option('--status <status>', 'only this status').choices(['pending', 'in_progress', 'retry', 'succeeded', 'dead']))
+    .addOption(new Option('--status <status>', 'only this status').choices(['pending', 'in_progress', 'retry', 'succeeded', 'dead', 'paused']))
     .option('--subscription <id>', 'only this subscription')
     .option('--limit <n>', 'at most n rows', '50')
     .option('--json', 'print JSON')

@@ -45,7 +45,7 @@ export function subscriptionsCommand(): Command {
           const store = Number(opts.store);
           if (opts.store !== undefined && !(Number.isInteger(store) && store > 0)) throw new UserError('--store must be a store number.');
           const scope: AreaScope = opts.store !== undefined ? { kind: 'store', store } : opts.region !== undefined ? { kind: 'region', region: opts.region } : { kind: 'chain' };
-          const input = { scope, target: { kind: 'url', url, format: opts.format } as const, schedule: resolveSchedule({ every: opts.every, tz: opts.tz }), createdBy: 'cli' };
+          const input = { scope, target: { kind: 'url', url, format: opts.format } as const, schedule: resolveSchedule({ every: opts.every, tz: opts.tz }), createdBy: 'cli', delivery: { mode: config.access.mode, creator: { kind: 'operator' } as const } };
           const { subscription, signingSecret } = await createSubscription(db, await openSecretKey(config, db, logger), input, createOutbound({ allow: config.outboundAllow }));
           if (opts.json) process.stdout.write(`${JSON.stringify({ ...subscription, ...(signingSecret ? { signingSecret } : {}) })}\n`);
           else {

@@ -202,6 +202,9 @@ export const webhookSubscriptions = pgTable(
     createdByRoles: text('created_by_roles').array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    /** Set when a send found it may no longer be delivered (src/access/delivery.ts): one notice went, no more until it may again. */
+    pausedAt: timestamp('paused_at', { withTimezone: true }),
+    pausedReason: text('paused_reason'),
   },
   (t) => [index('webhook_subscriptions_next_run_idx').on(t.nextRunAt)],
 );
@@ -216,7 +219,7 @@ export const webhookDeliveries = pgTable(
       .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
     /** The local date (subscription time zone) of the scheduled run. */
     week: date('week', { mode: 'string' }).notNull(),
-    status: text('status', { enum: ['pending', 'in_progress', 'retry', 'succeeded', 'dead'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'in_progress', 'retry', 'succeeded', 'dead', 'paused'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
     leaseToken: text('lease_token'),
@@ -397,6 +400,8 @@ export const consoleSessions = pgTable(
     roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** When its Discord roles and grants were last re-checked (STORECAST_CONSOLE_RECHECK_MINUTES). */
+    checkedAt: timestamp('checked_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('console_sessions_expires_at_idx').on(t.expiresAt), index('console_sessions_principal_idx').on(t.principal)],
 );
@@ -476,8 +481,21 @@ export const alertRules = pgTable(
     snoozedUntil: timestamp('snoozed_until', { withTimezone: true }),
     acknowledgedEpisode: integer('acknowledged_episode'),
     acknowledgedBy: text('acknowledged_by'),
+    /** As webhook_subscriptions.paused_at: its notices are held (one pause notice went) until it may deliver again. */
+    pausedAt: timestamp('paused_at', { withTimezone: true }),
+    pausedReason: text('paused_reason'),
+    /**
+     * SHA-256 of what the rule watches and where it notifies (src/alerts/rules.ts ruleKey): one live
+     * rule per (scope, condition, target). Null on rules from before it; duplicates among those keep
+     * null, so this index cannot fail on existing rows.
+     */
+    dedupeKey: text('dedupe_key'),
   },
-  (t) => [index('alert_rules_scope_idx').on(t.scopeKind, t.scopeValue)],
+  (t) => [
+    index('alert_rules_scope_idx').on(t.scopeKind, t.scopeValue),
+    uniqueIndex('alert_rules_dedupe_key').on(t.dedupeKey).where(sql`${t.deletedAt} IS NULL`),
+    index('alert_rules_created_by_idx').on(t.createdBy),
+  ],
 );
 
 /**
@@ -495,7 +513,7 @@ export const alertNotifications = pgTable(
     kind: text('kind', { enum: ['firing', 'resolved'] }).notNull(),
     /** The evaluation that opened or closed the episode: what the notice says. */
     detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
-    status: text('status', { enum: ['pending', 'in_progress', 'retry', 'succeeded', 'dead', 'snoozed'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'in_progress', 'retry', 'succeeded', 'dead', 'snoozed', 'paused'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
     leaseToken: text('lease_token'),

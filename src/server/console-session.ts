@@ -2,7 +2,12 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import type { AccessMode } from '../access/access.ts';
-import { endSession, findSession, signIn, workspaceOf, type ConsoleSession } from '../auth/console-sessions.ts';
+import { consoleEntitled } from '../access/access.ts';
+import { DiscordAPIError, Routes } from '../adapters/discord/djs.ts';
+import { createRest } from '../adapters/discord/rest.ts';
+import { endSession, findSession, recheckSessions, signIn, workspaceOf, type ConsoleSession, type SessionRecheck } from '../auth/console-sessions.ts';
+import { pollLoop, type PollLoop } from '../util/poll-loop.ts';
+import { DEFAULT_RETRY } from '../util/retry.ts';
 import type { Database } from '../db/client.ts';
 import type { Asker, Services } from '../services.ts';
 import { linkPreviewPage, linkProblemPage } from './console-pages.ts';
@@ -91,4 +96,51 @@ export function consoleSessionRoutes(services: Services): Hono {
     return c.redirect('/', 303);
   });
   return routes;
+}
+
+/** Discord's "Unknown Member": the user left the guild (or was removed). */
+const UNKNOWN_MEMBER = 10007;
+
+/**
+ * What a console session re-check needs: the member's Discord roles now, read with the bot's
+ * REST client (as alert DMs are; without a bot token roles stay as they were at sign-in), and
+ * whether the principal still holds any access.
+ */
+export function sessionRecheck(services: Pick<Services, 'config' | 'db'>): SessionRecheck {
+  const { apiUrl, botToken } = services.config.discord;
+  const rest = botToken ? createRest(apiUrl, botToken, DEFAULT_RETRY, 10_000) : undefined;
+  return {
+    ...(rest
+      ? {
+          discordRoles: async (guild: string, user: string) => {
+            try {
+              return ((await rest.get(Routes.guildMember(guild, user))) as { roles: string[] }).roles;
+            } catch (err) {
+              if (err instanceof DiscordAPIError && (err.code === UNKNOWN_MEMBER || err.status === 404)) return null;
+              throw err;
+            }
+          },
+        }
+      : {}),
+    entitled: consoleEntitled(services.db, services.config.access),
+  };
+}
+
+/**
+ * Started by `storecast serve` on every replica: sessions due (STORECAST_CONSOLE_RECHECK_MINUTES)
+ * are re-checked; a row is re-checked by whichever replica reaches it (the update is idempotent).
+ */
+export function startSessionRecheck(services: Pick<Services, 'config' | 'db' | 'logger'>, pollMs = 30_000): PollLoop {
+  const check = sessionRecheck(services);
+  const log = services.logger.child({ component: 'console-sessions' });
+  const loop = pollLoop(
+    async () => {
+      const { checked, ended } = await recheckSessions(services.db, services.config.consoleRecheckMs, check);
+      if (ended) log.info({ checked, ended }, 'console sessions ended: their principals hold no access any more');
+      return checked;
+    },
+    { pollMs, again: (n) => n >= 50, log, name: 'console session re-check' },
+  );
+  loop.start();
+  return loop;
 }

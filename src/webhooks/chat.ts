@@ -1,5 +1,7 @@
 import type { CommandContext, OptionDef, OptionsOf } from '../chat/command.ts';
+import { creatorOf } from '../access/delivery.ts';
 import { principalKeys } from '../access/principal.ts';
+import { AccessDenied } from '../chat/access.ts';
 import { UserError } from '../chat/errors.ts';
 import { commandLine } from '../chat/parse.ts';
 import type { Reply } from '../chat/reply.ts';
@@ -60,6 +62,11 @@ export function chatTarget(ctx: CommandContext): { platform: 'slack' | 'discord'
   return { platform: ctx.platform, workspace: ctx.workspace, channel: ctx.channel };
 }
 
+/** The asker as the creator the delivery decision judges, at creation as at every send. */
+export function deliveryCheck(ctx: CommandContext) {
+  return { mode: ctx.access.mode, creator: creatorOf(principalKeys(ctx)[0], ctx.access) };
+}
+
 function sameScope(a: AreaScope, b: AreaScope): boolean {
   return describeScope(a).toLowerCase() === describeScope(b).toLowerCase();
 }
@@ -102,6 +109,7 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
     createdBy: principalKeys(ctx)[0],
     createdByRoles: ctx.roles,
     now: ctx.now(),
+    delivery: deliveryCheck(ctx),
   });
   return {
     ...base(
@@ -124,7 +132,7 @@ async function subscribeEmail(options: OptionsOf<typeof subscribeOptions>, scope
   }
   const at = options.at === undefined ? undefined : parseTime(options.at);
   const schedule = resolveSchedule({ weekday: options.every === undefined ? undefined : WEEKDAY_CHOICES.indexOf(options.every), time: at, tz: options.tz });
-  const { subscription } = await createSubscription(ctx.db, undefined, { scope, target: { kind: 'email', address: options.email! }, schedule, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, now: ctx.now() });
+  const { subscription } = await createSubscription(ctx.db, undefined, { scope, target: { kind: 'email', address: options.email! }, schedule, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, now: ctx.now(), delivery: deliveryCheck(ctx) });
   return {
     ...base(`Subscribed: weekly summary of ${describeScope(scope)} by email`, `${subscription.target.hint} will get the weekly summary of ${describeScope(scope)} ${describeSchedule(schedule)}, with the chart inline and the table as CSV.`, { subscription }),
     facts: subscriptionFacts(subscription),
@@ -152,6 +160,13 @@ export async function unsubscribeHandler(options: OptionsOf<typeof unsubscribeOp
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
   const mine = await reachableSubscriptions(ctx, 'manager');
   const matches = mine.filter((s) => (id ? s.id === id : sameScope(s.scope, scope!)));
+  // By id as by scope: removing one needs the manager role for what it summarises. (By scope the
+  // access check ran before the handler; an id names no scope until it is looked up.)
+  for (const s of matches) {
+    if (!(await ctx.access.covers('manager', s.scope))) {
+      throw new AccessDenied(`Removing ${s.id} (the weekly summary of ${describeScope(s.scope)}) needs the manager role for ${describeScope(s.scope)}; you are ${ctx.access.describe()}.`, s.scope);
+    }
+  }
   // An email summary belongs to no channel: by id, for an admin of its scope.
   if (!matches.length && id) {
     const row = await getSubscriptionRow(ctx.db, id);

@@ -16,7 +16,8 @@ import type { SubscriptionRow } from './subscriptions.ts';
  *    worker that outlived its lease cannot overwrite a newer attempt.
  * Receivers get `Idempotency-Key: <delivery id>` on every attempt (at-least-once on the wire).
  */
-export type DeliveryStatus = 'pending' | 'in_progress' | 'retry' | 'succeeded' | 'dead';
+/** `paused`: recorded, not sent (the subscription may not be delivered there now; see src/access/delivery.ts). */
+export type DeliveryStatus = 'pending' | 'in_progress' | 'retry' | 'succeeded' | 'dead' | 'paused';
 
 export interface DeliveryRow {
   id: string;
@@ -131,6 +132,15 @@ export async function saveChart(db: Database, charts: ChartStore, claim: Claim, 
 }
 
 /** Records success; false if the lease was lost meanwhile (another worker owns the row). */
+/** A delivery of a paused subscription: recorded with why, nothing sent, never retried. */
+export async function markPaused(db: Database, claim: Claim, why: string): Promise<boolean> {
+  const rows = await db.query(
+    "UPDATE webhook_deliveries SET status = 'paused', last_error = $3, lease_token = NULL, lease_until = NULL WHERE id = $1 AND lease_token = $2 RETURNING id",
+    [claim.id, claim.lease_token, why.slice(0, 1000)],
+  );
+  return rows.length > 0;
+}
+
 export async function markSucceeded(db: Database, claim: Claim, status: number, now: Date, warning?: string): Promise<boolean> {
   const rows = await db.query(
     `UPDATE webhook_deliveries SET status = 'succeeded', last_status = $3, last_error = $5, delivered_at = $4, lease_token = NULL, lease_until = NULL

@@ -2,19 +2,18 @@ import { pruneAudit } from '../audit/log.ts';
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
 import { createChartStore, type ChartStore } from '../../charts/store.ts';
-import { creatorMaySee } from '../access/access.ts';
+import { mayDeliver, resolveCreator } from '../access/delivery.ts';
 import { describePrincipal } from '../access/principal.ts';
 import type { Logger } from '../logger.ts';
 import { pollLoop } from '../util/poll-loop.ts';
-import { describeScope } from '../scope.ts';
 import { backoffMs } from '../util/retry.ts';
 import { createOutbound, type Outbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from './crypto.ts';
-import { buryExhausted, claimDue, markFailed, markSucceeded, planDue, saveChart, type Claim } from './deliveries.ts';
+import { buryExhausted, claimDue, markFailed, markPaused, markSucceeded, planDue, saveChart, type Claim } from './deliveries.ts';
 import { send, type SendResult } from './send.ts';
 import { createMailer, type Mailer } from '../email/transport.ts';
-import { getSubscriptionRow, rowScope, targetSecrets, type SubscriptionRow } from './subscriptions.ts';
+import { getSubscriptionRow, pauseSubscription, resumeSubscription, rowScope, subscriptionTarget, targetSecrets, type SubscriptionRow } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
 
 /** Expired charts and audit rows past retention are pruned this often (hourly). */
@@ -67,14 +66,11 @@ interface DeliveryContext {
   mailer: Mailer | undefined;
 }
 
-/** A subscription whose creator may no longer see its scope: a notice in place of the summary. */
-async function pausedNotice(ctx: DeliveryContext, row: SubscriptionRow): Promise<Reply | undefined> {
-  const creator = row.created_by ?? '';
-  const scope = rowScope(row);
-  if (await creatorMaySee(ctx.deps.db, ctx.deps.config.access, { key: row.created_by, roles: row.created_by_roles }, scope)) return undefined;
+/** The one notice a paused subscription sends: it names no data, only why and what to do. */
+function pausedNotice(row: SubscriptionRow, why: string): Reply {
   return {
-    title: `Weekly summary of ${describeScope(scope)} paused`,
-    summary: `This weekly summary is paused: ${describePrincipal(creator)}, who set it up, may no longer see ${describeScope(scope)}. An admin can grant access again (/access grant) or remove it (/unsubscribe id ${row.id}).`,
+    title: `Weekly summary ${row.id} paused`,
+    summary: `This weekly summary (${row.id}) is paused: ${why} Nothing more is sent until it may be delivered here again. An admin can grant the access again (/access grant) or remove it (/unsubscribe id ${row.id}).`,
     facts: [],
     actions: [],
     visibility: 'channel',
@@ -83,13 +79,37 @@ async function pausedNotice(ctx: DeliveryContext, row: SubscriptionRow): Promise
   };
 }
 
-/** The summary (or a pause notice), its chart saved for a link, then the send. */
-async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<SendResult> {
-  const { db, forecaster } = ctx.deps;
-  const row = await getSubscriptionRow(db, claim.subscription_id);
+/**
+ * The delivery decision at send time (src/access/delivery.ts), as at creation: the summary when
+ * it may be delivered here (ending a pause), else the one pause notice, else nothing at all.
+ */
+async function decide(ctx: DeliveryContext, row: SubscriptionRow): Promise<{ send: 'summary' } | { send: 'notice'; reply: Reply } | { send: 'nothing'; why: string }> {
+  const { db, config } = ctx.deps;
+  const creator = await resolveCreator(db, config.access, { key: row.created_by, roles: row.created_by_roles });
+  const verdict = await mayDeliver(db, config.access.mode, creator, rowScope(row), subscriptionTarget(row));
+  if (verdict.ok) {
+    if (row.paused_at) await resumeSubscription(db, row.id);
+    return { send: 'summary' };
+  }
+  if (await pauseSubscription(db, row.id, verdict.message)) return { send: 'notice', reply: pausedNotice(row, verdict.notice) };
+  return { send: 'nothing', why: verdict.notice };
+}
+
+/** The decision, then the summary or the pause notice (whose claim a failed send gives back, so its retry sends it). */
+async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<SendResult | { paused: string }> {
+  const row = await getSubscriptionRow(ctx.deps.db, claim.subscription_id);
   if (!row || row.deleted_at) return { ok: false, status: null, error: 'subscription deleted', permanent: true };
-  // Deliveries re-check their creator's access at send time: a revoked grant pauses them.
-  const notice = await pausedNotice(ctx, row);
+  const decision = await decide(ctx, row);
+  if (decision.send === 'nothing') return { paused: `paused, not sent: ${decision.why}` };
+  const result = await deliverReply(ctx, claim, row, decision.send === 'notice' ? decision.reply : undefined);
+  if (decision.send !== 'notice') return result;
+  if (!result.ok) await resumeSubscription(ctx.deps.db, row.id);
+  return result.ok ? { ...result, warning: 'paused: sent the pause notice in place of the summary' } : result;
+}
+
+/** The summary (or `notice` in its place), its chart saved for a link, then the send. */
+async function deliverReply(ctx: DeliveryContext, claim: Claim, row: SubscriptionRow, notice: Reply | undefined): Promise<SendResult> {
+  const { db, forecaster } = ctx.deps;
   let reply: Reply;
   try {
     reply = notice ?? (await buildWeeklySummary(db, forecaster, rowScope(row)));
@@ -105,23 +125,27 @@ async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<Send
   } catch (err) {
     return { ok: false, status: null, error: `cannot decrypt the target: ${(err as Error).message} (is STORECAST_SECRET_KEY the key it was created with?)` };
   }
-  const email = row.target_kind === 'email' && row.channel ? { to: row.channel, why: `You get this weekly summary of ${describeScope(rowScope(row))} because ${describePrincipal(row.created_by ?? 'an admin')} subscribed this address (${row.id}).`, stop: `To stop it: /unsubscribe id ${row.id} in Slack or Discord, or storecast subscriptions delete ${row.id}.` } : undefined;
+  const email = row.target_kind === 'email' && row.channel ? { to: row.channel, why: `You get this weekly summary (${row.id}) because ${describePrincipal(row.created_by ?? 'an admin')} subscribed this address.`, stop: `To stop it: /unsubscribe id ${row.id} in Slack or Discord, or storecast subscriptions delete ${row.id}.` } : undefined;
   const outgoing = { deliveryId: claim.id, subscriptionId: row.id, period: claim.week, targetKind: row.target_kind, ...secrets, workspace: row.workspace ?? undefined, channel: row.channel ?? undefined, reply, png: png ?? undefined, chartUrl, email };
-  const result = await send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, now: ctx.now, mailer: ctx.mailer });
-  return notice && result.ok ? { ...result, warning: 'paused: the creator may no longer see this scope' } : result;
+  return send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, now: ctx.now, mailer: ctx.mailer });
 }
 
 /** One claimed delivery: attempt, then record success, or a retry with backoff, or death. */
 async function deliverClaim(ctx: DeliveryContext, claim: Claim): Promise<void> {
   const { db, metrics } = ctx.deps;
   const fields = { delivery: claim.id, subscription: claim.subscription_id, week: claim.week, attempt: claim.attempts };
-  let result: SendResult;
+  let result: SendResult | { paused: string };
   try {
     result = await attemptDelivery(ctx, claim);
   } catch (err) {
     result = { ok: false, status: null, error: `internal: ${(err as Error).message}` };
   }
   const at = ctx.now();
+  if ('paused' in result) {
+    await markPaused(db, claim, result.paused);
+    ctx.log.info({ ...fields, why: result.paused }, 'webhook delivery held: subscription paused');
+    return;
+  }
   if (result.ok) {
     const kept = await markSucceeded(db, claim, result.status, at, result.warning);
     ctx.log.info({ ...fields, status: result.status, lostLease: !kept, ...(result.warning ? { warning: result.warning } : {}) }, 'webhook delivered');

@@ -6,6 +6,9 @@ import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
 import { checkAddress, maskAddress } from '../email/address.ts';
+import { mayDeliver, type Creator, type DeliveryTarget } from '../access/delivery.ts';
+import type { AccessMode } from '../access/access.ts';
+import { AccessDenied } from '../chat/access.ts';
 
 export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel' | 'email';
 export type WebhookFormat = 'slack' | 'discord' | 'json';
@@ -19,6 +22,8 @@ export interface Subscription {
   nextRunAt: string;
   createdBy: string | null;
   createdAt: string;
+  /** When a send found it may no longer be delivered (src/access/delivery.ts); null while it may. */
+  pausedAt: string | null;
 }
 
 export interface SubscriptionRow {
@@ -40,6 +45,8 @@ export interface SubscriptionRow {
   created_by_roles: string[] | null;
   created_at: Date | string;
   deleted_at: Date | string | null;
+  paused_at: Date | string | null;
+  paused_reason: string | null;
 }
 
 export function rowScope(r: Pick<SubscriptionRow, 'scope_kind' | 'scope_value'>): AreaScope {
@@ -58,6 +65,7 @@ export function toSubscription(r: SubscriptionRow): Subscription {
     nextRunAt: new Date(r.next_run_at).toISOString(),
     createdBy: r.created_by,
     createdAt: new Date(r.created_at).toISOString(),
+    pausedAt: r.paused_at ? new Date(r.paused_at).toISOString() : null,
   };
 }
 
@@ -173,6 +181,12 @@ export interface CreateSubscriptionInput {
   /** The creator's Discord role ids (their role grants count when access is re-checked). */
   createdByRoles?: readonly string[];
   now?: Date;
+  /**
+   * The creator as access sees them now, and the access mode: every surface (chat, API, CLI)
+   * passes it, so a subscription that could only ever send a pause notice is refused here, by
+   * the decision that judges each of its deliveries (src/access/delivery.ts).
+   */
+  delivery?: { mode: AccessMode; creator: Creator };
 }
 
 /**
@@ -214,6 +228,10 @@ export async function createSubscription(
     hint = `${input.target.platform} channel ${channel}`;
   }
   const scope = input.scope;
+  if (input.delivery) {
+    const verdict = await mayDeliver(db, input.delivery.mode, input.delivery.creator, scope, subscriptionTarget({ target_kind: targetKind, workspace, channel }));
+    if (!verdict.ok) throw new AccessDenied(`Not subscribed: ${verdict.message}`, scope);
+  }
   const nextRunAt = nextRun(input.schedule, input.now ?? new Date());
   const [row] = await db.query<SubscriptionRow>(
     `INSERT INTO webhook_subscriptions (id, scope_kind, scope_value, target_kind, target_secret, target_hint, signing_secret,
@@ -287,4 +305,21 @@ export function targetSecrets(key: Buffer | undefined, row: Pick<SubscriptionRow
     url: decryptSecret(key, row.target_secret, row.id),
     ...(row.signing_secret ? { signingSecret: decryptSecret(key, row.signing_secret, `${row.id}:signing`) } : {}),
   };
+}
+
+/** As pauseRule (src/alerts/rules.ts): true only for the call that paused it, which sends the one notice. */
+export async function pauseSubscription(db: Pick<Database, 'query'>, id: string, reason: string): Promise<boolean> {
+  return (await db.query('UPDATE webhook_subscriptions SET paused_at = now(), paused_reason = $2 WHERE id = $1 AND paused_at IS NULL RETURNING id', [id, reason.slice(0, 500)])).length > 0;
+}
+
+export async function resumeSubscription(db: Pick<Database, 'query'>, id: string): Promise<void> {
+  await db.query('UPDATE webhook_subscriptions SET paused_at = NULL, paused_reason = NULL WHERE id = $1 AND paused_at IS NOT NULL', [id]);
+}
+
+/** Where a subscription's deliveries are read, for the delivery decision (src/access/delivery.ts). */
+export function subscriptionTarget(r: Pick<SubscriptionRow, 'target_kind' | 'workspace' | 'channel'>): DeliveryTarget {
+  if (r.target_kind === 'slack-channel' || r.target_kind === 'discord-channel') {
+    return { kind: 'channel', platform: r.target_kind === 'slack-channel' ? 'slack' : 'discord', workspace: r.workspace ?? undefined, channel: r.channel ?? '' };
+  }
+  return r.target_kind === 'email' ? { kind: 'email' } : { kind: 'webhook' };
 }

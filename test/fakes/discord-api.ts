@@ -33,6 +33,8 @@ export class FakeDiscord extends FakeHttpServer {
   readonly sockets: WebSocket[] = [];
   readonly identifies: Record<string, unknown>[] = [];
   private gatewaySeq = 0;
+  /** Guild members and their role ids, by `guild/user` (GET /guilds/:guild/members/:user); absent: Unknown Member. */
+  readonly members = new Map<string, string[]>();
 
   constructor() {
     super((c) => this.answer(c));
@@ -84,6 +86,11 @@ export class FakeDiscord extends FakeHttpServer {
       if (!bot) return unauthorized;
       const recipient = String((c.body as { recipient_id?: string }).recipient_id ?? '');
       return { status: 200, body: { id: `9${recipient.slice(1)}`, type: 1, recipients: [{ id: recipient }] } };
+    }
+    if ((m = /^\/guilds\/(\d+)\/members\/(\d+)$/.exec(path)) && c.method === 'GET') {
+      if (!bot) return unauthorized;
+      const roles = this.members.get(`${m[1]}/${m[2]}`);
+      return roles ? { status: 200, body: { user: { id: m[2] }, roles, joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false } } : { status: 404, body: { message: 'Unknown Member', code: 10007 } };
     }
     if (path === '/gateway/bot' && c.method === 'GET') {
       if (!bot) return unauthorized;

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { addGrant, listGrants, removeGrant } from '../../access/grants.ts';
+import { consoleEntitled } from '../../access/access.ts';
 import { describePrincipal, parsePrincipal, ROLES } from '../../access/principal.ts';
+import { endSessionsOf, endUnentitledSessions } from '../../auth/console-sessions.ts';
 import type { AreaScope } from '../../scope.ts';
 import { errorResponse } from '../../server/errors.ts';
 import { secured } from '../access.ts';
@@ -78,6 +80,16 @@ const remove = createRoute({
   responses: { 204: { description: 'Revoked' }, ...errors(401, 403, 404) },
 });
 
+const signout = createRoute({
+  method: 'post',
+  path: '/access/signout',
+  tags: ['Access'],
+  summary: "End every web console session of a principal (`storecast access signout`, /access signout)",
+  middleware: [limitBody(16 * 1024, 'A sign-out is a small JSON object (at most 16 KiB).')],
+  request: { body: { required: true, content: { 'application/json': { schema: z.object({ principal }).strict().openapi('SignoutRequest') } } } },
+  responses: { 200: { description: 'How many sessions ended', content: { 'application/json': { schema: z.object({ principal: z.string(), ended: z.number().int() }) } } }, ...errors(400, 401, 403, 413, 415) },
+});
+
 const withWho = <G extends { principal: string }>(g: G) => ({ ...g, who: describePrincipal(g.principal) });
 
 /** Managing who may see what is an admin's job: every route needs an admin token. */
@@ -98,7 +110,15 @@ export const registerAccessRoutes: RegisterRoutes = (app, deps) => {
     const { id } = c.req.valid('param');
     const removed = await removeGrant(db, id);
     if (!removed) return errorResponse(c, 404, `No grant ${id.slice(0, 64)}.`);
-    logger.info({ grant: removed.id, principal: removed.principal }, 'access revoked');
+    // Console sessions of someone left with no access end now, not at their next re-check.
+    const ended = await endUnentitledSessions(db, removed.principal, consoleEntitled(db, deps.services.config.access));
+    logger.info({ grant: removed.id, principal: removed.principal, sessionsEnded: ended }, 'access revoked');
     return c.body(null, 204);
+  });
+  app.openapi(secured({ db }, { kind: 'token', scope: 'admin' }, signout), async (c) => {
+    const { principal: key } = c.req.valid('json');
+    const ended = await endSessionsOf(db, key);
+    logger.info({ principal: key, ended, by: `token:${c.get('apiToken')!.id}` }, 'console sessions ended by an admin');
+    return c.json({ principal: key, ended }, 200);
   });
 };

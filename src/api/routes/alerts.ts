@@ -2,7 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { accessScope, createRule, deleteRule, listRules, type AlertCondition, type AlertTargetInput } from '../../alerts/rules.ts';
 import { errorResponse } from '../../server/errors.ts';
 import type { StockScope } from '../../stock/positions.ts';
-import { secured, tokenAccess, visibleTo } from '../access.ts';
+import { creatorOf } from '../../access/delivery.ts';
+import { refusedAs403, secured, tokenAccess, visibleTo } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, limitBody } from '../schemas.ts';
 
@@ -35,7 +36,11 @@ const create = createRoute({
   summary: 'Create an alert rule notifying a webhook URL or an email address',
   middleware: [limitBody(64 * 1024, 'An alert is a small JSON object (at most 64 KiB).')],
   request: { body: { required: true, content: { 'application/json': { schema: AlertRequest } } } },
-  responses: { 201: { description: 'Created', content: { 'application/json': { schema: Alert } } }, ...errors(400, 401, 403, 413, 415) },
+  responses: {
+    201: { description: 'Created', content: { 'application/json': { schema: Alert } } },
+    200: { description: 'The same rule (scope, condition, target) exists: that rule, with `duplicate: true`; nothing created', content: { 'application/json': { schema: Alert } } },
+    ...errors(400, 401, 403, 413, 415),
+  },
 });
 
 const list = createRoute({
@@ -75,8 +80,12 @@ export const registerAlertRoutes: RegisterRoutes = (app, deps) => {
     const dept = b.dept === undefined ? {} : { dept: b.dept };
     const scope: StockScope = b.store !== undefined ? { kind: 'store', store: b.store, ...dept } : b.region !== undefined ? { kind: 'region', region: b.region, ...dept } : { kind: 'chain', ...dept };
     const target: AlertTargetInput = b.url !== undefined ? { kind: 'webhook', url: b.url } : { kind: 'email', address: b.email! };
-    const rule = await createRule(db, secretKey, { kind: b.kind, scope, condition, target, createdBy: `token:${c.get('apiToken')!.id}` }, outbound);
-    return c.json(rule, 201);
+    const token = c.get('apiToken')!.id;
+    const delivery = { mode: services.config.access.mode, creator: creatorOf(`token:${token}`, await tokenAccess(db, services.config.access, token)) };
+    const input = { kind: b.kind, scope, condition, target, createdBy: `token:${token}`, delivery, perPrincipal: services.config.alertRulesPerPrincipal };
+    const rule = await refusedAs403(() => createRule(db, secretKey, input, outbound));
+    // The same rule (scope, condition, target) exists: it is the answer, and nothing is created.
+    return c.json(rule, rule.duplicate ? 200 : 201);
   });
   // As /alerts in chat: only the rules on data this token may see.
   app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => {

@@ -4,7 +4,8 @@ import { errorResponse } from '../../server/errors.ts';
 import { listDeliveries } from '../../webhooks/deliveries.ts';
 import { parseTime, parseWeekday } from '../../webhooks/schedule.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule } from '../../webhooks/subscriptions.ts';
-import { secured, tokenAccess, visibleTo } from '../access.ts';
+import { creatorOf } from '../../access/delivery.ts';
+import { refusedAs403, secured, tokenAccess, visibleTo } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, limitBody } from '../schemas.ts';
 
@@ -66,7 +67,7 @@ const deliveries = createRoute({
   summary: 'The delivery log: attempts, status, a short reason (never response bodies)',
   request: {
     query: z.object({
-      status: z.enum(['pending', 'in_progress', 'retry', 'succeeded', 'dead']).optional(),
+      status: z.enum(['pending', 'in_progress', 'retry', 'succeeded', 'dead', 'paused']).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
   },
@@ -84,8 +85,12 @@ export const registerSubscriptionRoutes: RegisterRoutes = (app, deps) => {
     if (b.time !== undefined && time === undefined) return errorResponse(c, 400, `time: "${b.time}" is not a time like 08:00.`, { code: 'invalid' });
     const schedule = resolveSchedule({ every: b.every, weekday, time, tz: b.tz });
     const scope: AreaScope = b.store !== undefined ? { kind: 'store', store: b.store } : b.region !== undefined ? { kind: 'region', region: b.region } : { kind: 'chain' };
-    const input = { scope, target: { kind: 'url', url: b.url, format: b.format } as const, schedule, createdBy: `token:${c.get('apiToken')!.id}` };
-    const created = await createSubscription(db, secretKey, input, outbound);
+    const token = c.get('apiToken')!.id;
+    // The token's grants decide, at creation as at every send: its `admin` scope says what it may
+    // call, not what data it may see (src/access/delivery.ts).
+    const creator = creatorOf(`token:${token}`, await tokenAccess(db, services.config.access, token));
+    const input = { scope, target: { kind: 'url', url: b.url, format: b.format } as const, schedule, createdBy: `token:${token}`, delivery: { mode: services.config.access.mode, creator } };
+    const created = await refusedAs403(() => createSubscription(db, secretKey, input, outbound));
     logger.info({ subscription: created.subscription.id, target: created.subscription.target }, 'subscription created');
     return c.json({ ...created.subscription, ...(created.signingSecret ? { signingSecret: created.signingSecret } : {}) }, 201);
   });
