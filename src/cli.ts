@@ -10,7 +10,6 @@ import { evaluateAfterImport } from './alerts/hooks.ts';
 import { alertsCommand } from './cli/alerts.ts';
 import { dataStats } from './data/stats.ts';
 import { replyAsText } from './chat/reply.ts';
-import { ask } from './chat/plain/ask.ts';
 import { createServices } from './services.ts';
 import { createForecaster } from './forecast/index.ts';
 import { startServer } from './server.ts';
@@ -153,6 +152,8 @@ program
   .action(async (line: string, opts: { out?: string; json?: boolean; csv?: string }) => {
     await withCli(async ({ config, db, logger }) => {
       const services = createServices({ config, db, logger, forecaster: createForecaster(db, config, logger) });
+      // Loaded here: the question reader (and chrono-node) only for `ask`, not every subcommand.
+      const { ask } = await import('./chat/plain/ask.ts');
       const outcome = await ask(services, line, { platform: 'cli', roles: [] });
       if (outcome.kind !== 'ok') {
         if (opts.json) process.stdout.write(`${JSON.stringify({ error: outcome.error, ...(outcome.readings ? { readings: outcome.readings } : {}) })}\n`);
