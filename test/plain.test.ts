@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../commands/index.ts';
 import { addGrant } from '../src/access/grants.ts';
@@ -6,6 +7,8 @@ import { ask, type AskOutcome } from '../src/chat/plain/ask.ts';
 import { numbersInWords } from '../src/chat/plain/numbers.ts';
 import { readWhen } from '../src/chat/plain/dates.ts';
 import { normalise, type Vocabulary } from '../src/chat/plain/read.ts';
+import { UserError } from '../src/chat/errors.ts';
+import { parseText } from '../src/chat/parse.ts';
 import { understand, type Understanding } from '../src/chat/plain/understand.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Scope } from '../src/scope.ts';
@@ -94,6 +97,30 @@ describe('plain questions: reading', () => {
     expect(understand('which stores are low on stock in the West', registry, v, where)).toMatchObject({ kind: 'incomplete', reading: { command: 'stock', missing: ['store'] } });
   });
 
+  it('reads department names when the departments table has them', () => {
+    const named = { ...v, departments: [{ id: 92, name: 'Grocery' }] };
+    expect(understand('how did grocery do at store 5 last month', registry, named, where)).toMatchObject({ kind: 'read', reading: { line: '/sales store 5 dept 92 from 2012-09-01 to 2012-09-30' } });
+  });
+
+  it('never throws on any text, and every line it reads is one the command parser takes or refuses as a user error', () => {
+    const words = ['store', 'dept', 'how', 'did', 'do', 'last', 'next', 'week', 'weeks', 'forecast', 'top', 'worst', 'west', 'christmas', 'spring-push', 'five', 'twelve', '5', '99999', '100000', 'since', 'march', '2011', 'stock', 'campaign', '#', '?', 'vs', 'year'];
+    const question = fc.oneof(fc.string({ maxLength: 80 }), fc.array(fc.constantFrom(...words), { maxLength: 12 }).map((w) => w.join(' ')));
+    fc.assert(
+      fc.property(question, (q) => {
+        const u = understand(q, registry, v, where);
+        const lines = u.kind === 'read' ? [u.reading] : u.kind === 'unsure' ? u.readings : [];
+        for (const r of lines) {
+          try {
+            parseText(registry.get(r.command)!, r.line.slice(r.command.length + 2));
+          } catch (err) {
+            if (!(err instanceof UserError)) throw err;
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('leaves command lines as typed, and never reads a question as a command that changes things', () => {
     expect(understand('/forecast store 5 week 12', registry, v, where)).toEqual({ kind: 'command', input: { name: 'forecast', text: 'store 5 week 12' } });
     expect(understand('top stores by growth 3', registry, v, where).kind).toBe('command');
@@ -121,6 +148,7 @@ describe.each(DB_KINDS)('plain questions through dispatch on %s', (kind) => {
   beforeAll(async () => {
     t = await createTestDatabase(kind);
     await importDemoStores(t.db, [5, 7]);
+    await t.db.exec(`UPDATE stores SET region = 'West'`);
     await t.db.exec(`INSERT INTO campaigns (name, stores, start_date, end_date) VALUES ('spring-push', '{7}', '2012-03-02', '2012-04-27')`);
     services = testServices(t.db, { STORECAST_ACCESS: 'restricted' });
     await addGrant(t.db, { principal: 'slack:T1/U5', role: 'viewer', scope: { kind: 'store', store: 5 } });
@@ -149,6 +177,15 @@ describe.each(DB_KINDS)('plain questions through dispatch on %s', (kind) => {
     if (asked.kind === 'ok' || typed.kind === 'ok') throw new Error(`spring-push answered to a viewer of store 5 (${asked.kind}, ${typed.kind})`);
     expect({ kind: asked.kind, error: asked.error }).toEqual({ kind: typed.kind, error: typed.error });
   }, 300_000);
+
+  it("offers a region's stores for a one-store command, only those the asker may see", async () => {
+    const o = await ask(services, 'which stores are low on stock in the West?', viewer);
+    expect(o.kind).toBe('user-error');
+    expect(o.reply.actions.map((a) => a.command)).toEqual(['/stock store 5']);
+    expect(o.reply.summary).not.toMatch(/\b7\b/);
+    const admin = await ask(services, 'which stores are low on stock in the West?', { platform: 'cli', roles: [] });
+    expect(admin.reply.actions.map((a) => a.command)).toEqual(['/stock store 5', '/stock store 7']);
+  });
 
   it('answers a question about their own store, starting with how it was read', async () => {
     const o = await ask(services, 'how did store five do last week?', viewer);

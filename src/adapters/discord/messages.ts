@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Routes, type GatewayMessageCreateDispatchData, type REST } from './djs.ts';
 import { answer, type AnswerChannel } from '../../chat/answer.ts';
 import { busyReply } from '../../chat/dispatch.ts';
-import { runReadAs, understandText, unreadReply } from '../../chat/plain/ask.ts';
+import { runReadAs, understandText, unreadAnswer } from '../../chat/plain/ask.ts';
 import type { Reply } from '../../chat/reply.ts';
 import type { Logger } from '../../logger.ts';
 import type { Asker, Services } from '../../services.ts';
@@ -77,8 +77,6 @@ export async function answerMessage(deps: MessageDeps, message: GatewayMessageCr
   const channel = messageChannel(deps, message, log);
   const text = message.content.replace(new RegExp(`<@!?${deps.botUserId}>`, 'g'), '').trim() || 'help';
   const u = await understandText(services, text, { platform: 'discord', workspace: message.guild_id });
-  if (u.kind !== 'command' && u.kind !== 'read') return channel.showPrivately(unreadReply(u, services.registry), undefined);
-  if (services.busy('discord')) return channel.showPrivately(busyReply(), undefined);
   const asker: Asker = {
     platform: 'discord',
     workspace: message.guild_id,
@@ -87,6 +85,8 @@ export async function answerMessage(deps: MessageDeps, message: GatewayMessageCr
     user: message.author.id,
     roles: message.member?.roles ?? [],
   };
+  if (u.kind !== 'command' && u.kind !== 'read') return channel.showPrivately(await unreadAnswer(services, u, asker), undefined);
+  if (services.busy('discord')) return channel.showPrivately(busyReply(), undefined);
   const run = u.kind === 'read' ? runReadAs(services.run, u.reading.line) : services.run;
   await services.defer(() => answer({ ...services, run }, { input: u.input, asker, requestId }, channel, log));
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { App, webApi, type Authorize, type Receiver } from '@slack/bolt';
 import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
 import { answer, answerWords, type AnswerChannel } from '../../chat/answer.ts';
-import { runReadAs, understandText, unreadReply } from '../../chat/plain/ask.ts';
+import { runReadAs, understandText, unreadAnswer } from '../../chat/plain/ask.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
 import type { Asker, Services } from '../../services.ts';
 import { CSV_ACTION, RUN_ACTION, clip, escapeMrkdwn, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
@@ -306,7 +306,8 @@ async function onMessage(ctx: ListenerContext, m: IncomingMessage): Promise<void
     await start(ctx, { commandName: u.input.name, text: u.input.text ?? '', base, workspace: m.team, announce: false, readAs, direct: m.direct });
     return;
   }
-  const message = replyToMessage(unreadReply(u, services.registry));
+  const asker: Asker = { platform: 'slack', workspace: m.team, user: m.user, roles: [] };
+  const message = replyToMessage(await unreadAnswer(services, u, asker));
   if (m.direct) await m.client.chat.postMessage({ channel: m.channel, thread_ts: m.threadTs, ...message });
   else await ephemeral(ctx, base, message);
 }

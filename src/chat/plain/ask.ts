@@ -1,3 +1,4 @@
+import { resolveAccess } from '../../access/access.ts';
 import type { Database } from '../../db/client.ts';
 import type { Asker, Services } from '../../services.ts';
 import type { AskedWhere, CommandRegistry, DispatchOutcome } from '../dispatch.ts';
@@ -38,8 +39,26 @@ export function runReadAs(run: Services['run'], line: string): Services['run'] {
 
 const asked = (r: Reading) => ({ label: r.line, command: r.line });
 
-/** The answer to a question not read as one command: two readings, a missing store, or none. */
-export function unreadReply(u: Exclude<Understanding, { kind: 'command' | 'read' }>, registry: CommandRegistry): Reply {
+/** At most this many stores are offered as buttons for a question about a region's stores. */
+const STORES_OFFERED = 5;
+
+/**
+ * The stores of `region` the asker may see, for "which stores are low on stock in the West"
+ * when the command answers one store at a time: never a store they may not see.
+ */
+export async function visibleStoresIn(services: Pick<Services, 'db' | 'config'>, asker: Asker, region: string): Promise<number[]> {
+  const access = await resolveAccess(services.db, services.config.access, asker);
+  const narrowed = await access.narrow({ kind: 'region', region });
+  if (narrowed.kind === 'stores') return [...narrowed.stores].sort((a, b) => a - b);
+  const rows = await services.db.query<{ store_id: number }>('SELECT store_id FROM stores WHERE lower(region) = lower($1) ORDER BY store_id', [region]);
+  return rows.map((r) => Number(r.store_id));
+}
+
+/**
+ * The answer to a question not read as one command: two readings, a missing store, or none.
+ * `stores`: for a missing store of a region's question, the asker's stores there (offered as buttons).
+ */
+export function unreadReply(u: Exclude<Understanding, { kind: 'command' | 'read' }>, registry: CommandRegistry, stores?: readonly number[]): Reply {
   const base = { facts: [], visibility: 'ephemeral' as const, context: {} };
   if (u.kind === 'unsure') {
     return {
@@ -53,6 +72,18 @@ export function unreadReply(u: Exclude<Understanding, { kind: 'command' | 'read'
   if (u.kind === 'incomplete') {
     const command = registry.get(u.reading.command)!;
     const missing = u.reading.missing.join(' and ');
+    if (stores && u.reading.region && u.reading.missing.join() === 'store') {
+      const lines = stores.slice(0, STORES_OFFERED).map((store) => `/${command.name} store ${store}`);
+      return {
+        ...base,
+        title: 'Which store?',
+        summary: stores.length
+          ? `I read that as \`/${command.name}\`, which answers one store at a time. Your stores in ${u.reading.region}: ${stores.join(', ')}. Pick one.`
+          : `I read that as \`/${command.name}\`, which answers one store at a time, and you may not see any store in ${u.reading.region}.`,
+        actions: lines.map((line) => ({ label: line, command: line })),
+        data: { error: { code: 'INCOMPLETE', command: command.name, missing: u.reading.missing, region: u.reading.region, stores } },
+      };
+    }
     return {
       ...base,
       title: `Which ${missing}?`,
@@ -72,9 +103,15 @@ export function unreadReply(u: Exclude<Understanding, { kind: 'command' | 'read'
   };
 }
 
+/** The reply to a question that was not run, with the asker's stores when it asked about a region's. */
+export async function unreadAnswer(services: Pick<Services, 'registry' | 'db' | 'config'>, u: Exclude<Understanding, { kind: 'command' | 'read' }>, asker: Asker): Promise<Reply> {
+  const region = u.kind === 'incomplete' ? u.reading.region : undefined;
+  return unreadReply(u, services.registry, region ? await visibleStoresIn(services, asker, region) : undefined);
+}
+
 /** Not run: what was wrong, in the shape of a user error (every surface shows those already). */
-function unreadOutcome(u: Exclude<Understanding, { kind: 'command' | 'read' }>, registry: CommandRegistry): AskOutcome {
-  const reply = unreadReply(u, registry);
+async function unreadOutcome(services: Pick<Services, 'registry' | 'db' | 'config'>, u: Exclude<Understanding, { kind: 'command' | 'read' }>, asker: Asker): Promise<AskOutcome> {
+  const reply = await unreadAnswer(services, u, asker);
   const readings = u.kind === 'unsure' ? u.readings.map((r) => r.line) : undefined;
   const suggestion = u.kind === 'unsure' ? u.readings[0].line : undefined;
   return { kind: 'user-error', reply, error: { message: reply.summary, suggestion }, readings };
@@ -86,9 +123,9 @@ function unreadOutcome(u: Exclude<Understanding, { kind: 'command' | 'read' }>, 
  * it is; a plain question runs as the line it was read as. Either way through `run`, so the
  * parser, the access check, the rate limit and the audit row are the ones any command gets.
  */
-export async function ask(services: Pick<Services, 'registry' | 'db' | 'run'>, text: string, asker: Asker, requestId?: string): Promise<AskOutcome> {
+export async function ask(services: Pick<Services, 'registry' | 'db' | 'run' | 'config'>, text: string, asker: Asker, requestId?: string): Promise<AskOutcome> {
   const u = await understandText(services, text, asker);
   if (u.kind === 'command') return services.run(u.input, asker, requestId);
   if (u.kind === 'read') return markRead(await services.run(u.input, asker, requestId), u.reading.line);
-  return unreadOutcome(u, services.registry);
+  return unreadOutcome(services, u, asker);
 }

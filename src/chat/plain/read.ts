@@ -27,6 +27,8 @@ export interface Reading {
   score: number;
   /** Required options the question did not say (`store` for "which stores are low on stock"). */
   missing: string[];
+  /** A region said that this command could not take: the stores to offer when `store` is missing. */
+  region?: string;
 }
 
 /** What a question names, found once and offered to every command that has an option for it. */
@@ -203,7 +205,8 @@ function readAs(command: Command, slots: Slots, text: string, said: Set<string>)
   const missing = command.options.filter((o) => o.required && options[o.name] === undefined).map((o) => o.name);
   score -= 1.5 * missing.length;
   const text_ = formatOptions(command, options);
-  return { command: command.name, options, line: text_ ? `/${command.name} ${text_}` : `/${command.name}`, score: Math.round(score * 100) / 100, missing };
+  const region = slots.region && !used.has('region') ? slots.region : undefined;
+  return { command: command.name, options, line: text_ ? `/${command.name} ${text_}` : `/${command.name}`, score: Math.round(score * 100) / 100, missing, ...(region ? { region } : {}) };
 }
 
 /**
