@@ -62,7 +62,7 @@ export function readWhen(text: string, asOf: string): When {
     Object.assign(when, { from: iso(end - (weeks - 1) * 7 * DAY), pastWeeks: weeks });
   });
   take(/\b(?:the )?week before last\b|\bprevious week\b|\bweek before\b/, () => void Object.assign(when, { from: iso(end - 7 * DAY), to: iso(end - 7 * DAY) }));
-  take(/\b(?:last|this|past|latest|most recent|current|recent)\s+week\b/, (m) => {
+  take(/\b(?:last|this|past|latest|most recent|current|recent)\s+weeks?\b/, (m) => {
     if (VS.test(rest.slice(0, m.index))) return false;
     Object.assign(when, { from: asOf, pastWeeks: 1 });
   });
@@ -76,6 +76,12 @@ export function readWhen(text: string, asOf: string): When {
     if (VS.test(rest.slice(0, m.index))) return false;
     const q = Math.floor((mo - 1) / 3);
     Object.assign(when, { from: iso(Date.UTC(y, 3 * q - 3, 1)), to: iso(Date.UTC(y, 3 * q, 1) - DAY) });
+  });
+  take(/\bq([1-4])(?:\s+((?:19|20)\d\d))?\b/, (m) => {
+    // "Q3" alone is the latest Q3 that has begun.
+    const q = Number(m[1]);
+    const year = m[2] ? Number(m[2]) : Date.UTC(y, 3 * q - 3, 1) > end ? y - 1 : y;
+    Object.assign(when, { from: iso(Date.UTC(year, 3 * q - 3, 1)), to: iso(Math.min(Date.UTC(year, 3 * q, 1) - DAY, end)) });
   });
   take(/\b(?:this|current)\s+quarter\b|\bquarter to date\b|\bqtd\b/, () => void (when.from = iso(Date.UTC(y, 3 * Math.floor((mo - 1) / 3), 1))));
   take(/\b(?:so far )?this year(?: so far)?\b|\byear to date\b|\bytd\b/, (m) => {

@@ -11,7 +11,8 @@ export interface Cue {
   weight: number;
 }
 
-const cue = (weight: number, ...patterns: string[]): Cue[] => patterns.map((p) => ({ re: new RegExp(`\\b(?:${p})\\b`), weight }));
+// A cue word also matches its plain inflections: "forecast" finds "forecasted", "promo" "promos".
+const cue = (weight: number, ...patterns: string[]): Cue[] => patterns.map((p) => ({ re: new RegExp(`\\b(?:${p})(?:s|es|ed|d|ing)?\\b`), weight }));
 
 export const INTENTS: Record<string, { prior?: number; cues: Cue[] }> = {
   sales: {
@@ -20,6 +21,9 @@ export const INTENTS: Record<string, { prior?: number; cues: Cue[] }> = {
       ...cue(3, 'sales history', 'how (?:did|has|have|was|were)\\b.*\\b(?:do|doing|done|perform|performed|go|going|fare|fared|been)', 'how much did', 'how much (?:was|were) sold', 'sold'),
       ...cue(1.5, 'sales'),
       ...cue(2, 'revenue', 'takings', 'turnover', 'earn(?:ed|ings)?', 'made', 'make', 'take in', 'took in', 'bring in', 'brought in', 'performance', 'perform(?:ed|ing)?', 'history', 'numbers', 'figures', 'results?', 'year over year', 'yoy', 'trend', 'how is', 'how are', 'hows', 'how was', 'doing', 'did\\b.*\\bsell'),
+      ...cue(1.5, 'how (?:many|much)'),
+      ...cue(2, 'dollars'),
+      ...cue(1.5, 'good', 'bad', 'great', 'poor', 'well', 'badly', 'strong', 'weak', 'tracking'),
       ...cue(1, 'weekly', 'show me', 'total'),
     ],
   },
@@ -64,13 +68,13 @@ export const INTENTS: Record<string, { prior?: number; cues: Cue[] }> = {
   },
   drivers: {
     cues: [
-      ...cue(3, 'drivers?', 'drives', 'driving', 'what affects', 'affect(?:s|ed)?', 'influence[sd]?', 'factors?', 'explains?', 'correlat(?:e|es|ed|ion)', 'why'),
+      ...cue(3, 'drivers?', 'drive', 'drives', 'driving', 'what moves', 'moves sales', 'what affects', 'affect(?:s|ed)?', 'influence[sd]?', 'factors?', 'explains?', 'correlat(?:e|es|ed|ion)', 'why'),
       ...cue(1.5, 'temperature', 'weather', 'fuel', 'gas prices?', 'cpi', 'inflation', 'unemployment'),
       ...cue(1, 'effect', 'impact', 'matter'),
     ],
   },
   segments: {
-    cues: [...cue(3, 'segments', 'segmentation', 'clusters?', 'groups of stores', 'store groups', 'similar', 'alike', 'kinds of stores', 'types of stores', 'store types', 'grouped', 'groups')],
+    cues: [...cue(3, 'segments', 'segmented', 'segmentation', 'clusters?', 'groups of stores', 'store groups', 'similar', 'alike', 'kinds of stores', 'types of stores', 'store types', 'grouped', 'groups')],
   },
   campaigns: {
     cues: [...cue(3, 'campaigns', 'promotions', 'promos', 'list (?:of )?campaigns'), ...cue(1, 'running', 'ran', 'list', 'which', 'what')],
@@ -79,13 +83,13 @@ export const INTENTS: Record<string, { prior?: number; cues: Cue[] }> = {
     cues: [...cue(3, 'alerts', 'my alerts', 'alarms', 'notifications'), ...cue(1, 'my', 'set up', 'have')],
   },
   subscriptions: {
-    cues: [...cue(3, 'subscriptions', 'subscribed', 'subscribe', 'weekly summar(?:y|ies)', 'digests?'), ...cue(2, 'reports?', 'every week', 'each week', 'every monday'), ...cue(1, 'my', 'get')],
+    cues: [...cue(3, 'subscriptions', 'subscribed', 'subscribe', 'summary', 'summaries', 'digests?'), ...cue(2, 'reports?', 'every week', 'each week', 'every monday'), ...cue(1, 'my', 'get')],
   },
   model: {
     cues: [...cue(3, 'model', 'accuracy', 'accurate', 'wmae', 'how good (?:is|are)', 'reliable', 'error rate', 'trust'), ...cue(1, 'version')],
   },
   help: {
-    cues: [...cue(3, 'help', 'what can you do', 'what can i ask', 'what should i ask', 'what do you do', 'how do i', 'how does this work', 'commands', 'usage', 'what do you know'), ...cue(2, 'hello', 'hi', 'hey', 'thanks?', 'thank you')],
+    cues: [...cue(3, 'help', 'what can \\w+ do', 'what can i ask', 'what should i ask', 'what do you do', 'how do i', 'how does this work', 'commands', 'usage', 'what do you know'), ...cue(2, 'hello', 'hi', 'hey', 'thanks?', 'thank you')],
   },
 };
 

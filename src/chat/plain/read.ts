@@ -86,7 +86,9 @@ export function normalise(text: string, vocabulary?: Vocabulary): string {
  * mended by a swap: "test" is one letter from "best" and "west" from "week".
  */
 function mend(word: string): string {
-  if (word.length < 4 || COMMON.has(word) || /\d/.test(word) || KNOWN_WORDS.includes(word) || KNOWN_WORDS.includes(word.replace(/e?s$/, ''))) return word;
+  if (word.length < 4 || COMMON.has(word) || /\d/.test(word) || KNOWN_WORDS.includes(word)) return word;
+  // An inflection of a word that matters ("compared", "promotions") is a word, not a typo.
+  if (KNOWN_WORDS.some((k) => k.length >= 4 && word.startsWith(k))) return word;
   const near = closest(word, KNOWN_WORDS);
   const limit = word.length <= 4 ? 0 : word.length <= 7 ? 1 : 2;
   return distance(word, near) <= limit || swapped(word, near) ? near : word;
