@@ -36,6 +36,18 @@ const mention = (text: string, user = USER) => ({ type: 'app_mention', user, tex
 const direct = (text: string, extra: Record<string, unknown> = {}) => ({ type: 'message', channel_type: 'im', user: USER, text, ts: `1700000001.0${++seq}`, channel: 'D0PLAIN', event_ts: '1700000001.000100', team: TEAM, ...extra });
 const blocksOf = (c: Captured) => JSON.stringify(c.body.blocks);
 
+/** `/storecast <text>`, signed, from the channel C0STORES. */
+async function postSlash(text: string): Promise<{ res: Response; responsePath: string }> {
+  const ts = Math.floor(Date.now() / 1000);
+  const body = new URLSearchParams({ team_id: TEAM, channel_id: 'C0STORES', user_id: USER, command: '/storecast', text, response_url: fake.responseUrl(`${TEAM}/${++seq}/tok`), trigger_id: '1.2.3' }).toString();
+  const res = await fetch(`${server.url}/slack/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(SECRET, ts, body) },
+    body,
+  });
+  return { res, responsePath: new URL(new URLSearchParams(body).get('response_url')!).pathname };
+}
+
 beforeAll(async () => {
   fake = new FakeSlack();
   await fake.listen();
@@ -90,6 +102,16 @@ describe('Slack: questions in plain words', () => {
     const [message] = await fake.waitFor((c) => c.path === '/api/chat.postMessage');
     expect(blocksOf(message!)).toContain('I could not read that as a question');
     expect(blocksOf(message!)).toContain('how did store 5 do last week?');
+  });
+
+  it('/storecast takes a question too: acked at once, answered through its response_url', async () => {
+    const { res, responsePath } = await postSlash('how did store 5 do last week?');
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(await res.json())).toContain('Reading');
+    // Restricted mode, a channel without an audience: the answer goes to the asker alone.
+    const [answer] = await fake.waitFor((c) => c.path === responsePath);
+    expect(answer!.body.response_type).toBe('ephemeral');
+    expect(JSON.stringify(answer!.body.blocks)).toContain('Read as `/sales store 5 from 2012-10-26`');
   });
 
   it('still runs command lines by mention, and ignores bots, edits and its own messages', async () => {

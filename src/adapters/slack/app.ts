@@ -245,6 +245,14 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
   const ctx: ListenerContext = { services, retry, log: services.logger.child({ platform: 'slack' }) };
 
   app.command(/^\/[\w-]+$/, async ({ command, ack, client }) => {
+    // `/storecast how did store 5 do last week?`: a question, not a command line. Acked at
+    // once; it is read (which may query the database) after the ack.
+    if (command.command === '/storecast' && !services.registry.has(splitCommandLine(command.text || 'help').name.toLowerCase())) {
+      await ack({ response_type: 'ephemeral', ...plainMessage(`Reading \`${escapeMrkdwn(clip(command.text, 200))}\`…`) } as never);
+      const m = { client, text: command.text, channel: command.channel_id, user: command.user_id, team: command.team_id, responseUrl: command.response_url };
+      await onMessage(ctx, m);
+      return;
+    }
     await start(ctx, {
       commandName: command.command,
       text: command.text,
@@ -287,19 +295,21 @@ interface IncomingMessage {
   text: string;
   channel: string;
   user: string;
+  /** A slash command's (`/storecast <question>`): private answers go through it. */
+  responseUrl?: string;
   threadTs?: string;
   team?: string;
   direct?: boolean;
 }
 
 /**
- * A mention or direct message: a command line, or a plain question read as one (chat/plain),
+ * A mention, a direct message or `/storecast <question>`: a command line, or a plain question read as one (chat/plain),
  * then the path every command takes. A question not read as one command gets its two
  * readings as buttons, or examples; in a channel only the asker sees that.
  */
 async function onMessage(ctx: ListenerContext, m: IncomingMessage): Promise<void> {
   const { services } = ctx;
-  const base = { client: m.client, channel: m.channel, user: m.user, threadTs: m.threadTs };
+  const base = { client: m.client, channel: m.channel, user: m.user, threadTs: m.threadTs, responseUrl: m.responseUrl };
   const u = await understandText(services, m.text, { platform: 'slack', workspace: m.team });
   if (u.kind === 'command' || u.kind === 'read') {
     const readAs = u.kind === 'read' ? u.reading.line : undefined;
