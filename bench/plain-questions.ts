@@ -1,6 +1,6 @@
 /**
  * How well plain questions are read: the share of the phrasing fixture mapped to the expected
- * command, and to the expected command line, with each miss printed.
+ * command, and to the expected command line, with each miss printed; and what reading costs.
  *
  *   npx tsx bench/plain-questions.ts [fixture.json]
  */
@@ -40,4 +40,8 @@ for (const t of fixture.questions) {
   if (!sameLine) console.log(`${sameCommand ? 'line' : 'MISS'}  ${JSON.stringify(t.q)} -> ${got.line ?? got.command}   expected ${t.line ?? t.command}`);
 }
 const n = fixture.questions.length;
+// Reading cost alone (no database, no command run): every question 20 times, warm.
+const started = performance.now();
+for (let i = 0; i < 20; i++) for (const t of fixture.questions) understand(t.q, registry, fixture.vocabulary, { platform: 'cli' });
+console.log(`reading: ${((1000 * (performance.now() - started)) / (20 * n)).toFixed(0)} µs per question (mean of ${20 * n})`);
 console.log(`${n} questions: ${commands} (${((100 * commands) / n).toFixed(1)}%) read as the expected command, ${lines} (${((100 * lines) / n).toFixed(1)}%) as the expected line`);
