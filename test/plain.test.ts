@@ -65,7 +65,7 @@ describe('plain questions: the phrasing fixture', () => {
     expect(s.lines).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('maps at least 90% of a second set of phrasings (written apart from the first, in two rounds)', () => {
+  it('maps at least 90% of a second set of phrasings (written apart from the first, in three rounds)', () => {
     expect(score(holdout).commands).toBeGreaterThanOrEqual(0.9);
   });
 });

@@ -35,7 +35,7 @@ function unitWeeks(unit: string, n: number): number {
 }
 
 const UNIT = '(days?|weeks?|wks?|months?|quarters?|years?)';
-const VS = /(?:vs\.?|versus|compared(?: to| with)?|than|against|same \w+(?: \w+)?)\s+$/;
+const VS = /\b(?:vs\.?|versus|compared(?: to| with)?|than|against|beat|beats|over|above|below|same \w+(?: \w+)?)\s+$/;
 
 /** Reads the when of a question; `text` is lower-case, numbers already in digits. */
 export function readWhen(text: string, asOf: string): When {
@@ -84,7 +84,7 @@ export function readWhen(text: string, asOf: string): When {
     Object.assign(when, { from: iso(Date.UTC(year, 3 * q - 3, 1)), to: iso(Math.min(Date.UTC(year, 3 * q, 1) - DAY, end)) });
   });
   take(/\b(?:this|current)\s+quarter\b|\bquarter to date\b|\bqtd\b/, () => void (when.from = iso(Date.UTC(y, 3 * Math.floor((mo - 1) / 3), 1))));
-  take(/\b(?:so far )?this year(?: so far)?\b|\byear to date\b|\bytd\b/, (m) => {
+  take(/\b(?:so far )?this year(?: so far)?\b|\byear to date\b|\bytd\b|\b(?:since )?(?:the )?(?:start|beginning) of (?:the|this) year\b/, (m) => {
     if (VS.test(rest.slice(0, m.index))) return false;
     when.from = `${y}-01-01`;
   });

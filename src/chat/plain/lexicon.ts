@@ -23,14 +23,14 @@ export const INTENTS: Record<string, { prior?: number; cues: Cue[] }> = {
       ...cue(2, 'revenue', 'takings', 'turnover', 'earn(?:ed|ings)?', 'made', 'make', 'take in', 'took in', 'bring in', 'brought in', 'performance', 'perform(?:ed|ing)?', 'history', 'numbers', 'figures', 'results?', 'year over year', 'yoy', 'trend', 'how is', 'how are', 'hows', 'how was', 'doing', 'did\\b.*\\bsell'),
       ...cue(1.5, 'how (?:many|much)'),
       ...cue(2, 'dollars'),
-      ...cue(1.5, 'good', 'bad', 'great', 'poor', 'well', 'badly', 'strong', 'weak', 'tracking'),
+      ...cue(1.5, 'good', 'bad', 'great', 'poor', 'well', 'badly', 'strong', 'weak', 'tracking', 'beat', 'recap'),
       ...cue(1, 'weekly', 'show me', 'total'),
     ],
   },
   forecast: {
     prior: 0.2,
     cues: [
-      ...cue(3, 'forecasts?', 'forecasting', 'predict(?:ion|ions|ed)?', 'projections?', 'project(?:ed)?', 'outlook', 'will\\b.*\\bsell', 'going to sell', 'gonna sell', 'expected sales', 'expect(?:ed)?'),
+      ...cue(3, 'forecasts?', 'forecasting', 'predict(?:ion|ions|ed)?', 'projections?', 'project(?:ed)?', 'outlook', 'will\\b.*\\bsell', 'should\\b.*\\bsell', 'going to sell', 'gonna sell', 'expected sales', 'expect(?:ed)?'),
       ...cue(3, 'future', 'upcoming'),
       ...cue(2, 'will', 'ahead', 'estimate[sd]?', 'anticipate[sd]?', 'likely', 'next'),
     ],
@@ -69,12 +69,13 @@ export const INTENTS: Record<string, { prior?: number; cues: Cue[] }> = {
   drivers: {
     cues: [
       ...cue(3, 'drivers?', 'drive', 'drives', 'driving', 'what moves', 'moves sales', 'what affects', 'affect(?:s|ed)?', 'influence[sd]?', 'factors?', 'explains?', 'correlat(?:e|es|ed|ion)', 'why'),
+      ...cue(2, 'hurt', 'hurting'),
       ...cue(1.5, 'temperature', 'weather', 'fuel', 'gas prices?', 'cpi', 'inflation', 'unemployment'),
       ...cue(1, 'effect', 'impact', 'matter'),
     ],
   },
   segments: {
-    cues: [...cue(3, 'segments', 'segmented', 'segmentation', 'clusters?', 'groups of stores', 'store groups', 'similar', 'alike', 'kinds of stores', 'types of stores', 'store types', 'grouped', 'groups')],
+    cues: [...cue(3, 'segments', 'segmented', 'segmentation', 'clusters?', 'groups of stores', 'store groups', 'similar', 'alike', 'kinds of stores', 'types of stores', 'store types', 'grouped', 'groups', 'group stores', 'similarity')],
   },
   campaigns: {
     cues: [...cue(3, 'campaigns', 'promotions', 'promos', 'list (?:of )?campaigns'), ...cue(1, 'running', 'ran', 'list', 'which', 'what')],
@@ -83,7 +84,7 @@ export const INTENTS: Record<string, { prior?: number; cues: Cue[] }> = {
     cues: [...cue(3, 'alerts', 'my alerts', 'alarms', 'notifications'), ...cue(1, 'my', 'set up', 'have')],
   },
   subscriptions: {
-    cues: [...cue(3, 'subscriptions', 'subscribed', 'subscribe', 'summary', 'summaries', 'digests?'), ...cue(2, 'reports?', 'every week', 'each week', 'every monday'), ...cue(1, 'my', 'get')],
+    cues: [...cue(3, 'subscriptions', 'subscribed', 'subscribe', 'signed up', 'sign up', 'summary', 'summaries', 'digests?'), ...cue(2, 'reports?', 'every week', 'each week', 'every monday'), ...cue(1, 'my', 'get')],
   },
   model: {
     cues: [...cue(3, 'model', 'accuracy', 'accurate', 'wmae', 'how good (?:is|are)', 'reliable', 'error rate', 'trust'), ...cue(1, 'version')],

@@ -62,6 +62,8 @@ export function normalise(text: string, vocabulary?: Vocabulary): string {
   const cleaned = text
     .toLowerCase()
     .replace(/<[@#!&][^>]*>/g, ' ')
+    // "next week's sales" is next week's, not "next weeks".
+    .replace(/\b(day|week|month|quarter|year)[\u2019']s\b/g, '$1')
     .replace(/[\u2018\u2019']/g, '')
     .replace(/[\u201c\u201d"?!,;()[\]{}]/g, ' ')
     .replace(/\b(super)\s+(bowl)\b/g, 'super-bowl')
