@@ -197,6 +197,8 @@ function readAs(command: Command, slots: Slots, text: string, said: Set<string>)
   const intent = INTENTS[command.name]!;
   let score = intent.prior ?? 0;
   for (const c of intent.cues) if (c.re.test(text)) score += c.weight;
+  // The command's own name said in words ("campaign impact", "markdown impact") says it outright.
+  if (command.name.includes('-') && text.includes(command.name.replace(/-/g, ' '))) score += 3;
   const options: ParsedOptions = {};
   const used = new Set<string>();
   for (const o of command.options) {
