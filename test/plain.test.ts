@@ -94,6 +94,8 @@ describe('plain questions: reading', () => {
     expect(unsure.kind).toBe('unsure');
     if (unsure.kind === 'unsure') expect(new Set(unsure.readings.map((r) => r.command)).size).toBe(2);
     expect(understand('tell me a joke', registry, v, where).kind).toBe('none');
+    // A pasted page is not a question, and is not read word by word either.
+    expect(understand(`how did store 5 do ${'how did '.repeat(1000)}`, registry, v, where).kind).toBe('none');
     expect(understand('which stores are low on stock in the West', registry, v, where)).toMatchObject({ kind: 'incomplete', reading: { command: 'stock', missing: ['store'] } });
   });
 

@@ -6,6 +6,8 @@ import { readQuestion, type Reading, type Vocabulary } from './read.ts';
 export const MIN_SCORE = 2;
 /** Two readings of different commands this close are both offered rather than one guessed. */
 export const UNSURE_MARGIN = 0.6;
+/** Questions are a sentence or two; a longer text (a pasted report) is not read as one. */
+export const MAX_QUESTION_CHARS = 500;
 
 export type Understanding =
   /** A command line as typed (`/forecast store 5`, `forecast store 5`): run as it is. */
@@ -29,6 +31,7 @@ export function understand(text: string, registry: CommandRegistry, vocabulary: 
   if (trimmed.startsWith('/') || (registry.has(typed.name.toLowerCase()) && !precheck(registry, typed, where))) {
     return { kind: 'command', input: { name: typed.name.toLowerCase(), text: typed.text } };
   }
+  if (trimmed.length > MAX_QUESTION_CHARS) return { kind: 'none', readings: [] };
   const readings = readQuestion(trimmed, registry, vocabulary);
   const [best, second] = readings;
   if (!best || best.score < MIN_SCORE) return { kind: 'none', readings };
