@@ -191,6 +191,8 @@ interface StartArgs {
   announce: boolean;
   /** The command line a plain question was read as: the answer starts with it. */
   readAs?: string;
+  /** A plain question's reading, as typed options (chat/plain): run instead of parsing `text`. */
+  input?: CommandInput;
   /** A direct message: the conversation is the asker's own, so the answer is posted in it. */
   direct?: boolean;
 }
@@ -198,7 +200,7 @@ interface StartArgs {
 /** The common path of commands, buttons and mentions: check, ack, then answer in the background. */
 async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
   const { services } = ctx;
-  const { input, csv, share, line } = slackInput(args.commandName, args.text);
+  const { input, csv, share, line } = args.input ? { input: args.input, csv: false, share: false, line: args.readAs ?? `/${args.input.name}` } : slackInput(args.commandName, args.text);
   const problem = precheck(services.registry, input, { platform: 'slack', workspace: args.workspace });
   if (problem) services.metrics.errors.inc({ kind: 'user' });
   const refusal = problem ? userErrorReply(problem) : services.busy('slack') ? busyReply() : undefined;
@@ -312,8 +314,8 @@ async function onMessage(ctx: ListenerContext, m: IncomingMessage): Promise<void
   const base = { client: m.client, channel: m.channel, user: m.user, threadTs: m.threadTs, responseUrl: m.responseUrl };
   const u = await understandText(services, m.text, { platform: 'slack', workspace: m.team });
   if (u.kind === 'command' || u.kind === 'read') {
-    const readAs = u.kind === 'read' ? u.reading.line : undefined;
-    await start(ctx, { commandName: u.input.name, text: u.input.text ?? '', base, workspace: m.team, announce: false, readAs, direct: m.direct });
+    const read = u.kind === 'read' ? { readAs: u.reading.line, input: u.input } : {};
+    await start(ctx, { commandName: u.input.name, text: u.input.text ?? '', base, workspace: m.team, announce: false, direct: m.direct, ...read });
     return;
   }
   const asker: Asker = { platform: 'slack', workspace: m.team, user: m.user, roles: [] };

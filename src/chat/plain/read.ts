@@ -103,7 +103,9 @@ function swapped(a: string, b: string): boolean {
   return diff.length === 2 && diff[1] === diff[0]! + 1 && a[diff[0]!] === b[diff[1]!] && a[diff[1]!] === b[diff[0]!];
 }
 
-const word = (w: string) => new RegExp(`(?:^|\\s)${w.replace(/[-.*+?^${}()|[\]\\]/g, '\\$&')}(?=\\s|$)`);
+/** A name from the database as a literal pattern (a region may hold any character). */
+const literal = (w: string) => w.replace(/[-.*+?^${}()|[\]\\]/g, '\\$&');
+const word = (w: string) => new RegExp(`(?:^|\\s)${literal(w)}(?=\\s|$)`);
 
 function findSlots(text: string, vocabulary: Vocabulary): Slots {
   const when = readWhen(text, vocabulary.asOf);
@@ -120,7 +122,8 @@ function findSlots(text: string, vocabulary: Vocabulary): Slots {
   }
   const named = vocabulary.departments.find((d) => word(d.name.toLowerCase()).test(rest));
   if (slots.dept === undefined && named) slots.dept = named.id;
-  slots.region = vocabulary.regions.find((r) => new RegExp(`\\b${r.toLowerCase()}(?:ern)?\\b`).test(rest));
+  // "western stores" is the West region too.
+  slots.region = vocabulary.regions.find((r) => word(r.toLowerCase()).test(rest) || word(`${r.toLowerCase()}ern`).test(rest));
   slots.campaign =
     vocabulary.campaigns.find((c) => word(c).test(rest) || word(c.replace(/-/g, ' ')).test(rest)) ??
     /\b(?:campaign|promotion|promo)\s+(?:called\s+|named\s+)?([a-z0-9]+(?:-[a-z0-9]+)+)\b/.exec(rest)?.[1] ??
@@ -188,9 +191,9 @@ function saidSlots(slots: Slots, text: string): Set<string> {
   return said;
 }
 
-/** How much each unread thing costs a reading: naming a store and getting a chain answer is worse than a lost date. */
-/** What each adds when taken: a named campaign is the question itself. */
+/** What each said thing adds when a reading takes it: a named campaign is the question itself. */
 const USED_GAIN: Record<string, number> = { campaign: 2.2 };
+/** What each costs a reading that leaves it out: naming a store and getting a chain answer is worse than a lost date. */
 const UNUSED_COST: Record<string, number> = { store: 1.5, dept: 1, region: 1.2, campaign: 2, segment: 1, ahead: 1.2, dates: 0.4, holiday: 1 };
 
 function readAs(command: Command, slots: Slots, text: string, said: Set<string>): Reading {
@@ -210,9 +213,9 @@ function readAs(command: Command, slots: Slots, text: string, said: Set<string>)
   for (const s of said) score += used.has(s) ? (USED_GAIN[s] ?? 0.4) : -(UNUSED_COST[s] ?? 0.5);
   const missing = command.options.filter((o) => o.required && options[o.name] === undefined).map((o) => o.name);
   score -= 1.5 * missing.length;
-  const text_ = formatOptions(command, options);
+  const args = formatOptions(command, options);
   const region = slots.region && !used.has('region') ? slots.region : undefined;
-  return { command: command.name, options, line: text_ ? `/${command.name} ${text_}` : `/${command.name}`, score: Math.round(score * 100) / 100, missing, ...(region ? { region } : {}) };
+  return { command: command.name, options, line: args ? `/${command.name} ${args}` : `/${command.name}`, score: Math.round(score * 100) / 100, missing, ...(region ? { region } : {}) };
 }
 
 /**
@@ -228,8 +231,7 @@ export function readQuestion(question: string, registry: CommandRegistry, vocabu
   for (const name of Object.keys(INTENTS)) {
     const command = registry.get(name);
     if (!command) continue;
-    const reading = readAs(command, slots, text, said);
-    readings.push(reading);
+    readings.push(readAs(command, slots, text, said));
   }
   return readings.sort((a, b) => b.score - a.score);
 }

@@ -37,6 +37,14 @@ export function understand(text: string, registry: CommandRegistry, vocabulary: 
   if (!best || best.score < MIN_SCORE) return { kind: 'none', readings };
   const rival = readings.find((r) => r.command !== best.command && !r.missing.length);
   if (!best.missing.length && rival && rival.score >= MIN_SCORE && best.score - rival.score < UNSURE_MARGIN) return { kind: 'unsure', readings: [best, rival] };
-  if (best.missing.length) return second && !second.missing.length && best.score - second.score < UNSURE_MARGIN ? { kind: 'read', reading: second, input: splitCommandLine(second.line), readings } : { kind: 'incomplete', reading: best };
-  return { kind: 'read', reading: best, input: splitCommandLine(best.line), readings };
+  if (best.missing.length) return second && !second.missing.length && best.score - second.score < UNSURE_MARGIN ? { kind: 'read', reading: second, input: inputOf(second), readings } : { kind: 'incomplete', reading: best };
+  return { kind: 'read', reading: best, input: inputOf(best), readings };
+}
+
+/**
+ * A reading runs as typed options, as Discord's do: the same checks as its command line, and
+ * a value with a space in it (a region named "Gulf Coast") stays one value.
+ */
+function inputOf(reading: Reading): CommandInput {
+  return { name: reading.command, options: { ...reading.options } };
 }
