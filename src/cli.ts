@@ -9,7 +9,6 @@ import { loadDemoStock } from './data/demo-stock.ts';
 import { evaluateAfterImport } from './alerts/hooks.ts';
 import { alertsCommand } from './cli/alerts.ts';
 import { dataStats } from './data/stats.ts';
-import { splitCommandLine } from './chat/dispatch.ts';
 import { replyAsText } from './chat/reply.ts';
 import { createServices } from './services.ts';
 import { createForecaster } from './forecast/index.ts';
@@ -145,17 +144,19 @@ program
 
 program
   .command('ask')
-  .description('Run a slash command locally, e.g. storecast ask "/forecast store 5 week 12" --out f.png')
-  .argument('<command>', 'the command line, with or without the leading slash')
+  .description('Run a slash command or a plain question locally, e.g. storecast ask "/forecast store 5 week 12" --out f.png, storecast ask "how did store 5 do last week?" --json')
+  .argument('<command>', 'the command line, with or without the leading slash, or a question in plain words')
   .option('--out <file>', 'write the chart PNG here')
   .option('--json', 'print the Reply as JSON')
   .addOption(new Option('--csv <file>', 'write the reply table as CSV here'))
   .action(async (line: string, opts: { out?: string; json?: boolean; csv?: string }) => {
     await withCli(async ({ config, db, logger }) => {
       const services = createServices({ config, db, logger, forecaster: createForecaster(db, config, logger) });
-      const outcome = await services.run(splitCommandLine(line), { platform: 'cli', roles: [] });
+      // Loaded here: the question reader (and chrono-node) only for `ask`, not every subcommand.
+      const { ask } = await import('./chat/plain/ask.ts');
+      const outcome = await ask(services, line, { platform: 'cli', roles: [] });
       if (outcome.kind !== 'ok') {
-        if (opts.json) process.stdout.write(`${JSON.stringify({ error: outcome.error })}\n`);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ error: outcome.error, ...(outcome.readings ? { readings: outcome.readings } : {}) })}\n`);
         else process.stderr.write(`${replyAsText(outcome.reply)}\n`);
         process.exitCode = outcome.kind === 'user-error' ? EXIT_USAGE : 1;
         return;
@@ -163,7 +164,8 @@ program
       const { reply } = outcome;
       if (opts.out && reply.chart) writeFileSync(opts.out, await services.renderChart(reply.chart.spec));
       if (opts.csv && reply.table) writeFileSync(opts.csv, (await import('./chat/reply.ts')).tableAsCsv(reply.table));
-      process.stdout.write(opts.json ? `${JSON.stringify(reply)}\n` : `${replyAsText(reply)}\n`);
+      // --json: the Reply as before, plus the line a plain question was read as.
+      process.stdout.write(opts.json ? `${JSON.stringify(outcome.readAs ? { ...reply, readAs: outcome.readAs } : reply)}\n` : `${replyAsText(reply)}\n`);
       if (opts.out && !reply.chart) process.stderr.write('note: this reply has no chart; nothing written to --out\n');
     }, { audit: false }); // services.run audits the command itself
   });

@@ -152,6 +152,13 @@ export class FakeDiscord extends FakeHttpServer {
     send({ op: 10, d: { heartbeat_interval: 41_250 } });
   }
 
+  /** Delivers any gateway event (MESSAGE_CREATE for a question by mention or DM). */
+  dispatchEvent(t: string, d: Record<string, unknown>): void {
+    const ws = this.sockets.at(-1);
+    if (!ws) throw new Error('no gateway client connected');
+    ws.send(JSON.stringify({ op: 0, s: ++this.gatewaySeq, t, d }));
+  }
+
   /** Delivers an interaction over the gateway, as INTERACTION_CREATE. */
   dispatchInteraction(interaction: Record<string, unknown>): void {
     const ws = this.sockets.at(-1);

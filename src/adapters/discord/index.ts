@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { readBody } from '../slack/receiver.ts';
 import type { Services } from '../../services.ts';
 import { Autocomplete, planInteraction, type InteractionDeps } from './interactions.ts';
+import { answerMessage } from './messages.ts';
 import { createRest, restOptions, withRetry } from './rest.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../util/retry.ts';
 import { discordPublicKey, verifyDiscordRequest } from './verify.ts';
@@ -74,7 +75,9 @@ export async function startDiscordGateway(services: Services, options: DiscordAd
   if (!botToken) throw new Error('DISCORD_BOT_TOKEN is not set (gateway mode logs in as the bot)');
   const retry = options.retry ?? DEFAULT_RETRY;
   const log = services.logger.child({ component: 'discord', mode: 'gateway' });
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: restOptions(apiUrl, retry) });
+  // Guild messages and DMs for questions by @mention or DM (messages.ts); no Message Content
+  // intent: Discord sends the content of exactly those messages without it.
+  const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages], rest: restOptions(apiUrl, retry) });
   const deps: InteractionDeps = { services, rest: client.rest, retry, autocomplete: new Autocomplete(services) };
 
   const handle = async (interaction: APIInteraction) => {
@@ -83,6 +86,12 @@ export async function startDiscordGateway(services: Services, options: DiscordAd
     if (after) await services.defer(after);
   };
   client.on(Events.Raw, (packet: GatewayDispatchPayload) => {
+    if (packet.t === GatewayDispatchEvents.MessageCreate && client.user) {
+      void services.track(answerMessage({ services, rest: client.rest, retry, botUserId: client.user.id }, packet.d)).catch((err: unknown) => {
+        services.metrics.errors.inc({ kind: 'delivery' });
+        log.error({ err, message: packet.d.id }, 'discord message answer failed');
+      });
+    }
     if (packet.t !== GatewayDispatchEvents.InteractionCreate) return;
     void services.track(handle(packet.d)).catch((err: unknown) => {
       services.metrics.errors.inc({ kind: 'delivery' });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { App, webApi, type Authorize, type Receiver } from '@slack/bolt';
 import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
 import { answer, answerWords, type AnswerChannel } from '../../chat/answer.ts';
+import { runReadAs, understandText, unreadAnswer } from '../../chat/plain/ask.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
 import type { Asker, Services } from '../../services.ts';
 import { CSV_ACTION, RUN_ACTION, clip, escapeMrkdwn, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
@@ -188,15 +189,22 @@ interface StartArgs {
   csvOnly?: boolean;
   /** Say "Working on ..." in the ack (slash commands); buttons and mentions stay quiet. */
   announce: boolean;
+  /** The command line a plain question was read as: the answer starts with it. */
+  readAs?: string;
+  /** A plain question's reading, as typed options (chat/plain): run instead of parsing `text`. */
+  input?: CommandInput;
+  /** A direct message: the conversation is the asker's own, so the answer is posted in it. */
+  direct?: boolean;
 }
 
 /** The common path of commands, buttons and mentions: check, ack, then answer in the background. */
 async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
   const { services } = ctx;
-  const { input, csv, share, line } = slackInput(args.commandName, args.text);
+  const { input, csv, share, line } = args.input ? { input: args.input, csv: false, share: false, line: args.readAs ?? `/${args.input.name}` } : slackInput(args.commandName, args.text);
   const problem = precheck(services.registry, input, { platform: 'slack', workspace: args.workspace });
   if (problem) services.metrics.errors.inc({ kind: 'user' });
   const refusal = problem ? userErrorReply(problem) : services.busy('slack') ? busyReply() : undefined;
+  if (refusal && args.readAs) refusal.summary = `Read as \`${args.readAs}\`. ${refusal.summary}`;
   if (refusal) {
     const message = { response_type: 'ephemeral', ...replyToMessage(refusal) };
     if (args.ack) await args.ack(message);
@@ -204,9 +212,11 @@ async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
     return;
   }
   if (args.ack) await args.ack(args.announce ? { response_type: 'ephemeral', ...plainMessage(`Working on \`${escapeMrkdwn(clip(line, 200))}\`…`) } : undefined);
-  const asker: Asker = { platform: 'slack', workspace: args.workspace, channel: args.base.channel, user: args.base.user, roles: [] };
+  // A direct message has no channel audience to check: only the asker reads it.
+  const asker: Asker = { platform: 'slack', workspace: args.workspace, channel: args.direct ? undefined : args.base.channel, user: args.base.user, roles: [] };
   const d: Delivery = { ...args.base, input, csv, share, csvOnly: args.csvOnly, asker, requestId: randomUUID().replace(/-/g, '') };
-  await services.defer(() => answer(services, d, slackChannel(ctx, d), ctx.log));
+  const run = args.readAs ? runReadAs(services.run, args.readAs) : services.run;
+  await services.defer(() => answer({ ...services, run }, d, slackChannel(ctx, d), ctx.log));
 }
 
 type ButtonArgs = { ack: () => Promise<void>; body: unknown; action: unknown; client: WebClient };
@@ -237,6 +247,14 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
   const ctx: ListenerContext = { services, retry, log: services.logger.child({ platform: 'slack' }) };
 
   app.command(/^\/[\w-]+$/, async ({ command, ack, client }) => {
+    // `/storecast how did store 5 do last week?`: a question, not a command line. Acked at
+    // once; it is read (which may query the database) after the ack.
+    if (command.command === '/storecast' && !services.registry.has(splitCommandLine(command.text || 'help').name.toLowerCase())) {
+      await ack({ response_type: 'ephemeral', ...plainMessage(`Reading \`${escapeMrkdwn(clip(command.text, 200))}\`…`) } as never);
+      const m = { client, text: command.text, channel: command.channel_id, user: command.user_id, team: command.team_id, responseUrl: command.response_url };
+      await onMessage(ctx, m);
+      return;
+    }
     await start(ctx, {
       commandName: command.command,
       text: command.text,
@@ -249,17 +267,61 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
   app.action(new RegExp(`^${RUN_ACTION}`), onButton(ctx, false));
   app.action(CSV_ACTION, onButton(ctx, true));
 
-  // "@storecast forecast store 5" in a channel: answered in a thread under the mention.
+  // "@storecast forecast store 5" or "@storecast how did store 5 do last week?" in a channel:
+  // answered in a thread under the mention.
   app.event('app_mention', async ({ event, context, client }) => {
     if (context.retryNum) return; // acked at once already; a retry would answer twice
     const e = event as { text: string; channel: string; user?: string; ts: string; thread_ts?: string; team?: string };
     if (!e.user) return;
-    // Only the bot's own mention goes: other mentions are arguments (`@storecast access grant @bob store 5`).
-    const bot = context.botUserId ? new RegExp(`<@${context.botUserId}(\\|[^>]*)?>`, 'g') : /^\s*<@[A-Z0-9]+(\|[^>]*)?>/;
-    const line = e.text.replace(bot, '').trim() || 'help';
-    const { name, text } = splitCommandLine(line.startsWith('/') ? line : `/${line}`);
-    await start(ctx, { commandName: name, text: text ?? '', base: { client, channel: e.channel, user: e.user, threadTs: e.thread_ts ?? e.ts }, workspace: e.team, announce: false });
+    await onMessage(ctx, { client, text: withoutBot(e.text, context.botUserId), channel: e.channel, user: e.user, threadTs: e.thread_ts ?? e.ts, team: e.team ?? context.teamId });
   });
+
+  // A direct message to the bot (message.im): the same, answered in the conversation.
+  app.event('message', async ({ event, context, client }) => {
+    if (context.retryNum) return;
+    const e = event as { channel_type?: string; subtype?: string; bot_id?: string; text?: string; channel: string; user?: string; thread_ts?: string; team?: string };
+    // Only people's own messages: edits, joins and bots (ourselves included) are not questions.
+    if (e.channel_type !== 'im' || e.subtype || e.bot_id || !e.user || e.user === context.botUserId) return;
+    await onMessage(ctx, { client, text: withoutBot(e.text ?? '', context.botUserId), channel: e.channel, user: e.user, threadTs: e.thread_ts, team: e.team ?? context.teamId, direct: true });
+  });
+}
+
+/** Only the bot's own mention goes: other mentions are arguments (`@storecast access grant @bob store 5`). */
+function withoutBot(text: string, botUserId: string | undefined): string {
+  const bot = botUserId ? new RegExp(`<@${botUserId}(\\|[^>]*)?>`, 'g') : /^\s*<@[A-Z0-9]+(\|[^>]*)?>/;
+  return text.replace(bot, '').trim() || 'help';
+}
+
+interface IncomingMessage {
+  client: WebClient;
+  text: string;
+  channel: string;
+  user: string;
+  /** A slash command's (`/storecast <question>`): private answers go through it. */
+  responseUrl?: string;
+  threadTs?: string;
+  team?: string;
+  direct?: boolean;
+}
+
+/**
+ * A mention, a direct message or `/storecast <question>`: a command line, or a plain question read as one (chat/plain),
+ * then the path every command takes. A question not read as one command gets its two
+ * readings as buttons, or examples; in a channel only the asker sees that.
+ */
+async function onMessage(ctx: ListenerContext, m: IncomingMessage): Promise<void> {
+  const { services } = ctx;
+  const base = { client: m.client, channel: m.channel, user: m.user, threadTs: m.threadTs, responseUrl: m.responseUrl };
+  const u = await understandText(services, m.text, { platform: 'slack', workspace: m.team });
+  if (u.kind === 'command' || u.kind === 'read') {
+    const read = u.kind === 'read' ? { readAs: u.reading.line, input: u.input } : {};
+    await start(ctx, { commandName: u.input.name, text: u.input.text ?? '', base, workspace: m.team, announce: false, direct: m.direct, ...read });
+    return;
+  }
+  const asker: Asker = { platform: 'slack', workspace: m.team, user: m.user, roles: [] };
+  const message = replyToMessage(await unreadAnswer(services, u, asker));
+  if (m.direct) await m.client.chat.postMessage({ channel: m.channel, thread_ts: m.threadTs, ...message });
+  else await ephemeral(ctx, base, message);
 }
 
 /** files.uploadV2 takes a thread only when there is one (its types refuse `thread_ts: undefined`). */

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { busyReply, splitCommandLine } from '../../chat/dispatch.ts';
+import { busyReply } from '../../chat/dispatch.ts';
+import { ask, type AskOutcome } from '../../chat/plain/ask.ts';
 import { usage } from '../../chat/parse.ts';
 import { contextLine, tableAsCsv } from '../../chat/reply.ts';
 import { consoleAsker } from '../../server/console-session.ts';
@@ -12,7 +13,13 @@ import { ErrorSchema, errors, limitBody } from '../schemas.ts';
 
 const CommandRequest = z
   .union([
-    z.object({ command: z.string().min(1).max(2000).openapi({ example: '/forecast store 5 week 12' }) }),
+    z.object({
+      command: z
+        .string()
+        .min(1)
+        .max(2000)
+        .openapi({ example: '/forecast store 5 week 12', description: 'A command line, or a question in plain words ("how did store 5 do last week?"; docs/plain-questions.md).' }),
+    }),
     z.object({ name: z.string().min(1).max(64), text: z.string().max(2000).optional(), options: z.record(z.string(), z.unknown()).optional() }),
   ])
   .openapi('CommandRequest');
@@ -24,6 +31,8 @@ const CommandAnswer = z
     image: z.string().optional().openapi({ description: 'Path of the chart PNG, valid for a day.' }),
     csv: z.string().optional(),
     footer: z.string().optional(),
+    readAs: z.string().optional().openapi({ description: 'The command line a plain question was read as (and ran).' }),
+    readings: z.array(z.string()).optional().openapi({ description: 'When a question reads two ways: both command lines; nothing ran.' }),
     error: z.any().optional().openapi({ type: 'object', description: 'What was wrong, the usage and an example; or the reference of an internal error.' }),
   })
   .openapi('CommandAnswer');
@@ -68,25 +77,25 @@ export const registerCommandRoutes: RegisterRoutes = (app, deps) => {
   );
   app.openapi(secured(access, { kind: 'console-or-token', scope: 'query' }, runCommand), async (c) => {
     const body = c.req.valid('json');
-    const input = 'command' in body ? splitCommandLine(body.command) : body;
     if (services.busy('web')) {
       c.header('Retry-After', '60');
       return errorResponse(c, 503, busyReply().summary, { code: 'busy' });
     }
     const token = c.get('apiToken');
     const asker = token ? { platform: 'api' as const, roles: [], tokenId: token.id } : consoleAsker(c.get('consoleSession'));
-    return respondWithOutcome(c, await services.run(input, asker), services);
+    const outcome = 'command' in body ? await ask(services, body.command, asker) : await services.run(body, asker);
+    return respondWithOutcome(c, outcome, services);
   }, (result, c) => {
     // A union's own message ("Invalid input") helps nobody: show the shape instead.
     if (!result.success) return errorResponse(c, 400, 'Send JSON like {"command": "/forecast store 5 week 12"}.', { code: 'invalid' });
   });
 };
 
-async function respondWithOutcome(c: Context, outcome: Awaited<ReturnType<Services['run']>>, services: Services) {
+async function respondWithOutcome(c: Context, outcome: AskOutcome, services: Services) {
   const { reply } = outcome;
   const image = reply.chart ? `/api/v1/charts/${await services.charts.putSpec(reply.chart.spec)}.png` : undefined;
   const csv = reply.table ? tableAsCsv(reply.table) : undefined;
-  const body = { kind: outcome.kind, reply, image, csv, footer: contextLine(reply), ...(outcome.kind === 'ok' ? {} : { error: outcome.error }) };
+  const body = { kind: outcome.kind, reply, image, csv, footer: contextLine(reply), readAs: outcome.readAs, readings: outcome.readings, ...(outcome.kind === 'ok' ? {} : { error: outcome.error }) };
   if (outcome.kind === 'ok') return c.json(body, 200);
   if (outcome.kind === 'denied') return c.json(body, 403);
   if (outcome.kind === 'limited') {
