@@ -5,7 +5,7 @@ import { runBacktest } from '../src/forecast/backtest.ts';
 import { christmasDrift, rushDepartments, shiftChristmas } from '../src/forecast/christmas.ts';
 import { calibrateCombination, calibrationAt, chooseWeights, combineSeries, fitCombination, SHRINK_TO_EQUAL, type InnerRows } from '../src/forecast/combination.ts';
 import { forecastSeries, INNER_BUCKETS, memberForecasts, MEMBER_NAMES, trainModel } from '../src/forecast/ensemble.ts';
-import { horizonInfos, statForecasts, STAT_MEMBERS } from '../src/forecast/members.ts';
+import { horizonInfos, setLevelOptions, statForecasts, STAT_MEMBERS } from '../src/forecast/members.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
 import { buildPanel, gridIndex, type Panel, type SalesRow } from '../src/forecast/panel.ts';
 import { originState } from '../src/forecast/features.ts';
@@ -90,6 +90,38 @@ describe('statistical members on the demo data', () => {
     for (const m of STAT_MEMBERS) {
       for (const [si, values] of members.get(m)!) expect(Array.from(again.get(m)!.get(si)!)).toEqual(Array.from(values));
     }
+  });
+});
+
+describe('svd-naive level estimates (compared by bench/backtest.ts --members)', () => {
+  const origin = gridIndex(panel, ORIGIN);
+  const ids = panel.series.map((_, i) => i);
+
+  it('the level multiplies the smoothed seasonal naive: no level (gamma 0) divides out the default one', () => {
+    const st = originState(panel, origin, { svdRank: 3 }, ids);
+    const byDefault = statForecasts(panel, origin, ids, 13, 3, st).get('svd-naive')!;
+    try {
+      setLevelOptions({ window: 13, beta: 1, gamma: 0 });
+      const flat = statForecasts(panel, origin, ids, 13, 3, st).get('svd-naive')!;
+      let compared = 0;
+      for (const [si, values] of flat) {
+        const lvl = st.level[si] as number;
+        if (lvl === 1) continue;
+        values.forEach((v, h) => expect(v * lvl).toBeCloseTo(byDefault.get(si)![h] as number, 6));
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(5);
+      // A smoothed-series level reads nothing after the origin either.
+      setLevelOptions({ window: 8, beta: 0.5, gamma: 1 });
+      const a = statForecasts(panel, origin, ids, 13, 3).get('svd-naive')!;
+      const changed = buildPanel(rows.map((r) => (r.week > ORIGIN ? { ...r, sales: r.sales * 3 + 1000 } : r)));
+      const b = statForecasts(changed, origin, ids, 13, 3).get('svd-naive')!;
+      for (const [si, values] of a) expect(Array.from(b.get(si)!)).toEqual(Array.from(values));
+      expect([...a].some(([si, v]) => v.some((x, h) => Math.abs(x - (byDefault.get(si)![h] as number)) > 1e-6))).toBe(true);
+    } finally {
+      setLevelOptions(undefined);
+    }
+    expect(Array.from(statForecasts(panel, origin, ids, 13, 3, st).get('svd-naive')!.get(ids[0]!) ?? [])).toEqual(Array.from(byDefault.get(ids[0]!) ?? []));
   });
 });
 
