@@ -3,6 +3,8 @@
  *
  *   npx tsx bench/backtest.ts [--horizon 39] [--origins 2011-10-28,2012-01-27,2012-04-27] [--quick]
  *   npx tsx bench/backtest.ts --origins 2012-01-27 --scale 1000   # + scale-mode training, compared
+ *   npx tsx bench/backtest.ts --members [--member svd-naive] [--rank 10] [--default-level]
+ *       # no training: svd-naive's level estimates scored on the inner window (chosen there)
  *
  * --scale N also trains each origin in scale mode (N series drawn per origin, forced on) and
  * prints its WMAE next to full training's: the accuracy cost of sampling series (#15).
@@ -20,9 +22,14 @@ import { openDatabase } from '../src/db/client.ts';
 import { importFiles } from '../src/data/import.ts';
 import { runBacktest, type BacktestReport } from '../src/forecast/backtest.ts';
 import { loadPanel } from '../src/forecast/dataset.ts';
-import { QUICK_HYPERPARAMETERS } from '../src/forecast/model.ts';
+import { DEFAULT_HYPERPARAMETERS, QUICK_HYPERPARAMETERS } from '../src/forecast/model.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
 import { backtestTable } from '../src/cli/backtest.ts';
+import { rushDepartments, shiftChristmas } from '../src/forecast/christmas.ts';
+import { originState } from '../src/forecast/features.ts';
+import { horizonInfos, setLevelOptions, statForecasts, type LevelOptions } from '../src/forecast/members.ts';
+import { gridIndex, type Panel, type PanelSeries } from '../src/forecast/panel.ts';
+import { Wmae } from '../src/forecast/wmae.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string) => {
@@ -32,6 +39,7 @@ const opt = (name: string) => {
 const horizonArg = Number(opt('--horizon') ?? 39);
 const origins = (opt('--origins') ?? '2011-10-28,2012-01-27,2012-04-27').split(',');
 const quick = argv.includes('--quick');
+const memberRank = Number(opt('--rank') ?? DEFAULT_HYPERPARAMETERS.svdRank);
 const scaleSeries = opt('--scale') === undefined ? undefined : Number(opt('--scale'));
 const dataDir = process.env.WALMART_DIR ?? fileURLToPath(new URL('../../shared/data/walmart', import.meta.url));
 if (!existsSync(`${dataDir}/train.csv`)) {
@@ -44,6 +52,11 @@ const db = await openDatabase({ database: { kind: 'pglite', dataDir: 'memory://'
 await importFiles(db, [`${dataDir}/stores.csv`, `${dataDir}/features.csv`, `${dataDir}/train.csv`]);
 const panel = await loadPanel(db);
 await db.close();
+
+if (argv.includes('--members')) {
+  membersOnly();
+  process.exit(0);
+}
 
 const reports: BacktestReport[] = [];
 const scaled: BacktestReport[] = [];
@@ -81,3 +94,47 @@ if (scaled.length > 0) {
   });
 }
 process.stdout.write(`${JSON.stringify(reports.map(({ origin, horizon: h, rows, results, model, seconds }) => ({ origin, horizon: h, rows, results, combination: model.combination, seconds })))}\n`);
+
+/** One statistical member's WMAE on weeks from+1..to forecast from `inner` (Christmas shift applied). */
+function memberWmae(p: Panel, states: Map<number, ReturnType<typeof originState>>, member: string, inner: number, from: number, to: number): number {
+  const ids = p.series.map((_, i) => i).filter((i) => (p.series[i] as PanelSeries).first <= inner);
+  const st = states.get(inner) ?? originState(p, inner, { svdRank: memberRank }, ids);
+  states.set(inner, st);
+  const h = to - inner;
+  const fc = statForecasts(p, inner, ids, h, memberRank, st).get(member)!;
+  const rush = rushDepartments(p, inner, new Map([...st.deptAgg].map(([d, a]) => [d, a.sum])));
+  const infos = horizonInfos(p, inner, h);
+  const w = new Wmae(5);
+  for (const [si, values] of fc) {
+    const s = p.series[si] as PanelSeries;
+    if (rush.has(s.dept)) shiftChristmas(values, infos);
+    for (let t = from + 1; t <= Math.min(to, p.weeks.length - 1); t++) {
+      const y = s.y[t] as number;
+      if (!Number.isNaN(y)) w.add(Math.abs(y - (values[t - inner - 1] as number)), p.holidayWeeks.has(p.weeks[t] as string));
+    }
+  }
+  return w.value();
+}
+
+/**
+ * --members: svd-naive's level estimates compared without training: WMAE on the inner window
+ * (the 13 weeks up to the origin, forecast from 13, 26 and 39 weeks before them: what the
+ * choice is made on) and, for information only, on the scored weeks after the origin.
+ */
+function membersOnly(): void {
+  const variants: [string, LevelOptions | undefined][] = [['network level (default)', undefined]];
+  if (!argv.includes('--default-level')) for (const window of [8, 13]) for (const beta of [0.5, 1]) for (const gamma of [0.5, 1]) variants.push([`smoothed w${window} b${beta} g${gamma}`, { window, beta, gamma }]);
+  const member = opt('--member') ?? 'svd-naive';
+  const states = new Map<number, ReturnType<typeof originState>>();
+  process.stdout.write(`${member} (SVD rank ${memberRank}): variant, then per origin inner WMAE / scored WMAE\n`);
+  for (const [name, v] of variants) {
+    setLevelOptions(v);
+    const cells = origins.map((o) => {
+      const oi = gridIndex(panel, o);
+      const inner = [1, 2, 3].map((b) => memberWmae(panel, states, member, oi - 13 * b, oi - 13, oi));
+      const scored = memberWmae(panel, states, member, oi, oi, oi + horizonArg);
+      return `${(inner.reduce((a, b) => a + b, 0) / 3).toFixed(0)} / ${scored.toFixed(0)}`;
+    });
+    process.stdout.write(`${name.padEnd(28)} ${cells.join('   ')}\n`);
+  }
+}

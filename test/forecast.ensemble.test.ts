@@ -3,9 +3,9 @@ import { generateChain } from '../src/data/demo.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { runBacktest } from '../src/forecast/backtest.ts';
 import { christmasDrift, rushDepartments, shiftChristmas } from '../src/forecast/christmas.ts';
-import { calibrateCombination, chooseWeights, combineSeries, SHRINK_TO_EQUAL, type InnerRows } from '../src/forecast/combination.ts';
-import { forecastSeries, memberForecasts, MEMBER_NAMES, trainModel } from '../src/forecast/ensemble.ts';
-import { horizonInfos, statForecasts, STAT_MEMBERS } from '../src/forecast/members.ts';
+import { calibrateCombination, calibrationAt, chooseWeights, combineSeries, fitCombination, SHRINK_TO_EQUAL, type InnerRows } from '../src/forecast/combination.ts';
+import { forecastSeries, INNER_BUCKETS, memberForecasts, MEMBER_NAMES, trainModel } from '../src/forecast/ensemble.ts';
+import { horizonInfos, setLevelOptions, statForecasts, STAT_MEMBERS } from '../src/forecast/members.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
 import { buildPanel, gridIndex, type Panel, type SalesRow } from '../src/forecast/panel.ts';
 import { originState } from '../src/forecast/features.ts';
@@ -93,6 +93,38 @@ describe('statistical members on the demo data', () => {
   });
 });
 
+describe('svd-naive level estimates (compared by bench/backtest.ts --members)', () => {
+  const origin = gridIndex(panel, ORIGIN);
+  const ids = panel.series.map((_, i) => i);
+
+  it('the level multiplies the smoothed seasonal naive: no level (gamma 0) divides out the default one', () => {
+    const st = originState(panel, origin, { svdRank: 3 }, ids);
+    const byDefault = statForecasts(panel, origin, ids, 13, 3, st).get('svd-naive')!;
+    try {
+      setLevelOptions({ window: 13, beta: 1, gamma: 0 });
+      const flat = statForecasts(panel, origin, ids, 13, 3, st).get('svd-naive')!;
+      let compared = 0;
+      for (const [si, values] of flat) {
+        const lvl = st.level[si] as number;
+        if (lvl === 1) continue;
+        values.forEach((v, h) => expect(v * lvl).toBeCloseTo(byDefault.get(si)![h] as number, 6));
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(5);
+      // A smoothed-series level reads nothing after the origin either.
+      setLevelOptions({ window: 8, beta: 0.5, gamma: 1 });
+      const a = statForecasts(panel, origin, ids, 13, 3).get('svd-naive')!;
+      const changed = buildPanel(rows.map((r) => (r.week > ORIGIN ? { ...r, sales: r.sales * 3 + 1000 } : r)));
+      const b = statForecasts(changed, origin, ids, 13, 3).get('svd-naive')!;
+      for (const [si, values] of a) expect(Array.from(b.get(si)!)).toEqual(Array.from(values));
+      expect([...a].some(([si, v]) => v.some((x, h) => Math.abs(x - (byDefault.get(si)![h] as number)) > 1e-6))).toBe(true);
+    } finally {
+      setLevelOptions(undefined);
+    }
+    expect(Array.from(statForecasts(panel, origin, ids, 13, 3, st).get('svd-naive')!.get(ids[0]!) ?? [])).toEqual(Array.from(byDefault.get(ids[0]!) ?? []));
+  });
+});
+
 describe('Christmas shift', () => {
   it('finds the departments with a rush in weeks 49-51 over weeks 48 and 52', () => {
     const xmas = gridIndex(panel, '2010-12-31');
@@ -164,6 +196,47 @@ describe('combination', () => {
     expect(inside).toBeGreaterThan(0.78);
     expect(inside).toBeLessThan(0.82);
   });
+
+  it('calibrates each horizon bucket on its own rows: wider errors at longer horizons, wider interval there', () => {
+    const n = 1000;
+    // Bucket 0 errors spread -50..50, bucket 1 -150..150, bucket 2 -300..300, all around a forecast of 0.
+    const spread = [50, 150, 300];
+    const y: number[] = [];
+    const bucket: number[] = [];
+    for (let b = 0; b < 3; b++) {
+      for (let i = 0; i < n; i++) {
+        y.push(((((i * 7919) % 1000) / 1000) * 2 - 1) * (spread[b] as number));
+        bucket.push(b);
+      }
+    }
+    const rows = { ...rowsOf(y, [y.map(() => 0)]), bucket: Uint8Array.from(bucket) };
+    const c = fitCombination(['only'], rows, 1, { innerOrigin: '2011-01-07', innerWeeks: 13 }, 3);
+    expect(c.bucketCalibration).toHaveLength(3);
+    expect(c.bucketWeeks).toBe(13);
+    c.bucketCalibration!.forEach((cal, b) => {
+      expect(cal.lower).toBeCloseTo(0.8 * (spread[b] as number), -1);
+      expect(cal.upper).toBeCloseTo(0.8 * (spread[b] as number), -1);
+    });
+    // Each bucket covers ~80% of its own rows; one pooled multiplier would not (too wide early, too narrow late).
+    for (const cov of c.bucketCoverage!) {
+      expect(cov).toBeGreaterThan(0.78);
+      expect(cov).toBeLessThan(0.82);
+    }
+    const pooled = calibrateCombination(rows, [1]);
+    expect(pooled.upper).toBeGreaterThan(c.bucketCalibration![0]!.upper * 1.5);
+    expect(pooled.upper).toBeLessThan(c.bucketCalibration![2]!.upper / 1.5);
+    // Horizon index h uses bucket floor(h / 13); past the last bucket, the last.
+    expect(calibrationAt(c, 0)).toEqual(c.bucketCalibration![0]);
+    expect(calibrationAt(c, 12)).toEqual(c.bucketCalibration![0]);
+    expect(calibrationAt(c, 13)).toEqual(c.bucketCalibration![1]);
+    expect(calibrationAt(c, 38)).toEqual(c.bucketCalibration![2]);
+    expect(calibrationAt(c, 51)).toEqual(c.bucketCalibration![2]);
+    const out = combineSeries(c, [new Float64Array(45)], { p10: new Float64Array(45).fill(-1), p50: new Float64Array(45), p90: new Float64Array(45).fill(1) }, 45);
+    expect(out.p90[40]! - out.p10[40]!).toBeGreaterThan(out.p90[20]! - out.p10[20]!);
+    expect(out.p90[20]! - out.p10[20]!).toBeGreaterThan(out.p90[5]! - out.p10[5]!);
+    // A combination saved before buckets existed keeps its single calibration at every horizon.
+    expect(calibrationAt({ calibration: { lower: 2, upper: 3 } }, 30)).toEqual({ lower: 2, upper: 3 });
+  });
 });
 
 describe('the combined forecast, trained on the demo data', () => {
@@ -175,6 +248,11 @@ describe('the combined forecast, trained on the demo data', () => {
     expect(c.innerWeeks).toBe(8);
     expect(c.members).toEqual([...MEMBER_NAMES]);
     expect(c.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    // One calibration per horizon bucket, each fitted on the same 8 weeks before the origin
+    // forecast from 8, 16 and 24 weeks before them.
+    expect(c.bucketCalibration).toHaveLength(INNER_BUCKETS);
+    expect(c.bucketWeeks).toBe(8);
+    for (const cov of c.bucketCoverage!) expect(Math.abs(cov - 0.8)).toBeLessThan(0.03);
     for (const m of MEMBER_NAMES) expect(by[m]?.weight).toBe(c.weights[c.members.indexOf(m)]);
     expect(report.results[0]?.name).toBe('combined');
     // The combination is no worse than its average member, and beats seasonal naive.

@@ -6,8 +6,10 @@ import { Wmae } from './wmae.ts';
  * How the members of the forecast are combined (docs/forecasting.md): a weighted average of
  * their p50s, the weights chosen on an inner window before the training cut-off, and an 80%
  * interval around the combination whose half-widths are the network's, rescaled so that 10%
- * of the inner window's actuals fall below it and 10% above (split conformal). Pure: arrays
- * in, numbers out; ensemble.ts computes the members.
+ * of the inner window's actuals fall below it and 10% above (split conformal), separately per
+ * horizon bucket (horizons 1-13, 14-26, 27-39 with 13-week buckets): the inner window is
+ * forecast from several inner origins, so every bucket has its own out-of-sample rows. Pure:
+ * arrays in, numbers out; ensemble.ts computes the members.
  */
 
 export interface CombinationSettings {
@@ -15,9 +17,18 @@ export interface CombinationSettings {
   members: string[];
   /** Non-negative, sum 1. */
   weights: number[];
-  /** Multipliers of the network's lower / upper half-widths around the combined p50. */
+  /** Multipliers of the network's lower / upper half-widths around the combined p50 (all buckets pooled). */
   calibration: Calibration;
-  /** The inner window: forecasts from `innerOrigin` of the `innerWeeks` weeks up to the cut-off. */
+  /**
+   * The same per horizon bucket: bucket b covers horizons b x bucketWeeks + 1 .. (b + 1) x
+   * bucketWeeks; horizons past the last bucket use the last. Absent on combinations fitted
+   * before buckets existed (then `calibration` serves every horizon).
+   */
+  bucketCalibration?: Calibration[];
+  bucketWeeks?: number;
+  /** Coverage of the calibrated interval on each bucket's inner rows. */
+  bucketCoverage?: number[];
+  /** The inner window: the `innerWeeks` weeks up to the cut-off, forecast from `innerOrigin` (bucket 1) and earlier origins (the later buckets). */
   innerOrigin: string;
   innerWeeks: number;
   innerRows: number;
@@ -38,7 +49,17 @@ export interface InnerRows {
   /** The network's p50 - p10 and p90 - p50 (>= 0). */
   lower: Float64Array;
   upper: Float64Array;
+  /** Horizon bucket of each row (0 = the first bucketWeeks horizons); all 0 when absent. */
+  bucket?: Uint8Array;
 }
+
+function combinedAt(rows: InnerRows, weights: readonly number[], i: number): number {
+  let f = 0;
+  for (let k = 0; k < weights.length; k++) f += (weights[k] as number) * ((rows.preds[k] as Float64Array)[i] as number);
+  return f;
+}
+
+const inBucket = (rows: InnerRows, i: number, bucket: number | undefined) => bucket === undefined || (rows.bucket?.[i] ?? 0) === bucket;
 
 /** Step of the weight grid (multiples of 1/STEPS). */
 const STEPS = 20;
@@ -51,11 +72,7 @@ export const SHRINK_TO_EQUAL = 0.5;
 
 function wmaeOf(rows: InnerRows, weights: readonly number[], holidayWeight: number): number {
   const w = new Wmae(holidayWeight);
-  for (let i = 0; i < rows.n; i++) {
-    let f = 0;
-    for (let k = 0; k < weights.length; k++) f += (weights[k] as number) * ((rows.preds[k] as Float64Array)[i] as number);
-    w.add(Math.abs((rows.y[i] as number) - f), rows.holiday[i] === 1);
-  }
+  for (let i = 0; i < rows.n; i++) w.add(Math.abs((rows.y[i] as number) - combinedAt(rows, weights, i)), rows.holiday[i] === 1);
   return w.value();
 }
 
@@ -85,19 +102,36 @@ export function chooseWeights(rows: InnerRows, holidayWeight: number): number[] 
   return best.map((w) => (1 - SHRINK_TO_EQUAL) * w + SHRINK_TO_EQUAL / k);
 }
 
-/** Split-conformal multipliers of the half-widths so that ~10% of rows fall below and ~10% above. */
-export function calibrateCombination(rows: InnerRows, weights: readonly number[]): Calibration {
-  if (rows.n === 0) return { lower: 1, upper: 1 };
-  const lo = new Float64Array(rows.n);
-  const hi = new Float64Array(rows.n);
+/**
+ * Split-conformal multipliers of the half-widths so that ~10% of rows fall below and ~10%
+ * above: of every row, or of one horizon bucket's rows.
+ */
+export function calibrateCombination(rows: InnerRows, weights: readonly number[], bucket?: number): Calibration {
+  const lo: number[] = [];
+  const hi: number[] = [];
   for (let i = 0; i < rows.n; i++) {
-    let f = 0;
-    for (let k = 0; k < weights.length; k++) f += (weights[k] as number) * ((rows.preds[k] as Float64Array)[i] as number);
+    if (!inBucket(rows, i, bucket)) continue;
+    const f = combinedAt(rows, weights, i);
     const y = rows.y[i] as number;
-    lo[i] = (f - y) / Math.max(rows.lower[i] as number, 1e-6);
-    hi[i] = (y - f) / Math.max(rows.upper[i] as number, 1e-6);
+    lo.push((f - y) / Math.max(rows.lower[i] as number, 1e-6));
+    hi.push((y - f) / Math.max(rows.upper[i] as number, 1e-6));
   }
-  return { lower: Math.max(0.05, quantileSorted(lo.sort(), 0.9)), upper: Math.max(0.05, quantileSorted(hi.sort(), 0.9)) };
+  if (lo.length === 0) return { lower: 1, upper: 1 };
+  const q = (v: number[]) => Math.max(0.05, quantileSorted(Float64Array.from(v).sort(), 0.9));
+  return { lower: q(lo), upper: q(hi) };
+}
+
+function coverageOf(rows: InnerRows, weights: readonly number[], cal: Calibration, bucket?: number): number {
+  let covered = 0;
+  let n = 0;
+  for (let i = 0; i < rows.n; i++) {
+    if (!inBucket(rows, i, bucket)) continue;
+    const f = combinedAt(rows, weights, i);
+    const y = rows.y[i] as number;
+    n++;
+    if (y >= f - cal.lower * (rows.lower[i] as number) && y <= f + cal.upper * (rows.upper[i] as number)) covered++;
+  }
+  return covered / Math.max(n, 1);
 }
 
 /** Weights, calibration and the inner-window scores of a combination. */
@@ -106,25 +140,39 @@ export function fitCombination(
   rows: InnerRows,
   holidayWeight: number,
   window: { innerOrigin: string; innerWeeks: number },
+  buckets = 1,
 ): CombinationSettings {
   const weights = chooseWeights(rows, holidayWeight);
   const calibration = calibrateCombination(rows, weights);
   const innerWmae: Record<string, number> = {};
   members.forEach((m, k) => (innerWmae[m] = wmaeOf(rows, members.map((_, j) => (j === k ? 1 : 0)), holidayWeight)));
   innerWmae.combined = wmaeOf(rows, weights, holidayWeight);
-  let covered = 0;
-  for (let i = 0; i < rows.n; i++) {
-    let f = 0;
-    for (let k = 0; k < weights.length; k++) f += (weights[k] as number) * ((rows.preds[k] as Float64Array)[i] as number);
-    const y = rows.y[i] as number;
-    if (y >= f - calibration.lower * (rows.lower[i] as number) && y <= f + calibration.upper * (rows.upper[i] as number)) covered++;
-  }
-  return { members: [...members], weights, calibration, ...window, innerRows: rows.n, innerWmae, innerCoverage: covered / Math.max(rows.n, 1) };
+  const bucketCalibration = Array.from({ length: buckets }, (_, b) => calibrateCombination(rows, weights, b));
+  const bucketCoverage = bucketCalibration.map((cal, b) => coverageOf(rows, weights, cal, b));
+  return {
+    members: [...members],
+    weights,
+    calibration,
+    bucketCalibration,
+    bucketWeeks: window.innerWeeks,
+    bucketCoverage,
+    ...window,
+    innerRows: rows.n,
+    innerWmae,
+    innerCoverage: coverageOf(rows, weights, calibration),
+  };
+}
+
+/** The calibration of horizon index `h` (0-based): its bucket's, the last bucket's past them, or the pooled one. */
+export function calibrationAt(settings: Pick<CombinationSettings, 'calibration' | 'bucketCalibration' | 'bucketWeeks'>, h: number): Calibration {
+  const buckets = settings.bucketCalibration;
+  if (!buckets || buckets.length === 0 || !settings.bucketWeeks) return settings.calibration;
+  return buckets[Math.min(Math.floor(h / settings.bucketWeeks), buckets.length - 1)] as Calibration;
 }
 
 /** The combined forecast of one series: p50 = sum of w x member p50; the interval from the network's half-widths. */
 export function combineSeries(
-  settings: Pick<CombinationSettings, 'weights' | 'calibration'>,
+  settings: Pick<CombinationSettings, 'weights' | 'calibration' | 'bucketCalibration' | 'bucketWeeks'>,
   memberP50: readonly ArrayLike<number>[],
   network: { p10: ArrayLike<number>; p50: ArrayLike<number>; p90: ArrayLike<number> },
   horizon: number,
@@ -136,9 +184,10 @@ export function combineSeries(
     let f = 0;
     settings.weights.forEach((w, k) => (f += w * ((memberP50[k] as ArrayLike<number>)[h] as number)));
     const m = network.p50[h] as number;
+    const cal = calibrationAt(settings, h);
     p50[h] = f;
-    p10[h] = f - settings.calibration.lower * Math.max(m - (network.p10[h] as number), 0);
-    p90[h] = f + settings.calibration.upper * Math.max((network.p90[h] as number) - m, 0);
+    p10[h] = f - cal.lower * Math.max(m - (network.p10[h] as number), 0);
+    p90[h] = f + cal.upper * Math.max((network.p90[h] as number) - m, 0);
   }
   return { p10, p50, p90 };
 }

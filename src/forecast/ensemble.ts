@@ -62,30 +62,65 @@ export async function forecastSeries(model: Forecastable, panel: Panel, origin: 
   });
 }
 
+/** Horizon buckets of the inner window: horizons up to 3 x valWeeks (39 weeks by default) get their own calibration. */
+export const INNER_BUCKETS = 3;
+/** The earliest inner origin: the network's first training origin (train.ts `trainingOrigins`). */
+const MIN_INNER_ORIGIN = 13;
+
 /**
- * Chooses the weights and calibrates the interval on the inner window: every member forecasts
- * the last `valWeeks` weeks up to the cut-off `until` from `until - valWeeks` (the network never
- * trained on those targets: they are its validation split). `sample` bounds the series used
- * (scale mode: a seeded draw, as in training).
+ * Chooses the weights and calibrates the interval on the inner window, the last `valWeeks`
+ * weeks up to the cut-off `until` (the network never trained on those targets: they are its
+ * validation split). Bucket b (0-based) forecasts them from `until - (b + 1) x valWeeks`, so
+ * its rows are horizons b x valWeeks + 1 .. (b + 1) x valWeeks, out of sample for every
+ * member; the weights are chosen on all buckets' rows, the interval per bucket. `sample`
+ * bounds the series used (scale mode: a seeded draw, as in training).
  */
 export async function fitEnsemble(model: Forecastable, panel: Panel, until: number, sample?: number): Promise<CombinationSettings> {
   const weeks = model.hyper.valWeeks;
-  const inner = until - weeks;
-  let ids = panel.series.map((_, i) => i).filter((i) => {
-    const s = panel.series[i] as PanelSeries;
-    return s.first <= inner && s.last > inner;
-  });
-  const subset = seriesSubsets(ids.length, 1, sample, model.hyper.seed + 1)?.[0];
-  if (subset) ids = Array.from(subset, (k) => ids[k] as number);
-  const { network, members } = await memberForecasts(model, panel, inner, ids, weeks);
-  const rows = innerRows(panel, inner, until, network, MEMBER_NAMES.map((m) => members.get(m) ?? new Map()));
-  return fitCombination(MEMBER_NAMES, rows, model.hyper.holidayWeight, { innerOrigin: panel.weeks[inner] as string, innerWeeks: weeks });
+  const parts: InnerRows[] = [];
+  for (let b = 0; b < INNER_BUCKETS; b++) {
+    const inner = until - (b + 1) * weeks;
+    if (b > 0 && inner < MIN_INNER_ORIGIN) break;
+    let ids = panel.series.map((_, i) => i).filter((i) => {
+      const s = panel.series[i] as PanelSeries;
+      return s.first <= inner && s.last > until - weeks;
+    });
+    const subset = seriesSubsets(ids.length, 1, sample, model.hyper.seed + 1)?.[0];
+    if (subset) ids = Array.from(subset, (k) => ids[k] as number);
+    const { network, members } = await memberForecasts(model, panel, inner, ids, (b + 1) * weeks);
+    parts.push(innerRows(panel, inner, until - weeks, until, b, network, MEMBER_NAMES.map((m) => members.get(m) ?? new Map())));
+  }
+  return fitCombination(MEMBER_NAMES, concatRows(parts), model.hyper.holidayWeight, { innerOrigin: panel.weeks[until - weeks] as string, innerWeeks: weeks }, parts.length);
 }
 
-/** The scored rows of the inner window: every known actual after `inner` up to `until`. */
-function innerRows(panel: Panel, inner: number, until: number, network: readonly SeriesForecast[], members: readonly Map<number, Float64Array>[]): InnerRows {
+function concatRows(parts: readonly InnerRows[]): InnerRows {
+  const n = parts.reduce((a, p) => a + p.n, 0);
+  const join = <T extends Float64Array | Uint8Array>(make: (n: number) => T, get: (p: InnerRows) => T): T => {
+    const out = make(n);
+    let at = 0;
+    for (const p of parts) {
+      out.set(get(p), at);
+      at += p.n;
+    }
+    return out;
+  };
+  const f64 = (k: number) => new Float64Array(k);
+  const u8 = (k: number) => new Uint8Array(k);
+  return {
+    n,
+    y: join(f64, (p) => p.y),
+    holiday: join(u8, (p) => p.holiday),
+    preds: MEMBER_NAMES.map((_, k) => join(f64, (p) => p.preds[k] as Float64Array)),
+    lower: join(f64, (p) => p.lower),
+    upper: join(f64, (p) => p.upper),
+    bucket: join(u8, (p) => p.bucket as Uint8Array),
+  };
+}
+
+/** The scored rows of one bucket: every known actual after `from` up to `until`, forecast from `inner`. */
+function innerRows(panel: Panel, inner: number, from: number, until: number, bucket: number, network: readonly SeriesForecast[], members: readonly Map<number, Float64Array>[]): InnerRows {
   let n = 0;
-  for (const f of network) for (let t = inner + 1; t <= until; t++) if (!Number.isNaN((panel.series[f.series] as PanelSeries).y[t] as number)) n++;
+  for (const f of network) for (let t = from + 1; t <= until; t++) if (!Number.isNaN((panel.series[f.series] as PanelSeries).y[t] as number)) n++;
   const rows: InnerRows = {
     n,
     y: new Float64Array(n),
@@ -93,11 +128,12 @@ function innerRows(panel: Panel, inner: number, until: number, network: readonly
     preds: members.map(() => new Float64Array(n)),
     lower: new Float64Array(n),
     upper: new Float64Array(n),
+    bucket: new Uint8Array(n).fill(bucket),
   };
   let i = 0;
   for (const f of network) {
     const s = panel.series[f.series] as PanelSeries;
-    for (let t = inner + 1; t <= until; t++) {
+    for (let t = from + 1; t <= until; t++) {
       const y = s.y[t] as number;
       if (Number.isNaN(y)) continue;
       const h = t - inner - 1;

@@ -96,13 +96,60 @@ function stlEts(st: OriginState, si: number, infos: readonly TargetInfo[], out: 
   });
 }
 
+/**
+ * How svd-naive estimates the level at the origin. Undefined: the network's `level` feature
+ * (raw last 13 weeks over last year's, square-rooted, clamped to 0.8-1.25).
+ */
+export interface LevelOptions {
+  /** Weeks before the origin compared with their aligned weeks a year back (smoothed series). */
+  window: number;
+  /** Weight of the series' own ratio against its department's (log scale): 1 = own, 0 = department's. */
+  beta: number;
+  /** Overall damping towards 1 (log scale): 1 = none. */
+  gamma: number;
+}
+
+let levelOptions: LevelOptions | undefined;
+
+/** Sets svd-naive's level estimate (bench/backtest.ts --members compares them on the inner window). */
+export function setLevelOptions(options: LevelOptions | undefined): void {
+  levelOptions = options;
+}
+
+/** Sum of `values` over the `window` weeks up to the origin over their aligned weeks a year back (NaN if < 4 pairs). */
+function yearRatio(st: OriginState, values: Float64Array, first: number, window: number): number {
+  let num = 0;
+  let den = 0;
+  let k = 0;
+  for (let i = st.origin; i > st.origin - window && i >= first; i--) {
+    const y = values[i] as number;
+    const src = alignedFrom(values, plain(st.gridAlign[i] as Alignment), st.origin);
+    if (Number.isNaN(y) || Number.isNaN(src)) continue;
+    num += y;
+    den += src;
+    k++;
+  }
+  return k >= 4 && num > 0 && den > 0 ? num / den : NaN;
+}
+
+/** The smoothed series' level ratio, shrunk towards its department's and damped (LevelOptions). */
+function smoothedLevel(st: OriginState, si: number, o: LevelOptions): number {
+  const s = st.panel.series[si] as PanelSeries;
+  const own = yearRatio(st, st.smooth[si] as Float64Array, s.first, o.window);
+  const agg = st.deptAgg.get(s.dept);
+  const dept = agg ? yearRatio(st, agg.sum, 0, o.window) : NaN;
+  const lo = Number.isFinite(dept) ? Math.log(dept) : 0;
+  const ls = Number.isFinite(own) ? Math.log(own) : lo;
+  return Math.exp(Math.min(0.4, Math.max(-0.4, o.gamma * (o.beta * ls + (1 - o.beta) * lo))));
+}
+
 /** Smoothed seasonal naive: the two-year blend of the smoothed aligned weeks x the growth level. */
 function svdNaive(st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array): void {
   const sm = st.smooth[si] as Float64Array;
   const o = st.origin;
   const r13 = st.recent13[si] as number;
   const g = st.growth[si] as number;
-  const lvl = st.level[si] as number;
+  const lvl = levelOptions ? smoothedLevel(st, si, levelOptions) : (st.level[si] as number);
   infos.forEach((t, h) => {
     const s1 = alignedFrom(sm, plain(t.a1), o);
     if (Number.isNaN(s1)) {
