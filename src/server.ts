@@ -51,6 +51,11 @@ async function shutDown(steps: [name: string, run: () => Promise<unknown>][], de
   return abandoned;
 }
 
+async function drain(state: AppState, ms: number): Promise<void> {
+  state.phase = 'stopping';
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export interface RunningServer {
   services: Services;
   server: ServerType;
@@ -160,6 +165,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       void retrains.stop();
       const abandoned = await shutDown(
         [
+          // Readiness drops first and the port stays open while load balancers route away.
+          ['readiness drain', () => drain(state, config.drainMs)],
           ['http server', () => new Promise<void>((resolve) => server.close(() => resolve()))],
           ['replies in flight', () => services.drain()],
           ['platform connections', () => supervisor.stop()],

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { newReference } from '../chat/dispatch.ts';
 import { UserError } from '../chat/errors.ts';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -40,6 +41,13 @@ export function jsonErrorHandler(logger: Logger, metrics?: Pick<Metrics, 'errors
     }
     // The audit middleware of /api/v1 names the request first, so its row carries this reference.
     const ref = (c.var as { ref?: string }).ref ?? newReference();
+    // Nothing is wrong with the request: the database is away (restart, failover) and comes back.
+    if (isDatabaseUnavailable(err)) {
+      logger.warn({ err: String(err), ref, path: c.req.path }, 'request failed: database unavailable');
+      metrics?.errors.inc({ kind: 'database' });
+      c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return errorResponse(c, 503, 'The database is unavailable; try again shortly.', { code: 'database_unavailable', ref });
+    }
     logger.error({ err, ref, path: c.req.path }, 'request failed');
     metrics?.errors.inc({ kind: 'internal' });
     return errorResponse(c, 500, `Something went wrong (ref ${ref}).`, { code: 'internal', ref });
