@@ -127,7 +127,8 @@ export async function openPglite(dataDir: string): Promise<Database> {
  * reconnects back off to at most a second (the driver's default grows to 20 s, which held
  * queued queries that long), so a call fails within seconds instead of hanging.
  */
-const CONNECT_TIMEOUT_S = 3;
+const CONNECT_TIMEOUT_S = 2;
+const PROBE_TIMEOUT_MS = 1_000;
 const reconnectBackoff = (retries: number) => Math.min(0.05 * 2 ** retries, 1);
 
 /** Names this process's connections on the server, so the health probe can count them. */
@@ -137,13 +138,32 @@ function applicationName(): string {
 
 function postgresHealth(url: string, appName: string): { health: DatabaseHealth; end: () => Promise<void> } {
   // A connection of its own: a pool busy with long queries must not read as a database away.
-  const probe = postgres(url, { max: 1, connect_timeout: 2, backoff: reconnectBackoff, onnotice: () => {}, connection: { application_name: `${appName}:probe` } });
+  const connect = () => postgres(url, { max: 1, connect_timeout: 2, backoff: reconnectBackoff, onnotice: () => {}, connection: { application_name: `${appName}:probe` } });
+  let probe = connect();
   const health = new DatabaseHealth({
+    timeoutMs: PROBE_TIMEOUT_MS,
     probe: async () => {
-      const [row] = await probe<PoolUsage[]>`
-        SELECT count(*)::int AS open, count(*) FILTER (WHERE state <> 'idle')::int AS busy
-        FROM pg_stat_activity WHERE application_name = ${appName}`;
-      return row;
+      const client = probe;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('health probe timed out')), PROBE_TIMEOUT_MS - 50)));
+        const [row] = await Promise.race([
+          client<PoolUsage[]>`
+            SELECT count(*)::int AS open, count(*) FILTER (WHERE state <> 'idle')::int AS busy
+            FROM pg_stat_activity WHERE application_name = ${appName}`,
+          late,
+        ]);
+        return row;
+      } catch (err) {
+        // A fresh client for the next probe: whatever state this one's connection is in cannot stick.
+        if (probe === client) {
+          probe = connect();
+          void client.end({ timeout: 0 }).catch(() => {});
+        }
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   });
   health.start();

@@ -11,6 +11,7 @@ import { requireScope } from '../auth/middleware.ts';
 import type { AdapterStatus } from './supervisor.ts';
 import { databaseGate } from './database-gate.ts';
 import { readyStats } from './readiness.ts';
+import { metricSources } from './metric-sources.ts';
 import { RETRY_AFTER_SECONDS } from '../db/health.ts';
 
 export interface AppState {
@@ -44,12 +45,15 @@ export function createApp(services: Services, state: AppState = { phase: 'ready'
   const app = new Hono();
   const { metrics, logger } = services;
 
+  metrics.observe(metricSources(services.db, () => state.phase));
   app.use('*', async (c, next) => {
+    const started = performance.now();
     await next();
     metrics.httpRequests.inc({ route: c.req.routePath, method: c.req.method, status: String(c.res.status) });
+    metrics.httpDuration.observe({ route: c.req.routePath, method: c.req.method }, (performance.now() - started) / 1000);
   });
 
-  app.onError(jsonErrorHandler(logger, metrics));
+  app.onError(jsonErrorHandler(logger, metrics, services.db.health));
   app.use('*', databaseGate(services.db.health, (path) => UNGATED.test(path)));
 
   // Up, whatever a platform is doing; each adapter's own state is shown beside.

@@ -87,6 +87,17 @@ export interface OutageFigures {
 const allReady = async (replicas: Replica[]) =>
   (await Promise.all(replicas.map((r) => fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((res) => res.status === 200, () => false)))).every(Boolean);
 
+/** Each replica's /readyz answer and last log lines other than "request failed: database unavailable". */
+async function diagnose(replicas: Replica[]): Promise<string> {
+  const parts = await Promise.all(
+    replicas.map(async (r) => {
+      const ready = await fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(3_000) }).then((res) => res.text(), (e: Error) => e.message);
+      return `${r.name} (exit ${JSON.stringify(r.exit)}): /readyz ${ready}; log: ${r.log.filter((l) => !l.includes('database unavailable')).slice(-6).join('\n')}`;
+    }),
+  );
+  return parts.join('\n');
+}
+
 /** Ingest running on every replica; the database restarted (fast), then stopped for `outageMs`. */
 export async function restartAndStop(rig: Rig, tag: number, outageMs = 12_000): Promise<OutageFigures> {
   const load = new IngestLoad(() => rig.replicas.map((r) => r.url), rig.token, { tag, workers: 6 });
@@ -101,7 +112,9 @@ export async function restartAndStop(rig: Rig, tag: number, outageMs = 12_000): 
   await sleep(outageMs);
   await rig.cluster.start();
   const startedAt = Date.now();
-  await until('every replica ready', () => allReady(rig.replicas), 30_000, 100);
+  await until('every replica ready', () => allReady(rig.replicas), 30_000, 100).catch(async (err: Error) => {
+    throw new Error(`${err.message}: ${await diagnose(rig.replicas)}`);
+  });
   const recoverMs = Date.now() - startedAt;
   await sleep(2_000);
   await load.stop();
