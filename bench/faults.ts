@@ -34,7 +34,7 @@ try {
   );
 
   const rolling = await rollingRestart(rig, 20);
-  console.log(`rolling restart behind a readiness-routing proxy: ${rolling.requests} requests, ${rolling.failed} failed; exit codes ${rolling.exitCodes.join(', ')}; slowest stop ${rolling.maxStopMs} ms`);
+  console.log(`rolling restart behind a readiness-routing proxy: ${rolling.requests} requests, ${rolling.failed} failed ${JSON.stringify(rolling.failures)}; exit codes ${rolling.exitCodes.join(', ')}; slowest stop ${rolling.maxStopMs} ms`);
 } finally {
   await rig.close();
 }

@@ -47,7 +47,7 @@ export async function createRig(count = 2, env: Record<string, string> = {}): Pr
   await migrate(db, url);
   await seed(db);
   const { token } = await createToken(db, { name: 'faults', scopes: ['ingest'] });
-  const replicaEnv = { DATABASE_URL: url, STORECAST_SECRET_KEY: TEST_SECRET_KEY_HEX, STORECAST_OUTBOUND_ALLOW: '127.0.0.1', STORECAST_DRAIN_SECONDS: '1', ...env };
+  const replicaEnv = { DATABASE_URL: url, STORECAST_SECRET_KEY: TEST_SECRET_KEY_HEX, STORECAST_OUTBOUND_ALLOW: '127.0.0.1', STORECAST_DRAIN_SECONDS: '2', ...env };
   const replicas: Replica[] = [];
   for (let i = 0; i < count; i++) replicas.push(new Replica(String.fromCharCode(65 + i), await freePort(), replicaEnv));
   for (const r of replicas) r.start();
@@ -218,6 +218,8 @@ export async function killMidDelivery(rig: Rig): Promise<KillFigures> {
 export interface RollingFigures {
   requests: number;
   failed: number;
+  /** Each failure: its status (0: no answer) and when it started, in ms after the nearest SIGTERM. */
+  failures: { status: number; afterSigtermMs: number }[];
   exitCodes: (number | null)[];
   /** Longest a replica took from SIGTERM to exit. */
   maxStopMs: number;
@@ -234,11 +236,13 @@ export async function rollingRestart(rig: Rig, tag: number, restart = rig.replic
   const load = new IngestLoad(() => [base], rig.token, { tag, workers: 6 });
   load.start();
   const exitCodes: (number | null)[] = [];
+  const signals: number[] = [];
   let maxStopMs = 0;
   try {
     await sleep(1_500);
     for (const replica of rig.replicas.slice(0, restart)) {
       const signalled = Date.now();
+      signals.push(signalled);
       replica.signal('SIGTERM');
       exitCodes.push((await replica.exited()).code);
       maxStopMs = Math.max(maxStopMs, Date.now() - signalled);
@@ -250,5 +254,8 @@ export async function rollingRestart(rig: Rig, tag: number, restart = rig.replic
     await load.stop();
     await proxy.close();
   }
-  return { requests: load.calls.length, failed: load.calls.filter((c) => c.status !== 200).length, exitCodes, maxStopMs };
+  const failures = load.calls
+    .filter((c) => c.status !== 200)
+    .map((c) => ({ status: c.status, afterSigtermMs: c.at - signals.reduce((best, s) => (Math.abs(c.at - s) < Math.abs(c.at - best) ? s : best), signals[0] ?? 0) }));
+  return { requests: load.calls.length, failed: failures.length, failures, exitCodes, maxStopMs };
 }
