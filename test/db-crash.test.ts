@@ -25,9 +25,11 @@ describe('a database backend terminated under a held lock (postgres.js nextWrite
   });
   afterAll(async () => t?.cleanup());
 
-  it('settles the lock release with an error instead of crashing the process, and the pool answers after', async () => {
+  it('settles a statement on a dead transaction or lock connection with CONNECTION_CLOSED instead of crashing the process; the pool answers after', async () => {
     const { code, stdout, stderr } = await run({ DB_URL: t.url! });
     expect(stderr).not.toMatch(/Cannot read properties of null/);
+    expect(stdout).toContain('transaction statement after the kill: CONNECTION_CLOSED');
+    expect(stdout).toContain('after the transaction: pool answers 1');
     expect(stdout).toContain('round 3: pool answers 1');
     expect(stdout).toContain('survived');
     expect(code).toBe(0);
