@@ -117,6 +117,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     throw err;
   });
   logger.info({ database: config.database.kind === 'postgres' ? 'postgres' : `pglite:${config.database.dataDir}` }, 'database ready');
+  db.health.onChange((up, err) =>
+    up ? logger.info('database reachable again: answering') : logger.error({ err: String(err ?? 'no answer within a second') }, 'database unreachable: answering 503 with Retry-After until it is back'),
+  );
   logAccessMode(config, logger);
   // Refuse to start, rather than invent a key, when the stored webhook URLs would not decrypt.
   await openSecretKey(config, db, logger).catch(async (err: unknown) => {

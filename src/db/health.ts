@@ -61,6 +61,8 @@ export class DatabaseHealth {
   private probing: Promise<void> | undefined;
   private stopped = true;
   private readonly downListeners = new Set<() => void>();
+  private readonly changeListeners: ((up: boolean, err?: unknown) => void)[] = [];
+  private lastError: unknown;
 
   constructor(private readonly options: HealthOptions) {}
 
@@ -103,6 +105,11 @@ export class DatabaseHealth {
     return true;
   }
 
+  /** Calls `listener` at every change of `up` (with the probe's error when it goes down): the log says it once. */
+  onChange(listener: (up: boolean, err?: unknown) => void): void {
+    this.changeListeners.push(listener);
+  }
+
   /** Calls `listener` once, the next time the database is seen away; returns how to cancel. */
   onceDown(listener: () => void): () => void {
     this.downListeners.add(listener);
@@ -115,7 +122,13 @@ export class DatabaseHealth {
       const { timeoutMs = 1_000 } = this.options;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
-      const outcome = await Promise.race([this.options.probe().then((u) => ({ usage: u }), () => 'failed' as const), late]);
+      const outcome = await Promise.race([
+        this.options.probe().then(
+          (u) => ({ usage: u }),
+          (err: unknown) => ((this.lastError = err), 'failed' as const),
+        ),
+        late,
+      ]);
       clearTimeout(timer);
       if (typeof outcome === 'object') this.usage = outcome.usage;
       this.set(typeof outcome === 'object');
@@ -127,6 +140,7 @@ export class DatabaseHealth {
     if (up === this.isUp) return;
     this.isUp = up;
     this.changedAt = Date.now();
+    for (const l of this.changeListeners) l(up, up ? undefined : this.lastError);
     if (up) return;
     const listeners = [...this.downListeners];
     this.downListeners.clear();

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { newReference } from '../chat/dispatch.ts';
 import { UserError } from '../chat/errors.ts';
-import { isDatabaseUnavailable, RETRY_AFTER_SECONDS, type DatabaseHealth } from '../db/health.ts';
+import { DatabaseUnavailableError, isDatabaseUnavailable, RETRY_AFTER_SECONDS, type DatabaseHealth } from '../db/health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -45,7 +45,8 @@ export function jsonErrorHandler(logger: Logger, metrics?: Pick<Metrics, 'errors
     if (isDatabaseUnavailable(err)) {
       // The probe looks now, so requests still waiting on the pool are answered 503 too (database-gate.ts).
       health?.report(err);
-      logger.warn({ err: String(err), ref, path: c.req.path }, 'request failed: database unavailable');
+      // Refusals while the outage is known are not logged one by one: server.ts logs the outage.
+      if (!(err instanceof DatabaseUnavailableError)) logger.warn({ err: String(err), ref, path: c.req.path }, 'request failed: database unavailable');
       metrics?.errors.inc({ kind: 'database' });
       c.header('Retry-After', String(RETRY_AFTER_SECONDS));
       return errorResponse(c, 503, 'The database is unavailable; try again shortly.', { code: 'database_unavailable', ref });
