@@ -61,6 +61,9 @@ export const envSchema = z.object({
   // Unset: demo data for the embedded database only; never into a production Postgres.
   STORECAST_DEMO: z.enum(['auto', 'never']).optional(),
   STORECAST_SHUTDOWN_TIMEOUT: z.coerce.number().min(1).max(3600).default(30),
+  // On SIGTERM, /readyz answers 503 this long before the port closes, so a load balancer polling
+  // it routes away first. Unset: 5 s with DATABASE_URL (replicas behind one), 0 embedded.
+  STORECAST_DRAIN_SECONDS: z.coerce.number().min(0).max(600).optional(),
   STORECAST_TRAIN_ON_START: booleanFlag(true),
   // Training at chain scale (src/forecast/train.ts ScaleSettings): auto switches on above the
   // series count; on/off force it. Series per origin is what scale mode samples.
@@ -150,6 +153,8 @@ export interface Config {
   demoData: 'auto' | 'never';
   /** Longest graceful shutdown; then the process exits, logging what it abandoned. */
   shutdownTimeoutMs: number;
+  /** Not ready but still answering, on SIGTERM, before the port closes (part of the shutdown deadline). */
+  drainMs: number;
   trainOnStart: boolean;
   /** Training at chain scale: mode, the series count above which 'auto' turns it on, series sampled per origin. */
   trainScale: { mode: 'auto' | 'on' | 'off'; seriesThreshold: number; seriesPerOrigin: number };
@@ -249,6 +254,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : { kind: 'pglite', dataDir: e.STORECAST_DATA_DIR },
     demoData: e.STORECAST_DEMO ?? (e.DATABASE_URL ? 'never' : 'auto'),
     shutdownTimeoutMs: e.STORECAST_SHUTDOWN_TIMEOUT * 1000,
+    drainMs: (e.STORECAST_DRAIN_SECONDS ?? (e.DATABASE_URL ? 5 : 0)) * 1000,
     trainOnStart: e.STORECAST_TRAIN_ON_START,
     trainScale: { mode: e.STORECAST_TRAIN_SCALE, seriesThreshold: e.STORECAST_TRAIN_SCALE_SERIES, seriesPerOrigin: e.STORECAST_TRAIN_SCALE_SAMPLE },
     secretKey: decodeKey(e.STORECAST_SECRET_KEY),

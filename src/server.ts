@@ -51,6 +51,11 @@ async function shutDown(steps: [name: string, run: () => Promise<unknown>][], de
   return abandoned;
 }
 
+async function drain(state: AppState, ms: number): Promise<void> {
+  state.phase = 'stopping';
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export interface RunningServer {
   services: Services;
   server: ServerType;
@@ -112,6 +117,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     throw err;
   });
   logger.info({ database: config.database.kind === 'postgres' ? 'postgres' : `pglite:${config.database.dataDir}` }, 'database ready');
+  db.health.onChange((up, err) =>
+    up ? logger.info('database reachable again: answering') : logger.error({ err: String(err ?? 'no answer within a second') }, 'database unreachable: answering 503 with Retry-After until it is back'),
+  );
   logAccessMode(config, logger);
   // Refuse to start, rather than invent a key, when the stored webhook URLs would not decrypt.
   await openSecretKey(config, db, logger).catch(async (err: unknown) => {
@@ -160,6 +168,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       void retrains.stop();
       const abandoned = await shutDown(
         [
+          // Readiness drops first and the port stays open while load balancers route away.
+          ['readiness drain', () => drain(state, config.drainMs)],
           ['http server', () => new Promise<void>((resolve) => server.close(() => resolve()))],
           ['replies in flight', () => services.drain()],
           ['platform connections', () => supervisor.stop()],

@@ -44,7 +44,7 @@ export function createApiApp(services: Services, options: ApiOptions = {}): ApiA
       return errorResponse(c, 400, message, { code: 'invalid' });
     },
   });
-  app.onError(jsonErrorHandler(services.logger, services.metrics));
+  app.onError(jsonErrorHandler(services.logger, services.metrics, services.db.health));
   app.use('*', auditCalls(services));
   const deps = { services, secretKey: resolveSecretKey(services.config, services.logger), maxIngestBytes: options.maxIngestBytes ?? DEFAULT_MAX_INGEST_BYTES };
   for (const register of API_ROUTES) register(app, deps);

@@ -21,7 +21,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'The body is larger than this route accepts.',
   415: 'The Content-Type is not one this route accepts.',
   500: 'Something went wrong on our side; the answer carries a reference.',
-  503: 'Busy or not ready; try again (see Retry-After).',
+  503: 'Busy, not ready, or the database is unavailable; try again (see Retry-After).',
 };
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 415 | 500 | 503;

@@ -7,6 +7,7 @@ import { parseText, parseTyped, suggestCommand, usage } from './parse.ts';
 import type { Reply } from './reply.ts';
 import type { Scope } from '../scope.ts';
 import type { Access } from '../access/access.ts';
+import { isDatabaseUnavailable } from '../db/health.ts';
 
 export type CommandRegistry = ReadonlyMap<string, Command>;
 
@@ -31,7 +32,8 @@ export type DispatchOutcome =
   | { kind: 'limited'; reply: Reply; error: { message: string; retryAfterSeconds: number } }
   /** The access check refused: nothing ran. */
   | { kind: 'denied'; reply: Reply; error: UserErrorInfo; /** The data it reached for, when it named some. */ scope?: Scope }
-  | { kind: 'internal-error'; reply: Reply; error: { ref: string } };
+  /** `unavailable`: the database was away; nothing is wrong with the command, trying again shortly is. */
+  | { kind: 'internal-error'; reply: Reply; error: { ref: string; unavailable?: true } };
 
 export const newReference = () => randomBytes(4).toString('hex');
 
@@ -44,6 +46,19 @@ export function userErrorReply(error: UserErrorInfo): Reply {
   // A corrected command line is offered as a one-click follow-up.
   const actions = error.suggestion?.startsWith('/') ? [{ label: `Run ${error.suggestion}`, command: error.suggestion }] : [];
   return { title: 'That command needs a fix', summary: error.message, facts, actions, visibility: 'ephemeral', context: {}, data: { error } };
+}
+
+/** The answer while the database is away: short, and says it passes. */
+export function unavailableReply(ref?: string): Reply {
+  return {
+    title: 'Database unavailable',
+    summary: `storecast cannot reach its database right now${ref ? ` (ref ${ref})` : ''}. Please try again shortly.`,
+    facts: [],
+    actions: [],
+    visibility: 'ephemeral',
+    context: {},
+    data: { error: { code: 'DATABASE_UNAVAILABLE', ...(ref ? { ref } : {}) } },
+  };
 }
 
 export function internalErrorReply(ref: string): Reply {
@@ -185,6 +200,10 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
       return { kind: 'user-error', reply: userErrorReply(error), error };
     }
     const ref = ctx.requestId.slice(0, 8);
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: String(err), ref, input }, 'command failed: database unavailable');
+      return { kind: 'internal-error', reply: unavailableReply(ref), error: { ref, unavailable: true } };
+    }
     log.error({ err, ref, input }, 'command failed');
     return { kind: 'internal-error', reply: internalErrorReply(ref), error: { ref } };
   }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +13,7 @@ import * as schema from './schema.ts';
 import { lockDataDir, prepareDataDir, tightenFiles } from './datadir.ts';
 import type { Config } from '../config.ts';
 import { ensureAggregates } from '../data/rollup.ts';
+import { DatabaseHealth, type PoolUsage } from './health.ts';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -35,6 +37,10 @@ export interface Database extends SqlSession {
    * replicas does. PGlite has one process per data directory (its lock file): `fn` just runs.
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Whether the database answers now, known without asking it (src/db/health.ts). */
+  readonly health: DatabaseHealth;
+  /** Most connections this process opens (pool saturation = busy / this). */
+  readonly poolMax: number;
   close(): Promise<void>;
 }
 
@@ -81,6 +87,8 @@ function pgliteDatabase(pg: PGlite, close: () => Promise<void>): Database {
     ...pgliteSession(pg),
     transaction: (fn) => pg.transaction((tx) => fn(pgliteSession(tx))),
     withLock: (_name, fn) => fn(),
+    health: DatabaseHealth.alwaysUp(),
+    poolMax: 1,
     close,
   };
 }
@@ -114,11 +122,68 @@ export async function openPglite(dataDir: string): Promise<Database> {
   });
 }
 
+/**
+ * Bounds on a database that is away: a connection attempt gives up after CONNECT_TIMEOUT_S and
+ * reconnects back off to at most a second (the driver's default grows to 20 s, which held
+ * queued queries that long), so a call fails within seconds instead of hanging.
+ */
+const CONNECT_TIMEOUT_S = 2;
+const PROBE_TIMEOUT_MS = 1_000;
+const reconnectBackoff = (retries: number) => Math.min(0.05 * 2 ** retries, 1);
+
+/** Names this process's connections on the server, so the health probe can count them. */
+function applicationName(): string {
+  return `storecast:${hostname()}:${process.pid}`.slice(0, 63);
+}
+
+function postgresHealth(url: string, appName: string): { health: DatabaseHealth; end: () => Promise<void> } {
+  // A connection of its own: a pool busy with long queries must not read as a database away.
+  const connect = () => postgres(url, { max: 1, connect_timeout: 2, backoff: reconnectBackoff, onnotice: () => {}, connection: { application_name: `${appName}:probe` } });
+  let probe = connect();
+  const health = new DatabaseHealth({
+    timeoutMs: PROBE_TIMEOUT_MS,
+    probe: async () => {
+      const client = probe;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('health probe timed out')), PROBE_TIMEOUT_MS - 50)));
+        const [row] = await Promise.race([
+          client<PoolUsage[]>`
+            SELECT count(*)::int AS open, count(*) FILTER (WHERE state <> 'idle')::int AS busy
+            FROM pg_stat_activity WHERE application_name = ${appName}`,
+          late,
+        ]);
+        return row;
+      } catch (err) {
+        // A fresh client for the next probe: whatever state this one's connection is in cannot stick.
+        if (probe === client) {
+          probe = connect();
+          void client.end({ timeout: 0 }).catch(() => {});
+        }
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  });
+  health.start();
+  return {
+    health,
+    end: async () => {
+      health.stop();
+      await probe.end({ timeout: 1 });
+    },
+  };
+}
+
 export async function openPostgres(url: string, options: { max?: number; statementTimeoutMs?: number } = {}): Promise<Database> {
+  const appName = applicationName();
   // statement_timeout rides on each connection's startup parameters: no round trip per query.
-  const connection = options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {};
-  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {}, connection });
+  const connection = { application_name: appName, ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}) };
+  const max = options.max ?? 10;
+  const sql = postgres(url, { max, onnotice: () => {}, connection, connect_timeout: CONNECT_TIMEOUT_S, backoff: reconnectBackoff });
   const orm = drizzlePostgres(sql, { schema }) as unknown as Orm;
+  const { health, end } = postgresHealth(url, appName);
   return {
     kind: 'postgres',
     orm,
@@ -130,11 +195,17 @@ export async function openPostgres(url: string, options: { max?: number; stateme
         await reserved`SELECT pg_advisory_lock(hashtext(${name}))`;
         return await fn();
       } finally {
+        // A backend that died took the lock with it; the patched driver settles this with CONNECTION_CLOSED.
         await reserved`SELECT pg_advisory_unlock(hashtext(${name}))`.catch(() => {});
         reserved.release();
       }
     },
-    close: () => sql.end({ timeout: 5 }),
+    health,
+    poolMax: max,
+    close: async () => {
+      await end();
+      await sql.end({ timeout: 5 });
+    },
   };
 }
 

@@ -62,7 +62,7 @@ const TRAIN_LOCK = 7261002;
  * (the process died): it no longer blocks training, and the next claim marks it failed. A
  * live run renews it every minute (keepTrainingAlive), however long it trains.
  */
-const STALE_TRAINING_MINUTES = 5;
+export const STALE_TRAINING_MINUTES = 5;
 
 type Row = {
   version: number;

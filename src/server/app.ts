@@ -4,16 +4,20 @@ import { createApiApp, type ApiOptions } from '../api/app.ts';
 import { jsonErrorHandler } from './errors.ts';
 import { signInPage } from './console-pages.ts';
 import { consoleSession, consoleSessionRoutes } from './console-session.ts';
-import { dataStats } from '../data/stats.ts';
 import type { Services } from '../services.ts';
 import { discordRoutes, type DiscordAdapterOptions } from '../adapters/discord/index.ts';
 import { slackRoutes, type SlackAdapterOptions } from '../adapters/slack/index.ts';
 import { requireScope } from '../auth/middleware.ts';
 import type { AdapterStatus } from './supervisor.ts';
+import { databaseGate } from './database-gate.ts';
+import { readyStats } from './readiness.ts';
+import { metricSources } from './metric-sources.ts';
+import { RETRY_AFTER_SECONDS } from '../db/health.ts';
 
 export interface AppState {
   /** Set once demo data (if any) is loaded and the server can answer from data. */
-  phase: 'starting' | 'loading-data' | 'load-failed' | 'ready';
+  /** `stopping`: SIGTERM came; still answering while load balancers route away (STORECAST_DRAIN_SECONDS). */
+  phase: 'starting' | 'loading-data' | 'load-failed' | 'ready' | 'stopping';
   /** The last failed demo-data load, while it waits for its retry. */
   error?: { message: string; retryAt: string; attempts: number };
   /** Connection-holding adapters and their states (Slack Socket Mode, Discord gateway). */
@@ -27,6 +31,9 @@ export interface AppOptions {
   api?: ApiOptions;
 }
 
+/** Answered whatever the database does (database-gate.ts). */
+const UNGATED = /^\/(healthz|readyz|metrics|slack|discord)(\/|$)/;
+
 const consoleHtml = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
 
 /**
@@ -38,19 +45,25 @@ export function createApp(services: Services, state: AppState = { phase: 'ready'
   const app = new Hono();
   const { metrics, logger } = services;
 
+  metrics.observe(metricSources(services.db, () => state.phase));
   app.use('*', async (c, next) => {
+    const started = performance.now();
     await next();
     metrics.httpRequests.inc({ route: c.req.routePath, method: c.req.method, status: String(c.res.status) });
+    metrics.httpDuration.observe({ route: c.req.routePath, method: c.req.method }, (performance.now() - started) / 1000);
   });
 
-  app.onError(jsonErrorHandler(logger, metrics));
+  app.onError(jsonErrorHandler(logger, metrics, services.db.health));
+  app.use('*', databaseGate(services.db.health, (path) => UNGATED.test(path)));
 
   // Up, whatever a platform is doing; each adapter's own state is shown beside.
   app.get('/healthz', (c) => c.json({ status: 'ok', ...(state.adapters ? { adapters: state.adapters() } : {}) }));
 
+  // Answers within a second either way: a load balancer's probe reads "not ready", never a timeout.
   app.get('/readyz', async (c) => {
     if (state.phase !== 'ready') return c.json({ status: state.phase, ...(state.error ? { error: state.error } : {}) }, 503);
-    const stats = await dataStats(services.db);
+    const stats = await readyStats(services.db);
+    if (!stats) return c.json({ status: 'database-unavailable', since: services.db.health.since.toISOString() }, 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
     if (stats.storeWeekRows === 0) return c.json({ status: 'no-data', hint: 'import data with `storecast import FILE...`' }, 503);
     return c.json({ status: 'ready', data: { stores: stats.stores, salesRows: stats.salesRows, lastWeek: stats.lastWeek } });
   });

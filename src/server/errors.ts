@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { newReference } from '../chat/dispatch.ts';
 import { UserError } from '../chat/errors.ts';
+import { DatabaseUnavailableError, isDatabaseUnavailable, RETRY_AFTER_SECONDS, type DatabaseHealth } from '../db/health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -27,7 +28,7 @@ export function errorResponse<S extends ContentfulStatusCode>(c: Context, status
  * Refusals thrown as HTTPException (middleware) answer with their status and message;
  * anything else is an internal error: a reference for the user, the details in the log.
  */
-export function jsonErrorHandler(logger: Logger, metrics?: Pick<Metrics, 'errors'>): ErrorHandler {
+export function jsonErrorHandler(logger: Logger, metrics?: Pick<Metrics, 'errors'>, health?: Pick<DatabaseHealth, 'report'>): ErrorHandler {
   return (err, c) => {
     // A problem the caller can fix, found below the route (an internal webhook address).
     if (err instanceof UserError) return errorResponse(c, 400, err.message, { code: err.details.code?.toLowerCase() ?? 'bad_request' });
@@ -40,6 +41,16 @@ export function jsonErrorHandler(logger: Logger, metrics?: Pick<Metrics, 'errors
     }
     // The audit middleware of /api/v1 names the request first, so its row carries this reference.
     const ref = (c.var as { ref?: string }).ref ?? newReference();
+    // Nothing is wrong with the request: the database is away (restart, failover) and comes back.
+    if (isDatabaseUnavailable(err)) {
+      // The probe looks now, so requests still waiting on the pool are answered 503 too (database-gate.ts).
+      health?.report(err);
+      // Refusals while the outage is known are not logged one by one: server.ts logs the outage.
+      if (!(err instanceof DatabaseUnavailableError)) logger.warn({ err: String(err), ref, path: c.req.path }, 'request failed: database unavailable');
+      metrics?.errors.inc({ kind: 'database' });
+      c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return errorResponse(c, 503, 'The database is unavailable; try again shortly.', { code: 'database_unavailable', ref });
+    }
     logger.error({ err, ref, path: c.req.path }, 'request failed');
     metrics?.errors.inc({ kind: 'internal' });
     return errorResponse(c, 500, `Something went wrong (ref ${ref}).`, { code: 'internal', ref });

@@ -12,7 +12,7 @@ import {
   type APIInteractionResponse,
   type REST,
 } from './djs.ts';
-import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput, type CommandRegistry } from '../../chat/dispatch.ts';
+import { busyReply, precheck, splitCommandLine, unavailableReply, userErrorReply, type CommandInput, type CommandRegistry } from '../../chat/dispatch.ts';
 import { answer, answerWords, type AnswerChannel } from '../../chat/answer.ts';
 import type { Logger } from '../../logger.ts';
 import { resolveAccess } from '../../access/access.ts';
@@ -112,8 +112,10 @@ function plan(deps: InteractionDeps, interaction: APIInteraction, input: Command
     const m = replyToDiscord(userErrorReply(problem), { ephemeral: true });
     return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { ...m.body, flags: MessageFlags.Ephemeral } as never } };
   }
-  if (services.busy('discord')) {
-    const m = replyToDiscord(busyReply(), { ephemeral: true });
+  // A database known to be away is said in the initial response, not after a wait for a query to fail.
+  const refusal = services.busy('discord') ? busyReply() : !services.db.health.up ? unavailableReply() : undefined;
+  if (refusal) {
+    const m = replyToDiscord(refusal, { ephemeral: true });
     return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { ...m.body, flags: MessageFlags.Ephemeral } as never } };
   }
   const user = interaction.member?.user ?? interaction.user;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { App, webApi, type Authorize, type Receiver } from '@slack/bolt';
-import { busyReply, precheck, splitCommandLine, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
+import { busyReply, precheck, splitCommandLine, unavailableReply, userErrorReply, type CommandInput } from '../../chat/dispatch.ts';
 import { answer, answerWords, type AnswerChannel } from '../../chat/answer.ts';
 import { runReadAs, understandText, unreadAnswer } from '../../chat/plain/ask.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
@@ -203,7 +203,8 @@ async function start(ctx: ListenerContext, args: StartArgs): Promise<void> {
   const { input, csv, share, line } = args.input ? { input: args.input, csv: false, share: false, line: args.readAs ?? `/${args.input.name}` } : slackInput(args.commandName, args.text);
   const problem = precheck(services.registry, input, { platform: 'slack', workspace: args.workspace });
   if (problem) services.metrics.errors.inc({ kind: 'user' });
-  const refusal = problem ? userErrorReply(problem) : services.busy('slack') ? busyReply() : undefined;
+  // A database known to be away is said in the ack, not after a wait for a query to fail.
+  const refusal = problem ? userErrorReply(problem) : services.busy('slack') ? busyReply() : !services.db.health.up ? unavailableReply() : undefined;
   if (refusal && args.readAs) refusal.summary = `Read as \`${args.readAs}\`. ${refusal.summary}`;
   if (refusal) {
     const message = { response_type: 'ephemeral', ...replyToMessage(refusal) };

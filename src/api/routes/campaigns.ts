@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Asker, Services } from '../../services.ts';
 import { consoleAsker } from '../../server/console-session.ts';
+import { RETRY_AFTER_SECONDS } from '../../db/health.ts';
 import { errorResponse } from '../../server/errors.ts';
 import { createCampaign, parseStoreList } from '../../campaigns/campaigns.ts';
 import { secured } from '../access.ts';
@@ -38,7 +39,7 @@ const create = createRoute({
   summary: 'Record a campaign (admin token)',
   middleware: [limitBody(16 * 1024, 'A campaign is a small JSON object (at most 16 KiB).')],
   request: { body: { required: true, content: { 'application/json': { schema: CampaignRequest } } } },
-  responses: { 201: { description: 'Recorded', content: { 'application/json': { schema: Campaign } } }, ...errors(400, 401, 403, 413, 415, 500) },
+  responses: { 201: { description: 'Recorded', content: { 'application/json': { schema: Campaign } } }, ...errors(400, 401, 403, 413, 415, 500, 503) },
 });
 
 const list = createRoute({
@@ -46,7 +47,7 @@ const list = createRoute({
   path: '/campaigns',
   tags: ['Campaigns'],
   summary: 'The campaigns whose stores the caller may see',
-  responses: { 200: { description: 'The campaigns', content: { 'application/json': { schema: z.object({ campaigns: z.array(Campaign) }) } } }, ...errors(400, 401, 403, 500) },
+  responses: { 200: { description: 'The campaigns', content: { 'application/json': { schema: z.object({ campaigns: z.array(Campaign) }) } } }, ...errors(400, 401, 403, 500, 503) },
 });
 
 const askerOf = (c: Context): Asker => {
@@ -59,6 +60,10 @@ function refusal(c: Context, outcome: Awaited<ReturnType<Services['run']>>) {
   if (outcome.kind === 'denied') return errorResponse(c, 403, outcome.error.message, { code: 'forbidden' });
   if (outcome.kind === 'user-error') return errorResponse(c, 400, outcome.error.message, { code: 'invalid' });
   if (outcome.kind === 'limited') return errorResponse(c, 400, outcome.error.message, { code: 'rate_limited' });
+  if (outcome.kind === 'internal-error' && outcome.error.unavailable) {
+    c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    return errorResponse(c, 503, outcome.reply.summary, { code: 'database_unavailable', ref: outcome.error.ref });
+  }
   return errorResponse(c, 500, outcome.reply.summary, { code: 'internal', ...(outcome.kind === 'internal-error' ? { ref: outcome.error.ref } : {}) });
 }
 

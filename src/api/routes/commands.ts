@@ -5,6 +5,7 @@ import { ask, type AskOutcome } from '../../chat/plain/ask.ts';
 import { usage } from '../../chat/parse.ts';
 import { contextLine, tableAsCsv } from '../../chat/reply.ts';
 import { consoleAsker } from '../../server/console-session.ts';
+import { RETRY_AFTER_SECONDS } from '../../db/health.ts';
 import { errorResponse } from '../../server/errors.ts';
 import type { Services } from '../../services.ts';
 import { secured } from '../access.ts';
@@ -65,7 +66,8 @@ const runCommand = createRoute({
     500: { description: 'An internal error, with a reference', content: { 'application/json': { schema: CommandAnswer } } },
     403: { description: 'Not allowed: the asker may not see that data, or another site started the request', content: { 'application/json': { schema: z.union([CommandAnswer, ErrorSchema]) } } },
     429: { description: 'More commands than the rate limit allows a minute (STORECAST_RATE_LIMIT); see Retry-After', content: { 'application/json': { schema: CommandAnswer } } },
-    ...errors(413, 415, 503),
+    503: { description: 'Busy, or the database is unavailable (see Retry-After)', content: { 'application/json': { schema: z.union([CommandAnswer, ErrorSchema]) } } },
+    ...errors(413, 415),
   },
 });
 
@@ -101,6 +103,10 @@ async function respondWithOutcome(c: Context, outcome: AskOutcome, services: Ser
   if (outcome.kind === 'limited') {
     c.header('Retry-After', String(outcome.error.retryAfterSeconds));
     return c.json(body, 429);
+  }
+  if (outcome.kind === 'internal-error' && outcome.error.unavailable) {
+    c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    return c.json(body, 503);
   }
   return outcome.kind === 'user-error' ? c.json(body, 400) : c.json(body, 500);
 }
