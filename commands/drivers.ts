@@ -1,8 +1,8 @@
 import { driversChart } from '../charts/index.ts';
 import { defineCommand } from '../src/chat/command.ts';
+import { areaOptions, markdownImpactLine } from './follow-ups.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
-import { commandLine } from '../src/chat/parse.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { areaReach, areaScope } from '../src/chat/area.ts';
 import { salesDrivers, type DriverEffect } from '../src/analytics/drivers.ts';
@@ -10,8 +10,6 @@ import { memoByData } from '../src/analytics/memo.ts';
 import { loadPanel } from '../src/analytics/panel.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { describeScope } from '../src/scope.ts';
-import markdownImpact from './markdown-impact.ts';
-import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const signed = (v: number) => `${v >= 0 ? '+' : '-'}${Math.abs(v).toFixed(2)}`;
 const describe = (e: DriverEffect) => `${signed(e.estimate.beta)} SD per SD (95%: ${signed(e.estimate.lower)} to ${signed(e.estimate.upper)}) · ${e.strength}`;
@@ -29,10 +27,7 @@ function reading(effects: readonly DriverEffect[]): string {
 const driversCommand = defineCommand({
   name: 'drivers',
   description: 'What moves de-seasonalised sales: temperature, fuel price, CPI, unemployment, markdowns (standardised effects, 95% intervals).',
-  options: [
-    { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
-    { name: 'region', type: 'string', description: 'Region name, e.g. South' },
-  ],
+  options: areaOptions,
   keywords: ['all', 'chain'],
   examples: ['/drivers store 5', '/drivers region West', '/drivers chain'],
   reach: areaReach,
@@ -58,7 +53,7 @@ const driversCommand = defineCommand({
         rows: d.effects.map((e) => [e.driver, round4(e.estimate.beta), round4(e.estimate.lower), round4(e.estimate.upper), e.strength]),
         filename: `drivers-${scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? scope.region.toLowerCase() : 'chain'}.csv`,
       },
-      actions: [{ label: 'Markdown impact', command: commandLine(markdownImpact, { store: scope.kind === 'store' ? scope.store : undefined, region: scope.kind === 'region' ? scope.region : undefined }) }],
+      actions: [{ label: 'Markdown impact', command: markdownImpactLine( { store: scope.kind === 'store' ? scope.store : undefined, region: scope.kind === 'region' ? scope.region : undefined }) }],
       visibility: 'channel',
       context: {
         dataThrough: window.lastWeek,

@@ -1,25 +1,18 @@
 import { forecastChart } from '../charts/index.ts';
 import { defineCommand } from '../src/chat/command.ts';
+import { forecastOptions, forecastLine, salesLine, holidayImpactLine } from './follow-ups.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { money, percent, weekLabel } from '../src/chat/format.ts';
-import { commandLine } from '../src/chat/parse.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
 import { describeScope } from '../src/scope.ts';
 import { weeklySeries } from '../src/analytics/series.ts';
 import { holidayCalendar } from '../src/data/holidays.ts';
 import { addWeeks } from '../src/data/weeks.ts';
-import holidayImpact from './holiday-impact.ts';
-import sales from './sales.ts';
-import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const forecast = defineCommand({
   name: 'forecast',
   description: 'Forecast weekly sales of a store (or one department) with an 80% interval.',
-  options: [
-    { name: 'store', type: 'integer', ...FIELD_RANGES.store, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
-    { name: 'dept', type: 'integer', ...FIELD_RANGES.dept, aliases: ['department'], autocomplete: 'dept', description: 'Department number (default: the whole store)' },
-    { name: 'horizon', type: 'integer', min: 1, max: 52, default: 8, positional: true, aliases: ['week', 'weeks', 'h'], description: 'Weeks ahead, 1-52 (default 8)' },
-  ],
+  options: forecastOptions,
   examples: ['/forecast store 5 week 12', '/forecast store 5 dept 7', '/forecast 12'],
   reach: ({ store, dept }) => (dept === undefined ? { kind: 'store', store } : { kind: 'store-dept', store, dept }),
   async handler(options, ctx): Promise<Reply> {
@@ -79,9 +72,9 @@ const forecast = defineCommand({
         filename: `forecast-store${store}${dept ? `-dept${dept}` : ''}-${horizon}w.csv`,
       },
       actions: [
-        ...(horizon + 4 <= 52 ? [{ label: '+4 weeks', command: commandLine(forecast, { store, dept, horizon: horizon + 4 }) }] : []),
-        { label: 'Holiday impact', command: commandLine(holidayImpact, { store }) },
-        { label: 'Sales history', command: commandLine(sales, { store, dept }) },
+        ...(horizon + 4 <= 52 ? [{ label: '+4 weeks', command: forecastLine( { store, dept, horizon: horizon + 4 }) }] : []),
+        { label: 'Holiday impact', command: holidayImpactLine( { store }) },
+        { label: 'Sales history', command: salesLine( { store, dept }) },
       ],
       visibility: 'channel',
       context: { dataThrough: lastWeek, model: result.model, notes },

@@ -1,28 +1,20 @@
 import { holidayImpactChart } from '../charts/index.ts';
 import { defineCommand } from '../src/chat/command.ts';
+import { holidayImpactOptions, forecastLine, holidayImpactLine } from './follow-ups.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { percent } from '../src/chat/format.ts';
-import { commandLine } from '../src/chat/parse.ts';
 import { areaReach, areaScope } from '../src/chat/area.ts';
 import { holidayImpact as holidayLifts } from '../src/analytics/holiday-impact.ts';
 import { describeScope } from '../src/scope.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { HOLIDAY_NAMES, findHoliday } from '../src/data/holidays.ts';
-import forecast from './forecast.ts';
-import { FIELD_RANGES } from '../src/data/limits.ts';
-
-const HOLIDAY_CHOICES = ['super-bowl', 'labor-day', 'thanksgiving', 'christmas'] as const;
 
 const holidayImpact = defineCommand({
   name: 'holiday-impact',
   description: 'Sales lift of holiday weeks vs the surrounding normal weeks, per holiday and year, with 95% intervals.',
-  options: [
-    { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
-    { name: 'region', type: 'string', description: 'Region name, e.g. South' },
-    { name: 'holiday', type: 'choice', choices: HOLIDAY_CHOICES, description: 'Only this holiday' },
-  ],
+  options: holidayImpactOptions,
   keywords: ['all'],
   examples: ['/holiday-impact store 5', '/holiday-impact all thanksgiving', '/holiday-impact region south holiday christmas'],
   reach: areaReach,
@@ -59,11 +51,11 @@ const holidayImpact = defineCommand({
       actions: [
         ...(store !== undefined
           ? [
-              { label: 'Forecast', command: commandLine(forecast, { store, horizon: 12 }) },
-              { label: 'All stores', command: commandLine(holidayImpact, {}) },
+              { label: 'Forecast', command: forecastLine( { store, horizon: 12 }) },
+              { label: 'All stores', command: holidayImpactLine( {}) },
             ]
           : []),
-        ...(holiday ? [] : [{ label: 'Thanksgiving only', command: commandLine(holidayImpact, { store, region, holiday: 'thanksgiving' }) }]),
+        ...(holiday ? [] : [{ label: 'Thanksgiving only', command: holidayImpactLine( { store, region, holiday: 'thanksgiving' }) }]),
       ],
       visibility: 'channel',
       context: { dataThrough: window.lastWeek },

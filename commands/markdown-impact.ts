@@ -1,9 +1,9 @@
 import { markdownImpactChart } from '../charts/index.ts';
 import { defineCommand } from '../src/chat/command.ts';
+import { areaOptions, driversLine } from './follow-ups.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { money } from '../src/chat/format.ts';
-import { commandLine } from '../src/chat/parse.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { areaReach, areaScope, perDollar } from '../src/chat/area.ts';
 import { distinguishable, markdownImpact, type MarkdownImpact } from '../src/analytics/markdowns.ts';
@@ -13,8 +13,6 @@ import type { Estimate } from '../src/analytics/regression.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { describeScope } from '../src/scope.ts';
-import drivers from './drivers.ts';
-import { FIELD_RANGES } from '../src/data/limits.ts';
 
 const interval = (e: Estimate) => `${perDollar(e.beta)} per $1 (95%: ${perDollar(e.lower)} to ${perDollar(e.upper)})`;
 
@@ -29,10 +27,7 @@ function verdict(m: MarkdownImpact): string {
 const markdownImpactCommand = defineCommand({
   name: 'markdown-impact',
   description: 'Incremental sales per markdown dollar (all and per type) vs a baseline that keeps season, holidays and trend, 95% intervals.',
-  options: [
-    { name: 'store', type: 'integer', ...FIELD_RANGES.store, positional: true, autocomplete: 'store', description: 'Store number (default: all stores)' },
-    { name: 'region', type: 'string', description: 'Region name, e.g. South' },
-  ],
+  options: areaOptions,
   keywords: ['all', 'chain'],
   examples: ['/markdown-impact store 5', '/markdown-impact region South', '/markdown-impact chain'],
   reach: areaReach,
@@ -72,7 +67,7 @@ const markdownImpactCommand = defineCommand({
         ],
         filename: `markdown-impact-${slug}.csv`,
       },
-      actions: [{ label: 'What drives sales', command: commandLine(drivers, { store: scope.kind === 'store' ? scope.store : undefined, region: scope.kind === 'region' ? scope.region : undefined }) }],
+      actions: [{ label: 'What drives sales', command: driversLine( { store: scope.kind === 'store' ? scope.store : undefined, region: scope.kind === 'region' ? scope.region : undefined }) }],
       visibility: 'channel',
       context: {
         dataThrough: window.lastWeek,

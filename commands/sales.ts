@@ -1,26 +1,18 @@
 import { salesChart } from '../charts/index.ts';
 import { defineCommand } from '../src/chat/command.ts';
+import { salesOptions, forecastLine, holidayImpactLine } from './follow-ups.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { money, percent, weekLabel } from '../src/chat/format.ts';
-import { commandLine } from '../src/chat/parse.ts';
 import { requireSeries } from '../src/chat/series-check.ts';
 import { describeScope } from '../src/scope.ts';
 import { yearOverYear } from '../src/analytics/series.ts';
 import { holidayCalendar } from '../src/data/holidays.ts';
-import forecast from './forecast.ts';
-import holidayImpact from './holiday-impact.ts';
-import { FIELD_RANGES } from '../src/data/limits.ts';
 
 export default defineCommand({
   name: 'sales',
   description: 'Weekly sales history of a store (or one department) with the same weeks last year.',
-  options: [
-    { name: 'store', type: 'integer', ...FIELD_RANGES.store, required: true, positional: true, autocomplete: 'store', description: 'Store number' },
-    { name: 'dept', type: 'integer', ...FIELD_RANGES.dept, aliases: ['department'], autocomplete: 'dept', description: 'Department number' },
-    { name: 'from', type: 'date', aliases: ['since'], description: 'First week, YYYY-MM-DD (default: a year before the last)' },
-    { name: 'to', type: 'date', aliases: ['until'], description: 'Last week, YYYY-MM-DD (default: latest)' },
-  ],
+  options: salesOptions,
   examples: ['/sales store 5', '/sales store 5 dept 7 from 2011-11-01 to 2012-01-31'],
   reach: ({ store, dept }) => (dept === undefined ? { kind: 'store', store } : { kind: 'store-dept', store, dept }),
   async handler(options, ctx): Promise<Reply> {
@@ -69,8 +61,8 @@ export default defineCommand({
         filename: `sales-store${store}${dept ? `-dept${dept}` : ''}.csv`,
       },
       actions: [
-        { label: 'Forecast', command: commandLine(forecast, { store, dept, horizon: 12 }) },
-        { label: 'Holiday impact', command: commandLine(holidayImpact, { store }) },
+        { label: 'Forecast', command: forecastLine( { store, dept, horizon: 12 }) },
+        { label: 'Holiday impact', command: holidayImpactLine( { store }) },
       ],
       visibility: 'channel',
       context: { dataThrough: lastWeek },

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { FIELD_DEFAULTS, FIELD_RANGES, type RangedField } from '../data/limits.ts';
 import { errorResponse } from '../server/errors.ts';
 
 /** The one error shape of /api/v1 (built by server/errors.ts). */
@@ -7,7 +8,7 @@ export const ErrorSchema = z
   .object({
     error: z.object({
       code: z.string().openapi({ example: 'invalid' }),
-      message: z.string().openapi({ example: 'store: must be a whole number from 1 to 99999' }),
+      message: z.string().openapi({ example: `store: must be a whole number from ${FIELD_RANGES.store.min} to ${FIELD_RANGES.store.max}` }),
       ref: z.string().optional().openapi({ description: 'Quote it to an admin: the log has the details under this reference.' }),
     }),
   })
@@ -36,3 +37,32 @@ export function errors<S extends ErrorStatus>(...statuses: S[]): Record<S, Error
 export function limitBody(maxSize: number, message: string) {
   return bodyLimit({ maxSize, onError: (c) => errorResponse(c, 413, message) });
 }
+
+const shown = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * A whole-number field with its range from FIELD_RANGES (src/data/limits.ts), the one the
+ * import validators, chat and the CLI check: the document publishes what is accepted.
+ */
+export function wholeField(field: RangedField, description?: string) {
+  const { min, max } = FIELD_RANGES[field];
+  return z
+    .number()
+    .int()
+    .min(min)
+    .max(max)
+    .openapi({ description: `${description ? `${description}; ` : ''}${shown(min)}-${shown(max)}` });
+}
+
+/** A number field with its range from FIELD_RANGES. */
+export function numberField(field: RangedField, description?: string) {
+  const { min, max } = FIELD_RANGES[field];
+  return z
+    .number()
+    .min(min)
+    .max(max)
+    .openapi({ description: `${description ? `${description}; ` : ''}${shown(min)} to ${shown(max)}` });
+}
+
+/** An optional row field, documented with what its absence means (FIELD_DEFAULTS). */
+export const holidayField = () => z.boolean().optional().openapi({ description: FIELD_DEFAULTS.isHoliday.means });

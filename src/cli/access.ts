@@ -6,6 +6,7 @@ import { consoleEntitled } from '../access/access.ts';
 import { recordAudit } from '../audit/log.ts';
 import { endSessionsOf, endUnentitledSessions } from '../auth/console-sessions.ts';
 import { UserError } from '../chat/errors.ts';
+import { FIELD_RANGES } from '../data/limits.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
 import { callOperatorApi, type OperatorEndpoint } from '../server/operator.ts';
 import { EXIT_USAGE, withCli, type CliContext } from './context.ts';
@@ -22,7 +23,8 @@ function areaFrom(opts: AreaFlags, required: boolean): AreaScope | undefined {
   if (given > 1 || (required && given === 0)) throw new UserError(`Give ${required ? 'exactly' : 'at most'} one of --store N, --region NAME, --chain.`);
   if (opts.store !== undefined) {
     const store = Number(opts.store);
-    if (!(Number.isInteger(store) && store >= 1 && store <= 9999)) throw new UserError('--store must be a store number (1-9999).');
+    const { min, max } = FIELD_RANGES.store;
+    if (!(/^\d+$/.test(String(opts.store)) && store >= min && store <= max)) throw new UserError(`--store must be a store number (${min}-${max.toLocaleString('en-US')}).`);
     return { kind: 'store', store };
   }
   if (opts.region !== undefined) {

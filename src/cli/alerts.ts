@@ -34,7 +34,7 @@ const CREATE_EXAMPLE = 'storecast alerts create --kind stock --store 5 --below-w
 
 /**
  * The flags as /alert's options, checked by the parser and the rule building of chat (and
- * Discord): one validation, the same limits (store 1-9999, dept 1-999, 0-26 weeks, 0-100%).
+ * Discord): one validation, the same limits (store and dept from FIELD_RANGES, 0-26 weeks, 0-100%).
  */
 function ruleOf(o: CreateOptions): { scope: StockScope; condition: AlertCondition } {
   // Flags not given are undefined, which the parser leaves out.

@@ -1,6 +1,7 @@
 import { UserError } from '../chat/errors.ts';
 import { parseStoreList, validateCampaign } from '../campaigns/campaigns.ts';
 import { clip } from '../util/text.ts';
+import { isHolidayWeek } from './holidays.ts';
 import { FIELD_RANGES, INPUT_LIMITS, type Range } from './limits.ts';
 import { AGGREGATE_DELTA_CTES, SALES_UPSERT_CTES } from './rollup.ts';
 import { WEEKDAYS, isoDate, parseIsoDate } from './weeks.ts';
@@ -92,6 +93,12 @@ function flag(v: string | undefined, column: string): 't' | 'f' {
     default:
       return reject(`${column} must be TRUE/FALSE or 1/0, got ${shown(v)}`);
   }
+}
+
+/** A holiday flag, or when left out the calendar's answer for `week` (FIELD_DEFAULTS.isHoliday). */
+function holidayFlag(v: string | undefined, column: string, week: string): 't' | 'f' {
+  if (isMissing(v)) return isHolidayWeek(week) ? 't' : 'f';
+  return flag(v, column);
 }
 
 function friday(d: Date | undefined, raw: string, column: string, expected: string): string {
@@ -247,7 +254,7 @@ export const FORMATS: readonly FileFormat[] = [
         const store = integer(f[0], 'Store', FIELD_RANGES.store);
         const week = dayFirstWeek(f[1], 'Date');
         const sales = decimal(f[2], 'Weekly_Sales', FIELD_RANGES.storeSales, false);
-        const holiday = flag(f[3], 'Holiday_Flag');
+        const holiday = holidayFlag(f[3], 'Holiday_Flag', week);
         const rest = [
           decimal(f[4], 'Temperature', FIELD_RANGES.temperature, true),
           decimal(f[5], 'Fuel_Price', FIELD_RANGES.fuelPrice, true),
@@ -293,7 +300,7 @@ export const FORMATS: readonly FileFormat[] = [
         const store = knownStore(f[0], ctx);
         const week = isoWeek(f[1], 'Date');
         const values = FEATURE_COLUMNS.map(([name, range], i) => decimal(f[i + 2], name, range, true));
-        return { csv: `${store},${week},${values.join(',')},${flag(f[11], 'IsHoliday')}` };
+        return { csv: `${store},${week},${values.join(',')},${holidayFlag(f[11], 'IsHoliday', week)}` };
       }),
     upsert: [
       `WITH up AS (
@@ -312,8 +319,9 @@ export const FORMATS: readonly FileFormat[] = [
   },
   {
     name: 'train',
-    description: 'Kaggle train.csv: Store,Dept,Date,Weekly_Sales,IsHoliday',
+    description: 'Kaggle train.csv: Store,Dept,Date,Weekly_Sales,IsHoliday (IsHoliday may be left out: the holiday calendar decides)',
     columns: ['Store', 'Dept', 'Date', 'Weekly_Sales', 'IsHoliday'],
+    optional: ['IsHoliday'],
     loadOrder: 3,
     staging: { columns: ['ord', 'store_id', 'dept_id', 'week', 'sales', 'is_holiday'], ddl: 'ord int, store_id int, dept_id int, week date, sales float8, is_holiday bool' },
     validate: (f, ctx) =>
@@ -321,7 +329,7 @@ export const FORMATS: readonly FileFormat[] = [
         const store = knownStore(f[0], ctx);
         const dept = integer(f[1], 'Dept', FIELD_RANGES.dept);
         const week = isoWeek(f[2], 'Date');
-        return { csv: `${store},${dept},${week},${decimal(f[3], 'Weekly_Sales', FIELD_RANGES.deptSales, false)},${flag(f[4], 'IsHoliday')}` };
+        return { csv: `${store},${dept},${week},${decimal(f[3], 'Weekly_Sales', FIELD_RANGES.deptSales, false)},${holidayFlag(f[4], 'IsHoliday', week)}` };
       }),
     upsert: [
       `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,
@@ -345,7 +353,8 @@ export const FORMATS: readonly FileFormat[] = [
       guard(() => {
         const store = knownStore(f[0], ctx);
         const dept = integer(f[1], 'Dept', FIELD_RANGES.dept);
-        return { csv: `${store},${dept},${isoWeek(f[2], 'Date')},${flag(f[3], 'IsHoliday')}` };
+        const week = isoWeek(f[2], 'Date');
+        return { csv: `${store},${dept},${week},${holidayFlag(f[3], 'IsHoliday', week)}` };
       }),
     upsert: [
       `INSERT INTO departments (dept_id) SELECT DISTINCT dept_id FROM stg ON CONFLICT DO NOTHING`,

@@ -1,6 +1,8 @@
 /**
- * What an import accepts, defined once: the row validators, the CSV reader and the import
- * reports (CLI, ingest API, import_runs) all read their bounds from here.
+ * What storecast accepts, defined once: the row validators, the CSV reader, the import reports
+ * (CLI, ingest API, import_runs), the /api/v1 schemas (src/api/schemas.ts builds them from
+ * these, so the published document cannot drift from what is accepted), chat options and the
+ * CLI flags all read their bounds from here.
  */
 
 export interface Range {
@@ -37,7 +39,22 @@ export const FIELD_RANGES = {
   stockValue: { min: 0, max: 1e10 },
   /** Weeks from ordering to the goods on the shelf. */
   leadTimeWeeks: { min: 0, max: 104 },
+  /** Weeks a forecast reaches ahead (/forecast, POST /api/v1/forecasts). */
+  horizon: { min: 1, max: 52 },
 } as const satisfies Record<string, Range>;
+
+export type RangedField = keyof typeof FIELD_RANGES;
+
+/**
+ * Row fields that may be left out, and what a missing value then means: the validators in
+ * src/data/formats.ts apply it, and the API document quotes `means`.
+ */
+export const FIELD_DEFAULTS = {
+  /** Every week is a Friday, so the calendar (src/data/holidays.ts) knows; the Walmart files agree with it. */
+  isHoliday: {
+    means: 'Optional. When left out, taken from the holiday calendar: true for the weeks of the Super Bowl, Labor Day, Thanksgiving and Christmas, false otherwise.',
+  },
+} as const;
 
 /** Limits on input size and on how much of it a report repeats back. */
 export const INPUT_LIMITS = {

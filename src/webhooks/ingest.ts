@@ -19,8 +19,9 @@ export class IngestError extends Error {
 
 /**
  * JSON body: an array of rows, or `{ "rows": [...] }`. Each row: store, dept, week (or date),
- * sales (or weekly_sales), isHoliday — the train.csv columns or their plain aliases. The same
- * validation and upsert as `storecast import`.
+ * sales (or weekly_sales), isHoliday (optional: the holiday calendar decides) — the train.csv
+ * columns or their plain aliases. The same validation, field rules (src/data/limits.ts) and
+ * upsert as `storecast import`.
  */
 const EXAMPLE_ROW = {
   train: '{"store": 1, "dept": 1, "week": "2012-02-10", "sales": 24924.5, "isHoliday": false}',

@@ -1,7 +1,6 @@
 import { forecastChart } from '../../charts/index.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
-import { commandLine } from '../chat/parse.ts';
-import forecastCommand from '../../commands/forecast.ts';
+import { forecastLine } from '../../commands/follow-ups.ts';
 import { UserError } from '../chat/errors.ts';
 import { money, percent, weekLabel } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
@@ -119,7 +118,7 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
       rows: forecast.map((p) => [p.week, round(p.value), round(p.lower), round(p.upper)]),
       filename: `summary-${scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? `region-${scope.region}` : 'chain'}-${week}.csv`,
     },
-    actions: scope.kind === 'store' ? [{ label: 'Forecast', command: commandLine(forecastCommand, { store: scope.store, horizon: 12 }) }] : [],
+    actions: scope.kind === 'store' ? [{ label: 'Forecast', command: forecastLine({ store: scope.store, horizon: 12 }) }] : [],
     visibility: 'channel',
     context: { dataThrough: window.lastWeek, model, notes },
     data: {

@@ -1,6 +1,6 @@
 import { Client, Events, GatewayDispatchEvents, GatewayIntentBits, Routes, type APIInteraction, type GatewayDispatchPayload } from './djs.ts';
 import { Hono } from 'hono';
-import { readBody } from '../slack/receiver.ts';
+import { readBody } from '../../util/body.ts';
 import type { Services } from '../../services.ts';
 import { Autocomplete, planInteraction, type InteractionDeps } from './interactions.ts';
 import { answerMessage } from './messages.ts';

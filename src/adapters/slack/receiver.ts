@@ -1,6 +1,7 @@
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import { Hono } from 'hono';
 import type { Logger } from '../../logger.ts';
+import { readBody } from '../../util/body.ts';
 import { verifySlackRequest } from './verify.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -125,24 +126,6 @@ export function parseBody(raw: string, contentType: string): Record<string, unkn
     return typeof form.payload === 'string' ? (JSON.parse(form.payload) as Record<string, unknown>) : form;
   }
   return JSON.parse(raw) as Record<string, unknown>;
-}
-
-/**
- * The raw body, or undefined past `max` bytes. Slack's payloads are a few KB and always carry
- * Content-Length (checked before reading); a chunked body is read with a running cap.
- */
-export async function readBody(request: Request, max: number): Promise<Buffer | undefined> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null) return Number(declared) > max ? undefined : Buffer.from(await request.arrayBuffer());
-  if (!request.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.length;
-    if (size > max) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 function numberHeader(v: string | null): number | undefined {

@@ -7,7 +7,7 @@ import type { AreaScope } from '../../scope.ts';
 import { errorResponse } from '../../server/errors.ts';
 import { secured } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
-import { errors, limitBody } from '../schemas.ts';
+import { errors, limitBody, wholeField } from '../schemas.ts';
 
 const principal = z
   .string()
@@ -30,7 +30,7 @@ const GrantRequest = z
   .object({
     principal,
     role: z.enum(ROLES).default('viewer'),
-    store: z.number().int().min(1).max(9999).optional(),
+    store: wholeField('store').optional().openapi({ example: 5 }),
     region: z.string().trim().min(1).max(100).optional(),
     chain: z.boolean().optional(),
   })

@@ -5,15 +5,15 @@ import type { StockScope } from '../../stock/positions.ts';
 import { creatorOf } from '../../access/delivery.ts';
 import { refusedAs403, secured, tokenAccess, visibleTo } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
-import { errors, limitBody } from '../schemas.ts';
+import { errors, limitBody, wholeField } from '../schemas.ts';
 
 const AlertRequest = z
   .object({
     kind: z.enum(['stock', 'sales']),
-    store: z.number().int().min(1).max(99_999).optional(),
+    store: wholeField('store').optional(),
     region: z.string().trim().min(1).max(100).optional(),
     chain: z.boolean().optional(),
-    dept: z.number().int().min(1).max(9_999).optional(),
+    dept: wholeField('dept').optional(),
     belowWeeks: z.number().gt(0).max(26).optional().openapi({ description: 'stock: fire when a department has fewer weeks of cover' }),
     basis: z.enum(['median', 'p90']).optional(),
     belowForecast: z.boolean().optional().openapi({ description: 'sales: fire when last week is under the 80% interval (or pct under the median)' }),

@@ -7,7 +7,7 @@ import { errorResponse } from '../../server/errors.ts';
 import { createCampaign, parseStoreList } from '../../campaigns/campaigns.ts';
 import { secured } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
-import { errors, limitBody } from '../schemas.ts';
+import { errors, limitBody, wholeField } from '../schemas.ts';
 
 /*
  * Campaigns through the API. Recording one is an admin token's job, as subscribing a URL is
@@ -16,7 +16,7 @@ import { errors, limitBody } from '../schemas.ts';
  * runs /campaigns as the caller, so it shows only campaigns whose stores the caller may see.
  */
 
-const storeList = z.union([z.array(z.number().int().min(1).max(99_999)).min(1).max(500), z.string().min(1).max(2000)]);
+const storeList = z.union([z.array(wholeField('store')).min(1).max(500), z.string().min(1).max(2000)]);
 
 const CampaignRequest = z
   .object({

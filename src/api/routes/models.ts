@@ -7,13 +7,13 @@ import { describeScope, type Scope } from '../../scope.ts';
 import { errorResponse } from '../../server/errors.ts';
 import { secured, tokenAccess } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
-import { errors, limitBody } from '../schemas.ts';
+import { errors, limitBody, wholeField } from '../schemas.ts';
 
 const ForecastRequest = z
   .object({
-    store: z.number().int().min(1).max(99_999).openapi({ example: 5 }),
-    dept: z.number().int().min(1).max(999).optional().openapi({ example: 7, description: 'Omit for the store total' }),
-    horizon: z.number().int().min(1).max(52).default(8).openapi({ example: 12, description: 'Weeks ahead, 1-52' }),
+    store: wholeField('store').openapi({ example: 5 }),
+    dept: wholeField('dept', 'Omit for the store total').optional().openapi({ example: 7 }),
+    horizon: wholeField('horizon', 'Weeks ahead (default 8)').default(8).openapi({ example: 12 }),
   })
   .strict()
   .openapi('ForecastRequest');

@@ -5,15 +5,15 @@ import { errorResponse } from '../../server/errors.ts';
 import { IngestError, SALES_FORMATS, ingestCsv, ingestJson } from '../../webhooks/ingest.ts';
 import { secured } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
-import { errors, limitBody } from '../schemas.ts';
+import { errors, holidayField, limitBody, numberField, wholeField } from '../schemas.ts';
 
 const SalesRow = z
   .object({
-    store: z.number().int().openapi({ example: 1 }),
-    dept: z.number().int().openapi({ example: 1 }),
+    store: wholeField('store', 'A store imported before (stores.csv)').openapi({ example: 1 }),
+    dept: wholeField('dept').openapi({ example: 1 }),
     week: z.string().openapi({ example: '2012-02-10', description: 'The Friday ending the week (or `date`)' }),
-    sales: z.number().openapi({ example: 24924.5, description: 'Weekly sales (or `weekly_sales`)' }),
-    isHoliday: z.boolean().optional(),
+    sales: numberField('deptSales', 'Weekly sales, dollars (or `weekly_sales`)').openapi({ example: 24924.5 }),
+    isHoliday: holidayField(),
   })
   .openapi('SalesRow');
 

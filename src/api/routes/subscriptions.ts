@@ -7,12 +7,12 @@ import { createSubscription, deleteSubscription, listSubscriptions, resolveSched
 import { creatorOf } from '../../access/delivery.ts';
 import { refusedAs403, secured, tokenAccess, visibleTo } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
-import { errors, limitBody } from '../schemas.ts';
+import { errors, limitBody, wholeField } from '../schemas.ts';
 
 const SubscriptionRequest = z
   .object({
     kind: z.literal('weekly-summary').default('weekly-summary'),
-    store: z.number().int().min(1).max(99_999).optional(),
+    store: wholeField('store').optional(),
     region: z.string().trim().min(1).max(100).optional(),
     chain: z.boolean().optional(),
     url: z.string().min(1).max(2048).openapi({ description: 'A Slack or Discord incoming webhook, or any HTTPS URL (signed JSON). Internal addresses are refused.' }),
