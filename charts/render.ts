@@ -1,6 +1,9 @@
 /**
  * Spec -> image. Vega-Lite is compiled to Vega, parsed, run headless (`renderer: 'none'`) and
  * drawn on a node-canvas canvas, in DejaVu Sans (registerFonts) when its files are present.
+ * A spec carries its data inline: one naming a URL (data, image, lookup) is refused before it
+ * is parsed, and the view's loader refuses every load, so a spec from a backup or a stale row
+ * can never make the server read a file or fetch a URL (issue 19).
  */
 import { existsSync } from 'node:fs';
 import { registerFont } from 'canvas';
@@ -45,6 +48,37 @@ export function registerFonts(dir?: string): readonly string[] {
   }
   return registeredFonts;
 }
+
+// --- inline data only -------------------------------------------------------------------------
+
+/** A spec that names data or images outside itself; it is never rendered. */
+export class ChartRefused extends Error {
+  constructor(readonly paths: string[]) {
+    super(`chart refused: it loads from outside the spec (${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''}); charts carry their data inline`);
+    this.name = 'ChartRefused';
+  }
+}
+
+/**
+ * Where `spec` names something to load: every `url` key (Vega-Lite and Vega data, lookups,
+ * image marks and their encodings) at any depth. Empty for a chart built by charts/.
+ */
+export function externalLoads(spec: unknown, path = '$', out: string[] = []): string[] {
+  if (Array.isArray(spec)) spec.forEach((v, i) => externalLoads(v, `${path}[${i}]`, out));
+  else if (spec && typeof spec === 'object') {
+    for (const [k, v] of Object.entries(spec)) {
+      // Rows of inline data may have a field named url: nothing loads them.
+      if (k === 'url') out.push(`${path}.url`);
+      else if (k !== 'values') externalLoads(v, `${path}.${k}`, out);
+    }
+  }
+  return out;
+}
+
+const refuse = (what: string) => () => Promise.reject(new ChartRefused([what]));
+
+/** A Vega loader that loads nothing: no file, no URL (the second lock, behind externalLoads). */
+const NO_LOADS = { load: refuse('load'), sanitize: refuse('sanitize'), http: refuse('http'), file: refuse('file') } as unknown as vega.Loader;
 
 // --- compile + parse cache ---------------------------------------------------------------------
 
@@ -106,9 +140,11 @@ function captureLogger(errors: unknown[]): vega.LoggerInterface {
 }
 
 async function withView<T>(spec: Record<string, unknown> | TopLevelSpec, fn: (view: vega.View) => Promise<T>): Promise<T> {
+  const loads = externalLoads(spec);
+  if (loads.length) throw new ChartRefused(loads);
   registerFonts();
   const errors: unknown[] = [];
-  const view = new vega.View(parsed(spec), { renderer: 'none', logger: captureLogger(errors) });
+  const view = new vega.View(parsed(spec), { renderer: 'none', logger: captureLogger(errors), loader: NO_LOADS });
   try {
     await view.runAsync();
     if (errors.length) throw renderError(errors);
