@@ -9,8 +9,11 @@ import { existsSync } from 'node:fs';
 import { registerFont } from 'canvas';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { ChartRefused, externalLoads } from './inline.ts';
 import { encodePng, type NodeCanvasLike } from './png.ts';
 import { FONT } from './theme.ts';
+
+export { ChartRefused, externalLoads };
 
 export interface RenderOptions {
   /** Pixel ratio: 2 (the default) gives a sharp image on high-DPI screens (~1500 px wide). */
@@ -50,30 +53,6 @@ export function registerFonts(dir?: string): readonly string[] {
 }
 
 // --- inline data only -------------------------------------------------------------------------
-
-/** A spec that names data or images outside itself; it is never rendered. */
-export class ChartRefused extends Error {
-  constructor(readonly paths: string[]) {
-    super(`chart refused: it loads from outside the spec (${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''}); charts carry their data inline`);
-    this.name = 'ChartRefused';
-  }
-}
-
-/**
- * Where `spec` names something to load: every `url` key (Vega-Lite and Vega data, lookups,
- * image marks and their encodings) at any depth. Empty for a chart built by charts/.
- */
-export function externalLoads(spec: unknown, path = '$', out: string[] = []): string[] {
-  if (Array.isArray(spec)) spec.forEach((v, i) => externalLoads(v, `${path}[${i}]`, out));
-  else if (spec && typeof spec === 'object') {
-    for (const [k, v] of Object.entries(spec)) {
-      // Rows of inline data may have a field named url: nothing loads them.
-      if (k === 'url') out.push(`${path}.url`);
-      else if (k !== 'values') externalLoads(v, `${path}.${k}`, out);
-    }
-  }
-  return out;
-}
 
 const refuse = (what: string) => () => Promise.reject(new ChartRefused([what]));
 

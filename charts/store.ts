@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../src/db/client.ts';
-import { ChartRefused } from './render.ts';
+import { ChartRefused } from './inline.ts';
 
 /** How long a chart link works. */
 export const CHART_TTL = {

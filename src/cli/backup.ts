@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { externalLoads } from '../../charts/render.ts';
+import { externalLoads } from '../../charts/inline.ts';
 import { backupToFile, CREDENTIAL_TABLES, restoreFromFile, RestoreRefused, type RowCheck } from '../db/backup.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 import { cliAction } from './train.ts';
