@@ -5,6 +5,7 @@ import { outcomeOfStatus } from '../audit/log.ts';
 import { newReference } from '../chat/dispatch.ts';
 import { errorResponse, jsonErrorHandler } from '../server/errors.ts';
 import type { Services } from '../services.ts';
+import { clientAddress, type TrustProxy } from '../net/client-address.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
 import type { ApiApp, RegisterRoutes } from './deps.ts';
 import { registerAccessRoutes } from './routes/access.ts';
@@ -52,17 +53,17 @@ export function createApiApp(services: Services, options: ApiOptions = {}): ApiA
 }
 
 /**
- * The client's address: the first X-Forwarded-For hop (the load balancer's view of the caller),
- * else the socket's peer. Not proof of anything (a direct caller can send the header); a lead.
+ * The client's address, a valid IP or undefined: the socket's peer, or what the proxies
+ * STORECAST_TRUST_PROXY trusts say in X-Forwarded-For (src/net/client-address.ts).
  */
-function clientAddress(c: Context): string | undefined {
-  const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-  if (forwarded) return forwarded;
+export function requestClient(c: Context, trust: TrustProxy): string | undefined {
+  let socket: string | undefined;
   try {
-    return getConnInfo(c).remote.address;
+    socket = getConnInfo(c).remote.address;
   } catch {
-    return undefined; // no socket: app.request() in tests, or another runtime
+    socket = undefined; // no socket: app.request() in tests, or another runtime
   }
+  return clientAddress(socket, c.req.header('x-forwarded-for'), trust);
 }
 
 /**
@@ -70,7 +71,7 @@ function clientAddress(c: Context): string | undefined {
  * token's principal once authenticated, the client address. Never the query string (it may
  * carry a token) nor the body (webhook URLs). The reference is the one a 500 shows (errors.ts).
  */
-function auditCalls(services: Pick<Services, 'audit'>): MiddlewareHandler<{ Variables: { apiToken?: { id: string }; consoleSession?: { principal: string }; ref?: string } }> {
+function auditCalls(services: Pick<Services, 'audit' | 'config'>): MiddlewareHandler<{ Variables: { apiToken?: { id: string }; consoleSession?: { principal: string }; ref?: string } }> {
   return async (c, next) => {
     const started = performance.now();
     const ref = newReference();
@@ -90,7 +91,7 @@ function auditCalls(services: Pick<Services, 'audit'>): MiddlewareHandler<{ Vari
         outcome: outcomeOfStatus(status),
         latencyMs: performance.now() - started,
         ref,
-        client: clientAddress(c),
+        client: requestClient(c, services.config.trustProxy),
       });
     }
   };

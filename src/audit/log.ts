@@ -1,5 +1,6 @@
 import { principalKeys, type Identity } from '../access/principal.ts';
 import type { Database } from '../db/client.ts';
+import { canonicalIp } from '../net/client-address.ts';
 import { clip } from '../util/text.ts';
 
 /**
@@ -28,6 +29,7 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   latencyMs: number;
   ref?: string;
+  /** The client's IP (src/net/client-address.ts); anything else is stored as none. */
   client?: string;
   /** When; the database's clock unless given (tests of retention). */
   at?: Date;
@@ -101,7 +103,8 @@ export async function recordAudit(db: Pick<Database, 'query'>, entry: AuditEntry
       entry.outcome,
       Math.max(0, Math.round(entry.latencyMs)),
       entry.ref ?? null,
-      entry.client === undefined ? null : clip(entry.client, 64),
+      // Only a valid IP: a header's text (`=HYPERLINK(...)`) is no address and is not kept.
+      canonicalIp(entry.client) ?? null,
     ],
   );
 }
