@@ -1,6 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { createHash } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { createRateLimit } from '../access/rate-limit.ts';
+import type { Config } from '../config.ts';
+import { SESSION_COOKIE } from '../server/console-session.ts';
 import { outcomeOfStatus } from '../audit/log.ts';
 import { newReference } from '../chat/dispatch.ts';
 import { errorResponse, jsonErrorHandler } from '../server/errors.ts';
@@ -47,6 +52,7 @@ export function createApiApp(services: Services, options: ApiOptions = {}): ApiA
   });
   app.onError(jsonErrorHandler(services.logger, services.metrics));
   app.use('*', auditCalls(services));
+  app.use('*', limitCalls(services.config));
   const deps = { services, secretKey: resolveSecretKey(services.config, services.logger), maxIngestBytes: options.maxIngestBytes ?? DEFAULT_MAX_INGEST_BYTES };
   for (const register of API_ROUTES) register(app, deps);
   return app;
@@ -64,6 +70,45 @@ export function requestClient(c: Context, trust: TrustProxy): string | undefined
     socket = undefined; // no socket: app.request() in tests, or another runtime
   }
   return clientAddress(socket, c.req.header('x-forwarded-for'), trust);
+}
+
+/**
+ * Who a call counts against, before any route authenticates it: the presented token (so one
+ * token is one budget, whoever holds it), the console session cookie, else the client address.
+ * Hashed: the limiter's keys are not credentials.
+ */
+function callerKey(c: Context, client: string | undefined): { key: string; credential: boolean } {
+  const digest = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
+  const bearer = c.req.header('authorization');
+  if (bearer) return { key: `bearer:${digest(bearer)}`, credential: true };
+  const session = getCookie(c, SESSION_COOKIE);
+  if (session) return { key: `session:${digest(session)}`, credential: true };
+  return { key: `client:${client ?? 'unknown'}`, credential: false };
+}
+
+/**
+ * Every /api/v1 route under one per-principal limit (STORECAST_API_RATE_LIMIT requests a minute,
+ * per replica), before authentication, validation or any query: the heavy routes (forecasts,
+ * models' live accuracy) included. A credential that fails (401) also counts against its client
+ * address, and a client past that limit is refused whatever it presents next, so guessing tokens
+ * is as limited as anonymous calls are.
+ */
+function limitCalls(config: Pick<Config, 'apiRateLimitPerMinute' | 'trustProxy'>): MiddlewareHandler {
+  const limit = createRateLimit(config.apiRateLimitPerMinute);
+  const refuse = (c: Context, wait: number) => {
+    c.header('Retry-After', String(wait));
+    return errorResponse(c, 429, `Rate limit: more than ${config.apiRateLimitPerMinute} requests a minute. Try again in ${wait} s.`);
+  };
+  return async (c, next) => {
+    const client = requestClient(c, config.trustProxy);
+    const { key, credential } = callerKey(c, client);
+    const failures = `failed-auth:${client ?? 'unknown'}`;
+    const verdict = credential ? await limit.check(failures) : { ok: true as const };
+    const taken = verdict.ok ? await limit.take(key) : verdict;
+    if (!taken.ok) return refuse(c, taken.retryAfterSeconds);
+    await next();
+    if (credential && c.res.status === 401) await limit.take(failures);
+  };
 }
 
 /**
