@@ -5,6 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { createRateLimit } from '../access/rate-limit.ts';
 import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
 import { SESSION_COOKIE } from '../server/console-session.ts';
 import { outcomeOfStatus } from '../audit/log.ts';
 import { newReference } from '../chat/dispatch.ts';
@@ -52,7 +53,7 @@ export function createApiApp(services: Services, options: ApiOptions = {}): ApiA
   });
   app.onError(jsonErrorHandler(services.logger, services.metrics));
   app.use('*', auditCalls(services));
-  app.use('*', limitCalls(services.config));
+  app.use('*', limitCalls(services.config, services.logger));
   const deps = { services, secretKey: resolveSecretKey(services.config, services.logger), maxIngestBytes: options.maxIngestBytes ?? DEFAULT_MAX_INGEST_BYTES };
   for (const register of API_ROUTES) register(app, deps);
   return app;
@@ -91,15 +92,21 @@ function callerKey(c: Context, client: string | undefined): { key: string; crede
  * per replica), before authentication, validation or any query: the heavy routes (forecasts,
  * models' live accuracy) included. A credential that fails (401) also counts against its client
  * address, and a client past that limit is refused whatever it presents next, so guessing tokens
- * is as limited as anonymous calls are.
+ * is as limited as anonymous calls are. Behind a proxy that needs STORECAST_TRUST_PROXY, or every
+ * caller is the proxy's address: said once in the log, as express-rate-limit does.
  */
-function limitCalls(config: Pick<Config, 'apiRateLimitPerMinute' | 'trustProxy'>): MiddlewareHandler {
+function limitCalls(config: Pick<Config, 'apiRateLimitPerMinute' | 'trustProxy'>, logger: Pick<Logger, 'warn'>): MiddlewareHandler {
   const limit = createRateLimit(config.apiRateLimitPerMinute);
+  let warned = false;
   const refuse = (c: Context, wait: number) => {
     c.header('Retry-After', String(wait));
     return errorResponse(c, 429, `Rate limit: more than ${config.apiRateLimitPerMinute} requests a minute. Try again in ${wait} s.`);
   };
   return async (c, next) => {
+    if (!warned && config.trustProxy.kind === 'none' && c.req.header('x-forwarded-for')) {
+      warned = true;
+      logger.warn('a request came through a proxy (X-Forwarded-For) but STORECAST_TRUST_PROXY is unset: every caller counts as the proxy\'s address in the audit log and the API rate limit. Set it to the proxies in front (a hop count or their networks).');
+    }
     const client = requestClient(c, config.trustProxy);
     const { key, credential } = callerKey(c, client);
     const failures = `failed-auth:${client ?? 'unknown'}`;
