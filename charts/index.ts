@@ -19,7 +19,7 @@ export { campaignImpactChart } from './campaign-impact.ts';
 export type { CampaignImpactChartInput, CampaignWeek } from './campaign-impact.ts';
 export { driversChart } from './drivers.ts';
 export type { DriversChartInput, DriverRow } from './drivers.ts';
-export { renderPng, renderSvg, pngSize, toVega, clearRenderCache, registerFonts, registeredFonts } from './render.ts';
+export { renderPng, renderSvg, pngSize, toVega, clearRenderCache, registerFonts, registeredFonts, ChartRefused, externalLoads } from './render.ts';
 export type { RenderOptions } from './render.ts';
 export {
   ChartInputError,

@@ -1,13 +1,19 @@
 /**
  * Spec -> image. Vega-Lite is compiled to Vega, parsed, run headless (`renderer: 'none'`) and
  * drawn on a node-canvas canvas, in DejaVu Sans (registerFonts) when its files are present.
+ * A spec carries its data inline: one naming a URL (data, image, lookup) is refused before it
+ * is parsed, and the view's loader refuses every load, so a spec from a backup or a stale row
+ * can never make the server read a file or fetch a URL (issue 19).
  */
 import { existsSync } from 'node:fs';
 import { registerFont } from 'canvas';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { ChartRefused, externalLoads } from './inline.ts';
 import { encodePng, type NodeCanvasLike } from './png.ts';
 import { FONT } from './theme.ts';
+
+export { ChartRefused, externalLoads };
 
 export interface RenderOptions {
   /** Pixel ratio: 2 (the default) gives a sharp image on high-DPI screens (~1500 px wide). */
@@ -45,6 +51,13 @@ export function registerFonts(dir?: string): readonly string[] {
   }
   return registeredFonts;
 }
+
+// --- inline data only -------------------------------------------------------------------------
+
+const refuse = (what: string) => () => Promise.reject(new ChartRefused([what]));
+
+/** A Vega loader that loads nothing: no file, no URL (the second lock, behind externalLoads). */
+const NO_LOADS = { load: refuse('load'), sanitize: refuse('sanitize'), http: refuse('http'), file: refuse('file') } as unknown as vega.Loader;
 
 // --- compile + parse cache ---------------------------------------------------------------------
 
@@ -106,9 +119,11 @@ function captureLogger(errors: unknown[]): vega.LoggerInterface {
 }
 
 async function withView<T>(spec: Record<string, unknown> | TopLevelSpec, fn: (view: vega.View) => Promise<T>): Promise<T> {
+  const loads = externalLoads(spec);
+  if (loads.length) throw new ChartRefused(loads);
   registerFonts();
   const errors: unknown[] = [];
-  const view = new vega.View(parsed(spec), { renderer: 'none', logger: captureLogger(errors) });
+  const view = new vega.View(parsed(spec), { renderer: 'none', logger: captureLogger(errors), loader: NO_LOADS });
   try {
     await view.runAsync();
     if (errors.length) throw renderError(errors);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../src/db/client.ts';
+import { ChartRefused } from './inline.ts';
 
 /** How long a chart link works. */
 export const CHART_TTL = {
@@ -52,7 +53,15 @@ export function createChartStore(db: Pick<Database, 'query'>, render: (spec: Cha
       if (!row) return undefined;
       if (row.png) return Buffer.from(row.png);
       if (!row.spec) return undefined;
-      const png = await render(typeof row.spec === 'string' ? (JSON.parse(row.spec) as ChartSpec) : row.spec);
+      let png: Buffer;
+      try {
+        png = await render(typeof row.spec === 'string' ? (JSON.parse(row.spec) as ChartSpec) : row.spec);
+      } catch (err) {
+        if (!(err instanceof ChartRefused)) throw err;
+        // A spec that loads from outside itself (planted by a restore, say) is gone for good.
+        await db.query('DELETE FROM charts WHERE id = $1', [id]);
+        return undefined;
+      }
       // Two replicas may render the same spec at once; both write the same image.
       await db.query('UPDATE charts SET png = $2, spec = NULL WHERE id = $1', [id, png]);
       return png;

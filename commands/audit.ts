@@ -30,8 +30,8 @@ export default defineCommand({
         value: [auditAction(r), r.scope, `${r.outcome}, ${r.latencyMs} ms`, r.ref && `ref ${r.ref}`].filter(Boolean).join(' · '),
       })),
       table: {
-        columns: ['at', 'principal', 'platform', 'workspace', 'channel', 'action', 'scope', 'outcome', 'latency_ms', 'ref', 'client'],
-        rows: entries.map((r) => [r.at, r.principal, r.platform, r.workspace ?? null, r.channel ?? null, auditAction(r), r.scope ?? null, r.outcome, r.latencyMs, r.ref ?? null, r.client ?? null]),
+        columns: ['at', 'principal', 'platform', 'workspace', 'channel', 'action', 'scope', 'outcome', 'latency_ms', 'ref', 'client', 'hits'],
+        rows: entries.map((r) => [r.at, r.principal, r.platform, r.workspace ?? null, r.channel ?? null, auditAction(r), r.scope ?? null, r.outcome, r.latencyMs, r.ref ?? null, r.client ?? null, r.hits]),
         filename: 'audit.csv',
       },
       actions: [],

@@ -3,6 +3,7 @@ import type { AccessSettings } from './access/access.ts';
 import { parsePrincipal } from './access/principal.ts';
 import { keyWeakness } from './util/key-strength.ts';
 import { parseAllowList } from './net/addresses.ts';
+import { parseTrustProxy, type TrustProxy } from './net/client-address.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a typed `Config`.
@@ -89,6 +90,17 @@ export const envSchema = z.object({
   // auto: restricted as soon as a chat adapter or a shared database is configured (secure by default).
   STORECAST_ACCESS: z.enum(['auto', 'open', 'restricted']).default('auto'),
   STORECAST_RATE_LIMIT: z.coerce.number().int().min(0).max(100_000).default(60),
+  // Requests per minute per principal (token, console session, else client address) on /api/v1; 0: no limit.
+  STORECAST_API_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  // Which X-Forwarded-For hops to believe (src/net/client-address.ts): unset, a hop count, or proxy addresses/networks.
+  STORECAST_TRUST_PROXY: optionalString.transform((v, ctx) => {
+    try {
+      return parseTrustProxy(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
   STORECAST_ADMINS: optionalString.superRefine((v, ctx) => {
     for (const key of (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
       try {
@@ -171,6 +183,10 @@ export interface Config {
   access: AccessSettings & { why: string };
   /** Commands per minute per principal (0: no limit). */
   rateLimitPerMinute: number;
+  /** /api/v1 requests per minute per principal or anonymous client (0: no limit). */
+  apiRateLimitPerMinute: number;
+  /** Which proxy headers say who the client is (none: the socket's peer). */
+  trustProxy: TrustProxy;
   /** Days an audit row is kept (src/audit/). */
   auditRetentionDays: number;
   tfBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -212,7 +228,18 @@ function decodeKey(v: string | undefined): Buffer | undefined {
 }
 
 /** Variables whose values an error message must not repeat (they end up in logs). */
-const SECRET_VARIABLES = new Set(['STORECAST_SECRET_KEY', 'STORECAST_OLD_SECRET_KEY', 'SMTP_URL', 'SENDGRID_API_KEY']);
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'STORECAST_SECRET_KEY',
+  'STORECAST_OLD_SECRET_KEY',
+  'SMTP_URL',
+  'SENDGRID_API_KEY',
+  'WEBHOOK_URL',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'DISCORD_BOT_TOKEN',
+]);
 
 function shown(name: string, value: string | undefined): string {
   if (SECRET_VARIABLES.has(name) && value) return `(${value.length} characters, not shown)`;
@@ -265,6 +292,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboundAllow: e.STORECAST_OUTBOUND_ALLOW,
     access: accessSettings(e),
     rateLimitPerMinute: e.STORECAST_RATE_LIMIT,
+    apiRateLimitPerMinute: e.STORECAST_API_RATE_LIMIT,
+    trustProxy: e.STORECAST_TRUST_PROXY,
     auditRetentionDays: e.STORECAST_AUDIT_RETENTION_DAYS,
     tfBackend: e.TF_BACKEND,
     modelOps: {

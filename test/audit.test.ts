@@ -83,7 +83,8 @@ describe.each(DB_KINDS)('the audit log (%s)', (kind) => {
   });
 
   it('records an API call: method, route pattern, status, client address, the token principal; no token, query or body', async () => {
-    const services = testServices(t.db);
+    // Two proxies in front (the client's own and the load balancer): both hops believed.
+    const services = testServices(t.db, { STORECAST_TRUST_PROXY: '2' });
     const { app } = createApp(services);
     const { token, info } = await createToken(t.db, { name: 'q', scopes: ['query'] });
     const res = await app.request(`/api/v1/deliveries?limit=5&token=${token}`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } });

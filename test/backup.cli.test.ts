@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../src/auth/tokens.ts';
 import { importRows } from '../src/data/import.ts';
 import { tableChecksums } from '../src/db/backup.ts';
 import { migrate, openPglite, openPostgres } from '../src/db/client.ts';
@@ -51,6 +52,37 @@ describe('storecast backup / restore (CLI)', () => {
     } finally {
       await local.close();
       await remote.close();
+    }
+  }, 120_000);
+
+  it('restores credentials only with --with-credentials, drops chart specs that load files, and prints what it skipped', async () => {
+    const from = join(dir, 'planted');
+    const db = await openPglite(from);
+    await migrate(db);
+    await createToken(db, { name: 'planted admin', scopes: ['admin'] });
+    await db.query(`INSERT INTO access_grants (id, principal, role, scope_kind, scope_value) VALUES ('g1', 'slack:T1/U1', 'admin', 'chain', '')`);
+    await db.query(`INSERT INTO console_sessions (id_hash, principal, expires_at) VALUES ('h1', 'slack:T1/U1', now() + interval '30 days')`);
+    await db.query(`INSERT INTO charts (id, spec, expires_at) VALUES ('plantedAaaaaaaaaaaaaaaaa', '{"data":{"url":"file:///etc/passwd"},"mark":"text"}', now() + interval '1 day')`);
+    await db.close();
+    const file = join(dir, 'planted.jsonl.gz');
+    expect((await runStorecast(['backup', file], { STORECAST_DATA_DIR: from, STORECAST_DEMO: 'never' })).code).toBe(0);
+    const target = await createTestDatabase('postgres');
+    try {
+      const restore = await runStorecast(['restore', file], { DATABASE_URL: target.url });
+      expect(restore.code, restore.stderr).toBe(0);
+      expect(restore.stdout).toMatch(/skipped api_tokens: 1 rows \(credentials.*--with-credentials\)/);
+      expect(restore.stdout).toMatch(/skipped access_grants: 1 rows/);
+      expect(restore.stdout).toMatch(/skipped console_sessions: 1 rows/);
+      expect(restore.stdout).toMatch(/skipped charts: 1 rows \(chart specs that load a file or URL\)/);
+      for (const table of ['api_tokens', 'access_grants', 'console_sessions', 'charts']) expect(await target.db.query(`SELECT 1 FROM ${table}`), table).toHaveLength(0);
+      const all = await runStorecast(['restore', '--force', '--with-credentials', file], { DATABASE_URL: target.url });
+      expect(all.code, all.stderr).toBe(0);
+      expect(all.stdout).not.toMatch(/skipped api_tokens/);
+      expect(all.stdout).toMatch(/skipped charts: 1 rows/);
+      expect(await target.db.query(`SELECT 1 FROM api_tokens WHERE name = 'planted admin'`)).toHaveLength(1);
+      expect(await target.db.query(`SELECT 1 FROM charts`)).toHaveLength(0);
+    } finally {
+      await target.cleanup();
     }
   }, 120_000);
 

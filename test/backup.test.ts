@@ -72,12 +72,12 @@ describe('storecast backup / restore', () => {
     const first = join(dir, 'from-pglite.jsonl.gz');
     await backupToFile(source, first);
     const pg = await fresh('postgres');
-    await restoreFromFile(pg, first);
+    await restoreFromFile(pg, first, { withCredentials: true });
     expect(await tableChecksums(pg)).toEqual(want);
     const second = join(dir, 'from-postgres.jsonl.gz');
     await backupToFile(pg, second);
     const lite = await fresh('pglite');
-    await restoreFromFile(lite, second);
+    await restoreFromFile(lite, second, { withCredentials: true });
     expect(await tableChecksums(lite)).toEqual(want);
     // Weights come back byte for byte; identity and serial columns continue after the restored rows.
     const [row] = await lite.query<{ weights: Uint8Array }>('SELECT weights FROM model_registry WHERE active');
@@ -95,8 +95,45 @@ describe('storecast backup / restore', () => {
     await target.query(`INSERT INTO stores (store_id) VALUES (99)`);
     await expect(restoreFromFile(target, file)).rejects.toThrow(RestoreRefused);
     await expect(restoreFromFile(target, file)).rejects.toThrow(/not empty \(stores hold rows\).*--force/);
-    await restoreFromFile(target, file, { force: true });
+    await restoreFromFile(target, file, { force: true, withCredentials: true });
     expect(await tableChecksums(target)).toEqual(await tableChecksums(source));
+  }, 60_000);
+
+  it('leaves credentials out unless asked (keeping the target\'s own), and says so', async () => {
+    const file = join(dir, 'creds.jsonl.gz');
+    await source.query(`INSERT INTO console_sessions (id_hash, principal, expires_at) VALUES ('h1', 'slack:T1/U1', now() + interval '1 day')`);
+    await backupToFile(source, file);
+    const target = await fresh('pglite');
+    const { token: own } = await createToken(target, { name: 'target operator', scopes: ['admin'] });
+    const skipped: string[] = [];
+    // The target's own token does not make it "not empty": credentials are not restored over.
+    await restoreFromFile(target, file, { onSkip: (name, rows, why) => skipped.push(`${name}:${rows}:${why}`) });
+    expect(skipped).toEqual(expect.arrayContaining([expect.stringMatching(/^api_tokens:1:credentials/), expect.stringMatching(/^access_grants:1:credentials/), expect.stringMatching(/^console_sessions:1:credentials/)]));
+    const names = (await target.query<{ name: string }>('SELECT name FROM api_tokens')).map((r) => r.name);
+    expect(names).toEqual(['target operator']);
+    expect(await target.query('SELECT 1 FROM access_grants')).toHaveLength(0);
+    expect(await target.query('SELECT 1 FROM console_sessions')).toHaveLength(0);
+    expect((await tableChecksums(target)).weekly_sales).toEqual((await tableChecksums(source)).weekly_sales);
+    expect(own).toMatch(/^sc_/);
+    // Forced, still without credentials: the target's token survives the replacement.
+    await restoreFromFile(target, file, { force: true });
+    expect((await target.query<{ name: string }>('SELECT name FROM api_tokens')).map((r) => r.name)).toEqual(['target operator']);
+    await restoreFromFile(target, file, { force: true, withCredentials: true });
+    expect((await target.query<{ name: string }>('SELECT name FROM api_tokens')).map((r) => r.name)).toEqual(['ingest bot']);
+    await source.query(`DELETE FROM console_sessions`);
+  }, 60_000);
+
+  it('drops rows a check refuses, and reports them', async () => {
+    await source.query(`INSERT INTO charts (id, spec, expires_at) VALUES ('planted', '{"data":{"url":"file:///etc/passwd"},"mark":"text"}', now() + interval '1 day'), ('fine', '{"data":{"values":[]},"mark":"bar"}', now() + interval '1 day')`);
+    const file = join(dir, 'charts.jsonl.gz');
+    await backupToFile(source, file);
+    await source.query(`DELETE FROM charts`);
+    const target = await fresh('pglite');
+    const skipped: string[] = [];
+    const checks = { charts: (row: Record<string, unknown>) => (JSON.stringify(row.spec).includes('"url"') ? 'loads a url' : undefined) };
+    await restoreFromFile(target, file, { checks, onSkip: (name, rows, why) => skipped.push(`${name}:${rows}:${why}`) });
+    expect(skipped).toContain('charts:1:loads a url');
+    expect((await target.query<{ id: string }>('SELECT id FROM charts')).map((r) => r.id)).toEqual(['fine']);
   }, 60_000);
 
   it('a truncated or foreign file is refused and leaves the database as it was', async () => {

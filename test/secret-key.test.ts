@@ -149,7 +149,7 @@ describe.each(DB_KINDS)('the key against the stored subscriptions (%s)', (kind) 
     await insertSubscription(t.db, key, 'sub_gone', { deleted: true });
     const plan = planRotation(embedded());
     expect(plan.destination).toEqual({ kind: 'file', path: keyFile() });
-    expect(await rotateSecretKey(t.db, plan)).toEqual({ reencrypted: 2, dropped: 1 });
+    expect(await rotateSecretKey(t.db, plan)).toEqual({ reencrypted: 2, what: '2 webhook subscriptions', dropped: 1 });
     const fresh = Buffer.from(readFileSync(keyFile(), 'utf8').trim(), 'hex');
     expect(fresh).toEqual(plan.to);
     expect(fresh.equals(key)).toBe(false);
@@ -183,7 +183,7 @@ describe.each(DB_KINDS)('the key against the stored subscriptions (%s)', (kind) 
     await expect(openSecretKey(config, t.db)).rejects.toThrow(SecretKeyError);
     const plan = planRotation(config);
     expect(plan).toMatchObject({ from: weak, to: next, destination: { kind: 'configured' } });
-    expect(await rotateSecretKey(t.db, plan)).toEqual({ reencrypted: 1, dropped: 0 });
+    expect(await rotateSecretKey(t.db, plan)).toEqual({ reencrypted: 1, what: '1 webhook subscription', dropped: 0 });
     expect(await openSecretKey(config, t.db)).toEqual(next);
     expect(() => planRotation(shared({ STORECAST_OLD_SECRET_KEY: hex(next), STORECAST_SECRET_KEY: hex(next) }))).toThrow(/is the key in force already/);
   });
@@ -194,7 +194,7 @@ describe.each(DB_KINDS)('the key against the stored subscriptions (%s)', (kind) 
     await insertSubscription(t.db, randomBytes(32), 'sub_b');
     const before = await rows(t.db);
     const plan = planRotation(embedded());
-    await expect(rotateSecretKey(t.db, plan)).rejects.toThrow(/secret\.key does not decrypt 1 of 2 webhook subscription\(s\) \(sub_b\).*Nothing was changed/);
+    await expect(rotateSecretKey(t.db, plan)).rejects.toThrow(/secret\.key does not decrypt 1 of 2 webhook subscriptions \(sub_b\).*Nothing was changed/);
     expect(await rows(t.db)).toEqual(before);
     expect(readFileSync(keyFile(), 'utf8').trim()).toBe(hex(key));
     expect(existsSync(`${keyFile()}.new`)).toBe(false);
@@ -266,7 +266,7 @@ describe('the storecast CLI', () => {
   it('secret rotate: writes the new key file in the embedded mode', async () => {
     const r = await storecast(['secret', 'rotate', '--json'], { STORECAST_DATA_DIR: dir });
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ reencrypted: 1, dropped: 0, keyFile: join(dir, 'secret.key') });
+    expect(JSON.parse(r.stdout)).toEqual({ reencrypted: 1, what: '1 webhook subscription', dropped: 0, keyFile: join(dir, 'secret.key') });
     const fresh = Buffer.from(readFileSync(join(dir, 'secret.key'), 'utf8').trim(), 'hex');
     expect(fresh.equals(key)).toBe(false);
   }, 60_000);

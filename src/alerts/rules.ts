@@ -9,6 +9,7 @@ import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
 import { decryptSecret, MISSING_KEY_MESSAGE } from '../webhooks/crypto.ts';
 import { checkScope, checkTargetAddress, checkTargetUrl, sealTargetSecrets, urlHint } from '../webhooks/subscriptions.ts';
+import { forgetSecrets } from '../webhooks/secret-key.ts';
 import { checkAddress, maskAddress } from '../email/address.ts';
 
 /**
@@ -319,10 +320,13 @@ export async function getRuleRow(db: Pick<Database, 'query'>, id: string): Promi
   return row;
 }
 
-/** Soft delete; its queued notices are dropped. */
+/** Soft delete; its queued notices are dropped and its encrypted target forgotten (ENCRYPTED_COLUMNS). */
 export async function deleteRule(db: Database, id: string): Promise<boolean> {
   const rows = await db.query('UPDATE alert_rules SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id]);
-  if (rows.length) await db.query("UPDATE alert_notifications SET status = 'dead', last_error = 'alert deleted' WHERE rule_id = $1 AND status IN ('pending', 'retry')", [id]);
+  if (rows.length) {
+    await db.query("UPDATE alert_notifications SET status = 'dead', last_error = 'alert deleted' WHERE rule_id = $1 AND status IN ('pending', 'retry')", [id]);
+    await forgetSecrets(db, 'alert_rules', id);
+  }
   return rows.length > 0;
 }
 

@@ -1,5 +1,6 @@
 import { principalKeys, type Identity } from '../access/principal.ts';
 import type { Database } from '../db/client.ts';
+import { canonicalIp } from '../net/client-address.ts';
 import { clip } from '../util/text.ts';
 
 /**
@@ -28,6 +29,7 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   latencyMs: number;
   ref?: string;
+  /** The client's IP (src/net/client-address.ts); anything else is stored as none. */
   client?: string;
   /** When; the database's clock unless given (tests of retention). */
   at?: Date;
@@ -35,7 +37,10 @@ export interface AuditEntry {
 
 export interface AuditRecord extends Omit<AuditEntry, 'at'> {
   id: number;
+  /** The first call's time; a counted row (hits > 1) stands for calls up to a minute later. */
   at: string;
+  /** Calls this row stands for (1 but for counted anonymous API calls). */
+  hits: number;
 }
 
 export interface AuditFilter {
@@ -82,28 +87,49 @@ export function outcomeOfStatus(status: number): AuditOutcome {
   return status >= 400 ? 'user-error' : 'ok';
 }
 
-/** Writes one row: a single INSERT, no read before or after (it is on every command's path). */
+const COLUMNS = 'at, principal, platform, workspace, channel, command, method, route, status, scope, outcome, latency_ms, ref, client';
+const VALUES = 'COALESCE($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14';
+
+/**
+ * Anonymous API calls are counted, not listed: anyone can make them, so one row per client,
+ * minute, route and status stands for all of them (`hits`), and the log's growth from outside
+ * is bounded by what the routes and statuses are. Internal errors keep a row each (their ref is
+ * what a user quotes). Two replicas racing on a new minute may each start a row; still bounded.
+ */
+const COUNTED = `WITH hit AS (
+  UPDATE audit_log SET hits = hits + 1, latency_ms = GREATEST(latency_ms, $12)
+   WHERE id = (SELECT id FROM audit_log
+                WHERE principal = $2 AND platform = $3 AND at >= date_trunc('minute', COALESCE($1::timestamptz, now()))
+                  AND method IS NOT DISTINCT FROM $7 AND route IS NOT DISTINCT FROM $8 AND status IS NOT DISTINCT FROM $9
+                  AND client IS NOT DISTINCT FROM $14
+                ORDER BY id DESC LIMIT 1)
+  RETURNING id)
+INSERT INTO audit_log (${COLUMNS}) SELECT ${VALUES} WHERE NOT EXISTS (SELECT 1 FROM hit)`;
+
+/** Whether `entry` is counted into a shared row rather than written as its own. */
+export function isCounted(entry: Pick<AuditEntry, 'principal' | 'method' | 'outcome'>): boolean {
+  return entry.principal === 'anonymous' && entry.method !== undefined && entry.outcome !== 'internal';
+}
+
+/** Writes one row (or counts into one: isCounted); one statement, no read before or after (it is on every command's path). */
 export async function recordAudit(db: Pick<Database, 'query'>, entry: AuditEntry): Promise<void> {
-  await db.query(
-    `INSERT INTO audit_log (at, principal, platform, workspace, channel, command, method, route, status, scope, outcome, latency_ms, ref, client)
-     VALUES (COALESCE($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    [
-      entry.at?.toISOString() ?? null,
-      clip(entry.principal, 200),
-      entry.platform,
-      entry.workspace ?? null,
-      entry.channel ?? null,
-      entry.command === undefined ? null : redactCommand(entry.command),
-      entry.method ?? null,
-      entry.route === undefined ? null : clip(entry.route, 200),
-      entry.status ?? null,
-      entry.scope ?? null,
-      entry.outcome,
-      Math.max(0, Math.round(entry.latencyMs)),
-      entry.ref ?? null,
-      entry.client === undefined ? null : clip(entry.client, 64),
-    ],
-  );
+  await db.query(isCounted(entry) ? COUNTED : `INSERT INTO audit_log (${COLUMNS}) VALUES (${VALUES})`, [
+    entry.at?.toISOString() ?? null,
+    clip(entry.principal, 200),
+    entry.platform,
+    entry.workspace ?? null,
+    entry.channel ?? null,
+    entry.command === undefined ? null : redactCommand(entry.command),
+    entry.method ?? null,
+    entry.route === undefined ? null : clip(entry.route, 200),
+    entry.status ?? null,
+    entry.scope ?? null,
+    entry.outcome,
+    Math.max(0, Math.round(entry.latencyMs)),
+    entry.ref ?? null,
+    // Only a valid IP: a header's text (`=HYPERLINK(...)`) is no address and is not kept.
+    canonicalIp(entry.client) ?? null,
+  ]);
 }
 
 interface Row {
@@ -122,6 +148,7 @@ interface Row {
   latency_ms: number;
   ref: string | null;
   client: string | null;
+  hits: number;
 }
 
 const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
@@ -143,6 +170,7 @@ function toRecord(r: Row): AuditRecord {
     latencyMs: r.latency_ms,
     ref: orUndefined(r.ref),
     client: orUndefined(r.client),
+    hits: Number(r.hits ?? 1),
   };
 }
 
@@ -181,7 +209,8 @@ export function parseSince(text: string): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-/** What a row did, in one phrase: the command, or `GET /api/v1/audit -> 200`. */
-export function auditAction(r: Pick<AuditRecord, 'command' | 'method' | 'route' | 'status'>): string {
-  return r.command ?? `${r.method ?? ''} ${r.route ?? ''}${r.status === undefined ? '' : ` -> ${r.status}`}`.trim();
+/** What a row did, in one phrase: the command, or `GET /api/v1/audit -> 200` (`(x12)` for a counted row). */
+export function auditAction(r: Pick<AuditRecord, 'command' | 'method' | 'route' | 'status'> & { hits?: number }): string {
+  const times = r.hits !== undefined && r.hits > 1 ? ` (x${r.hits})` : '';
+  return (r.command ?? `${r.method ?? ''} ${r.route ?? ''}${r.status === undefined ? '' : ` -> ${r.status}`}`.trim()) + times;
 }

@@ -2,6 +2,8 @@
  * The one definition of an answer. A Reply is plain data: every platform adapter (Slack,
  * Discord, webhooks, the CLI and web console) renders the same Reply its own way.
  */
+import { toCsv } from '../util/csv.ts';
+
 export interface Fact {
   label: string;
   value: string;
@@ -75,10 +77,7 @@ function formatTable(table: ReplyTable): string {
   return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
+/** The table as a CSV download, through the one CSV writer (formula-looking text neutralised). */
 export function tableAsCsv(table: ReplyTable): string {
-  const esc = (v: string | number | null) => {
-    const s = v === null ? '' : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [table.columns, ...table.rows].map((r) => r.map(esc).join(',')).join('\r\n') + '\r\n';
+  return toCsv([table.columns, ...table.rows]);
 }

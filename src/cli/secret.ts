@@ -22,11 +22,11 @@ function report(plan: RotationPlan, result: RotationResult, json: boolean): stri
       ...(destination.kind === 'print' ? { key: plan.to.toString('hex') } : {}),
     });
   }
-  const n = `${result.reencrypted} webhook subscription${result.reencrypted === 1 ? '' : 's'}`;
+  const n = result.what;
   const lines = [
     destination.kind === 'configured' ? `Re-encrypted ${n} from STORECAST_OLD_SECRET_KEY to the key in force.` : `Re-encrypted ${n} under a new key.`,
   ];
-  if (result.dropped) lines.push(`Dropped the encrypted URLs of ${result.dropped} deleted subscription${result.dropped === 1 ? '' : 's'}.`);
+  if (result.dropped) lines.push(`Dropped the encrypted secrets of ${result.dropped} deleted subscription(s) or alert rule(s).`);
   if (destination.kind === 'file') lines.push(`The new key is in ${destination.path}; back it up with the data directory (older backups need the old key).`);
   if (destination.kind === 'print') {
     lines.push(

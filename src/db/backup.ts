@@ -153,18 +153,86 @@ async function resetSequences(tx: Query, tables: string[]): Promise<void> {
   }
 }
 
+/**
+ * Tables whose rows let someone in: API tokens (the operator's among them), grants, console
+ * sign-in links and sessions. A backup is a file that travels, so a restore plants none of
+ * them unless asked (`--with-credentials`); without that, the target's own are kept as they are.
+ */
+export const CREDENTIAL_TABLES: readonly string[] = ['api_tokens', 'access_grants', 'console_login_tokens', 'console_sessions'];
+
+/** A reason to leave a row out of a restore, or undefined to keep it. */
+export type RowCheck = (row: Record<string, unknown>) => string | undefined;
+
 export interface RestoreOptions {
   /** Empty a non-empty database first (TRUNCATE every table). */
   force?: boolean;
+  /** Restore CREDENTIAL_TABLES too (and replace the target's). */
+  withCredentials?: boolean;
+  /** Per table, rows to leave out (the CLI checks chart specs: src/cli/backup.ts). */
+  checks?: Record<string, RowCheck>;
   onTable?: (name: string, rows: number) => void;
+  /** A table, or rows of one, left out: how many and why. */
+  onSkip?: (name: string, rows: number, reason: string) => void;
+}
+
+interface Current {
+  table: string;
+  columns: string[];
+  /** Rows read from the file (checked against the end marker). */
+  read: number;
+  rows: number;
+  batch: string[];
+  skip?: string;
+  check?: RowCheck;
+  dropped: Map<string, number>;
+}
+
+/** The table section a `{"table":...}` line opens, checked against this database's schema. */
+async function openTable(tx: Query, line: string, targetTables: string[], options: RestoreOptions): Promise<Current> {
+  const t = JSON.parse(line) as { table: string; columns: string[] };
+  if (!targetTables.includes(t.table)) throw new RestoreRefused(`the backup has table ${t.table}, which this database does not: run a storecast as new as the one that wrote it`);
+  const have = new Set(await columnsOf(tx, t.table));
+  const missing = t.columns.filter((c) => !have.has(c));
+  if (missing.length) throw new RestoreRefused(`table ${t.table} lacks column(s) ${missing.join(', ')} that the backup has`);
+  const skip = !options.withCredentials && CREDENTIAL_TABLES.includes(t.table) ? 'credentials (restore them with --with-credentials)' : undefined;
+  return { table: t.table, columns: t.columns, read: 0, rows: 0, batch: [], skip, check: options.checks?.[t.table], dropped: new Map() };
+}
+
+/** One row line into the current table's batch, unless the table is skipped or the row fails its check. */
+function takeRow(current: Current, line: string): void {
+  current.read++;
+  if (current.skip) return;
+  const why = current.check?.(JSON.parse(line) as Record<string, unknown>);
+  if (why) {
+    current.dropped.set(why, (current.dropped.get(why) ?? 0) + 1);
+    return;
+  }
+  current.batch.push(line);
+  current.rows++;
+}
+
+function closeTable(current: Current | undefined, line: string, summary: { name: string; rows: number }[], options: RestoreOptions): void {
+  const e = JSON.parse(line) as { end: string; rows: number };
+  if (!current || e.end !== current.table || e.rows !== current.read) throw new RestoreRefused(`backup damaged: table ${e.end} should have ${e.rows} rows, read ${current?.read ?? 0}`);
+  if (current.skip) {
+    options.onSkip?.(current.table, current.read, current.skip);
+    return;
+  }
+  for (const [why, n] of current.dropped) options.onSkip?.(current.table, n, why);
+  summary.push({ name: current.table, rows: current.rows });
+  options.onTable?.(current.table, current.rows);
 }
 
 /**
  * Loads a backup into a migrated database, in one transaction: all of it or nothing. Refuses
  * a database holding any row unless forced, and a backup naming a table this schema lacks.
+ * Credentials are left out unless `withCredentials`, and rows failing `checks` are dropped;
+ * both are reported through `onSkip`.
  */
 export async function restoreFrom(db: Database, lines: AsyncIterable<string>, options: RestoreOptions = {}): Promise<{ name: string; rows: number }[]> {
-  const targetTables = await listTables(db);
+  const allTables = await listTables(db);
+  // Without --with-credentials the target's credentials stay: neither emptied nor in the way.
+  const targetTables = options.withCredentials ? allTables : allTables.filter((t) => !CREDENTIAL_TABLES.includes(t));
   const busy = await nonEmptyTables(db, targetTables);
   if (busy.length && !options.force) throw new RestoreRefused(`the database is not empty (${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', …' : ''} hold rows); restore into an empty one, or pass --force to replace everything`);
   const summary: { name: string; rows: number }[] = [];
@@ -172,7 +240,7 @@ export async function restoreFrom(db: Database, lines: AsyncIterable<string>, op
     await tx.query(`SET LOCAL TimeZone = 'UTC'`);
     if (busy.length) await tx.query(`TRUNCATE ${targetTables.map(ident).join(', ')} RESTART IDENTITY CASCADE`);
     let header = false;
-    let current: { table: string; columns: string[]; rows: number; batch: string[] } | undefined;
+    let current: Current | undefined;
     const flush = async () => {
       if (!current?.batch.length) return;
       const cols = current.columns.map(ident).join(', ');
@@ -186,30 +254,17 @@ export async function restoreFrom(db: Database, lines: AsyncIterable<string>, op
         if (h.format !== BACKUP_FORMAT) throw new RestoreRefused('not a storecast backup (no storecast-backup header)');
         if (h.version !== BACKUP_VERSION) throw new RestoreRefused(`backup format version ${h.version}; this storecast reads version ${BACKUP_VERSION}`);
         header = true;
-        continue;
-      }
-      if (line.startsWith('{"table":')) {
-        const t = JSON.parse(line) as { table: string; columns: string[] };
-        if (!targetTables.includes(t.table)) throw new RestoreRefused(`the backup has table ${t.table}, which this database does not: run a storecast as new as the one that wrote it`);
-        const have = new Set(await columnsOf(tx, t.table));
-        const missing = t.columns.filter((c) => !have.has(c));
-        if (missing.length) throw new RestoreRefused(`table ${t.table} lacks column(s) ${missing.join(', ')} that the backup has`);
-        current = { table: t.table, columns: t.columns, rows: 0, batch: [] };
-        continue;
-      }
-      if (line.startsWith('{"end":')) {
+      } else if (line.startsWith('{"table":')) {
+        current = await openTable(tx, line, allTables, options);
+      } else if (line.startsWith('{"end":')) {
         await flush();
-        const e = JSON.parse(line) as { end: string; rows: number };
-        if (!current || e.end !== current.table || e.rows !== current.rows) throw new RestoreRefused(`backup damaged: table ${e.end} should have ${e.rows} rows, read ${current?.rows ?? 0}`);
-        summary.push({ name: current.table, rows: current.rows });
-        options.onTable?.(current.table, current.rows);
+        closeTable(current, line, summary, options);
         current = undefined;
-        continue;
+      } else {
+        if (!current) throw new RestoreRefused('backup damaged: a row outside any table');
+        takeRow(current, line);
+        if (current.batch.length >= PAGE) await flush();
       }
-      if (!current) throw new RestoreRefused('backup damaged: a row outside any table');
-      current.batch.push(line);
-      current.rows++;
-      if (current.batch.length >= PAGE) await flush();
     }
     if (!header) throw new RestoreRefused('the file is empty');
     if (current) throw new RestoreRefused(`backup truncated inside table ${current.table}`);

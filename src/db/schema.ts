@@ -358,8 +358,10 @@ export const auditLog = pgTable(
     latencyMs: integer('latency_ms').notNull(),
     /** The reference users see ("ref 1a2b3c4d") and the logs carry. */
     ref: text('ref'),
-    /** HTTP calls: the client address (first X-Forwarded-For hop, else the socket's). */
+    /** HTTP calls: the client's IP (the socket's, or a trusted proxy's word: STORECAST_TRUST_PROXY). */
     client: text('client'),
+    /** Calls this row stands for: anonymous API calls count into one row per client, minute, route and status. */
+    hits: integer('hits').notNull().default(1),
   },
   (t) => [index('audit_log_at_idx').on(t.at), index('audit_log_principal_idx').on(t.principal, t.at)],
 );

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import { createApiApp, type ApiOptions } from '../api/app.ts';
 import { jsonErrorHandler } from './errors.ts';
 import { signInPage } from './console-pages.ts';
@@ -36,6 +38,35 @@ const UNGATED = /^\/(healthz|readyz|metrics|slack|discord)(\/|$)/;
 
 const consoleHtml = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
 
+/** The console's inline script, allowed by its hash: no other inline script runs on any page. */
+const CONSOLE_SCRIPTS = [...consoleHtml.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
+
+/**
+ * Security headers on every answer (the HTML ones are what they are for: the console, its
+ * sign-in pages, the API reference). Scripts come from this origin (Swagger UI, docs/init.js)
+ * or are the console's own inline script by hash; styles may be inline (the pages' <style>
+ * blocks and Swagger UI's style attributes; no script can ride on them); images from here or
+ * data: (charts); nothing may frame a page. No HSTS (TLS is the proxy's to declare) and no
+ * Cross-Origin-Resource-Policy (chat clients show chart links from another origin).
+ */
+export const SECURITY_HEADERS = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'", ...CONSOLE_SCRIPTS],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    fontSrc: ["'self'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  referrerPolicy: 'no-referrer',
+  xFrameOptions: 'DENY',
+  strictTransportSecurity: false,
+  crossOriginResourcePolicy: false,
+});
+
 /**
  * The whole HTTP surface, composed once: health, metrics, the console and its API, the
  * webhook and ingest API, and the Slack and Discord endpoints when configured. Tests and the
@@ -54,6 +85,7 @@ export function createApp(services: Services, state: AppState = { phase: 'ready'
   });
 
   app.onError(jsonErrorHandler(logger, metrics, services.db.health));
+  app.use('*', SECURITY_HEADERS);
   app.use('*', databaseGate(services.db.health, (path) => UNGATED.test(path)));
 
   // Up, whatever a platform is doing; each adapter's own state is shown beside.

@@ -1,15 +1,14 @@
 /**
- * `storecast secret rotate`: every encrypted subscription moves from one key to another in
- * one transaction, so the database never holds a mix of keys (which no single
- * STORECAST_SECRET_KEY could read).
+ * `storecast secret rotate`: every encrypted column of ENCRYPTED_COLUMNS (subscription URLs and
+ * signing secrets, alert webhook targets) moves from one key to another in one transaction, so
+ * the database never holds a mix of keys (which no single STORECAST_SECRET_KEY could read).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { keyFilePath, readKeyFile, SecretKeyError, writeKeyFile } from './crypto.ts';
-import { encryptedRows, keySource, unreadableRows } from './secret-key.ts';
-import { sealTargetSecrets, targetSecrets } from './subscriptions.ts';
+import { decryptRow, describeRows, dropDeletedSecrets, ENCRYPTED_COLUMNS, encryptedRows, keySource, sealRow, unreadableRows } from './secret-key.ts';
 
 export interface RotationPlan {
   /** The key the rows are encrypted with now (undefined: there is none, fine with no rows). */
@@ -47,34 +46,35 @@ export function planRotation(config: Pick<Config, 'secretKey' | 'oldSecretKey' |
 }
 
 export interface RotationResult {
-  /** Active subscriptions re-encrypted under the new key. */
+  /** Live rows re-encrypted under the new key. */
   reencrypted: number;
-  /** Deleted subscriptions whose encrypted URL was dropped instead (never sent to again). */
+  /** What they were: "2 webhook subscriptions and 1 alert rule". */
+  what: string;
+  /** Deleted rows whose encrypted values were dropped instead (never sent to again). */
   dropped: number;
 }
 
 /** Re-encrypts in one transaction; nothing changes if any row does not decrypt with `from`. */
 async function reencrypt(db: Database, plan: RotationPlan): Promise<RotationResult> {
   return db.transaction(async (tx) => {
-    // Writers wait (a subscription created meanwhile would be sealed with the old key); readers do not.
-    await tx.exec('LOCK TABLE webhook_subscriptions IN EXCLUSIVE MODE');
+    // Writers wait (a row created meanwhile would be sealed with the old key); readers do not.
+    await tx.exec(`LOCK TABLE ${ENCRYPTED_COLUMNS.map((t) => t.table).join(', ')} IN EXCLUSIVE MODE`);
     const rows = await encryptedRows(tx);
     if (rows.length && !plan.from) {
-      throw new SecretKeyError(`${rows.length} webhook subscription(s) are encrypted, but there is no key to decrypt them: set STORECAST_OLD_SECRET_KEY to the key they were encrypted with. Nothing was changed.`);
+      throw new SecretKeyError(`${describeRows(rows)} are encrypted, but there is no key to decrypt them: set STORECAST_OLD_SECRET_KEY to the key they were encrypted with. Nothing was changed.`);
     }
     const unreadable = plan.from ? unreadableRows(plan.from, rows) : [];
     if (unreadable.length) {
-      throw new SecretKeyError(`${plan.fromSource} does not decrypt ${unreadable.length} of ${rows.length} webhook subscription(s) (${unreadable.slice(0, 10).join(', ')}): set STORECAST_OLD_SECRET_KEY to the key they were encrypted with. Nothing was changed.`);
+      throw new SecretKeyError(`${plan.fromSource} does not decrypt ${unreadable.length} of ${describeRows(rows)} (${unreadable.slice(0, 10).join(', ')}): set STORECAST_OLD_SECRET_KEY to the key they were encrypted with. Nothing was changed.`);
     }
     for (const row of rows) {
-      const sealed = sealTargetSecrets(plan.to, row.id, targetSecrets(plan.from, row));
-      await tx.query('UPDATE webhook_subscriptions SET target_secret = $2, signing_secret = $3 WHERE id = $1', [row.id, sealed.target_secret, sealed.signing_secret]);
+      const sealed = sealRow(plan.to, row, decryptRow(plan.from!, row));
+      const cols = row.table.columns.map((c) => c.name);
+      await tx.query(`UPDATE ${row.table.table} SET ${cols.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`, [row.id, ...cols.map((c) => sealed[c])]);
     }
-    // A deleted subscription's URL is never needed again; kept, it would stay under the old key.
-    const dropped = await tx.query(
-      'UPDATE webhook_subscriptions SET target_secret = NULL, signing_secret = NULL WHERE deleted_at IS NOT NULL AND (target_secret IS NOT NULL OR signing_secret IS NOT NULL) RETURNING id',
-    );
-    return { reencrypted: rows.length, dropped: dropped.length };
+    // A deleted row's secret is never needed again; kept, it would stay under the old key.
+    const dropped = await dropDeletedSecrets(tx);
+    return { reencrypted: rows.length, what: describeRows(rows), dropped };
   });
 }
 

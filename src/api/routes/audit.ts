@@ -20,7 +20,8 @@ const AuditEntry = z
     outcome: z.enum(AUDIT_OUTCOMES),
     latencyMs: z.number(),
     ref: z.string().optional().openapi({ description: 'The reference the user was shown.' }),
-    client: z.string().optional().openapi({ description: 'HTTP calls: the client address.' }),
+    client: z.string().optional().openapi({ description: 'HTTP calls: the client IP (the socket, or a proxy STORECAST_TRUST_PROXY trusts).' }),
+    hits: z.number().openapi({ description: 'Calls the row stands for: anonymous API calls are counted per client, minute, route and status.' }),
   })
   .openapi('AuditEntry');
 

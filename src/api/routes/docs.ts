@@ -75,7 +75,8 @@ export const registerDocRoutes: RegisterRoutes = (app, { services }) => {
   app.openapi(open(referenceAsset), async (c) => {
     const { asset } = c.req.valid('param');
     if (asset === 'init.js') return c.body(new TextEncoder().encode(INIT_SCRIPT), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-    const type = ASSETS[asset];
+    // Own keys only: `constructor` or `__proto__` are not files (a prototype lookup was a 500).
+    const type = Object.hasOwn(ASSETS, asset) ? ASSETS[asset] : undefined;
     if (!type) return errorResponse(c, 404, `No ${asset.slice(0, 64)} here.`);
     return c.body(new Uint8Array(await readFile(join(SWAGGER_DIR, asset))), 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' });
   });

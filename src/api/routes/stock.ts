@@ -26,7 +26,7 @@ const ingest = createRoute({
   summary: 'Push stock snapshots (JSON rows or a stock CSV); stock alerts on the stores touched are evaluated',
   description:
     'The same validation and idempotency as `storecast import stock.csv`: each bad row is reported with its line and reason, good rows are kept, re-sending is harmless. ' +
-    'The answer is the import report plus `alerts`: the rules evaluated, those that started or stopped firing, and those that could not be evaluated (`failed`, left as they were).',
+    'The answer is the import report plus `alerts`: how many rules were evaluated, started or stopped firing, or could not be evaluated (`failed`, left as they were). Counts only: an ingest token learns no rule ids (rules may cover stores or the chain its holder may not see).',
   request: {
     body: {
       required: true,
@@ -60,7 +60,7 @@ export const registerStockRoutes: RegisterRoutes = (app, deps) => {
         services.logger.error({ err, source }, 'alert evaluation after a stock ingest failed');
         return 'failed' as const;
       });
-      return c.json({ ...report, alerts: alerts ?? null }, 200);
+      return c.json({ ...report, alerts: alerts && alerts !== 'failed' ? { evaluated: alerts.evaluated, fired: alerts.fired.length, resolved: alerts.resolved.length, failed: alerts.failed.length, ms: alerts.ms } : (alerts ?? null) }, 200);
     } catch (err) {
       if (err instanceof IngestError) return errorResponse(c, err.status, err.message);
       if (err instanceof ImportFileError) return errorResponse(c, 400, err.message.replace(/^[^:]*: /, ''), { code: 'bad_csv' });
