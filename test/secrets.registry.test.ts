@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
 import { planRotation, rotateSecretKey } from '../src/webhooks/rotate.ts';
+import { createSubscription, deleteSubscription } from '../src/webhooks/subscriptions.ts';
 import { openSecretKey, SecretKeyError } from '../src/webhooks/secret-key.ts';
 import { FakeHttpServer } from './fakes/http.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
@@ -72,5 +73,22 @@ describe.each(DB_KINDS)('alert targets in the registry of encrypted columns (%s)
     expect(row!.target_secret).toBeNull();
     expect(row!.target_hint).toMatch(/…gone$/);
     expect(await t.db.query('SELECT 1 FROM alert_rules WHERE target_secret IS NOT NULL')).toHaveLength(0);
+  });
+
+  it('a deleted subscription keeps neither its URL nor its signing secret', async () => {
+    const key = randomBytes(32);
+    const { subscription } = await createSubscription(
+      t.db,
+      key,
+      { scope: { kind: 'store', store: 5 }, target: { kind: 'url', url: `${receiver.url}/hooks/sub`, format: 'json' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy: 'cli' },
+      createOutbound({ allow: ['127.0.0.1'] }),
+    );
+    const secrets = 'SELECT target_secret, signing_secret FROM webhook_subscriptions WHERE id = $1';
+    const [before] = await t.db.query<{ target_secret: string | null }>(secrets, [subscription.id]);
+    expect(before!.target_secret).not.toBeNull();
+    expect(await deleteSubscription(t.db, subscription.id)).toBe(true);
+    const [after] = await t.db.query<{ target_secret: string | null; signing_secret: string | null }>(secrets, [subscription.id]);
+    expect(after).toEqual({ target_secret: null, signing_secret: null });
+    expect(await deleteSubscription(t.db, subscription.id)).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import { UserError } from '../chat/errors.ts';
 import type { Database } from '../db/client.ts';
 import { ALLOW_SETTING, OutboundRefused, createOutbound, type Outbound } from '../net/outbound.ts';
 import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
+import { forgetSecrets } from './secret-key.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
 import { describeScope, type AreaScope } from '../scope.ts';
 import { checkAddress, maskAddress } from '../email/address.ts';
@@ -273,17 +274,22 @@ export async function getSubscriptionRow(db: Database, id: string): Promise<Subs
   return row;
 }
 
-/** Soft delete: the delivery log stays readable. Returns false if there was nothing to delete. */
+/**
+ * Soft delete: the delivery log stays readable, but the row keeps no secret (its target URL and
+ * signing secret are nulled in the same transaction). Returns false if there was nothing to delete.
+ */
 export async function deleteSubscription(db: Database, id: string): Promise<boolean> {
-  const rows = await db.query('UPDATE webhook_subscriptions SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id]);
-  if (rows.length) {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query('UPDATE webhook_subscriptions SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id]);
+    if (!rows.length) return false;
+    await forgetSecrets(tx, 'webhook_subscriptions', id);
     // Queued deliveries will not be sent; say so in the log instead of leaving them pending.
-    await db.query(
+    await tx.query(
       "UPDATE webhook_deliveries SET status = 'dead', last_error = 'subscription deleted' WHERE subscription_id = $1 AND status IN ('pending', 'retry')",
       [id],
     );
-  }
-  return rows.length > 0;
+    return true;
+  });
 }
 
 /**
