@@ -13,13 +13,6 @@ type Document = { paths: Record<string, Record<string, Operation>>; components: 
 /** Stores the boundary rows need (the validators only take known stores), and the examples' 5 and 7. */
 const KNOWN_STORES = [FIELD_RANGES.store.min, 5, 7, FIELD_RANGES.store.max];
 
-/**
- * Rows documented without their ranges yet: src/api/routes/stock.ts was another helper's file
- * this round. Its validation applies FIELD_RANGES all the same (the row cases below); once the
- * schema publishes them, the check below fails until the entry goes.
- */
-const UNPUBLISHED = ['StockRow.store', 'StockRow.dept', 'StockRow.leadTimeWeeks'];
-
 /** min-1, min, max, max+1, each with whether it must be accepted. */
 const boundaries = (field: RangedField): [number, boolean][] => {
   const { min, max } = FIELD_RANGES[field];
@@ -107,9 +100,7 @@ describe.each(DB_KINDS)('field rules, published and enforced alike (%s)', (kind)
         const field = (name === 'stores' ? 'store' : name === 'sales' ? 'deptSales' : name) as RangedField;
         const range = FIELD_RANGES[field];
         const ranged = name === 'stores' ? p.anyOf?.find((a) => a.type === 'array')?.items : p;
-        if (range && ranged && UNPUBLISHED.includes(`${at}.${name}`)) {
-          expect({ at: `${at}.${name}`, min: ranged.minimum, max: ranged.maximum }).toEqual({ at: `${at}.${name}`, min: undefined, max: undefined });
-        } else if (range && ranged) {
+        if (range && ranged) {
           expect({ at: `${at}.${name}`, min: ranged.minimum, max: ranged.maximum }).toEqual({ at: `${at}.${name}`, min: range.min, max: range.max });
           seen.push(`${at}.${name}`);
         }
@@ -118,7 +109,7 @@ describe.each(DB_KINDS)('field rules, published and enforced alike (%s)', (kind)
     };
     for (const [path, ops] of Object.entries(doc.paths)) for (const op of Object.values(ops)) for (const m of Object.values(op.requestBody?.content ?? {})) walk(m.schema, path);
     // The request schemas this file's cases send to; a schema that drops its range fails above or here.
-    expect(seen).toEqual(expect.arrayContaining(['SalesRow.store', 'SalesRow.dept', 'SalesRow.sales', 'ForecastRequest.store', 'ForecastRequest.dept', 'ForecastRequest.horizon', 'AlertRequest.store', 'AlertRequest.dept', 'SubscriptionRequest.store', 'GrantRequest.store', 'CampaignRequest.stores']));
+    expect(seen).toEqual(expect.arrayContaining(['SalesRow.store', 'SalesRow.dept', 'SalesRow.sales', 'ForecastRequest.store', 'ForecastRequest.dept', 'ForecastRequest.horizon', 'AlertRequest.store', 'AlertRequest.dept', 'SubscriptionRequest.store', 'GrantRequest.store', 'CampaignRequest.stores', 'StockRow.store', 'StockRow.dept', 'StockRow.leadTimeWeeks']));
     expect(schemas.SalesRow!.required ?? []).not.toContain('isHoliday');
     expect(schemas.SalesRow!.properties!.isHoliday!.description).toBe(FIELD_DEFAULTS.isHoliday.means);
   });

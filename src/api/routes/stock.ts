@@ -5,17 +5,17 @@ import { errorResponse } from '../../server/errors.ts';
 import { IngestError, ingestCsv, ingestJson } from '../../webhooks/ingest.ts';
 import { secured } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
-import { errors, limitBody } from '../schemas.ts';
+import { errors, limitBody, numberField, wholeField } from '../schemas.ts';
 
 const StockRow = z
   .object({
-    store: z.number().int().openapi({ example: 5 }),
-    dept: z.number().int().openapi({ example: 7 }),
+    store: wholeField('store').openapi({ example: 5 }),
+    dept: wholeField('dept').openapi({ example: 7 }),
     date: z.string().openapi({ example: '2012-10-26', description: 'The day of the count (or `asOf`)' }),
     onHand: z.number().openapi({ example: 52000, description: 'Stock on hand, dollars at retail' }),
     onOrder: z.number().optional().openapi({ description: 'An order on its way, dollars at retail' }),
     onOrderDate: z.string().optional().openapi({ description: 'When the order is expected (needed with onOrder)' }),
-    leadTimeWeeks: z.number().optional().openapi({ description: 'Weeks from ordering to the shelf (default 2)' }),
+    leadTimeWeeks: numberField('leadTimeWeeks', 'Weeks from ordering to the shelf (default 2)').optional(),
   })
   .openapi('StockRow');
 
