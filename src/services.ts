@@ -12,7 +12,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { resolveAccess } from './access/access.ts';
 import { principalKeys } from './access/principal.ts';
 import { createRateLimit } from './access/rate-limit.ts';
-import { createOutbound, type Outbound } from './net/outbound.ts';
+import { outboundPolicy, type Outbound } from './net/outbound.ts';
 import { auditPrincipal, recordAudit, type AuditEntry, type AuditOutcome } from './audit/log.ts';
 import { commandLine } from './chat/parse.ts';
 import { describeScope } from './scope.ts';
@@ -116,7 +116,7 @@ function lane(concurrency: number) {
 
 export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics; outbound?: Outbound; maxWaiting?: number }): Services {
   const metrics = deps.metrics ?? createMetrics();
-  const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
+  const outbound = deps.outbound ?? outboundPolicy(deps.config);
   const registry = deps.registry ?? createRegistry();
   const inFlight = new Set<Promise<unknown>>();
   const cpuLane = lane(CPU_LANE_CONCURRENCY);
@@ -189,6 +189,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
             access,
             baseUrl: deps.config.baseUrl,
             alertRulesPerPrincipal: deps.config.alertRulesPerPrincipal,
+            outbound,
             accessSettings: deps.config.access,
             retrain: () => startModelRetrain(asker.platform === 'api' ? 'api' : 'chat', principalKeys(asker)[0] ?? asker.platform),
           };

@@ -2,7 +2,6 @@ import { principalKeys, describePrincipal } from '../access/principal.ts';
 import type { CommandContext, OptionsOf } from '../chat/command.ts';
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
-import { createOutbound } from '../net/outbound.ts';
 import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
 import { alertLine, ALERTS_LINE, type alertOptions } from './options.ts';
@@ -73,7 +72,7 @@ async function createHandler(o: AlertOptions, ctx: CommandContext): Promise<Repl
     ctx.db,
     undefined,
     { kind: o.what as 'stock' | 'sales', scope, condition, target, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, delivery: deliveryCheck(ctx), perPrincipal: ctx.alertRulesPerPrincipal },
-    createOutbound(),
+    ctx.outbound,
   );
   if (rule.duplicate) {
     return {

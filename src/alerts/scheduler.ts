@@ -8,7 +8,7 @@ import { createRest } from '../adapters/discord/rest.ts';
 import { createMailer, type Mailer } from '../email/transport.ts';
 import type { Logger } from '../logger.ts';
 import { pollLoop } from '../util/poll-loop.ts';
-import { createOutbound, type Outbound } from '../net/outbound.ts';
+import { outboundPolicy, type Outbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { backoffMs, DEFAULT_RETRY } from '../util/retry.ts';
 import { resolveSecretKey } from '../webhooks/crypto.ts';
@@ -225,7 +225,7 @@ export interface AlertScheduler {
 }
 
 export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOptions = {}): AlertScheduler {
-  const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
+  const outbound = deps.outbound ?? outboundPolicy(deps.config);
   const timeoutMs = options.timeoutMs ?? 15_000;
   const { apiUrl, botToken } = deps.config.discord;
   const ctx: Ctx = {

@@ -31,6 +31,11 @@ export interface CommandContext {
   reach?: Scope;
   /** The access settings the asker was resolved with (mode, STORECAST_ADMINS): for judging others (console sessions after a revoke). */
   accessSettings?: AccessSettings;
+  /**
+   * The one outbound policy (STORECAST_OUTBOUND_ALLOW, src/net/outbound.ts) that judges a
+   * user-given URL: the same one the API, the CLI and the senders use.
+   */
+  outbound: { check(url: string | URL): Promise<void> };
   /** Live alert rules one principal may have (STORECAST_ALERT_RULES_PER_PRINCIPAL); absent: no cap. */
   alertRulesPerPrincipal?: number;
   /** Starts a model retrain in the background (src/forecast/retrain.ts), as this asker; absent where none can run. */

@@ -5,7 +5,7 @@ import type { alertOptions } from '../alerts/options.ts';
 import type { OptionsOf } from '../chat/command.ts';
 import { UserError } from '../chat/errors.ts';
 import { parseTyped } from '../chat/parse.ts';
-import { createOutbound } from '../net/outbound.ts';
+import { outboundPolicy } from '../net/outbound.ts';
 import { createRule, deleteRule, describeRule, listRules, type AlertCondition } from '../alerts/rules.ts';
 import type { StockScope } from '../stock/positions.ts';
 import { SecretKeyError } from '../webhooks/crypto.ts';
@@ -97,7 +97,7 @@ export function alertsCommand(): Command {
           const key = url !== undefined ? await openSecretKey(config, db, logger) : undefined;
           // The operator's rules are judged by the same delivery decision as anyone's (at every send too).
           const delivery = { mode: config.access.mode, creator: { kind: 'operator' } as const };
-          const rule = await createRule(db, key, { kind: opts.kind, ...ruleOf(opts), target, createdBy: 'cli', delivery }, createOutbound({ allow: config.outboundAllow }));
+          const rule = await createRule(db, key, { kind: opts.kind, ...ruleOf(opts), target, createdBy: 'cli', delivery }, outboundPolicy(config));
           if (rule.duplicate && !opts.json) process.stdout.write(`The same rule exists already; nothing created:\n`);
           process.stdout.write(opts.json ? `${JSON.stringify(rule)}\n` : `${describeRule(rule)}\n`);
         } catch (err) {

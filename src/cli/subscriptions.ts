@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../chat/errors.ts';
-import { createOutbound } from '../net/outbound.ts';
+import { outboundPolicy } from '../net/outbound.ts';
 import { SecretKeyError } from '../webhooks/crypto.ts';
 import { openSecretKey } from '../webhooks/secret-key.ts';
 import { createSubscription, deleteSubscription, describeSubscription, listSubscriptions, resolveSchedule } from '../webhooks/subscriptions.ts';
@@ -46,7 +46,7 @@ export function subscriptionsCommand(): Command {
           if (opts.store !== undefined && !(Number.isInteger(store) && store > 0)) throw new UserError('--store must be a store number.');
           const scope: AreaScope = opts.store !== undefined ? { kind: 'store', store } : opts.region !== undefined ? { kind: 'region', region: opts.region } : { kind: 'chain' };
           const input = { scope, target: { kind: 'url', url, format: opts.format } as const, schedule: resolveSchedule({ every: opts.every, tz: opts.tz }), createdBy: 'cli', delivery: { mode: config.access.mode, creator: { kind: 'operator' } as const } };
-          const { subscription, signingSecret } = await createSubscription(db, await openSecretKey(config, db, logger), input, createOutbound({ allow: config.outboundAllow }));
+          const { subscription, signingSecret } = await createSubscription(db, await openSecretKey(config, db, logger), input, outboundPolicy(config));
           if (opts.json) process.stdout.write(`${JSON.stringify({ ...subscription, ...(signingSecret ? { signingSecret } : {}) })}\n`);
           else {
             process.stdout.write(`${describeSubscription(subscription)}\n`);

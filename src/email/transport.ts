@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
 import { describeOutboundError, type Outbound } from '../net/outbound.ts';
 import type { SendResult } from '../webhooks/send.ts';
-import { parseRetryAfter } from '../webhooks/send.ts';
+import { isPermanentHttpFailure, parseRetryAfter } from '../util/retry.ts';
 import type { EmailMessage } from './render.ts';
 
 /**
@@ -108,7 +108,7 @@ function sendgridMailer(apiKey: string, base: string, from: string, outbound: Pi
         });
         if (res.ok) return { ok: true, status: res.status };
         const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-        const permanent = res.status >= 400 && res.status < 500 && ![408, 429].includes(res.status);
+        const permanent = isPermanentHttpFailure(res.status);
         return { ok: false, status: res.status, error: `SendGrid HTTP ${res.status}`, permanent, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
       } catch (err) {
         return { ok: false, status: null, error: `SendGrid: ${describeOutboundError(err)}` };

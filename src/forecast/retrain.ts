@@ -2,7 +2,7 @@ import type { Reply } from '../chat/reply.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { createOutbound, type Outbound } from '../net/outbound.ts';
+import { outboundPolicy, type Outbound } from '../net/outbound.ts';
 import { send } from '../webhooks/send.ts';
 import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
@@ -24,7 +24,7 @@ export type RetrainTrigger = 'schedule' | 'cli' | 'chat' | 'api';
 
 export interface RetrainDeps {
   db: Database;
-  config: Pick<Config, 'tfBackend' | 'modelOps' | 'slack' | 'discord'>;
+  config: Pick<Config, 'tfBackend' | 'modelOps' | 'slack' | 'discord' | 'outboundAllow'>;
   logger: Logger;
   /** Told to re-read the active model after a promotion (this process). */
   forecaster?: { invalidate(): void };
@@ -217,7 +217,7 @@ async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise
       reply: retrainReply(outcome),
     },
     // Channel posts go to the platform's API, never to a user-given URL; outbound is the send() contract.
-    { config: deps.config, outbound: deps.outbound ?? createOutbound({ allow: [] }), timeoutMs: 10_000 },
+    { config: deps.config, outbound: deps.outbound ?? outboundPolicy(deps.config), timeoutMs: 10_000 },
   );
   if (!result.ok) deps.logger.warn({ retrain: outcome.id, error: result.error }, 'retrain outcome not posted to the admin channel');
 }

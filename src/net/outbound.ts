@@ -3,6 +3,7 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Config } from '../config.ts';
 import { allowsAddress, allowsHost, internalRange, isMetadataHost, normalizeHost, parseAddress, parseAllowList } from './addresses.ts';
 
 /**
@@ -79,6 +80,15 @@ async function encodeBody(init: OutboundRequest): Promise<{ headers: Record<stri
   if (!(init.body instanceof FormData)) return { headers: init.headers ?? {}, body: init.body };
   const encoded = new Response(init.body);
   return { headers: { ...init.headers, 'content-type': encoded.headers.get('content-type')! }, body: new Uint8Array(await encoded.arrayBuffer()) };
+}
+
+/**
+ * The process's one outbound policy, from STORECAST_OUTBOUND_ALLOW: built once by services (and
+ * once per CLI command) and handed to every place that checks or calls a user-given URL, so the
+ * same URL gets the same answer wherever it was typed (chat, API, CLI, schedulers, retraining).
+ */
+export function outboundPolicy(config: Pick<Config, 'outboundAllow'>, resolve?: Resolver): Outbound {
+  return createOutbound({ allow: config.outboundAllow, ...(resolve ? { resolve } : {}) });
 }
 
 export function createOutbound(options: OutboundOptions = {}): Outbound {

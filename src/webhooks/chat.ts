@@ -110,7 +110,7 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
     createdByRoles: ctx.roles,
     now: ctx.now(),
     delivery: deliveryCheck(ctx),
-  });
+  }, ctx.outbound);
   return {
     ...base(
       `Subscribed: weekly summary of ${describeScope(scope)}`,
@@ -132,7 +132,7 @@ async function subscribeEmail(options: OptionsOf<typeof subscribeOptions>, scope
   }
   const at = options.at === undefined ? undefined : parseTime(options.at);
   const schedule = resolveSchedule({ weekday: options.every === undefined ? undefined : WEEKDAY_CHOICES.indexOf(options.every), time: at, tz: options.tz });
-  const { subscription } = await createSubscription(ctx.db, undefined, { scope, target: { kind: 'email', address: options.email! }, schedule, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, now: ctx.now(), delivery: deliveryCheck(ctx) });
+  const { subscription } = await createSubscription(ctx.db, undefined, { scope, target: { kind: 'email', address: options.email! }, schedule, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, now: ctx.now(), delivery: deliveryCheck(ctx) }, ctx.outbound);
   return {
     ...base(`Subscribed: weekly summary of ${describeScope(scope)} by email`, `${subscription.target.hint} will get the weekly summary of ${describeScope(scope)} ${describeSchedule(schedule)}, with the chart inline and the table as CSV.`, { subscription }),
     facts: subscriptionFacts(subscription),

@@ -7,7 +7,7 @@ import { describePrincipal } from '../access/principal.ts';
 import type { Logger } from '../logger.ts';
 import { pollLoop } from '../util/poll-loop.ts';
 import { backoffMs } from '../util/retry.ts';
-import { createOutbound, type Outbound } from '../net/outbound.ts';
+import { outboundPolicy, type Outbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
 import { resolveSecretKey } from './crypto.ts';
 import { buryExhausted, claimDue, markFailed, markPaused, markSucceeded, planDue, saveChart, type Claim } from './deliveries.ts';
@@ -160,7 +160,7 @@ async function deliverClaim(ctx: DeliveryContext, claim: Claim): Promise<void> {
 }
 
 function deliveryContext(deps: WebhookDeps, options: SchedulerOptions): DeliveryContext {
-  const outbound = deps.outbound ?? createOutbound({ allow: deps.config.outboundAllow });
+  const outbound = deps.outbound ?? outboundPolicy(deps.config);
   return {
     mailer: createMailer(deps.config, outbound),
     deps,

@@ -6,6 +6,7 @@ import { replyToDiscord } from '../adapters/discord/render.ts';
 import { replyToMessage } from '../adapters/slack/blocks.ts';
 import { describeOutboundError, type Outbound } from '../net/outbound.ts';
 import { signPayload } from './crypto.ts';
+import { isPermanentHttpFailure, parseRetryAfter } from '../util/retry.ts';
 import { replyToEmail } from '../email/render.ts';
 import { NO_TRANSPORT_MESSAGE, type Mailer } from '../email/transport.ts';
 import type { TargetKind } from './subscriptions.ts';
@@ -49,14 +50,6 @@ const USER_AGENT = 'storecast-webhooks/1';
 /** Discord's API wants bots to say so in this form (`DiscordBot ($url, $version)`), as its SDK does. */
 const DISCORD_USER_AGENT = 'DiscordBot (https://github.com/storecast/storecast, 1) storecast-webhooks/1';
 
-/** Retry-After: delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
-}
-
 /** Error text that is safe to store and log: never the URL (a secret), short. */
 function describeError(err: unknown, url?: string): string {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
@@ -72,8 +65,7 @@ function describeError(err: unknown, url?: string): string {
 function httpResult(res: { ok: boolean; status: number; headers: { get(name: string): string | null } }): SendResult {
   if (res.ok) return { ok: true, status: res.status };
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-  // Client errors other than these will not heal by retrying (a deleted webhook answers 404).
-  const permanent = res.status >= 400 && res.status < 500 && ![408, 409, 425, 429].includes(res.status);
+  const permanent = isPermanentHttpFailure(res.status);
   return { ok: false, status: res.status, error: `HTTP ${res.status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), permanent };
 }
 

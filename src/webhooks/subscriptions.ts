@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../chat/errors.ts';
 import type { Database } from '../db/client.ts';
-import { ALLOW_SETTING, OutboundRefused, createOutbound, type Outbound } from '../net/outbound.ts';
+import { ALLOW_SETTING, OutboundRefused, type Outbound } from '../net/outbound.ts';
 import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
 import { forgetSecrets } from './secret-key.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
@@ -111,8 +111,6 @@ export async function checkTargetAddress(outbound: Pick<Outbound, 'check'>, url:
   }
 }
 
-let strictOutbound: Outbound | undefined;
-
 /** Slack and Discord webhooks are recognised by their address; anything else gets signed JSON. */
 export function detectFormat(url: URL): WebhookFormat {
   if (url.hostname === 'hooks.slack.com') return 'slack';
@@ -192,14 +190,15 @@ export interface CreateSubscriptionInput {
 
 /**
  * Creates a subscription. URL targets need the secret key (they are stored encrypted) and
- * must not point at internal addresses (`outbound`: default, nothing internal allowed); a
+ * must not point at internal addresses (`outbound`: the process's one policy, needed for URL targets); a
  * generic JSON target also gets a signing secret, returned here once.
  */
 export async function createSubscription(
   db: Database,
   key: Buffer | undefined,
   input: CreateSubscriptionInput,
-  outbound: Pick<Outbound, 'check'> = (strictOutbound ??= createOutbound()),
+  // No default: a strict policy here would be a second answer for the same URL (services builds the one).
+  outbound?: Pick<Outbound, 'check'>,
 ): Promise<{ subscription: Subscription; signingSecret?: string }> {
   await checkScope(db, input.scope);
   const id = `sub_${randomBytes(6).toString('hex')}`;
@@ -212,6 +211,7 @@ export async function createSubscription(
   let channel: string | null = null;
   if (input.target.kind === 'url') {
     const url = checkTargetUrl(input.target.url);
+    if (!outbound) throw new Error('createSubscription: a URL target needs the outbound policy (services.outbound)');
     await checkTargetAddress(outbound, url);
     if (!key) throw new UserError(MISSING_KEY_MESSAGE, { code: 'NO_SECRET_KEY' });
     targetKind = formatKind[input.target.format ?? detectFormat(url)];

@@ -1,8 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../../logger.ts';
-import { policyBackoff, sleep, type RetryPolicy } from '../../util/retry.ts';
-
+import { isPermanentHttpFailure, parseRetryAfter, policyBackoff, sleep, type RetryPolicy } from '../../util/retry.ts';
 
 export class DeliveryError extends Error {
   constructor(
@@ -16,8 +15,9 @@ export class DeliveryError extends Error {
 
 /**
  * POSTs a message to a Slack `response_url` (Bolt's `respond()` does not retry): on 429
- * waits Retry-After and tries again, on 5xx or a network error backs off exponentially;
- * a 4xx other than 429 is final (the URL expired or was used five times).
+ * waits Retry-After (seconds or a date, capped at the policy's maximum) and tries again, on
+ * 5xx or a network error backs off exponentially; the statuses every outbound sender treats
+ * as permanent (src/util/retry.ts) are final (the URL expired or was used five times).
  */
 export async function postToResponseUrl(url: string, message: Record<string, unknown>, policy: RetryPolicy, logger?: Logger): Promise<void> {
   let lastError: unknown;
@@ -27,16 +27,11 @@ export async function postToResponseUrl(url: string, message: Record<string, unk
       const res = await postJson(url, JSON.stringify(message), 10_000);
       if (res.ok) return;
       lastError = new DeliveryError(`response_url answered ${res.status}`, res.status);
-      if (res.status === 429) {
-        const retryAfter = Number(res.retryAfter);
-        wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : policy.baseDelayMs;
-      } else if (res.status >= 500) {
-        wait = policyBackoff(policy, attempt);
-      } else {
-        throw lastError;
-      }
+      if (isPermanentHttpFailure(res.status)) throw lastError;
+      const retryAfter = parseRetryAfter(res.retryAfter, { maxMs: policy.maxDelayMs });
+      wait = retryAfter ?? (res.status === 429 ? policy.baseDelayMs : policyBackoff(policy, attempt));
     } catch (err) {
-      if (err instanceof DeliveryError && err.status !== undefined && err.status < 500 && err.status !== 429) throw err;
+      if (err instanceof DeliveryError && err.status !== undefined && isPermanentHttpFailure(err.status)) throw err;
       lastError = err;
       wait = policyBackoff(policy, attempt);
     }
