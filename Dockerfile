@@ -14,23 +14,21 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev \
  && rm -rf /var/lib/apt/lists/*
-ENV npm_config_nodedir=/usr/local \
-    npm_config_update_notifier=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only (tsx among them: bin/storecast.js compiles the TypeScript
-# sources on load). @tensorflow/tfjs-node is optional and brings a ~400 MB libtensorflow:
-# the image trains on the wasm backend instead (src/forecast/tf.ts) and stays small.
-# canvas' compiler intermediates are not needed once its .node file is linked.
-RUN npm ci --omit=dev --no-audit --no-fund \
+# sources on load). Then what Node never loads at run time goes: @tensorflow/tfjs-node (optional,
+# ~400 MB of libtensorflow; the image trains on the wasm backend, src/forecast/tf.ts), source
+# maps and type declarations (~270 MB, tfjs' mostly), tfjs' browser bundles (Node loads the
+# *.node.js builds named in their "main"), canvas' compiler intermediates.
+RUN npm_config_nodedir=/usr/local npm ci --omit=dev --no-audit --no-fund --no-update-notifier \
  && rm -rf node_modules/@tensorflow/tfjs-node node_modules/canvas/build/Release/obj.target \
            node_modules/canvas/build/Release/.deps node_modules/canvas/src \
+ && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete \
+ && find node_modules/@tensorflow/*/dist -maxdepth 1 -type f \( -name 'tf.*js' -o -name 'tf-*.js' \) ! -name '*.node.js' -delete \
  && npm cache clean --force
-COPY bin ./bin
-COPY src ./src
-COPY commands ./commands
-COPY charts ./charts
-COPY drizzle ./drizzle
+# bin/, src/, commands/, charts/, drizzle/: .dockerignore admits nothing else. One layer.
+COPY . .
 
 FROM ${BASE_IMAGE}
 ARG VERSION=0.1.0
@@ -51,14 +49,14 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libjpeg62-turbo libgif7 librsvg2-2 fonts-dejavu-core tini \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
- && groupadd --system --gid 10001 storecast \
- && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/storecast --shell /usr/sbin/nologin storecast \
- && install -d -o 10001 -g 10001 -m 0700 /var/lib/storecast /var/lib/storecast/data
+ && groupadd --gid 10001 storecast \
+ && useradd --no-log-init --no-create-home --uid 10001 --gid 10001 --home-dir /var/lib/storecast --shell /usr/sbin/nologin storecast \
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/storecast /var/lib/storecast/data \
+ && ln -s /app/bin/storecast.js /usr/local/bin/storecast
 WORKDIR /app
 # Owned by root and not writable by the user: with a read-only root filesystem the only
 # writable places are the data directory and /tmp (tsx's compile cache).
 COPY --from=build /app /app
-RUN ln -s /app/bin/storecast.js /usr/local/bin/storecast
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
