@@ -31,16 +31,6 @@ RUN npm_config_nodedir=/usr/local npm ci --omit=dev --no-audit --no-fund --no-up
 COPY . .
 
 FROM ${BASE_IMAGE}
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="storecast" \
-      org.opencontainers.image.description="Chat-ops bot with retail analytics: forecasts, holiday impact and sales answers in Slack, Discord and webhooks." \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.documentation="docs/deploy.md"
 # Runtime libraries of node-canvas, the DejaVu fonts charts are drawn with, and tini: Node as
 # PID 1 ignores SIGTERM until `serve` has installed its handler (after the database opened and
 # migrated), so a pod stopped while starting would wait for SIGKILL; tini forwards the signal
@@ -66,5 +56,16 @@ ENV NODE_ENV=production \
 USER 10001:10001
 EXPOSE 3000
 VOLUME ["/var/lib/storecast"]
+# Last: CREATED and REVISION change every build and would void the cache of every step after them.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="storecast" \
+      org.opencontainers.image.description="Chat-ops bot with retail analytics: forecasts, holiday impact and sales answers in Slack, Discord and webhooks." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.documentation="docs/deploy.md"
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/storecast.js"]
 CMD ["serve"]
