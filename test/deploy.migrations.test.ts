@@ -64,10 +64,12 @@ describe('additive migrations', () => {
   });
 });
 
+/** Each CLI start compiles the sources (tsx): ~5 s alone, 20 s and more on a busy 2-core machine. */
+const CLI_TIMEOUT = 240_000;
 const bin = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
 const run = async (args: string[], env: Record<string, string>) => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -110,7 +112,7 @@ describe('storecast migrate and STORECAST_MIGRATE=false on Postgres', () => {
     const db = await openDatabase(config);
     expect((await schemaState(db)).current).toBe(true);
     await db.close();
-  });
+  }, CLI_TIMEOUT);
 
   it('a waiting replica opens as soon as the migration lands; two migrations at once apply each migration once', async () => {
     const url = await freshDatabase();
@@ -160,5 +162,5 @@ describe('storecast migrate on the embedded database', () => {
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stdout).toMatch(/^applied \d+ migrations/);
     expect((await run(['stats', '--json'], { ...env, STORECAST_MIGRATE: 'false' })).code).toBe(0);
-  });
+  }, CLI_TIMEOUT);
 });
