@@ -15,7 +15,9 @@ RUN apt-get update \
       build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# patches/: npm ci's postinstall applies them (patch-package; the postgres driver fix).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # Production dependencies only (tsx among them: bin/storecast.js compiles the TypeScript
 # sources on load). Then what Node never loads at run time goes: @tensorflow/tfjs-node (optional,
 # ~400 MB of libtensorflow; the image trains on the wasm backend, src/forecast/tf.ts), source
