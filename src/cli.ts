@@ -3,6 +3,7 @@ import { Command as Program, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { createLogger } from './logger.ts';
 import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, withCli } from './cli/context.ts';
+import { migrate, openPglite, openPostgres, schemaState } from './db/client.ts';
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
 import { DEMO, loadDemoData, writeChainCsv } from './data/demo.ts';
 import { loadDemoStock } from './data/demo-stock.ts';
@@ -48,6 +49,29 @@ program
         // Exit non-zero when the deadline (STORECAST_SHUTDOWN_TIMEOUT) cut work short.
         void running.stop().then((abandoned) => process.exit(abandoned.length ? 1 : 0));
       });
+    }
+  });
+
+program
+  .command('migrate')
+  .description('Apply this release\'s database migrations (once across replicas, under a lock) and exit: the Job before a rollout whose replicas run with STORECAST_MIGRATE=false.')
+  .action(async () => {
+    const config = loadCliConfig();
+    const { database } = config;
+    const started = performance.now();
+    // Whatever STORECAST_MIGRATE says: applying them is this command's whole job.
+    const db = database.kind === 'postgres' ? await openPostgres(database.url, { max: 2 }) : await openPglite(database.dataDir).catch(exitIfDataDirBusy);
+    try {
+      const before = await schemaState(db);
+      await migrate(db, database.kind === 'postgres' ? database.url : undefined);
+      const after = await schemaState(db);
+      const applied = after.applied - before.applied;
+      process.stdout.write(
+        `${applied ? `applied ${applied} migration${applied > 1 ? 's' : ''}` : 'nothing to apply'}; the schema has ${after.applied} migration${after.applied === 1 ? '' : 's'} ` +
+          `(this release knows ${after.known}) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    } finally {
+      await db.close();
     }
   });
 

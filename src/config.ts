@@ -61,6 +61,9 @@ export const envSchema = z.object({
   STORECAST_DATA_DIR: z.string().default('./data'),
   // Unset: demo data for the embedded database only; never into a production Postgres.
   STORECAST_DEMO: z.enum(['auto', 'never']).optional(),
+  // false on the replicas of a chain: `storecast migrate` (a Job, once per release) applies the
+  // migrations and replicas wait, not ready, until the schema is at their release.
+  STORECAST_MIGRATE: booleanFlag(true),
   STORECAST_SHUTDOWN_TIMEOUT: z.coerce.number().min(1).max(3600).default(30),
   // On SIGTERM, /readyz answers 503 this long before the port closes, so a load balancer polling
   // it routes away first. Unset: 5 s with DATABASE_URL (replicas behind one), 0 embedded.
@@ -163,6 +166,8 @@ export interface Config {
   logFormat: LogFormat;
   database: { kind: 'postgres'; url: string; poolSize?: number; statementTimeoutMs?: number } | { kind: 'pglite'; dataDir: string };
   demoData: 'auto' | 'never';
+  /** Apply migrations when the database opens (STORECAST_MIGRATE); else wait for / require `storecast migrate`. */
+  migrateOnStart: boolean;
   /** Longest graceful shutdown; then the process exits, logging what it abandoned. */
   shutdownTimeoutMs: number;
   /** Not ready but still answering, on SIGTERM, before the port closes (part of the shutdown deadline). */
@@ -280,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, statementTimeoutMs: Math.round(e.DATABASE_STATEMENT_TIMEOUT * 1000) }
       : { kind: 'pglite', dataDir: e.STORECAST_DATA_DIR },
     demoData: e.STORECAST_DEMO ?? (e.DATABASE_URL ? 'never' : 'auto'),
+    migrateOnStart: e.STORECAST_MIGRATE,
     shutdownTimeoutMs: e.STORECAST_SHUTDOWN_TIMEOUT * 1000,
     drainMs: (e.STORECAST_DRAIN_SECONDS ?? (e.DATABASE_URL ? 5 : 0)) * 1000,
     trainOnStart: e.STORECAST_TRAIN_ON_START,

@@ -112,7 +112,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const { server, port } = await listenFirst(config, logger, () => app);
 
   // A refused database (another process holds the data directory) must not leave the port bound.
-  const db = await openDatabase(config).catch(async (err: unknown) => {
+  const db = await openDatabase(config, { waitForSchema: logger }).catch(async (err: unknown) => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   });

@@ -1,7 +1,7 @@
 import { loadConfig, ConfigError, type Config, type ConfigDefaults } from '../config.ts';
 import { readOperatorEndpoint, type OperatorEndpoint } from '../server/operator.ts';
 import { recordAudit, type AuditOutcome } from '../audit/log.ts';
-import { openDatabase, type Database } from '../db/client.ts';
+import { openDatabase, SchemaBehindError, type Database } from '../db/client.ts';
 import { DataDirLockedError } from '../db/datadir.ts';
 import { createLogger, type Logger } from '../logger.ts';
 
@@ -23,6 +23,12 @@ export function exitIfDataDirBusy(err: unknown): never {
   if (!(err instanceof DataDirLockedError)) throw err;
   process.stderr.write(`${err.message}\n`);
   process.exit(EXIT_BUSY);
+}
+
+/** A one-shot command on a schema behind its release (STORECAST_MIGRATE=false): what to run, exit 1. */
+function exitSchemaBehind(err: SchemaBehindError): never {
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
 }
 
 /** One-shot commands log at warn unless LOG_LEVEL says otherwise: their output is what the user reads. */
@@ -66,6 +72,7 @@ export async function withCli<T>(
   } catch (err) {
     const endpoint = err instanceof DataDirLockedError && options.viaServer ? readOperatorEndpoint(err.dataDir, err.holder?.pid) : undefined;
     if (endpoint && options.viaServer) return options.viaServer(endpoint);
+    if (err instanceof SchemaBehindError) exitSchemaBehind(err);
     return exitIfDataDirBusy(err);
   }
   const started = performance.now();

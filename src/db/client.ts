@@ -8,6 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
 import { lockDataDir, prepareDataDir, tightenFiles } from './datadir.ts';
@@ -211,7 +212,8 @@ export async function openPostgres(url: string, options: { max?: number; stateme
 
 /**
  * Applies drizzle-kit's migrations. On shared Postgres an advisory lock, held on a dedicated
- * connection, keeps replicas that start together from migrating twice.
+ * connection, keeps replicas that start together (or a migration Job and a replica) from
+ * migrating twice: the second waits, then finds nothing left to apply.
  */
 export async function migrate(db: Database, postgresUrl?: string): Promise<void> {
   if (db.kind === 'pglite') {
@@ -229,13 +231,70 @@ export async function migrate(db: Database, postgresUrl?: string): Promise<void>
   }
 }
 
-export async function openDatabase(config: Pick<Config, 'database'>): Promise<Database> {
+/** Where the schema stands against this release's migrations (drizzle/meta/_journal.json). */
+export interface SchemaState {
+  /** Migrations recorded in the database (a newer release's included). */
+  applied: number;
+  /** This release's migrations. */
+  known: number;
+  /** Whether every migration this release knows is applied. */
+  current: boolean;
+}
+
+export async function schemaState(db: SqlSession): Promise<SchemaState> {
+  const known = readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis);
+  const [table] = await db.query<{ exists: boolean }>(`SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS exists`);
+  if (!table?.exists) return { applied: 0, known: known.length, current: known.length === 0 };
+  // drizzle applies what is newer than the last row: a release is current when its last migration is in.
+  const [row] = await db.query<{ applied: number; last: string | null }>('SELECT count(*)::int AS applied, max(created_at)::text AS last FROM drizzle.__drizzle_migrations');
+  return { applied: row?.applied ?? 0, known: known.length, current: Number(row?.last ?? 0) >= Math.max(0, ...known) };
+}
+
+export class SchemaBehindError extends Error {
+  constructor(readonly state: SchemaState) {
+    super(`The database schema has ${state.applied} of this release's ${state.known} migrations and STORECAST_MIGRATE=false: run \`storecast migrate\` (the migration Job) first.`);
+    this.name = 'SchemaBehindError';
+  }
+}
+
+/** How a process that does not migrate (STORECAST_MIGRATE=false) meets a schema behind it. */
+export interface SchemaWait {
+  /** Told once when waiting starts, then every minute. */
+  warn(fields: object, message: string): void;
+  pollMs?: number;
+}
+
+/**
+ * Refuses (SchemaBehindError) or, for a serving replica, waits until `storecast migrate` has
+ * brought the schema to this release: it keeps /readyz at 503 meanwhile, and a rollout waits.
+ */
+async function awaitSchema(db: Database, wait: SchemaWait | undefined): Promise<void> {
+  const started = Date.now();
+  let told = -Infinity;
+  for (;;) {
+    const state = await schemaState(db);
+    if (state.current) return;
+    if (!wait) throw new SchemaBehindError(state);
+    if (Date.now() - told >= 60_000) {
+      told = Date.now();
+      wait.warn({ ...state, waitedS: Math.round((Date.now() - started) / 1000) }, 'waiting for `storecast migrate`: the schema is behind this release and STORECAST_MIGRATE=false');
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait.pollMs ?? 2000));
+  }
+}
+
+/**
+ * Opens the configured database, migrated (STORECAST_MIGRATE, the default) or checked to be at
+ * this release's schema: refused at once, or awaited when `options.waitForSchema` is given.
+ */
+export async function openDatabase(config: Pick<Config, 'database'> & Partial<Pick<Config, 'migrateOnStart'>>, options: { waitForSchema?: SchemaWait } = {}): Promise<Database> {
   const db =
     config.database.kind === 'postgres'
       ? await openPostgres(config.database.url, { max: config.database.poolSize, statementTimeoutMs: config.database.statementTimeoutMs })
       : await openPglite(config.database.dataDir);
   try {
-    await migrate(db, config.database.kind === 'postgres' ? config.database.url : undefined);
+    if (config.migrateOnStart === false) await awaitSchema(db, options.waitForSchema);
+    else await migrate(db, config.database.kind === 'postgres' ? config.database.url : undefined);
     // Sales from before the maintained aggregates existed: built before anything reads or adds to them.
     await ensureAggregates(db);
   } catch (err) {
