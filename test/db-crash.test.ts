@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 
 const child = fileURLToPath(new URL('./helpers/db-crash-child.ts', import.meta.url));
+const typesChild = fileURLToPath(new URL('./helpers/db-types-crash-child.ts', import.meta.url));
 
-function run(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(env: Record<string, string>, script = child): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -31,6 +32,14 @@ describe('a database backend terminated under a held lock (postgres.js nextWrite
     expect(stdout).toContain('transaction statement after the kill: CONNECTION_CLOSED');
     expect(stdout).toContain('after the transaction: pool answers 1');
     expect(stdout).toContain('round 3: pool answers 1');
+    expect(stdout).toContain('survived');
+    expect(code).toBe(0);
+  }, 30_000);
+
+  it('a client ended while a new connection fetches its array types settles the waiting query instead of crashing (seen in the image: the health probe replaced under load)', async () => {
+    const { code, stdout, stderr } = await run({ DB_URL: t.url! }, typesChild);
+    expect(stderr).not.toMatch(/CONNECTION_DESTROYED|triggerUncaughtException/);
+    expect(stdout).toContain('query during the type fetch: CONNECTION_DESTROYED');
     expect(stdout).toContain('survived');
     expect(code).toBe(0);
   }, 30_000);
