@@ -19,7 +19,7 @@ import { resolveAccess } from '../../access/access.ts';
 import type { Identity } from '../../access/principal.ts';
 import type { Asker, Services } from '../../services.ts';
 import { registryName } from './commands.ts';
-import { CSV_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage } from './render.ts';
+import { CSV_PREFIX, RUN_PREFIX, chartPng, csvMessage, replyToDiscord, textMessage } from './render.ts';
 import { interactionWebhook } from './rest.ts';
 import type { RetryPolicy } from '../../util/retry.ts';
 
@@ -150,15 +150,7 @@ function discordChannel(deps: InteractionDeps, interaction: APIInteraction, mode
       await hook.editOriginal(csvMessage(reply));
     },
     async showPublicly(reply, commandLine) {
-      let png: Buffer | undefined;
-      if (reply.chart) {
-        try {
-          png = await services.renderChart(reply.chart.spec);
-        } catch (err) {
-          services.metrics.errors.inc({ kind: 'internal' });
-          log.error({ err }, 'chart render failed; answering without the chart');
-        }
-      }
+      const png = await chartPng(services, reply, log);
       await hook.editOriginal(replyToDiscord(reply, { png, commandLine }));
     },
     async reportFailure(text) {

@@ -7,7 +7,7 @@ import type { Reply } from '../../chat/reply.ts';
 import type { Logger } from '../../logger.ts';
 import type { Asker, Services } from '../../services.ts';
 import type { RetryPolicy } from '../../util/retry.ts';
-import { csvMessage, replyToDiscord, textMessage, type DiscordMessage } from './render.ts';
+import { chartPng, csvMessage, replyToDiscord, textMessage, type DiscordMessage } from './render.ts';
 import { withRetry } from './rest.ts';
 
 export interface MessageDeps {
@@ -50,15 +50,7 @@ function messageChannel(deps: MessageDeps, message: GatewayMessageCreateDispatch
     showPrivately: (reply) => privately(replyToDiscord(reply)),
     sendCsvOnly: async (reply) => void (await send(message.channel_id, csvMessage(reply), true)),
     async showPublicly(reply: Reply, commandLine: string) {
-      let png: Buffer | undefined;
-      if (reply.chart) {
-        try {
-          png = await services.renderChart(reply.chart.spec);
-        } catch (err) {
-          services.metrics.errors.inc({ kind: 'internal' });
-          log.error({ err }, 'chart render failed; answering without the chart');
-        }
-      }
+      const png = await chartPng(services, reply, log);
       await send(message.channel_id, replyToDiscord(reply, { png, commandLine }), true);
     },
     reportFailure: (text) => privately(textMessage(text)),
