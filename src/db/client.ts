@@ -14,7 +14,7 @@ import * as schema from './schema.ts';
 import { lockDataDir, prepareDataDir, tightenFiles } from './datadir.ts';
 import type { Config } from '../config.ts';
 import { ensureAggregates } from '../data/rollup.ts';
-import { DatabaseHealth, type PoolUsage } from './health.ts';
+import { DatabaseHealth, LATE, withinDeadline, type PoolUsage } from './health.ts';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -145,16 +145,15 @@ function postgresHealth(url: string, appName: string): { health: DatabaseHealth;
     timeoutMs: PROBE_TIMEOUT_MS,
     probe: async () => {
       const client = probe;
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('health probe timed out')), PROBE_TIMEOUT_MS - 50)));
-        const [row] = await Promise.race([
+        const rows = await withinDeadline(
           client<PoolUsage[]>`
             SELECT count(*)::int AS open, count(*) FILTER (WHERE state <> 'idle')::int AS busy
             FROM pg_stat_activity WHERE application_name = ${appName}`,
-          late,
-        ]);
-        return row;
+          PROBE_TIMEOUT_MS - 50,
+        );
+        if (rows === LATE) throw new Error('health probe timed out');
+        return rows[0];
       } catch (err) {
         // A fresh client for the next probe: whatever state this one's connection is in cannot stick.
         if (probe === client) {
@@ -162,8 +161,6 @@ function postgresHealth(url: string, appName: string): { health: DatabaseHealth;
           void client.end({ timeout: 0 }).catch(() => {});
         }
         throw err;
-      } finally {
-        clearTimeout(timer);
       }
     },
   });

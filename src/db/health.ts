@@ -37,6 +37,37 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   return Array.isArray(errors) && errors.some((e) => isDatabaseUnavailable(e, depth + 1));
 }
 
+/** What `withinDeadline` gives when the work did not finish in time. */
+export const LATE = Symbol('late');
+
+/**
+ * `work`, or LATE when it has not settled within `ms`. A deadline timer that fires well after
+ * it was due means this thread stalled (a training step or a large panel build on the serving
+ * thread): the query may not even have been written yet, or its answer waits in the socket
+ * behind the timer. Such a deadline is re-armed (a few times at most), so a busy replica does
+ * not read a healthy database as away and refuse every request; a database that is really
+ * away still misses the deadline once the thread runs freely.
+ */
+export async function withinDeadline<T>(work: Promise<T>, ms: number, rearms = 3): Promise<T | typeof LATE> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof LATE>((resolve) => {
+    const arm = (left: number) => {
+      const due = performance.now() + ms;
+      timer = setTimeout(() => {
+        const stalled = performance.now() - due > Math.max(50, ms / 4);
+        if (stalled && left > 0) arm(left - 1);
+        else resolve(LATE);
+      }, ms);
+    };
+    arm(rearms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The pool as the server sees it: this process's connections, and how many run a statement. */
 export interface PoolUsage {
   open: number;
@@ -120,16 +151,13 @@ export class DatabaseHealth {
   check(): Promise<void> {
     this.probing ??= (async () => {
       const { timeoutMs = 1_000 } = this.options;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
-      const outcome = await Promise.race([
+      const outcome = await withinDeadline(
         this.options.probe().then(
           (u) => ({ usage: u }),
           (err: unknown) => ((this.lastError = err), 'failed' as const),
         ),
-        late,
-      ]);
-      clearTimeout(timer);
+        timeoutMs,
+      );
       if (typeof outcome === 'object') this.usage = outcome.usage;
       this.set(typeof outcome === 'object');
     })().finally(() => (this.probing = undefined));
