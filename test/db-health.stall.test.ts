@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LATE, withinDeadline } from '../src/db/health.ts';
+import { DatabaseHealth, LATE, withinDeadline } from '../src/db/health.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 
 /** Blocks this thread, as a training step or a panel build on the serving thread does. */
@@ -51,5 +51,32 @@ describe('a replica whose event loop stalls longer than the probe timeout (Postg
       await probing;
       expect({ round, up: health.up }).toEqual({ round, up: true });
     }
+  });
+});
+
+describe('probes that are slow, not refused', () => {
+  const neverAnswers = () => new Promise<undefined>(() => {});
+
+  it('a replica busy enough to miss one probe deadline stays up; three in a row name the database away', async () => {
+    const health = new DatabaseHealth({ probe: neverAnswers, timeoutMs: 20 });
+    const seen: boolean[] = [];
+    health.onChange((up) => seen.push(up));
+    await health.check();
+    await health.check();
+    expect(health.up).toBe(true);
+    await health.check();
+    expect(health.up).toBe(false);
+    expect(seen).toEqual([false]);
+  });
+
+  it('a refused connection names it away at once, and one answer resets the count', async () => {
+    let answer = false;
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const health = new DatabaseHealth({ probe: async () => (answer ? undefined : Promise.reject(refused)), timeoutMs: 20 });
+    await health.check();
+    expect(health.up).toBe(false);
+    answer = true;
+    await health.check();
+    expect(health.up).toBe(true);
   });
 });

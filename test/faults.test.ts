@@ -102,7 +102,8 @@ describe('faults: database restarted and stopped, a replica killed mid-delivery,
   it('a replica restarted (SIGTERM, started again) behind a readiness-routing proxy fails no request', async () => {
     const f = await rollingRestart(rig, 20, 1);
     expect(f.requests).toBeGreaterThan(50);
-    expect(f.failed).toBe(0);
+    // The failures themselves (status, ms from the SIGTERM), so a red run says what failed.
+    expect(f.failures).toEqual([]);
     expect(f.exitCodes).toEqual([0]);
   }, 120_000);
 });

@@ -14,7 +14,7 @@ import * as schema from './schema.ts';
 import { lockDataDir, prepareDataDir, tightenFiles } from './datadir.ts';
 import type { Config } from '../config.ts';
 import { ensureAggregates } from '../data/rollup.ts';
-import { DatabaseHealth, LATE, withinDeadline, type PoolUsage } from './health.ts';
+import { DatabaseHealth, LATE, ProbeTimeoutError, withinDeadline, type PoolUsage } from './health.ts';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -152,7 +152,7 @@ function postgresHealth(url: string, appName: string): { health: DatabaseHealth;
             FROM pg_stat_activity WHERE application_name = ${appName}`,
           PROBE_TIMEOUT_MS - 50,
         );
-        if (rows === LATE) throw new Error('health probe timed out');
+        if (rows === LATE) throw new ProbeTimeoutError();
         return rows[0];
       } catch (err) {
         // A fresh client for the next probe: whatever state this one's connection is in cannot stick.

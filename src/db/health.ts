@@ -37,6 +37,21 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   return Array.isArray(errors) && errors.some((e) => isDatabaseUnavailable(e, depth + 1));
 }
 
+/** A probe that did not answer in time (as opposed to one the connection refused or lost). */
+export class ProbeTimeoutError extends Error {
+  constructor() {
+    super('health probe timed out');
+  }
+}
+
+/**
+ * Slow probes in a row before the database counts as away. A refused or lost connection (a
+ * stopped or restarting server) counts at once; slowness alone may be this replica's own load
+ * (every request it serves competes with the probe's answer), and one slow probe turning a
+ * busy replica into a wall of 503s is worse than the ~3 s a hung database takes to be named.
+ */
+const SLOW_PROBES_AWAY = 3;
+
 /** What `withinDeadline` gives when the work did not finish in time. */
 export const LATE = Symbol('late');
 
@@ -94,6 +109,7 @@ export class DatabaseHealth {
   private readonly downListeners = new Set<() => void>();
   private readonly changeListeners: ((up: boolean, err?: unknown) => void)[] = [];
   private lastError: unknown;
+  private slowProbes = 0;
 
   constructor(private readonly options: HealthOptions) {}
 
@@ -158,8 +174,15 @@ export class DatabaseHealth {
         ),
         timeoutMs,
       );
-      if (typeof outcome === 'object') this.usage = outcome.usage;
-      this.set(typeof outcome === 'object');
+      if (typeof outcome === 'object') {
+        this.usage = outcome.usage;
+        this.slowProbes = 0;
+        return this.set(true);
+      }
+      const slow = outcome === LATE || this.lastError instanceof ProbeTimeoutError;
+      if (slow && ++this.slowProbes < SLOW_PROBES_AWAY) return;
+      if (outcome === LATE) this.lastError = new ProbeTimeoutError();
+      this.set(false);
     })().finally(() => (this.probing = undefined));
     return this.probing;
   }
@@ -180,7 +203,7 @@ export class DatabaseHealth {
     this.timer = setTimeout(() => {
       void this.check().finally(() => {
         const { upIntervalMs = 2_000, downIntervalMs = 500 } = this.options;
-        if (!this.stopped) this.schedule(this.isUp ? upIntervalMs : downIntervalMs);
+        if (!this.stopped) this.schedule(this.isUp && !this.slowProbes ? upIntervalMs : downIntervalMs);
       });
     }, ms);
     this.timer.unref();
