@@ -19,7 +19,8 @@ import { resolveAccess } from '../../access/access.ts';
 import type { Identity } from '../../access/principal.ts';
 import type { Asker, Services } from '../../services.ts';
 import { registryName } from './commands.ts';
-import { CSV_PREFIX, RUN_PREFIX, chartPng, csvMessage, replyToDiscord, textMessage } from './render.ts';
+import { CSV_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage } from './render.ts';
+import { chartPng } from './chart-png.ts';
 import { interactionWebhook } from './rest.ts';
 import type { RetryPolicy } from '../../util/retry.ts';
 

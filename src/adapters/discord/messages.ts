@@ -7,7 +7,8 @@ import type { Reply } from '../../chat/reply.ts';
 import type { Logger } from '../../logger.ts';
 import type { Asker, Services } from '../../services.ts';
 import type { RetryPolicy } from '../../util/retry.ts';
-import { chartPng, csvMessage, replyToDiscord, textMessage, type DiscordMessage } from './render.ts';
+import { csvMessage, replyToDiscord, textMessage, type DiscordMessage } from './render.ts';
+import { chartPng } from './chart-png.ts';
 import { withRetry } from './rest.ts';
 
 export interface MessageDeps {

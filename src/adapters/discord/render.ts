@@ -1,8 +1,6 @@
 import { ButtonStyle, ComponentType, MessageFlags, type APIActionRowComponent, type APIButtonComponent, type APIEmbed, type RESTPatchAPIWebhookWithTokenMessageJSONBody, type RawFile } from './djs.ts';
 import { contextLine, tableAsCsv, type Reply } from '../../chat/reply.ts';
 import { clip } from '../../util/text.ts';
-import type { Logger } from '../../logger.ts';
-import type { Services } from '../../services.ts';
 
 export const RUN_PREFIX = 'run:';
 export const CSV_PREFIX = 'csv:';
@@ -99,19 +97,4 @@ export function csvMessage(reply: Reply): DiscordMessage {
 
 export function textMessage(content: string, ephemeral = false): DiscordMessage {
   return { body: { content: clip(content, 2000), allowed_mentions: { parse: [] }, ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) }, files: [] };
-}
-
-/**
- * The reply's chart as PNG for a public answer, or none when it cannot be drawn: the answer then
- * goes out without it (counted and logged), never not at all. Interactions and messages share it.
- */
-export async function chartPng(services: Pick<Services, 'renderChart' | 'metrics'>, reply: Reply, log: Logger): Promise<Buffer | undefined> {
-  if (!reply.chart) return undefined;
-  try {
-    return await services.renderChart(reply.chart.spec);
-  } catch (err) {
-    services.metrics.errors.inc({ kind: 'internal' });
-    log.error({ err }, 'chart render failed; answering without the chart');
-    return undefined;
-  }
 }
