@@ -125,16 +125,21 @@ interface SessionRow {
   roles: string[];
 }
 
+/** Ends one session found by a re-check; false when another replica ended it first. */
+async function dropRow(db: Pick<Database, 'query'>, row: SessionRow): Promise<boolean> {
+  return (await db.query('DELETE FROM console_sessions WHERE id_hash = $1 RETURNING id_hash', [row.id_hash])).length > 0;
+}
+
 /** One session re-checked: its roles refreshed (Discord), or ended when no access is left. True when ended. */
 async function recheckOne(db: Pick<Database, 'query'>, row: SessionRow, check: SessionRecheck): Promise<boolean> {
   let roles = row.roles;
   const member = /^discord:([^/]+)\/(.+)$/.exec(row.principal);
   if (member && check.discordRoles) {
     const now = await check.discordRoles(member[1]!, member[2]!);
-    if (now === null) return (await db.query('DELETE FROM console_sessions WHERE id_hash = $1 RETURNING id_hash', [row.id_hash])).length > 0;
+    if (now === null) return dropRow(db, row);
     roles = now;
   }
-  if (!(await check.entitled(row.principal, roles))) return (await db.query('DELETE FROM console_sessions WHERE id_hash = $1 RETURNING id_hash', [row.id_hash])).length > 0;
+  if (!(await check.entitled(row.principal, roles))) return dropRow(db, row);
   await db.query('UPDATE console_sessions SET roles = $2::text[], checked_at = now() WHERE id_hash = $1', [row.id_hash, roles]);
   return false;
 }
@@ -171,7 +176,7 @@ export async function endUnentitledSessions(db: Pick<Database, 'query'>, revoked
     : await db.query<SessionRow>('SELECT id_hash, principal, roles FROM console_sessions WHERE principal = $1', [revoked]);
   let ended = 0;
   for (const row of rows) {
-    if (!(await entitled(row.principal, row.roles))) ended += (await db.query('DELETE FROM console_sessions WHERE id_hash = $1 RETURNING id_hash', [row.id_hash])).length;
+    if (!(await entitled(row.principal, row.roles))) ended += Number(await dropRow(db, row));
   }
   return ended;
 }
