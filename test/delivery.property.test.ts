@@ -161,7 +161,7 @@ describe('nothing delivered shows a store outside both the creator’s grants an
           }
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 80 },
     );
     // The property was tested on deliveries, not on silence.
     expect(delivered).toBeGreaterThan(20);
