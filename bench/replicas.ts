@@ -22,7 +22,7 @@ import { createToken } from '../src/auth/tokens.ts';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createSubscription } from '../src/webhooks/index.ts';
+import { createSubscription } from '../src/delivery/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/db.ts';
 
 const args = process.argv.slice(2);

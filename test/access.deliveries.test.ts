@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createScheduler, createSubscription, listDeliveries } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, listDeliveries } from '../src/delivery/index.ts';
 import { openTestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY, TEST_SECRET_KEY_HEX } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';

@@ -9,7 +9,7 @@ import { createToken, revokeToken } from '../src/auth/tokens.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
-import { createScheduler, createSubscription, listDeliveries, listSubscriptions } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, listDeliveries, listSubscriptions } from '../src/delivery/index.ts';
 import { DB_KINDS, createTestDatabase, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY, TEST_SECRET_KEY_HEX } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';

@@ -13,7 +13,7 @@ import { createLogger } from '../src/logger.ts';
 import { createOutbound, type Resolver } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
 import { createServices } from '../src/services.ts';
-import { createScheduler, createSubscription } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription } from '../src/delivery/index.ts';
 import { listen } from './fakes/serve.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 

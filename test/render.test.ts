@@ -6,7 +6,7 @@ import { replyToMessage } from '../src/adapters/slack/blocks.ts';
 import { replyAsText } from '../src/chat/reply.ts';
 import { loadConfig } from '../src/config.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { send, type Outgoing } from '../src/webhooks/send.ts';
+import { send, type Outgoing } from '../src/delivery/send.ts';
 import { REPLY_FIXTURES } from './helpers/replies.ts';
 
 type Block = { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { text?: string | { text: string }; value?: string }[] };

@@ -3,7 +3,7 @@ import { postToResponseUrl } from '../src/adapters/slack/response-url.ts';
 import { createMailer } from '../src/email/transport.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { isPermanentHttpFailure, parseRetryAfter } from '../src/util/retry.ts';
-import { send, type Outgoing } from '../src/webhooks/send.ts';
+import { send, type Outgoing } from '../src/delivery/send.ts';
 import { FakeHttpServer } from './fakes/http.ts';
 
 const fake = new FakeHttpServer(() => ({ status: 200, body: {} }));

@@ -5,7 +5,7 @@ import { importRecords } from '../src/data/import.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
-import { createSubscription, listSubscriptions } from '../src/webhooks/index.ts';
+import { createSubscription, listSubscriptions } from '../src/delivery/index.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 

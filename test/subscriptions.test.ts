@@ -15,10 +15,10 @@ import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices, type Asker } from '../src/services.ts';
-import { createScheduler, createSubscription, listSubscriptions } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, listSubscriptions } from '../src/delivery/index.ts';
 import { createApp } from '../src/server/app.ts';
-import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/webhooks/crypto.ts';
-import { nextRun, parseEvery, zonedTimeToUtc } from '../src/webhooks/schedule.ts';
+import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/delivery/crypto.ts';
+import { nextRun, parseEvery, zonedTimeToUtc } from '../src/delivery/summaries/schedule.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY_HEX } from './helpers/keys.ts';
 

@@ -14,7 +14,7 @@ import { importRecords } from '../src/data/import.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createScheduler, createSubscription, deleteSubscription, listDeliveries, verifySignature, type Scheduler, type SchedulerOptions } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, deleteSubscription, listDeliveries, verifySignature, type Scheduler, type SchedulerOptions } from '../src/delivery/index.ts';
 import { createApp } from '../src/server/app.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY } from './helpers/keys.ts';
@@ -399,7 +399,7 @@ describe('several replicas on one Postgres', () => {
        import { openPostgres } from ${src('db/client.ts')};
        import { createLogger } from ${src('logger.ts')};
        import { SeasonalNaiveForecaster } from ${src('forecast/seasonal-naive.ts')};
-       import { startScheduler } from ${src('webhooks/index.ts')};
+       import { startScheduler } from ${src('delivery/index.ts')};
        const db = await openPostgres(process.env.DB_URL!);
        await startScheduler({ config: loadConfig({ STORECAST_SECRET_KEY: process.env.KEY!, STORECAST_OUTBOUND_ALLOW: '127.0.0.1' }), db, logger: createLogger('silent'),
          forecaster: new SeasonalNaiveForecaster(), renderChart: async () => Buffer.from('png') }, { pollMs: 25, leaseMs: 1500 });

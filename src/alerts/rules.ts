@@ -7,9 +7,9 @@ import type { Database } from '../db/client.ts';
 import type { Outbound } from '../net/outbound.ts';
 import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
-import { decryptSecret, MISSING_KEY_MESSAGE } from '../webhooks/crypto.ts';
-import { checkScope, checkTargetAddress, checkTargetUrl, sealTargetSecrets, urlHint } from '../webhooks/subscriptions.ts';
-import { forgetSecrets } from '../webhooks/secret-key.ts';
+import { decryptSecret, MISSING_KEY_MESSAGE } from '../delivery/crypto.ts';
+import { checkScope, checkTargetAddress, checkTargetUrl, sealTargetSecrets, urlHint } from '../delivery/summaries/subscriptions.ts';
+import { forgetSecrets } from '../delivery/secret-key.ts';
 import { checkAddress, maskAddress } from '../email/address.ts';
 
 /**

@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
 import { describeOutboundError, type Outbound } from '../net/outbound.ts';
-import type { SendResult } from '../webhooks/send.ts';
+import type { SendResult } from '../delivery/send.ts';
 import { isPermanentHttpFailure, parseRetryAfter } from '../util/retry.ts';
 import type { EmailMessage } from './render.ts';
 

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { outboundPolicy, type Outbound } from '../net/outbound.ts';
-import { send } from '../webhooks/send.ts';
+import { send } from '../delivery/send.ts';
 import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
 import { decide, type HoldoutComparison } from './holdout.ts';

@@ -9,7 +9,7 @@ import { createToken } from '../../src/auth/tokens.ts';
 import { importRecords } from '../../src/data/import.ts';
 import { migrate, openPostgres, type Database } from '../../src/db/client.ts';
 import { createOutbound } from '../../src/net/outbound.ts';
-import { createSubscription } from '../../src/webhooks/index.ts';
+import { createSubscription } from '../../src/delivery/index.ts';
 import { TEST_SECRET_KEY, TEST_SECRET_KEY_HEX } from './keys.ts';
 import { Cluster, IngestLoad, ReadyProxy, ReadyWatch, Replica, freePort, pidConnectedTo, sleep, until } from './faults.ts';
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CHART_TTL, type ChartStore } from '../../charts/store.ts';
-import type { Database } from '../db/client.ts';
+import { CHART_TTL, type ChartStore } from '../../../charts/store.ts';
+import type { Database } from '../../db/client.ts';
 import { localDate, nextRun } from './schedule.ts';
 import type { SubscriptionRow } from './subscriptions.ts';
 

@@ -9,7 +9,7 @@ import { signPayload } from './crypto.ts';
 import { isPermanentHttpFailure, parseRetryAfter } from '../util/retry.ts';
 import { replyToEmail } from '../email/render.ts';
 import { NO_TRANSPORT_MESSAGE, type Mailer } from '../email/transport.ts';
-import type { TargetKind } from './subscriptions.ts';
+import type { TargetKind } from './summaries/subscriptions.ts';
 
 /** The result of one attempt, as the scheduler needs it. */
 export type SendResult =

@@ -1,15 +1,15 @@
-import type { CommandContext, OptionDef, OptionsOf } from '../chat/command.ts';
-import { creatorOf } from '../access/delivery.ts';
-import { principalKeys } from '../access/principal.ts';
-import { AccessDenied } from '../chat/access.ts';
-import { UserError } from '../chat/errors.ts';
-import { commandLine } from '../chat/parse.ts';
-import type { Reply } from '../chat/reply.ts';
-import { WEEKDAYS } from '../data/weeks.ts';
+import type { CommandContext, OptionDef, OptionsOf } from '../../chat/command.ts';
+import { creatorOf } from '../../access/delivery.ts';
+import { principalKeys } from '../../access/principal.ts';
+import { AccessDenied } from '../../chat/access.ts';
+import { UserError } from '../../chat/errors.ts';
+import { commandLine } from '../../chat/parse.ts';
+import type { Reply } from '../../chat/reply.ts';
+import { WEEKDAYS } from '../../data/weeks.ts';
 import { describeSchedule, localDate, parseTime } from './schedule.ts';
 import { createSubscription, deleteSubscription, getSubscriptionRow, listSubscriptions, resolveSchedule, rowScope, toSubscription, type Subscription } from './subscriptions.ts';
-import { describeScope, type AreaScope } from '../scope.ts';
-import { FIELD_RANGES } from '../data/limits.ts';
+import { describeScope, type AreaScope } from '../../scope.ts';
+import { FIELD_RANGES } from '../../data/limits.ts';
 
 /*
  * The options of /subscribe and /unsubscribe (the files in commands/) are defined here, next to

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { UserError } from '../chat/errors.ts';
-import type { Database } from '../db/client.ts';
-import { ALLOW_SETTING, OutboundRefused, type Outbound } from '../net/outbound.ts';
-import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
-import { forgetSecrets } from './secret-key.ts';
+import { UserError } from '../../chat/errors.ts';
+import type { Database } from '../../db/client.ts';
+import { ALLOW_SETTING, OutboundRefused, type Outbound } from '../../net/outbound.ts';
+import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from '../crypto.ts';
+import { forgetSecrets } from '../secret-key.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
-import { describeScope, type AreaScope } from '../scope.ts';
-import { checkAddress, maskAddress } from '../email/address.ts';
-import { mayDeliver, type Creator, type DeliveryTarget } from '../access/delivery.ts';
-import type { AccessMode } from '../access/access.ts';
-import { AccessDenied } from '../chat/access.ts';
+import { describeScope, type AreaScope } from '../../scope.ts';
+import { checkAddress, maskAddress } from '../../email/address.ts';
+import { mayDeliver, type Creator, type DeliveryTarget } from '../../access/delivery.ts';
+import type { AccessMode } from '../../access/access.ts';
+import { AccessDenied } from '../../chat/access.ts';
 
 export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel' | 'email';
 export type WebhookFormat = 'slack' | 'discord' | 'json';
