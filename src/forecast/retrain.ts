@@ -3,6 +3,8 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { outboundPolicy, type Outbound } from '../net/outbound.ts';
+import { heartbeat } from '../util/heartbeat.ts';
+import { pollLoop } from '../util/poll-loop.ts';
 import { send } from '../delivery/send.ts';
 import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
@@ -106,8 +108,7 @@ async function finishRetrain(db: Database, id: number, o: RetrainOutcome, extra:
 async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions): Promise<RetrainOutcome> {
   const { db, config, logger } = deps;
   const margin = config.modelOps.margin;
-  const heartbeat = setInterval(() => void db.query(`UPDATE model_retrains SET lease_until = now() + make_interval(mins => $2) WHERE id = $1 AND status = 'running'`, [id, LEASE_MINUTES]).catch(() => {}), 60_000);
-  heartbeat.unref();
+  const stopHeartbeat = heartbeat(() => db.query(`UPDATE model_retrains SET lease_until = now() + make_interval(mins => $2) WHERE id = $1 AND status = 'running'`, [id, LEASE_MINUTES]), 60_000);
   let version: number | undefined;
   let stopModelHeartbeat = () => {};
   let dataThrough: string | undefined;
@@ -152,7 +153,7 @@ async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions
     logger.error({ err, retrain: id }, 'retrain failed');
     return outcome;
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
     stopModelHeartbeat();
   }
 }
@@ -231,25 +232,17 @@ export async function recentRetrains(db: Database, limit = 5): Promise<{ id: num
   return rows.map((r) => ({ id: Number(r.id), trigger: r.trigger, status: r.status, startedAt: r.started_at, challenger: r.challenger_version === null ? null : Number(r.challenger_version), reason: r.reason }));
 }
 
-/** Checks every few minutes whether a scheduled retrain is due; any replica may run it, one does. */
+/** Checks every few minutes whether a scheduled retrain is due; any replica may run it, one does. On the shared poll loop. */
 export function startRetrainScheduler(deps: RetrainDeps, everyMs = 10 * 60_000): { stop(): Promise<void> } {
   if (deps.config.modelOps.retrain === 'off') return { stop: async () => {} };
   const controller = new AbortController();
-  let running: Promise<unknown> | undefined;
-  const tick = () => {
-    if (running || controller.signal.aborted) return;
-    running = retrain(deps, { trigger: 'schedule', signal: controller.signal })
-      .catch((err: unknown) => deps.logger.error({ err }, 'scheduled retrain check failed'))
-      .finally(() => (running = undefined));
-  };
-  const timer = setInterval(tick, everyMs);
-  timer.unref();
+  const tick = () => retrain(deps, { trigger: 'schedule', signal: controller.signal });
+  const loop = pollLoop(tick, { pollMs: everyMs, again: () => false, log: deps.logger, name: 'retrain scheduler', delayFirst: true });
+  loop.start();
   return {
     async stop() {
       controller.abort();
-      clearInterval(timer);
-      await running;
+      await loop.stop();
     },
   };
 }
-
