@@ -19,6 +19,7 @@ import { createApp } from '../src/server/app.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 // ---------- fixtures ----------
 
@@ -115,6 +116,7 @@ async function dueSubscription(db: Database, url: string, extra: { format?: 'jso
     target: { kind: 'url', url, format: extra.format },
     schedule: { weekday: 1, time: '08:00', timezone: 'America/Chicago' },
     now: new Date(Date.now() - 8 * DAY),
+    delivery: OPERATOR_DELIVERY,
   } as const;
   return createSubscription(db, KEY, input, localOutbound);
 }

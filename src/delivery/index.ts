@@ -1,6 +1,8 @@
 /**
- * Webhook integrations: weekly summaries out (subscriptions, scheduler, delivery with retries)
- * and sales data in (the ingest API). See docs/webhooks.md.
+ * Outbound delivery: the one leased queue (queue.ts), one sender per target kind (send.ts, the
+ * platforms' posting in src/adapters/*), the one target check (targets.ts), secret keys and
+ * rotation; weekly summaries in summaries/, alert notices in src/alerts/ on the same queue.
+ * See docs/webhooks.md and docs/alerts.md.
  *
  * Wiring (src/server.ts, src/cli.ts, commands/index.ts):
  *   const scheduler = await startScheduler(services)   // in `storecast serve`; await scheduler.stop() on shutdown
