@@ -7,8 +7,8 @@ import type { Database } from '../db/client.ts';
 import type { Outbound } from '../net/outbound.ts';
 import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
-import { decryptSecret } from '../delivery/crypto.ts';
-import { checkScope, sealTargetSecrets } from '../delivery/summaries/subscriptions.ts';
+import { decryptSecret, sealTargetSecrets } from '../delivery/crypto.ts';
+import { checkScope } from '../delivery/summaries/subscriptions.ts';
 import { forgetSecrets } from '../delivery/secret-key.ts';
 import { checkEmailTarget, checkUrlTarget } from '../delivery/targets.ts';
 

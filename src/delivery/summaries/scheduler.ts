@@ -8,13 +8,13 @@ import { pollLoop } from '../../util/poll-loop.ts';
 import { outboundPolicy, type Outbound } from '../../net/outbound.ts';
 import type { Services } from '../../services.ts';
 import { discordPoster, type DiscordPoster } from '../../adapters/discord/post.ts';
-import { resolveSecretKey } from '../crypto.ts';
+import { resolveSecretKey, targetSecrets } from '../crypto.ts';
 import { decideAtSend, type SendDecision } from '../paused.ts';
 import { queueSettings, settle, type Attempt, type LeasedQueue, type QueueOptions, type QueueSettings } from '../queue.ts';
 import { planDue, saveChart, summaryQueue, type Claim } from './deliveries.ts';
 import { send, type SendResult } from '../send.ts';
 import { createMailer, type Mailer } from '../../email/transport.ts';
-import { getSubscriptionRow, pauseSubscription, resumeSubscription, rowScope, subscriptionTarget, targetSecrets, type SubscriptionRow } from './subscriptions.ts';
+import { getSubscriptionRow, pauseSubscription, resumeSubscription, rowScope, subscriptionTarget, type SubscriptionRow } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
 
 /** Expired charts and audit rows past retention are pruned this often (hourly). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { UserError } from '../../chat/errors.ts';
 import type { Database } from '../../db/client.ts';
 import type { Outbound } from '../../net/outbound.ts';
-import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from '../crypto.ts';
+import { sealTargetSecrets } from '../crypto.ts';
 import { checkEmailTarget, checkUrlTarget, type TargetKind, type WebhookFormat } from '../targets.ts';
 import { forgetSecrets } from '../secret-key.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
@@ -234,27 +234,6 @@ export async function deleteSubscription(db: Database, id: string): Promise<bool
     );
     return true;
   });
-}
-
-/**
- * A row's encrypted columns. The AAD binds each value to its row and column (the id, and
- * `<id>:signing`), so a ciphertext copied elsewhere does not decrypt.
- */
-export function sealTargetSecrets(key: Buffer, id: string, secrets: { url?: string; signingSecret?: string }): Pick<SubscriptionRow, 'target_secret' | 'signing_secret'> {
-  return {
-    target_secret: secrets.url === undefined ? null : encryptSecret(key, secrets.url, id),
-    signing_secret: secrets.signingSecret === undefined ? null : encryptSecret(key, secrets.signingSecret, `${id}:signing`),
-  };
-}
-
-/** The decrypted target URL and signing secret of a row (delivery time only; never logged). */
-export function targetSecrets(key: Buffer | undefined, row: Pick<SubscriptionRow, 'id' | 'target_secret' | 'signing_secret'>): { url?: string; signingSecret?: string } {
-  if (!row.target_secret) return {};
-  if (!key) throw new Error(MISSING_KEY_MESSAGE);
-  return {
-    url: decryptSecret(key, row.target_secret, row.id),
-    ...(row.signing_secret ? { signingSecret: decryptSecret(key, row.signing_secret, `${row.id}:signing`) } : {}),
-  };
 }
 
 /** As pauseRule (src/alerts/rules.ts): true only for the call that paused it, which sends the one notice. */
