@@ -2,7 +2,7 @@ import type { Config } from '../../config.ts';
 import type { Reply } from '../../chat/reply.ts';
 import { safeError, type SendResult } from '../../delivery/result.ts';
 import { DEFAULT_RETRY, isPermanentHttpFailure } from '../../util/retry.ts';
-import { DiscordAPIError, HTTPError, RateLimitError, Routes, type REST } from './djs.ts';
+import { DiscordAPIError, HTTPError, RateLimitError, Routes } from './djs.ts';
 import { replyToDiscord } from './render.ts';
 import { createRest } from './rest.ts';
 
@@ -25,9 +25,9 @@ function failure(what: string, err: unknown): SendResult & { ok: false } {
   return { ok: false, status: null, error: `${what}: ${safeError(err)}` };
 }
 
-export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number, rest?: REST): DiscordPoster {
+export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number): DiscordPoster {
   const { apiUrl, botToken } = config.discord;
-  const client = rest ?? (botToken ? createRest(apiUrl, botToken, DEFAULT_RETRY, timeoutMs) : undefined);
+  const client = botToken ? createRest(apiUrl, botToken, DEFAULT_RETRY, timeoutMs) : undefined;
   const noToken = (what: string): SendResult => ({ ok: false, status: null, error: `${what}: DISCORD_BOT_TOKEN is not set`, permanent: true });
   return {
     async post(channel, reply, png) {
