@@ -140,7 +140,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const alerts = createAlertScheduler(services);
   alerts.start();
   // Scheduled retraining (STORECAST_RETRAIN): every replica checks, one claims the run.
-  const retrains = startRetrainScheduler({ db, config, logger, forecaster, outbound: services.outbound });
+  const retrains = startRetrainScheduler({ db, config, logger, forecaster, outbound: services.outbound, platforms: services.platforms });
   // Console sessions re-read their Discord roles and grants every few minutes (STORECAST_CONSOLE_RECHECK_MINUTES).
   const sessions = startSessionRecheck(services);
 

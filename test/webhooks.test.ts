@@ -20,6 +20,7 @@ import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts
 import { TEST_SECRET_KEY } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
+import { deliveryPlatforms } from '../src/adapters/platforms.ts';
 
 // ---------- fixtures ----------
 
@@ -98,8 +99,10 @@ class Receiver {
 }
 
 function deps(db: Database, logger = captureLogs().logger, env: Record<string, string> = {}) {
+  const config = loadConfig({ STORECAST_SECRET_KEY: KEY.toString('hex'), STORECAST_OUTBOUND_ALLOW: LOCAL_ALLOW, ...env });
   return {
-    config: loadConfig({ STORECAST_SECRET_KEY: KEY.toString('hex'), STORECAST_OUTBOUND_ALLOW: LOCAL_ALLOW, ...env }),
+    config,
+    platforms: deliveryPlatforms(config),
     db,
     logger,
     forecaster: new SeasonalNaiveForecaster(),
@@ -402,8 +405,10 @@ describe('several replicas on one Postgres', () => {
        import { createLogger } from ${src('logger.ts')};
        import { SeasonalNaiveForecaster } from ${src('forecast/seasonal-naive.ts')};
        import { startScheduler } from ${src('delivery/index.ts')};
+       import { deliveryPlatforms } from ${src('adapters/platforms.ts')};
        const db = await openPostgres(process.env.DB_URL!);
-       await startScheduler({ config: loadConfig({ STORECAST_SECRET_KEY: process.env.KEY!, STORECAST_OUTBOUND_ALLOW: '127.0.0.1' }), db, logger: createLogger('silent'),
+       const config = loadConfig({ STORECAST_SECRET_KEY: process.env.KEY!, STORECAST_OUTBOUND_ALLOW: '127.0.0.1' });
+       await startScheduler({ config, platforms: deliveryPlatforms(config), db, logger: createLogger('silent'),
          forecaster: new SeasonalNaiveForecaster(), renderChart: async () => Buffer.from('png') }, { pollMs: 25, leaseMs: 1500 });
        process.stdout.write('started\\n');`,
     );

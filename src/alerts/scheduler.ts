@@ -1,7 +1,6 @@
 import type { Database } from '../db/client.ts';
 import { describePrincipal } from '../access/principal.ts';
 import type { Reply } from '../chat/reply.ts';
-import { discordPoster, type DiscordPoster } from '../adapters/discord/post.ts';
 import { createMailer, type Mailer } from '../email/transport.ts';
 import type { Logger } from '../logger.ts';
 import { pollLoop } from '../util/poll-loop.ts';
@@ -10,7 +9,7 @@ import type { Services } from '../services.ts';
 import { resolveSecretKey, targetSecrets } from '../delivery/crypto.ts';
 import { decideAtSend } from '../delivery/paused.ts';
 import { leasedQueue, queueSettings, settle, type Attempt, type LeasedQueue, type QueueOptions, type QueueSettings } from '../delivery/queue.ts';
-import { send, type Outgoing, type SendResult } from '../delivery/send.ts';
+import { send, type Outgoing, type SendOptions, type SendResult } from '../delivery/send.ts';
 import { detectFormat } from '../delivery/targets.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
 import { noticeReply } from './notice.ts';
@@ -23,7 +22,7 @@ import { accessScope, deliveryTarget, getRuleRow, pauseRule, resumeRule, ruleSco
  * senders (src/delivery/send.ts): the unique key lets one evaluation queue a notice. Every rule
  * is also evaluated on a schedule (STORECAST_ALERT_EVERY_MINUTES), claimed the same way.
  */
-export type AlertDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'outbound'>>;
+export type AlertDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart' | 'platforms'> & Partial<Pick<Services, 'outbound'>>;
 
 /** The queue's settings (the weekly summaries' too: src/delivery/queue.ts), and a mailer. */
 export interface AlertSchedulerOptions extends QueueOptions {
@@ -51,8 +50,8 @@ interface Ctx {
   key: Buffer | undefined;
   outbound: Pick<Outbound, 'request'>;
   mailer: Mailer | undefined;
-  /** The Discord adapter's poster: channel posts, and opening a DM. */
-  discord: DiscordPoster;
+  /** Slack and Discord posting (Discord DMs are opened through it first). */
+  platforms: SendOptions['platforms'];
   settings: QueueSettings;
   queue: LeasedQueue<NotificationClaim>;
   now: () => Date;
@@ -122,12 +121,12 @@ async function sendNotice(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow
     return { ok: false, status: null, error: `cannot decrypt the target: ${(err as Error).message}` };
   }
   if (rule.target_kind === 'discord-dm') {
-    const dm = await ctx.discord.openDm(rule.channel ?? '');
+    const dm = await ctx.platforms.discord.openDm(rule.channel ?? '');
     if (!('channel' in dm)) return dm;
     target = { ...target, channel: dm.channel };
   }
   const outgoing: Outgoing = { deliveryId: claim.id, subscriptionId: rule.id, period: `${rule.id}#${claim.episode}`, ...target, reply, png, event: 'alert' };
-  return send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.settings.timeoutMs, mailer: ctx.mailer, discord: ctx.discord });
+  return send(outgoing, { outbound: ctx.outbound, timeoutMs: ctx.settings.timeoutMs, mailer: ctx.mailer, platforms: ctx.platforms });
 }
 
 async function deliver(ctx: Ctx, claim: NotificationClaim): Promise<void> {
@@ -173,7 +172,7 @@ export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOpt
     key: options.key ?? resolveSecretKey(deps.config, deps.logger),
     outbound,
     mailer: options.mailer ?? createMailer(deps.config, outbound),
-    discord: discordPoster(deps.config, settings.timeoutMs),
+    platforms: deps.platforms(settings.timeoutMs),
     settings,
     queue: noticeQueue(deps.db, settings),
     now: options.now ?? (() => new Date()),

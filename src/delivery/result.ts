@@ -1,3 +1,4 @@
+import type { Reply } from '../chat/reply.ts';
 import { isPermanentHttpFailure, parseRetryAfter } from '../util/retry.ts';
 
 /**
@@ -27,3 +28,20 @@ export function httpResult(res: { ok: boolean; status: number; headers: { get(na
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
   return { ok: false, status: res.status, error: `${what} ${res.status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), permanent: isPermanentHttpFailure(res.status) };
 }
+
+/**
+ * How a reply reaches one chat platform: its posting and its webhook body, from the platform's
+ * adapter (src/adapters/<platform>/post.ts). Handed in by the wiring (services, the CLI) as `Platforms`,
+ * so delivery code imports no platform code and the adapters stay the top layer.
+ */
+export interface PlatformPoster {
+  /** A message with its chart to a channel (or, where the platform allows, a user id). */
+  post(channel: string, reply: Reply, png: Buffer | undefined): Promise<SendResult>;
+  /** The channel of a direct message with a user, opened (or found). */
+  openDm(user: string): Promise<{ channel: string } | SendResult>;
+  /** The body of the platform's incoming webhook: no buttons (a click would reach no app). */
+  webhookBody(reply: Reply, png: Buffer | undefined, chartUrl: string | undefined): string | FormData;
+}
+
+/** Slack and Discord posters for one request timeout. */
+export type Platforms = (timeoutMs: number) => { slack: PlatformPoster; discord: PlatformPoster };

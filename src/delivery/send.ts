@@ -1,13 +1,9 @@
-import type { Config } from '../config.ts';
 import type { Reply } from '../chat/reply.ts';
-// Platform posting stays with the platforms (src/adapters/*): a weekly summary looks the same as an answer in chat.
-import { discordPoster, discordWebhookForm, type DiscordPoster } from '../adapters/discord/post.ts';
-import { postSlackReply, slackWebhookBody } from '../adapters/slack/post.ts';
 import { describeOutboundError, type Outbound } from '../net/outbound.ts';
 import { signPayload } from './crypto.ts';
 import { replyToEmail } from '../email/render.ts';
 import { NO_TRANSPORT_MESSAGE, type Mailer } from '../email/transport.ts';
-import { httpResult, type SendResult } from './result.ts';
+import { httpResult, type PlatformPoster, type SendResult } from './result.ts';
 import type { TargetKind } from './targets.ts';
 
 export type { SendResult } from './result.ts';
@@ -40,15 +36,14 @@ export interface Outgoing {
 }
 
 export interface SendOptions {
-  config: Pick<Config, 'slack' | 'discord'>;
   /** Every request to a subscription's URL goes through it. */
   outbound: Pick<Outbound, 'request'>;
   timeoutMs: number;
   now?: () => Date;
   /** The mail transport (SMTP or SendGrid); none configured: email deliveries fail saying so. */
   mailer?: Mailer;
-  /** The Discord adapter's poster (one per scheduler); made on the fly for a one-off send. */
-  discord?: DiscordPoster;
+  /** Slack and Discord posting (the adapters', handed in by the wiring): a summary looks the same as an answer in chat. */
+  platforms: { slack: PlatformPoster; discord: PlatformPoster };
 }
 
 const USER_AGENT = 'storecast-webhooks/1';
@@ -104,16 +99,16 @@ export async function send(o: Outgoing, options: SendOptions): Promise<SendResul
       );
     }
     case 'slack-webhook':
-      return postTarget(o.url!, { headers: { ...commonHeaders(o), 'content-type': 'application/json' }, body: slackWebhookBody(o.reply, o.chartUrl) }, options);
+      return postTarget(o.url!, { headers: { ...commonHeaders(o), 'content-type': 'application/json' }, body: options.platforms.slack.webhookBody(o.reply, undefined, o.chartUrl) }, options);
     case 'discord-webhook': {
       const url = new URL(o.url!);
       url.searchParams.set('wait', 'true');
-      return postTarget(url.toString(), { headers: commonHeaders(o), body: discordWebhookForm(o.reply, o.png) }, options);
+      return postTarget(url.toString(), { headers: commonHeaders(o), body: options.platforms.discord.webhookBody(o.reply, o.png, undefined) }, options);
     }
     case 'discord-channel':
-      return (options.discord ?? discordPoster(options.config, options.timeoutMs)).post(o.channel!, o.reply, o.png);
+      return options.platforms.discord.post(o.channel!, o.reply, o.png);
     case 'slack-channel':
-      return postSlackReply(options.config, { channel: o.channel!, reply: o.reply, png: o.png }, options.timeoutMs);
+      return options.platforms.slack.post(o.channel!, o.reply, o.png);
     case 'email': {
       if (!options.mailer) return { ok: false, status: null, error: NO_TRANSPORT_MESSAGE, permanent: true };
       if (!o.email) return { ok: false, status: null, error: 'no recipient', permanent: true };

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { outboundPolicy, type Outbound } from '../net/outbound.ts';
 import { heartbeat } from '../util/heartbeat.ts';
 import { pollLoop } from '../util/poll-loop.ts';
+import type { Platforms } from '../delivery/result.ts';
 import { send } from '../delivery/send.ts';
 import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
@@ -32,6 +33,8 @@ export interface RetrainDeps {
   forecaster?: { invalidate(): void };
   /** For send(); channel posts (the admin channel) do not use it. */
   outbound?: Pick<Outbound, 'request'>;
+  /** Slack and Discord posting (the adapters', handed in by the wiring): without it the outcome is not posted to the admin channel. */
+  platforms?: Platforms;
 }
 
 export interface RetrainOptions {
@@ -208,6 +211,7 @@ export function retrainReply(o: RetrainOutcome): Reply {
 async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise<void> {
   const target = deps.config.modelOps.adminChannel;
   if (!target || outcome.decision === 'not-due' || outcome.decision === 'busy') return;
+  if (!deps.platforms) return void deps.logger.warn({ retrain: outcome.id }, 'retrain outcome not posted: no platform posting wired');
   const result = await send(
     {
       deliveryId: `retrain-${outcome.id}`,
@@ -218,7 +222,7 @@ async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise
       reply: retrainReply(outcome),
     },
     // Channel posts go to the platform's API, never to a user-given URL; outbound is the send() contract.
-    { config: deps.config, outbound: deps.outbound ?? outboundPolicy(deps.config), timeoutMs: 10_000 },
+    { outbound: deps.outbound ?? outboundPolicy(deps.config), timeoutMs: 10_000, platforms: deps.platforms(10_000) },
   );
   if (!result.ok) deps.logger.warn({ retrain: outcome.id, error: result.error }, 'retrain outcome not posted to the admin channel');
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../../config.ts';
 import type { Reply } from '../../chat/reply.ts';
-import { safeError, type SendResult } from '../../delivery/result.ts';
+import { safeError, type PlatformPoster, type SendResult } from '../../delivery/result.ts';
 import { DEFAULT_RETRY, isPermanentHttpFailure } from '../../util/retry.ts';
 import { DiscordAPIError, HTTPError, RateLimitError, Routes } from './djs.ts';
 import { replyToDiscord } from './render.ts';
@@ -12,20 +12,13 @@ import { createRest } from './rest.ts';
  * Retry-After waited out, a longer one handed to the delivery queue), or the multipart body of a
  * channel webhook. The delivery senders (src/delivery/send.ts) call it.
  */
-export interface DiscordPoster {
-  /** A message with the chart attached, and buttons (they reach this app: the bot posted it). */
-  post(channel: string, reply: Reply, png: Buffer | undefined): Promise<SendResult>;
-  /** The DM channel with a user, opened (or found). */
-  openDm(user: string): Promise<{ channel: string } | SendResult>;
-}
-
 function failure(what: string, err: unknown): SendResult & { ok: false } {
   if (err instanceof RateLimitError) return { ok: false, status: 429, error: `${what}: rate limited`, retryAfterMs: err.retryAfter };
   if (err instanceof DiscordAPIError || err instanceof HTTPError) return { ok: false, status: err.status, error: `${what}: HTTP ${err.status}`, permanent: isPermanentHttpFailure(err.status) };
   return { ok: false, status: null, error: `${what}: ${safeError(err)}` };
 }
 
-export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number): DiscordPoster {
+export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number): PlatformPoster {
   const { apiUrl, botToken } = config.discord;
   const client = botToken ? createRest(apiUrl, botToken, DEFAULT_RETRY, timeoutMs) : undefined;
   const noToken = (what: string): SendResult => ({ ok: false, status: null, error: `${what}: DISCORD_BOT_TOKEN is not set`, permanent: true });
@@ -50,14 +43,16 @@ export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number
         return failure(what, err);
       }
     },
+    webhookBody: (reply, png) => webhookForm(reply, png),
   };
 }
 
 /** A Discord channel webhook's body: payload_json plus the files it names; no buttons (a click would reach no app). */
-export function discordWebhookForm(reply: Reply, png: Buffer | undefined): FormData {
+function webhookForm(reply: Reply, png: Buffer | undefined): FormData {
   const message = replyToDiscord(reply, { png, pngName: 'summary.png', interactive: false });
   const form = new FormData();
   form.append('payload_json', JSON.stringify(message.body));
   message.files.forEach((f, i) => form.append(`files[${i}]`, new Blob([new Uint8Array(f.data as Buffer)], { type: f.contentType ?? 'application/octet-stream' }), f.name));
   return form;
 }
+

@@ -1,7 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import type { Config } from '../../config.ts';
 import type { Reply } from '../../chat/reply.ts';
-import { safeError, type SendResult } from '../../delivery/result.ts';
+import { safeError, type PlatformPoster, type SendResult } from '../../delivery/result.ts';
 import { slackApiBase } from './api-base.ts';
 import { replyToMessage } from './blocks.ts';
 
@@ -15,7 +15,7 @@ import { replyToMessage } from './blocks.ts';
 const PERMANENT = ['channel_not_found', 'not_in_channel', 'invalid_auth', 'account_inactive', 'is_archived', 'token_revoked'];
 
 /** One message to a channel (or, to a user id, the app's DM with them): the blocks, then the chart threaded under them. */
-export async function postSlackReply(config: Pick<Config, 'slack'>, o: { channel: string; reply: Reply; png?: Buffer }, timeoutMs: number): Promise<SendResult> {
+async function postSlackReply(config: Pick<Config, 'slack'>, o: { channel: string; reply: Reply; png?: Buffer }, timeoutMs: number): Promise<SendResult> {
   const token = config.slack.botToken;
   if (!token) return { ok: false, status: null, error: 'SLACK_BOT_TOKEN is not set: cannot post to a Slack channel', permanent: true };
   const api = slackApiBase(config.slack.apiUrl);
@@ -44,7 +44,12 @@ export async function postSlackReply(config: Pick<Config, 'slack'>, o: { channel
   }
 }
 
-/** The JSON body of a Slack incoming webhook: no buttons (a click would reach no app), the chart as a link. */
-export function slackWebhookBody(reply: Reply, chartUrl: string | undefined): string {
-  return JSON.stringify(replyToMessage(reply, { imageUrl: chartUrl, interactive: false }));
+/** Deliveries' Slack: chat.postMessage to a user id posts in the app's DM with them, so no DM is opened. */
+export function slackPoster(config: Pick<Config, 'slack'>, timeoutMs: number): PlatformPoster {
+  return {
+    post: (channel, reply, png) => postSlackReply(config, { channel, reply, png }, timeoutMs),
+    openDm: async (user) => ({ channel: user }),
+    // The chart as a link: an incoming webhook takes no file.
+    webhookBody: (reply, _png, chartUrl) => JSON.stringify(replyToMessage(reply, { imageUrl: chartUrl, interactive: false })),
+  };
 }

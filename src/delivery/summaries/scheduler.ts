@@ -7,12 +7,11 @@ import type { Logger } from '../../logger.ts';
 import { pollLoop } from '../../util/poll-loop.ts';
 import { outboundPolicy, type Outbound } from '../../net/outbound.ts';
 import type { Services } from '../../services.ts';
-import { discordPoster, type DiscordPoster } from '../../adapters/discord/post.ts';
 import { resolveSecretKey, targetSecrets } from '../crypto.ts';
 import { decideAtSend, type SendDecision } from '../paused.ts';
 import { queueSettings, settle, type Attempt, type LeasedQueue, type QueueOptions, type QueueSettings } from '../queue.ts';
 import { planDue, saveChart, summaryQueue, type Claim } from './deliveries.ts';
-import { send, type SendResult } from '../send.ts';
+import { send, type SendOptions, type SendResult } from '../send.ts';
 import { createMailer, type Mailer } from '../../email/transport.ts';
 import { getSubscriptionRow, pauseSubscription, resumeSubscription, rowScope, subscriptionTarget, type SubscriptionRow } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
@@ -21,7 +20,7 @@ import { buildWeeklySummary } from './summary.ts';
 const PRUNE_EVERY_MS = 3600_000;
 const DAY_MS = 86_400_000;
 
-export type WebhookDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'metrics' | 'outbound' | 'charts'>>;
+export type WebhookDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart' | 'platforms'> & Partial<Pick<Services, 'metrics' | 'outbound' | 'charts'>>;
 
 /** The queue's settings (src/delivery/queue.ts: defaults written there once), and where charts are linked from. */
 export interface SchedulerOptions extends QueueOptions {
@@ -48,7 +47,7 @@ interface DeliveryContext {
   queue: LeasedQueue<Claim>;
   now: () => Date;
   mailer: Mailer | undefined;
-  discord: DiscordPoster;
+  platforms: SendOptions['platforms'];
 }
 
 /** The delivery decision at send time, as at creation (src/delivery/paused.ts). */
@@ -100,7 +99,7 @@ async function deliverReply(ctx: DeliveryContext, claim: Claim, row: Subscriptio
   }
   const email = row.target_kind === 'email' && row.channel ? { to: row.channel, why: `You get this weekly summary (${row.id}) because ${describePrincipal(row.created_by ?? 'an admin')} subscribed this address.`, stop: `To stop it: /unsubscribe id ${row.id} in Slack or Discord, or storecast subscriptions delete ${row.id}.` } : undefined;
   const outgoing = { deliveryId: claim.id, subscriptionId: row.id, period: claim.week, targetKind: row.target_kind, ...secrets, workspace: row.workspace ?? undefined, channel: row.channel ?? undefined, reply, png: png ?? undefined, chartUrl, email };
-  return send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.settings.timeoutMs, now: ctx.now, mailer: ctx.mailer, discord: ctx.discord });
+  return send(outgoing, { outbound: ctx.outbound, timeoutMs: ctx.settings.timeoutMs, now: ctx.now, mailer: ctx.mailer, platforms: ctx.platforms });
 }
 
 /** One claimed delivery: attempt, then record success, or a retry with backoff, or death (the queue's rules). */
@@ -128,7 +127,7 @@ function deliveryContext(deps: WebhookDeps, options: SchedulerOptions): Delivery
     settings,
     queue: summaryQueue(deps.db, settings),
     now: options.now ?? (() => new Date()),
-    discord: discordPoster(deps.config, settings.timeoutMs),
+    platforms: deps.platforms(settings.timeoutMs),
   };
 }
 
