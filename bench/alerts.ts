@@ -10,6 +10,7 @@ import { createLogger } from '../src/logger.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
 import { createTestDatabase, type DbKind } from '../test/helpers/db.ts';
+import { OPERATOR_DELIVERY } from '../test/helpers/delivery.ts';
 
 const ITERATIONS = Number(process.argv[2] ?? 15);
 const STORES = 45;
@@ -35,7 +36,7 @@ function chainStock(round: number, weekly: Map<string, number>): Record<string, 
 async function rules(db: Parameters<typeof createRule>[0]): Promise<void> {
   const target = { kind: 'email', address: 'ops@example.com' } as const;
   const outbound = createOutbound();
-  const make = (input: Omit<Parameters<typeof createRule>[2], 'target'>) => createRule(db, undefined, { ...input, target }, outbound);
+  const make = (input: Omit<Parameters<typeof createRule>[2], 'target' | 'delivery'>) => createRule(db, undefined, { delivery: OPERATOR_DELIVERY, ...input, target }, outbound);
   for (let store = 1; store <= STORES; store++) {
     await make({ kind: 'stock', scope: { kind: 'store', store }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' } });
     await make({ kind: 'sales', scope: { kind: 'store', store }, condition: { type: 'below-forecast' } });

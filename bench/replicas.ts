@@ -22,8 +22,9 @@ import { createToken } from '../src/auth/tokens.ts';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createSubscription } from '../src/webhooks/index.ts';
+import { createSubscription } from '../src/delivery/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/db.ts';
+import { OPERATOR_DELIVERY } from '../test/helpers/delivery.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -113,11 +114,11 @@ async function seedScheduledWork(db: Database, receiver: string, counts: { subsc
   const [{ n } = { n: 1 }] = await db.query<{ n: number }>('SELECT max(store_id)::int AS n FROM stores');
   const store = (i: number) => 1 + ((i * 7919) % n);
   for (let i = 0; i < counts.subscriptions; i++) {
-    const input = { scope: { kind: 'store', store: store(i) }, target: { kind: 'url', url: `${receiver}/sub/${i}` }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, now: new Date(Date.now() - 8 * DAY) } as const;
+    const input = { scope: { kind: 'store', store: store(i) }, target: { kind: 'url', url: `${receiver}/sub/${i}` }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, now: new Date(Date.now() - 8 * DAY), delivery: OPERATOR_DELIVERY } as const;
     made.subscriptions.push((await createSubscription(db, KEY, input, outbound)).subscription.id);
   }
   for (let i = 0; i < counts.rules; i++) {
-    const rule = await createRule(db, KEY, { kind: 'sales', scope: { kind: 'store', store: store(i + 1) }, condition: { type: 'below-forecast', pct: 50 }, target: { kind: 'webhook', url: `${receiver}/rule/${i}` }, createdBy: 'cli' }, outbound);
+    const rule = await createRule(db, KEY, { delivery: OPERATOR_DELIVERY, kind: 'sales', scope: { kind: 'store', store: store(i + 1) }, condition: { type: 'below-forecast', pct: 50 }, target: { kind: 'webhook', url: `${receiver}/rule/${i}` }, createdBy: 'cli' }, outbound);
     made.rules.push(rule.id);
   }
   return made;

@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { scopeFrom, subscribeHandler, subscribeOptions } from '../src/webhooks/chat.ts';
+import { scopeFrom, subscribeHandler, subscribeOptions } from '../src/delivery/summaries/chat.ts';
 
 export default defineCommand({
   name: 'subscribe',

@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { listHandler } from '../src/webhooks/chat.ts';
+import { listHandler } from '../src/delivery/summaries/chat.ts';
 
 export default defineCommand({
   name: 'subscriptions',

@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.ts';
-import { scopeFrom, unsubscribeHandler, unsubscribeOptions } from '../src/webhooks/chat.ts';
+import { scopeFrom, unsubscribeHandler, unsubscribeOptions } from '../src/delivery/summaries/chat.ts';
 
 export default defineCommand({
   name: 'unsubscribe',

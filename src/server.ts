@@ -12,10 +12,10 @@ import { AdapterSupervisor, type SupervisorOptions } from './server/supervisor.t
 import { localUrl, publishOperatorEndpoint } from './server/operator.ts';
 import { startSlackSocketMode } from './adapters/slack/index.ts';
 import { startDiscordGateway } from './adapters/discord/index.ts';
-import { startScheduler } from './webhooks/index.ts';
+import { startScheduler } from './delivery/index.ts';
 import { startSessionRecheck } from './server/console-session.ts';
 import { createAlertScheduler } from './alerts/scheduler.ts';
-import { openSecretKey } from './webhooks/secret-key.ts';
+import { openSecretKey } from './delivery/secret-key.ts';
 import { startRetrainScheduler } from './forecast/retrain.ts';
 
 /** Connection-holding adapters, connected in the background by the supervisor. */
@@ -140,7 +140,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const alerts = createAlertScheduler(services);
   alerts.start();
   // Scheduled retraining (STORECAST_RETRAIN): every replica checks, one claims the run.
-  const retrains = startRetrainScheduler({ db, config, logger, forecaster, outbound: services.outbound });
+  const retrains = startRetrainScheduler({ db, config, logger, forecaster, outbound: services.outbound, platforms: services.platforms });
   // Console sessions re-read their Discord roles and grants every few minutes (STORECAST_CONSOLE_RECHECK_MINUTES).
   const sessions = startSessionRecheck(services);
 

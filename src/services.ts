@@ -13,6 +13,8 @@ import { resolveAccess } from './access/access.ts';
 import { principalKeys } from './access/principal.ts';
 import { createRateLimit } from './access/rate-limit.ts';
 import { outboundPolicy, type Outbound } from './net/outbound.ts';
+import { deliveryPlatforms } from './adapters/platforms.ts';
+import type { Platforms } from './delivery/result.ts';
 import { auditPrincipal, recordAudit, type AuditEntry, type AuditOutcome } from './audit/log.ts';
 import { commandLine } from './chat/parse.ts';
 import { describeScope } from './scope.ts';
@@ -38,6 +40,8 @@ export interface Services {
   forecaster: Forecaster;
   /** Requests to user-given URLs (webhook targets): refuses internal addresses (STORECAST_OUTBOUND_ALLOW). */
   outbound: Outbound;
+  /** Slack and Discord posting for deliveries (the adapters' own, src/adapters/platforms.ts). */
+  platforms: Platforms;
   /** Runs a command for someone; records its latency and outcome, and its audit row. */
   run(input: CommandInput, asker: Asker, requestId?: string): Promise<DispatchOutcome>;
   /**
@@ -116,6 +120,7 @@ function lane(concurrency: number) {
 
 export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics; outbound?: Outbound; maxWaiting?: number }): Services {
   const metrics = deps.metrics ?? createMetrics();
+  const platforms = deliveryPlatforms(deps.config);
   const outbound = deps.outbound ?? outboundPolicy(deps.config);
   const registry = deps.registry ?? createRegistry();
   const inFlight = new Set<Promise<unknown>>();
@@ -145,7 +150,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
         stop();
       }
     });
-  const retrainDeps = { db: deps.db, config: deps.config, logger: deps.logger, outbound, forecaster: 'invalidate' in deps.forecaster ? (deps.forecaster as { invalidate(): void }) : undefined };
+  const retrainDeps = { db: deps.db, config: deps.config, logger: deps.logger, outbound, platforms, forecaster: 'invalidate' in deps.forecaster ? (deps.forecaster as { invalidate(): void }) : undefined };
   // Not tracked for drain: a retrain takes minutes; shutdown stops it instead (stopRetrains).
   const retrains = new Set<Promise<unknown>>();
   const stopping = new AbortController();
@@ -170,6 +175,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
     metrics,
     registry,
     outbound,
+    platforms,
     async run(input, asker, requestId = randomUUID().replace(/-/g, '')) {
       const started = performance.now();
       // Label values come from the registry, never from what was typed: labels stay bounded.

@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createScheduler, createSubscription, listDeliveries } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, listDeliveries } from '../src/delivery/index.ts';
 import { openTestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY, TEST_SECRET_KEY_HEX } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';
 import type { Database } from '../src/db/client.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 describe('weekly summaries re-check their creator’s access at send time (restricted mode)', () => {
   let db: Database;
@@ -38,7 +39,7 @@ describe('weekly summaries re-check their creator’s access at send time (restr
     const past = new Date(Date.now() - 8 * 86_400_000);
     const outbound = createOutbound({ allow: ['127.0.0.1'] });
     const subscribe = (path: string, createdBy: string, createdByRoles: string[] = []) =>
-      createSubscription(db, TEST_SECRET_KEY, { scope: { kind: 'store', store: 1 }, target: { kind: 'url', url: `${base}${path}`, format: 'json' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy, createdByRoles, now: past }, outbound);
+      createSubscription(db, TEST_SECRET_KEY, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 1 }, target: { kind: 'url', url: `${base}${path}`, format: 'json' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy, createdByRoles, now: past }, outbound);
     await subscribe('/kept', 'slack:T1/UKEEP');
     await subscribe('/by-role', 'discord:G1/ULEAD', ['RWEST']);
     const lost = await subscribe('/lost', 'slack:T1/UGONE');

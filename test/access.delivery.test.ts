@@ -9,10 +9,11 @@ import { createToken, revokeToken } from '../src/auth/tokens.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
-import { createScheduler, createSubscription, listDeliveries, listSubscriptions } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, listDeliveries, listSubscriptions } from '../src/delivery/index.ts';
 import { DB_KINDS, createTestDatabase, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY, TEST_SECRET_KEY_HEX } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 const DAY = 86_400_000;
 const slack = (user: string, channel: string): Asker => ({ platform: 'slack', workspace: 'T1', channel, user, roles: [] });
@@ -91,7 +92,7 @@ describe.each(DB_KINDS)('what may be delivered where: creation and send time agr
     const past = new Date(Date.now() - 8 * DAY);
     const schedule = { weekday: new Date().getUTCDay(), time: '00:00', timezone: 'UTC' };
     const subscribe = (path: string, createdBy: string) =>
-      createSubscription(t.db, TEST_SECRET_KEY, { scope: { kind: 'store', store: 7 }, target: { kind: 'url', url: `${base}${path}`, format: 'json' }, schedule, createdBy, now: past }, outbound);
+      createSubscription(t.db, TEST_SECRET_KEY, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 7 }, target: { kind: 'url', url: `${base}${path}`, format: 'json' }, schedule, createdBy, now: past }, outbound);
     const byToken = await subscribe('/by-token', `token:${token.info.id}`);
     const byUser = await subscribe('/by-user', 'slack:T1/UGONE');
     expect(await revokeToken(t.db, token.info.id)).toBe(true);
@@ -128,7 +129,7 @@ describe.each(DB_KINDS)('what may be delivered where: creation and send time agr
   it('a pause notice that does not get through is sent again by the retry, still only once', async () => {
     const outbound = createOutbound({ allow: ['127.0.0.1'] });
     const schedule = { weekday: new Date().getUTCDay(), time: '00:00', timezone: 'UTC' };
-    const sub = await createSubscription(t.db, TEST_SECRET_KEY, { scope: { kind: 'store', store: 7 }, target: { kind: 'url', url: `${base}/flaky`, format: 'json' }, schedule, createdBy: 'slack:T1/UNOBODY', now: new Date(Date.now() - 8 * DAY) }, outbound);
+    const sub = await createSubscription(t.db, TEST_SECRET_KEY, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 7 }, target: { kind: 'url', url: `${base}/flaky`, format: 'json' }, schedule, createdBy: 'slack:T1/UNOBODY', now: new Date(Date.now() - 8 * DAY) }, outbound);
     flaky = 1;
     let clock = Date.now();
     const scheduler = createScheduler(services, { key: TEST_SECRET_KEY, now: () => new Date(clock), backoffBaseMs: 1000, backoffMaxMs: 1000 });
@@ -146,7 +147,7 @@ describe.each(DB_KINDS)('what may be delivered where: creation and send time agr
 
   it('an alert whose creator lost access sends one pause notice for all its notices, naming no store', async () => {
     await addGrant(t.db, { principal: 'slack:T1/UALERT', role: 'manager', scope: { kind: 'store', store: 7 } });
-    const rule = await createRule(t.db, TEST_SECRET_KEY, { kind: 'sales', scope: { kind: 'store', store: 7 }, condition: { type: 'drop-vs-last-year', pct: 1 }, target: { kind: 'webhook', url: `${base}/alert` }, createdBy: 'slack:T1/UALERT' }, createOutbound({ allow: ['127.0.0.1'] }));
+    const rule = await createRule(t.db, TEST_SECRET_KEY, { delivery: OPERATOR_DELIVERY, kind: 'sales', scope: { kind: 'store', store: 7 }, condition: { type: 'drop-vs-last-year', pct: 1 }, target: { kind: 'webhook', url: `${base}/alert` }, createdBy: 'slack:T1/UALERT' }, createOutbound({ allow: ['127.0.0.1'] }));
     await removeGrants(t.db, 'slack:T1/UALERT');
     for (const [n, kind] of [[1, 'firing'], [1, 'resolved'], [2, 'firing']] as const) {
       await t.db.query("INSERT INTO alert_notifications (id, rule_id, episode, kind, detail) VALUES ($1, $2, $3, $4, '{}'::jsonb)", [`ntf_${n}_${kind}`, rule.id, n, kind]);
@@ -218,7 +219,7 @@ describe.each(DB_KINDS)('what may be delivered where: creation and send time agr
       );
     await insert('alr_old000000001', '2020-01-01T00:00:00Z');
     await insert('alr_old000000002', '2020-01-02T00:00:00Z');
-    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 4, basis: 'p90' }, target: { kind: 'channel', platform: 'slack', workspace: 'T1', channel: 'C5' } }, createOutbound());
+    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 4, basis: 'p90' }, target: { kind: 'channel', platform: 'slack', workspace: 'T1', channel: 'C5' } }, createOutbound());
     expect(rule).toMatchObject({ id: 'alr_old000000001', duplicate: true });
     expect(await t.db.query("SELECT id, dedupe_key IS NOT NULL AS keyed FROM alert_rules WHERE id LIKE 'alr_old%' ORDER BY id")).toEqual([
       { id: 'alr_old000000001', keyed: true },

@@ -11,6 +11,7 @@ import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } fro
 import { testServices } from './helpers/services.ts';
 import { invalidateDemand } from '../src/stock/demand.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 /** A mail transport that records what it was asked to send (the SMTP path has its own suite). */
 function recordingMailer(): Mailer & { sent: string[] } {
@@ -43,7 +44,7 @@ describe.each(DB_KINDS)('alert notices and evaluations that fail (%s)', (kind) =
   afterAll(() => t?.cleanup());
 
   it('a notice whose every attempt ended with its worker gone is buried, not claimed again forever (as weekly summaries)', async () => {
-    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
+    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
     const now = new Date('2026-01-05T08:00:00Z');
     // Claimed for the third time by a worker that died (its lease ran out): a notice that kills its worker.
     await t.db.query(
@@ -62,7 +63,7 @@ describe.each(DB_KINDS)('alert notices and evaluations that fail (%s)', (kind) =
   });
 
   it('a forecaster error leaves a firing episode as it is (logged and counted), so it neither resolves nor fires again', async () => {
-    const rule = await createRule(t.db, undefined, { kind: 'sales', scope: { kind: 'store', store: 5 }, condition: { type: 'below-forecast' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
+    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'sales', scope: { kind: 'store', store: 5 }, condition: { type: 'below-forecast' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
     const evaluate = async (forecaster: Forecaster) => evaluateRules({ db: t.db, forecaster, logger: services.logger, metrics: services.metrics }, [(await getRuleRow(t.db, rule.id))!]);
     const state = async () => (await t.db.query<{ state: string; episode: number }>('SELECT state, episode FROM alert_rules WHERE id = $1', [rule.id]))[0];
 
@@ -83,7 +84,7 @@ describe.each(DB_KINDS)('alert notices and evaluations that fail (%s)', (kind) =
 
   it('a stock rule whose demand forecasts fail keeps its episode too (the failure is not cached as "no sales")', async () => {
     await ingestJson(t.db, [{ store: 5, dept: 7, date: '2012-10-26', onHand: 100, leadTimeWeeks: 1 }], 'test', 'stock');
-    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
+    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
     const evaluate = async (forecaster: Forecaster) => evaluateRules({ db: t.db, forecaster, logger: services.logger }, [(await getRuleRow(t.db, rule.id))!]);
     expect((await evaluate(forecasterThat({ factor: 1 }))).fired).toEqual([rule.id]);
     await invalidateDemand(t.db, [5]);

@@ -8,6 +8,7 @@ import { importFile } from '../src/data/import.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { DB_KINDS, createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 const WALMART = '/work/shared/data/walmart/Walmart.csv';
 const present = existsSync(WALMART);
@@ -52,7 +53,7 @@ describe.skipIf(!present).each(DB_KINDS)('a sales-below-forecast alert on real W
 
   it(`stays quiet through store ${STORE}'s ordinary weeks and fires on the week ending ${UNUSUAL}`, async () => {
     await load('2011-08-26');
-    const rule = await createRule(t.db, undefined, { kind: 'sales', scope: { kind: 'store', store: STORE }, condition: { type: 'below-forecast' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
+    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'sales', scope: { kind: 'store', store: STORE }, condition: { type: 'below-forecast' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
     const quiet = await evaluateAfterImport(deps(), await load('2011-08-26'));
     expect(quiet).toMatchObject({ evaluated: 1, fired: [] });
 

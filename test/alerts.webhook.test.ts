@@ -8,6 +8,7 @@ import { FakeHttpServer } from './fakes/http.ts';
 import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { TEST_SECRET_KEY } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 let t: TestDatabase;
 const receiver = new FakeHttpServer(() => ({ status: 200, body: 'ok' }));
@@ -26,7 +27,7 @@ describe('alert notices to a webhook URL', () => {
   it('posts JSON (type "alert") through the outbound guard; the URL is stored encrypted', async () => {
     const url = `${receiver.url}/hooks/stock`;
     const services = testServices(t.db, { STORECAST_OUTBOUND_ALLOW: '127.0.0.1' });
-    const rule = await createRule(t.db, TEST_SECRET_KEY, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'median' }, target: { kind: 'webhook', url } }, createOutbound({ allow: ['127.0.0.1'] }));
+    const rule = await createRule(t.db, TEST_SECRET_KEY, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'median' }, target: { kind: 'webhook', url } }, createOutbound({ allow: ['127.0.0.1'] }));
     const [stored] = await t.db.query<{ target_secret: string; target_hint: string }>('SELECT target_secret, target_hint FROM alert_rules WHERE id = $1', [rule.id]);
     expect(stored!.target_secret).not.toContain('127.0.0.1');
     expect(stored!.target_hint).toMatch(/…tock$/);
@@ -40,6 +41,6 @@ describe('alert notices to a webhook URL', () => {
     expect((call!.body.data as { alert: string; kind: string }).kind).toBe('firing');
 
     // Refused when it points inside, as webhook subscriptions are.
-    await expect(createRule(t.db, TEST_SECRET_KEY, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'median' }, target: { kind: 'webhook', url } }, createOutbound())).rejects.toThrow(/internal address/);
+    await expect(createRule(t.db, TEST_SECRET_KEY, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'median' }, target: { kind: 'webhook', url } }, createOutbound())).rejects.toThrow(/internal address/);
   });
 });

@@ -11,7 +11,7 @@ import { importRecords } from '../src/data/import.ts';
 import type { Database } from '../src/db/client.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Asker } from '../src/services.ts';
-import { createScheduler } from '../src/webhooks/index.ts';
+import { createScheduler } from '../src/delivery/index.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { runStorecast } from './helpers/cli.ts';
 import { testServices } from './helpers/services.ts';

@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase, openPglite } from '../src/db/client.ts';
 import { DataDirLockedError, LOCK_FILE } from '../src/db/datadir.ts';
 import { createLogger } from '../src/logger.ts';
-import { resolveSecretKey } from '../src/webhooks/crypto.ts';
+import { resolveSecretKey } from '../src/delivery/crypto.ts';
 
 const bin = fileURLToPath(new URL('../bin/storecast.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'storecast-datadir-'));

@@ -8,7 +8,7 @@ import { addGrant, removeGrants } from '../src/access/grants.ts';
 import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import type { Services } from '../src/services.ts';
 import type { AreaScope } from '../src/scope.ts';
-import { createScheduler } from '../src/webhooks/index.ts';
+import { createScheduler } from '../src/delivery/index.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { createTestDatabase, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';

@@ -11,12 +11,13 @@ import { CHART_CID, replyToEmail } from '../src/email/render.ts';
 import { createMailer } from '../src/email/transport.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import type { Services } from '../src/services.ts';
-import { createScheduler } from '../src/webhooks/scheduler.ts';
-import { createSubscription } from '../src/webhooks/subscriptions.ts';
+import { createScheduler } from '../src/delivery/summaries/scheduler.ts';
+import { createSubscription } from '../src/delivery/summaries/subscriptions.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
 import { FakeHttpServer } from './fakes/http.ts';
 import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
 /** A region name with markup in it: whatever storecast puts in the HTML part must be escaped. */
@@ -94,7 +95,7 @@ describe('the email renderer', () => {
 describe('email delivery', () => {
   it('an email alert arrives at a real SMTP receiver: HTML and text parts, the chart inline by cid, the CSV, the footer', async () => {
     const services = testServices(t.db, { SMTP_URL: smtpUrl, EMAIL_FROM: 'storecast <alerts@storecast.test>' });
-    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'region', region: REGION }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
+    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'region', region: REGION }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address: 'ops@example.com' } }, createOutbound());
     await fire(services, '2012-10-27');
     const scheduler = createAlertScheduler(services);
     await scheduler.tick();
@@ -123,7 +124,7 @@ describe('email delivery', () => {
       ['bounce@example.com', testServices(t.db, { SMTP_URL: smtpUrl }), 'SMTP 550'],
       ['ops@example.com', noMail, 'No email transport is configured: set SMTP_URL'],
     ] as const) {
-      const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address } }, createOutbound());
+      const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'email', address } }, createOutbound());
       await fire(services, '2012-10-28');
       const scheduler = createAlertScheduler(services);
       await scheduler.tick();
@@ -171,7 +172,7 @@ describe('email delivery', () => {
   it('a weekly summary by email goes through the fake SendGrid v3 API, retried after a 5xx, dead after a 4xx', async () => {
     const services = testServices(t.db, { SENDGRID_API_KEY: 'SG.test-key', SENDGRID_API_URL: sendgrid.url, STORECAST_OUTBOUND_ALLOW: '127.0.0.1', EMAIL_FROM: 'storecast <summaries@storecast.test>' });
     const created = new Date('2026-01-05T07:00:00Z');
-    const { subscription } = await createSubscription(t.db, undefined, { scope: { kind: 'store', store: 5 }, target: { kind: 'email', address: 'Boss@Example.com' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy: 'cli', now: created });
+    const { subscription } = await createSubscription(t.db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 5 }, target: { kind: 'email', address: 'Boss@Example.com' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy: 'cli', now: created });
     sendgrid.fail((c) => c.path === '/v3/mail/send', { status: 503, headers: { 'retry-after': '0' } });
     let clock = new Date('2026-01-05T08:01:00Z');
     const scheduler = createScheduler(services, { now: () => clock, backoffBaseMs: 1000 });

@@ -80,6 +80,8 @@ describe.each(DB_KINDS)('the same URL gets the same answer everywhere (%s)', (ki
     // As Slack sends a link: <url>.
     expect(await chat(`/alert stock store 1 below 2 weeks to <${url}>`)).toMatch(/Webhook URLs are not taken in chat/);
     expect(await chat(`/subscribe store 1 to <${url}>`)).not.toBe('accepted');
+    // Where /subscribe takes a target (email), a URL gets the /alert answer: one target check (src/delivery/targets.ts).
+    expect(await chat(`/subscribe store 1 email <${url}>`)).toMatch(/Webhook URLs are not taken in chat.*\/api\/v1\/subscriptions/);
     // Nothing was stored by either.
     expect(await t.db.query("SELECT id FROM alert_rules WHERE created_by LIKE 'slack:%'")).toHaveLength(0);
     expect(await t.db.query("SELECT id FROM webhook_subscriptions WHERE workspace = 'T1'")).toHaveLength(0);

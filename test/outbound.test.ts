@@ -13,9 +13,10 @@ import { createLogger } from '../src/logger.ts';
 import { createOutbound, type Resolver } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
 import { createServices } from '../src/services.ts';
-import { createScheduler, createSubscription } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription } from '../src/delivery/index.ts';
 import { listen } from './fakes/serve.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 // SSRF through webhook targets (issue #9): what a token holder may make the server call.
 
@@ -190,7 +191,7 @@ describe.each(DB_KINDS)('outbound requests to webhook targets (%s)', (kind) => {
     const target = await receiver();
     cleanups.push(target.close);
     const { scheduler } = await start();
-    const input = { scope: { kind: 'store', store: 1 }, target: { kind: 'url', url: `http://127.0.0.1:${target.port}/hook` }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' } } as const;
+    const input = { scope: { kind: 'store', store: 1 }, target: { kind: 'url', url: `http://127.0.0.1:${target.port}/hook` }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, delivery: OPERATOR_DELIVERY } as const;
     await createSubscription(t.db, Buffer.from(KEY_HEX, 'hex'), input, createOutbound({ allow: ['127.0.0.0/8'] }));
     await makeDue();
     await scheduler.tick();
@@ -216,7 +217,7 @@ describe.each(DB_KINDS)('outbound requests to webhook targets (%s)', (kind) => {
     const sub = await createSubscription(
       t.db,
       Buffer.from(KEY_HEX, 'hex'),
-      { scope: { kind: 'store', store: 1 }, target: { kind: 'url', url: `https://hooks.internal:${target.port}/x` }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' } },
+      { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 1 }, target: { kind: 'url', url: `https://hooks.internal:${target.port}/x` }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' } },
       byName.services.outbound,
     );
     expect(sub.subscription.target.hint).toMatch(/^hooks\.internal:/);
@@ -249,7 +250,7 @@ describe.each(DB_KINDS)('outbound requests to webhook targets (%s)', (kind) => {
     const discord = await receiver((res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"M1"}'));
     cleanups.push(discord.close);
     const { scheduler } = await start({ DISCORD_BOT_TOKEN: 'bot', DISCORD_API_URL: `http://127.0.0.1:${discord.port}/api/v10` });
-    const input = { scope: { kind: 'store', store: 1 }, target: { kind: 'channel', platform: 'discord', channel: '555' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' } } as const;
+    const input = { scope: { kind: 'store', store: 1 }, target: { kind: 'channel', platform: 'discord', channel: '555' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, delivery: OPERATOR_DELIVERY } as const;
     await createSubscription(t.db, undefined, input);
     await makeDue();
     await scheduler.tick();

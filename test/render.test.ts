@@ -6,8 +6,9 @@ import { replyToMessage } from '../src/adapters/slack/blocks.ts';
 import { replyAsText } from '../src/chat/reply.ts';
 import { loadConfig } from '../src/config.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { send, type Outgoing } from '../src/webhooks/send.ts';
+import { send, type Outgoing } from '../src/delivery/send.ts';
 import { REPLY_FIXTURES } from './helpers/replies.ts';
+import { deliveryPlatforms } from '../src/adapters/platforms.ts';
 
 type Block = { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { text?: string | { text: string }; value?: string }[] };
 const texts = (blocks: Block[]) =>
@@ -70,7 +71,8 @@ describe('weekly summaries use the chat renderers', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  const options = { config: loadConfig({}), outbound: createOutbound({ allow: ['127.0.0.1'] }), timeoutMs: 5_000 };
+  const config = loadConfig({});
+  const options = { outbound: createOutbound({ allow: ['127.0.0.1'] }), timeoutMs: 5_000, platforms: deliveryPlatforms(config)(5_000) };
   const outgoing = (reply: Outgoing['reply'], targetKind: Outgoing['targetKind'], path: string): Outgoing => ({
     deliveryId: 'd1',
     subscriptionId: 's1',

@@ -3,8 +3,9 @@ import { postToResponseUrl } from '../src/adapters/slack/response-url.ts';
 import { createMailer } from '../src/email/transport.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { isPermanentHttpFailure, parseRetryAfter } from '../src/util/retry.ts';
-import { send, type Outgoing } from '../src/webhooks/send.ts';
+import { send, type Outgoing } from '../src/delivery/send.ts';
 import { FakeHttpServer } from './fakes/http.ts';
+import { deliveryPlatforms } from '../src/adapters/platforms.ts';
 
 const fake = new FakeHttpServer(() => ({ status: 200, body: {} }));
 const outbound = createOutbound({ allow: ['127.0.0.1'] });
@@ -57,7 +58,7 @@ describe('one list of permanent failures', () => {
     const header = { 'retry-after': '2' };
     fake.fail((c) => c.path === '/hook', { status, headers: header });
     fake.fail((c) => c.path === '/v3/mail/send', { status, headers: header });
-    const hook = await send({ ...outgoing, url: `${fake.url}/hook` }, { config: { slack: {}, discord: {} } as never, outbound, timeoutMs: 5000 });
+    const hook = await send({ ...outgoing, url: `${fake.url}/hook` }, { outbound, timeoutMs: 5000, platforms: deliveryPlatforms({ slack: {}, discord: {} } as never)(5000) });
     const mail = await mailer.send('x@storecast.test', { subject: 's', text: 't', html: '<p>t</p>', attachments: [] }, { id: 'd-1', timeoutMs: 5000 });
     expect(hook.ok).toBe(false);
     expect(mail.ok).toBe(false);

@@ -12,10 +12,11 @@ import { openDatabase } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
 import { startServer } from '../src/server.ts';
 import { keyWeakness } from '../src/util/key-strength.ts';
-import { resolveSecretKey, SecretKeyError } from '../src/webhooks/crypto.ts';
-import { planRotation, rotateSecretKey } from '../src/webhooks/rotate.ts';
-import { openSecretKey } from '../src/webhooks/secret-key.ts';
-import { sealTargetSecrets, targetSecrets, type SubscriptionRow } from '../src/webhooks/subscriptions.ts';
+import { resolveSecretKey, SecretKeyError } from '../src/delivery/crypto.ts';
+import { planRotation, rotateSecretKey } from '../src/delivery/rotate.ts';
+import { openSecretKey } from '../src/delivery/secret-key.ts';
+import { sealTargetSecrets, targetSecrets } from '../src/delivery/crypto.ts';
+import type { SubscriptionRow } from '../src/delivery/summaries/subscriptions.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 
 /** Issue #9, item 12: weak keys, a lost or changed key, and `storecast secret rotate`. */

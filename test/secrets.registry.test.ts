@@ -6,12 +6,13 @@ import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { loadConfig } from '../src/config.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
-import { planRotation, rotateSecretKey } from '../src/webhooks/rotate.ts';
-import { createSubscription, deleteSubscription } from '../src/webhooks/subscriptions.ts';
-import { openSecretKey, SecretKeyError } from '../src/webhooks/secret-key.ts';
+import { planRotation, rotateSecretKey } from '../src/delivery/rotate.ts';
+import { createSubscription, deleteSubscription } from '../src/delivery/summaries/subscriptions.ts';
+import { openSecretKey, SecretKeyError } from '../src/delivery/secret-key.ts';
 import { FakeHttpServer } from './fakes/http.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 /**
  * Issue 19, item 5: alert rules' encrypted webhook targets are in the one registry of encrypted
@@ -23,7 +24,7 @@ describe.each(DB_KINDS)('alert targets in the registry of encrypted columns (%s)
   const hex = (b: Buffer) => b.toString('hex');
   const shared = (env: Record<string, string>) => loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/db', ...env });
   const rule = (key: Buffer, path: string) =>
-    createRule(t.db, key, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'median' }, target: { kind: 'webhook', url: `${receiver.url}${path}` } }, createOutbound({ allow: ['127.0.0.1'] }));
+    createRule(t.db, key, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'median' }, target: { kind: 'webhook', url: `${receiver.url}${path}` } }, createOutbound({ allow: ['127.0.0.1'] }));
 
   beforeAll(async () => {
     t = await createTestDatabase(kind);
@@ -80,7 +81,7 @@ describe.each(DB_KINDS)('alert targets in the registry of encrypted columns (%s)
     const { subscription } = await createSubscription(
       t.db,
       key,
-      { scope: { kind: 'store', store: 5 }, target: { kind: 'url', url: `${receiver.url}/hooks/sub`, format: 'json' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy: 'cli' },
+      { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 5 }, target: { kind: 'url', url: `${receiver.url}/hooks/sub`, format: 'json' }, schedule: { weekday: 1, time: '08:00', timezone: 'UTC' }, createdBy: 'cli' },
       createOutbound({ allow: ['127.0.0.1'] }),
     );
     const secrets = 'SELECT target_secret, signing_secret FROM webhook_subscriptions WHERE id = $1';

@@ -13,6 +13,7 @@ import { launchChromium } from './helpers/chromium.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { captureLogs } from './helpers/logs.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 /** Issue 19, item 11: the smaller leaks. */
 describe('a config error never repeats DATABASE_URL (its password)', () => {
@@ -77,7 +78,7 @@ describe.each(DB_KINDS)('headers, asset lookups and ingest answers through the c
   });
 
   it('POST /api/v1/stock answers an ingest token with counts, not the ids of the rules it evaluated', async () => {
-    const rule = await createRule(t.db, undefined, { kind: 'stock', scope: { kind: 'chain' }, condition: { type: 'cover-below', weeks: 2, basis: 'median' }, target: { kind: 'channel', platform: 'slack', channel: 'C1', workspace: 'T1' } }, createOutbound());
+    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'chain' }, condition: { type: 'cover-below', weeks: 2, basis: 'median' }, target: { kind: 'channel', platform: 'slack', channel: 'C1', workspace: 'T1' } }, createOutbound());
     const { token } = await createToken(t.db, { name: 'ingest', scopes: ['ingest'] });
     const res = await app.request('/api/v1/stock', {
       method: 'POST',

@@ -5,9 +5,10 @@ import { importRecords } from '../src/data/import.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
-import { createSubscription, listSubscriptions } from '../src/webhooks/index.ts';
+import { createSubscription, listSubscriptions } from '../src/delivery/index.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 /** Hostile requests against the composed app (every route the server mounts). */
 describe.each(DB_KINDS)('the composed HTTP app under hostile requests (%s)', (kind) => {
@@ -56,7 +57,7 @@ describe.each(DB_KINDS)('the composed HTTP app under hostile requests (%s)', (ki
   });
 
   it('never manages subscriptions from the anonymous console', async () => {
-    const { subscription } = await createSubscription(t.db, undefined, {
+    const { subscription } = await createSubscription(t.db, undefined, { delivery: OPERATOR_DELIVERY,
       scope: { kind: 'store', store: 1 },
       target: { kind: 'channel', platform: 'slack', workspace: 'T1', channel: 'C1' },
       schedule: { weekday: 1, time: '08:00', timezone: 'UTC' },

@@ -15,12 +15,13 @@ import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices, type Asker } from '../src/services.ts';
-import { createScheduler, createSubscription, listSubscriptions } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, listSubscriptions } from '../src/delivery/index.ts';
 import { createApp } from '../src/server/app.ts';
-import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/webhooks/crypto.ts';
-import { nextRun, parseEvery, zonedTimeToUtc } from '../src/webhooks/schedule.ts';
+import { decryptSecret, encryptSecret, resolveSecretKey } from '../src/delivery/crypto.ts';
+import { nextRun, parseEvery, zonedTimeToUtc } from '../src/delivery/summaries/schedule.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY_HEX } from './helpers/keys.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 const KEY_HEX = TEST_SECRET_KEY_HEX;
 const DAY = 86_400_000;
@@ -290,8 +291,8 @@ describe('subscriptions API and chat commands', () => {
       await bindChannel(t.db, { platform: 'discord', workspace: 'G1', channel: '555', scope: { kind: 'store', store: 1 } });
       await bindChannel(t.db, { platform: 'slack', workspace: 'T1', channel: 'C123', scope: { kind: 'region', region: 'West' } });
       // Created "8 days ago" so the first run is already due.
-      await createSubscription(t.db, undefined, { scope: { kind: 'store', store: 1 }, target: { kind: 'channel', platform: 'discord', workspace: dAsker.workspace, channel: '555' }, schedule: { weekday: 2, time: '09:00', timezone: 'Europe/Berlin' }, now: past });
-      await createSubscription(t.db, undefined, { scope: { kind: 'region', region: 'West' }, target: { kind: 'channel', platform: 'slack', workspace: 'T1', channel: 'C123' }, schedule: { weekday: 2, time: '09:00', timezone: 'UTC' }, now: past });
+      await createSubscription(t.db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 1 }, target: { kind: 'channel', platform: 'discord', workspace: dAsker.workspace, channel: '555' }, schedule: { weekday: 2, time: '09:00', timezone: 'Europe/Berlin' }, now: past });
+      await createSubscription(t.db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'region', region: 'West' }, target: { kind: 'channel', platform: 'slack', workspace: 'T1', channel: 'C123' }, schedule: { weekday: 2, time: '09:00', timezone: 'UTC' }, now: past });
 
       const scheduler = createScheduler({ ...services, renderChart: async () => png }, { pollMs: 25, backoffBaseMs: 50 });
       scheduler.start();

@@ -14,11 +14,13 @@ import { importRecords } from '../src/data/import.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createScheduler, createSubscription, deleteSubscription, listDeliveries, verifySignature, type Scheduler, type SchedulerOptions } from '../src/webhooks/index.ts';
+import { createScheduler, createSubscription, deleteSubscription, listDeliveries, verifySignature, type Scheduler, type SchedulerOptions } from '../src/delivery/index.ts';
 import { createApp } from '../src/server/app.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 import { TEST_SECRET_KEY } from './helpers/keys.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
+import { deliveryPlatforms } from '../src/adapters/platforms.ts';
 
 // ---------- fixtures ----------
 
@@ -97,8 +99,10 @@ class Receiver {
 }
 
 function deps(db: Database, logger = captureLogs().logger, env: Record<string, string> = {}) {
+  const config = loadConfig({ STORECAST_SECRET_KEY: KEY.toString('hex'), STORECAST_OUTBOUND_ALLOW: LOCAL_ALLOW, ...env });
   return {
-    config: loadConfig({ STORECAST_SECRET_KEY: KEY.toString('hex'), STORECAST_OUTBOUND_ALLOW: LOCAL_ALLOW, ...env }),
+    config,
+    platforms: deliveryPlatforms(config),
     db,
     logger,
     forecaster: new SeasonalNaiveForecaster(),
@@ -115,6 +119,7 @@ async function dueSubscription(db: Database, url: string, extra: { format?: 'jso
     target: { kind: 'url', url, format: extra.format },
     schedule: { weekday: 1, time: '08:00', timezone: 'America/Chicago' },
     now: new Date(Date.now() - 8 * DAY),
+    delivery: OPERATOR_DELIVERY,
   } as const;
   return createSubscription(db, KEY, input, localOutbound);
 }
@@ -399,9 +404,11 @@ describe('several replicas on one Postgres', () => {
        import { openPostgres } from ${src('db/client.ts')};
        import { createLogger } from ${src('logger.ts')};
        import { SeasonalNaiveForecaster } from ${src('forecast/seasonal-naive.ts')};
-       import { startScheduler } from ${src('webhooks/index.ts')};
+       import { startScheduler } from ${src('delivery/index.ts')};
+       import { deliveryPlatforms } from ${src('adapters/platforms.ts')};
        const db = await openPostgres(process.env.DB_URL!);
-       await startScheduler({ config: loadConfig({ STORECAST_SECRET_KEY: process.env.KEY!, STORECAST_OUTBOUND_ALLOW: '127.0.0.1' }), db, logger: createLogger('silent'),
+       const config = loadConfig({ STORECAST_SECRET_KEY: process.env.KEY!, STORECAST_OUTBOUND_ALLOW: '127.0.0.1' });
+       await startScheduler({ config, platforms: deliveryPlatforms(config), db, logger: createLogger('silent'),
          forecaster: new SeasonalNaiveForecaster(), renderChart: async () => Buffer.from('png') }, { pollMs: 25, leaseMs: 1500 });
        process.stdout.write('started\\n');`,
     );

@@ -6,7 +6,7 @@ import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
 import { alertLine, ALERTS_LINE, type alertOptions } from './options.ts';
 import { acceptedTarget } from './targets.ts';
-import { deliveryCheck } from '../webhooks/chat.ts';
+import { deliveryCheck } from '../delivery/targets.ts';
 import {
   accessScope,
   acknowledgeRule,

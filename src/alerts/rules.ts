@@ -7,10 +7,10 @@ import type { Database } from '../db/client.ts';
 import type { Outbound } from '../net/outbound.ts';
 import { describeScope, type Scope } from '../scope.ts';
 import type { StockScope } from '../stock/positions.ts';
-import { decryptSecret, MISSING_KEY_MESSAGE } from '../webhooks/crypto.ts';
-import { checkScope, checkTargetAddress, checkTargetUrl, sealTargetSecrets, urlHint } from '../webhooks/subscriptions.ts';
-import { forgetSecrets } from '../webhooks/secret-key.ts';
-import { checkAddress, maskAddress } from '../email/address.ts';
+import { decryptSecret, sealTargetSecrets } from '../delivery/crypto.ts';
+import { checkScope } from '../delivery/summaries/subscriptions.ts';
+import { forgetSecrets } from '../delivery/secret-key.ts';
+import { checkEmailTarget, checkUrlTarget } from '../delivery/targets.ts';
 
 /**
  * Alert rules: what is watched (stock cover or sales, over a store, region or the chain) and
@@ -142,7 +142,7 @@ export interface CreateRuleInput {
    * passes it, so a rule that could only ever send a pause notice is refused here, by the
    * decision that judges each of its notices (src/access/delivery.ts).
    */
-  delivery?: { mode: AccessMode; creator: Creator };
+  delivery: { mode: AccessMode; creator: Creator };
   /** Live rules one creator may have (STORECAST_ALERT_RULES_PER_PRINCIPAL); none for the operator. */
   perPrincipal?: number;
 }
@@ -224,14 +224,13 @@ async function targetColumns(id: string, target: AlertTargetInput, key: Buffer |
         channel: target.channel,
       };
     case 'webhook': {
-      const url = checkTargetUrl(target.url);
-      await checkTargetAddress(outbound, url);
-      if (!key) throw new UserError(MISSING_KEY_MESSAGE, { code: 'NO_SECRET_KEY' });
-      return { target_kind: 'webhook', target_secret: sealTargetSecrets(key, id, { url: url.toString() }).target_secret, target_hint: urlHint(url), workspace: null, channel: null, url: url.toString() };
+      const checked = await checkUrlTarget(target.url, outbound, key);
+      const url = checked.url.toString();
+      return { target_kind: 'webhook', target_secret: sealTargetSecrets(checked.key, id, { url }).target_secret, target_hint: checked.hint, workspace: null, channel: null, url };
     }
     case 'email': {
-      const address = checkAddress(target.address);
-      return { target_kind: 'email', target_secret: null, target_hint: `email ${maskAddress(address)}`, workspace: null, channel: address };
+      const { address, hint } = checkEmailTarget(target.address);
+      return { target_kind: 'email', target_secret: null, target_hint: hint, workspace: null, channel: address };
     }
   }
 }
@@ -251,10 +250,8 @@ export async function createRule(db: Database, key: Buffer | undefined, input: C
   await checkScope(db, scope.kind === 'store' ? { kind: 'store', store: scope.store } : scope.kind === 'region' ? { kind: 'region', region: scope.region } : { kind: 'chain' });
   const id = `alr_${randomBytes(6).toString('hex')}`;
   const t = await targetColumns(id, input.target, key, outbound);
-  if (input.delivery) {
-    const verdict = await mayDeliver(db, input.delivery.mode, input.delivery.creator, accessScope(scope), deliveryTarget(t));
-    if (!verdict.ok) throw new AccessDenied(`No alert set: ${verdict.message}`, accessScope(scope));
-  }
+  const verdict = await mayDeliver(db, input.delivery.mode, input.delivery.creator, accessScope(scope), deliveryTarget(t));
+  if (!verdict.ok) throw new AccessDenied(`No alert set: ${verdict.message}`, accessScope(scope));
   const dedupe = ruleKey(input.kind, scope, input.condition, t);
   await keyOlderRules(db, key, input.kind, scope);
   const same = await liveRuleByKey(db, dedupe);

@@ -1,37 +1,31 @@
-import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/client.ts';
-import { mayDeliver, resolveCreator } from '../access/delivery.ts';
 import { describePrincipal } from '../access/principal.ts';
 import type { Reply } from '../chat/reply.ts';
-import { DiscordAPIError, HTTPError, RateLimitError, Routes, type REST } from '../adapters/discord/djs.ts';
-import { createRest } from '../adapters/discord/rest.ts';
 import { createMailer, type Mailer } from '../email/transport.ts';
 import type { Logger } from '../logger.ts';
 import { pollLoop } from '../util/poll-loop.ts';
 import { outboundPolicy, type Outbound } from '../net/outbound.ts';
 import type { Services } from '../services.ts';
-import { backoffMs, DEFAULT_RETRY } from '../util/retry.ts';
-import { resolveSecretKey } from '../webhooks/crypto.ts';
-import { send, type Outgoing, type SendResult } from '../webhooks/send.ts';
-import type { SchedulerOptions } from '../webhooks/scheduler.ts';
-import { buryExhausted } from '../webhooks/deliveries.ts';
-import { detectFormat, targetSecrets } from '../webhooks/subscriptions.ts';
+import { resolveSecretKey, targetSecrets } from '../delivery/crypto.ts';
+import { decideAtSend } from '../delivery/paused.ts';
+import { leasedQueue, queueSettings, settle, type Attempt, type LeasedQueue, type QueueOptions, type QueueSettings } from '../delivery/queue.ts';
+import { send, type Outgoing, type SendOptions, type SendResult } from '../delivery/send.ts';
+import { detectFormat } from '../delivery/targets.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
 import { noticeReply } from './notice.ts';
 import { accessScope, deliveryTarget, getRuleRow, pauseRule, resumeRule, ruleScope, type AlertRuleRow } from './rules.ts';
 
 /**
  * Alert notices, delivered exactly once per rule x episode x kind across replicas with the
- * design of the weekly summaries (webhooks/deliveries.ts): the unique key lets one evaluation
- * queue a notice; a worker claims it (FOR UPDATE SKIP LOCKED) with a lease and writes the
- * result only while holding it; failures retry with backoff (util/retry.ts), then die, as does
- * a notice whose last attempt's worker died (buryExhausted). Every rule is also evaluated on a
- * schedule (STORECAST_ALERT_EVERY_MINUTES), claimed the same way.
+ * one leased queue of the weekly summaries (src/delivery/queue.ts: claim with a lease, results
+ * written only while holding it, the same backoff and Retry-After cap, burial) and the same
+ * senders (src/delivery/send.ts): the unique key lets one evaluation queue a notice. Every rule
+ * is also evaluated on a schedule (STORECAST_ALERT_EVERY_MINUTES), claimed the same way.
  */
-export type AlertDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart'> & Partial<Pick<Services, 'outbound'>>;
+export type AlertDeps = Pick<Services, 'config' | 'db' | 'logger' | 'forecaster' | 'renderChart' | 'platforms'> & Partial<Pick<Services, 'outbound'>>;
 
-/** The weekly summaries' settings, meaning the same here (notices are claimed, retried and timed as deliveries are), and a mailer. */
-export interface AlertSchedulerOptions extends Pick<SchedulerOptions, 'pollMs' | 'leaseMs' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'timeoutMs' | 'batchSize' | 'now' | 'key'> {
+/** The queue's settings (the weekly summaries' too: src/delivery/queue.ts), and a mailer. */
+export interface AlertSchedulerOptions extends QueueOptions {
   mailer?: Mailer;
 }
 
@@ -45,26 +39,9 @@ interface NotificationClaim {
   lease_token: string;
 }
 
-export async function claimNotifications(db: Database, now: Date, leaseMs: number, limit: number): Promise<NotificationClaim[]> {
-  return db.query<NotificationClaim>(
-    `UPDATE alert_notifications n SET status = 'in_progress', attempts = n.attempts + 1, lease_token = $2, lease_until = $3
-     WHERE n.id IN (
-       SELECT x.id FROM alert_notifications x
-       WHERE (x.status IN ('pending', 'retry') AND x.next_attempt_at <= $1) OR (x.status = 'in_progress' AND x.lease_until <= $1)
-       ORDER BY x.next_attempt_at LIMIT $4 FOR UPDATE OF x SKIP LOCKED)
-     RETURNING n.id, n.rule_id, n.episode, n.kind, n.detail, n.attempts, n.lease_token`,
-    [now.toISOString(), randomBytes(12).toString('hex'), new Date(now.getTime() + leaseMs).toISOString(), limit],
-  );
-}
-
-async function finish(db: Database, claim: NotificationClaim, status: 'succeeded' | 'retry' | 'dead' | 'snoozed' | 'paused', result: { status: number | null; error?: string; retryAt?: Date }, now: Date): Promise<boolean> {
-  const rows = await db.query(
-    `UPDATE alert_notifications SET status = $3, last_status = $4, last_error = $5, next_attempt_at = coalesce($6::timestamptz, next_attempt_at),
-       delivered_at = CASE WHEN $3 = 'succeeded' THEN $7::timestamptz ELSE delivered_at END, lease_token = NULL, lease_until = NULL
-     WHERE id = $1 AND lease_token = $2 RETURNING id`,
-    [claim.id, claim.lease_token, status, result.status, result.error?.slice(0, 1000) ?? null, result.retryAt?.toISOString() ?? null, now.toISOString()],
-  );
-  return rows.length > 0;
+/** Alert notices on the one leased queue (src/delivery/queue.ts). */
+export function noticeQueue(db: Database, s: Pick<QueueSettings, 'leaseMs' | 'maxAttempts'>): LeasedQueue<NotificationClaim> {
+  return leasedQueue<NotificationClaim>(db, { table: 'alert_notifications', returning: 'q.id, q.rule_id, q.episode, q.kind, q.detail, q.attempts, q.lease_token' }, s);
 }
 
 interface Ctx {
@@ -73,9 +50,11 @@ interface Ctx {
   key: Buffer | undefined;
   outbound: Pick<Outbound, 'request'>;
   mailer: Mailer | undefined;
-  /** The Discord adapter's REST client (bot token set), for what the webhook sender cannot do: opening a DM. */
-  discord: REST | undefined;
-  timeoutMs: number;
+  /** Slack and Discord posting (Discord DMs are opened through it first). */
+  platforms: SendOptions['platforms'];
+  settings: QueueSettings;
+  queue: LeasedQueue<NotificationClaim>;
+  now: () => Date;
 }
 
 /** Where the notice goes, as the webhook sender knows targets. */
@@ -104,54 +83,27 @@ function outgoingTarget(ctx: Ctx, rule: AlertRuleRow): Pick<Outgoing, 'targetKin
   }
 }
 
-/**
- * A Discord DM goes to the DM channel with the user, opened (or found) first. Through the
- * adapter's REST client, as every other bot call: its DISCORD_API_URL base, its User-Agent,
- * and its 429 handling (Retry-After waited out, or handed to the notice's retry when long).
- */
-async function discordDmChannel(ctx: Ctx, user: string): Promise<{ channel: string } | SendResult> {
-  const failed = 'Discord: could not open the direct message';
-  if (!ctx.discord) return { ok: false, status: null, error: `${failed}: DISCORD_BOT_TOKEN is not set`, permanent: true };
-  try {
-    const dm = (await ctx.discord.post(Routes.userChannels(), { body: { recipient_id: user } })) as { id: string };
-    return { channel: dm.id };
-  } catch (err) {
-    if (err instanceof RateLimitError) return { ok: false, status: 429, error: `${failed}: rate limited`, retryAfterMs: err.retryAfter };
-    if (err instanceof DiscordAPIError || err instanceof HTTPError) return { ok: false, status: err.status, error: `${failed}: HTTP ${err.status}` };
-    return { ok: false, status: null, error: `${failed}: ${(err as Error).name === 'AbortError' ? 'timed out' : (err as Error).message}` };
-  }
-}
-
-/** The one notice a paused rule sends: it names no data, only why and what to do. */
-function pausedReply(rule: AlertRuleRow, why: string): Reply {
-  return {
-    title: `Alert ${rule.id} paused`,
-    summary: `Alert ${rule.id} is paused: ${why} Its notices are held until it may be delivered here again. An admin can grant the access again (/access grant) or remove it (/alert delete ${rule.id}).`,
-    facts: [],
-    actions: [],
-    visibility: 'channel',
-    context: {},
-    data: { paused: true, alert: rule.id },
-  };
-}
-
-/**
- * The delivery decision at send time (src/access/delivery.ts), as at creation: the notice when
- * it may be delivered here (ending a pause), else the one pause notice, else nothing.
- */
+/** The delivery decision at send time, as at creation (src/delivery/paused.ts): the notice, the one pause notice, or nothing. */
 async function replyFor(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<(Reply & { pausedNow?: true }) | { held: string }> {
   const { db, config } = ctx.deps;
-  const creator = await resolveCreator(db, config.access, { key: rule.created_by, roles: rule.created_by_roles });
-  const verdict = await mayDeliver(db, config.access.mode, creator, accessScope(ruleScope(rule)), deliveryTarget(rule));
-  if (verdict.ok) {
-    if (rule.paused_at) await resumeRule(db, rule.id);
-    return noticeReply({ rule, kind: claim.kind, episode: claim.episode, detail: claim.detail });
-  }
-  if (await pauseRule(db, rule.id, verdict.message)) return { ...pausedReply(rule, verdict.notice), pausedNow: true };
-  return { held: `paused, not sent: ${verdict.notice}` };
+  const decision = await decideAtSend(db, config.access, {
+    name: `Alert ${rule.id}`,
+    remove: `/alert delete ${rule.id}`,
+    createdBy: rule.created_by,
+    createdByRoles: rule.created_by_roles,
+    pausedAt: rule.paused_at,
+    scope: accessScope(ruleScope(rule)),
+    target: deliveryTarget(rule),
+    pause: (reason) => pauseRule(db, rule.id, reason),
+    resume: () => resumeRule(db, rule.id),
+    data: { alert: rule.id },
+  });
+  if (decision.send === 'work') return noticeReply({ rule, kind: claim.kind, episode: claim.episode, detail: claim.detail });
+  if (decision.send === 'notice') return { ...decision.reply, pausedNow: true };
+  return { held: `paused, not sent: ${decision.why}` };
 }
 
-async function attempt(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<SendResult | { held: string }> {
+async function attempt(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<Attempt> {
   const reply = await replyFor(ctx, claim, rule);
   if ('held' in reply) return reply;
   const result = await sendNotice(ctx, claim, rule, reply);
@@ -169,41 +121,28 @@ async function sendNotice(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow
     return { ok: false, status: null, error: `cannot decrypt the target: ${(err as Error).message}` };
   }
   if (rule.target_kind === 'discord-dm') {
-    const dm = await discordDmChannel(ctx, rule.channel ?? '');
+    const dm = await ctx.platforms.discord.openDm(rule.channel ?? '');
     if (!('channel' in dm)) return dm;
     target = { ...target, channel: dm.channel };
   }
   const outgoing: Outgoing = { deliveryId: claim.id, subscriptionId: rule.id, period: `${rule.id}#${claim.episode}`, ...target, reply, png, event: 'alert' };
-  return send(outgoing, { config: ctx.deps.config, outbound: ctx.outbound, timeoutMs: ctx.timeoutMs, mailer: ctx.mailer });
+  return send(outgoing, { outbound: ctx.outbound, timeoutMs: ctx.settings.timeoutMs, mailer: ctx.mailer, platforms: ctx.platforms });
 }
 
-async function deliver(ctx: Ctx, claim: NotificationClaim, options: Required<Pick<AlertSchedulerOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs'>>, now: () => Date): Promise<void> {
+async function deliver(ctx: Ctx, claim: NotificationClaim): Promise<void> {
   const { db } = ctx.deps;
   const rule = await getRuleRow(db, claim.rule_id);
-  if (!rule || rule.deleted_at) return void (await finish(db, claim, 'dead', { status: null, error: 'alert deleted' }, now()));
+  if (!rule || rule.deleted_at) return void (await ctx.queue.finish(claim, { status: 'dead', code: null, error: 'alert deleted' }, ctx.now()));
   // A snoozed rule's notices are recorded, not sent.
-  if (rule.snoozed_until && new Date(rule.snoozed_until) > now()) return void (await finish(db, claim, 'snoozed', { status: null, error: `snoozed until ${new Date(rule.snoozed_until).toISOString()}` }, now()));
-  let result: SendResult | { held: string };
-  try {
-    result = await attempt(ctx, claim, rule);
-  } catch (err) {
-    result = { ok: false, status: null, error: `internal: ${(err as Error).message}` };
+  if (rule.snoozed_until && new Date(rule.snoozed_until) > ctx.now()) {
+    return void (await ctx.queue.finish(claim, { status: 'snoozed', code: null, error: `snoozed until ${new Date(rule.snoozed_until).toISOString()}` }, ctx.now()));
   }
   const fields = { notification: claim.id, alert: rule.id, episode: claim.episode, kind: claim.kind, attempt: claim.attempts };
-  if ('held' in result) {
-    await finish(db, claim, 'paused', { status: null, error: result.held }, now());
-    ctx.log.info({ ...fields, why: result.held }, 'alert notice held: rule paused');
-    return;
-  }
-  if (result.ok) {
-    await finish(db, claim, 'succeeded', { status: result.status, error: result.warning }, now());
-    ctx.log.info({ ...fields, status: result.status }, 'alert notice delivered');
-    return;
-  }
-  const dead = result.permanent === true || claim.attempts >= options.maxAttempts;
-  const wait = result.retryAfterMs ?? backoffMs(claim.attempts, options.backoffBaseMs, options.backoffMaxMs);
-  await finish(db, claim, dead ? 'dead' : 'retry', { status: result.status, error: result.error, ...(dead ? {} : { retryAt: new Date(now().getTime() + wait) }) }, now());
-  ctx.log.warn({ ...fields, status: result.status, error: result.error, dead }, dead ? 'alert notice dead' : 'alert notice failed; will retry');
+  const { finish: f } = await settle(ctx.queue, claim, () => attempt(ctx, claim, rule), ctx.settings, ctx.now);
+  if (f.status === 'paused') return void ctx.log.info({ ...fields, why: f.error }, 'alert notice held: rule paused');
+  if (f.status === 'succeeded') return void ctx.log.info({ ...fields, status: f.code }, 'alert notice delivered');
+  const dead = f.status !== 'retry';
+  ctx.log.warn({ ...fields, status: f.code, error: f.error, dead }, dead ? 'alert notice dead' : 'alert notice failed; will retry');
 }
 
 /** Rules due for their scheduled evaluation, claimed so that one replica evaluates each. */
@@ -226,32 +165,32 @@ export interface AlertScheduler {
 
 export function createAlertScheduler(deps: AlertDeps, options: AlertSchedulerOptions = {}): AlertScheduler {
   const outbound = deps.outbound ?? outboundPolicy(deps.config);
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  const { apiUrl, botToken } = deps.config.discord;
+  const settings = queueSettings(options);
   const ctx: Ctx = {
     deps,
     log: deps.logger.child({ component: 'alerts' }),
     key: options.key ?? resolveSecretKey(deps.config, deps.logger),
     outbound,
     mailer: options.mailer ?? createMailer(deps.config, outbound),
-    discord: botToken ? createRest(apiUrl, botToken, DEFAULT_RETRY, timeoutMs) : undefined,
-    timeoutMs,
+    platforms: deps.platforms(settings.timeoutMs),
+    settings,
+    queue: noticeQueue(deps.db, settings),
+    now: options.now ?? (() => new Date()),
   };
-  const now = options.now ?? (() => new Date());
-  const retry = { maxAttempts: options.maxAttempts ?? 8, backoffBaseMs: options.backoffBaseMs ?? 30_000, backoffMaxMs: options.backoffMaxMs ?? 3_600_000 };
-  const batch = options.batchSize ?? 5;
+  const { now } = ctx;
+  const batch = settings.batchSize;
   async function tick() {
     const t = now();
     const due = await claimDueRules(deps.db, t, deps.config.alertEveryMs, 200);
     const evaluation = await evaluateRules(deps, due, t);
     // Per replica: the operator (and bench/replicas.ts) can see that each round ran once.
     if (due.length) ctx.log.info({ rules: due.length, fired: evaluation.fired.length, resolved: evaluation.resolved.length, failed: evaluation.failed.length, ms: evaluation.ms }, 'alert rules evaluated');
-    await buryExhausted(deps.db, 'alert_notifications', t, retry.maxAttempts);
-    const claims = await claimNotifications(deps.db, t, options.leaseMs ?? 120_000, batch);
-    await Promise.all(claims.map((c) => deliver(ctx, c, retry, now)));
+    await ctx.queue.buryExhausted(t);
+    const claims = await ctx.queue.claim(t, batch);
+    await Promise.all(claims.map((c) => deliver(ctx, c)));
     return { evaluation, delivered: claims.length };
   }
-  const loop = pollLoop(tick, { pollMs: options.pollMs ?? 5_000, again: (r) => r.delivered >= batch, log: ctx.log, name: 'alert scheduler' });
+  const loop = pollLoop(tick, { pollMs: settings.pollMs, again: (r) => r.delivered >= batch, log: ctx.log, name: 'alert scheduler' });
   return {
     tick,
     start: loop.start,

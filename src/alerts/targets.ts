@@ -1,6 +1,7 @@
 import type { CommandContext } from '../chat/command.ts';
 import { UserError } from '../chat/errors.ts';
 import { describeScope, type Scope } from '../scope.ts';
+import { refuseUrlInChat } from '../delivery/targets.ts';
 import type { AlertTargetInput } from './rules.ts';
 
 /**
@@ -12,9 +13,7 @@ import type { AlertTargetInput } from './rules.ts';
 export async function acceptedTarget(to: string | undefined, ctx: CommandContext, scope: Scope): Promise<AlertTargetInput> {
   const chat = ctx.platform === 'slack' || ctx.platform === 'discord' ? ctx.platform : undefined;
   const value = (to ?? 'channel').trim();
-  if (/^<?https?:/i.test(value)) {
-    throw new UserError('Webhook URLs are not taken in chat (a URL posted in a channel is a leaked credential): use POST /api/v1/alerts or `storecast alerts create --url`.', { code: 'URL_IN_CHAT' });
-  }
+  refuseUrlInChat(value, { api: '/api/v1/alerts', cli: 'storecast alerts create' });
   if (/@|mailto:/i.test(value)) {
     if (!(await ctx.access.covers('admin', scope))) throw new UserError(`Alerts by email need the admin role for ${describeScope(scope)} (storecast cannot check that an address is yours). Use "to me" for a direct message.`, { code: 'DENIED' });
     return { kind: 'email', address: value };

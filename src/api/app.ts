@@ -12,7 +12,7 @@ import { newReference } from '../chat/dispatch.ts';
 import { errorResponse, jsonErrorHandler } from '../server/errors.ts';
 import type { Services } from '../services.ts';
 import { clientAddress, type TrustProxy } from '../net/client-address.ts';
-import { resolveSecretKey } from '../webhooks/crypto.ts';
+import { resolveSecretKey } from '../delivery/crypto.ts';
 import type { ApiApp, RegisterRoutes } from './deps.ts';
 import { registerAccessRoutes } from './routes/access.ts';
 import { registerAuditRoutes } from './routes/audit.ts';

@@ -8,8 +8,8 @@ import { parseTyped } from '../chat/parse.ts';
 import { outboundPolicy } from '../net/outbound.ts';
 import { createRule, deleteRule, describeRule, listRules, type AlertCondition } from '../alerts/rules.ts';
 import type { StockScope } from '../stock/positions.ts';
-import { SecretKeyError } from '../webhooks/crypto.ts';
-import { openSecretKey } from '../webhooks/secret-key.ts';
+import { SecretKeyError } from '../delivery/crypto.ts';
+import { openSecretKey } from '../delivery/secret-key.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 
 interface CreateOptions {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { listDeliveries, retryDelivery, type Delivery } from '../webhooks/deliveries.ts';
+import { listDeliveries, retryDelivery, type Delivery } from '../delivery/summaries/deliveries.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 
 export function formatDeliveries(rows: Delivery[]): string {

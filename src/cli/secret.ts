@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { SecretKeyError } from '../webhooks/crypto.ts';
-import { planRotation, rotateSecretKey, type RotationPlan, type RotationResult } from '../webhooks/rotate.ts';
+import { SecretKeyError } from '../delivery/crypto.ts';
+import { planRotation, rotateSecretKey, type RotationPlan, type RotationResult } from '../delivery/rotate.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 
 /**

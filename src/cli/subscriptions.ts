@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../chat/errors.ts';
 import { outboundPolicy } from '../net/outbound.ts';
-import { SecretKeyError } from '../webhooks/crypto.ts';
-import { openSecretKey } from '../webhooks/secret-key.ts';
-import { createSubscription, deleteSubscription, describeSubscription, listSubscriptions, resolveSchedule } from '../webhooks/subscriptions.ts';
+import { SecretKeyError } from '../delivery/crypto.ts';
+import { openSecretKey } from '../delivery/secret-key.ts';
+import { createSubscription, deleteSubscription, describeSubscription, listSubscriptions, resolveSchedule } from '../delivery/summaries/subscriptions.ts';
 import type { AreaScope } from '../scope.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 

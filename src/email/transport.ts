@@ -1,8 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
 import { describeOutboundError, type Outbound } from '../net/outbound.ts';
-import type { SendResult } from '../webhooks/send.ts';
-import { isPermanentHttpFailure, parseRetryAfter } from '../util/retry.ts';
+import { httpResult, type SendResult } from '../delivery/result.ts';
 import type { EmailMessage } from './render.ts';
 
 /**
@@ -106,10 +105,7 @@ function sendgridMailer(apiKey: string, base: string, from: string, outbound: Pi
           body: sendgridBody(to, from, m),
           timeoutMs,
         });
-        if (res.ok) return { ok: true, status: res.status };
-        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-        const permanent = isPermanentHttpFailure(res.status);
-        return { ok: false, status: res.status, error: `SendGrid HTTP ${res.status}`, permanent, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+        return httpResult(res, 'SendGrid HTTP');
       } catch (err) {
         return { ok: false, status: null, error: `SendGrid: ${describeOutboundError(err)}` };
       }

@@ -5,6 +5,7 @@ import { FEATURE_NAMES } from './features.ts';
 import { tf } from './tf.ts';
 import type { TrainedModel, TrainMetrics } from './train.ts';
 import type { CombinationSettings } from './combination.ts';
+import { heartbeat } from '../util/heartbeat.ts';
 
 /**
  * The model registry in Postgres (table model_registry). Weights go in and out through tfjs
@@ -181,9 +182,7 @@ export async function claimTraining(db: Database, options: { onlyIfNoModel?: boo
 
 /** Renews a training claim every minute until the returned function is called. */
 export function keepTrainingAlive(db: Pick<SqlSession, 'query'>, version: number): () => void {
-  const timer = setInterval(() => void db.query(`UPDATE model_registry SET heartbeat_at = now() WHERE version = $1 AND status = 'training'`, [version]).catch(() => {}), 60_000);
-  timer.unref();
-  return () => clearInterval(timer);
+  return heartbeat(() => db.query(`UPDATE model_registry SET heartbeat_at = now() WHERE version = $1 AND status = 'training'`, [version]), 60_000);
 }
 
 export async function failTraining(db: Database, version: number, error: unknown): Promise<void> {

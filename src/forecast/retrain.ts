@@ -3,7 +3,10 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { outboundPolicy, type Outbound } from '../net/outbound.ts';
-import { send } from '../webhooks/send.ts';
+import { heartbeat } from '../util/heartbeat.ts';
+import { pollLoop } from '../util/poll-loop.ts';
+import type { Platforms } from '../delivery/result.ts';
+import { send } from '../delivery/send.ts';
 import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
 import { decide, type HoldoutComparison } from './holdout.ts';
@@ -30,6 +33,8 @@ export interface RetrainDeps {
   forecaster?: { invalidate(): void };
   /** For send(); channel posts (the admin channel) do not use it. */
   outbound?: Pick<Outbound, 'request'>;
+  /** Slack and Discord posting (the adapters', handed in by the wiring): without it the outcome is not posted to the admin channel. */
+  platforms?: Platforms;
 }
 
 export interface RetrainOptions {
@@ -106,8 +111,7 @@ async function finishRetrain(db: Database, id: number, o: RetrainOutcome, extra:
 async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions): Promise<RetrainOutcome> {
   const { db, config, logger } = deps;
   const margin = config.modelOps.margin;
-  const heartbeat = setInterval(() => void db.query(`UPDATE model_retrains SET lease_until = now() + make_interval(mins => $2) WHERE id = $1 AND status = 'running'`, [id, LEASE_MINUTES]).catch(() => {}), 60_000);
-  heartbeat.unref();
+  const stopHeartbeat = heartbeat(() => db.query(`UPDATE model_retrains SET lease_until = now() + make_interval(mins => $2) WHERE id = $1 AND status = 'running'`, [id, LEASE_MINUTES]), 60_000);
   let version: number | undefined;
   let stopModelHeartbeat = () => {};
   let dataThrough: string | undefined;
@@ -152,7 +156,7 @@ async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions
     logger.error({ err, retrain: id }, 'retrain failed');
     return outcome;
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
     stopModelHeartbeat();
   }
 }
@@ -207,6 +211,7 @@ export function retrainReply(o: RetrainOutcome): Reply {
 async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise<void> {
   const target = deps.config.modelOps.adminChannel;
   if (!target || outcome.decision === 'not-due' || outcome.decision === 'busy') return;
+  if (!deps.platforms) return void deps.logger.warn({ retrain: outcome.id }, 'retrain outcome not posted: no platform posting wired');
   const result = await send(
     {
       deliveryId: `retrain-${outcome.id}`,
@@ -217,7 +222,7 @@ async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise
       reply: retrainReply(outcome),
     },
     // Channel posts go to the platform's API, never to a user-given URL; outbound is the send() contract.
-    { config: deps.config, outbound: deps.outbound ?? outboundPolicy(deps.config), timeoutMs: 10_000 },
+    { outbound: deps.outbound ?? outboundPolicy(deps.config), timeoutMs: 10_000, platforms: deps.platforms(10_000) },
   );
   if (!result.ok) deps.logger.warn({ retrain: outcome.id, error: result.error }, 'retrain outcome not posted to the admin channel');
 }
@@ -231,25 +236,17 @@ export async function recentRetrains(db: Database, limit = 5): Promise<{ id: num
   return rows.map((r) => ({ id: Number(r.id), trigger: r.trigger, status: r.status, startedAt: r.started_at, challenger: r.challenger_version === null ? null : Number(r.challenger_version), reason: r.reason }));
 }
 
-/** Checks every few minutes whether a scheduled retrain is due; any replica may run it, one does. */
+/** Checks every few minutes whether a scheduled retrain is due; any replica may run it, one does. On the shared poll loop. */
 export function startRetrainScheduler(deps: RetrainDeps, everyMs = 10 * 60_000): { stop(): Promise<void> } {
   if (deps.config.modelOps.retrain === 'off') return { stop: async () => {} };
   const controller = new AbortController();
-  let running: Promise<unknown> | undefined;
-  const tick = () => {
-    if (running || controller.signal.aborted) return;
-    running = retrain(deps, { trigger: 'schedule', signal: controller.signal })
-      .catch((err: unknown) => deps.logger.error({ err }, 'scheduled retrain check failed'))
-      .finally(() => (running = undefined));
-  };
-  const timer = setInterval(tick, everyMs);
-  timer.unref();
+  const tick = () => retrain(deps, { trigger: 'schedule', signal: controller.signal });
+  const loop = pollLoop(tick, { pollMs: everyMs, again: () => false, log: deps.logger, name: 'retrain scheduler', delayFirst: true });
+  loop.start();
   return {
     async stop() {
       controller.abort();
-      clearInterval(timer);
-      await running;
+      await loop.stop();
     },
   };
 }
-

@@ -9,9 +9,11 @@ export interface PollLoop {
 /**
  * Runs `tick` again and again: at once while it reports a full batch (`again`), else after
  * `pollMs`. A failing tick is logged and the loop goes on — one bad row must not stop every
- * delivery of the replica. Shared by the webhook and the alert schedulers.
+ * delivery of the replica. The one loop of every background job: weekly summaries, alert
+ * notices and scheduled retrains. `delayFirst`: the first tick waits `pollMs` too (a retrain
+ * check right at start would compete with the start-up training).
  */
-export function pollLoop<T>(tick: () => Promise<T>, options: { pollMs: number; again(result: T): boolean; log: Logger; name: string }): PollLoop {
+export function pollLoop<T>(tick: () => Promise<T>, options: { pollMs: number; again(result: T): boolean; log: Logger; name: string; delayFirst?: boolean }): PollLoop {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = true;
@@ -31,7 +33,8 @@ export function pollLoop<T>(tick: () => Promise<T>, options: { pollMs: number; a
     start() {
       if (!stopped) return;
       stopped = false;
-      loop();
+      if (options.delayFirst) timer = setTimeout(loop, options.pollMs);
+      else loop();
     },
     async stop() {
       stopped = true;

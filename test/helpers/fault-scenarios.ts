@@ -9,9 +9,10 @@ import { createToken } from '../../src/auth/tokens.ts';
 import { importRecords } from '../../src/data/import.ts';
 import { migrate, openPostgres, type Database } from '../../src/db/client.ts';
 import { createOutbound } from '../../src/net/outbound.ts';
-import { createSubscription } from '../../src/webhooks/index.ts';
+import { createSubscription } from '../../src/delivery/index.ts';
 import { TEST_SECRET_KEY, TEST_SECRET_KEY_HEX } from './keys.ts';
 import { Cluster, IngestLoad, ReadyProxy, ReadyWatch, Replica, freePort, pidConnectedTo, sleep, until } from './faults.ts';
+import { OPERATOR_DELIVERY } from './delivery.ts';
 
 export interface Rig {
   cluster: Cluster;
@@ -179,7 +180,7 @@ async function slowReceiver(): Promise<{ server: Server; port: number; receipts:
 export async function killMidDelivery(rig: Rig): Promise<KillFigures> {
   const receiver = await slowReceiver();
   try {
-    await createSubscription(rig.db, TEST_SECRET_KEY, {
+    await createSubscription(rig.db, TEST_SECRET_KEY, { delivery: OPERATOR_DELIVERY,
       scope: { kind: 'store', store: 1 },
       target: { kind: 'url', url: `http://127.0.0.1:${receiver.port}/hook`, format: 'json' },
       schedule: { weekday: 1, time: '08:00', timezone: 'America/Chicago' },

@@ -9,6 +9,7 @@ import { CSV_ACTION, RUN_ACTION, clip, escapeMrkdwn, plainMessage, replyToMessag
 import type { Logger } from '../../logger.ts';
 import { boltLogger } from './logger.ts';
 import { postToResponseUrl } from './response-url.ts';
+import { slackApiBase } from './api-base.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../util/retry.ts';
 
 const { WebClient } = webApi;
@@ -35,10 +36,7 @@ export function slackInput(commandName: string, text: string): { input: CommandI
   return { input: { name, text: textOut }, csv, share, line: `/${name}${textOut ? ` ${textOut}` : ''}` };
 }
 
-/** Slack's Web API base must end with a slash (`https://slack.com/api/`); accept it either way. */
-export function slackApiBase(url: string | undefined): string | undefined {
-  return url === undefined ? undefined : url.endsWith('/') ? url : `${url}/`;
-}
+export { slackApiBase } from './api-base.ts';
 
 /**
  * One bot token, no OAuth: the token is the workspace's install. The bot's own ids (used by

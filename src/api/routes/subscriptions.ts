@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AreaScope } from '../../scope.ts';
 import { errorResponse } from '../../server/errors.ts';
-import { listDeliveries } from '../../webhooks/deliveries.ts';
-import { parseTime, parseWeekday } from '../../webhooks/schedule.ts';
-import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule } from '../../webhooks/subscriptions.ts';
+import { listDeliveries } from '../../delivery/summaries/deliveries.ts';
+import { parseTime, parseWeekday } from '../../delivery/summaries/schedule.ts';
+import { createSubscription, deleteSubscription, listSubscriptions, resolveSchedule } from '../../delivery/summaries/subscriptions.ts';
 import { creatorOf } from '../../access/delivery.ts';
 import { refusedAs403, secured, tokenAccess, visibleTo } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';

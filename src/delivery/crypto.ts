@@ -123,3 +123,24 @@ export function verifySignature(secret: string, body: string, header: string, op
   const got = Buffer.from(parts.v1, 'hex');
   return got.length === expected.length && timingSafeEqual(got, expected);
 }
+
+/**
+ * A stored target's encrypted columns (subscriptions and alert rules alike). The AAD binds each value to its row and column (the id, and
+ * `<id>:signing`), so a ciphertext copied elsewhere does not decrypt.
+ */
+export function sealTargetSecrets(key: Buffer, id: string, secrets: { url?: string; signingSecret?: string }): { target_secret: string | null; signing_secret: string | null } {
+  return {
+    target_secret: secrets.url === undefined ? null : encryptSecret(key, secrets.url, id),
+    signing_secret: secrets.signingSecret === undefined ? null : encryptSecret(key, secrets.signingSecret, `${id}:signing`),
+  };
+}
+
+/** The decrypted target URL and signing secret of a row (delivery time only; never logged). */
+export function targetSecrets(key: Buffer | undefined, row: { id: string; target_secret: string | null; signing_secret: string | null }): { url?: string; signingSecret?: string } {
+  if (!row.target_secret) return {};
+  if (!key) throw new Error(MISSING_KEY_MESSAGE);
+  return {
+    url: decryptSecret(key, row.target_secret, row.id),
+    ...(row.signing_secret ? { signingSecret: decryptSecret(key, row.signing_secret, `${row.id}:signing`) } : {}),
+  };
+}

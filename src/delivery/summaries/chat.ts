@@ -1,15 +1,15 @@
-import type { CommandContext, OptionDef, OptionsOf } from '../chat/command.ts';
-import { creatorOf } from '../access/delivery.ts';
-import { principalKeys } from '../access/principal.ts';
-import { AccessDenied } from '../chat/access.ts';
-import { UserError } from '../chat/errors.ts';
-import { commandLine } from '../chat/parse.ts';
-import type { Reply } from '../chat/reply.ts';
-import { WEEKDAYS } from '../data/weeks.ts';
+import type { CommandContext, OptionDef, OptionsOf } from '../../chat/command.ts';
+import { principalKeys } from '../../access/principal.ts';
+import { AccessDenied } from '../../chat/access.ts';
+import { UserError } from '../../chat/errors.ts';
+import { commandLine } from '../../chat/parse.ts';
+import type { Reply } from '../../chat/reply.ts';
+import { WEEKDAYS } from '../../data/weeks.ts';
 import { describeSchedule, localDate, parseTime } from './schedule.ts';
 import { createSubscription, deleteSubscription, getSubscriptionRow, listSubscriptions, resolveSchedule, rowScope, toSubscription, type Subscription } from './subscriptions.ts';
-import { describeScope, type AreaScope } from '../scope.ts';
-import { FIELD_RANGES } from '../data/limits.ts';
+import { describeScope, type AreaScope } from '../../scope.ts';
+import { FIELD_RANGES } from '../../data/limits.ts';
+import { deliveryCheck, refuseUrlInChat } from '../targets.ts';
 
 /*
  * The options of /subscribe and /unsubscribe (the files in commands/) are defined here, next to
@@ -60,11 +60,6 @@ export function chatTarget(ctx: CommandContext): { platform: 'slack' | 'discord'
     );
   }
   return { platform: ctx.platform, workspace: ctx.workspace, channel: ctx.channel };
-}
-
-/** The asker as the creator the delivery decision judges, at creation as at every send. */
-export function deliveryCheck(ctx: CommandContext) {
-  return { mode: ctx.access.mode, creator: creatorOf(principalKeys(ctx)[0], ctx.access) };
 }
 
 function sameScope(a: AreaScope, b: AreaScope): boolean {
@@ -127,6 +122,7 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
  * "to yourself" from anyone else's: any address needs the admin role for the scope.
  */
 async function subscribeEmail(options: OptionsOf<typeof subscribeOptions>, scope: AreaScope, ctx: CommandContext): Promise<Reply> {
+  refuseUrlInChat(options.email!, { api: '/api/v1/subscriptions', cli: 'storecast subscriptions create' });
   if (!(await ctx.access.covers('admin', scope))) {
     throw new UserError(`Emailing a summary to an address needs the admin role for ${describeScope(scope)}: storecast cannot check that an address is yours. Ask an admin, or subscribe this channel (leave out email).`, { code: 'DENIED' });
   }

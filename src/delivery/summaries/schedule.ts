@@ -1,4 +1,4 @@
-import { WEEKDAYS } from '../data/weeks.ts';
+import { WEEKDAYS } from '../../data/weeks.ts';
 
 /**
  * Weekly schedules in a time zone: "every monday 08:00 tz America/Chicago". Computed with

@@ -1,19 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { CHART_TTL, type ChartStore } from '../../charts/store.ts';
-import type { Database } from '../db/client.ts';
+import { randomUUID } from 'node:crypto';
+import { CHART_TTL, type ChartStore } from '../../../charts/store.ts';
+import type { Database } from '../../db/client.ts';
+import { leasedQueue, type LeasedQueue, type QueueSettings } from '../queue.ts';
 import { localDate, nextRun } from './schedule.ts';
 import type { SubscriptionRow } from './subscriptions.ts';
 
 /**
- * The delivery log, and the claims that make delivery exactly-once per subscription-week
- * across replicas:
+ * The delivery log of weekly summaries, exactly-once per subscription-week across replicas:
  *  - planning inserts (subscription, week) with ON CONFLICT DO NOTHING: the unique key lets one
  *    replica create the week's delivery, however many scheduled it at the same moment;
- *  - a worker claims a due row in one UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED),
- *    taking a lease (lease_token, lease_until); a replica that dies mid-delivery leaves an
- *    expired lease, and the row is claimed again after it;
- *  - results are written only while holding the lease (WHERE lease_token = $token), so a
- *    worker that outlived its lease cannot overwrite a newer attempt.
+ *  - claims, leases, results, retries and burial are the one leased queue's (src/delivery/queue.ts).
  * Receivers get `Idempotency-Key: <delivery id>` on every attempt (at-least-once on the wire).
  */
 /** `paused`: recorded, not sent (the subscription may not be delivered there now; see src/access/delivery.ts). */
@@ -103,22 +99,9 @@ export interface Claim extends DeliveryRow {
   lease_token: string;
 }
 
-/**
- * Claims up to `limit` deliveries that are due (pending, retry) or whose lease expired (the
- * worker died), for `leaseMs`. Each claim counts as an attempt.
- */
-export async function claimDue(db: Database, now: Date, leaseMs: number, limit: number): Promise<Claim[]> {
-  const token = randomBytes(12).toString('hex');
-  const rows = await db.query<DeliveryRow>(
-    `UPDATE webhook_deliveries d SET status = 'in_progress', attempts = d.attempts + 1, lease_token = $2, lease_until = $3
-     WHERE d.id IN (
-       SELECT x.id FROM webhook_deliveries x JOIN webhook_subscriptions s ON s.id = x.subscription_id AND s.deleted_at IS NULL
-       WHERE (x.status IN ('pending', 'retry') AND x.next_attempt_at <= $1) OR (x.status = 'in_progress' AND x.lease_until <= $1)
-       ORDER BY x.next_attempt_at LIMIT $4 FOR UPDATE OF x SKIP LOCKED)
-     RETURNING ${COLUMNS.replace(/(^|, )(\w+)/g, '$1d.$2')}`,
-    [now.toISOString(), token, new Date(now.getTime() + leaseMs).toISOString(), limit],
-  );
-  return rows as Claim[];
+/** Weekly summaries on the one leased queue (src/delivery/queue.ts); a deleted subscription's deliveries are not claimed. */
+export function summaryQueue(db: Database, s: Pick<QueueSettings, 'leaseMs' | 'maxAttempts'>): LeasedQueue<Claim> {
+  return leasedQueue<Claim>(db, { table: 'webhook_deliveries', returning: COLUMNS.replace(/(^|, )(\w+)/g, '$1q.$2'), join: 'JOIN webhook_subscriptions s ON s.id = x.subscription_id AND s.deleted_at IS NULL' }, s);
 }
 
 /**
@@ -129,56 +112,6 @@ export async function saveChart(db: Database, charts: ChartStore, claim: Claim, 
   const id = await charts.putPng(png, CHART_TTL.delivery, claim.chart_token ?? undefined);
   await db.query('UPDATE webhook_deliveries SET chart_token = $2 WHERE id = $1 AND lease_token = $3', [claim.id, id, claim.lease_token]);
   return id;
-}
-
-/** Records success; false if the lease was lost meanwhile (another worker owns the row). */
-/** A delivery of a paused subscription: recorded with why, nothing sent, never retried. */
-export async function markPaused(db: Database, claim: Claim, why: string): Promise<boolean> {
-  const rows = await db.query(
-    "UPDATE webhook_deliveries SET status = 'paused', last_error = $3, lease_token = NULL, lease_until = NULL WHERE id = $1 AND lease_token = $2 RETURNING id",
-    [claim.id, claim.lease_token, why.slice(0, 1000)],
-  );
-  return rows.length > 0;
-}
-
-export async function markSucceeded(db: Database, claim: Claim, status: number, now: Date, warning?: string): Promise<boolean> {
-  const rows = await db.query(
-    `UPDATE webhook_deliveries SET status = 'succeeded', last_status = $3, last_error = $5, delivered_at = $4, lease_token = NULL, lease_until = NULL
-     WHERE id = $1 AND lease_token = $2 RETURNING id`,
-    [claim.id, claim.lease_token, status, now.toISOString(), warning ?? null],
-  );
-  return rows.length > 0;
-}
-
-/** Records a failed attempt: retry at `retryAt`, or dead. */
-export async function markFailed(
-  db: Database,
-  claim: Claim,
-  result: { status: number | null; error: string; retryAt: Date | null },
-): Promise<boolean> {
-  const rows = await db.query(
-    `UPDATE webhook_deliveries SET status = $3, last_status = $4, last_error = $5, next_attempt_at = coalesce($6::timestamptz, next_attempt_at),
-       lease_token = NULL, lease_until = NULL
-     WHERE id = $1 AND lease_token = $2 RETURNING id`,
-    [claim.id, claim.lease_token, result.retryAt ? 'retry' : 'dead', result.status, result.error.slice(0, 1000), result.retryAt?.toISOString() ?? null],
-  );
-  return rows.length > 0;
-}
-
-/** The queues claimed with a lease and a count of attempts: weekly summaries and alert notices. */
-export type LeasedQueue = 'webhook_deliveries' | 'alert_notifications';
-
-/**
- * Expired leases that already used every attempt (a job that keeps crashing its worker) become
- * dead; the claim would otherwise take them again, forever.
- */
-export async function buryExhausted(db: Database, queue: LeasedQueue, now: Date, maxAttempts: number): Promise<number> {
-  const rows = await db.query(
-    `UPDATE ${queue} SET status = 'dead', last_error = coalesce(last_error, 'worker stopped during the last attempt'), lease_token = NULL, lease_until = NULL
-     WHERE status = 'in_progress' AND lease_until <= $1 AND attempts >= $2 RETURNING id`,
-    [now.toISOString(), maxAttempts],
-  );
-  return rows.length;
 }
 
 export async function listDeliveries(db: Database, filter: { status?: string; subscriptionId?: string; limit?: number } = {}): Promise<Delivery[]> {

@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { UserError } from '../chat/errors.ts';
-import type { Database } from '../db/client.ts';
-import { ALLOW_SETTING, OutboundRefused, type Outbound } from '../net/outbound.ts';
-import { encryptSecret, decryptSecret, MISSING_KEY_MESSAGE } from './crypto.ts';
-import { forgetSecrets } from './secret-key.ts';
+import { UserError } from '../../chat/errors.ts';
+import type { Database } from '../../db/client.ts';
+import type { Outbound } from '../../net/outbound.ts';
+import { sealTargetSecrets } from '../crypto.ts';
+import { checkEmailTarget, checkUrlTarget, type TargetKind, type WebhookFormat } from '../targets.ts';
+import { forgetSecrets } from '../secret-key.ts';
 import { DEFAULT_SCHEDULE, describeSchedule, isTimeZone, nextRun, parseEvery, type WeeklySchedule } from './schedule.ts';
-import { describeScope, type AreaScope } from '../scope.ts';
-import { checkAddress, maskAddress } from '../email/address.ts';
-import { mayDeliver, type Creator, type DeliveryTarget } from '../access/delivery.ts';
-import type { AccessMode } from '../access/access.ts';
-import { AccessDenied } from '../chat/access.ts';
+import { describeScope, type AreaScope } from '../../scope.ts';
+import { mayDeliver, type Creator, type DeliveryTarget } from '../../access/delivery.ts';
+import type { AccessMode } from '../../access/access.ts';
+import { AccessDenied } from '../../chat/access.ts';
 
-export type TargetKind = 'slack-webhook' | 'discord-webhook' | 'generic' | 'slack-channel' | 'discord-channel' | 'email';
-export type WebhookFormat = 'slack' | 'discord' | 'json';
+export type { TargetKind, WebhookFormat } from '../targets.ts';
 
 export interface Subscription {
   id: string;
@@ -74,57 +73,7 @@ export function describeSubscription(s: Subscription): string {
   return `${s.id}: weekly summary of ${describeScope(s.scope)} ${describeSchedule(s.schedule)} -> ${s.target.kind} ${s.target.hint} (next ${s.nextRunAt})`;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/**
- * Checks a target URL: https, or http on a loopback host (local receivers, tests). Never
- * echoes the URL back in an error (it is a secret).
- */
-export function checkTargetUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UserError('url is not a valid URL.', { code: 'BAD_URL' });
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
-    throw new UserError('url must use https:// (http:// is accepted only for localhost).', { code: 'BAD_URL' });
-  }
-  if (url.username || url.password) throw new UserError('url must not contain credentials.', { code: 'BAD_URL' });
-  return url;
-}
-
-/**
- * Refuses a URL that points into the server's own networks (the same guard checks again at
- * every delivery, against the address it connects to).
- */
-export async function checkTargetAddress(outbound: Pick<Outbound, 'check'>, url: URL): Promise<void> {
-  try {
-    await outbound.check(url);
-  } catch (err) {
-    if (!(err instanceof OutboundRefused)) throw err;
-    throw new UserError(
-      `url points to an internal address (${err.reason}): webhooks are not sent into private, loopback, link-local or cloud metadata networks. ` +
-        `If this target is meant to be internal, the operator can allow it with ${ALLOW_SETTING} (comma-separated addresses, networks such as 10.0.0.0/8, or host names).`,
-      { code: 'INTERNAL_ADDRESS' },
-    );
-  }
-}
-
-/** Slack and Discord webhooks are recognised by their address; anything else gets signed JSON. */
-export function detectFormat(url: URL): WebhookFormat {
-  if (url.hostname === 'hooks.slack.com') return 'slack';
-  if (/(^|\.)discord(app)?\.com$/.test(url.hostname) && url.pathname.startsWith('/api/webhooks/')) return 'discord';
-  return 'json';
-}
-
 const formatKind: Record<WebhookFormat, TargetKind> = { slack: 'slack-webhook', discord: 'discord-webhook', json: 'generic' };
-
-/** "hooks.slack.com/…a1b2": enough to tell targets apart, useless to an attacker. */
-export function urlHint(url: URL): string {
-  const tail = url.pathname.replace(/\/$/, '').slice(-4);
-  return `${url.host}/…${tail}`;
-}
 
 export interface ScheduleInput {
   every?: string;
@@ -185,7 +134,7 @@ export interface CreateSubscriptionInput {
    * passes it, so a subscription that could only ever send a pause notice is refused here, by
    * the decision that judges each of its deliveries (src/access/delivery.ts).
    */
-  delivery?: { mode: AccessMode; creator: Creator };
+  delivery: { mode: AccessMode; creator: Creator };
 }
 
 /**
@@ -210,18 +159,15 @@ export async function createSubscription(
   let workspace: string | null = null;
   let channel: string | null = null;
   if (input.target.kind === 'url') {
-    const url = checkTargetUrl(input.target.url);
     if (!outbound) throw new Error('createSubscription: a URL target needs the outbound policy (services.outbound)');
-    await checkTargetAddress(outbound, url);
-    if (!key) throw new UserError(MISSING_KEY_MESSAGE, { code: 'NO_SECRET_KEY' });
-    targetKind = formatKind[input.target.format ?? detectFormat(url)];
-    hint = urlHint(url);
+    const checked = await checkUrlTarget(input.target.url, outbound, key);
+    targetKind = formatKind[input.target.format ?? checked.format];
+    hint = checked.hint;
     if (targetKind === 'generic') signingPlain = `whsec_${randomBytes(24).toString('base64url')}`;
-    ({ target_secret: targetSecret, signing_secret: signing } = sealTargetSecrets(key, id, { url: url.toString(), signingSecret: signingPlain }));
+    ({ target_secret: targetSecret, signing_secret: signing } = sealTargetSecrets(checked.key, id, { url: checked.url.toString(), signingSecret: signingPlain }));
   } else if (input.target.kind === 'email') {
     targetKind = 'email';
-    channel = checkAddress(input.target.address);
-    hint = `email ${maskAddress(channel)}`;
+    ({ address: channel, hint } = checkEmailTarget(input.target.address));
   } else {
     targetKind = input.target.platform === 'slack' ? 'slack-channel' : 'discord-channel';
     workspace = input.target.workspace ?? null;
@@ -229,10 +175,8 @@ export async function createSubscription(
     hint = `${input.target.platform} channel ${channel}`;
   }
   const scope = input.scope;
-  if (input.delivery) {
-    const verdict = await mayDeliver(db, input.delivery.mode, input.delivery.creator, scope, subscriptionTarget({ target_kind: targetKind, workspace, channel }));
-    if (!verdict.ok) throw new AccessDenied(`Not subscribed: ${verdict.message}`, scope);
-  }
+  const verdict = await mayDeliver(db, input.delivery.mode, input.delivery.creator, scope, subscriptionTarget({ target_kind: targetKind, workspace, channel }));
+  if (!verdict.ok) throw new AccessDenied(`Not subscribed: ${verdict.message}`, scope);
   const nextRunAt = nextRun(input.schedule, input.now ?? new Date());
   const [row] = await db.query<SubscriptionRow>(
     `INSERT INTO webhook_subscriptions (id, scope_kind, scope_value, target_kind, target_secret, target_hint, signing_secret,
@@ -290,27 +234,6 @@ export async function deleteSubscription(db: Database, id: string): Promise<bool
     );
     return true;
   });
-}
-
-/**
- * A row's encrypted columns. The AAD binds each value to its row and column (the id, and
- * `<id>:signing`), so a ciphertext copied elsewhere does not decrypt.
- */
-export function sealTargetSecrets(key: Buffer, id: string, secrets: { url?: string; signingSecret?: string }): Pick<SubscriptionRow, 'target_secret' | 'signing_secret'> {
-  return {
-    target_secret: secrets.url === undefined ? null : encryptSecret(key, secrets.url, id),
-    signing_secret: secrets.signingSecret === undefined ? null : encryptSecret(key, secrets.signingSecret, `${id}:signing`),
-  };
-}
-
-/** The decrypted target URL and signing secret of a row (delivery time only; never logged). */
-export function targetSecrets(key: Buffer | undefined, row: Pick<SubscriptionRow, 'id' | 'target_secret' | 'signing_secret'>): { url?: string; signingSecret?: string } {
-  if (!row.target_secret) return {};
-  if (!key) throw new Error(MISSING_KEY_MESSAGE);
-  return {
-    url: decryptSecret(key, row.target_secret, row.id),
-    ...(row.signing_secret ? { signingSecret: decryptSecret(key, row.signing_secret, `${row.id}:signing`) } : {}),
-  };
 }
 
 /** As pauseRule (src/alerts/rules.ts): true only for the call that paused it, which sends the one notice. */

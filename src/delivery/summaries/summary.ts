@@ -1,14 +1,14 @@
-import { forecastChart } from '../../charts/index.ts';
-import { describeScope, type AreaScope } from '../scope.ts';
-import { forecastLine } from '../../commands/follow-ups.ts';
-import { UserError } from '../chat/errors.ts';
-import { money, percent, weekLabel } from '../chat/format.ts';
-import type { Reply } from '../chat/reply.ts';
-import { dataWindow, yearOverYear } from '../analytics/series.ts';
-import type { Database } from '../db/client.ts';
-import { holidayCalendar } from '../data/holidays.ts';
-import { addWeeks } from '../data/weeks.ts';
-import type { Forecaster, ForecastPoint, ForecastResult } from '../forecast/forecaster.ts';
+import { forecastChart } from '../../../charts/index.ts';
+import { describeScope, type AreaScope } from '../../scope.ts';
+import { forecastLine } from '../../../commands/follow-ups.ts';
+import { UserError } from '../../chat/errors.ts';
+import { money, percent, weekLabel } from '../../chat/format.ts';
+import type { Reply } from '../../chat/reply.ts';
+import { dataWindow, yearOverYear } from '../../analytics/series.ts';
+import type { Database } from '../../db/client.ts';
+import { holidayCalendar } from '../../data/holidays.ts';
+import { addWeeks } from '../../data/weeks.ts';
+import type { Forecaster, ForecastPoint, ForecastResult } from '../../forecast/forecaster.ts';
 
 /** What a weekly summary covers. */
 

@@ -1,0 +1,58 @@
+import type { Config } from '../../config.ts';
+import type { Reply } from '../../chat/reply.ts';
+import { safeError, type PlatformPoster, type SendResult } from '../../delivery/result.ts';
+import { DEFAULT_RETRY, isPermanentHttpFailure } from '../../util/retry.ts';
+import { DiscordAPIError, HTTPError, RateLimitError, Routes } from './djs.ts';
+import { replyToDiscord } from './render.ts';
+import { createRest } from './rest.ts';
+
+/**
+ * What deliveries (summaries, alert notices, retrain outcomes) post to Discord: through the
+ * adapter's one REST client (its DISCORD_API_URL base, its User-Agent, its 429 handling: a short
+ * Retry-After waited out, a longer one handed to the delivery queue), or the multipart body of a
+ * channel webhook. The delivery senders (src/delivery/send.ts) call it.
+ */
+function failure(what: string, err: unknown): SendResult & { ok: false } {
+  if (err instanceof RateLimitError) return { ok: false, status: 429, error: `${what}: rate limited`, retryAfterMs: err.retryAfter };
+  if (err instanceof DiscordAPIError || err instanceof HTTPError) return { ok: false, status: err.status, error: `${what}: HTTP ${err.status}`, permanent: isPermanentHttpFailure(err.status) };
+  return { ok: false, status: null, error: `${what}: ${safeError(err)}` };
+}
+
+export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number): PlatformPoster {
+  const { apiUrl, botToken } = config.discord;
+  const client = botToken ? createRest(apiUrl, botToken, DEFAULT_RETRY, timeoutMs) : undefined;
+  const noToken = (what: string): SendResult => ({ ok: false, status: null, error: `${what}: DISCORD_BOT_TOKEN is not set`, permanent: true });
+  return {
+    async post(channel, reply, png) {
+      if (!client) return noToken('Discord: cannot post to a channel');
+      const message = replyToDiscord(reply, { png, pngName: 'summary.png', interactive: true });
+      try {
+        await client.post(Routes.channelMessages(channel), { body: message.body, files: message.files });
+        return { ok: true, status: 200 };
+      } catch (err) {
+        return failure('Discord', err);
+      }
+    },
+    async openDm(user) {
+      const what = 'Discord: could not open the direct message';
+      if (!client) return noToken(what);
+      try {
+        const dm = (await client.post(Routes.userChannels(), { body: { recipient_id: user } })) as { id: string };
+        return { channel: dm.id };
+      } catch (err) {
+        return failure(what, err);
+      }
+    },
+    webhookBody: (reply, png) => webhookForm(reply, png),
+  };
+}
+
+/** A Discord channel webhook's body: payload_json plus the files it names; no buttons (a click would reach no app). */
+function webhookForm(reply: Reply, png: Buffer | undefined): FormData {
+  const message = replyToDiscord(reply, { png, pngName: 'summary.png', interactive: false });
+  const form = new FormData();
+  form.append('payload_json', JSON.stringify(message.body));
+  message.files.forEach((f, i) => form.append(`files[${i}]`, new Blob([new Uint8Array(f.data as Buffer)], { type: f.contentType ?? 'application/octet-stream' }), f.name));
+  return form;
+}
+
