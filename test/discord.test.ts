@@ -282,7 +282,7 @@ describe('Discord limits', () => {
 
 describe('Discord application commands', () => {
   it('builds valid command JSON from the same definitions', () => {
-    expect(buildDiscordCommands(createRegistry()).map((c) => c.name).sort()).toEqual(['access', 'alert', 'alerts', 'audit', 'campaign', 'campaign-impact', 'campaigns', 'compare', 'console', 'drivers', 'forecast', 'help', 'holiday-impact', 'markdown-impact', 'model', 'sales', 'segments', 'stock', 'subscribe', 'subscriptions', 'top', 'unsubscribe']);
+    expect(buildDiscordCommands(createRegistry()).map((c) => c.name).sort()).toEqual(['access', 'alert', 'alerts', 'audit', 'campaign', 'campaign-impact', 'campaigns', 'compare', 'console', 'drivers', 'forecast', 'help', 'holiday-impact', 'markdown-impact', 'me', 'model', 'sales', 'segments', 'stock', 'subscribe', 'subscriptions', 'top', 'unsubscribe']);
     const commands = discordCommandDefinitions();
     expect(commands.map((c) => c.name)).toEqual([...services.registry.keys()]);
     for (const c of commands) {
