@@ -26,7 +26,8 @@ async function storesInWords(ctx: CommandContext): Promise<string> {
   const visible = await ctx.access.stores('viewer');
   if (visible === 'all') {
     const [row] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM stores');
-    return `all ${Number(row?.n ?? 0)} stores`;
+    const n = Number(row?.n ?? 0);
+    return n ? `all ${n} stores` : 'all stores (none imported yet)';
   }
   if (!visible.size) return 'no stores yet (an admin can grant some with /access grant)';
   const rows = await ctx.db.query<{ store_id: number; region: string | null }>('SELECT store_id, region FROM stores WHERE store_id = ANY($1::int[]) ORDER BY store_id', [[...visible]]);

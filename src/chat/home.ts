@@ -64,7 +64,8 @@ const REPLY_ACTIONS = 10;
  */
 export function homeReply(home: Home): Reply {
   const items = [...home.subscriptions.map((i) => ['subscription', i] as const), ...home.alerts.map((i) => ['alert', i] as const)];
-  const anywhere = items.flatMap(([, i]) => i.actions.filter((a) => a.channel === undefined).map((a) => ({ label: a.label, command: a.command })));
+  // Away from their items, buttons name them: "Stop alr_1a2b…".
+  const anywhere = items.flatMap(([, i]) => i.actions.filter((a) => a.channel === undefined).map((a) => ({ label: `${a.label} ${i.id}`, command: a.command })));
   return {
     title: home.title,
     summary: `You are ${home.who}. You see ${home.stores}.`,
