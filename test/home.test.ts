@@ -5,6 +5,7 @@ import { createRule } from '../src/alerts/rules.ts';
 import { alertLine } from '../src/alerts/options.ts';
 import { slackSignature } from '../src/adapters/slack/verify.ts';
 import { homeView, parseHomeValue, VIEW_BLOCKS } from '../src/adapters/slack/blocks.ts';
+import { followUpThread } from '../src/adapters/slack/app.ts';
 import { homeToDiscord } from '../src/adapters/discord/render.ts';
 import { homeOf, type Home, type HomeItem } from '../src/chat/home.ts';
 import type { Database } from '../src/db/client.ts';
@@ -236,6 +237,11 @@ describe('weekly summaries keep their follow-ups in a thread', () => {
     });
     const [answer] = await slack.waitFor((c) => c.path === '/api/chat.postMessage');
     expect(answer!.body.thread_ts).toBeUndefined();
+
+    // Nor does one in a direct message (the conversation is the asker's own), unless already in a thread there.
+    expect(followUpThread({ channel: { id: 'D0MANAGER' }, message: { ts: '1.1' }, container: { is_ephemeral: false } })).toBeUndefined();
+    expect(followUpThread({ channel: { id: 'D0MANAGER' }, message: { ts: '1.2', thread_ts: '1.1' }, container: { is_ephemeral: false } })).toBe('1.1');
+    expect(followUpThread({ channel: { id: 'C0FIVE' }, message: { ts: '1.2', thread_ts: '1.1' }, container: { is_ephemeral: false } })).toBe('1.1');
   });
 });
 

@@ -257,8 +257,10 @@ function onButton(ctx: ListenerContext, csvOnly: boolean) {
  * message per summary; a message already in a thread keeps its thread. An ephemeral message
  * has no thread to start: its follow-ups answer as before.
  */
-export function followUpThread(b: { message?: { ts?: string; thread_ts?: string }; container?: { is_ephemeral?: boolean } }): string | undefined {
+export function followUpThread(b: { channel?: { id: string }; message?: { ts?: string; thread_ts?: string }; container?: { is_ephemeral?: boolean } }): string | undefined {
   if (b.container?.is_ephemeral) return undefined;
+  // A direct message is one conversation with the asker: a thread there only hides the answer.
+  if (b.channel?.id.startsWith('D') && !b.message?.thread_ts) return undefined;
   return b.message?.thread_ts ?? b.message?.ts;
 }
 
