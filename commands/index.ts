@@ -14,6 +14,7 @@ import forecast from './forecast.ts';
 import { createHelpCommand } from './help.ts';
 import holidayImpact from './holiday-impact.ts';
 import markdownImpact from './markdown-impact.ts';
+import me from './me.ts';
 import model from './model.ts';
 import sales from './sales.ts';
 import stock from './stock.ts';
@@ -27,7 +28,7 @@ import unsubscribe from './unsubscribe.ts';
 export function createRegistry(extra: readonly Command[] = []): CommandRegistry {
   const registry = new Map<string, Command>();
   const analytics = [markdownImpact, drivers, campaign, campaigns, campaignImpact, compare, segments];
-  for (const command of [forecast, holidayImpact, sales, top, stock, alert, alerts, ...analytics, subscribe, unsubscribe, subscriptions, access, consoleCommand, audit, model, ...extra, createHelpCommand(() => registry)]) {
+  for (const command of [forecast, holidayImpact, sales, top, stock, alert, alerts, ...analytics, subscribe, unsubscribe, subscriptions, access, consoleCommand, audit, model, me, ...extra, createHelpCommand(() => registry)]) {
     registry.set(command.name, command);
   }
   return registry;

@@ -371,9 +371,9 @@ describe('Slack not configured', () => {
 describe('slack/manifest.yml', () => {
   const manifest = readFileSync(new URL('../slack/manifest.yml', import.meta.url), 'utf8');
 
-  it('declares a slash command for every command the server answers (but /help), all on /slack/events', () => {
+  it('declares a slash command for every command the server answers (but /help, and /me: Slack\'s own; the App Home is it), all on /slack/events', () => {
     const commands = [...manifest.matchAll(/^\s*- command: \/(\S+)$/gm)].map((m) => m[1]);
-    const expected = [...services.registry.keys()].filter((n) => n !== 'help');
+    const expected = [...services.registry.keys()].filter((n) => n !== 'help' && n !== 'me');
     expect(commands.sort()).toEqual([...expected, 'storecast'].sort());
     const urls = [...manifest.matchAll(/^\s*(?:url|request_url): (\S+)$/gm)].map((m) => m[1]);
     expect(urls.length).toBe(commands.length + 2); // + events + interactivity
@@ -382,8 +382,11 @@ describe('slack/manifest.yml', () => {
 
   it('asks for the scopes the adapter uses', () => {
     const scopes = [...manifest.matchAll(/^\s*- ([a-z_.:]+)\s*(?:#.*)?$/gm)].map((m) => m[1]).filter((s) => s!.includes(':') || s === 'commands');
-    expect(scopes).toEqual(expect.arrayContaining(['commands', 'chat:write', 'files:write', 'app_mentions:read']));
+    expect(scopes).toEqual(expect.arrayContaining(['commands', 'chat:write', 'files:write', 'app_mentions:read', 'im:history', 'im:write']));
     expect(manifest).toMatch(/bot_events:\n\s*- app_mention/);
+    // The App Home (views.publish on app_home_opened) needs its tab and the event.
+    expect(manifest).toMatch(/home_tab_enabled: true/);
+    expect(manifest).toMatch(/^\s*- app_home_opened/m);
     expect(manifest).toMatch(/interactivity:\n\s*is_enabled: true/);
   });
 });

@@ -214,3 +214,26 @@ export function auditAction(r: Pick<AuditRecord, 'command' | 'method' | 'route' 
   const times = r.hits !== undefined && r.hits > 1 ? ` (x${r.hits})` : '';
   return (r.command ?? `${r.method ?? ''} ${r.route ?? ''}${r.status === undefined ? '' : ` -> ${r.status}`}`.trim()) + times;
 }
+
+/** How often one principal had a command answered: its normalised line and the count. */
+export interface AskedCount {
+  command: string;
+  count: number;
+}
+
+/**
+ * The command lines one principal had answered most often, most first (ties: the latest
+ * first). Answered rows hold the normalised line (`/forecast store 5 horizon 8`), so the
+ * same question typed, clicked or asked in plain words counts once per asking. Commands
+ * named in `except` (`me`, `help`) are not questions and are left out.
+ */
+export async function mostAsked(db: Pick<Database, 'query'>, principal: string, options: { limit?: number; except?: readonly string[] } = {}): Promise<AskedCount[]> {
+  const rows = await db.query<{ command: string; n: number }>(
+    `SELECT command, count(*)::int AS n FROM audit_log
+      WHERE principal = $1 AND outcome = 'ok' AND command IS NOT NULL AND method IS NULL
+        AND split_part(command, ' ', 1) <> ALL($2::text[])
+      GROUP BY command ORDER BY n DESC, max(at) DESC, command LIMIT $3`,
+    [principal, (options.except ?? []).map((name) => `/${name}`), Math.max(1, Math.min(options.limit ?? 3, 50))],
+  );
+  return rows.map((r) => ({ command: r.command, count: Number(r.n) }));
+}

@@ -23,7 +23,7 @@ export function discordHeaders(privateKey: KeyObject, body: string, timestamp = 
 
 /**
  * Fake Discord: the REST routes storecast uses under /api/v10 (interaction callback, edit /
- * delete original response, follow-ups, command registration, gateway discovery) and a
+ * delete original response, follow-ups, command registration, gateway discovery, threads on messages) and a
  * gateway WebSocket speaking enough of the protocol (HELLO, IDENTIFY, READY, heartbeats,
  * INTERACTION_CREATE) for a discord.js Client. Every call is recorded.
  */
@@ -35,6 +35,8 @@ export class FakeDiscord extends FakeHttpServer {
   private gatewaySeq = 0;
   /** Guild members and their role ids, by `guild/user` (GET /guilds/:guild/members/:user); absent: Unknown Member. */
   readonly members = new Map<string, string[]>();
+  /** Messages a thread was started on (POST /channels/:channel/messages/:message/threads). */
+  readonly threads = new Set<string>();
 
   constructor() {
     super((c) => this.answer(c));
@@ -76,6 +78,13 @@ export class FakeDiscord extends FakeHttpServer {
       if (!bot) return unauthorized;
       const commands = (c.body as unknown as Record<string, unknown>[]) ?? [];
       return { status: 200, body: commands.map((cmd) => ({ ...cmd, id: String(++this.seq), application_id: m![1], guild_id: m![2], version: '1' })) };
+    }
+    // A thread on a message takes the message's id; a message has at most one.
+    if ((m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path)) && c.method === 'POST') {
+      if (!bot) return unauthorized;
+      if (this.threads.has(m[2]!)) return { status: 400, body: { message: 'A thread has already been created for this message', code: 160004 } };
+      this.threads.add(m[2]!);
+      return { status: 201, body: { id: m[2], type: 11, parent_id: m[1], name: (c.body as { name?: string }).name } };
     }
     if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && c.method === 'POST') {
       if (!bot) return unauthorized;

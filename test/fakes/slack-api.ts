@@ -5,7 +5,7 @@ export const FAKE_BOT = { userId: 'UBOT0001', botId: 'BBOT0001', teamId: 'T1DC2J
 
 /**
  * Fake Slack: the Web API methods storecast uses (auth.test, chat.postMessage,
- * chat.postEphemeral, files.getUploadURLExternal + the upload URL + files.completeUploadExternal,
+ * chat.postEphemeral, views.publish, conversations.open, files.getUploadURLExternal + the upload URL + files.completeUploadExternal,
  * apps.connections.open), response_url endpoints, and a Socket Mode WebSocket.
  * Every call is recorded; failures can be injected.
  */
@@ -73,6 +73,13 @@ export class FakeSlack extends FakeHttpServer {
         if (!b.channel) return ok({ ok: false, error: 'channel_not_found' });
         if (b.channel.startsWith('CNOTIN')) return ok({ ok: false, error: 'not_in_channel' });
         return ok({ channel: b.channel, ts: `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`, message: { text: b.text } });
+      case 'views.publish':
+        if (!b.user_id || !c.body.view) return ok({ ok: false, error: 'invalid_arguments' });
+        return ok({ view: { id: `V${String(++this.seq).padStart(8, '0')}`, type: 'home' } });
+      case 'conversations.open':
+        // The app's DM with a user (im:write): D + the user id.
+        if (!b.users) return ok({ ok: false, error: 'users_not_found' });
+        return ok({ channel: { id: `D${b.users.slice(1)}` } });
       case 'chat.postEphemeral':
         return ok({ message_ts: `${Math.floor(Date.now() / 1000)}.000001` });
       case 'files.getUploadURLExternal': {

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
+  ChannelType,
+  DiscordAPIError,
   InteractionResponseType,
+  Routes,
   InteractionType,
   MessageFlags,
   type APIApplicationCommandInteractionDataBasicOption,
@@ -19,9 +22,10 @@ import { resolveAccess } from '../../access/access.ts';
 import type { Identity } from '../../access/principal.ts';
 import type { Asker, Services } from '../../services.ts';
 import { registryName } from './commands.ts';
-import { CSV_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage } from './render.ts';
+import { CSV_PREFIX, HOME_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage, type DiscordMessage } from './render.ts';
 import { chartPng } from './chart-png.ts';
-import { interactionWebhook } from './rest.ts';
+import { interactionWebhook, withRetry } from './rest.ts';
+import { clip } from '../../util/text.ts';
 import type { RetryPolicy } from '../../util/retry.ts';
 
 export interface InteractionDeps {
@@ -56,12 +60,16 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
 
     case InteractionType.MessageComponent: {
       const id = interaction.data.custom_id;
+      const home = homeButton(id);
       const csvOnly = id.startsWith(CSV_PREFIX);
-      if (!csvOnly && !id.startsWith(RUN_PREFIX)) return unsupported();
-      const line = splitCommandLine(id.slice(csvOnly ? CSV_PREFIX.length : RUN_PREFIX.length));
+      if (!home && !csvOnly && !id.startsWith(RUN_PREFIX)) return unsupported();
+      const line = splitCommandLine(home ? home.line : id.slice(csvOnly ? CSV_PREFIX.length : RUN_PREFIX.length));
       const { text, share } = answerWords(line.text ?? '');
       const input = { name: line.name, text };
-      return plan(deps, interaction, input, { ephemeral: csvOnly || answersPrivately(services.registry, input.name), csvOnly, share });
+      // A home's Stop runs in the subscription's channel, where /unsubscribe finds it; nothing else takes a channel from a button.
+      if (home) return plan(deps, interaction, input, { ephemeral: true, channel: input.name.toLowerCase() === 'unsubscribe' ? home.channel : undefined });
+      const ephemeral = csvOnly || answersPrivately(services.registry, input.name);
+      return plan(deps, interaction, input, { ephemeral, csvOnly, share, thread: ephemeral ? undefined : followUpThread(services, interaction) });
     }
 
     case InteractionType.ApplicationCommandAutocomplete: {
@@ -79,6 +87,38 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
     default:
       return unsupported();
   }
+}
+
+/** `home:<channel>:<command line>`: a home button bound to a channel. */
+function homeButton(id: string): { channel: string; line: string } | undefined {
+  const m = new RegExp(`^${HOME_PREFIX}(\\d+):(.+)$`).exec(id);
+  return m ? { channel: m[1]!, line: m[2]! } : undefined;
+}
+
+/** Where a follow-up's answer goes when it answers in the clicked message's thread. */
+export interface FollowUpThread {
+  /** The channel of the clicked message (a thread already, when `inThread`). */
+  channel: string;
+  message: string;
+  inThread: boolean;
+  name: string;
+}
+
+const THREAD_TYPES: readonly number[] = [ChannelType.AnnouncementThread, ChannelType.PublicThread, ChannelType.PrivateThread];
+
+/**
+ * A follow-up clicked on a message posted in a server channel (a weekly summary, an answer)
+ * answers in a thread on that message, started through the REST API as the bot; on a message
+ * already in a thread, in that thread. Not for ephemeral messages or DMs (no threads there),
+ * and not without a bot token: then the interaction's own response answers, as before.
+ */
+export function followUpThread(services: Pick<Services, 'config'>, interaction: APIInteraction): FollowUpThread | undefined {
+  if (interaction.type !== InteractionType.MessageComponent || !interaction.guild_id || !services.config.discord.botToken) return undefined;
+  const message = interaction.message;
+  const channel = interaction.channel?.id ?? interaction.channel_id;
+  if (!message || !channel || ((message.flags ?? 0) & MessageFlags.Ephemeral) !== 0) return undefined;
+  const title = message.embeds?.[0]?.title ?? 'storecast';
+  return { channel, message: message.id, inThread: THREAD_TYPES.includes(interaction.channel?.type ?? -1), name: clip(`Follow-ups: ${title}`, 100) };
 }
 
 /** Commands that answer the asker alone are deferred privately: nothing shows in the channel. */
@@ -105,7 +145,17 @@ function unsupported(): InteractionPlan {
   return { initial: { type: InteractionResponseType.ChannelMessageWithSource, data: { content: 'This interaction is not supported.', flags: MessageFlags.Ephemeral } } };
 }
 
-function plan(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, mode: { ephemeral: boolean; csvOnly?: boolean; share?: boolean }): InteractionPlan {
+interface PlanMode {
+  ephemeral: boolean;
+  csvOnly?: boolean;
+  share?: boolean;
+  /** Run as if asked in this channel (a home's Stop), not the interaction's. */
+  channel?: string;
+  /** Answer in a thread on the clicked message (followUpThread). */
+  thread?: FollowUpThread;
+}
+
+function plan(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, mode: PlanMode): InteractionPlan {
   const { services } = deps;
   const problem = precheck(services.registry, input, { platform: 'discord', workspace: interaction.guild_id });
   if (problem) {
@@ -123,19 +173,64 @@ function plan(deps: InteractionDeps, interaction: APIInteraction, input: Command
   const asker: Asker = {
     platform: 'discord',
     workspace: interaction.guild_id,
-    channel: interaction.channel?.id ?? interaction.channel_id,
+    channel: mode.channel ?? interaction.channel?.id ?? interaction.channel_id,
     user: user?.id,
     roles: interaction.member?.roles ?? [],
   };
+  // In a thread the answer is a message of its own: the click is acknowledged without one.
+  const initial: APIInteractionResponse = mode.thread
+    ? { type: InteractionResponseType.DeferredMessageUpdate }
+    : { type: InteractionResponseType.DeferredChannelMessageWithSource, ...(mode.ephemeral ? { data: { flags: MessageFlags.Ephemeral } } : {}) };
   return {
-    initial: { type: InteractionResponseType.DeferredChannelMessageWithSource, ...(mode.ephemeral ? { data: { flags: MessageFlags.Ephemeral } } : {}) },
+    initial,
     after: () => deliver(deps, interaction, input, asker, mode),
   };
 }
 
+/**
+ * The thread a follow-up answers in: started on the clicked message, or the one started by an
+ * earlier click (a message's thread has the message's id). Undefined when threads are not
+ * available here (no permission to create threads, an announcement channel, a forum post):
+ * the answer then goes to the channel as a reply referencing the message.
+ */
+async function openThread(deps: InteractionDeps, t: FollowUpThread, log: Logger): Promise<string | undefined> {
+  if (t.inThread) return t.channel;
+  try {
+    const thread = (await withRetry('start thread', () => deps.rest.post(Routes.threads(t.channel, t.message), { body: { name: t.name, auto_archive_duration: 1440 } }), deps.retry, log)) as { id: string };
+    return thread.id;
+  } catch (err) {
+    if (err instanceof DiscordAPIError && err.code === THREAD_EXISTS) return t.message;
+    log.warn({ err: String(err), channel: t.channel }, 'discord: no thread on the message; answering with a reply to it');
+    return undefined;
+  }
+}
+
+/** Discord's "A thread has already been created for this message". */
+const THREAD_EXISTS = 160004;
+
+/** A follow-up answered in the clicked message's thread; what only the asker may see goes as an ephemeral follow-up. */
+function threadChannel(deps: InteractionDeps, interaction: APIInteraction, t: FollowUpThread, log: Logger): AnswerChannel {
+  const hook = interactionWebhook(deps.rest, interaction.application_id, interaction.token, deps.retry, log);
+  const post = async (m: DiscordMessage) => {
+    const where = await openThread(deps, t, log);
+    const body = where ? m.body : { ...m.body, message_reference: { message_id: t.message, fail_if_not_exists: false } };
+    await withRetry('thread message', () => deps.rest.post(Routes.channelMessages(where ?? t.channel), { body, files: m.files }), deps.retry, log);
+  };
+  return {
+    showPrivately: (reply) => hook.followUp(replyToDiscord(reply, { ephemeral: true })).then(() => undefined),
+    sendCsvOnly: (reply) => post(csvMessage(reply)),
+    async showPublicly(reply, commandLine) {
+      const png = await chartPng(deps.services, reply, log);
+      await post(replyToDiscord(reply, { png, commandLine }));
+    },
+    reportFailure: (text) => hook.followUp(textMessage(text, true)).then(() => undefined),
+  };
+}
+
 /** How an answer reaches Discord: edits of the deferred response, follow-ups for the asker. */
-function discordChannel(deps: InteractionDeps, interaction: APIInteraction, mode: { ephemeral: boolean }, log: Logger): AnswerChannel {
+function discordChannel(deps: InteractionDeps, interaction: APIInteraction, mode: PlanMode, log: Logger): AnswerChannel {
   const { services } = deps;
+  if (mode.thread) return threadChannel(deps, interaction, mode.thread, log);
   const hook = interactionWebhook(deps.rest, interaction.application_id, interaction.token, deps.retry, log);
   return {
     async showPrivately(reply) {
@@ -160,7 +255,7 @@ function discordChannel(deps: InteractionDeps, interaction: APIInteraction, mode
   };
 }
 
-async function deliver(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, asker: Asker, mode: { ephemeral: boolean; csvOnly?: boolean; share?: boolean }): Promise<void> {
+async function deliver(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, asker: Asker, mode: PlanMode): Promise<void> {
   const requestId = randomUUID().replace(/-/g, '');
   const log = deps.services.logger.child({ platform: 'discord', requestId, interaction: interaction.id });
   await answer(deps.services, { input, asker, requestId, csvOnly: mode.csvOnly, share: mode.share }, discordChannel(deps, interaction, mode, log), log);

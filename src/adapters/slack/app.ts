@@ -5,7 +5,8 @@ import { answer, answerWords, type AnswerChannel } from '../../chat/answer.ts';
 import { runReadAs, understandText, unreadAnswer } from '../../chat/plain/ask.ts';
 import { tableAsCsv, type Reply } from '../../chat/reply.ts';
 import type { Asker, Services } from '../../services.ts';
-import { CSV_ACTION, RUN_ACTION, clip, escapeMrkdwn, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
+import { CSV_ACTION, HOME_ACTION, RUN_ACTION, clip, escapeMrkdwn, homeView, parseHomeValue, plainMessage, replyToMessage, type SlackMessage } from './blocks.ts';
+import { homeOf } from '../../chat/home.ts';
 import type { Logger } from '../../logger.ts';
 import { boltLogger } from './logger.ts';
 import { postToResponseUrl } from './response-url.ts';
@@ -103,6 +104,8 @@ interface Delivery {
   share?: boolean;
   asker: Asker;
   requestId: string;
+  /** The conversation is the asker's own DM with storecast (a click on the App Home): private answers are plain messages there. */
+  own?: boolean;
 }
 
 /** What every listener needs: the services, the retry policy of response_url posts, a logger. */
@@ -112,11 +115,15 @@ interface ListenerContext {
   log: Logger;
 }
 
-type Recipient = Pick<Delivery, 'client' | 'channel' | 'user' | 'responseUrl' | 'threadTs'>;
+type Recipient = Pick<Delivery, 'client' | 'channel' | 'user' | 'responseUrl' | 'threadTs' | 'own'>;
 
 /** To the asker alone: through response_url when there is one (no membership needed). */
 async function ephemeral(ctx: ListenerContext, d: Recipient, message: SlackMessage): Promise<void> {
-  if (d.responseUrl) {
+  if (d.own) {
+    // An ephemeral message shows only in the client that has the conversation open: from the
+    // home tab it would be missed. Nobody else reads this conversation.
+    await d.client.chat.postMessage({ channel: d.channel, ...message });
+  } else if (d.responseUrl) {
     await postToResponseUrl(d.responseUrl, { response_type: 'ephemeral', replace_original: false, ...message }, ctx.retry, ctx.log);
   } else {
     await d.client.chat.postEphemeral({ channel: d.channel, user: d.user, thread_ts: d.threadTs, ...message });
@@ -223,7 +230,7 @@ type ButtonArgs = { ack: () => Promise<void>; body: unknown; action: unknown; cl
 /** A follow-up button runs its command line (RUN) or sends the table as CSV (CSV). */
 function onButton(ctx: ListenerContext, csvOnly: boolean) {
   return async ({ ack, body, action, client }: ButtonArgs) => {
-    const b = body as { type?: string; channel?: { id: string }; user: { id: string }; team?: { id: string } | null; response_url?: string; message?: { thread_ts?: string } };
+    const b = body as { type?: string; channel?: { id: string }; user: { id: string }; team?: { id: string } | null; response_url?: string; message?: { ts?: string; thread_ts?: string }; container?: { is_ephemeral?: boolean } };
     const a = action as { type?: string; value?: string };
     if (b.type !== 'block_actions' || a.type !== 'button' || !a.value || !b.channel) {
       await ack();
@@ -234,12 +241,25 @@ function onButton(ctx: ListenerContext, csvOnly: boolean) {
       commandName: name,
       text: text ?? '',
       ack: () => ack(),
-      base: { client, channel: b.channel.id, user: b.user.id, responseUrl: b.response_url, threadTs: b.message?.thread_ts },
+      base: { client, channel: b.channel.id, user: b.user.id, responseUrl: b.response_url, threadTs: followUpThread(b) },
       workspace: b.team?.id,
       csvOnly,
       announce: false,
     });
   };
+}
+
+/**
+ * Where a follow-up clicked on a message answers: in that message's thread. A weekly summary
+ * (or any answer posted in the channel) keeps its follow-ups under it, so the channel shows one
+ * message per summary; a message already in a thread keeps its thread. An ephemeral message
+ * has no thread to start: its follow-ups answer as before.
+ */
+export function followUpThread(b: { channel?: { id: string }; message?: { ts?: string; thread_ts?: string }; container?: { is_ephemeral?: boolean } }): string | undefined {
+  if (b.container?.is_ephemeral) return undefined;
+  // A direct message is one conversation with the asker: a thread there only hides the answer.
+  if (b.channel?.id.startsWith('D') && !b.message?.thread_ts) return undefined;
+  return b.message?.thread_ts ?? b.message?.ts;
 }
 
 function registerListeners(app: App, services: Services, retry: RetryPolicy): void {
@@ -265,6 +285,7 @@ function registerListeners(app: App, services: Services, retry: RetryPolicy): vo
   });
   app.action(new RegExp(`^${RUN_ACTION}`), onButton(ctx, false));
   app.action(CSV_ACTION, onButton(ctx, true));
+  registerHome(app, ctx);
 
   // "@storecast forecast store 5" or "@storecast how did store 5 do last week?" in a channel:
   // answered in a thread under the mention.
@@ -341,4 +362,48 @@ function slug(s: string): string {
       .replace(/^-|-$/g, '')
       .slice(0, 60) || 'chart'
   );
+}
+
+/** The App Home is /me, run for the user: the same command, access check and audit row as /me anywhere. */
+async function publishHome(ctx: ListenerContext, client: WebClient, user: string, team: string | undefined): Promise<void> {
+  const outcome = await ctx.services.run({ name: 'me', text: '' }, { platform: 'slack', workspace: team, user, roles: [] });
+  // Past the rate limit the tab keeps what it showed: a "slow down" home helps no one.
+  if (outcome.kind === 'limited') return;
+  const home = outcome.kind === 'ok' ? homeOf(outcome.reply) : undefined;
+  const view = home ? homeView(home) : { type: 'home' as const, blocks: replyToMessage(outcome.reply).blocks };
+  await client.views.publish({ user_id: user, view });
+}
+
+/**
+ * A home button: its command runs as the clicker with every check it has when typed, and the
+ * answer goes to their DM with storecast (a home tab shows no answers); then the home is
+ * published again, so a stopped subscription leaves it. Only a Stop runs in another channel:
+ * the subscription's, where /unsubscribe finds it.
+ */
+async function onHomeClick(ctx: ListenerContext, client: WebClient, user: string, team: string | undefined, value: { command: string; channel?: string }): Promise<void> {
+  const { name, text } = splitCommandLine(value.command);
+  const input = { name, text: text ?? '' };
+  const opened = await client.conversations.open({ users: user });
+  const channel = opened.channel?.id;
+  if (!channel) throw new Error('conversations.open gave no channel');
+  const asker: Asker = { platform: 'slack', workspace: team, channel: name.toLowerCase() === 'unsubscribe' ? value.channel : undefined, user, roles: [] };
+  const d: Delivery = { client, channel, user, input, csv: false, asker, requestId: randomUUID().replace(/-/g, ''), own: true };
+  await answer(ctx.services, d, slackChannel(ctx, d), ctx.log);
+  await publishHome(ctx, client, user, team);
+}
+
+function registerHome(app: App, ctx: ListenerContext): void {
+  app.event('app_home_opened', async ({ event, context, client }) => {
+    if (context.retryNum) return;
+    const e = event as { user: string; tab?: string };
+    if (e.tab !== 'home') return; // the Messages tab needs nothing published
+    await ctx.services.defer(() => publishHome(ctx, client, e.user, context.teamId));
+  });
+  app.action(new RegExp(`^${HOME_ACTION}`), async ({ ack, body, action, client }) => {
+    await ack();
+    const b = body as { user: { id: string; team_id?: string }; team?: { id: string } | null };
+    const value = parseHomeValue((action as { value?: string }).value);
+    if (!value) return;
+    await ctx.services.defer(() => onHomeClick(ctx, client, b.user.id, b.team?.id ?? b.user.team_id, value));
+  });
 }

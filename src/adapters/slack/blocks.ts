@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { questionActions, type Home, type HomeAction, type HomeItem } from '../../chat/home.ts';
 import { contextLine, type Reply } from '../../chat/reply.ts';
 import { clip } from '../../util/text.ts';
 
@@ -82,4 +83,82 @@ export function replyToMessage(reply: Reply, options: SlackRenderOptions = {}): 
 /** A short plain message (acks, delivery failures). */
 export function plainMessage(text: string): SlackMessage {
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text, LIMITS.section) } }] };
+}
+
+/** action_id prefix of the App Home's buttons (the listener answers their clicks in the user's DM). */
+export const HOME_ACTION = 'storecast:home';
+/** Slack's limit of blocks in a view (App Home, modals); messages have LIMITS.blocks. */
+export const VIEW_BLOCKS = 100;
+
+/** A home button's value: the command line and, for a subscription's Stop, the channel it runs in. */
+export function homeButtonValue(action: HomeAction): string {
+  return JSON.stringify(action.channel ? { c: action.command, ch: action.channel } : { c: action.command });
+}
+
+export function parseHomeValue(value: string | undefined): { command: string; channel?: string } | undefined {
+  try {
+    const v = JSON.parse(value ?? '') as { c?: unknown; ch?: unknown };
+    if (typeof v.c !== 'string') return undefined;
+    return { command: v.c, ...(typeof v.ch === 'string' && /^[A-Z0-9]+$/.test(v.ch) ? { channel: v.ch } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+function homeButtons(actions: readonly HomeAction[], idPrefix: string): Button[] {
+  return actions.slice(0, LIMITS.buttonsPerActions).map((a, i) => ({
+    type: 'button',
+    action_id: `${HOME_ACTION}:${idPrefix}:${i}`,
+    text: { type: 'plain_text', text: clip(a.label, LIMITS.buttonText), emoji: true },
+    value: clip(homeButtonValue(a), LIMITS.buttonValue),
+    ...(a.danger ? { style: 'danger' as const } : {}),
+  }));
+}
+
+const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: clip(text, LIMITS.section) } });
+
+/**
+ * A list of items within `budget` blocks: a section per item, its buttons as the section's
+ * accessory (one) or an actions block (more), and "and N more" when the rest does not fit.
+ */
+function itemBlocks(title: string, items: readonly HomeItem[], budget: number, more: string, key: string): KnownBlock[] {
+  const blocks: KnownBlock[] = [mrkdwn(`*${escapeMrkdwn(title)}* (${items.length})`)];
+  if (!items.length) return [...blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: 'None yet.' }] }];
+  const cost = (item: HomeItem) => (item.actions.length > 1 ? 2 : 1);
+  let shown = 0;
+  for (const item of items) {
+    const left = items.length - shown - 1;
+    // Room for this item, and for the "and N more" line if any remain after it.
+    if (blocks.length + cost(item) + (left > 0 ? 1 : 0) > budget) break;
+    const text = `${item.firing ? ':rotating_light: ' : ''}\`${item.id}\` ${escapeMrkdwn(item.text)}`;
+    const buttons = homeButtons(item.actions, `${key}${shown}`);
+    if (buttons.length === 1) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(text, LIMITS.section) }, accessory: buttons[0]! });
+    else blocks.push(mrkdwn(text), ...(buttons.length ? [{ type: 'actions' as const, elements: buttons }] : []));
+    shown++;
+  }
+  if (shown < items.length) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(`…and ${items.length - shown} more: ${more}`, LIMITS.context) }] });
+  return blocks;
+}
+
+/**
+ * The App Home tab (views.publish): who the user is and the stores they see, the model's live
+ * accuracy, their top questions with "Ask again", then their subscriptions and alerts with
+ * Stop / Snooze — the lists share what is left of the 100-block view limit.
+ */
+export function homeView(home: Home): { type: 'home'; blocks: KnownBlock[] } {
+  const top: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: clip(home.title, LIMITS.header), emoji: true } },
+    mrkdwn(`You are ${escapeMrkdwn(home.who)}.\n*Stores you see:* ${escapeMrkdwn(home.stores)}`),
+    mrkdwn(`*${escapeMrkdwn(home.model.title)}*\n${escapeMrkdwn(home.model.summary)}`),
+    mrkdwn(
+      home.questions.length ? `*Your top questions*\n${home.questions.map((q) => `• \`${escapeMrkdwn(q.command)}\` (${q.count}x)`).join('\n')}` : '*Your top questions*\nNone yet: ask with a slash command, @storecast, or a message here.',
+    ),
+  ];
+  const ask = homeButtons(questionActions(home).map((a) => ({ label: clip(a.label, LIMITS.buttonText), command: a.command })), 'q');
+  if (ask.length) top.push({ type: 'actions', elements: ask });
+  top.push({ type: 'divider' });
+  const left = VIEW_BLOCKS - top.length - 1; // one divider between the lists
+  const subscriptions = itemBlocks('Your subscriptions', home.subscriptions, Math.max(2, Math.floor(left / 2)), '/subscriptions in their channel lists them all.', 's');
+  const alerts = itemBlocks('Your alerts', home.alerts, left - subscriptions.length, '/alerts lists them all.', 'a');
+  return { type: 'home', blocks: [...top, ...subscriptions, { type: 'divider' }, ...alerts] };
 }
