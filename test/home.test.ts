@@ -12,14 +12,15 @@ import type { Database } from '../src/db/client.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
-import { createSubscription } from '../src/webhooks/subscriptions.ts';
-import { DEFAULT_SCHEDULE } from '../src/webhooks/schedule.ts';
+import { createSubscription } from '../src/delivery/summaries/subscriptions.ts';
+import { DEFAULT_SCHEDULE } from '../src/delivery/summaries/schedule.ts';
 import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import type { Captured } from './fakes/http.ts';
 import { listen } from './fakes/serve.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
+import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 // The user's home (/me, Slack App Home) and follow-ups answered in a summary's thread, through
 // the real Bolt app and discord.js REST client against the fake platform APIs on 127.0.0.1.
@@ -142,8 +143,8 @@ beforeEach(() => {
 describe('Slack App Home', () => {
   it('publishes, for a viewer of store 5, store 5 and nothing of store 6: stores, subscriptions, model accuracy, top questions', async () => {
     // A subscription of store 6 filed under the viewer (a grant since revoked) must not show, nor its store.
-    await createSubscription(db, undefined, { scope: { kind: 'store', store: 6 }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: 'C0SIX' }, schedule: DEFAULT_SCHEDULE, createdBy: `slack:${TEAM}/${VIEWER}` });
-    const five = (await createSubscription(db, undefined, { scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: 'C0FIVE' }, schedule: DEFAULT_SCHEDULE, createdBy: `slack:${TEAM}/${VIEWER}` })).subscription;
+    await createSubscription(db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 6 }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: 'C0SIX' }, schedule: DEFAULT_SCHEDULE, createdBy: `slack:${TEAM}/${VIEWER}` });
+    const five = (await createSubscription(db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: 'C0FIVE' }, schedule: DEFAULT_SCHEDULE, createdBy: `slack:${TEAM}/${VIEWER}` })).subscription;
     for (const line of ['sales store 5', 'sales store 5', 'forecast store 5', 'sales store 5', 'forecast store 5', 'top stores by sales', 'me', 'help']) {
       const [name, ...rest] = line.split(' ');
       expect((await services.run({ name: name!, text: rest.join(' ') }, slackAsker(VIEWER))).kind).toBe('ok');
@@ -172,8 +173,8 @@ describe('Slack App Home', () => {
   });
 
   it("a manager's Stop and Snooze go through /unsubscribe's and /alert's checks, answer in the DM and republish the home", async () => {
-    const sub = (await createSubscription(db, undefined, { scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: 'C0MGR' }, schedule: DEFAULT_SCHEDULE, createdBy: `slack:${TEAM}/${MANAGER}` })).subscription;
-    const rule = await createRule(db, undefined, { kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'dm', platform: 'slack', workspace: TEAM, channel: MANAGER }, createdBy: `slack:${TEAM}/${MANAGER}` }, outbound);
+    const sub = (await createSubscription(db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: 'C0MGR' }, schedule: DEFAULT_SCHEDULE, createdBy: `slack:${TEAM}/${MANAGER}` })).subscription;
+    const rule = await createRule(db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'dm', platform: 'slack', workspace: TEAM, channel: MANAGER }, createdBy: `slack:${TEAM}/${MANAGER}` }, outbound);
     await homeOpened(MANAGER);
     const [first] = await slack.waitFor((c) => c.path === '/api/views.publish');
     const buttons = buttonsOf(viewOf(first!).blocks);
@@ -199,7 +200,7 @@ describe('Slack App Home', () => {
   });
 
   it('a crafted home click is still judged by the command: the viewer cannot stop a subscription', async () => {
-    const sub = (await createSubscription(db, undefined, { scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: 'C0MGR' }, schedule: DEFAULT_SCHEDULE, createdBy: `slack:${TEAM}/${MANAGER}` })).subscription;
+    const sub = (await createSubscription(db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: 'C0MGR' }, schedule: DEFAULT_SCHEDULE, createdBy: `slack:${TEAM}/${MANAGER}` })).subscription;
     await homeClick(VIEWER, 'storecast:home:x', JSON.stringify({ c: `/unsubscribe id ${sub.id}`, ch: 'C0MGR' }));
     const [said] = await slack.waitFor((c) => c.path === '/api/chat.postMessage');
     expect(JSON.stringify(said!.body.blocks)).toContain('Not allowed');
@@ -247,7 +248,7 @@ describe('weekly summaries keep their follow-ups in a thread', () => {
 
 describe('Discord /me and summary threads', () => {
   it('/me for a member whose role is granted store 5: private, store 5 only, Stop bound to the subscription channel', async () => {
-    const sub = (await createSubscription(db, undefined, { scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'discord', workspace: GUILD, channel: '1200000000000000055' }, schedule: DEFAULT_SCHEDULE, createdBy: `discord:${GUILD}/${DUSER}`, createdByRoles: [ROLE] })).subscription;
+    const sub = (await createSubscription(db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'discord', workspace: GUILD, channel: '1200000000000000055' }, schedule: DEFAULT_SCHEDULE, createdBy: `discord:${GUILD}/${DUSER}`, createdByRoles: [ROLE] })).subscription;
     const i = discordInteraction(2, { id: '1600000000000000001', name: 'me', type: 1, options: [] });
     expect(await sendDiscord(i)).toEqual({ type: 5, data: { flags: 64 } });
     const [edit] = await discord.waitFor((c) => c.method === 'PATCH' && c.path === `/api/v10/webhooks/${FAKE_APP_ID}/${i.token}/messages/@original`);
