@@ -8,7 +8,7 @@ import { loadDemoData } from '../src/data/demo.ts';
 import { createForecaster } from '../src/forecast/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { createTestDatabase, type DbKind } from '../test/helpers/db.ts';
 
 const ITERATIONS = Number(process.argv[2] ?? 15);

@@ -5,7 +5,7 @@ import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import { listen } from './fakes/serve.ts';
 import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ImportFileError, type ImportReport as Report } from '../../data/import.ts';
 import { evaluateAfterImport } from '../../alerts/hooks.ts';
 import { errorResponse } from '../../server/errors.ts';
-import { IngestError, SALES_FORMATS, ingestCsv, ingestJson } from '../../webhooks/ingest.ts';
+import { IngestError, SALES_FORMATS, ingestCsv, ingestJson } from '../../data/ingest.ts';
 import { secured } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, holidayField, limitBody, numberField, wholeField } from '../schemas.ts';
