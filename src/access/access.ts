@@ -63,6 +63,7 @@ function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
     case 'segment':
       return false;
     case 'region':
+    case 'region-dept':
       return area.kind === 'region' && sameRegion(area.region, scope.region);
     case 'store':
     case 'store-dept':
