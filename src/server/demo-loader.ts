@@ -18,7 +18,8 @@ export interface DemoLoaderOptions {
 /**
  * Loads the demo data into an empty database, once across replicas: the emptiness check and
  * the load run under one database lock, so a replica that waited finds the data in and skips.
- * Ends in the data-changed pipeline like every write. A failed load is reported by /readyz (phase `load-failed`) and retried with backoff.
+ * It ends in the data-changed pipeline, like every write. A failed load is reported by /readyz
+ * (phase `load-failed`) and retried with backoff.
  */
 export async function loadDemoDataOnce(deps: DataChangedDeps & { logger: Logger }, state: AppState, options: DemoLoaderOptions = {}): Promise<void> {
   const { db, logger } = deps;
