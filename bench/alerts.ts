@@ -8,7 +8,7 @@ import { loadDemoData } from '../src/data/demo.ts';
 import { createForecaster } from '../src/forecast/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { createTestDatabase, type DbKind } from '../test/helpers/db.ts';
 import { OPERATOR_DELIVERY } from '../test/helpers/delivery.ts';
 
@@ -45,7 +45,7 @@ async function rules(db: Parameters<typeof createRule>[0]): Promise<void> {
     await make({ kind: 'stock', scope: { kind: 'region', region }, condition: { type: 'cover-below', weeks: 1, basis: 'median' } });
     await make({ kind: 'sales', scope: { kind: 'region', region }, condition: { type: 'drop-vs-last-year', pct: 10 } });
   }
-  await make({ kind: 'stock', scope: { kind: 'chain', dept: 7 }, condition: { type: 'cover-below', weeks: 3, basis: 'p90' } });
+  await make({ kind: 'stock', scope: { kind: 'dept', dept: 7 }, condition: { type: 'cover-below', weeks: 3, basis: 'p90' } });
   await make({ kind: 'sales', scope: { kind: 'chain' }, condition: { type: 'below-forecast', pct: 5 } });
 }
 

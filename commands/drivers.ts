@@ -9,7 +9,7 @@ import { salesDrivers, type DriverEffect } from '../src/analytics/drivers.ts';
 import { memoByData } from '../src/analytics/memo.ts';
 import { loadPanel } from '../src/analytics/panel.ts';
 import { dataWindow } from '../src/analytics/series.ts';
-import { describeScope } from '../src/scope.ts';
+import { describeScope, scopeSlug } from '../src/scope.ts';
 
 const signed = (v: number) => `${v >= 0 ? '+' : '-'}${Math.abs(v).toFixed(2)}`;
 const describe = (e: DriverEffect) => `${signed(e.estimate.beta)} SD per SD (95%: ${signed(e.estimate.lower)} to ${signed(e.estimate.upper)}) · ${e.strength}`;
@@ -51,7 +51,7 @@ const driversCommand = defineCommand({
       table: {
         columns: ['driver', 'effect_sd_per_sd', 'lower_95', 'upper_95', 'strength'],
         rows: d.effects.map((e) => [e.driver, round4(e.estimate.beta), round4(e.estimate.lower), round4(e.estimate.upper), e.strength]),
-        filename: `drivers-${scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? scope.region.toLowerCase() : 'chain'}.csv`,
+        filename: `drivers-${scopeSlug(scope)}.csv`,
       },
       actions: [{ label: 'Markdown impact', command: markdownImpactLine( { store: scope.kind === 'store' ? scope.store : undefined, region: scope.kind === 'region' ? scope.region : undefined }) }],
       visibility: 'channel',

@@ -6,7 +6,7 @@ import { UserError } from '../src/chat/errors.ts';
 import { percent } from '../src/chat/format.ts';
 import { areaReach, areaScope } from '../src/chat/area.ts';
 import { holidayImpact as holidayLifts } from '../src/analytics/holiday-impact.ts';
-import { describeScope } from '../src/scope.ts';
+import { describeScope, scopeSlug } from '../src/scope.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { HOLIDAY_NAMES, findHoliday } from '../src/data/holidays.ts';
@@ -46,7 +46,7 @@ const holidayImpact = defineCommand({
       table: {
         columns: ['holiday', 'year', 'week', 'lift', 'lower_95', 'upper_95', 'holiday_sales', 'baseline_sales'],
         rows: rows.map((r) => [r.holiday, r.year, r.week, round4(r.lift), round4(r.lower), round4(r.upper), Math.round(r.holidaySales), Math.round(r.baselineSales)]),
-        filename: `holiday-impact-${scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? scope.region.toLowerCase() : 'all'}.csv`,
+        filename: `holiday-impact-${scopeSlug(scope)}.csv`,
       },
       actions: [
         ...(store !== undefined

@@ -12,7 +12,7 @@ import { loadPanel } from '../src/analytics/panel.ts';
 import type { Estimate } from '../src/analytics/regression.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { addWeeks } from '../src/data/weeks.ts';
-import { describeScope } from '../src/scope.ts';
+import { describeScope, scopeSlug } from '../src/scope.ts';
 
 const interval = (e: Estimate) => `${perDollar(e.beta)} per $1 (95%: ${perDollar(e.lower)} to ${perDollar(e.upper)})`;
 
@@ -39,7 +39,7 @@ const markdownImpactCommand = defineCommand({
     if (!m) throw new UserError(`${label} has no markdowns in the data (features.csv carries MarkDown1-5 from November 2011). Import features.csv to measure them.`);
     const firstMarkdown = m.weeks.find((w) => w.markdowns !== 0)!.week;
     const shown = m.weeks.filter((w) => w.week >= addWeeks(firstMarkdown, -13));
-    const slug = scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? scope.region.toLowerCase() : 'chain';
+    const slug = scopeSlug(scope);
     return {
       title: `${label}: markdown impact`,
       summary: `${verdict(m)} Holiday weeks: ${interval(m.holidayWeeks)}; other weeks: ${interval(m.otherWeeks)}.`,

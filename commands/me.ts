@@ -1,4 +1,4 @@
-import { accessScope, describeCondition, describeStockScope, listRules, type AlertRule } from '../src/alerts/rules.ts';
+import { describeCondition, listRules, type AlertRule } from '../src/alerts/rules.ts';
 import { alertLine } from '../src/alerts/options.ts';
 import { auditPrincipal, mostAsked } from '../src/audit/log.ts';
 import { defineCommand, type CommandContext } from '../src/chat/command.ts';
@@ -71,8 +71,8 @@ function isMine(r: AlertRule, keys: readonly string[], ctx: CommandContext): boo
 async function alertItems(ctx: CommandContext, keys: readonly string[]): Promise<HomeItem[]> {
   const items: HomeItem[] = [];
   for (const r of await listRules(ctx.db)) {
-    if (!isMine(r, keys, ctx) || !(await ctx.access.covers('viewer', accessScope(r.scope)))) continue;
-    const manage = await ctx.access.covers('manager', accessScope(r.scope));
+    if (!isMine(r, keys, ctx) || !(await ctx.access.covers('viewer', r.scope))) continue;
+    const manage = await ctx.access.covers('manager', r.scope);
     const actions: HomeAction[] = manage
       ? [
           { label: 'Snooze a day', command: alertLine({ what: 'snooze', id: r.id, for: 'day' }) },
@@ -81,7 +81,7 @@ async function alertItems(ctx: CommandContext, keys: readonly string[]): Promise
       : [];
     const state = r.state === 'firing' ? ` · firing since ${r.firingSince?.slice(0, 10) ?? '?'}` : '';
     const snoozed = r.snoozedUntil && new Date(r.snoozedUntil) > ctx.now() ? ` · snoozed until ${r.snoozedUntil.slice(0, 16).replace('T', ' ')} UTC` : '';
-    items.push({ id: r.id, text: `${describeStockScope(r.scope)}: ${describeCondition(r.kind, r.condition)} -> ${r.target.hint}${state}${snoozed}${r.pausedAt ? ' · paused' : ''}`, firing: r.state === 'firing', actions });
+    items.push({ id: r.id, text: `${describeScope(r.scope)}: ${describeCondition(r.kind, r.condition)} -> ${r.target.hint}${state}${snoozed}${r.pausedAt ? ' · paused' : ''}`, firing: r.state === 'firing', actions });
   }
   // Firing ones first: they are what a stop or snooze is most often for.
   return items.sort((a, b) => Number(Boolean(b.firing)) - Number(Boolean(a.firing)));

@@ -8,7 +8,7 @@ import type { Reply } from '../src/chat/reply.ts';
 import { describeCover, REVIEW_PERIOD_WEEKS } from '../src/stock/cover.ts';
 import { byRisk, coverInScope, type DeptCover } from '../src/stock/positions.ts';
 import { stockProjection } from '../src/stock/projection.ts';
-import { describeScope } from '../src/scope.ts';
+import { describeScope, withDept } from '../src/scope.ts';
 import forecast from './forecast.ts';
 import { FIELD_RANGES } from '../src/data/limits.ts';
 
@@ -113,11 +113,11 @@ const stock = defineCommand({
     { name: 'dept', type: 'integer', ...FIELD_RANGES.dept, aliases: ['department'], autocomplete: 'dept', description: 'One department (default: all, ranked by cover)' },
   ],
   examples: ['/stock store 5', '/stock store 5 dept 7'],
-  reach: ({ store, dept }) => (dept === undefined ? { kind: 'store', store } : { kind: 'store-dept', store, dept }),
+  reach: ({ store, dept }) => withDept({ kind: 'store', store }, dept),
   async handler({ store, dept }, ctx): Promise<Reply> {
-    const rows = (await coverInScope(ctx.db, ctx.forecaster, { kind: 'store', store, dept })).sort(byRisk);
+    const rows = (await coverInScope(ctx.db, ctx.forecaster, withDept({ kind: 'store', store }, dept))).sort(byRisk);
     if (!rows.length) {
-      throw new UserError(`No stock counts for ${describeScope(dept === undefined ? { kind: 'store', store } : { kind: 'store-dept', store, dept })}. Import them with \`storecast import stock.csv\` or POST /api/v1/stock.`, { code: 'NO_STOCK' });
+      throw new UserError(`No stock counts for ${describeScope(withDept({ kind: 'store', store }, dept))}. Import them with \`storecast import stock.csv\` or POST /api/v1/stock.`, { code: 'NO_STOCK' });
     }
     if (dept !== undefined) return deptReply(rows[0]!, store);
     const risky = rows.filter(atRisk);

@@ -2,12 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { Command as Program, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { createLogger } from './logger.ts';
-import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, withCli } from './cli/context.ts';
+import { EXIT_USAGE, exitIfDataDirBusy, loadCliConfig, printAfterEffects, withCli } from './cli/context.ts';
 import { migrate, openPglite, openPostgres, schemaState } from './db/client.ts';
 import { importFiles, ImportFileError, type ImportReport } from './data/import.ts';
 import { DEMO, loadDemoData, writeChainCsv } from './data/demo.ts';
 import { loadDemoStock } from './data/demo-stock.ts';
-import { evaluateAfterImport } from './alerts/hooks.ts';
+import { changeOfReports, dataChanged } from './data/changed.ts';
 import { alertsCommand } from './cli/alerts.ts';
 import { dataStats } from './data/stats.ts';
 import { replyAsText } from './chat/reply.ts';
@@ -109,13 +109,9 @@ program
         });
         bars?.stop();
         reports.forEach(printReport);
-        // Alert rules on the stores just imported are evaluated now; their notices go out from the running server.
-        const forecaster = createForecaster(db, config, logger);
-        for (const r of reports) {
-          const run = await evaluateAfterImport({ db, forecaster, logger }, r);
-          if (run?.evaluated) process.stdout.write(`${r.source}: ${run.evaluated} alert rule${run.evaluated > 1 ? 's' : ''} evaluated, ${run.fired.length} started firing, ${run.resolved.length} resolved\n`);
-          if (run?.failed.length) process.stderr.write(`warning: ${run.failed.length} alert rule${run.failed.length > 1 ? 's' : ''} could not be evaluated (${run.failed.join(', ')}; the error is logged); their state is unchanged and the next evaluation tries again.\n`);
-        }
+        // Rollups, forecast scoring, segments, demand and alert rules on the stores just imported
+        // (src/data/changed.ts); alert notices go out from the running server.
+        if (!opts.dryRun) printAfterEffects(await dataChanged({ db, forecaster: createForecaster(db, config, logger), logger }, changeOfReports('import', files.join(' '), reports)));
         const rejected = reports.reduce((a, r) => a + r.rejectedCount, 0);
         if (rejected > 0) process.stderr.write(`warning: ${rejected} row${rejected > 1 ? 's' : ''} rejected (listed above as file:line: reason); all other rows were kept.\n`);
       } catch (err) {
@@ -141,10 +137,11 @@ program
       process.stdout.write(`wrote ${files.join(', ')}\n`);
       return;
     }
-    await withCli(async ({ db }) => {
+    await withCli(async ({ db, config, logger }) => {
       const reports = await loadDemoData(db, DEMO.seed, { stores: opts.stores });
       reports.push(await loadDemoStock(db));
       reports.forEach(printReport);
+      printAfterEffects(await dataChanged({ db, forecaster: createForecaster(db, config, logger), logger }, changeOfReports('demo', 'demo', reports)));
     });
   });
 

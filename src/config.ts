@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { AccessSettings } from './access/access.ts';
-import { parsePrincipal } from './access/principal.ts';
+import { parsePrincipal } from './util/principal-key.ts';
 import { keyWeakness } from './util/key-strength.ts';
 import { parseAllowList } from './net/addresses.ts';
 import { parseTrustProxy, type TrustProxy } from './net/client-address.ts';
@@ -255,6 +254,15 @@ function shown(name: string, value: string | undefined): string {
  * Defaults that differ by program, for variables left unset: `serve` logs at info, one-shot
  * CLI commands at warn so that their own output is what the user reads.
  */
+/** Open: everyone sees every store (a local demo); restricted: answers within grants (src/access/). */
+export type AccessMode = 'open' | 'restricted';
+
+export interface AccessSettings {
+  mode: AccessMode;
+  /** Principal keys that are admins of the chain whatever the grants say (STORECAST_ADMINS). */
+  admins: readonly string[];
+}
+
 /** The access mode and why it is that mode (said in the start log). */
 function accessSettings(e: z.infer<typeof envSchema>): AccessSettings & { why: string } {
   const admins = (e.STORECAST_ADMINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createServices, type Services } from './services.ts';
 import { createApp, type AppState } from './server/app.ts';
 import { loadDemoDataOnce, type DemoLoaderOptions } from './server/demo-loader.ts';
+import { ensureAggregates } from './data/rollup.ts';
 import { AdapterSupervisor, type SupervisorOptions } from './server/supervisor.ts';
 import { localUrl, publishOperatorEndpoint } from './server/operator.ts';
 import { startSlackSocketMode } from './adapters/slack/index.ts';
@@ -116,6 +117,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   });
+  // Sales from before the maintained aggregates existed: built (once across replicas) before anything reads or adds to them.
+  await ensureAggregates(db).catch(async (err: unknown) => {
+    await db.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  });
   logger.info({ database: config.database.kind === 'postgres' ? 'postgres' : `pglite:${config.database.dataDir}` }, 'database ready');
   db.health.onChange((up, err) =>
     up ? logger.info('database reachable again: answering') : logger.error({ err: String(err ?? 'no answer within a second') }, 'database unreachable: answering 503 with Retry-After until it is back'),
@@ -147,7 +154,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   let training: BackgroundTraining | undefined;
   const loading = new AbortController();
   const ready = (async () => {
-    if (config.demoData === 'auto') await loadDemoDataOnce(db, logger, state, { ...options.demoRetry, signal: loading.signal });
+    if (config.demoData === 'auto') await loadDemoDataOnce({ db, logger, forecaster }, state, { ...options.demoRetry, signal: loading.signal });
     else if ((await dataStats(db)).storeWeekRows === 0) logger.info('no sales data yet: import it with `storecast import train.csv stores.csv features.csv` or POST /api/v1/sales');
     if (loading.signal.aborted) return;
     state.phase = 'ready';

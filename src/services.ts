@@ -3,13 +3,14 @@ import { registerFonts, renderPng } from '../charts/index.ts';
 import { createChartStore, type ChartStore } from '../charts/store.ts';
 import { createRegistry } from '../commands/index.ts';
 import type { CommandContext } from './chat/command.ts';
-import { dispatch, limitedReply, typedCommandLine, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
+import { dispatch, limitedReply, typedCommandLine, type Asker, type CommandInput, type CommandRegistry, type DispatchOutcome } from './chat/dispatch.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { Forecaster } from './forecast/forecaster.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { resolveAccess } from './access/access.ts';
+import { resolveAccess, useSegmentStores } from './access/access.ts';
+import { segmentStores } from './analytics/segments.ts';
 import { principalKeys } from './access/principal.ts';
 import { createRateLimit } from './access/rate-limit.ts';
 import { outboundPolicy, type Outbound } from './net/outbound.ts';
@@ -22,10 +23,7 @@ import { startRetrain, type RetrainTrigger } from './forecast/retrain.ts';
 import type { RetrainStart } from './chat/command.ts';
 
 /** Who asks: what an adapter knows about the request, before the shared services are added. */
-export type Asker = Pick<CommandContext, 'platform' | 'workspace' | 'channel' | 'user' | 'roles'> & {
-  /** The API token a request came with (its grants apply). */
-  tokenId?: string;
-};
+export type { Asker };
 
 /**
  * Every outside dependency the server and adapters use, wired in one place (createServices).
@@ -119,6 +117,8 @@ function lane(concurrency: number) {
 }
 
 export function createServices(deps: { config: Config; db: Database; logger: Logger; forecaster: Forecaster; registry?: CommandRegistry; metrics?: Metrics; outbound?: Outbound; maxWaiting?: number }): Services {
+  // The access check expands a segment with analytics' own reading of it (clustered when stale).
+  useSegmentStores(segmentStores);
   const metrics = deps.metrics ?? createMetrics();
   const platforms = deliveryPlatforms(deps.config);
   const outbound = deps.outbound ?? outboundPolicy(deps.config);

@@ -4,7 +4,7 @@ import { holidayCalendar } from '../src/data/holidays.ts';
 import { importRecords, importRows } from '../src/data/import.ts';
 import { ensureAggregates, rebuildAggregates } from '../src/data/rollup.ts';
 import { addWeeks } from '../src/data/weeks.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from './helpers/db.ts';
 

@@ -5,7 +5,7 @@ import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import { listen } from './fakes/serve.ts';
 import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
@@ -66,7 +66,7 @@ describe('alert notices in Discord', () => {
   it('posts to the channel and by DM with Snooze and Acknowledge buttons that run /alert as the clicker', async () => {
     const outbound = createOutbound();
     const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'channel', platform: 'discord', workspace: GUILD, channel: CHANNEL }, createdBy: `discord:${GUILD}/${USER}` }, outbound);
-    const dm = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5, dept: 7 }, condition: { type: 'cover-below', weeks: 1, basis: 'median' }, target: { kind: 'dm', platform: 'discord', workspace: GUILD, channel: USER }, createdBy: `discord:${GUILD}/${USER}` }, outbound);
+    const dm = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store-dept', store: 5, dept: 7 }, condition: { type: 'cover-below', weeks: 1, basis: 'median' }, target: { kind: 'dm', platform: 'discord', workspace: GUILD, channel: USER }, createdBy: `discord:${GUILD}/${USER}` }, outbound);
     await evaluateAfterImport(services, await ingestJson(t.db, counts(30, '2012-10-26'), 'test', 'stock'));
     await evaluateAfterImport(services, await ingestJson(t.db, counts(0.2, '2012-10-27'), 'test', 'stock'));
     const scheduler = createAlertScheduler(services);
@@ -95,7 +95,7 @@ describe('alert notices in Discord', () => {
 
   it('opens the DM through the adapter\'s REST client: a 429 on it is waited out (Retry-After) and the notice goes out in the same round', async () => {
     const other = '1400000000000000002';
-    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5, dept: 7 }, condition: { type: 'cover-below', weeks: 1, basis: 'median' }, target: { kind: 'dm', platform: 'discord', workspace: GUILD, channel: other }, createdBy: `discord:${GUILD}/${USER}` }, createOutbound());
+    const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store-dept', store: 5, dept: 7 }, condition: { type: 'cover-below', weeks: 1, basis: 'median' }, target: { kind: 'dm', platform: 'discord', workspace: GUILD, channel: other }, createdBy: `discord:${GUILD}/${USER}` }, createOutbound());
     fake.fail((c) => c.path === '/api/v10/users/@me/channels', { status: 429, headers: { 'retry-after': '0.2', 'x-ratelimit-scope': 'user' }, body: { message: 'You are being rate limited.', retry_after: 0.2, global: false } });
     await evaluateAfterImport(services, await ingestJson(t.db, counts(0.2, '2012-10-28'), 'test', 'stock'));
     const scheduler = createAlertScheduler(services);

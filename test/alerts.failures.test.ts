@@ -10,7 +10,7 @@ import type { Services } from '../src/services.ts';
 import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 import { invalidateDemand } from '../src/stock/demand.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 /** A mail transport that records what it was asked to send (the SMTP path has its own suite). */

@@ -6,7 +6,7 @@ import { slackSignature } from '../src/adapters/slack/verify.ts';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { listen } from './fakes/serve.ts';
 import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';

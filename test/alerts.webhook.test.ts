@@ -3,7 +3,7 @@ import { evaluateAfterImport } from '../src/alerts/hooks.ts';
 import { createRule } from '../src/alerts/rules.ts';
 import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { FakeHttpServer } from './fakes/http.ts';
 import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { TEST_SECRET_KEY } from './helpers/keys.ts';

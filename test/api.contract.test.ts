@@ -2,7 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_EXTENSION } from '../src/api/access.ts';
 import { createToken } from '../src/auth/tokens.ts';
-import { SCOPES, type Scope } from '../src/auth/tokens.ts';
+import { SCOPES, type TokenPermission } from '../src/auth/tokens.ts';
 import { createApp } from '../src/server/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
@@ -17,7 +17,7 @@ describe('the /api/v1 contract', () => {
   let t: TestDatabase;
   let app: ReturnType<typeof createApp>['app'];
   let doc: Document;
-  const tokens = {} as Record<Scope, string>;
+  const tokens = {} as Record<TokenPermission, string>;
 
   beforeAll(async () => {
     t = await createTestDatabase('pglite');
@@ -62,7 +62,7 @@ describe('the /api/v1 contract', () => {
       const call = (headers: Record<string, string> = {}) => app.request(concrete(path), { method: method.toUpperCase(), ...body, headers: { ...body.headers, ...headers } });
       const label = `${method} ${path}`;
       if (access.startsWith('token:')) {
-        const needed = access.slice('token:'.length) as Scope;
+        const needed = access.slice('token:'.length) as TokenPermission;
         const anonymous = await call();
         expect(anonymous.status, `${label} without a token`).toBe(401);
         expect(anonymous.headers.get('www-authenticate'), label).toMatch(/^Bearer/);
@@ -74,7 +74,7 @@ describe('the /api/v1 contract', () => {
         }
       } else if (access === 'console' || access.startsWith('console|token:')) {
         if (access !== 'console') {
-          const needed = access.slice('console|token:'.length) as Scope;
+          const needed = access.slice('console|token:'.length) as TokenPermission;
           for (const scope of SCOPES) {
             const status = (await call({ authorization: `Bearer ${tokens[scope]}` })).status;
             if (scope === needed || scope === 'admin') expect([401, 403], `${label} as ${scope}`).not.toContain(status);

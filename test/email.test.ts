@@ -13,7 +13,7 @@ import { createOutbound } from '../src/net/outbound.ts';
 import type { Services } from '../src/services.ts';
 import { createScheduler } from '../src/delivery/summaries/scheduler.ts';
 import { createSubscription } from '../src/delivery/summaries/subscriptions.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { FakeHttpServer } from './fakes/http.ts';
 import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';

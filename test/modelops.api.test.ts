@@ -4,6 +4,7 @@ import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config.ts';
 import { generateDemoData } from '../src/data/demo.ts';
 import { importRecords, importRows } from '../src/data/import.ts';
+import { changeOfReports, dataChanged } from '../src/data/changed.ts';
 import type { LiveAccuracy } from '../src/forecast/forecast-log.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
 import { ModelForecaster } from '../src/forecast/model-forecaster.ts';
@@ -84,7 +85,8 @@ describe.each(DB_KINDS)('prediction API and /model (%s)', (kind) => {
     expect(models[0]).not.toHaveProperty('weights');
     // A week arrives: the logged forecasts of its series are scored and the model has live figures.
     const [{ next }] = (await t.db.query<{ next: string }>(`SELECT ($1::date + 7)::text AS next`, [lastWeek])) as [{ next: string }];
-    await importRows(t.db, 'train', [1, 2, 3].map((dept) => ({ store: 1, dept, week: next, sales: 20_000, isHoliday: false })), { source: 'test:next-week' });
+    const report = await importRows(t.db, 'train', [1, 2, 3].map((dept) => ({ store: 1, dept, week: next, sales: 20_000, isHoliday: false })), { source: 'test:next-week' });
+    await dataChanged(services, changeOfReports('ingest', 'test:next-week', [report]));
     const after = (await (await app.request('/api/v1/models', { headers: auth.query })).json()) as { models: { live: { rows: number; weeks: number; naive: unknown } | null }[] };
     expect(after.models[0]!.live).toMatchObject({ rows: 3, weeks: 1 });
     // Live figures cover the token's stores only: a token for store 2 sees none of store 1's.

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../src/db/client.ts';
 import { importRows } from '../src/data/import.ts';
+import { changeOfReports, dataChanged } from '../src/data/changed.ts';
+import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { loadConfig } from '../src/config.ts';
 import { liveAccuracy } from '../src/forecast/forecast-log.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
@@ -57,13 +59,16 @@ describe('retraining: challenger vs champion on held-out weeks (demo data, 3 sto
   }, 300_000);
 
   it('new weeks score the log when they are imported, in two steps', async () => {
+    // An ingest call and the data-changed pipeline after it, as POST /api/v1/sales runs them.
+    const arrive = async (rows: Record<string, unknown>[], source: string) =>
+      dataChanged({ db, forecaster: new SeasonalNaiveForecaster() }, changeOfReports('ingest', source, [await importRows(db, 'train', rows, { source })]));
     const version = (await activeVersion(db))!;
     const weeks = [...new Set(heldBack.map((r) => r.week as string))].sort();
-    await importRows(db, 'train', heldBack.filter((r) => (r.week as string) <= weeks[3]!), { source: 'test:step1' });
+    await arrive(heldBack.filter((r) => (r.week as string) <= weeks[3]!), 'test:step1');
     const step1 = await liveAccuracy(db, version, { holidayWeight: 5 });
     expect(step1.overall?.weeks).toBe(4);
     expect(step1.byHorizon.map((h) => h.key)).toEqual([1, 2, 3, 4]);
-    await importRows(db, 'train', heldBack.filter((r) => (r.week as string) > weeks[3]!), { source: 'test:step2' });
+    await arrive(heldBack.filter((r) => (r.week as string) > weeks[3]!), 'test:step2');
     const step2 = await liveAccuracy(db, version, { holidayWeight: 5 });
     expect(step2.overall?.weeks).toBe(8);
     expect(step2.overall!.rows).toBeGreaterThan(step1.overall!.rows);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_EXTENSION } from '../src/api/access.ts';
 import { slackSignature } from '../src/adapters/slack/verify.ts';
 import { createLoginToken, signIn } from '../src/auth/console-sessions.ts';
-import { SCOPES, createToken, type Scope } from '../src/auth/tokens.ts';
+import { SCOPES, createToken, type TokenPermission } from '../src/auth/tokens.ts';
 import { createApp } from '../src/server/app.ts';
 import { SESSION_COOKIE } from '../src/server/console-session.ts';
 import { SERVER_ROUTES, type ServerRouteAccess } from '../src/server/routes.ts';
@@ -10,7 +10,7 @@ import { discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
 
-type Principal = { name: string; headers: Record<string, string>; token?: Scope; console?: boolean };
+type Principal = { name: string; headers: Record<string, string>; token?: TokenPermission; console?: boolean };
 type Route = { method: string; path: string; access: ServerRouteAccess };
 
 const SLACK_SECRET = 'matrix-signing-secret-0123456789abcdef';
@@ -20,9 +20,9 @@ const keys = discordKeys();
 const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, name: string) => ({ id: 'x_000000000000', file: 'AAAAAAAAAAAAAAAAAAAAAAAA.png', asset: 'init.js' })[name] ?? 'x');
 const accessOf = (label: string): ServerRouteAccess =>
   label.startsWith('token:')
-    ? { kind: 'token', scope: label.slice(6) as Scope }
+    ? { kind: 'token', scope: label.slice(6) as TokenPermission }
     : label.startsWith('console|token:')
-      ? { kind: 'console-or-token', scope: label.slice('console|token:'.length) as Scope }
+      ? { kind: 'console-or-token', scope: label.slice('console|token:'.length) as TokenPermission }
       : label === 'console'
         ? { kind: 'console' }
         : { kind: 'public', why: 'declared in the API table' };

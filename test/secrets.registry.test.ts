@@ -5,7 +5,7 @@ import { createRule, deleteRule } from '../src/alerts/rules.ts';
 import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { loadConfig } from '../src/config.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { ingestJson } from '../src/webhooks/ingest.ts';
+import { ingestJson } from '../src/data/ingest.ts';
 import { planRotation, rotateSecretKey } from '../src/delivery/rotate.ts';
 import { createSubscription, deleteSubscription } from '../src/delivery/summaries/subscriptions.ts';
 import { openSecretKey, SecretKeyError } from '../src/delivery/secret-key.ts';

@@ -1,16 +1,11 @@
 import type { Database } from '../db/client.ts';
+import type { AccessMode, AccessSettings } from '../config.ts';
 import { describeScope, type AreaScope, type Scope } from '../scope.ts';
-import { segmentStores } from '../analytics/segments.ts';
+import { UserError } from '../chat/errors.ts';
 import { listGrants } from './grants.ts';
 import { describePrincipal, principalKeys, roleRank, type Identity, type Role } from './principal.ts';
 
-export type AccessMode = 'open' | 'restricted';
-
-export interface AccessSettings {
-  mode: AccessMode;
-  /** Principal keys that are admins of the chain whatever the grants say (STORECAST_ADMINS). */
-  admins: readonly string[];
-}
+export type { AccessMode, AccessSettings };
 
 export interface Entitlement {
   role: Role;
@@ -68,6 +63,7 @@ function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
     case 'segment':
       return false;
     case 'region':
+    case 'region-dept':
       return area.kind === 'region' && sameRegion(area.region, scope.region);
     case 'store':
     case 'store-dept':
@@ -75,6 +71,24 @@ function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
     case 'stores':
       return scope.stores.every((store) => holds(area, { kind: 'store', store }, regions));
   }
+}
+
+/**
+ * The stores of a segment now, or a UserError naming the segments `visible` may use. Segments
+ * are computed by analytics (src/analytics/segments.ts `segmentStores`, which clusters first
+ * when an import left them stale); access sits below analytics, so the wiring hands that
+ * function in (createServices). Unwired (a bare script), the stored segments are read as they are.
+ */
+export type SegmentStores = (db: Database, segment: number, visible: 'all' | ReadonlySet<number>) => Promise<number[]>;
+
+let segmentStoresOf: SegmentStores = async (db, segment) => {
+  const rows = await db.query<{ store_id: number }>('SELECT store_id FROM store_segments WHERE segment = $1 ORDER BY store_id', [segment]);
+  if (!rows.length) throw new UserError(`There is no segment ${segment} (see /segments).`);
+  return rows.map((r) => r.store_id);
+};
+
+export function useSegmentStores(fn: SegmentStores): void {
+  segmentStoresOf = fn;
 }
 
 /**
@@ -87,7 +101,7 @@ function holds(area: AreaScope, scope: Scope, regions: StoreRegions): boolean {
  */
 async function withSegmentStores(db: Database, scope: Scope, visible?: () => Promise<'all' | ReadonlySet<number>>): Promise<Scope> {
   if (scope.kind !== 'segment') return scope;
-  const stores = await segmentStores(db, scope.segment, visible ? await visible() : 'all');
+  const stores = await segmentStoresOf(db, scope.segment, visible ? await visible() : 'all');
   return { kind: 'stores', stores, asked: scope };
 }
 

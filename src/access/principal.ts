@@ -1,4 +1,5 @@
-import type { Platform } from '../chat/command.ts';
+/** Where a request comes from. Here, below the chat core, because who asks is judged by it. */
+export type Platform = 'slack' | 'discord' | 'cli' | 'web' | 'api' | 'webhook';
 
 export const ROLES = ['viewer', 'manager', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -40,14 +41,9 @@ export function principalKeys(who: Identity): string[] {
   return keys;
 }
 
-const PRINCIPAL = /^(slack|discord|discord-role):([A-Za-z0-9_-]*)\/([A-Za-z0-9_-]+)$|^token:[A-Za-z0-9_-]+$/;
+import { parsePrincipal } from '../util/principal-key.ts';
 
-/** A principal key as an admin writes it (config, CLI); throws with what a key looks like. */
-export function parsePrincipal(text: string): string {
-  const key = text.trim();
-  if (!PRINCIPAL.test(key)) throw new Error(`"${key.slice(0, 80)}" is not a principal: write slack:TEAM/USER, discord:GUILD/USER, discord-role:GUILD/ROLE or token:ID`);
-  return key;
-}
+export { parsePrincipal };
 
 /** A principal key for people: "Slack user U1 (T1)". */
 export function describePrincipal(key: string): string {

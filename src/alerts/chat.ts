@@ -2,18 +2,15 @@ import { principalKeys, describePrincipal } from '../access/principal.ts';
 import type { CommandContext, OptionsOf } from '../chat/command.ts';
 import { UserError } from '../chat/errors.ts';
 import type { Reply } from '../chat/reply.ts';
-import { describeScope, type Scope } from '../scope.ts';
-import type { StockScope } from '../stock/positions.ts';
+import { describeScope, withDept, type DeptAreaScope, type Scope } from '../scope.ts';
 import { alertLine, ALERTS_LINE, type alertOptions } from './options.ts';
 import { acceptedTarget } from './targets.ts';
 import { deliveryCheck } from '../delivery/targets.ts';
 import {
-  accessScope,
   acknowledgeRule,
   createRule,
   deleteRule,
   describeCondition,
-  describeStockScope,
   getRuleRow,
   listRules,
   ruleScope,
@@ -26,20 +23,18 @@ type AlertOptions = OptionsOf<typeof alertOptions>;
 const USAGE_EXAMPLES = '/alert stock store 5 below 2 weeks · /alert sales store 5 below forecast · /alert sales region West drop 10% vs last year';
 
 /** The scope a new rule watches (and its access reach); undefined for delete/snooze/ack. */
-export function alertScope(o: AlertOptions): StockScope | undefined {
+export function alertScope(o: AlertOptions): DeptAreaScope | undefined {
   if (o.what !== 'stock' && o.what !== 'sales') return undefined;
   const given = [o.store !== undefined, o.region !== undefined, o.scope === 'chain'].filter(Boolean).length;
   if (given > 1) throw new UserError('Give one of: store N, region NAME, or chain.');
-  const dept = o.dept === undefined ? {} : { dept: o.dept };
-  if (o.store !== undefined) return { kind: 'store', store: o.store, ...dept };
-  if (o.region !== undefined) return { kind: 'region', region: o.region, ...dept };
-  if (o.scope === 'chain') return { kind: 'chain', ...dept };
+  if (o.store !== undefined) return withDept({ kind: 'store', store: o.store }, o.dept);
+  if (o.region !== undefined) return withDept({ kind: 'region', region: o.region }, o.dept);
+  if (o.scope === 'chain') return withDept({ kind: 'chain' }, o.dept);
   throw new UserError('Say what to watch: store N, region NAME, or chain.', { example: USAGE_EXAMPLES });
 }
 
 export function alertReach(o: AlertOptions): Scope | undefined {
-  const scope = alertScope(o);
-  return scope && accessScope(scope);
+  return alertScope(o);
 }
 
 const percentOf = (text: string | undefined, what: string): number => {
@@ -67,7 +62,7 @@ export function conditionOf(o: AlertOptions): AlertCondition {
 async function createHandler(o: AlertOptions, ctx: CommandContext): Promise<Reply> {
   const scope = alertScope(o)!;
   const condition = conditionOf(o);
-  const target = await acceptedTarget(o.to, ctx, accessScope(scope));
+  const target = await acceptedTarget(o.to, ctx, scope);
   const rule = await createRule(
     ctx.db,
     undefined,
@@ -77,7 +72,7 @@ async function createHandler(o: AlertOptions, ctx: CommandContext): Promise<Repl
   if (rule.duplicate) {
     return {
       title: `Alert exists already: ${rule.id}`,
-      summary: `${rule.target.hint} already hears when ${describeCondition(rule.kind, condition)} on ${describeStockScope(scope)}: alert ${rule.id}. Nothing new was set.`,
+      summary: `${rule.target.hint} already hears when ${describeCondition(rule.kind, condition)} on ${describeScope(scope)}: alert ${rule.id}. Nothing new was set.`,
       facts: [{ label: 'Id', value: rule.id }],
       actions: [{ label: 'Delete', command: alertLine({ what: 'delete', id: rule.id }) }, { label: 'All alerts', command: ALERTS_LINE }],
       visibility: 'channel',
@@ -86,7 +81,7 @@ async function createHandler(o: AlertOptions, ctx: CommandContext): Promise<Repl
     };
   }
   return {
-    title: `Alert set: ${describeStockScope(scope)}`,
+    title: `Alert set: ${describeScope(scope)}`,
     summary: `${rule.target.hint} will hear when ${describeCondition(rule.kind, condition)} (once when it starts, and once when it is back to normal). Checked after every import and every hour.`,
     facts: [
       { label: 'Id', value: rule.id },
@@ -105,7 +100,7 @@ async function managedRule(o: AlertOptions, ctx: CommandContext) {
   if (!o.id) throw new UserError(`Say which alert: "/alert ${o.what} alr_1a2b3c4d5e6f" (ids are in /alerts).`);
   const row = await getRuleRow(ctx.db, o.id.toLowerCase());
   if (!row || row.deleted_at) throw new UserError(`No alert ${o.id}. See /alerts.`, { code: 'NOT_FOUND' });
-  const scope = accessScope(ruleScope(row));
+  const scope = ruleScope(row);
   if (!(await ctx.access.covers('manager', scope))) throw new UserError(`Changing alert ${row.id} needs the manager role for ${describeScope(scope)}.`, { code: 'DENIED' });
   return row;
 }
@@ -118,7 +113,7 @@ export async function alertHandler(o: AlertOptions, ctx: CommandContext): Promis
   const who = principalKeys(ctx)[0] ?? ctx.platform;
   if (o.what === 'delete') {
     await deleteRule(ctx.db, row.id);
-    return brief('Alert deleted', `Alert ${row.id} (${describeStockScope(ruleScope(row))}: ${describeCondition(row.kind, row.condition)}) is deleted; nothing more will be sent for it.`, { removed: row.id });
+    return brief('Alert deleted', `Alert ${row.id} (${describeScope(ruleScope(row))}: ${describeCondition(row.kind, row.condition)}) is deleted; nothing more will be sent for it.`, { removed: row.id });
   }
   if (o.what === 'snooze') {
     const days = o.for === 'week' ? 7 : 1;
@@ -127,14 +122,14 @@ export async function alertHandler(o: AlertOptions, ctx: CommandContext): Promis
     return brief(`Alert snoozed for a ${o.for ?? 'day'}`, `${describePrincipal(who)} snoozed alert ${row.id} until ${until.toISOString().slice(0, 16).replace('T', ' ')} UTC: notices until then are recorded, not sent.`, { alert: row.id, snoozedUntil: until.toISOString() });
   }
   if (!(await acknowledgeRule(ctx.db, row.id, who))) throw new UserError(`Alert ${row.id} is not firing: there is nothing to acknowledge.`, { code: 'NOT_FIRING' });
-  return brief('Alert acknowledged', `${describePrincipal(who)} is on alert ${row.id} (${describeStockScope(ruleScope(row))}). The "resolved" notice will still come when it is back to normal.`, { alert: row.id, acknowledgedBy: who });
+  return brief('Alert acknowledged', `${describePrincipal(who)} is on alert ${row.id} (${describeScope(ruleScope(row))}). The "resolved" notice will still come when it is back to normal.`, { alert: row.id, acknowledgedBy: who });
 }
 
 export async function alertsListHandler(_o: OptionsOf<[]>, ctx: CommandContext): Promise<Reply> {
   const inChannel = (ctx.platform === 'slack' || ctx.platform === 'discord') && ctx.channel !== undefined;
   const all = await listRules(ctx.db, inChannel ? { workspace: ctx.workspace, channel: ctx.channel, createdBy: principalKeys(ctx)[0] } : {});
   const visible = [];
-  for (const r of all) if (await ctx.access.covers('viewer', accessScope(r.scope))) visible.push(r);
+  for (const r of all) if (await ctx.access.covers('viewer', r.scope)) visible.push(r);
   const where = inChannel ? 'this channel and yours' : 'all';
   return {
     title: `Alerts (${where})`,
@@ -143,7 +138,7 @@ export async function alertsListHandler(_o: OptionsOf<[]>, ctx: CommandContext):
     table: visible.length
       ? {
           columns: ['id', 'scope', 'condition', 'target', 'state', 'since', 'acknowledged_by', 'snoozed_until'],
-          rows: visible.map((r) => [r.id, describeStockScope(r.scope), describeCondition(r.kind, r.condition), r.target.hint, r.state, r.firingSince, r.acknowledgedBy ? describePrincipal(r.acknowledgedBy) : null, r.snoozedUntil]),
+          rows: visible.map((r) => [r.id, describeScope(r.scope), describeCondition(r.kind, r.condition), r.target.hint, r.state, r.firingSince, r.acknowledgedBy ? describePrincipal(r.acknowledgedBy) : null, r.snoozedUntil]),
           filename: 'alerts.csv',
         }
       : undefined,

@@ -4,8 +4,9 @@ import { addWeeks } from '../data/weeks.ts';
 import { isNoData, type ForecastResult, type Forecaster } from '../forecast/forecaster.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { coverInScope, byRisk, type DeptCover, type StockScope } from '../stock/positions.ts';
-import { describeCondition, describeStockScope, ruleScope, type AlertCondition, type AlertRuleRow } from './rules.ts';
+import { coverInScope, byRisk, type DeptCover } from '../stock/positions.ts';
+import { describeScope, scopeArea, scopeDept, type DeptAreaScope } from '../scope.ts';
+import { describeCondition, ruleScope, type AlertCondition, type AlertRuleRow } from './rules.ts';
 
 /**
  * Evaluates alert rules and moves each through its episodes. A rule opens an episode
@@ -57,15 +58,16 @@ class RunCache {
     return hit;
   }
 
-  async storesOf(scope: StockScope): Promise<number[] | 'all'> {
-    if (scope.kind === 'store') return [scope.store];
-    if (scope.kind === 'chain') return 'all';
+  async storesOf(scope: DeptAreaScope): Promise<number[] | 'all'> {
+    const area = scopeArea(scope);
+    if (area.kind === 'store') return [area.store];
+    if (area.kind === 'chain') return 'all';
     this.regions ??= this.deps.db.query<{ store_id: number; region: string }>('SELECT store_id, lower(region) AS region FROM stores WHERE region IS NOT NULL').then((rows) => {
       const map = new Map<string, number[]>();
       for (const r of rows) map.set(r.region, [...(map.get(r.region) ?? []), r.store_id]);
       return map;
     });
-    return (await this.regions).get(scope.region.toLowerCase()) ?? [];
+    return (await this.regions).get(area.region.toLowerCase()) ?? [];
   }
 
   private union?: Promise<DeptCover[]>;
@@ -117,10 +119,10 @@ class RunCache {
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
-async function evaluateStock(cache: RunCache, scope: StockScope, c: Extract<AlertCondition, { type: 'cover-below' }>): Promise<Evaluation> {
+async function evaluateStock(cache: RunCache, scope: DeptAreaScope, c: Extract<AlertCondition, { type: 'cover-below' }>): Promise<Evaluation> {
   const stores = await cache.storesOf(scope);
   const wanted = stores === 'all' ? undefined : new Set(stores);
-  const covers = (await cache.coversOf(stores)).filter((d) => (!wanted || wanted.has(d.store)) && (scope.dept === undefined || d.dept === scope.dept));
+  const covers = (await cache.coversOf(stores)).filter((d) => (!wanted || wanted.has(d.store)) && (scopeDept(scope) === undefined || d.dept === scopeDept(scope)));
   const low = covers.filter((d) => d.cover && d.cover[c.basis].weeks !== null && d.cover[c.basis].weeks! < c.weeks).sort(byRisk);
   return {
     firing: low.length > 0,
@@ -183,9 +185,9 @@ async function forecastOf(cache: RunCache, stores: number[], dept: number | unde
   return { median, lower: median - half(lo), upper: median + half(hi), model };
 }
 
-async function evaluateSales(deps: EvaluateDeps, cache: RunCache, scope: StockScope, c: Exclude<AlertCondition, { type: 'cover-below' }>): Promise<Evaluation> {
+async function evaluateSales(deps: EvaluateDeps, cache: RunCache, scope: DeptAreaScope, c: Exclude<AlertCondition, { type: 'cover-below' }>): Promise<Evaluation> {
   const stores = await cache.storesOf(scope);
-  const last = await lastWeekSales(deps.db, cache, stores, scope.dept);
+  const last = await lastWeekSales(deps.db, cache, stores, scopeDept(scope));
   if (!last) return { firing: false, detail: { note: 'no sales data in scope' } };
   if (c.type === 'drop-vs-last-year') {
     const a = await cache.salesOfWeek(addWeeks(last.week, -52));
@@ -194,7 +196,7 @@ async function evaluateSales(deps: EvaluateDeps, cache: RunCache, scope: StockSc
     const change = last.actual / before - 1;
     return { firing: change <= -c.pct / 100, detail: { week: last.week, actual: r1(last.actual), lastYear: r1(before), change: Math.round(change * 1000) / 1000 } };
   }
-  const f = await forecastOf(cache, await storeList(deps.db, stores), scope.dept, last.week);
+  const f = await forecastOf(cache, await storeList(deps.db, stores), scopeDept(scope), last.week);
   const threshold = c.pct === undefined ? f.lower : f.median * (1 - c.pct / 100);
   return {
     firing: f.model !== '' && last.actual < threshold,
@@ -206,7 +208,7 @@ export async function evaluateRule(deps: EvaluateDeps, cache: RunCache, row: Ale
   const scope = ruleScope(row);
   const c = row.condition;
   const result = c.type === 'cover-below' ? await evaluateStock(cache, scope, c) : await evaluateSales(deps, cache, scope, c);
-  return { ...result, detail: { ...result.detail, scope: describeStockScope(scope), condition: describeCondition(row.kind, c) } };
+  return { ...result, detail: { ...result.detail, scope: describeScope(scope), condition: describeCondition(row.kind, c) } };
 }
 
 /** Opens or closes the rule's episode (once across replicas) and queues its notice; returns what changed. */

@@ -3,7 +3,8 @@ import { money, percent, weekLabel } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
 import { alertLine, ALERTS_LINE } from './options.ts';
 import type { AlertRuleRow } from './rules.ts';
-import { describeCondition, describeStockScope, ruleScope } from './rules.ts';
+import { describeCondition, ruleScope } from './rules.ts';
+import { describeScope } from '../scope.ts';
 
 /**
  * The notice of an alert episode as a Reply (so every surface renders it, email included):
@@ -83,7 +84,7 @@ function salesParts(detail: Record<string, unknown>): Pick<Reply, 'facts'> & { s
 }
 
 export function noticeReply({ rule, kind, episode, detail }: NoticeInput): Reply {
-  const where = describeStockScope(ruleScope(rule));
+  const where = describeScope(ruleScope(rule));
   const what = describeCondition(rule.kind, rule.condition);
   if (kind === 'resolved') {
     return {

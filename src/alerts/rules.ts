@@ -5,8 +5,7 @@ import { AccessDenied } from '../chat/access.ts';
 import { UserError } from '../chat/errors.ts';
 import type { Database } from '../db/client.ts';
 import type { Outbound } from '../net/outbound.ts';
-import { describeScope, type Scope } from '../scope.ts';
-import type { StockScope } from '../stock/positions.ts';
+import { describeScope, scopeArea, scopeDept, withDept, type DeptAreaScope } from '../scope.ts';
 import { decryptSecret, sealTargetSecrets } from '../delivery/crypto.ts';
 import { checkScope } from '../delivery/summaries/subscriptions.ts';
 import { forgetSecrets } from '../delivery/secret-key.ts';
@@ -33,7 +32,7 @@ export type AlertTargetInput =
 export interface AlertRule {
   id: string;
   kind: 'stock' | 'sales';
-  scope: StockScope;
+  scope: DeptAreaScope;
   condition: AlertCondition;
   target: { kind: AlertTargetKind; hint: string; workspace?: string; channel?: string };
   createdBy: string | null;
@@ -79,22 +78,17 @@ export interface AlertRuleRow {
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
-export function ruleScope(r: Pick<AlertRuleRow, 'scope_kind' | 'scope_value' | 'dept_id'>): StockScope {
-  const dept = r.dept_id === null ? {} : { dept: r.dept_id };
-  if (r.scope_kind === 'store') return { kind: 'store', store: Number(r.scope_value), ...dept };
-  if (r.scope_kind === 'region') return { kind: 'region', region: r.scope_value, ...dept };
-  return { kind: 'chain', ...dept };
+/** A rule row's scope: its area (scope_kind, scope_value) narrowed to dept_id when set. */
+export function ruleScope(r: Pick<AlertRuleRow, 'scope_kind' | 'scope_value' | 'dept_id'>): DeptAreaScope {
+  const area = r.scope_kind === 'store' ? { kind: 'store' as const, store: Number(r.scope_value) } : r.scope_kind === 'region' ? { kind: 'region' as const, region: r.scope_value } : { kind: 'chain' as const };
+  return withDept(area, r.dept_id ?? undefined);
 }
 
-/** The access scope of a rule (a department of one store is that store x dept). */
-export function accessScope(scope: StockScope): Scope {
-  if (scope.kind === 'store' && scope.dept !== undefined) return { kind: 'store-dept', store: scope.store, dept: scope.dept };
-  if (scope.kind === 'store') return { kind: 'store', store: scope.store };
-  if (scope.kind === 'region') return { kind: 'region', region: scope.region };
-  return { kind: 'chain' };
+/** The row columns of a rule's scope: the inverse of ruleScope. */
+export function ruleColumns(scope: DeptAreaScope): Pick<AlertRuleRow, 'scope_kind' | 'scope_value' | 'dept_id'> {
+  const area = scopeArea(scope);
+  return { scope_kind: area.kind, scope_value: area.kind === 'store' ? String(area.store) : area.kind === 'region' ? area.region : '', dept_id: scopeDept(scope) ?? null };
 }
-
-export const describeStockScope = (scope: StockScope) => describeScope(accessScope(scope)) + (scope.dept !== undefined && scope.kind !== 'store' ? ` · Dept ${scope.dept}` : '');
 
 export function describeCondition(kind: 'stock' | 'sales', c: AlertCondition): string {
   switch (c.type) {
@@ -127,12 +121,12 @@ export function toRule(r: AlertRuleRow): AlertRule {
 }
 
 export function describeRule(r: AlertRule): string {
-  return `${r.id}: ${describeStockScope(r.scope)}: ${describeCondition(r.kind, r.condition)} -> ${r.target.kind} ${r.target.hint} (${r.state}${r.snoozedUntil && new Date(r.snoozedUntil) > new Date() ? `, snoozed until ${r.snoozedUntil}` : ''})`;
+  return `${r.id}: ${describeScope(r.scope)}: ${describeCondition(r.kind, r.condition)} -> ${r.target.kind} ${r.target.hint} (${r.state}${r.snoozedUntil && new Date(r.snoozedUntil) > new Date() ? `, snoozed until ${r.snoozedUntil}` : ''})`;
 }
 
 export interface CreateRuleInput {
   kind: 'stock' | 'sales';
-  scope: StockScope;
+  scope: DeptAreaScope;
   condition: AlertCondition;
   target: AlertTargetInput;
   createdBy?: string;
@@ -170,8 +164,10 @@ const canonical = (c: AlertCondition) => JSON.stringify(Object.fromEntries(Objec
  * What makes two rules the same: kind, scope, condition and target (a webhook by its URL). A
  * SHA-256, so the URL (a credential) is not kept in the clear beside its ciphertext.
  */
-export function ruleKey(kind: string, scope: StockScope, condition: AlertCondition, target: { target_kind: string; workspace: string | null; channel: string | null; url?: string }): string {
-  const where = [scope.kind, scope.kind === 'store' ? String(scope.store) : scope.kind === 'region' ? scope.region.toLowerCase() : '', scope.dept ?? ''];
+export function ruleKey(kind: string, scope: DeptAreaScope, condition: AlertCondition, target: { target_kind: string; workspace: string | null; channel: string | null; url?: string }): string {
+  // The row's columns, as keys were made before rules carried the one Scope: existing keys still match.
+  const c = ruleColumns(scope);
+  const where = [c.scope_kind, c.scope_kind === 'region' ? c.scope_value.toLowerCase() : c.scope_value, c.dept_id ?? ''];
   const to = [target.target_kind, target.workspace ?? '', target.target_kind === 'email' ? (target.channel ?? '').toLowerCase() : (target.channel ?? ''), target.url ?? ''];
   return createHash('sha256').update(JSON.stringify([kind, where, canonical(condition), to])).digest('hex');
 }
@@ -181,10 +177,11 @@ export function ruleKey(kind: string, scope: StockScope, condition: AlertConditi
  * first; a later duplicate of one keeps none and stays as it was), so a duplicate of an old rule
  * is found as well. Webhook rules need the key to read their URL; without it they are skipped.
  */
-async function keyOlderRules(db: Database, key: Buffer | undefined, kind: string, scope: StockScope): Promise<void> {
+async function keyOlderRules(db: Database, key: Buffer | undefined, kind: string, scope: DeptAreaScope): Promise<void> {
+  const c = ruleColumns(scope);
   const rows = await db.query<AlertRuleRow>(
     `SELECT * FROM alert_rules WHERE dedupe_key IS NULL AND deleted_at IS NULL AND kind = $1 AND scope_kind = $2 AND lower(scope_value) = lower($3) ORDER BY created_at, id`,
-    [kind, scope.kind, scope.kind === 'store' ? String(scope.store) : scope.kind === 'region' ? scope.region : ''],
+    [kind, c.scope_kind, c.scope_value],
   );
   for (const r of rows) {
     let url: string | undefined;
@@ -244,14 +241,14 @@ export async function createRule(db: Database, key: Buffer | undefined, input: C
   const { scope } = input;
   // Here, not in one caller: chat, the API and the CLI all create rules, and the evaluation of a
   // department's sales reads one store's rows.
-  if (input.kind === 'sales' && scope.dept !== undefined && (scope.kind !== 'store' || input.condition.type === 'drop-vs-last-year')) {
+  if (input.kind === 'sales' && scopeDept(scope) !== undefined && (scope.kind !== 'store-dept' || input.condition.type === 'drop-vs-last-year')) {
     throw new UserError('Sales alerts on one department are per store and against the forecast: "/alert sales store 5 dept 7 below forecast".');
   }
-  await checkScope(db, scope.kind === 'store' ? { kind: 'store', store: scope.store } : scope.kind === 'region' ? { kind: 'region', region: scope.region } : { kind: 'chain' });
+  await checkScope(db, scopeArea(scope));
   const id = `alr_${randomBytes(6).toString('hex')}`;
   const t = await targetColumns(id, input.target, key, outbound);
-  const verdict = await mayDeliver(db, input.delivery.mode, input.delivery.creator, accessScope(scope), deliveryTarget(t));
-  if (!verdict.ok) throw new AccessDenied(`No alert set: ${verdict.message}`, accessScope(scope));
+  const verdict = await mayDeliver(db, input.delivery.mode, input.delivery.creator, scope, deliveryTarget(t));
+  if (!verdict.ok) throw new AccessDenied(`No alert set: ${verdict.message}`, scope);
   const dedupe = ruleKey(input.kind, scope, input.condition, t);
   await keyOlderRules(db, key, input.kind, scope);
   const same = await liveRuleByKey(db, dedupe);
@@ -264,9 +261,9 @@ export async function createRule(db: Database, key: Buffer | undefined, input: C
     [
       id,
       input.kind,
-      scope.kind,
-      scope.kind === 'store' ? String(scope.store) : scope.kind === 'region' ? scope.region : '',
-      scope.dept ?? null,
+      ruleColumns(scope).scope_kind,
+      ruleColumns(scope).scope_value,
+      ruleColumns(scope).dept_id,
       JSON.stringify(input.condition),
       t.target_kind,
       t.target_secret,

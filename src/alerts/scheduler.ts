@@ -13,7 +13,7 @@ import { send, type Outgoing, type SendOptions, type SendResult } from '../deliv
 import { detectFormat } from '../delivery/targets.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
 import { noticeReply } from './notice.ts';
-import { accessScope, deliveryTarget, getRuleRow, pauseRule, resumeRule, ruleScope, type AlertRuleRow } from './rules.ts';
+import { deliveryTarget, getRuleRow, pauseRule, resumeRule, ruleScope, type AlertRuleRow } from './rules.ts';
 
 /**
  * Alert notices, delivered exactly once per rule x episode x kind across replicas with the
@@ -92,7 +92,7 @@ async function replyFor(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow):
     createdBy: rule.created_by,
     createdByRoles: rule.created_by_roles,
     pausedAt: rule.paused_at,
-    scope: accessScope(ruleScope(rule)),
+    scope: ruleScope(rule),
     target: deliveryTarget(rule),
     pause: (reason) => pauseRule(db, rule.id, reason),
     resume: () => resumeRule(db, rule.id),

@@ -56,6 +56,7 @@ async function unitSeries(db: Database, scope: Scope): Promise<Map<string, Serie
           : await db.query(`SELECT store_id::text AS unit, week::text AS week, sales FROM weekly_sales WHERE store_id = ANY($1::int[]) AND dept_id = $2`, [scope.stores, scope.dept]);
       break;
     case 'region':
+    case 'region-dept':
     case 'chain':
     case 'segment':
       break;

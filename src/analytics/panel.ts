@@ -26,7 +26,7 @@ export const MARKDOWN_TYPES = ['MarkDown1', 'MarkDown2', 'MarkDown3', 'MarkDown4
  * features. Reads the store-week totals (store_week_sales), never the department rows.
  */
 export async function loadPanel(db: Database, scope: Scope): Promise<PanelRow[]> {
-  if (scope.kind === 'dept' || scope.kind === 'store-dept' || (scope.kind === 'stores' && scope.dept !== undefined)) {
+  if (scope.kind === 'dept' || scope.kind === 'store-dept' || scope.kind === 'region-dept' || (scope.kind === 'stores' && scope.dept !== undefined)) {
     throw new Error(`loadPanel: store-level scopes only, got ${scope.kind}`);
   }
   const { from, where, params } = scopeSql(scope);

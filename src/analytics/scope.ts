@@ -19,6 +19,12 @@ export function scopeSql(scope: Scope, firstParam = 1): { from: string; where: s
         where: `s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower(${p(0)}))`,
         params: [scope.region],
       };
+    case 'region-dept':
+      return {
+        from: 'weekly_sales s',
+        where: `s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower(${p(0)})) AND s.dept_id = ${p(1)}`,
+        params: [scope.region, scope.dept],
+      };
     case 'segment':
       return {
         from: 'store_week_sales s',

@@ -3,10 +3,10 @@ import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { AccessDenied } from '../chat/access.ts';
 import { requireScope } from '../auth/middleware.ts';
-import type { Scope } from '../auth/tokens.ts';
+import type { TokenPermission } from '../auth/tokens.ts';
 import type { Database } from '../db/client.ts';
 import { resolveAccess, type Access, type AccessMode, type AccessSettings } from '../access/access.ts';
-import type { Scope as DataScope } from '../scope.ts';
+import type { Scope } from '../scope.ts';
 import { consoleSession, requireConsoleSignIn } from '../server/console-session.ts';
 import { sameOriginJson } from '../server/same-origin.ts';
 import { ErrorSchema } from './schemas.ts';
@@ -21,7 +21,7 @@ import { ErrorSchema } from './schemas.ts';
  *    (integrations run commands as the token, within the token's grants);
  *  - `public`: anyone; `why` says what keeps it safe (an unguessable link, no data).
  */
-export type RouteAccess = { kind: 'token'; scope: Scope } | { kind: 'console' } | { kind: 'console-or-token'; scope: Scope } | { kind: 'public'; why: string };
+export type RouteAccess = { kind: 'token'; scope: TokenPermission } | { kind: 'console' } | { kind: 'console-or-token'; scope: TokenPermission } | { kind: 'public'; why: string };
 
 /** The OpenAPI extension that carries the access of an operation (read by tests and docs). */
 export const ACCESS_EXTENSION = 'x-storecast-access';
@@ -48,7 +48,7 @@ const SIGN_IN_RESPONSE = {
  * in the chain (before body limits and validation), the access named in an extension.
  */
 function guardOf(deps: AccessDeps, access: RouteAccess): MiddlewareHandler[] {
-  const token = (scope: Scope) => requireScope(deps.db, scope) as unknown as MiddlewareHandler;
+  const token = (scope: TokenPermission) => requireScope(deps.db, scope) as unknown as MiddlewareHandler;
   const console = [sameOriginJson({ publicUrl: deps.publicUrl }), consoleSession(deps.db) as MiddlewareHandler, requireConsoleSignIn(deps.mode ?? 'restricted') as MiddlewareHandler];
   switch (access.kind) {
     case 'token':
@@ -91,7 +91,7 @@ export function tokenAccess(db: Database, settings: AccessSettings, tokenId: str
  * Of `items`, those whose data `access` may see, for list routes (alerts, subscriptions): as in
  * chat, a token learns nothing about work set up on stores it may not see.
  */
-export async function visibleTo<T>(access: Access, items: readonly T[], scopeOf: (item: T) => DataScope): Promise<T[]> {
+export async function visibleTo<T>(access: Access, items: readonly T[], scopeOf: (item: T) => Scope): Promise<T[]> {
   const out: T[] = [];
   for (const item of items) if (await access.covers('viewer', scopeOf(item))) out.push(item);
   return out;

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Database } from '../db/client.ts';
-import { hasScope, verifyToken, type ApiToken, type Scope } from './tokens.ts';
+import { hasScope, verifyToken, type ApiToken, type TokenPermission } from './tokens.ts';
 
 export type AuthVariables = { apiToken: ApiToken };
 
@@ -10,7 +10,7 @@ export type AuthVariables = { apiToken: ApiToken };
  * Missing or unknown token: 401 with WWW-Authenticate; known token without the scope: 403.
  * Refusals are thrown, so the app's one error handler gives them the one error shape.
  */
-export function requireScope(db: Database, ...scopes: Scope[]): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function requireScope(db: Database, ...scopes: TokenPermission[]): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

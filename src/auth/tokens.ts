@@ -7,12 +7,16 @@ import type { Database } from '../db/client.ts';
  * The token is a 256-bit random value, so a plain (unsalted) hash is as strong as a KDF here.
  */
 export const SCOPES = ['ingest', 'query', 'metrics', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+/**
+ * What a token may do (its "scopes" on the wire: `--scope ingest`). Not a data Scope
+ * (src/scope.ts): which stores a token sees is its grants'.
+ */
+export type TokenPermission = (typeof SCOPES)[number];
 
 export interface ApiToken {
   id: string;
   name: string;
-  scopes: Scope[];
+  scopes: TokenPermission[];
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
@@ -24,12 +28,12 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export function isScope(s: string): s is Scope {
+export function isTokenPermission(s: string): s is TokenPermission {
   return (SCOPES as readonly string[]).includes(s);
 }
 
 /** `admin` may do everything; otherwise the exact scope is needed. */
-export function hasScope(scopes: readonly string[], needed: Scope): boolean {
+export function hasScope(scopes: readonly string[], needed: TokenPermission): boolean {
   return scopes.includes('admin') || scopes.includes(needed);
 }
 
@@ -49,7 +53,7 @@ function toToken(r: Row): ApiToken {
   return {
     id: r.id,
     name: r.name,
-    scopes: r.scopes.filter(isScope),
+    scopes: r.scopes.filter(isTokenPermission),
     createdAt: iso(r.created_at)!,
     lastUsedAt: iso(r.last_used_at),
     revokedAt: iso(r.revoked_at),
@@ -59,7 +63,7 @@ function toToken(r: Row): ApiToken {
 /** Creates a token; the returned `token` is shown once and never stored. */
 export async function createToken(db: Database, input: { name: string; scopes: readonly string[] }): Promise<{ token: string; info: ApiToken }> {
   const scopes = [...new Set(input.scopes)];
-  const bad = scopes.filter((s) => !isScope(s));
+  const bad = scopes.filter((s) => !isTokenPermission(s));
   if (!scopes.length || bad.length) {
     throw new Error(`scope must be one or more of ${SCOPES.join(', ')}${bad.length ? ` (got ${bad.join(', ')})` : ''}`);
   }

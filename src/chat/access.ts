@@ -1,14 +1,8 @@
 import { roleRank, type Role } from '../access/principal.ts';
 import { describeScope, type Scope } from '../scope.ts';
-import type { Command, CommandContext, ParsedOptions } from './command.ts';
+import type { Command, CommandAccess, CommandContext, ParsedOptions } from './command.ts';
 import { UserError } from './errors.ts';
 
-/**
- * What a command does to the product: `read` answers questions about data; `manage` changes
- * what the product does for others (subscriptions, later alerts); `admin` changes who may do
- * what (grants, channel audiences).
- */
-export type CommandAccess = 'read' | 'manage' | 'admin';
 
 const ROLE_FOR: Record<CommandAccess, Role> = { read: 'viewer', manage: 'manager', admin: 'admin' };
 

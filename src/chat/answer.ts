@@ -2,7 +2,7 @@ import type { Access } from '../access/access.ts';
 import { channelAudience, type Audience } from '../access/audience.ts';
 import type { Logger } from '../logger.ts';
 import type { Scope } from '../scope.ts';
-import type { Asker, Services } from '../services.ts';
+import type { Asker, ChatServices as Services } from './dispatch.ts';
 import type { CommandInput } from './dispatch.ts';
 import { commandLine } from './parse.ts';
 import type { Reply } from './reply.ts';

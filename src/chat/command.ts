@@ -2,10 +2,17 @@ import type { Database } from '../db/client.ts';
 import type { Forecaster } from '../forecast/forecaster.ts';
 import type { Access, AccessSettings } from '../access/access.ts';
 import type { Scope } from '../scope.ts';
-import type { CommandAccess } from './access.ts';
+import type { Platform } from '../access/principal.ts';
 import type { Reply } from './reply.ts';
 
-export type Platform = 'slack' | 'discord' | 'cli' | 'web' | 'api' | 'webhook';
+export type { Platform } from '../access/principal.ts';
+
+/**
+ * What a command does to the product: `read` answers questions about data; `manage` changes
+ * what the product does for others (subscriptions, alerts); `admin` changes who may do what
+ * (grants, channel audiences). The check itself is chat/access.ts.
+ */
+export type CommandAccess = 'read' | 'manage' | 'admin';
 
 /** Who asks, from where, and the services a handler may use. Built by each adapter. */
 export interface CommandContext {

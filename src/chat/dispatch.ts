@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Command, CommandContext, ParsedOptions } from './command.ts';
 import { AccessDenied, authorizeCommand } from './access.ts';
 import { UserError } from './errors.ts';
@@ -207,4 +210,22 @@ export async function dispatch(registry: CommandRegistry, input: CommandInput, c
     log.error({ err, ref, input }, 'command failed');
     return { kind: 'internal-error', reply: internalErrorReply(ref), error: { ref } };
   }
+}
+
+/** Who asks, as an adapter knows them: the identity part of a CommandContext, and an API token's id. */
+export type Asker = Pick<CommandContext, 'platform' | 'workspace' | 'channel' | 'user' | 'roles'> & {
+  /** The API token a request came with (its grants apply). */
+  tokenId?: string;
+};
+
+/**
+ * What the chat core (chat/answer.ts, chat/plain/) calls back into. The wiring, src/services.ts,
+ * provides it: the core names the little it needs instead of importing the house above it.
+ */
+export interface ChatServices {
+  config: Config;
+  db: Database;
+  metrics: Pick<Metrics, 'errors'>;
+  registry: CommandRegistry;
+  run(input: CommandInput, asker: Asker, requestId?: string): Promise<DispatchOutcome>;
 }

@@ -7,7 +7,7 @@ import { UserError } from '../chat/errors.ts';
 import { parseTyped } from '../chat/parse.ts';
 import { outboundPolicy } from '../net/outbound.ts';
 import { createRule, deleteRule, describeRule, listRules, type AlertCondition } from '../alerts/rules.ts';
-import type { StockScope } from '../stock/positions.ts';
+import type { DeptAreaScope } from '../scope.ts';
 import { SecretKeyError } from '../delivery/crypto.ts';
 import { openSecretKey } from '../delivery/secret-key.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
@@ -36,7 +36,7 @@ const CREATE_EXAMPLE = 'storecast alerts create --kind stock --store 5 --below-w
  * The flags as /alert's options, checked by the parser and the rule building of chat (and
  * Discord): one validation, the same limits (store and dept from FIELD_RANGES, 0-26 weeks, 0-100%).
  */
-function ruleOf(o: CreateOptions): { scope: StockScope; condition: AlertCondition } {
+function ruleOf(o: CreateOptions): { scope: DeptAreaScope; condition: AlertCondition } {
   // Flags not given are undefined, which the parser leaves out.
   const raw = {
     what: o.kind,

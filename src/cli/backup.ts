@@ -1,7 +1,10 @@
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { externalLoads } from '../../charts/inline.ts';
 import { backupToFile, CREDENTIAL_TABLES, restoreFromFile, RestoreRefused, type RowCheck } from '../db/backup.ts';
-import { EXIT_USAGE, withCli } from './context.ts';
+import { dataChanged, wholeDatabaseChange } from '../data/changed.ts';
+import { createForecaster } from '../forecast/index.ts';
+import { EXIT_USAGE, printAfterEffects, withCli } from './context.ts';
 import { cliAction } from './train.ts';
 
 /**
@@ -48,13 +51,15 @@ export function register(program: Command): void {
     .action(
       cliAction(async (file: string, opts: { force?: boolean; withCredentials?: boolean }) => {
         await withCli(
-          async ({ db }) => {
+          async ({ db, config, logger }) => {
             const started = performance.now();
             try {
               const skipped: string[] = [];
               const onSkip = (name: string, rows: number, reason: string) => skipped.push(`  skipped ${name}: ${rows.toLocaleString('en-US')} rows (${reason})\n`);
               const tables = await restoreFromFile(db, file, { force: opts.force, withCredentials: opts.withCredentials, checks: RESTORE_CHECKS, onSkip });
               process.stdout.write(report('Restored', file, tables, (performance.now() - started) / 1000) + skipped.join(''));
+              // Every table was replaced: the whole database changed, as far as what follows new data knows.
+              printAfterEffects(await dataChanged({ db, forecaster: createForecaster(db, config, logger), logger }, wholeDatabaseChange('restore', `restore:${basename(file)}`)));
             } catch (err) {
               if (err instanceof RestoreRefused || (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR') {
                 process.stderr.write(`restore refused: ${(err as Error).message}\n`);

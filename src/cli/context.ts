@@ -4,6 +4,8 @@ import { recordAudit, type AuditOutcome } from '../audit/log.ts';
 import { openDatabase, SchemaBehindError, type Database } from '../db/client.ts';
 import { DataDirLockedError } from '../db/datadir.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import type { DataChangedRun } from '../data/changed.ts';
+import { ensureAggregates } from '../data/rollup.ts';
 
 export interface CliContext {
   config: Config;
@@ -78,6 +80,8 @@ export async function withCli<T>(
   const started = performance.now();
   let outcome: AuditOutcome = 'internal';
   try {
+    // Sales from before the maintained aggregates existed: built before anything reads or adds to them.
+    await ensureAggregates(db);
     const result = await fn({ config, db, logger });
     outcome = process.exitCode && process.exitCode !== 0 ? 'user-error' : 'ok';
     return result;
@@ -93,4 +97,12 @@ export async function withCli<T>(
     }
     await db.close();
   }
+}
+
+/** What the data-changed pipeline did that the operator should hear about. */
+export function printAfterEffects(run: DataChangedRun): void {
+  const alerts = run.alerts;
+  if (alerts?.evaluated) process.stdout.write(`${alerts.evaluated} alert rule${alerts.evaluated > 1 ? 's' : ''} evaluated, ${alerts.fired.length} started firing, ${alerts.resolved.length} resolved\n`);
+  if (alerts?.failed.length) process.stderr.write(`warning: ${alerts.failed.length} alert rule${alerts.failed.length > 1 ? 's' : ''} could not be evaluated (${alerts.failed.join(', ')}; the error is logged); their state is unchanged and the next evaluation tries again.\n`);
+  if (run.failed.length) process.stderr.write(`warning: the data is in, but ${run.failed.join(', ')} could not be brought up to date after it (the error is logged); the next import or the server catches up.\n`);
 }

@@ -8,8 +8,6 @@ import { readHeader, readRows, type Row } from './csv-reader.ts';
 import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileFormat, type RowContext } from './formats.ts';
 import { INPUT_LIMITS } from './limits.ts';
 import { CHANGED_DDL, lockAggregates, tuneBatch, refreshAggregates } from './rollup.ts';
-import { refreshSegments } from '../analytics/segments.ts';
-import { scoreForecastLog } from '../forecast/forecast-log.ts';
 
 export interface RejectedRow {
   line: number;
@@ -39,6 +37,17 @@ export interface ImportReport {
   runId?: number;
   /** The stores of the accepted rows (what an import touched: alert rules on them are evaluated). */
   stores: number[];
+  /**
+   * The store-weeks whose sales changed (their logged forecasts are scored by the "data changed"
+   * pipeline, src/data/changed.ts). Internal: API answers leave it out (publicReport).
+   */
+  changed: { weeks: string[]; stores: number[] };
+}
+
+/** The report as an API client sees it: without the internal list of changed store-weeks. */
+export function publicReport(report: ImportReport): Omit<ImportReport, 'changed'> {
+  const { changed: _changed, ...rest } = report;
+  return rest;
 }
 
 export interface ImportOptions {
@@ -97,7 +106,7 @@ function addRejection(report: ImportReport, line: number, reason: string): void 
 }
 
 function emptyReport(source: string, format: FileFormat, dryRun: boolean): ImportReport {
-  return { source, format: format.name, dryRun, rowsRead: 0, accepted: 0, inserted: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], durationMs: 0, stores: [] };
+  return { source, format: format.name, dryRun, rowsRead: 0, accepted: 0, inserted: 0, updated: 0, unchanged: 0, rejectedCount: 0, rejected: [], durationMs: 0, stores: [], changed: { weeks: [], stores: [] } };
 }
 
 /**
@@ -177,10 +186,8 @@ async function load(
   }
   report.durationMs = Math.round(performance.now() - started);
   report.stores = [...stores].sort((a, b) => a - b);
+  report.changed = { weeks: [...changedWeeks].sort(), stores: [...changedStores].sort((a, b) => a - b) };
   await finishRun(db, report);
-  // New actuals score the forecasts logged for their weeks (live accuracy, /model). After the run
-  // is recorded: the rows are committed whatever the scoring does, and the next import scores again.
-  if (!dryRun && changedWeeks.size > 0) await scoreForecastLog(db, { weeks: [...changedWeeks], stores: [...changedStores] });
   return report;
 }
 
@@ -243,8 +250,6 @@ export async function importFiles(db: Database, paths: string[], options: Import
   sniffed.sort((a, b) => a.format.loadOrder - b.format.loadOrder);
   const reports: ImportReport[] = [];
   for (const file of sniffed) reports.push(await importFile(db, file.path, options));
-  // Once per import command, in the importing process: the first /segments after it stays fast.
-  if (!options.dryRun) await refreshSegments(db);
   return reports;
 }
 

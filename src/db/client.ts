@@ -13,7 +13,6 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
 import { lockDataDir, prepareDataDir, tightenFiles } from './datadir.ts';
 import type { Config } from '../config.ts';
-import { ensureAggregates } from '../data/rollup.ts';
 import { DatabaseHealth, LATE, ProbeTimeoutError, withinDeadline, type PoolUsage } from './health.ts';
 
 export type Orm = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -283,6 +282,8 @@ async function awaitSchema(db: Database, wait: SchemaWait | undefined): Promise<
 /**
  * Opens the configured database, migrated (STORECAST_MIGRATE, the default) or checked to be at
  * this release's schema: refused at once, or awaited when `options.waitForSchema` is given.
+ * Nothing about the data: its opener builds missing aggregates (data/rollup.ts ensureAggregates,
+ * in startServer and withCli), so this layer knows nothing above it.
  */
 export async function openDatabase(config: Pick<Config, 'database'> & Partial<Pick<Config, 'migrateOnStart'>>, options: { waitForSchema?: SchemaWait } = {}): Promise<Database> {
   const db =
@@ -292,8 +293,6 @@ export async function openDatabase(config: Pick<Config, 'database'> & Partial<Pi
   try {
     if (config.migrateOnStart === false) await awaitSchema(db, options.waitForSchema);
     else await migrate(db, config.database.kind === 'postgres' ? config.database.url : undefined);
-    // Sales from before the maintained aggregates existed: built before anything reads or adds to them.
-    await ensureAggregates(db);
   } catch (err) {
     await db.close(); // and so release the data directory's lock
     throw err;

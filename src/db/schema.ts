@@ -156,7 +156,7 @@ export const importRuns = pgTable('import_runs', {
   error: text('error'),
 });
 
-// ---- Webhooks: API tokens, subscriptions, deliveries (src/webhooks/, src/auth/) ----
+// ---- Webhooks: API tokens, subscriptions, deliveries (src/delivery/, src/auth/) ----
 // (Imported here, not at the top, so this section stays an append-only block.)
 import { customType, uniqueIndex } from 'drizzle-orm/pg-core';
 

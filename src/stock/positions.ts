@@ -1,11 +1,10 @@
 import type { Database } from '../db/client.ts';
 import type { Forecaster } from '../forecast/forecaster.ts';
-import type { AreaScope } from '../scope.ts';
+import { scopeArea, scopeDept, type DeptAreaScope } from '../scope.ts';
 import { coverOf, type Cover, type Demand, type StockPosition } from './cover.ts';
 import { demandFor, seriesKey } from './demand.ts';
 
 /** What stock questions and stock alerts are about: a store, a region or the chain, maybe one department. */
-export type StockScope = AreaScope & { dept?: number };
 
 export interface DeptCover {
   store: number;
@@ -29,13 +28,15 @@ interface SnapshotRow {
 const num = (v: number | string | null) => (v === null ? null : Number(v));
 
 /** The latest snapshot of each store x department in scope. */
-export async function latestSnapshots(db: Database, scope: StockScope | { kind: 'stores'; stores: readonly number[]; dept?: number }): Promise<SnapshotRow[]> {
+export async function latestSnapshots(db: Database, scope: DeptAreaScope | { kind: 'stores'; stores: readonly number[]; dept?: number }): Promise<SnapshotRow[]> {
   const params: unknown[] = [];
   const where: string[] = [];
-  if (scope.kind === 'stores') where.push(`s.store_id = ANY($${params.push(scope.stores)}::int[])`);
-  if (scope.kind === 'store') where.push(`s.store_id = $${params.push(scope.store)}`);
-  if (scope.kind === 'region') where.push(`s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower($${params.push(scope.region)}))`);
-  if (scope.dept !== undefined) where.push(`s.dept_id = $${params.push(scope.dept)}`);
+  const area = scope.kind === 'stores' ? scope : scopeArea(scope);
+  if (area.kind === 'stores') where.push(`s.store_id = ANY($${params.push(area.stores)}::int[])`);
+  if (area.kind === 'store') where.push(`s.store_id = $${params.push(area.store)}`);
+  if (area.kind === 'region') where.push(`s.store_id IN (SELECT store_id FROM stores WHERE lower(region) = lower($${params.push(area.region)}))`);
+  const dept = scope.kind === 'stores' ? scope.dept : scopeDept(scope);
+  if (dept !== undefined) where.push(`s.dept_id = $${params.push(dept)}`);
   // One JSON value rather than thousands of rows: PGlite converts each field of each row on its
   // own, and a chain-wide read (3,645 series) took ~300 ms that way, ~60 ms as one text.
   const [row] = await db.query<{ j: string | null }>(
@@ -49,7 +50,7 @@ export async function latestSnapshots(db: Database, scope: StockScope | { kind: 
 }
 
 /** Cover of every department in scope with a stock snapshot, from the cached demand forecasts. */
-export async function coverInScope(db: Database, forecaster: Forecaster, scope: StockScope | { kind: 'stores'; stores: readonly number[] }): Promise<DeptCover[]> {
+export async function coverInScope(db: Database, forecaster: Forecaster, scope: DeptAreaScope | { kind: 'stores'; stores: readonly number[] }): Promise<DeptCover[]> {
   const rows = await latestSnapshots(db, scope);
   const demand = await demandFor(db, forecaster, rows.map((r) => ({ store: r.store_id, dept: r.dept_id })));
   return rows.map((r) => {

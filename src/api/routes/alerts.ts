@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { accessScope, createRule, deleteRule, listRules, type AlertCondition, type AlertTargetInput } from '../../alerts/rules.ts';
+import { createRule, deleteRule, listRules, type AlertCondition, type AlertTargetInput } from '../../alerts/rules.ts';
 import { errorResponse } from '../../server/errors.ts';
-import type { StockScope } from '../../stock/positions.ts';
+import { withDept } from '../../scope.ts';
 import { creatorOf } from '../../access/delivery.ts';
 import { refusedAs403, secured, tokenAccess, visibleTo } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
@@ -77,8 +77,7 @@ export const registerAlertRoutes: RegisterRoutes = (app, deps) => {
     const b = c.req.valid('json');
     const condition = conditionOf(b);
     if (typeof condition === 'string') return errorResponse(c, 400, condition, { code: 'invalid' });
-    const dept = b.dept === undefined ? {} : { dept: b.dept };
-    const scope: StockScope = b.store !== undefined ? { kind: 'store', store: b.store, ...dept } : b.region !== undefined ? { kind: 'region', region: b.region, ...dept } : { kind: 'chain', ...dept };
+    const scope = withDept(b.store !== undefined ? { kind: 'store', store: b.store } : b.region !== undefined ? { kind: 'region', region: b.region } : { kind: 'chain' }, b.dept);
     const target: AlertTargetInput = b.url !== undefined ? { kind: 'webhook', url: b.url } : { kind: 'email', address: b.email! };
     const token = c.get('apiToken')!.id;
     const delivery = { mode: services.config.access.mode, creator: creatorOf(`token:${token}`, await tokenAccess(db, services.config.access, token)) };
@@ -90,7 +89,7 @@ export const registerAlertRoutes: RegisterRoutes = (app, deps) => {
   // As /alerts in chat: only the rules on data this token may see.
   app.openapi(secured({ db }, { kind: 'token', scope: 'query' }, list), async (c) => {
     const access = await tokenAccess(db, services.config.access, c.get('apiToken')!.id);
-    return c.json({ alerts: await visibleTo(access, await listRules(db), (rule) => accessScope(rule.scope)) }, 200);
+    return c.json({ alerts: await visibleTo(access, await listRules(db), (rule) => rule.scope) }, 200);
   });
   app.openapi(secured({ db }, { kind: 'token', scope: 'admin' }, remove), async (c) => {
     const { id } = c.req.valid('param');

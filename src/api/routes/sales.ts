@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ImportFileError, type ImportReport as Report } from '../../data/import.ts';
-import { evaluateAfterImport } from '../../alerts/hooks.ts';
+import { ImportFileError, publicReport, type ImportReport as Report } from '../../data/import.ts';
+import { changeOfReports, dataChanged } from '../../data/changed.ts';
 import { errorResponse } from '../../server/errors.ts';
-import { IngestError, SALES_FORMATS, ingestCsv, ingestJson } from '../../webhooks/ingest.ts';
+import { IngestError, SALES_FORMATS, ingestCsv, ingestJson } from '../../data/ingest.ts';
 import { secured } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, holidayField, limitBody, numberField, wholeField } from '../schemas.ts';
@@ -68,12 +68,12 @@ export const registerSalesRoutes: RegisterRoutes = (app, deps) => {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     const source = `api:${c.get('apiToken')!.id}`;
     try {
-      // New sales may start or end alerts on the stores they touch (src/alerts/hooks.ts). After
-      // the answer: new sales drop the stores' demand forecasts, and recomputing a whole chain's
-      // takes seconds that the integration should not wait for.
+      // What follows new data (src/data/changed.ts: forecast scoring, demand, alert rules on the
+      // stores touched) runs after the answer: recomputing a whole chain's demand takes seconds
+      // that the integration should not wait for.
       const withAlerts = async (report: Report) => {
-        void services.track(evaluateAfterImport(services, report)).catch((err: unknown) => services.logger.error({ err }, 'alert evaluation after a sales ingest failed'));
-        return { ...report, alerts: 'evaluating' };
+        void services.track(dataChanged(services, changeOfReports('ingest', source, [report]))).catch((err: unknown) => services.logger.error({ err }, 'the steps after a sales ingest failed'));
+        return { ...publicReport(report), alerts: 'evaluating' };
       };
       if (type === 'application/json' || type.endsWith('+json')) {
         return c.json(await withAlerts(await ingestJson(db, c.req.valid('json'), source)), 200);

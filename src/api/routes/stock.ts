@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ImportFileError } from '../../data/import.ts';
-import { evaluateAfterImport } from '../../alerts/hooks.ts';
+import { ImportFileError, publicReport } from '../../data/import.ts';
+import { changeOfReports, dataChanged } from '../../data/changed.ts';
 import { errorResponse } from '../../server/errors.ts';
-import { IngestError, ingestCsv, ingestJson } from '../../webhooks/ingest.ts';
+import { IngestError, ingestCsv, ingestJson } from '../../data/ingest.ts';
 import { secured } from '../access.ts';
 import type { RegisterRoutes } from '../deps.ts';
 import { errors, limitBody, numberField, wholeField } from '../schemas.ts';
@@ -55,12 +55,10 @@ export const registerStockRoutes: RegisterRoutes = (app, deps) => {
       if (type === 'application/json' || type.endsWith('+json')) report = await ingestJson(db, c.req.valid('json'), source, 'stock');
       else if (type === 'text/csv' || type === 'application/csv' || type === 'text/plain') report = await ingestCsv(db, await c.req.text(), source, ['stock']);
       else return errorResponse(c, 415, 'Send Content-Type: application/json (rows) or text/csv (a stock file with a header row).');
-      // The rows are committed whatever happens next: a failing evaluation is logged, not a 500.
-      const alerts = await evaluateAfterImport(services, report).catch((err: unknown) => {
-        services.logger.error({ err, source }, 'alert evaluation after a stock ingest failed');
-        return 'failed' as const;
-      });
-      return c.json({ ...report, alerts: alerts && alerts !== 'failed' ? { evaluated: alerts.evaluated, fired: alerts.fired.length, resolved: alerts.resolved.length, failed: alerts.failed.length, ms: alerts.ms } : (alerts ?? null) }, 200);
+      // The rows are committed whatever happens next: a failing step is logged, not a 500.
+      const after = await dataChanged(services, changeOfReports('ingest', source, [report]));
+      const alerts = after.failed.includes('alerts') ? 'failed' : after.alerts;
+      return c.json({ ...publicReport(report), alerts: alerts && alerts !== 'failed' ? { evaluated: alerts.evaluated, fired: alerts.fired.length, resolved: alerts.resolved.length, failed: alerts.failed.length, ms: alerts.ms } : (alerts ?? null) }, 200);
     } catch (err) {
       if (err instanceof IngestError) return errorResponse(c, err.status, err.message);
       if (err instanceof ImportFileError) return errorResponse(c, 400, err.message.replace(/^[^:]*: /, ''), { code: 'bad_csv' });

@@ -1,6 +1,6 @@
 import { resolveAccess } from '../../access/access.ts';
 import type { Database } from '../../db/client.ts';
-import type { Asker, Services } from '../../services.ts';
+import type { Asker, ChatServices as Services } from '../dispatch.ts';
 import type { AskedWhere, CommandRegistry, DispatchOutcome } from '../dispatch.ts';
 import type { Reply } from '../reply.ts';
 import { usage } from '../parse.ts';

@@ -1,5 +1,5 @@
 import { forecastChart } from '../../../charts/index.ts';
-import { describeScope, type AreaScope } from '../../scope.ts';
+import { describeScope, scopeSlug, type AreaScope } from '../../scope.ts';
 import { forecastLine } from '../../../commands/follow-ups.ts';
 import { UserError } from '../../chat/errors.ts';
 import { money, percent, weekLabel } from '../../chat/format.ts';
@@ -116,7 +116,7 @@ export async function buildWeeklySummary(db: Database, forecaster: Forecaster, s
     table: {
       columns: ['week', 'forecast', 'lower_80', 'upper_80'],
       rows: forecast.map((p) => [p.week, round(p.value), round(p.lower), round(p.upper)]),
-      filename: `summary-${scope.kind === 'store' ? `store${scope.store}` : scope.kind === 'region' ? `region-${scope.region}` : 'chain'}-${week}.csv`,
+      filename: `summary-${scopeSlug(scope)}-${week}.csv`,
     },
     actions: scope.kind === 'store' ? [{ label: 'Forecast', command: forecastLine({ store: scope.store, horizon: 12 }) }] : [],
     visibility: 'channel',

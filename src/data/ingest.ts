@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from '../db/client.ts';
-import { importFile, importRows, sniffFile, type ImportReport } from '../data/import.ts';
-import { formatByName, type FormatName } from '../data/formats.ts';
+import { importFile, importRows, sniffFile, type ImportReport } from './import.ts';
+import { formatByName, type FormatName } from './formats.ts';
 
 const STOCK_HEADER = 'Store,Dept,Date,On_Hand,On_Order,On_Order_Date,Lead_Time_Weeks';
 
