@@ -178,6 +178,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           ['console session re-check', () => sessions.stop()],
           ['demo data load', () => ready.catch(() => {})],
           ['model training', async () => training?.done],
+          ['stored forecasts', () => forecaster.close()],
           ['model retraining', () => Promise.all([retrains.stop(), services.stopRetrains()])],
           ['operator endpoint', async () => operator?.close()],
           ['database', () => db.close()],

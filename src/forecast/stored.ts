@@ -1,0 +1,180 @@
+import type { Database, SqlSession } from '../db/client.ts';
+import { addWeeks } from '../data/weeks.ts';
+import type { ForecastPoint } from './forecaster.ts';
+
+/**
+ * The stored forecasts (tables forecast_runs and stored_forecasts): every series' forecast
+ * computed once per (model version, origin) by one job across replicas (precompute.ts) and
+ * read by every replica. A run is written whole before it is marked ready, so a reader sees
+ * either the previous origin or the new one, never a mix. Rows hold a series' weeks as arrays
+ * (index i: the week origin + i + 1): at 4,600 stores one origin is ~345k rows, not 18M.
+ */
+
+/** Weeks stored per series: the longest forecast any command asks for. */
+export const STORED_HORIZON = 52;
+/** A running claim whose heartbeat is older than this was abandoned (its process died). */
+export const STALE_RUN_MINUTES = 5;
+/** Advisory lock serialising claims (pg_advisory_xact_lock). */
+const RUN_LOCK = 7261004;
+
+export interface StoredRun {
+  id: number;
+  version: number;
+  origin: string;
+  dataStamp: string;
+  horizon: number;
+  finishedAt: string | null;
+}
+
+export interface StoredSeries {
+  store: number;
+  /** 0: the store's total. */
+  dept: number;
+  p10: ArrayLike<number>;
+  p50: ArrayLike<number>;
+  p90: ArrayLike<number>;
+}
+
+type RunRow = { id: number; model_version: number; origin: string; data_stamp: string; horizon: number; finished_at: string | null };
+const RUN_COLUMNS = 'id, model_version, origin::text AS origin, data_stamp, horizon, finished_at::text AS finished_at';
+const toRun = (r: RunRow): StoredRun => ({ id: Number(r.id), version: Number(r.model_version), origin: r.origin, dataStamp: r.data_stamp, horizon: Number(r.horizon), finishedAt: r.finished_at });
+
+/**
+ * What the stored forecasts must match: the last week of sales and the newest import that
+ * feeds forecasts (sales, store totals, covariates, store attributes). Stock, campaign and
+ * test-file imports do not move it, so they never start a recompute of every series.
+ */
+export async function forecastDataStamp(db: Pick<SqlSession, 'query'>): Promise<{ origin: string | undefined; stamp: string }> {
+  const [row] = await db.query<{ last: string | null; run: string | null }>(
+    `SELECT (SELECT max(week)::text FROM store_week_sales) AS last,
+            (SELECT max(id)::text FROM import_runs WHERE status = 'succeeded' AND NOT dry_run AND format IN ('train', 'walmart', 'features', 'stores')) AS run`,
+  );
+  return { origin: row?.last ?? undefined, stamp: `${row?.last ?? ''}|${row?.run ?? ''}` };
+}
+
+/** The newest ready run of a model version (any version when omitted), optionally at an origin. */
+export async function latestRun(db: Pick<SqlSession, 'query'>, options: { version?: number; origin?: string } = {}): Promise<StoredRun | undefined> {
+  const where = ["status = 'ready'"];
+  const params: unknown[] = [];
+  if (options.version !== undefined) where.push(`model_version = $${params.push(options.version)}`);
+  if (options.origin !== undefined) where.push(`origin = $${params.push(options.origin)}::date`);
+  const [row] = await db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM forecast_runs WHERE ${where.join(' AND ')} ORDER BY origin DESC, id DESC LIMIT 1`, params);
+  return row ? toRun(row) : undefined;
+}
+
+/** The run computing now (fresh heartbeat), if any. */
+export async function runningRun(db: Pick<SqlSession, 'query'>): Promise<(StoredRun & { startedAt: string }) | undefined> {
+  const [row] = await db.query<RunRow & { started_at: string }>(
+    `SELECT ${RUN_COLUMNS}, started_at::text AS started_at FROM forecast_runs
+      WHERE status = 'running' AND heartbeat_at > now() - make_interval(mins => $1) ORDER BY id DESC LIMIT 1`,
+    [STALE_RUN_MINUTES],
+  );
+  return row ? { ...toRun(row), startedAt: row.started_at } : undefined;
+}
+
+/**
+ * Claims the computation of (version, origin, stamp): a 'running' row, or undefined when that
+ * run is already ready or any run is computing (one at a time across replicas: the next claim
+ * after it finishes picks up whatever moved meanwhile). Abandoned claims are marked failed.
+ */
+export async function claimRun(db: Database, version: number, origin: string, dataStamp: string, horizon = STORED_HORIZON): Promise<number | undefined> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [RUN_LOCK]);
+    await tx.query(
+      `UPDATE forecast_runs SET status = 'failed', finished_at = now(), error = 'abandoned: its process stopped renewing the claim'
+        WHERE status = 'running' AND heartbeat_at <= now() - make_interval(mins => $1)`,
+      [STALE_RUN_MINUTES],
+    );
+    const [busy] = await tx.query<{ id: number }>(
+      `SELECT id FROM forecast_runs WHERE status = 'running' OR (status = 'ready' AND model_version = $1 AND origin = $2::date AND data_stamp = $3) LIMIT 1`,
+      [version, origin, dataStamp],
+    );
+    if (busy) return undefined;
+    const [row] = await tx.query<{ id: number }>(
+      'INSERT INTO forecast_runs (model_version, origin, data_stamp, horizon) VALUES ($1, $2::date, $3, $4) RETURNING id',
+      [version, origin, dataStamp, horizon],
+    );
+    return Number(row?.id);
+  });
+}
+
+/** Renews a claim every minute until the returned function is called. */
+export function keepRunAlive(db: Pick<SqlSession, 'query'>, id: number): () => void {
+  const timer = setInterval(() => void db.query(`UPDATE forecast_runs SET heartbeat_at = now() WHERE id = $1 AND status = 'running'`, [id]).catch(() => {}), 60_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+const arrayLiteral = (v: ArrayLike<number>) => `"{${Array.from(v, (x) => (Number.isFinite(x) ? String(x) : 'NaN')).join(',')}}"`;
+
+/** Writes a part of a run (COPY: the arrays as text, every float8 round-trips exactly). */
+export async function writeRunRows(db: Database, runId: number, rows: readonly StoredSeries[]): Promise<void> {
+  if (!rows.length) return;
+  const csv = rows.map((r) => `${runId},${r.store},${r.dept},${arrayLiteral(r.p10)},${arrayLiteral(r.p50)},${arrayLiteral(r.p90)}`).join('\n') + '\n';
+  await db.transaction((tx) => tx.copyCsv('stored_forecasts', ['run_id', 'store_id', 'dept_id', 'p10', 'p50', 'p90'], csv));
+}
+
+export async function finishRun(db: Pick<SqlSession, 'query'>, id: number, outcome: { series: number; stores: number; seconds: number; peakRssMb: number } | { error: unknown }): Promise<void> {
+  if ('error' in outcome) {
+    const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+    await db.query(`UPDATE forecast_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [id, message.slice(0, 2000)]);
+    await db.query('DELETE FROM stored_forecasts WHERE run_id = $1', [id]);
+    return;
+  }
+  await db.query(`UPDATE forecast_runs SET status = 'ready', finished_at = now(), series = $2, stores = $3, seconds = $4, peak_rss_mb = $5 WHERE id = $1`, [
+    id,
+    outcome.series,
+    outcome.stores,
+    outcome.seconds,
+    outcome.peakRssMb,
+  ]);
+}
+
+/**
+ * Keeps the newest `retention` origins of ready runs (and, per origin and version, only the
+ * newest run); everything else, failed runs included, is deleted with its rows.
+ */
+export async function pruneRuns(db: Pick<SqlSession, 'query'>, retention: number): Promise<number> {
+  const doomed = await db.query<{ id: number }>(
+    `WITH ready AS (SELECT id, origin, model_version, row_number() OVER (PARTITION BY model_version, origin ORDER BY id DESC) AS k FROM forecast_runs WHERE status = 'ready'),
+          kept_origins AS (SELECT DISTINCT origin FROM forecast_runs WHERE status = 'ready' ORDER BY origin DESC LIMIT $1)
+     SELECT id FROM forecast_runs WHERE status = 'failed'
+     UNION SELECT id FROM ready WHERE k > 1 OR origin NOT IN (SELECT origin FROM kept_origins)`,
+    [retention],
+  );
+  const ids = doomed.map((r) => Number(r.id));
+  if (!ids.length) return 0;
+  await db.query('DELETE FROM stored_forecasts WHERE run_id = ANY($1::int[])', [ids]);
+  await db.query('DELETE FROM forecast_runs WHERE id = ANY($1::int[])', [ids]);
+  return ids.length;
+}
+
+type SeriesRow = { store_id: number; dept_id: number; p10: unknown; p50: unknown; p90: unknown };
+
+const numbers = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : parseArrayText(String(v)));
+/** A float8[] that came back as text ('{1.5,2}'): drivers without the array type parser. */
+function parseArrayText(text: string): number[] {
+  const inner = text.replace(/^\{|\}$/g, '');
+  return inner ? inner.split(',').map(Number) : [];
+}
+
+/** The forecast points of a stored row, `horizon` weeks after the run's origin. */
+export function pointsOf(run: Pick<StoredRun, 'origin'>, row: { p10: ArrayLike<number>; p50: ArrayLike<number>; p90: ArrayLike<number> }, horizon: number): ForecastPoint[] {
+  const points: ForecastPoint[] = [];
+  for (let h = 0; h < Math.min(horizon, row.p50.length); h++) {
+    points.push({ week: addWeeks(run.origin, h + 1), value: row.p50[h] as number, lower: row.p10[h] as number, upper: row.p90[h] as number });
+  }
+  return points;
+}
+
+/** Stored series of a run: a few stores' totals or departments (dept 0: totals; undefined: every department). */
+export async function readSeries(db: Pick<SqlSession, 'query'>, runId: number, stores: readonly number[], depts?: readonly number[]): Promise<StoredSeries[]> {
+  if (!stores.length) return [];
+  const rows = await db.query<SeriesRow>(
+    depts === undefined
+      ? 'SELECT store_id, dept_id, p10, p50, p90 FROM stored_forecasts WHERE run_id = $1 AND store_id = ANY($2::int[]) AND dept_id > 0 ORDER BY store_id, dept_id'
+      : 'SELECT store_id, dept_id, p10, p50, p90 FROM stored_forecasts WHERE run_id = $1 AND store_id = ANY($2::int[]) AND dept_id = ANY($3::int[]) ORDER BY store_id, dept_id',
+    depts === undefined ? [runId, stores] : [runId, stores, depts],
+  );
+  return rows.map((r) => ({ store: Number(r.store_id), dept: Number(r.dept_id), p10: numbers(r.p10), p50: numbers(r.p50), p90: numbers(r.p90) }));
+}
