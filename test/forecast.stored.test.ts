@@ -9,6 +9,8 @@ import { trainAndRegister } from '../src/forecast/pipeline.ts';
 import { precomputeForecasts, type PrecomputeDeps } from '../src/forecast/precompute.ts';
 import { StoredForecaster } from '../src/forecast/stored-forecaster.ts';
 import { createLogger } from '../src/logger.ts';
+import { loadConfig } from '../src/config.ts';
+import { createServices } from '../src/services.ts';
 
 /** Tiny settings: the tests check that stored answers are the computed ones, not accuracy. */
 const TINY: Partial<Hyperparameters> = { hidden: [16, 8], maxTrainRows: 8_000, maxValRows: 3_000, epochs: 3, patience: 2, valWeeks: 8, originStep: 4, svdRank: 3 };
@@ -112,4 +114,33 @@ describe.each(DB_KINDS)('stored forecasts on %s', (kind) => {
     const orphans = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM stored_forecasts WHERE run_id NOT IN (SELECT id FROM forecast_runs)');
     expect(orphans[0]!.n).toBe(0);
   }, 300_000);
+});
+
+describe.each(DB_KINDS)('while the first model trains (%s)', (kind) => {
+  let t: TestDatabase;
+
+  beforeAll(async () => {
+    t = await createTestDatabase(kind);
+    await importDemoStores(t.db, [1]);
+    // An earlier run took 6 minutes (not active: none is); the current one started 2 minutes ago.
+    await t.db.query(`INSERT INTO model_registry (status, active, created_at, finished_at) VALUES ('ready', false, now() - interval '10 minutes', now() - interval '4 minutes')`);
+    await t.db.query(`INSERT INTO model_registry (status, created_at, heartbeat_at) VALUES ('training', now() - interval '2 minutes', now())`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+
+  it('/model says a model is training, since when and about how long is left; forecasts meanwhile say which model answered', async () => {
+    const config = loadConfig({ STORECAST_DATA_DIR: 'memory://', STORECAST_RATE_LIMIT: '0', LOG_LEVEL: 'silent' });
+    const forecaster = new StoredForecaster(t.db, { refreshMs: 0 });
+    const services = createServices({ config, db: t.db, logger, forecaster });
+    const status = await services.run({ name: 'model', text: '' }, { platform: 'cli', roles: [] });
+    expect(status.kind).toBe('ok');
+    expect(status.reply.title).toBe('Model v2 is training');
+    expect(status.reply.summary).toMatch(/^No model is active yet: model v2 has been training since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(2 min\); about 4 min left\./);
+    const r = await forecaster.forecast(t.db, { store: 1 }, 4);
+    expect(r.model).toBe('seasonal-naive');
+    expect(r.note).toMatch(/model still training \(model v2 has been training since .* UTC \(2 min\); about 4 min left\) — seasonal-naive answered/);
+  });
 });
