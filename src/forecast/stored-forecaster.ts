@@ -9,7 +9,7 @@ import { ForecastWorker, precomputeForecasts, type PrecomputeDeps } from './prec
 import type { AsOfAnswer } from './precompute-worker.ts';
 import { activeVersion, MODEL_NAME } from './registry.ts';
 import { SeasonalNaiveForecaster } from './seasonal-naive.ts';
-import { forecastDataStamp, latestRun, pointsOf, readSeries, runningRun, STORED_HORIZON, type StoredRun } from './stored.ts';
+import { forecastDataStamp, latestRun, pointsOf, readDepartments, readSeries, runningRun, STORED_HORIZON, type StoredRun } from './stored.ts';
 import { describeTraining, trainingStatus, type TrainingStatus } from './training-status.ts';
 
 /**
@@ -194,14 +194,9 @@ export class StoredForecaster implements Forecaster {
     const s = await this.currentState(db);
     const run = s.run;
     if (!run || s.version === undefined) return undefined;
-    const wanted = new Set(keys.map((k) => `${k.store}/${k.dept}`));
     const out = new Map<string, ForecastResult>();
-    const stores = [...new Set(keys.map((k) => k.store))];
-    for (let i = 0; i < stores.length; i += 500) {
-      for (const row of await readSeries(db, run.id, stores.slice(i, i + 500))) {
-        const k = `${row.store}/${row.dept}`;
-        if (wanted.has(k)) out.set(k, { points: pointsOf(run, row, horizon), model: `${MODEL_NAME} v${run.version}`, version: run.version });
-      }
+    for (const row of await readDepartments(db, run.id, keys, horizon)) {
+      out.set(`${row.store}/${row.dept}`, { points: pointsOf(run, row, horizon), model: `${MODEL_NAME} v${run.version}`, version: run.version });
     }
     return out;
   }

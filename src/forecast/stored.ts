@@ -178,3 +178,26 @@ export async function readSeries(db: Pick<SqlSession, 'query'>, runId: number, s
   );
   return rows.map((r) => ({ store: Number(r.store_id), dept: Number(r.dept_id), p10: numbers(r.p10), p50: numbers(r.p50), p90: numbers(r.p90) }));
 }
+
+/**
+ * The first `weeks` weeks of many department series of a run, in one statement per part: one
+ * JSON text, not a row per series (PGlite converts every field of every row on its own, and a
+ * chain-wide stock evaluation reads ~340k series at 4,600 stores).
+ */
+export async function readDepartments(db: Pick<SqlSession, 'query'>, runId: number, keys: readonly { store: number; dept: number }[], weeks: number): Promise<StoredSeries[]> {
+  const out: StoredSeries[] = [];
+  for (let i = 0; i < keys.length; i += DEPARTMENTS_PER_READ) {
+    const part = keys.slice(i, i + DEPARTMENTS_PER_READ);
+    const [row] = await db.query<{ j: string | null }>(
+      `SELECT json_agg(json_build_array(f.store_id, f.dept_id, f.p10[1:$4], f.p50[1:$4], f.p90[1:$4]))::text AS j
+         FROM unnest($2::int[], $3::int[]) AS k(store_id, dept_id)
+         JOIN stored_forecasts f ON f.run_id = $1 AND f.store_id = k.store_id AND f.dept_id = k.dept_id`,
+      [runId, part.map((k) => k.store), part.map((k) => k.dept), weeks],
+    );
+    for (const [store, dept, p10, p50, p90] of JSON.parse(row?.j ?? '[]') as [number, number, number[], number[], number[]][]) out.push({ store, dept, p10, p50, p90 });
+  }
+  return out;
+}
+
+/** Series per read: ~8 MB of JSON text each at 26 weeks. */
+const DEPARTMENTS_PER_READ = 20_000;
