@@ -23,11 +23,19 @@ export { SeasonalNaiveForecaster, seasonalNaive } from './seasonal-naive.ts';
 export { trainAndRegister } from './pipeline.ts';
 
 /**
- * Serving replicas read forecasts from the stored forecasts table (stored-forecaster.ts) and
- * hold no sales panel; they start the precompute when the active model or the data moved.
+ * Forecasts read from the stored forecasts table (stored-forecaster.ts): no sales panel in
+ * this process. With `precompute` (a serving replica, STORECAST_FORECAST_PRECOMPUTE=on) it
+ * also starts the precompute when the active model or the data moved; a CLI command, which
+ * may exit at any moment, only reads.
  */
-export function createForecaster(db: Database, config: Pick<Config, 'tfBackend'> & { modelOps?: Pick<Config['modelOps'], 'forecastRetention'> }, logger: Logger): StoredForecaster {
-  return new StoredForecaster(db, { logger, precompute: { tfBackend: config.tfBackend, modelOps: { forecastRetention: config.modelOps?.forecastRetention ?? DEFAULT_RETENTION } } });
+export function createForecaster(
+  db: Database,
+  config: Pick<Config, 'tfBackend'> & { modelOps?: Pick<Config['modelOps'], 'forecastRetention'> },
+  logger: Logger,
+  options: { precompute?: boolean } = {},
+): StoredForecaster {
+  const precompute = options.precompute ? { tfBackend: config.tfBackend, modelOps: { forecastRetention: config.modelOps?.forecastRetention ?? DEFAULT_RETENTION } } : undefined;
+  return new StoredForecaster(db, { logger, tfBackend: config.tfBackend, precompute });
 }
 
 /** Origins kept when a caller passes no setting (STORECAST_FORECAST_RETENTION's default). */
