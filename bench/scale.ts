@@ -8,7 +8,7 @@
 // Targets on the 2-core machine at 4,600 stores: every command p95 < 1 s, /forecast store N
 // week 12 p95 < 150 ms, import >= 80k rows/s.
 // Run: npx tsx bench/scale.ts [45,450,4600] [--runs 20] [--no-train | --train quick] [--train-timeout 1800] [--keep]
-//      npx tsx bench/scale.ts --url DATABASE_URL [...]   (an existing chain: no generation, no import)
+//      npx tsx bench/scale.ts --url DATABASE_URL [--after-only] [...]   (an existing chain: no generation, no import)
 //      (TEST_DATABASE_URL names the Postgres server; each size gets a new database, dropped after
 //      unless --keep, which prints its URL for bench/replicas.ts.)
 import { spawn } from 'node:child_process';
@@ -184,7 +184,8 @@ for (const stores of existing ? [0] : sizes) {
     if (existing) console.log(`\n${n.toLocaleString('en-US')} stores (existing chain; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}); server: ${settings.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', ')}`);
     // stores.csv has no regions: give the stores the generator's, as `storecast demo --stores` does.
     await setRegions(db, generateChain(n).regions);
-    await timeCommands(url, n);
+    // --after-only: only the answers from the stored forecasts (the ones before training come from seasonal naive).
+    if (!args.includes('--after-only') || !train) await timeCommands(url, n);
     if (train) {
       await trainAndPrecompute(url, env);
       console.log('  the same answers, now from the stored forecasts:');
