@@ -48,6 +48,8 @@ interface State {
 
 /** Failed precomputes are not retried by this replica for this long (an import or activation retries at once). */
 const RETRY_AFTER_FAILURE_MS = 10 * 60_000;
+/** Data must be unchanged this long before a replica starts computing it (unless nothing is stored yet). */
+const SETTLE_MS = 20_000;
 
 export class StoredForecaster implements Forecaster {
   readonly name = MODEL_NAME;
@@ -60,6 +62,8 @@ export class StoredForecaster implements Forecaster {
   private watch: NodeJS.Timeout | undefined;
   private precomputing: Promise<unknown> | undefined;
   private failedAt = -Infinity;
+  /** The data stamp last seen and since when (performance.now()): a precompute waits for it to settle. */
+  private seen: { stamp: string; since: number } | undefined;
   private readonly logged = new Set<string>();
 
   constructor(
@@ -117,7 +121,11 @@ export class StoredForecaster implements Forecaster {
     const config = this.options.precompute;
     if (!config || this.stopping.signal.aborted || this.precomputing || s.computing || s.version === undefined || s.origin === undefined) return;
     const current = s.run?.version === s.version && s.run.dataStamp === s.stamp;
-    if (current || performance.now() - this.failedAt < RETRY_AFTER_FAILURE_MS) return;
+    if (this.seen?.stamp !== s.stamp) this.seen = { stamp: s.stamp, since: performance.now() };
+    // A chain-wide week arrives in several ingest calls: starting after the first would store a
+    // half-new week and compute again after the last.
+    const settling = s.run !== undefined && performance.now() - this.seen.since < SETTLE_MS;
+    if (current || settling || performance.now() - this.failedAt < RETRY_AFTER_FAILURE_MS) return;
     const logger = this.options.logger ?? silent;
     this.precomputing = precomputeForecasts({ db: this.db, logger, config }, { signal: this.stopping.signal })
       .then((o) => {
