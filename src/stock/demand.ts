@@ -3,12 +3,12 @@ import { isNoData, type ForecastResult, type Forecaster } from '../forecast/fore
 import { COVER_HORIZON, type Demand } from './cover.ts';
 
 /**
- * Weekly demand forecasts per store x department. The serving forecaster reads them from the
- * stored forecasts (src/forecast/stored.ts) in one query for any number of series; a
- * forecaster without stored forecasts (none computed yet, seasonal naive) keeps them in `demand_forecasts`: a chain-wide
- * stock ingest (45 stores x 81 departments) then evaluates every stock rule by reading rows,
- * not by running the forecaster 3,645 times. A store's rows are dropped when its sales change
- * (an import touched it) and recomputed after a day, so a newly activated model takes over.
+ * Weekly demand forecasts per store x department. The serving forecaster has them stored
+ * (src/forecast/stored.ts): read in one query part per 20k series, nothing computed. Without
+ * stored forecasts (none computed yet: seasonal naive answers) they are kept in
+ * `demand_forecasts`, so a chain-wide stock ingest evaluates every stock rule by reading rows,
+ * not by running the forecaster for every department; a store's rows are dropped when its sales
+ * change (an import touched it) and recomputed after a day, so a newly activated model takes over.
  */
 const MAX_AGE_MS = 24 * 3600_000;
 /** Forecasts computed at once on a cold cache (each is a query and some arithmetic). */
