@@ -125,7 +125,7 @@ export const envSchema = z.object({
   // Weeks ahead of every series logged when a model is registered, to measure its live accuracy.
   STORECAST_FORECAST_LOG_WEEKS: z.coerce.number().int().min(1).max(52).default(13),
   // Forecast origins kept in the stored forecasts table (src/forecast/stored.ts); older ones are pruned.
-  STORECAST_FORECAST_RETENTION: z.coerce.number().int().min(2).max(520).default(8),
+  STORECAST_FORECAST_RETENTION: z.coerce.number().int().min(2).max(520).default(4),
   // on: a serving replica computes the stored forecasts when they are behind (one across replicas); off: a job runner does (`storecast models precompute`).
   STORECAST_FORECAST_PRECOMPUTE: z.enum(['on', 'off']).default('on'),
   // Where retraining outcomes are posted: slack:<channel id> or discord:<channel id>.

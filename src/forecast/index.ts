@@ -39,7 +39,7 @@ export function createForecaster(
 }
 
 /** Origins kept when a caller passes no setting (STORECAST_FORECAST_RETENTION's default). */
-const DEFAULT_RETENTION = 8;
+const DEFAULT_RETENTION = 4;
 
 export interface BackgroundTraining {
   /** Resolves with the new model (undefined when none was needed or training failed). Never rejects. */
