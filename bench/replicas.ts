@@ -12,7 +12,9 @@
 // after, and a chain-wide stock snapshot of the new week with one chain-wide stock rule (the
 // evaluation's time from the stock API's answer) are printed along the way.
 // Run: npx tsx bench/replicas.ts [--url DATABASE_URL | --stores 45] [--subscriptions 100] [--rules 50]
-//      [--train-timeout 1800] [--keep]
+//      [--train-timeout 1800] [--keep] [--no-precompute]
+//   --no-precompute: the replicas run with STORECAST_FORECAST_PRECOMPUTE=off (a job runner's
+//   task), so the new week's stored forecasts are not waited for: answers stay "as of" the week before.
 //   --url: an existing chain (e.g. `bench/scale.ts 4600 --keep` prints one); else a new database
 //   on TEST_DATABASE_URL's server loaded with `storecast demo --stores N`, dropped after.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
   const env = {
     DATABASE_URL: chain.url, HOST: '127.0.0.1', STORECAST_SECRET_KEY: KEY.toString('hex'), STORECAST_DEMO: 'never', STORECAST_TRAIN_ON_START: 'true',
     STORECAST_OUTBOUND_ALLOW: '127.0.0.1', STORECAST_ALERT_EVERY_MINUTES: '1', STORECAST_ADMINS: `token:${info.id}`, STORECAST_RATE_LIMIT: '0', DATABASE_POOL_SIZE: '10',
+    STORECAST_FORECAST_PRECOMPUTE: args.includes('--no-precompute') ? 'off' : 'on',
   };
   const started = performance.now();
   const replicas = [startReplica('A', 39401, env), startReplica('B', 39402, env)];
@@ -289,8 +292,10 @@ async function main(): Promise<void> {
     const runsBefore = await maxRun(db);
     const week = await ingestPhase(db, replicas, token);
     await answersAfterIngest(replicas, token, stores, 'right after the ingest');
-    await storedPhase(db, replicas, runsBefore, week);
-    await answersAfterIngest(replicas, token, stores, 'from the new week');
+    if (!args.includes('--no-precompute')) {
+      await storedPhase(db, replicas, runsBefore, week);
+      await answersAfterIngest(replicas, token, stores, 'from the new week');
+    }
     await stockPhase(db, replicas, token, week);
     console.log(`  RSS ${(await Promise.all(replicas.map(memory))).join(', ')}`);
     const trainings = async () => (await db.query<{ version: number; status: string }>('SELECT version, status FROM model_registry WHERE version > $1 ORDER BY version', [base!.models])).map((r) => `v${r.version} ${r.status}`);
