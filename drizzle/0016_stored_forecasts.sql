@@ -19,9 +19,9 @@ CREATE TABLE "stored_forecasts" (
 	"run_id" integer NOT NULL,
 	"store_id" integer NOT NULL,
 	"dept_id" integer NOT NULL,
-	"p10" double precision[] NOT NULL,
-	"p50" double precision[] NOT NULL,
-	"p90" double precision[] NOT NULL,
+	"p10" bigint[] NOT NULL,
+	"p50" bigint[] NOT NULL,
+	"p90" bigint[] NOT NULL,
 	CONSTRAINT "stored_forecasts_run_id_store_id_dept_id_pk" PRIMARY KEY("run_id","store_id","dept_id")
 );
 --> statement-breakpoint

@@ -7,7 +7,8 @@ import type { ForecastPoint } from './forecaster.ts';
  * computed once per (model version, origin) by one job across replicas (precompute.ts) and
  * read by every replica. A run is written whole before it is marked ready, so a reader sees
  * either the previous origin or the new one, never a mix. Rows hold a series' weeks as arrays
- * (index i: the week origin + i + 1): at 4,600 stores one origin is ~345k rows, not 18M.
+ * (index i: the week origin + i + 1), in cents: at 4,600 stores one origin is ~345k rows, not
+ * 18M, and a forecast read back is the computed one to the cent.
  */
 
 /** Weeks stored per series: the longest forecast any command asks for. */
@@ -105,9 +106,10 @@ export function keepRunAlive(db: Pick<SqlSession, 'query'>, id: number): () => v
   return () => clearInterval(timer);
 }
 
-const arrayLiteral = (v: ArrayLike<number>) => `"{${Array.from(v, (x) => (Number.isFinite(x) ? String(x) : 'NaN')).join(',')}}"`;
+/** Cents as whole numbers (what every answer shows); a value that is not a number is stored as NULL. */
+const arrayLiteral = (v: ArrayLike<number>) => `"{${Array.from(v, (x) => (Number.isFinite(x) ? String(Math.round(x * 100)) : 'NULL')).join(',')}}"`;
 
-/** Writes a part of a run (COPY: the arrays as text, every float8 round-trips exactly). */
+/** Writes a part of a run (COPY, in cents). */
 export async function writeRunRows(db: Database, runId: number, rows: readonly StoredSeries[]): Promise<void> {
   if (!rows.length) return;
   const csv = rows.map((r) => `${runId},${r.store},${r.dept},${arrayLiteral(r.p10)},${arrayLiteral(r.p50)},${arrayLiteral(r.p90)}`).join('\n') + '\n';
@@ -151,20 +153,29 @@ export async function pruneRuns(db: Pick<SqlSession, 'query'>, retention: number
 
 type SeriesRow = { store_id: number; dept_id: number; p10: unknown; p50: unknown; p90: unknown };
 
-const numbers = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : parseArrayText(String(v)));
-/** A float8[] that came back as text ('{1.5,2}'): drivers without the array type parser. */
-function parseArrayText(text: string): number[] {
+const dollars = (cents: unknown): number => (cents === null || cents === 'NULL' ? NaN : Number(cents) / 100);
+const numbers = (v: unknown): number[] => (Array.isArray(v) ? v : parseArrayText(String(v))).map(dollars);
+/** A bigint[] that came back as text ('{150,2}'): drivers without the array type parser. */
+function parseArrayText(text: string): string[] {
   const inner = text.replace(/^\{|\}$/g, '');
-  return inner ? inner.split(',').map(Number) : [];
+  return inner ? inner.split(',') : [];
 }
 
 /** The forecast points of a stored row, `horizon` weeks after the run's origin. */
 export function pointsOf(run: Pick<StoredRun, 'origin'>, row: { p10: ArrayLike<number>; p50: ArrayLike<number>; p90: ArrayLike<number> }, horizon: number): ForecastPoint[] {
+  const weeks = weeksAfter(run.origin);
   const points: ForecastPoint[] = [];
   for (let h = 0; h < Math.min(horizon, row.p50.length); h++) {
-    points.push({ week: addWeeks(run.origin, h + 1), value: row.p50[h] as number, lower: row.p10[h] as number, upper: row.p90[h] as number });
+    points.push({ week: weeks[h] as string, value: row.p50[h] as number, lower: row.p10[h] as number, upper: row.p90[h] as number });
   }
   return points;
+}
+
+/** The weeks after an origin, made once: a chain's stock cover makes points for ~340k series. */
+let weeksMemo: { origin: string; weeks: string[] } | undefined;
+function weeksAfter(origin: string): string[] {
+  if (weeksMemo?.origin !== origin) weeksMemo = { origin, weeks: Array.from({ length: STORED_HORIZON }, (_, h) => addWeeks(origin, h + 1)) };
+  return weeksMemo.weeks;
 }
 
 /** Stored series of a run: a few stores' totals or departments (dept 0: totals; undefined: every department). */
@@ -194,10 +205,12 @@ export async function readDepartments(db: Pick<SqlSession, 'query'>, runId: numb
          JOIN stored_forecasts f ON f.run_id = $1 AND f.store_id = k.store_id AND f.dept_id = k.dept_id`,
       [runId, part.map((k) => k.store), part.map((k) => k.dept), weeks],
     );
-    for (const [store, dept, p10, p50, p90] of JSON.parse(row?.j ?? '[]') as [number, number, number[], number[], number[]][]) out.push({ store, dept, p10, p50, p90 });
+    for (const [store, dept, p10, p50, p90] of JSON.parse(row?.j ?? '[]') as [number, number, (number | null)[], (number | null)[], (number | null)[]][]) {
+      out.push({ store, dept, p10: p10.map(dollars), p50: p50.map(dollars), p90: p90.map(dollars) });
+    }
   }
   return out;
 }
 
-/** Series per read: ~8 MB of JSON text each at 26 weeks. */
+/** Series per read: ~10 MB of JSON text each at 26 weeks. */
 const DEPARTMENTS_PER_READ = 20_000;
