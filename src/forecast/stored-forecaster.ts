@@ -65,6 +65,8 @@ export class StoredForecaster implements Forecaster {
   /** The data stamp last seen and since when (performance.now()): a precompute waits for it to settle. */
   private seen: { stamp: string; since: number } | undefined;
   private readonly logged = new Set<string>();
+  /** Runs at past origins, looked up once per refresh: an alert round asks one per store. */
+  private readonly runsAt = new Map<string, { at: number; run: Promise<StoredRun | undefined> }>();
 
   constructor(
     private readonly db: Database,
@@ -178,7 +180,7 @@ export class StoredForecaster implements Forecaster {
     const s = await this.currentState(db);
     if (s.version === undefined) return out;
     const latest = options.origin === undefined || (s.origin !== undefined && options.origin >= s.origin);
-    const run = latest ? s.run : await latestRun(db, { version: s.version, origin: options.origin });
+    const run = latest ? s.run : await this.runAt(db, s.version, options.origin!);
     if (!run) {
       if (latest) return out;
       const answers = await this.askWorker(s, stores.map((store) => ({ store })), horizon, options.origin!);
@@ -211,7 +213,7 @@ export class StoredForecaster implements Forecaster {
 
   private async forecastAsOf(db: Database, s: State, key: SeriesKey, horizon: number, origin: string): Promise<ForecastResult> {
     if (s.version === undefined) return this.withFallback(db, key, horizon, { origin }, this.noModelNote(s));
-    const run = await latestRun(db, { version: s.version, origin });
+    const run = await this.runAt(db, s.version, origin);
     if (run) {
       const [row] = await readSeries(db, run.id, [key.store], [key.dept ?? 0]);
       if (row) return { points: pointsOf(run, row, horizon), model: `${MODEL_NAME} v${run.version}`, version: run.version };
@@ -220,6 +222,17 @@ export class StoredForecaster implements Forecaster {
     if (!answer || 'noDepartments' in answer) return this.withFallback(db, key, horizon, { origin }, FALLBACK_NOTES.noDepartments);
     if ('noData' in answer) throw new UserError(`No sales recorded for ${describeScope(seriesScope(key))} on or before ${origin}.`, { code: 'no-data' });
     return { points: answer.points, model: `${MODEL_NAME} v${s.version}`, version: s.version };
+  }
+
+  private runAt(db: Database, version: number, origin: string): Promise<StoredRun | undefined> {
+    const key = `${version}|${origin}`;
+    const hit = this.runsAt.get(key);
+    if (hit && Date.now() - hit.at < this.refreshMs) return hit.run;
+    if (this.runsAt.size > 100) this.runsAt.clear();
+    const run = latestRun(db, { version, origin });
+    this.runsAt.set(key, { at: Date.now(), run });
+    run.catch(() => this.runsAt.delete(key));
+    return run;
   }
 
   private async askWorker(s: State, keys: SeriesKey[], horizon: number, origin: string): Promise<AsOfAnswer[]> {
