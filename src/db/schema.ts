@@ -488,7 +488,7 @@ export const storedForecasts = pgTable(
     storeId: integer('store_id').notNull(),
     /** 0: the store's total. */
     deptId: integer('dept_id').notNull(),
-    /** Cents (whole numbers): what every answer shows, half the bytes of float8 and far cheaper to send as text. */
+    /** Cents (whole numbers): what every answer shows; as text a third of a float8's digits, so a chain-wide read is that much cheaper. */
     p10: bigint('p10', { mode: 'number' }).array().notNull(),
     p50: bigint('p50', { mode: 'number' }).array().notNull(),
     p90: bigint('p90', { mode: 'number' }).array().notNull(),
