@@ -93,7 +93,8 @@ function seriesByStore(panel: Panel, origin: number): Map<number, number[]> {
 }
 
 async function precompute(job: PrecomputeJob): Promise<PrecomputeDone> {
-  const { model, panel } = await modelAndPanel(job.version, `precompute:${job.origin}`, job.backend);
+  // One panel for every origin of a precompute (the newest and, on a model's first run, the week before).
+  const { model, panel } = await modelAndPanel(job.version, 'precompute', job.backend);
   const origin = gridIndex(panel, job.origin);
   if (origin < 0 || origin >= panel.weeks.length) throw new RangeError(`origin ${job.origin} is outside the data (${panel.weeks[0]} .. ${panel.weeks.at(-1)})`);
   await warmOrigin(panel, origin, { svdRank: model.hyper.svdRank });
@@ -117,7 +118,6 @@ async function precompute(job: PrecomputeJob): Promise<PrecomputeDone> {
     sampleRss();
     await ask({ type: 'rows', rows });
   }
-  cached = undefined; // a precompute worker ends here; nothing to keep
   return { series, stores: stores.length, peakRssMb: Math.round(peakRss / 1048576) };
 }
 

@@ -4,7 +4,8 @@ import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { FromWorker, PrecomputeDone, ToWorker, WorkerJob } from './precompute-worker.ts';
 import { activeVersion } from './registry.ts';
-import { claimRun, finishRun, forecastDataStamp, keepRunAlive, pruneRuns, STORED_HORIZON, writeRunRows, type StoredSeries } from './stored.ts';
+import { addWeeks } from '../data/weeks.ts';
+import { claimRun, finishRun, forecastDataStamp, keepRunAlive, latestRun, pruneRuns, STORED_HORIZON, writeRunRows, type StoredSeries } from './stored.ts';
 
 /**
  * The job that fills the stored forecasts: the active model's forecast of every series at the
@@ -33,19 +34,41 @@ export interface PrecomputeOutcome {
 }
 
 export async function precomputeForecasts(deps: PrecomputeDeps, options: { signal?: AbortSignal; storesPerBatch?: number } = {}): Promise<PrecomputeOutcome> {
-  const { db, logger } = deps;
+  const { db } = deps;
   const version = await activeVersion(db);
   if (version === undefined) return { status: 'skipped', reason: 'no active model' };
   const { origin, stamp } = await forecastDataStamp(db);
   if (origin === undefined) return { status: 'skipped', reason: 'no sales data' };
-  const runId = await claimRun(db, version, origin, stamp);
-  if (runId === undefined) return { status: 'skipped', reason: 'already stored, or another run is computing', version, origin };
-  const stopHeartbeat = keepRunAlive(db, runId);
-  const started = performance.now();
-  logger.info({ run: runId, version, origin }, `computing stored forecasts of model v${version} from ${origin}`);
+  let runId = 0;
   const worker = new ForecastWorker(db, { onRows: (rows) => writeRunRows(db, runId, rows) });
   const stop = () => worker.close();
   options.signal?.addEventListener('abort', stop, { once: true });
+  const compute = async (at: string): Promise<PrecomputeOutcome> => {
+    const claimed = await claimRun(db, version, at, stamp);
+    if (claimed === undefined) return { status: 'skipped', reason: 'already stored, or another run is computing', version, origin: at };
+    runId = claimed;
+    return computeRun(deps, worker, { runId: claimed, version, origin: at }, options);
+  };
+  try {
+    const latest = await compute(origin);
+    // Alerts and summaries compare the newest week with its forecast from the week before:
+    // a model's first run stores that origin too (the panel is loaded already), so they read it.
+    const previous = addWeeks(origin, -1);
+    if (latest.status === 'computed' && !(await latestRun(db, { version, origin: previous }))) await compute(previous);
+    return latest;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    await worker.close();
+  }
+}
+
+/** One claimed run on the worker: written, marked ready (or failed), older origins pruned. */
+async function computeRun(deps: PrecomputeDeps, worker: ForecastWorker, run: { runId: number; version: number; origin: string }, options: { signal?: AbortSignal; storesPerBatch?: number }): Promise<PrecomputeOutcome> {
+  const { db, logger } = deps;
+  const { runId, version, origin } = run;
+  const stopHeartbeat = keepRunAlive(db, runId);
+  const started = performance.now();
+  logger.info({ run: runId, version, origin }, `computing stored forecasts of model v${version} from ${origin}`);
   try {
     const done = (await worker.run({ kind: 'precompute', version, origin, horizon: STORED_HORIZON, backend: deps.config.tfBackend, storesPerBatch: options.storesPerBatch })) as PrecomputeDone;
     const seconds = (performance.now() - started) / 1000;
@@ -59,9 +82,7 @@ export async function precomputeForecasts(deps: PrecomputeDeps, options: { signa
     logger.error({ err: error, run: runId, version, origin }, 'stored forecasts not computed');
     return { status: 'failed', reason: error instanceof Error ? error.message : String(error), runId, version, origin };
   } finally {
-    options.signal?.removeEventListener('abort', stop);
     stopHeartbeat();
-    await worker.close();
   }
 }
 
