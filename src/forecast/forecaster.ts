@@ -45,7 +45,16 @@ export interface Forecaster {
    * where a forecaster stores them (stock cover over a chain); undefined when it has nothing
    * stored. Series absent from the map have no forecast (no sales history by the origin).
    */
-  forecastDepartments?(db: Database, keys: readonly { store: number; dept: number }[], horizon: number): Promise<Map<string, ForecastResult> | undefined>;
+  forecastDepartments?(db: Database, keys: readonly { store: number; dept: number }[], horizon: number): Promise<Map<string, SeriesWeeks> | undefined>;
+}
+
+/** A series' weeks as arrays (no point objects: a chain's stock cover reads ~340k series). */
+export interface SeriesWeeks {
+  /** The first forecast week. */
+  firstWeek: string;
+  p10: number[];
+  p50: number[];
+  p90: number[];
 }
 
 /**

@@ -3,7 +3,8 @@ import type { Database } from '../db/client.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { describeScope, seriesScope } from '../scope.ts';
 import { logForecasts } from './forecast-log.ts';
-import type { ForecastResult, Forecaster, SeriesKey } from './forecaster.ts';
+import type { ForecastResult, Forecaster, SeriesKey, SeriesWeeks } from './forecaster.ts';
+import { addWeeks } from '../data/weeks.ts';
 import { FALLBACK_NOTES, servedRows } from './model-forecaster.ts';
 import { ForecastWorker, precomputeForecasts, type PrecomputeDeps } from './precompute.ts';
 import type { AsOfAnswer } from './precompute-worker.ts';
@@ -200,13 +201,14 @@ export class StoredForecaster implements Forecaster {
    * Department series of many stores at the newest origin in one read (stock cover over a
    * chain): undefined when nothing is stored yet (the caller forecasts one by one).
    */
-  async forecastDepartments(db: Database, keys: readonly { store: number; dept: number }[], horizon: number): Promise<Map<string, ForecastResult> | undefined> {
+  async forecastDepartments(db: Database, keys: readonly { store: number; dept: number }[], horizon: number): Promise<Map<string, SeriesWeeks> | undefined> {
     const s = await this.currentState(db);
     const run = s.run;
     if (!run || s.version === undefined) return undefined;
-    const out = new Map<string, ForecastResult>();
+    const firstWeek = addWeeks(run.origin, 1);
+    const out = new Map<string, SeriesWeeks>();
     for (const row of await readDepartments(db, run.id, keys, horizon)) {
-      out.set(`${row.store}/${row.dept}`, { points: pointsOf(run, row, horizon), model: `${MODEL_NAME} v${run.version}`, version: run.version });
+      out.set(`${row.store}/${row.dept}`, { firstWeek, p10: row.p10 as number[], p50: row.p50 as number[], p90: row.p90 as number[] });
     }
     return out;
   }

@@ -66,7 +66,8 @@ export async function demandFor(db: Database, forecaster: Forecaster, keys: read
   // Stored forecasts (the serving forecaster): one read for every series, nothing to cache.
   const stored = forecaster.forecastDepartments ? await forecaster.forecastDepartments(db, keys, COVER_HORIZON) : undefined;
   if (stored) {
-    for (const [key, r] of stored) if (r.points.length) result.set(key, demandOf(r));
+    // Stored in cents already: nothing to round.
+    for (const [key, r] of stored) if (r.p50.length) result.set(key, r);
     return result;
   }
   const stores = [...new Set(keys.map((k) => k.store))];
