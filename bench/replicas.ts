@@ -7,8 +7,14 @@
 //      sent to both at once (a retried request): applied once, aggregates equal to a recount;
 //      then /forecast answers through both while they reload their panels;
 //   4. `/model retrain` asked of both replicas at the same moment: one retrain starts.
+// Each replica's start-to-ready time and RSS (now and peak, from /proc), the stored forecasts
+// of the new week (which replica computed them, how long), /forecast through the API before and
+// after, and a chain-wide stock snapshot of the new week with one chain-wide stock rule (the
+// evaluation's time from the stock API's answer) are printed along the way.
 // Run: npx tsx bench/replicas.ts [--url DATABASE_URL | --stores 45] [--subscriptions 100] [--rules 50]
-//      [--train-timeout 1800] [--keep]
+//      [--train-timeout 1800] [--keep] [--no-precompute] [--no-stock]
+//   --no-precompute: the replicas run with STORECAST_FORECAST_PRECOMPUTE=off (a job runner's
+//   task), so the new week's stored forecasts are not waited for: answers stay "as of" the week before.
 //   --url: an existing chain (e.g. `bench/scale.ts 4600 --keep` prints one); else a new database
 //   on TEST_DATABASE_URL's server loaded with `storecast demo --stores N`, dropped after.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +47,15 @@ interface Replica {
   port: number;
   child: ChildProcess;
   logs: Record<string, unknown>[];
+  readyS?: number;
+}
+
+/** VmRSS and VmHWM (peak) of a replica's process, MB. */
+async function memory(r: Replica): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${r.child.pid}/status`, 'utf8').catch(() => '');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+  return `${r.name} ${Math.round(kb('VmRSS') / 1024)} MB (peak ${Math.round(kb('VmHWM') / 1024)} MB)`;
 }
 
 /** Counts requests by path: summaries at /sub/N, alert notices at /rule/N. */
@@ -140,7 +155,7 @@ async function nextWeekParts(db: Database): Promise<{ week: string; parts: strin
   return { week, parts, rows: rows.length };
 }
 
-async function ingestPhase(db: Database, [a, b]: Replica[], token: string): Promise<void> {
+async function ingestPhase(db: Database, [a, b]: Replica[], token: string): Promise<string> {
   const { week, parts, rows } = await nextWeekParts(db);
   const started = performance.now();
   // Part 0 goes to both replicas at once (a load balancer's retry); the rest alternate, two at a time.
@@ -164,19 +179,56 @@ async function ingestPhase(db: Database, [a, b]: Replica[], token: string): Prom
     [week],
   );
   console.log(`    aggregates vs a recount of the week: ${check!.store_off} of ${check!.stores} store totals and ${check!.dept_off} of ${check!.depts} department totals differ`);
+  return week;
+}
+
+const maxRun = async (db: Database) => (await db.query<{ n: number }>('SELECT coalesce(max(id), 0)::int AS n FROM forecast_runs'))[0]!.n;
+
+/** The stored forecasts of the new week: computed by one replica (its log says so), how long it took. */
+async function storedPhase(db: Database, replicas: Replica[], after: number, week: string): Promise<void> {
+  const ready = async () => (await db.query<{ id: number; seconds: number; series: number; peak_rss_mb: number }>(`SELECT id, seconds, series, peak_rss_mb FROM forecast_runs WHERE id > $1 AND status = 'ready' AND origin = $2::date`, [after, week]))[0];
+  const started = performance.now();
+  if (!(await until('the stored forecasts of the new week', async () => (await ready()) !== undefined, 3600))) return;
+  const run = (await ready())!;
+  const by = replicas.filter((r) => said(r, /^stored forecasts of model/).length > 0).map((r) => r.name);
+  const [{ n } = { n: 0 }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM forecast_runs WHERE id > $1', [after]);
+  console.log(`  stored forecasts from ${week}: run #${run.id} ready ${seconds(started)} s after the ingest answered; computed by ${by.join(', ') || '?'} in ${Number(run.seconds).toFixed(0)} s (${Number(run.series).toLocaleString('en-US')} series, peak RSS ${run.peak_rss_mb} MB); runs claimed since the ingest: ${n}`);
+}
+
+/** A stock snapshot of every series of the new week and one chain-wide stock rule: the evaluation after each part, from the stock API's answer. */
+async function stockPhase(db: Database, [a, b]: Replica[], token: string, week: string): Promise<void> {
+  const rule = await createRule(db, KEY, { kind: 'stock', scope: { kind: 'chain' }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'webhook', url: 'http://127.0.0.1:9/stock' }, createdBy: 'cli' }, createOutbound({ allow: ['127.0.0.1'] }));
+  try {
+    const rows = await db.query<{ store_id: number; dept_id: number; sales: number }>('SELECT store_id, dept_id, sales FROM weekly_sales WHERE week = $1::date', [week]);
+    const started = performance.now();
+    const ms: number[] = [];
+    for (let i = 0; i < rows.length; i += 100_000) {
+      const lines = rows.slice(i, i + 100_000).map((r) => `${r.store_id},${r.dept_id},${week},${Math.max(0, Math.round(r.sales * 2.5))},0,,2`);
+      const res = await post(i % 200_000 === 0 ? a! : b!, '/api/v1/stock', token, `Store,Dept,Date,On_Hand,On_Order,On_Order_Date,Lead_Time_Weeks\n${lines.join('\n')}\n`, 'text/csv');
+      const alerts = res.body.alerts as { evaluated: number; ms: number } | null;
+      if (res.status !== 200) throw new Error(`stock ingest answered ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+      ms.push(alerts?.ms ?? NaN);
+    }
+    console.log(`  chain-wide stock snapshot of ${week}: ${rows.length.toLocaleString('en-US')} rows in ${seconds(started)} s; the chain-wide stock rule evaluated after each part in ${ms.map((m) => `${(m / 1000).toFixed(1)} s`).join(', ')}`);
+  } finally {
+    await db.query('DELETE FROM alert_notifications WHERE rule_id = $1', [rule.id]);
+    await db.query('DELETE FROM alert_rules WHERE id = $1', [rule.id]);
+  }
 }
 
 /** Answers right after an ingest, while each replica reloads its panel: they must not wait for it. */
-async function answersAfterIngest(replicas: Replica[], token: string, stores: number): Promise<void> {
+async function answersAfterIngest(replicas: Replica[], token: string, stores: number, when: string): Promise<void> {
   const ms: number[] = [];
+  let note = '';
   for (let i = 0; i < 20; i++) {
     const started = performance.now();
     const res = await post(replicas[i % 2]!, '/api/v1/commands', token, JSON.stringify({ command: `/forecast store ${1 + ((i * 7919) % stores)} week 12` }), 'application/json');
     if (res.status !== 200) throw new Error(`/forecast answered ${res.status}`);
+    note ||= String((res.body.reply as { context?: { notes?: string[] } } | undefined)?.context?.notes?.[0] ?? '');
     ms.push(performance.now() - started);
   }
   ms.sort((a, b) => a - b);
-  console.log(`  /forecast store N week 12 through the API right after the ingest (20, both replicas): p50 ${ms[10]!.toFixed(0)} ms, p95 ${ms[18]!.toFixed(0)} ms, max ${ms[19]!.toFixed(0)} ms`);
+  console.log(`  /forecast store N week 12 through the API ${when} (20, both replicas): p50 ${ms[10]!.toFixed(0)} ms, p95 ${ms[18]!.toFixed(0)} ms, max ${ms[19]!.toFixed(0)} ms${note ? ` — "${note}"` : ''}`);
 }
 
 async function retrainPhase(db: Database, replicas: Replica[], token: string, before: number): Promise<void> {
@@ -214,17 +266,40 @@ async function main(): Promise<void> {
   const env = {
     DATABASE_URL: chain.url, HOST: '127.0.0.1', STORECAST_SECRET_KEY: KEY.toString('hex'), STORECAST_DEMO: 'never', STORECAST_TRAIN_ON_START: 'true',
     STORECAST_OUTBOUND_ALLOW: '127.0.0.1', STORECAST_ALERT_EVERY_MINUTES: '1', STORECAST_ADMINS: `token:${info.id}`, STORECAST_RATE_LIMIT: '0', DATABASE_POOL_SIZE: '10',
+    STORECAST_FORECAST_PRECOMPUTE: args.includes('--no-precompute') ? 'off' : 'on',
   };
   const started = performance.now();
   const replicas = [startReplica('A', 39401, env), startReplica('B', 39402, env)];
   try {
-    await until('both replicas ready', async () => (await Promise.all(replicas.map((r) => fetch(`http://127.0.0.1:${r.port}/readyz`).then((x) => x.status === 200, () => false)))).every(Boolean), 300);
-    console.log(`  both ready in ${seconds(started)} s`);
+    await until(
+      'both replicas ready',
+      async () =>
+        (
+          await Promise.all(
+            replicas.map(async (r) => {
+              const ok = r.readyS !== undefined || (await fetch(`http://127.0.0.1:${r.port}/readyz`).then((x) => x.status === 200, () => false));
+              r.readyS ??= ok ? (performance.now() - started) / 1000 : undefined;
+              return ok;
+            }),
+          )
+        ).every(Boolean),
+      300,
+    );
+    console.log(`  both ready in ${seconds(started)} s (${replicas.map((r) => `${r.name} ${r.readyS?.toFixed(1)} s`).join(', ')}); RSS ${(await Promise.all(replicas.map(memory))).join(', ')}`);
+    await answersAfterIngest(replicas, token, stores, 'before the ingest');
     await until('every summary', () => [...receiver.hits.keys()].filter((p) => p.startsWith('/sub/')).length >= counts.subscriptions, 900);
     await until('a second round of alert evaluation', () => replicas.flatMap((r) => said(r, 'alert rules evaluated')).length >= 2, 180);
     schedulerReport(replicas, receiver.hits, counts);
-    await ingestPhase(db, replicas, token);
-    await answersAfterIngest(replicas, token, stores);
+    const runsBefore = await maxRun(db);
+    const week = await ingestPhase(db, replicas, token);
+    await answersAfterIngest(replicas, token, stores, 'right after the ingest');
+    if (!args.includes('--no-precompute')) {
+      await storedPhase(db, replicas, runsBefore, week);
+      await answersAfterIngest(replicas, token, stores, 'from the new week');
+    }
+    // Without stored forecasts (no model yet) a chain's stock cover forecasts every series one by one: --no-stock skips it.
+    if (!args.includes('--no-stock')) await stockPhase(db, replicas, token, week);
+    console.log(`  RSS ${(await Promise.all(replicas.map(memory))).join(', ')}`);
     const trainings = async () => (await db.query<{ version: number; status: string }>('SELECT version, status FROM model_registry WHERE version > $1 ORDER BY version', [base!.models])).map((r) => `v${r.version} ${r.status}`);
     if (base!.ready === 0) {
       await until('the training on start', async () => (await trainings()).some((s) => !s.endsWith('training')), Number(option('--train-timeout', '1800')));

@@ -25,6 +25,7 @@ const forecast = defineCommand({
     const points = result.points;
     const first = points[0]!;
     const lastPoint = points[points.length - 1]!;
+    const asOf = addWeeks(first.week, -1);
 
     const byWeek = new Map(series.map((p) => [p.week, p.sales]));
     const lastYear = points.map((p) => byWeek.get(addWeeks(p.week, -52)));
@@ -59,7 +60,8 @@ const forecast = defineCommand({
       chart: {
         spec: forecastChart({
           title: `${label} · ${horizon}-week sales forecast`,
-          subtitle: `Data through ${lastWeek} · model ${result.model}`,
+          // Stored forecasts still being computed for the newest week answer from the previous one: say so.
+          subtitle: `Data through ${lastWeek}${asOf < lastWeek ? ` · forecast as of ${asOf}` : ''} · model ${result.model}`,
           history: history.map((p) => ({ week: p.week, value: p.sales })),
           forecast: points,
           holidays: holidaysShown.map((h) => ({ week: h.week, name: h.name })),

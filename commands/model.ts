@@ -6,6 +6,8 @@ import type { Fact, Reply } from '../src/chat/reply.ts';
 import { liveAccuracy, type Accuracy, type LiveAccuracy } from '../src/forecast/forecast-log.ts';
 import { activeVersion, getModel, listModels, type ModelSummary } from '../src/forecast/registry.ts';
 import { recentRetrains } from '../src/forecast/retrain.ts';
+import { latestRun } from '../src/forecast/stored.ts';
+import { describeTraining, trainingStatus } from '../src/forecast/training-status.ts';
 import { describeScope } from '../src/scope.ts';
 
 /** Live WMAE this much above the backtest's, on at least this many scored weeks, is drift. */
@@ -56,15 +58,26 @@ function modelFacts(m: ModelSummary, live: LiveAccuracy, others: ModelSummary[],
 
 async function statusReply(ctx: CommandContext, version: number | undefined): Promise<Reply> {
   const reach = ctx.reach;
-  const chosen = version ?? (await activeVersion(ctx.db));
+  const [chosen, training] = await Promise.all([version ?? activeVersion(ctx.db), trainingStatus(ctx.db)]);
   if (chosen === undefined) {
-    return { title: 'No active model', summary: 'No model is active yet: forecasts come from seasonal naive. An admin can train one with /model retrain or `storecast train`.', facts: [], actions: [], visibility: 'ephemeral', context: {}, data: { model: null } };
+    if (training) {
+      return {
+        title: `Model v${training.version} is training`,
+        summary: `No model is active yet: ${describeTraining(training)}. Until it is ready, forecasts come from seasonal naive and say so.`,
+        facts: [{ label: 'Training', value: describeTraining(training) }],
+        actions: [],
+        visibility: 'ephemeral',
+        context: {},
+        data: { model: null, training },
+      };
+    }
+    return { title: 'No active model', summary: 'No model is active yet: forecasts come from seasonal naive. An admin can train one with /model retrain or `storecast train`.', facts: [], actions: [], visibility: 'ephemeral', context: {}, data: { model: null, training: null } };
   }
   const m = await getModel(ctx.db, chosen);
   if (!m) throw new UserError(`Model v${chosen} does not exist.`, { code: 'not-found' });
   const stores = reach?.kind === 'stores' ? reach.stores : undefined;
   const live = await liveAccuracy(ctx.db, chosen, { holidayWeight: Number(m.hyperparameters?.holidayWeight ?? 5), stores });
-  const [others, retrains] = await Promise.all([listModels(ctx.db), recentRetrains(ctx.db, 1)]);
+  const [others, retrains, stored] = await Promise.all([listModels(ctx.db), recentRetrains(ctx.db, 1), latestRun(ctx.db, { version: chosen })]);
   const drift = driftWarning(live, backtestOf(m));
   const where = reach ? describeScope(reach) : 'the chain';
   const label = `${m.name} v${m.version}`;
@@ -73,7 +86,12 @@ async function statusReply(ctx: CommandContext, version: number | undefined): Pr
     summary: live.overall
       ? `Live WMAE ${money(live.overall.wmae)} over ${live.overall.weeks} scored week${live.overall.weeks === 1 ? '' : 's'} in ${where}${live.overall.naive ? ` vs ${money(live.overall.naive.wmae)} for seasonal naive` : ''}.${drift ? ` ${drift}` : ''}`
       : `Model ${label} has no scored weeks yet in ${where}: its forecasts are scored as new weeks are imported.`,
-    facts: [...modelFacts(m, live, others, retrains), ...(drift ? [{ label: 'Warning', value: drift }] : [])],
+    facts: [
+      ...modelFacts(m, live, others, retrains),
+      { label: 'Stored forecasts', value: stored ? `from ${stored.origin} (computed ${stored.finishedAt?.slice(0, 16) ?? '-'} UTC)` : 'not computed yet: answers come from the previous model or seasonal naive, saying so' },
+      ...(training ? [{ label: 'Training', value: describeTraining(training) }] : []),
+      ...(drift ? [{ label: 'Warning', value: drift }] : []),
+    ],
     ...(live.byWeek.length
       ? {
           chart: {

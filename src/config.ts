@@ -123,6 +123,10 @@ export const envSchema = z.object({
   STORECAST_RETRAIN_HOLDOUT_WEEKS: z.coerce.number().int().min(1).max(13).default(8),
   // Weeks ahead of every series logged when a model is registered, to measure its live accuracy.
   STORECAST_FORECAST_LOG_WEEKS: z.coerce.number().int().min(1).max(52).default(13),
+  // Forecast origins kept in the stored forecasts table (src/forecast/stored.ts); older ones are pruned.
+  STORECAST_FORECAST_RETENTION: z.coerce.number().int().min(2).max(520).default(4),
+  // on: a serving replica computes the stored forecasts when they are behind (one across replicas); off: a job runner does (`storecast models precompute`).
+  STORECAST_FORECAST_PRECOMPUTE: z.enum(['on', 'off']).default('on'),
   // Where retraining outcomes are posted: slack:<channel id> or discord:<channel id>.
   STORECAST_ADMIN_CHANNEL: optionalString.refine((v) => v === undefined || /^(slack|discord):[A-Za-z0-9_-]+$/.test(v), 'must be slack:<channel id> or discord:<channel id>, e.g. slack:C0123ABCD'),
   // Checked before the system font directories for the DejaVu Sans files charts are drawn with.
@@ -200,6 +204,10 @@ export interface Config {
     margin: number;
     holdoutWeeks: number;
     logWeeks: number;
+    /** Forecast origins kept in stored_forecasts (at least 2: alerts and summaries read the previous one). */
+    forecastRetention: number;
+    /** Whether `storecast serve` computes the stored forecasts when they are behind. */
+    precompute: boolean;
     adminChannel: { platform: 'slack' | 'discord'; channel: string } | undefined;
   };
   /** A directory searched first for the chart fonts (charts/render.ts). */
@@ -315,6 +323,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       margin: e.STORECAST_RETRAIN_MARGIN,
       holdoutWeeks: e.STORECAST_RETRAIN_HOLDOUT_WEEKS,
       logWeeks: e.STORECAST_FORECAST_LOG_WEEKS,
+      forecastRetention: e.STORECAST_FORECAST_RETENTION,
+      precompute: e.STORECAST_FORECAST_PRECOMPUTE === 'on',
       adminChannel: e.STORECAST_ADMIN_CHANNEL
         ? { platform: e.STORECAST_ADMIN_CHANNEL.split(':')[0] as 'slack' | 'discord', channel: e.STORECAST_ADMIN_CHANNEL.slice(e.STORECAST_ADMIN_CHANNEL.indexOf(':') + 1) }
         : undefined,

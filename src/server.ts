@@ -134,7 +134,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   });
-  const forecaster = createForecaster(db, config, logger);
+  const forecaster = createForecaster(db, config, logger, { precompute: config.modelOps.precompute });
   const services = createServices({ config, db, logger, forecaster });
   // The shell's admin commands reach an embedded database through this server while it runs.
   const operator = config.database.kind === 'pglite' && !config.database.dataDir.startsWith('memory://') ? await publishOperatorEndpoint(db, config.database.dataDir, localUrl(config.host, port)) : undefined;
@@ -185,6 +185,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           ['console session re-check', () => sessions.stop()],
           ['demo data load', () => ready.catch(() => {})],
           ['model training', async () => training?.done],
+          ['stored forecasts', () => forecaster.close()],
           ['model retraining', () => Promise.all([retrains.stop(), services.stopRetrains()])],
           ['operator endpoint', async () => operator?.close()],
           ['database', () => db.close()],

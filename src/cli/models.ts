@@ -1,9 +1,14 @@
 import type { Command } from 'commander';
 import { activateModel, listModels, ModelNotFoundError, type ModelSummary } from '../forecast/registry.ts';
+import { precomputeForecasts } from '../forecast/precompute.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 import { cliAction, parsePositiveInt } from './train.ts';
 
-/** `storecast models [--json]` lists the registry; `storecast models activate V` rolls back or forward. */
+/**
+ * `storecast models [--json]` lists the registry; `storecast models activate V` rolls back or
+ * forward; `storecast models precompute` computes the stored forecasts (a job runner's task when
+ * replicas run with STORECAST_FORECAST_PRECOMPUTE=off).
+ */
 
 function fmt(v: unknown, digits = 1): string {
   return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-';
@@ -62,6 +67,22 @@ export function register(program: Command): void {
         }
         process.stdout.write(`Model v${version} is now active.\n`);
       });
+      }),
+    );
+
+  models
+    .command('precompute')
+    .description("Compute the active model's forecasts of every series at the latest week into the stored forecasts (skipped when they are current or another process computes them).")
+    .option('--json', 'print the outcome as JSON')
+    .action(
+      cliAction(async (opts: { json?: boolean }) => {
+        await withCli(async ({ db, config, logger }) => {
+          const o = await precomputeForecasts({ db, logger, config });
+          if (opts.json) return void process.stdout.write(`${JSON.stringify(o)}\n`);
+          if (o.status === 'computed') process.stdout.write(`model v${o.version}: ${o.series} series of ${o.stores} stores from ${o.origin} stored in ${o.seconds?.toFixed(1)} s (peak RSS ${o.peakRssMb} MB)\n`);
+          else process.stdout.write(`${o.status}: ${o.reason}\n`);
+          if (o.status === 'failed') process.exitCode = 1;
+        });
       }),
     );
 }

@@ -136,12 +136,28 @@ function holidayPairs(): { holidays: string[]; neighbours: string[] } {
 }
 
 /**
- * Recomputes store_holiday_weeks for the stores in `chg`: each holiday week with a total and
- * at least two neighbouring weeks, as src/analytics/holiday-impact.ts pools them.
+ * Recomputes store_holiday_weeks for the stores in `chg`, for the holiday weeks whose total or
+ * neighbours are among the changed weeks: each holiday week with a total and at least two
+ * neighbouring weeks, as src/analytics/holiday-impact.ts pools them. A new week that is
+ * neither a holiday week nor next to one changes nothing here (recomputing every holiday of
+ * the 1,375 stores of a 100k-row part took 15 s of its 20 s at 4,600 stores).
  */
 export async function refreshChangedHolidayWeeks(tx: SqlSession): Promise<void> {
-  const { holidays, neighbours } = holidayPairs();
-  await tx.exec('DELETE FROM store_holiday_weeks WHERE store_id IN (SELECT DISTINCT store_id FROM chg)');
+  const changed = new Set((await tx.query<{ week: string }>('SELECT DISTINCT week::text AS week FROM chg')).map((r) => r.week));
+  const pairs = holidayPairs();
+  const affected = new Set<string>();
+  pairs.holidays.forEach((h, i) => {
+    if (changed.has(h) || changed.has(pairs.neighbours[i] as string)) affected.add(h);
+  });
+  if (!affected.size) return;
+  const holidays: string[] = [];
+  const neighbours: string[] = [];
+  pairs.holidays.forEach((h, i) => {
+    if (!affected.has(h)) return;
+    holidays.push(h);
+    neighbours.push(pairs.neighbours[i] as string);
+  });
+  await tx.query('DELETE FROM store_holiday_weeks WHERE store_id IN (SELECT DISTINCT store_id FROM chg) AND week = ANY($1::text[]::date[])', [[...affected]]);
   await tx.query(
     `INSERT INTO store_holiday_weeks (store_id, week, holiday_sales, baseline_sales, baseline_weeks)
      SELECT h.store_id, h.week, h.sales, avg(n.sales), count(*)

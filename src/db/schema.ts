@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   date,
@@ -447,6 +448,52 @@ export const demandForecasts = pgTable(
     computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.storeId, t.deptId] })],
+);
+
+/**
+ * Forecasts computed once per (model version, origin) and read by every replica (src/forecast/
+ * stored.ts): one run row per computation, claimed like training (one running across replicas),
+ * and its rows, one per series (a store's department, or dept 0: the store's total) holding the
+ * weeks after the origin as arrays (index i = origin + i + 1 weeks). Regions and the chain are
+ * summed from the store totals when read.
+ */
+export const forecastRuns = pgTable(
+  'forecast_runs',
+  {
+    id: integer('id').primaryKey().generatedByDefaultAsIdentity(),
+    modelVersion: integer('model_version').notNull(),
+    /** The last week of data the forecasts start after. */
+    origin: date('origin', { mode: 'string' }).notNull(),
+    /** The sales data the run read (a re-import of the same weeks computes a new run). */
+    dataStamp: text('data_stamp').notNull(),
+    horizon: smallint('horizon').notNull(),
+    status: text('status', { enum: ['running', 'ready', 'failed'] }).notNull().default('running'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Renewed every minute while running: a claim without one for minutes was abandoned. */
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    series: integer('series'),
+    stores: integer('stores'),
+    seconds: doublePrecision('seconds'),
+    peakRssMb: integer('peak_rss_mb'),
+    error: text('error'),
+  },
+  (t) => [index('forecast_runs_version_idx').on(t.modelVersion, t.status, t.origin)],
+);
+
+export const storedForecasts = pgTable(
+  'stored_forecasts',
+  {
+    runId: integer('run_id').notNull(),
+    storeId: integer('store_id').notNull(),
+    /** 0: the store's total. */
+    deptId: integer('dept_id').notNull(),
+    /** Cents (whole numbers): what every answer shows; as text a third of a float8's digits, so a chain-wide read is that much cheaper. */
+    p10: bigint('p10', { mode: 'number' }).array().notNull(),
+    p50: bigint('p50', { mode: 'number' }).array().notNull(),
+    p90: bigint('p90', { mode: 'number' }).array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.storeId, t.deptId] })],
 );
 
 /**

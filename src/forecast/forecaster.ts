@@ -40,6 +40,21 @@ export interface Forecaster {
    * per store. May leave stores out; the caller asks `forecast` for those.
    */
   forecastStores?(db: Database, stores: readonly number[], horizon: number, options?: { origin?: string }): Promise<Map<number, ForecastResult>>;
+  /**
+   * Department series of many stores at the newest origin in one read, keyed `store/dept`,
+   * where a forecaster stores them (stock cover over a chain); undefined when it has nothing
+   * stored. Series absent from the map have no forecast (no sales history by the origin).
+   */
+  forecastDepartments?(db: Database, keys: readonly { store: number; dept: number }[], horizon: number): Promise<Map<string, SeriesWeeks> | undefined>;
+}
+
+/** A series' weeks as arrays (no point objects: a chain's stock cover reads ~340k series). */
+export interface SeriesWeeks {
+  /** The first forecast week. */
+  firstWeek: string;
+  p10: number[];
+  p50: number[];
+  p90: number[];
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Hyperparameters } from './model.ts';
-import { ModelForecaster } from './model-forecaster.ts';
+import { StoredForecaster } from './stored-forecaster.ts';
 import { trainAndRegister, type TrainRunResult } from './pipeline.ts';
 
 /**
@@ -17,13 +17,29 @@ import { trainAndRegister, type TrainRunResult } from './pipeline.ts';
 
 export type { Forecaster, ForecastPoint, ForecastResult, SeriesKey } from './forecaster.ts';
 export { ModelForecaster, FALLBACK_NOTES } from './model-forecaster.ts';
+export { StoredForecaster } from './stored-forecaster.ts';
+export { precomputeForecasts, type PrecomputeDeps, type PrecomputeOutcome } from './precompute.ts';
 export { SeasonalNaiveForecaster, seasonalNaive } from './seasonal-naive.ts';
 export { trainAndRegister } from './pipeline.ts';
 
-export function createForecaster(db: Database, config: Pick<Config, 'tfBackend'>, logger: Logger): ModelForecaster {
-  void db; // the database is passed per forecast call (Forecaster contract); kept for symmetry
-  return new ModelForecaster({ logger, tfBackend: config.tfBackend });
+/**
+ * Forecasts read from the stored forecasts table (stored-forecaster.ts): no sales panel in
+ * this process. With `precompute` (a serving replica, STORECAST_FORECAST_PRECOMPUTE=on) it
+ * also starts the precompute when the active model or the data moved; a CLI command, which
+ * may exit at any moment, only reads.
+ */
+export function createForecaster(
+  db: Database,
+  config: Pick<Config, 'tfBackend'> & { modelOps?: Pick<Config['modelOps'], 'forecastRetention'> },
+  logger: Logger,
+  options: { precompute?: boolean } = {},
+): StoredForecaster {
+  const precompute = options.precompute ? { tfBackend: config.tfBackend, modelOps: { forecastRetention: config.modelOps?.forecastRetention ?? DEFAULT_RETENTION } } : undefined;
+  return new StoredForecaster(db, { logger, tfBackend: config.tfBackend, precompute });
 }
+
+/** Origins kept when a caller passes no setting (STORECAST_FORECAST_RETENTION's default). */
+const DEFAULT_RETENTION = 4;
 
 export interface BackgroundTraining {
   /** Resolves with the new model (undefined when none was needed or training failed). Never rejects. */
@@ -41,7 +57,7 @@ export function startBackgroundTraining(
   db: Database,
   config: Pick<Config, 'tfBackend'>,
   logger: Logger,
-  options: { forecaster?: ModelForecaster; quick?: boolean; delayMs?: number; hyper?: Partial<Hyperparameters> } = {},
+  options: { forecaster?: { invalidate(): void }; quick?: boolean; delayMs?: number; hyper?: Partial<Hyperparameters> } = {},
 ): BackgroundTraining {
   const controller = new AbortController();
   const done = (async () => {

@@ -302,7 +302,7 @@ export class ModelForecaster implements Forecaster {
  * (store-wide shocks), so the half-width lies between independent (root of sum of squares)
  * and fully correlated (sum); take the midpoint.
  */
-function seriesTotal(fc: readonly SeriesForecast[], horizon: number): ForecastPoint[] {
+export function seriesTotal(fc: readonly SeriesForecast[], horizon: number): ForecastPoint[] {
   const points: ForecastPoint[] = [];
   for (let h = 0; h < horizon; h++) {
     let value = 0;
@@ -331,7 +331,7 @@ function seriesTotal(fc: readonly SeriesForecast[], horizon: number): ForecastPo
 const STORES_PER_BATCH = 100;
 
 /** The forecast-log rows of one answer: origin is the week before its first point. */
-function servedRows(key: SeriesKey, result: ForecastResult) {
+export function servedRows(key: SeriesKey, result: ForecastResult) {
   const first = result.points[0];
   if (!first) return [];
   const origin = addWeeks(first.week, -1);

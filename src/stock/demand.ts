@@ -1,12 +1,14 @@
 import type { Database } from '../db/client.ts';
-import { isNoData, type Forecaster } from '../forecast/forecaster.ts';
+import { isNoData, type ForecastResult, type Forecaster } from '../forecast/forecaster.ts';
 import { COVER_HORIZON, type Demand } from './cover.ts';
 
 /**
- * Weekly demand forecasts per store x department, kept in `demand_forecasts`: a chain-wide
- * stock ingest (45 stores x 81 departments) then evaluates every stock rule by reading rows,
- * not by running the forecaster 3,645 times. A store's rows are dropped when its sales change
- * (an import touched it) and recomputed after a day, so a newly activated model takes over.
+ * Weekly demand forecasts per store x department. The serving forecaster has them stored
+ * (src/forecast/stored.ts): read in one query part per 20k series, nothing computed. Without
+ * stored forecasts (none computed yet: seasonal naive answers) they are kept in
+ * `demand_forecasts`, so a chain-wide stock ingest evaluates every stock rule by reading rows,
+ * not by running the forecaster for every department; a store's rows are dropped when its sales
+ * change (an import touched it) and recomputed after a day, so a newly activated model takes over.
  */
 const MAX_AGE_MS = 24 * 3600_000;
 /** Forecasts computed at once on a cold cache (each is a query and some arithmetic). */
@@ -35,13 +37,7 @@ async function forecastMissing(db: Database, forecaster: Forecaster, keys: { sto
       const key = keys[next++]!;
       try {
         const r = await forecaster.forecast(db, key, COVER_HORIZON);
-        out.demand.set(seriesKey(key.store, key.dept), {
-          firstWeek: r.points[0]!.week,
-          p10: r.points.map((p) => round(p.lower)),
-          p50: r.points.map((p) => round(p.value)),
-          p90: r.points.map((p) => round(p.upper)),
-          model: r.model,
-        });
+        out.demand.set(seriesKey(key.store, key.dept), { ...demandOf(r), model: r.model });
       } catch (err) {
         // A department with stock but no sales history has no forecast: its cover is unknown.
         // Any other error (a lost connection, a broken model) says nothing about the sales.
@@ -56,10 +52,24 @@ async function forecastMissing(db: Database, forecaster: Forecaster, keys: { sto
 
 const round = (v: number) => Math.round(v * 100) / 100;
 
+const demandOf = (r: ForecastResult): Demand => ({
+  firstWeek: r.points[0]!.week,
+  p10: r.points.map((p) => round(p.lower)),
+  p50: r.points.map((p) => round(p.value)),
+  p90: r.points.map((p) => round(p.upper)),
+});
+
 /** The demand of each series asked for (missing: no sales to forecast from). */
 export async function demandFor(db: Database, forecaster: Forecaster, keys: readonly { store: number; dept: number }[], now = new Date()): Promise<Map<string, Demand>> {
   const result = new Map<string, Demand>();
   if (!keys.length) return result;
+  // Stored forecasts (the serving forecaster): one read for every series, nothing to cache.
+  const stored = forecaster.forecastDepartments ? await forecaster.forecastDepartments(db, keys, COVER_HORIZON) : undefined;
+  if (stored) {
+    // Stored in cents already: nothing to round.
+    for (const [key, r] of stored) if (r.p50.length) result.set(key, r);
+    return result;
+  }
   const stores = [...new Set(keys.map((k) => k.store))];
   // One JSON value, not one row per series (see latestSnapshots: PGlite's per-field cost).
   const [row] = await db.query<{ j: string | null }>(
