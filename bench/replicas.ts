@@ -197,7 +197,7 @@ async function storedPhase(db: Database, replicas: Replica[], after: number, wee
 
 /** A stock snapshot of every series of the new week and one chain-wide stock rule: the evaluation after each part, from the stock API's answer. */
 async function stockPhase(db: Database, [a, b]: Replica[], token: string, week: string): Promise<void> {
-  const rule = await createRule(db, KEY, { kind: 'stock', scope: { kind: 'chain' }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'webhook', url: 'http://127.0.0.1:9/stock' }, createdBy: 'cli' }, createOutbound({ allow: ['127.0.0.1'] }));
+  const rule = await createRule(db, KEY, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'chain' }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'webhook', url: 'http://127.0.0.1:9/stock' }, createdBy: 'cli' }, createOutbound({ allow: ['127.0.0.1'] }));
   try {
     const rows = await db.query<{ store_id: number; dept_id: number; sales: number }>('SELECT store_id, dept_id, sales FROM weekly_sales WHERE week = $1::date', [week]);
     const started = performance.now();

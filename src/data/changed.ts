@@ -101,6 +101,10 @@ export const DATA_CHANGED_STEPS: readonly ChangeStep[] = [
   },
   {
     // Readers cache by the newest succeeded import run (analytics/memo.ts, forecast/dataset.ts).
+    // The stored forecasts follow this stamp too: every replica's StoredForecaster sees it move and,
+    // once it has held 20 s (a chain-wide week arrives in several ingest calls), one replica claims
+    // the precompute for the new origin (forecast/precompute.ts). It is not a step here because it
+    // takes minutes and belongs to a serving replica or a job runner, never to an import command.
     name: 'stamp',
     run: async ({ db }, change) => {
       if (change.recorded) return { stamped: false };
