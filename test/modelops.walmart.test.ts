@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
+import { changeOfReports, dataChanged } from '../src/data/changed.ts';
 import { importFiles, importRows } from '../src/data/import.ts';
 import { backupToFile, restoreFromFile, tableChecksums } from '../src/db/backup.ts';
 import type { Database } from '../src/db/client.ts';
@@ -100,7 +101,9 @@ describe.skipIf(!present)('model operations on the real Walmart data', () => {
       const weeks = [...new Set(held.map((r) => r.week as string))].sort();
       const cut = weeks[HELD_WEEKS / 2 - 1]!;
       const rows = held.filter((r) => (step === 1 ? (r.week as string) <= cut : (r.week as string) > cut));
-      await importRows(db, 'train', rows, { source: `test:held-back-${step}` });
+      const report = await importRows(db, 'train', rows, { source: `test:held-back-${step}` });
+      // As the ingest API does: the data-changed pipeline scores the logged forecasts.
+      await dataChanged(services, changeOfReports('ingest', `test:held-back-${step}`, [report]));
       const reply = await modelStatus();
       const live = (reply.data as { live: LiveAccuracy }).live;
       const version = (await activeVersion(db))!;
