@@ -48,6 +48,11 @@ export interface PlatformPoster {
   update(message: PostedMessage, reply: Reply): Promise<SendResult>;
   /** Posts `reply` in the posted message's thread (`direct`: a DM, where Discord has no threads). */
   threadReply(message: PostedMessage, reply: Reply, options?: { direct?: boolean }): Promise<SendResult>;
+  /**
+   * The members of a Discord server with their role ids (Discord only: a role grant's people).
+   * Needs the privileged Server Members intent; without it the answer is a permanent failure.
+   */
+  members?(guild: string): Promise<{ user: string; roles: string[] }[] | (SendResult & { ok: false })>;
   /** The channel of a direct message with a user, opened (or found). */
   openDm(user: string): Promise<{ channel: string } | SendResult>;
   /** The body of the platform's incoming webhook: no buttons (a click would reach no app). */

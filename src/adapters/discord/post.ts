@@ -22,10 +22,13 @@ function failure(what: string, err: unknown): SendResult & { ok: false } {
 /** Thread fallbacks are recorded by the delivery queue's result, not logged twice. */
 const QUIET = { warn: () => undefined };
 
+/** A server this large is read no further: its role grants reach the first members only (and the log says so). */
+const MAX_MEMBERS = 100_000;
+
 export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number): PlatformPoster {
   const { apiUrl, botToken } = config.discord;
   const client = botToken ? createRest(apiUrl, botToken, DEFAULT_RETRY, timeoutMs) : undefined;
-  const noToken = (what: string): SendResult => ({ ok: false, status: null, error: `${what}: DISCORD_BOT_TOKEN is not set`, permanent: true });
+  const noToken = (what: string): SendResult & { ok: false } => ({ ok: false, status: null, error: `${what}: DISCORD_BOT_TOKEN is not set`, permanent: true });
   return {
     async post(channel, reply, png) {
       if (!client) return noToken('Discord: cannot post to a channel');
@@ -67,6 +70,22 @@ export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number
         return { channel: dm.id };
       } catch (err) {
         return failure(what, err);
+      }
+    },
+    async members(guild) {
+      if (!client) return noToken('Discord: cannot list server members');
+      const out: { user: string; roles: string[] }[] = [];
+      try {
+        // A page of at most 1000 members after the last id seen, until a short page.
+        for (let after = '0'; out.length < MAX_MEMBERS; ) {
+          const page = (await client.get(Routes.guildMembers(guild), { query: new URLSearchParams({ limit: '1000', after }) })) as { user?: { id: string }; roles: string[] }[];
+          for (const m of page) if (m.user) out.push({ user: m.user.id, roles: m.roles });
+          if (page.length < 1000 || !page.at(-1)?.user) break;
+          after = page.at(-1)!.user!.id;
+        }
+        return out;
+      } catch (err) {
+        return failure('Discord: could not list server members (does the bot have the Server Members intent?)', err);
       }
     },
     webhookBody: (reply, png) => webhookForm(reply, png),
