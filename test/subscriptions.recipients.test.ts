@@ -13,6 +13,7 @@ import { listen } from './fakes/serve.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { askOk, testServices } from './helpers/services.ts';
+import { runStorecast } from './helpers/cli.ts';
 
 // One subscription, one answer per recipient: a region's weekly summary sent by direct message to
 // each manager of a store in it, with their stores only, resolved from the grants at send time (a
@@ -197,6 +198,18 @@ for (const kind of DB_KINDS) {
         if (second !== t.db) await second.close();
       }
     });
+
+    // The CLI runs in a child process, so it needs a database it can reach: the Postgres run's.
+    if (kind === 'postgres') {
+      it('storecast subscriptions create --region West --each manager', async () => {
+        const made = await runStorecast(['subscriptions', 'create', '--region', 'West', '--each', 'manager', '--every', 'tuesday 07:00', '--json'], { DATABASE_URL: t.url! });
+        expect(made.code).toBe(0);
+        expect(JSON.parse(made.stdout)).toMatchObject({ scope: { kind: 'region', region: 'West' }, target: { kind: 'recipients', hint: 'each manager (direct messages)' }, recipients: 'manager' });
+        const both = await runStorecast(['subscriptions', 'create', '--region', 'West', '--each', 'manager', '--url', 'https://example.com/hook'], { DATABASE_URL: t.url! });
+        expect(both.code).not.toBe(0);
+        expect(both.stderr).toContain('Give --url or --each, not both.');
+      }, 60_000);
+    }
 
     it('/subscribe … each manager in chat: created by a manager of West, listed in the channel, refused for a viewer', async () => {
       await addGrant(t.db, { principal: `slack:${TEAM}/U0REGIONAL`, role: 'manager', scope: { kind: 'region', region: 'West' } });

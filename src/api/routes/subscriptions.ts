@@ -31,7 +31,7 @@ const SubscriptionRequest = z
     message: 'give exactly one of store, region or chain: true',
   })
   .refine((b) => (b.url === undefined) !== (b.recipients === undefined), { message: 'give exactly one of url or recipients ("each-manager", "each-viewer")' })
-  .openapi('SubscriptionRequest');
+  .openapi('SubscriptionRequest', { example: { store: 5, recipients: 'each-manager', every: 'monday 08:00', tz: 'America/Chicago' } });
 
 const Subscription = z.record(z.string(), z.unknown()).openapi('Subscription', { description: 'id, kind, scope, target (kind and a hint, never the URL), schedule, nextRunAt, createdBy, createdAt' });
 
