@@ -295,3 +295,16 @@ export async function optOut(db: Database, id: string, recipientKey: string): Pr
   const rows = await db.query('INSERT INTO subscription_optouts (subscription_id, recipient) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING recipient', [id, optOutKey(recipientKey)]);
   return rows.length > 0;
 }
+
+/** The per-recipient subscriptions a person gets a copy of (one was queued for them) and has not stopped: their home lists them. */
+export async function copiesOf(db: Pick<Database, 'query'>, recipientKey: string): Promise<Subscription[]> {
+  const rows = await db.query<SubscriptionRow>(
+    `SELECT s.* FROM webhook_subscriptions s WHERE s.deleted_at IS NULL AND s.target_kind = 'recipients'
+       AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.recipient <> ''
+                   AND regexp_replace(d.recipient, '^(slack|discord):[^/]*/', '\\1:') = $1)
+       AND NOT EXISTS (SELECT 1 FROM subscription_optouts o WHERE o.subscription_id = s.id AND o.recipient = $1)
+     ORDER BY s.created_at, s.id`,
+    [optOutKey(recipientKey)],
+  );
+  return rows.map(toSubscription);
+}
