@@ -6,7 +6,7 @@ import { homeReply, type Home, type HomeAction, type HomeItem } from '../src/cha
 import type { Reply } from '../src/chat/reply.ts';
 import { describeSchedule } from '../src/delivery/summaries/schedule.ts';
 import { copiesOf, listSubscriptions, type Subscription } from '../src/delivery/summaries/subscriptions.ts';
-import { stopMyCopyLine, unsubscribeOptions } from '../src/delivery/summaries/chat.ts';
+import { recipientKeyOf, stopMyCopyLine, unsubscribeOptions } from '../src/delivery/summaries/chat.ts';
 import { commandLine } from '../src/chat/parse.ts';
 import { describeScope } from '../src/scope.ts';
 import model from './model.ts';
@@ -60,10 +60,11 @@ async function subscriptionItems(ctx: CommandContext, keys: readonly string[]): 
     items.push({ id: s.id, text: `Weekly summary of ${describeScope(s.scope)}, ${describeSchedule(s.schedule)} -> ${s.target.hint}${paused}`, actions });
   }
   // Copies of per-recipient summaries sent to the asker: each stoppable by them alone, from anywhere.
-  if ((ctx.platform === 'slack' || ctx.platform === 'discord') && ctx.user) {
-    for (const s of await copiesOf(ctx.db, `${ctx.platform}:${ctx.workspace ?? ''}/${ctx.user}`)) {
+  const me = recipientKeyOf(ctx);
+  if (me) {
+    for (const s of await copiesOf(ctx.db, me)) {
       if (items.some((i) => i.id === s.id)) continue;
-      items.push({ id: s.id, text: `Your copy: weekly summary of your stores in ${describeScope(s.scope)}, ${describeSchedule(s.schedule)}, by direct message`, actions: [{ label: 'Stop my copy', command: stopMyCopyLine(s.id), danger: true }] });
+      items.push({ id: s.id, text: `Your copy: weekly summary of your stores in ${describeScope(s.scope)}, ${describeSchedule(s.schedule)}, by direct message`, copy: true, actions: [{ label: 'Stop my copy', command: stopMyCopyLine(s.id), danger: true }] });
     }
   }
   return items;

@@ -168,7 +168,7 @@ for (const kind of DB_KINDS) {
       expect(stop.value).toBe(`/unsubscribe id ${subscription} only me`);
       // Their home lists the copy with the same Stop (the others' homes do not).
       const home = async (user: string) => JSON.stringify((await askOk(services, '/me', { platform: 'slack', workspace: TEAM, channel: `D${user.slice(1)}`, user, roles: [] })).data.home);
-      expect(await home(SLACK_MANAGER)).toContain(`"text":"Your copy: weekly summary of your stores in West region, every Monday 08:00 UTC, by direct message","actions":[{"label":"Stop my copy","command":"/unsubscribe id ${subscription} only me","danger":true}]`);
+      expect(await home(SLACK_MANAGER)).toContain(`"text":"Your copy: weekly summary of your stores in West region, every Monday 08:00 UTC, by direct message","copy":true,"actions":[{"label":"Stop my copy","command":"/unsubscribe id ${subscription} only me","danger":true}]`);
       expect(await home(SOUTH_MANAGER)).not.toContain('Your copy');
       // Someone who gets no copy cannot stop anyone else's: the line stops the clicker's own.
       expect((await slackClick(SLACK_MANAGER, stop.value!)).status).toBe(200);

@@ -153,13 +153,23 @@ async function subscribeEach(each: RecipientRole, scope: AreaScope, schedule: We
   };
 }
 
+/**
+ * The asker as a recipient of per-recipient summaries: a Slack or Discord user, or a console
+ * session signed in as one (its user is that principal key). Undefined for anyone else.
+ */
+export function recipientKeyOf(ctx: Pick<CommandContext, 'platform' | 'workspace' | 'user'>): string | undefined {
+  if ((ctx.platform === 'slack' || ctx.platform === 'discord') && ctx.user) return `${ctx.platform}:${ctx.workspace ?? ''}/${ctx.user}`;
+  return ctx.platform === 'web' && ctx.user && /^(slack|discord):[^/]*\/.+$/.test(ctx.user) ? ctx.user : undefined;
+}
+
 /** The asker's own copy of a per-recipient subscription, stopped (the others go on). */
 async function stopMyCopy(id: string | undefined, ctx: CommandContext): Promise<Reply> {
   if (!id) throw new UserError('Say which subscription: /unsubscribe id sub_1a2b3c4d5e6f only me (the id is on the summary you get).');
   const row = await getSubscriptionRow(ctx.db, id);
   if (!row || row.deleted_at || row.target_kind !== 'recipients') throw new UserError(`No per-recipient subscription ${id}: "only me" stops your own copy of a summary sent to each manager or viewer.`, { code: 'NOT_FOUND' });
-  if ((ctx.platform !== 'slack' && ctx.platform !== 'discord') || !ctx.user) throw new UserError('Stop your copy from Slack or Discord, where it is sent to you (the button on the summary).', { code: 'NOT_A_CHANNEL' });
-  const fresh = await optOut(ctx.db, row.id, `${ctx.platform}:${ctx.workspace ?? ''}/${ctx.user}`);
+  const me = recipientKeyOf(ctx);
+  if (!me) throw new UserError('Stop your copy from Slack or Discord, where it is sent to you (the button on the summary), or from the console signed in as yourself (/console).', { code: 'NOT_A_CHANNEL' });
+  const fresh = await optOut(ctx.db, row.id, me);
   const what = `the weekly summary of ${describeScope(rowScope(row))} (${row.id})`;
   return { ...base(fresh ? 'Your copy is stopped' : 'Your copy was stopped already', `You will no longer get ${what}. Everyone else still gets theirs.`, { stopped: row.id }), visibility: 'ephemeral' };
 }
