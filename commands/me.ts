@@ -46,6 +46,8 @@ function stopPlace(s: Subscription, ctx: CommandContext): { channel?: string } |
   if (ctx.platform !== 'slack' && ctx.platform !== 'discord') return {};
   if (s.target.kind === 'email') return {};
   if (s.target.kind === `${ctx.platform}-channel` && (s.target.workspace ?? '') === (ctx.workspace ?? '') && s.target.channel) return { channel: s.target.channel };
+  // A per-recipient one is stopped (for everyone) from the channel it was made in.
+  if (s.target.kind === 'recipients' && s.createdBy?.startsWith(`${ctx.platform}:`) && (s.target.workspace ?? '') === (ctx.workspace ?? '') && s.target.channel) return { channel: s.target.channel };
   return undefined;
 }
 

@@ -154,9 +154,10 @@ async function sendChange(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow
   const firing = CHAT_TARGETS.includes(rule.target_kind) ? await firingNotice(ctx.deps.db, claim) : undefined;
   if (!firing?.message) return claim.kind === 'resolved' ? sendNotice(ctx, claim, rule, reply) : { ok: true, status: 200, warning: 'no chat message of this episode to edit' };
   const platform = rule.target_kind.startsWith('slack') ? ctx.platforms.slack : ctx.platforms.discord;
-  const edited = await platform.update(firing.message, episodeMessage(rule, claim.episode, firing.detail, ctx.now()));
+  const episode = episodeMessage(rule, claim.episode, firing.detail, ctx.now());
+  const edited = await platform.update(firing.message, episode);
   if (!edited.ok) return edited;
-  return platform.threadReply(firing.message, reply, { direct: rule.target_kind === 'discord-dm' });
+  return platform.threadReply(firing.message, reply, { direct: rule.target_kind === 'discord-dm', name: `Updates: alert ${rule.id} #${claim.episode}` });
 }
 
 async function deliver(ctx: Ctx, claim: NotificationClaim): Promise<void> {

@@ -46,8 +46,8 @@ export interface PlatformPoster {
   post(channel: string, reply: Reply, png: Buffer | undefined): Promise<SendResult>;
   /** Replaces a posted message with `reply` (Slack chat.update, Discord message edit). */
   update(message: PostedMessage, reply: Reply): Promise<SendResult>;
-  /** Posts `reply` in the posted message's thread (`direct`: a DM, where Discord has no threads). */
-  threadReply(message: PostedMessage, reply: Reply, options?: { direct?: boolean }): Promise<SendResult>;
+  /** Posts `reply` in the posted message's thread (`direct`: a DM, where Discord has no threads; `name`: a new thread's). */
+  threadReply(message: PostedMessage, reply: Reply, options?: { direct?: boolean; name?: string }): Promise<SendResult>;
   /**
    * The members of a Discord server with their role ids (Discord only: a role grant's people).
    * Needs the privileged Server Members intent; without it the answer is a permanent failure.

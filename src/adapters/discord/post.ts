@@ -54,7 +54,7 @@ export function discordPoster(config: Pick<Config, 'discord'>, timeoutMs: number
     async threadReply(at: PostedMessage, reply, options) {
       if (!client) return noToken('Discord: cannot post in a thread');
       const message = replyToDiscord(reply, { interactive: true });
-      const thread = { channel: at.channel, message: at.id, inThread: false, name: clip(`Updates: ${reply.title}`, 100), direct: options?.direct };
+      const thread = { channel: at.channel, message: at.id, inThread: false, name: clip(options?.name ?? reply.title, 100), direct: options?.direct };
       try {
         await postInThread(client, thread, message, DEFAULT_RETRY, QUIET);
         return { ok: true, status: 200 };
