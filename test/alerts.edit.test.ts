@@ -2,18 +2,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { evaluateAfterImport } from '../src/alerts/hooks.ts';
 import { createRule } from '../src/alerts/rules.ts';
 import { createAlertScheduler } from '../src/alerts/scheduler.ts';
-import { RUN_ACTION } from '../src/adapters/slack/blocks.ts';
-import { slackSignature } from '../src/adapters/slack/verify.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
 import { ingestJson } from '../src/webhooks/ingest.ts';
-import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
+import { FAKE_APP_ID, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import type { Captured } from './fakes/http.ts';
 import { listen } from './fakes/serve.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
+import { platformEnv, slackButtonClick } from './helpers/platforms.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 // Alerts edited in place: an episode is one chat message, edited as it is acknowledged, snoozed
@@ -58,23 +57,7 @@ for (const kind of DB_KINDS) {
       await scheduler.stop();
     }
 
-    function slackClick(value: string, ts: string): Promise<Response> {
-      const payload = {
-        type: 'block_actions',
-        team: { id: TEAM },
-        user: { id: SLACK_USER, username: 'manager', team_id: TEAM },
-        api_app_id: 'A0FAKE',
-        container: { type: 'message', message_ts: ts, channel_id: SLACK_CHANNEL, is_ephemeral: false },
-        trigger_id: '1.2.3',
-        channel: { id: SLACK_CHANNEL, name: 'stock' },
-        message: { type: 'message', ts, text: 'x' },
-        response_url: slack.responseUrl('alerts/edit'),
-        actions: [{ type: 'button', action_id: `${RUN_ACTION}:0`, block_id: 'b1', text: { type: 'plain_text', text: 'x' }, value, action_ts: '1700000001.0' }],
-      };
-      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-      const stamp = Math.floor(Date.now() / 1000);
-      return fetch(`${server.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(stamp), 'x-slack-signature': slackSignature(SECRET, stamp, body) }, body });
-    }
+    const slackClick = (value: string, ts: string) => slackButtonClick(server, SECRET, { team: TEAM, user: SLACK_USER, channel: SLACK_CHANNEL, ts, value, responseUrl: slack.responseUrl('alerts/edit') });
 
     function discordClick(customId: string, message: string): Promise<Response> {
       const body = JSON.stringify({
@@ -104,15 +87,7 @@ for (const kind of DB_KINDS) {
       slack = new FakeSlack();
       discord = new FakeDiscord();
       await Promise.all([slack.listen(), discord.listen()]);
-      services = testServices(t.db, {
-        SLACK_SIGNING_SECRET: SECRET,
-        SLACK_BOT_TOKEN: 'xoxb-test-token',
-        SLACK_API_URL: slack.apiUrl,
-        DISCORD_PUBLIC_KEY: keys.publicKeyHex,
-        DISCORD_APP_ID: FAKE_APP_ID,
-        DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN,
-        DISCORD_API_URL: discord.apiUrl,
-      });
+      services = testServices(t.db, platformEnv(slack, discord, { slackSecret: SECRET, discordPublicKey: keys.publicKeyHex }));
       server = await listen(createApp(services).app);
       await count(30);
     }, 180_000);

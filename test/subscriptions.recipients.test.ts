@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
-import { RUN_ACTION } from '../src/adapters/slack/blocks.ts';
-import { slackSignature } from '../src/adapters/slack/verify.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { createScheduler } from '../src/delivery/summaries/scheduler.ts';
@@ -13,6 +11,7 @@ import { listen } from './fakes/serve.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { askOk, testServices } from './helpers/services.ts';
+import { platformEnv, slackButtonClick } from './helpers/platforms.ts';
 import { runStorecast } from './helpers/cli.ts';
 
 // One subscription, one answer per recipient: a region's weekly summary sent by direct message to
@@ -60,23 +59,7 @@ for (const kind of DB_KINDS) {
       await scheduler.stop();
     }
 
-    function slackClick(user: string, value: string): Promise<Response> {
-      const payload = {
-        type: 'block_actions',
-        team: { id: TEAM },
-        user: { id: user, username: 'manager', team_id: TEAM },
-        api_app_id: 'A0FAKE',
-        container: { type: 'message', message_ts: '1700000000.000100', channel_id: `D${user.slice(1)}`, is_ephemeral: false },
-        trigger_id: '1.2.3',
-        channel: { id: `D${user.slice(1)}`, name: 'directmessage' },
-        message: { type: 'message', ts: '1700000000.000100', text: 'x' },
-        response_url: slack.responseUrl('recipients/stop'),
-        actions: [{ type: 'button', action_id: `${RUN_ACTION}:0`, block_id: 'b1', text: { type: 'plain_text', text: 'x' }, value, action_ts: '1700000001.0' }],
-      };
-      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-      const stamp = Math.floor(Date.now() / 1000);
-      return fetch(`${server.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(stamp), 'x-slack-signature': slackSignature(SECRET, stamp, body) }, body });
-    }
+    const slackClick = (user: string, value: string) => slackButtonClick(server, SECRET, { team: TEAM, user, channel: `D${user.slice(1)}`, ts: '1700000000.000100', value, responseUrl: slack.responseUrl('recipients/stop') });
 
     beforeAll(async () => {
       t = await createTestDatabase(kind);
@@ -84,16 +67,7 @@ for (const kind of DB_KINDS) {
       slack = new FakeSlack();
       discord = new FakeDiscord();
       await Promise.all([slack.listen(), discord.listen()]);
-      services = testServices(t.db, {
-        STORECAST_ACCESS: 'restricted',
-        SLACK_SIGNING_SECRET: SECRET,
-        SLACK_BOT_TOKEN: 'xoxb-test-token',
-        SLACK_API_URL: slack.apiUrl,
-        DISCORD_PUBLIC_KEY: keys.publicKeyHex,
-        DISCORD_APP_ID: FAKE_APP_ID,
-        DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN,
-        DISCORD_API_URL: discord.apiUrl,
-      });
+      services = testServices(t.db, { STORECAST_ACCESS: 'restricted', ...platformEnv(slack, discord, { slackSecret: SECRET, discordPublicKey: keys.publicKeyHex }) });
       server = await listen(createApp(services).app);
       await addGrant(t.db, { principal: `slack:${TEAM}/${SLACK_MANAGER}`, role: 'manager', scope: { kind: 'store', store: 3 } });
       await addGrant(t.db, { principal: `discord-role:${GUILD}/${ROLE}`, role: 'manager', scope: { kind: 'store', store: 7 } });
