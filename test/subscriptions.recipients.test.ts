@@ -3,6 +3,8 @@ import { addGrant } from '../src/access/grants.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { createScheduler } from '../src/delivery/summaries/scheduler.ts';
+import { listDeliveries } from '../src/delivery/summaries/deliveries.ts';
+import { formatDeliveries } from '../src/cli/deliveries.ts';
 import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
 import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
@@ -130,6 +132,8 @@ for (const kind of DB_KINDS) {
         [`slack:${TEAM}/${SLACK_MANAGER}`, 'succeeded'],
       ]);
       expect(new Set(rows.map((r) => r.week)).size).toBe(1);
+      // `storecast deliveries` shows each copy as whose it is.
+      expect(formatDeliveries(await listDeliveries(t.db, { subscriptionId: subscription }))).toContain(`DM to slack:${TEAM}/${SLACK_MANAGER}`);
     });
 
     it("a recipient's Stop button (run as the clicker, through the access check) stops only their copy", async () => {
