@@ -6,14 +6,14 @@ import { alertLine, ALERTS_LINE } from './options.ts';
 import type { AlertRuleRow } from './rules.ts';
 import { describeCondition, describeStockScope, ruleScope } from './rules.ts';
 
+/** What an alert notice tells: an episode opening or closing, or a person's change to it (chat targets). */
+export type NoticeKind = 'firing' | 'resolved' | 'snoozed' | 'acknowledged';
+
 /**
  * The notice of an alert episode as a Reply (so every surface renders it, email included):
  * what fired and why, the departments or the week behind it, and buttons to snooze (a day,
  * a week) or acknowledge it, which run /alert as whoever clicks (manager role needed).
  */
-/** What an alert notice tells: an episode opening or closing, or a person's change to it (chat targets). */
-export type NoticeKind = 'firing' | 'resolved' | 'snoozed' | 'acknowledged';
-
 export interface NoticeInput {
   rule: AlertRuleRow;
   kind: NoticeKind;
