@@ -1,7 +1,6 @@
-import { resolveAccess } from '../../access/access.ts';
+import { resolveAccess, type AccessSettings } from '../../access/access.ts';
 import { listGrants } from '../../access/grants.ts';
 import { describePrincipal, identityOfKey, roleRank } from '../../access/principal.ts';
-import type { Config } from '../../config.ts';
 import { UserError } from '../../chat/errors.ts';
 import type { Reply } from '../../chat/reply.ts';
 import type { Database } from '../../db/client.ts';
@@ -24,7 +23,7 @@ import { buildWeeklySummary, type SummaryScope } from './summary.ts';
  */
 export interface RecipientDeps {
   db: Database;
-  access: Config['access'];
+  access: AccessSettings;
   forecaster: Forecaster;
   renderChart: (spec: Record<string, unknown>) => Promise<Buffer>;
   platforms: SendOptions['platforms'];
