@@ -37,8 +37,8 @@ export interface Recipient {
   roles: string[];
 }
 
-/** The stores a subscription's scope holds now (store -> region from the stores table). */
-async function storesOf(db: Database, scope: AreaScope, regions: ReadonlyMap<number, string>): Promise<number[]> {
+/** The stores a subscription's scope holds (`regions`: store -> region, read from the stores table now). */
+function storesOf(scope: AreaScope, regions: ReadonlyMap<number, string>): number[] {
   if (scope.kind === 'store') return [scope.store];
   const all = [...regions.keys()].sort((a, b) => a - b);
   return scope.kind === 'chain' ? all : all.filter((s) => regions.get(s) === scope.region.toLowerCase());
@@ -73,7 +73,7 @@ type Members = Map<string, string[]> | (SendResult & { ok: false });
  */
 export async function resolveRecipients(deps: Pick<RecipientDeps, 'db' | 'platforms'>, scope: AreaScope, role: RecipientRole): Promise<{ recipients: Recipient[]; warnings: string[] } | (SendResult & { ok: false })> {
   const regions = await storeRegions(deps.db);
-  const holders = await grantHolders(deps.db, await storesOf(deps.db, scope, regions), role, regions);
+  const holders = await grantHolders(deps.db, storesOf(scope, regions), role, regions);
   const guilds = new Map<string, Members>();
   for (const key of holders) {
     const guild = /^discord(?:-role)?:([^/]+)\//.exec(key)?.[1];
@@ -120,7 +120,7 @@ async function recipientScope(deps: RecipientDeps, row: SubscriptionRow, recipie
   if (!who) return undefined;
   const access = await resolveAccess(deps.db, deps.access, { ...who, roles: recipient.roles });
   const scope = rowScope(row);
-  const all = await storesOf(deps.db, scope, await storeRegions(deps.db));
+  const all = storesOf(scope, await storeRegions(deps.db));
   const held = await access.stores(row.recipients ?? 'manager');
   const mine = held === 'all' ? all : all.filter((s) => held.has(s));
   if (!mine.length) return undefined;
