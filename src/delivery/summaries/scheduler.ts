@@ -77,7 +77,7 @@ async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<Atte
   if (decision.send === 'nothing') return { held: `paused, not sent: ${decision.why}` };
   if (row.target_kind === 'recipients') {
     // No channel of its own to hold a pause notice: the pause is recorded (storecast deliveries --status paused).
-    if (decision.send === 'notice') return { held: `paused, not sent: ${row.id} may no longer be delivered` };
+    if (decision.send === 'notice') return { held: `paused, not sent: ${decision.reply.summary}` };
     const deps = { db: ctx.deps.db, access: ctx.deps.config.access, forecaster: ctx.deps.forecaster, renderChart: ctx.deps.renderChart, platforms: ctx.platforms, now: ctx.now };
     return claim.recipient ? sendToRecipient(deps, claim, row) : fanOut(deps, claim, row);
   }
