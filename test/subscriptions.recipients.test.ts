@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addGrant } from '../src/access/grants.ts';
+import { addGrant, removeGrants } from '../src/access/grants.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { createScheduler } from '../src/delivery/summaries/scheduler.ts';
@@ -180,6 +180,21 @@ for (const kind of DB_KINDS) {
       } finally {
         if (second !== t.db) await second.close();
       }
+    });
+
+    it('a creator who lost the access pauses it: the week is recorded paused, no one messaged', async () => {
+      const [{ created_by: creator } = { created_by: '' }] = await t.db.query<{ created_by: string }>('SELECT created_by FROM webhook_subscriptions WHERE id = $1', [subscription]);
+      await removeGrants(t.db, creator);
+      slack.reset();
+      discord.reset();
+      now = new Date(now.getTime() + WEEK);
+      await rounds(2);
+      expect(slackDms()).toEqual([]);
+      expect(discordDms()).toEqual([]);
+      const [fan] = await t.db.query<{ status: string; last_error: string }>("SELECT status, last_error FROM webhook_deliveries WHERE subscription_id = $1 AND recipient = '' ORDER BY week DESC LIMIT 1", [subscription]);
+      expect(fan!.status).toBe('paused');
+      expect(fan!.last_error).toContain(`Weekly summary ${subscription} is paused`);
+      await addGrant(t.db, { principal: creator, role: 'viewer', scope: { kind: 'region', region: 'West' } });
     });
 
     // The CLI runs in a child process, so it needs a database it can reach: the Postgres run's.
