@@ -5,8 +5,8 @@ import { defineCommand, type CommandContext } from '../src/chat/command.ts';
 import { homeReply, type Home, type HomeAction, type HomeItem } from '../src/chat/home.ts';
 import type { Reply } from '../src/chat/reply.ts';
 import { describeSchedule } from '../src/delivery/summaries/schedule.ts';
-import { listSubscriptions, type Subscription } from '../src/delivery/summaries/subscriptions.ts';
-import { unsubscribeOptions } from '../src/delivery/summaries/chat.ts';
+import { copiesOf, listSubscriptions, type Subscription } from '../src/delivery/summaries/subscriptions.ts';
+import { recipientKeyOf, stopMyCopyLine, unsubscribeOptions } from '../src/delivery/summaries/chat.ts';
 import { commandLine } from '../src/chat/parse.ts';
 import { describeScope } from '../src/scope.ts';
 import model from './model.ts';
@@ -46,6 +46,8 @@ function stopPlace(s: Subscription, ctx: CommandContext): { channel?: string } |
   if (ctx.platform !== 'slack' && ctx.platform !== 'discord') return {};
   if (s.target.kind === 'email') return {};
   if (s.target.kind === `${ctx.platform}-channel` && (s.target.workspace ?? '') === (ctx.workspace ?? '') && s.target.channel) return { channel: s.target.channel };
+  // A per-recipient one is stopped (for everyone) from the channel it was made in.
+  if (s.target.kind === 'recipients' && s.createdBy?.startsWith(`${ctx.platform}:`) && (s.target.workspace ?? '') === (ctx.workspace ?? '') && s.target.channel) return { channel: s.target.channel };
   return undefined;
 }
 
@@ -58,6 +60,14 @@ async function subscriptionItems(ctx: CommandContext, keys: readonly string[]): 
       place && (await ctx.access.covers('manager', s.scope)) ? [{ label: 'Stop', command: commandLine({ name: 'unsubscribe', options: unsubscribeOptions }, { id: s.id }), danger: true, ...place }] : [];
     const paused = s.pausedAt ? ' · paused' : '';
     items.push({ id: s.id, text: `Weekly summary of ${describeScope(s.scope)}, ${describeSchedule(s.schedule)} -> ${s.target.hint}${paused}`, actions });
+  }
+  // Copies of per-recipient summaries sent to the asker: each stoppable by them alone, from anywhere.
+  const me = recipientKeyOf(ctx);
+  if (me) {
+    for (const s of await copiesOf(ctx.db, me)) {
+      if (items.some((i) => i.id === s.id)) continue;
+      items.push({ id: s.id, text: `Your copy: weekly summary of your stores in ${describeScope(s.scope)}, ${describeSchedule(s.schedule)}, by direct message`, copy: true, actions: [{ label: 'Stop my copy', command: stopMyCopyLine(s.id), danger: true }] });
+    }
   }
   return items;
 }

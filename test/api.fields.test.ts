@@ -82,6 +82,8 @@ describe.each(DB_KINDS)('field rules, published and enforced alike (%s)', (kind)
     admin = (await createToken(t.db, { name: 'admin', scopes: ['admin'] })).token;
     const stores = await post('/sales', `Store,Type,Size\n${KNOWN_STORES.map((s) => `${s},A,1000`).join('\n')}\n`, 'text/csv');
     expect(await stores.json()).toMatchObject({ accepted: KNOWN_STORES.length, rejectedCount: 0 });
+    // A week of store 5's sales: a subscription's example (store 5) is refused for a store without data.
+    expect(await (await post('/sales', [{ store: 5, dept: 1, week: '2012-02-10', sales: 100 }], 'application/json')).json()).toMatchObject({ accepted: 1 });
   });
   afterAll(() => t.cleanup());
 

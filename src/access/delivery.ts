@@ -16,7 +16,12 @@ export type DeliveryTarget =
   | { kind: 'channel'; platform: 'slack' | 'discord'; workspace?: string; channel: string }
   | { kind: 'dm'; platform: 'slack' | 'discord'; workspace?: string; user: string }
   | { kind: 'webhook' }
-  | { kind: 'email' };
+  | { kind: 'email' }
+  /**
+   * A direct message to each principal holding a role on the scope, of their stores only: the
+   * creator's grants decide the scope, each recipient's own grants what they get.
+   */
+  | { kind: 'recipients' };
 
 /** Who set the delivery up, as far as access goes now. */
 export type Creator =

@@ -8,6 +8,7 @@ import { acceptedTarget } from './targets.ts';
 import { deliveryCheck } from '../delivery/targets.ts';
 import {
   acknowledgeRule,
+  CHAT_TARGETS,
   createRule,
   deleteRule,
   describeCondition,
@@ -115,14 +116,17 @@ export async function alertHandler(o: AlertOptions, ctx: CommandContext): Promis
     await deleteRule(ctx.db, row.id);
     return brief('Alert deleted', `Alert ${row.id} (${describeScope(ruleScope(row))}: ${describeCondition(row.kind, row.condition)}) is deleted; nothing more will be sent for it.`, { removed: row.id });
   }
+  // A change to a firing episode posted in chat is told there, in the notice's thread (the
+  // notice queue edits the notice and replies under it): the clicker alone gets this answer.
+  const told = (r: Reply): Reply => (row.state === 'firing' && CHAT_TARGETS.includes(row.target_kind) ? { ...r, visibility: 'ephemeral' } : r);
   if (o.what === 'snooze') {
     const days = o.for === 'week' ? 7 : 1;
     const until = new Date(ctx.now().getTime() + days * 86_400_000);
-    await snoozeRule(ctx.db, row.id, until);
-    return brief(`Alert snoozed for a ${o.for ?? 'day'}`, `${describePrincipal(who)} snoozed alert ${row.id} until ${until.toISOString().slice(0, 16).replace('T', ' ')} UTC: notices until then are recorded, not sent.`, { alert: row.id, snoozedUntil: until.toISOString() });
+    await snoozeRule(ctx.db, row.id, until, who);
+    return told(brief(`Alert snoozed for a ${o.for ?? 'day'}`, `${describePrincipal(who)} snoozed alert ${row.id} until ${until.toISOString().slice(0, 16).replace('T', ' ')} UTC: notices until then are recorded, not sent.`, { alert: row.id, snoozedUntil: until.toISOString() }));
   }
   if (!(await acknowledgeRule(ctx.db, row.id, who))) throw new UserError(`Alert ${row.id} is not firing: there is nothing to acknowledge.`, { code: 'NOT_FIRING' });
-  return brief('Alert acknowledged', `${describePrincipal(who)} is on alert ${row.id} (${describeScope(ruleScope(row))}). The "resolved" notice will still come when it is back to normal.`, { alert: row.id, acknowledgedBy: who });
+  return told(brief('Alert acknowledged', `${describePrincipal(who)} is on alert ${row.id} (${describeScope(ruleScope(row))}). The "resolved" notice will still come when it is back to normal.`, { alert: row.id, acknowledgedBy: who }));
 }
 
 export async function alertsListHandler(_o: OptionsOf<[]>, ctx: CommandContext): Promise<Reply> {

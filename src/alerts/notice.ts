@@ -1,10 +1,14 @@
 import { stockCoverChart } from '../../charts/index.ts';
 import { money, percent, weekLabel } from '../chat/format.ts';
 import type { Reply } from '../chat/reply.ts';
+import { describePrincipal } from '../access/principal.ts';
 import { alertLine, ALERTS_LINE } from './options.ts';
 import type { AlertRuleRow } from './rules.ts';
 import { describeCondition, ruleScope } from './rules.ts';
 import { describeScope } from '../scope.ts';
+
+/** What an alert notice tells: an episode opening or closing, or a person's change to it (chat targets). */
+export type NoticeKind = 'firing' | 'resolved' | 'snoozed' | 'acknowledged';
 
 /**
  * The notice of an alert episode as a Reply (so every surface renders it, email included):
@@ -13,7 +17,7 @@ import { describeScope } from '../scope.ts';
  */
 export interface NoticeInput {
   rule: AlertRuleRow;
-  kind: 'firing' | 'resolved';
+  kind: NoticeKind;
   episode: number;
   detail: Record<string, unknown>;
 }
@@ -83,15 +87,50 @@ function salesParts(detail: Record<string, unknown>): Pick<Reply, 'facts'> & { s
   };
 }
 
+/** After an episode: where to look next. */
+function restActions(rule: AlertRuleRow): Reply['actions'] {
+  const stock = rule.kind === 'stock' && rule.scope_kind === 'store';
+  return [{ label: stock ? 'Stock cover' : 'All alerts', command: stock ? `/stock store ${rule.scope_value}` : ALERTS_LINE }];
+}
+
+const utc = (d: string) => `${d.slice(0, 16).replace('T', ' ')} UTC`;
+
+/** A person's change to an episode, as its thread reply says it. */
+function changeReply({ rule, kind, episode, detail }: NoticeInput & { kind: 'snoozed' | 'acknowledged' }): Reply {
+  const who = describePrincipal(String(detail.by ?? 'someone'));
+  const where = describeScope(ruleScope(rule));
+  const summary = kind === 'snoozed' ? `${who} snoozed alert ${rule.id} until ${utc(String(detail.until))}: notices until then are recorded, not sent.` : `${who} is on alert ${rule.id}. The "resolved" notice will still come when it is back to normal.`;
+  return { title: `${kind === 'snoozed' ? 'Snoozed' : 'Acknowledged'}: ${where}`, summary, facts: [], actions: [], visibility: 'channel', context: {}, data: { alert: rule.id, episode, kind, detail } };
+}
+
+/**
+ * The episode's one chat message as it stands now, edited in place on every change: the firing
+ * notice with who acknowledged it and until when it is snoozed, or marked resolved (its buttons
+ * replaced by where to look next). `firing` is what the firing notice said.
+ */
+export function episodeMessage(rule: AlertRuleRow, episode: number, firing: Record<string, unknown>, now: Date): Reply {
+  const base = noticeReply({ rule, kind: 'firing', episode, detail: firing });
+  const resolved = rule.episode !== episode || rule.state === 'ok';
+  if (resolved) {
+    return { ...base, title: `Resolved: ${base.title.replace(/^Alert: /, '')}`, summary: `Back to normal. It was: ${base.summary}`, facts: [{ label: 'Status', value: 'resolved' }, ...base.facts], actions: restActions(rule) };
+  }
+  const status = [
+    ...(rule.acknowledged_episode === episode && rule.acknowledged_by ? [`acknowledged by ${describePrincipal(rule.acknowledged_by)}`] : []),
+    ...(rule.snoozed_until && new Date(rule.snoozed_until) > now ? [`snoozed until ${utc(new Date(rule.snoozed_until).toISOString())}`] : []),
+  ];
+  return status.length ? { ...base, facts: [{ label: 'Status', value: `firing, ${status.join(', ')}` }, ...base.facts] } : base;
+}
+
 export function noticeReply({ rule, kind, episode, detail }: NoticeInput): Reply {
   const where = describeScope(ruleScope(rule));
   const what = describeCondition(rule.kind, rule.condition);
+  if (kind === 'snoozed' || kind === 'acknowledged') return changeReply({ rule, kind, episode, detail });
   if (kind === 'resolved') {
     return {
       title: `Resolved: ${where}`,
       summary: `Alert ${rule.id} (${what}) is back to normal.`,
       facts: [{ label: 'Alert', value: rule.id }],
-      actions: [{ label: rule.kind === 'stock' && rule.scope_kind === 'store' ? 'Stock cover' : 'All alerts', command: rule.kind === 'stock' && rule.scope_kind === 'store' ? `/stock store ${rule.scope_value}` : ALERTS_LINE }],
+      actions: restActions(rule),
       visibility: 'channel',
       context: {},
       data: { alert: rule.id, episode, kind, detail },

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mayDeliver, type Creator, type DeliveryTarget } from '../access/delivery.ts';
 import type { AccessMode } from '../access/access.ts';
 import { AccessDenied } from '../chat/access.ts';
@@ -324,13 +324,35 @@ export async function deleteRule(db: Database, id: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-export async function snoozeRule(db: Database, id: string, until: Date): Promise<boolean> {
-  return (await db.query('UPDATE alert_rules SET snoozed_until = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id, until.toISOString()])).length > 0;
+/** Chat targets, whose firing notice is one message edited as the episode moves on. */
+export const CHAT_TARGETS: readonly AlertTargetKind[] = ['slack-channel', 'discord-channel', 'slack-dm', 'discord-dm'];
+
+/**
+ * A person's change to a firing episode (snooze, acknowledge), queued for the notice queue to
+ * edit the episode's chat message and say so in its thread. One per rule x episode x kind: a
+ * second snooze of the episode queues it again with what it says now (unless it is being sent).
+ */
+async function queueChange(db: Pick<Database, 'query'>, id: string, kind: 'snoozed' | 'acknowledged', detail: Record<string, unknown>): Promise<void> {
+  await db.query(
+    `INSERT INTO alert_notifications (id, rule_id, episode, kind, detail, next_attempt_at)
+     SELECT $1, r.id, r.episode, $3, $4::jsonb, now() FROM alert_rules r
+     WHERE r.id = $2 AND r.state = 'firing' AND r.deleted_at IS NULL AND r.target_kind = ANY($5::text[])
+     ON CONFLICT (rule_id, episode, kind) DO UPDATE SET detail = EXCLUDED.detail, status = 'pending', attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, last_error = NULL
+       WHERE alert_notifications.status <> 'in_progress'`,
+    [randomUUID(), id, kind, JSON.stringify(detail), CHAT_TARGETS],
+  );
+}
+
+export async function snoozeRule(db: Database, id: string, until: Date, by?: string): Promise<boolean> {
+  const done = (await db.query('UPDATE alert_rules SET snoozed_until = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id', [id, until.toISOString()])).length > 0;
+  if (done) await queueChange(db, id, 'snoozed', { by: by ?? null, until: until.toISOString() });
+  return done;
 }
 
 /** Records who handles the current episode; false when the rule is not firing. */
 export async function acknowledgeRule(db: Database, id: string, by: string): Promise<boolean> {
   const rows = await db.query("UPDATE alert_rules SET acknowledged_episode = episode, acknowledged_by = $2 WHERE id = $1 AND deleted_at IS NULL AND state = 'firing' RETURNING id", [id, by]);
+  if (rows.length) await queueChange(db, id, 'acknowledged', { by });
   return rows.length > 0;
 }
 

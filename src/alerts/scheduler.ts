@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.ts';
+import type { PostedMessage } from '../delivery/result.ts';
 import { describePrincipal } from '../access/principal.ts';
 import type { Reply } from '../chat/reply.ts';
 import { createMailer, type Mailer } from '../email/transport.ts';
@@ -12,8 +13,8 @@ import { leasedQueue, queueSettings, settle, type Attempt, type LeasedQueue, typ
 import { send, type Outgoing, type SendOptions, type SendResult } from '../delivery/send.ts';
 import { detectFormat } from '../delivery/targets.ts';
 import { evaluateRules, type EvaluationRun } from './evaluate.ts';
-import { noticeReply } from './notice.ts';
-import { deliveryTarget, getRuleRow, pauseRule, resumeRule, ruleScope, type AlertRuleRow } from './rules.ts';
+import { episodeMessage, noticeReply, type NoticeKind } from './notice.ts';
+import { CHAT_TARGETS, deliveryTarget, getRuleRow, pauseRule, resumeRule, ruleScope, type AlertRuleRow } from './rules.ts';
 
 /**
  * Alert notices, delivered exactly once per rule x episode x kind across replicas with the
@@ -33,7 +34,7 @@ interface NotificationClaim {
   id: string;
   rule_id: string;
   episode: number;
-  kind: 'firing' | 'resolved';
+  kind: NoticeKind;
   detail: Record<string, unknown>;
   attempts: number;
   lease_token: string;
@@ -106,7 +107,11 @@ async function replyFor(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow):
 async function attempt(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow): Promise<Attempt> {
   const reply = await replyFor(ctx, claim, rule);
   if ('held' in reply) return reply;
-  const result = await sendNotice(ctx, claim, rule, reply);
+  const result = claim.kind === 'firing' || reply.pausedNow ? await sendNotice(ctx, claim, rule, reply) : await sendChange(ctx, claim, rule, reply);
+  // Where the firing notice landed in chat: the episode's later notices edit it.
+  if (result.ok && result.message && claim.kind === 'firing' && !reply.pausedNow) {
+    await ctx.deps.db.query('UPDATE alert_notifications SET message_channel = $3, message_id = $4 WHERE id = $1 AND lease_token = $2', [claim.id, claim.lease_token, result.message.channel, result.message.id]);
+  }
   // A pause notice that did not get through gives its claim back, so the retry sends it (as weekly summaries do).
   if (reply.pausedNow && !result.ok) await resumeRule(ctx.deps.db, rule.id);
   return result;
@@ -129,12 +134,38 @@ async function sendNotice(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow
   return send(outgoing, { outbound: ctx.outbound, timeoutMs: ctx.settings.timeoutMs, mailer: ctx.mailer, platforms: ctx.platforms });
 }
 
+/** The episode's firing notice: what it said, and where it landed in chat (none: not posted, or not in chat). */
+async function firingNotice(db: Pick<Database, 'query'>, claim: NotificationClaim): Promise<{ detail: Record<string, unknown>; message?: PostedMessage } | undefined> {
+  const [row] = await db.query<{ detail: Record<string, unknown>; message_channel: string | null; message_id: string | null }>(
+    "SELECT detail, message_channel, message_id FROM alert_notifications WHERE rule_id = $1 AND episode = $2 AND kind = 'firing'",
+    [claim.rule_id, claim.episode],
+  );
+  if (!row) return undefined;
+  return { detail: row.detail, ...(row.message_channel && row.message_id ? { message: { channel: row.message_channel, id: row.message_id } } : {}) };
+}
+
+/**
+ * A change to an episode (resolved, snoozed, acknowledged). In chat, the firing message is
+ * edited to say where the episode stands and the change is posted in its thread, so a channel
+ * shows one message per episode. Without one (a webhook, an email, a firing notice that was
+ * never posted) a resolution is sent as a notice of its own, as before; a person's change is not.
+ */
+async function sendChange(ctx: Ctx, claim: NotificationClaim, rule: AlertRuleRow, reply: Reply): Promise<SendResult> {
+  const firing = CHAT_TARGETS.includes(rule.target_kind) ? await firingNotice(ctx.deps.db, claim) : undefined;
+  if (!firing?.message) return claim.kind === 'resolved' ? sendNotice(ctx, claim, rule, reply) : { ok: true, status: 200, warning: 'no chat message of this episode to edit' };
+  const platform = rule.target_kind.startsWith('slack') ? ctx.platforms.slack : ctx.platforms.discord;
+  const episode = episodeMessage(rule, claim.episode, firing.detail, ctx.now());
+  const edited = await platform.update(firing.message, episode);
+  if (!edited.ok) return edited;
+  return platform.threadReply(firing.message, reply, { direct: rule.target_kind === 'discord-dm', name: `Updates: alert ${rule.id} #${claim.episode}` });
+}
+
 async function deliver(ctx: Ctx, claim: NotificationClaim): Promise<void> {
   const { db } = ctx.deps;
   const rule = await getRuleRow(db, claim.rule_id);
   if (!rule || rule.deleted_at) return void (await ctx.queue.finish(claim, { status: 'dead', code: null, error: 'alert deleted' }, ctx.now()));
-  // A snoozed rule's notices are recorded, not sent.
-  if (rule.snoozed_until && new Date(rule.snoozed_until) > ctx.now()) {
+  // A snoozed rule's notices are recorded, not sent (the snooze itself is shown on its message).
+  if (rule.snoozed_until && new Date(rule.snoozed_until) > ctx.now() && (claim.kind === 'firing' || claim.kind === 'resolved')) {
     return void (await ctx.queue.finish(claim, { status: 'snoozed', code: null, error: `snoozed until ${new Date(rule.snoozed_until).toISOString()}` }, ctx.now()));
   }
   const fields = { notification: claim.id, alert: rule.id, episode: claim.episode, kind: claim.kind, attempt: claim.attempts };

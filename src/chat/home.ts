@@ -26,6 +26,8 @@ export interface HomeItem {
   text: string;
   /** An alert now firing: shown first and marked. */
   firing?: boolean;
+  /** A copy of a per-recipient summary sent to the user (someone else set it up). */
+  copy?: boolean;
   actions: HomeAction[];
 }
 
@@ -57,6 +59,14 @@ export function questionActions(home: Home): ReplyAction[] {
 /** Generic buttons at most (a Reply's actions): the three questions and the first item buttons. */
 const REPLY_ACTIONS = 10;
 
+/** "2 you set up, 1 copy sent to you". */
+function subscriptionsLine(items: readonly HomeItem[]): string {
+  const copies = items.filter((i) => i.copy).length;
+  const own = items.length - copies;
+  const parts = [own ? `${own} you set up` : 'none you set up', ...(copies ? [`${copies} cop${copies === 1 ? 'y' : 'ies'} sent to you`] : [])];
+  return parts.join(', ');
+}
+
 /**
  * The home as a plain Reply, for surfaces without a home renderer (the console, the CLI,
  * `/storecast me` in a Slack channel): facts, one table of the items, and the buttons that
@@ -71,7 +81,7 @@ export function homeReply(home: Home): Reply {
     summary: `You are ${home.who}. You see ${home.stores}.`,
     facts: [
       { label: home.model.title, value: home.model.summary },
-      { label: 'Subscriptions', value: home.subscriptions.length ? `${home.subscriptions.length} you set up` : 'none you set up' },
+      { label: 'Subscriptions', value: subscriptionsLine(home.subscriptions) },
       { label: 'Alerts', value: home.alerts.length ? `${home.alerts.length}, ${home.alerts.filter((a) => a.firing).length} firing` : 'none of yours' },
       { label: 'Your top questions', value: home.questions.length ? home.questions.map((q) => `${q.command} (${q.count}x)`).join('\n') : 'none asked yet' },
     ],

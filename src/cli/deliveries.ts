@@ -14,7 +14,8 @@ export function formatDeliveries(rows: Delivery[]): string {
       String(d.attempts),
       d.lastStatus === null ? '-' : String(d.lastStatus),
       (d.status === 'succeeded' ? d.deliveredAt : d.status === 'dead' || d.status === 'paused' ? null : d.nextAttemptAt)?.slice(0, 19) ?? '-',
-      d.target ?? '',
+      // A per-recipient copy: whose.
+      d.recipient ? `DM to ${d.recipient}` : (d.target ?? ''),
       (d.lastError ?? '').slice(0, 80),
     ]),
   ];

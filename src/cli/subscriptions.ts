@@ -26,27 +26,31 @@ export function subscriptionsCommand(): Command {
     });
   subs
     .command('create')
-    .description('Subscribe a webhook URL (Slack incoming webhook, Discord webhook, or any HTTPS endpoint for signed JSON).')
+    .description('Subscribe a webhook URL (Slack incoming webhook, Discord webhook, or any HTTPS endpoint for signed JSON), or --each manager.')
     .option('--store <n>', 'a store')
     .option('--region <name>', 'a region')
     .option('--chain', 'all stores')
     .option('--url <url>', 'the webhook URL (default: $WEBHOOK_URL)')
+    .addOption(new Option('--each <role>', 'instead of a URL: a direct message to each manager (viewer) of a store in the scope, of their stores only').choices(['manager', 'viewer']))
     .addOption(new Option('--format <format>', 'payload format (default: from the URL)').choices(['slack', 'discord', 'json']))
     .option('--every <schedule>', 'e.g. "monday 08:00"', 'monday 08:00')
     .option('--tz <zone>', 'IANA time zone', 'UTC')
     .option('--json', 'print JSON')
-    .action(async (opts: { store?: string; region?: string; chain?: boolean; url?: string; format?: 'slack' | 'discord' | 'json'; every: string; tz: string; json?: boolean }) => {
+    .action(async (opts: { store?: string; region?: string; chain?: boolean; url?: string; format?: 'slack' | 'discord' | 'json'; each?: 'manager' | 'viewer'; every: string; tz: string; json?: boolean }) => {
       await withCli(async ({ db, config, logger }) => {
         try {
+          if (opts.each && opts.url) throw new UserError('Give --url or --each, not both.');
           const url = opts.url ?? config.webhookUrl;
-          if (!url) throw new UserError('Give the webhook URL with --url or the WEBHOOK_URL environment variable.');
+          if (!url && !opts.each) throw new UserError('Give the webhook URL with --url or the WEBHOOK_URL environment variable, or --each manager for a direct message to each manager.');
           const given = [opts.store !== undefined, opts.region !== undefined, opts.chain === true].filter(Boolean).length;
           if (given !== 1) throw new UserError('Give exactly one of --store N, --region NAME, --chain.');
           const store = Number(opts.store);
           if (opts.store !== undefined && !(Number.isInteger(store) && store > 0)) throw new UserError('--store must be a store number.');
           const scope: AreaScope = opts.store !== undefined ? { kind: 'store', store } : opts.region !== undefined ? { kind: 'region', region: opts.region } : { kind: 'chain' };
-          const input = { scope, target: { kind: 'url', url, format: opts.format } as const, schedule: resolveSchedule({ every: opts.every, tz: opts.tz }), createdBy: 'cli', delivery: { mode: config.access.mode, creator: { kind: 'operator' } as const } };
-          const { subscription, signingSecret } = await createSubscription(db, await openSecretKey(config, db, logger), input, outboundPolicy(config));
+          const target = opts.each ? ({ kind: 'recipients', role: opts.each } as const) : ({ kind: 'url', url: url!, format: opts.format } as const);
+          const input = { scope, target, schedule: resolveSchedule({ every: opts.every, tz: opts.tz }), createdBy: 'cli', delivery: { mode: config.access.mode, creator: { kind: 'operator' } as const } };
+          const key = opts.each ? undefined : await openSecretKey(config, db, logger);
+          const { subscription, signingSecret } = await createSubscription(db, key, input, outboundPolicy(config));
           if (opts.json) process.stdout.write(`${JSON.stringify({ ...subscription, ...(signingSecret ? { signingSecret } : {}) })}\n`);
           else {
             process.stdout.write(`${describeSubscription(subscription)}\n`);

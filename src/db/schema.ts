@@ -185,7 +185,7 @@ export const webhookSubscriptions = pgTable(
     kind: text('kind', { enum: ['weekly-summary'] }).notNull().default('weekly-summary'),
     scopeKind: text('scope_kind', { enum: ['store', 'region', 'chain'] }).notNull(),
     scopeValue: text('scope_value'),
-    targetKind: text('target_kind', { enum: ['slack-webhook', 'discord-webhook', 'generic', 'slack-channel', 'discord-channel', 'email'] }).notNull(),
+    targetKind: text('target_kind', { enum: ['slack-webhook', 'discord-webhook', 'generic', 'slack-channel', 'discord-channel', 'email', 'recipients'] }).notNull(),
     /** Webhook URL, encrypted (v1:iv:tag:ciphertext); null for channel targets. */
     targetSecret: text('target_secret'),
     /** What may be shown of the target: host and the last characters, or the channel id. */
@@ -206,6 +206,11 @@ export const webhookSubscriptions = pgTable(
     /** Set when a send found it may no longer be delivered (src/access/delivery.ts): one notice went, no more until it may again. */
     pausedAt: timestamp('paused_at', { withTimezone: true }),
     pausedReason: text('paused_reason'),
+    /**
+     * Set (`manager` | `viewer`): one direct message per principal holding that role on a store of
+     * the scope, with their stores only (src/delivery/summaries/recipients.ts); target_kind is then `recipients`.
+     */
+    recipients: text('recipients', { enum: ['manager', 'viewer'] }),
   },
   (t) => [index('webhook_subscriptions_next_run_idx').on(t.nextRunAt)],
 );
@@ -231,12 +236,32 @@ export const webhookDeliveries = pgTable(
     chartToken: text('chart_token'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    /**
+     * '' for the subscription's own delivery; on a per-recipient subscription that row fans out
+     * into one row per recipient principal key (`slack:T/U`, `discord:G/U`), with the Discord roles
+     * the member had then.
+     */
+    recipient: text('recipient').notNull().default(''),
+    recipientRoles: text('recipient_roles').array(),
   },
   (t) => [
-    uniqueIndex('webhook_deliveries_subscription_week_key').on(t.subscriptionId, t.week),
+    uniqueIndex('webhook_deliveries_subscription_week_recipient_key').on(t.subscriptionId, t.week, t.recipient),
     index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
     uniqueIndex('webhook_deliveries_chart_token_key').on(t.chartToken),
   ],
+);
+
+/** A recipient who stopped their own copy of a per-recipient subscription (the Stop button of their DM). */
+export const subscriptionOptouts = pgTable(
+  'subscription_optouts',
+  {
+    subscriptionId: text('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    recipient: text('recipient').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriptionId, t.recipient] })],
 );
 
 /**
@@ -559,7 +584,8 @@ export const alertNotifications = pgTable(
       .notNull()
       .references(() => alertRules.id, { onDelete: 'cascade' }),
     episode: integer('episode').notNull(),
-    kind: text('kind', { enum: ['firing', 'resolved'] }).notNull(),
+    /** snoozed / acknowledged: the firing message edited in place (chat targets only). */
+    kind: text('kind', { enum: ['firing', 'resolved', 'snoozed', 'acknowledged'] }).notNull(),
     /** The evaluation that opened or closed the episode: what the notice says. */
     detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
     status: text('status', { enum: ['pending', 'in_progress', 'retry', 'succeeded', 'dead', 'snoozed', 'paused'] }).notNull().default('pending'),
@@ -571,6 +597,9 @@ export const alertNotifications = pgTable(
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    /** Where a firing notice landed in chat (Slack channel + ts, Discord channel + message id): later changes edit it. */
+    messageChannel: text('message_channel'),
+    messageId: text('message_id'),
   },
   (t) => [uniqueIndex('alert_notifications_episode_key').on(t.ruleId, t.episode, t.kind), index('alert_notifications_due_idx').on(t.status, t.nextAttemptAt)],
 );

@@ -7,7 +7,8 @@ import { isPermanentHttpFailure, parseRetryAfter } from '../util/retry.ts';
  * said so, capped by the queue) or bury it (`permanent`: retrying will not change the answer).
  */
 export type SendResult =
-  | { ok: true; status: number; warning?: string }
+  /** `message`: where a chat post landed (Slack channel + ts, Discord channel + message id), to edit it later. */
+  | { ok: true; status: number; warning?: string; message?: PostedMessage }
   | { ok: false; status: number | null; error: string; retryAfterMs?: number; permanent?: boolean };
 
 /** Error text that is safe to store and log: never a URL (a target URL is a secret), short. */
@@ -29,6 +30,12 @@ export function httpResult(res: { ok: boolean; status: number; headers: { get(na
   return { ok: false, status: res.status, error: `${what} ${res.status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), permanent: isPermanentHttpFailure(res.status) };
 }
 
+/** A message posted in chat, as the platform names it (Slack: channel id + ts; Discord: channel id + message id). */
+export interface PostedMessage {
+  channel: string;
+  id: string;
+}
+
 /**
  * How a reply reaches one chat platform: its posting and its webhook body, from the platform's
  * adapter (src/adapters/<platform>/post.ts). Handed in by the wiring (services, the CLI) as `Platforms`,
@@ -37,6 +44,15 @@ export function httpResult(res: { ok: boolean; status: number; headers: { get(na
 export interface PlatformPoster {
   /** A message with its chart to a channel (or, where the platform allows, a user id). */
   post(channel: string, reply: Reply, png: Buffer | undefined): Promise<SendResult>;
+  /** Replaces a posted message with `reply` (Slack chat.update, Discord message edit). */
+  update(message: PostedMessage, reply: Reply): Promise<SendResult>;
+  /** Posts `reply` in the posted message's thread (`direct`: a DM, where Discord has no threads; `name`: a new thread's). */
+  threadReply(message: PostedMessage, reply: Reply, options?: { direct?: boolean; name?: string }): Promise<SendResult>;
+  /**
+   * The members of a Discord server with their role ids (Discord only: a role grant's people).
+   * Needs the privileged Server Members intent; without it the answer is a permanent failure.
+   */
+  members?(guild: string): Promise<{ user: string; roles: string[] }[] | (SendResult & { ok: false })>;
   /** The channel of a direct message with a user, opened (or found). */
   openDm(user: string): Promise<{ channel: string } | SendResult>;
   /** The body of the platform's incoming webhook: no buttons (a click would reach no app). */

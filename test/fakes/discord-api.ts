@@ -23,7 +23,8 @@ export function discordHeaders(privateKey: KeyObject, body: string, timestamp = 
 
 /**
  * Fake Discord: the REST routes storecast uses under /api/v10 (interaction callback, edit /
- * delete original response, follow-ups, command registration, gateway discovery, threads on messages) and a
+ * delete original response, follow-ups, command registration, gateway discovery, threads on messages, message edits,
+ * guild member lists) and a
  * gateway WebSocket speaking enough of the protocol (HELLO, IDENTIFY, READY, heartbeats,
  * INTERACTION_CREATE) for a discord.js Client. Every call is recorded.
  */
@@ -35,6 +36,8 @@ export class FakeDiscord extends FakeHttpServer {
   private gatewaySeq = 0;
   /** Guild members and their role ids, by `guild/user` (GET /guilds/:guild/members/:user); absent: Unknown Member. */
   readonly members = new Map<string, string[]>();
+  /** Messages the bot posted in channels, as `channel/id`: what an edit can find. */
+  readonly posted = new Set<string>();
   /** Messages a thread was started on (POST /channels/:channel/messages/:message/threads). */
   readonly threads = new Set<string>();
 
@@ -88,7 +91,23 @@ export class FakeDiscord extends FakeHttpServer {
     }
     if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && c.method === 'POST') {
       if (!bot) return unauthorized;
-      return { status: 200, body: { ...this.message(c), channel_id: m[1] } };
+      const posted = { ...this.message(c), channel_id: m[1] };
+      this.posted.add(`${m[1]}/${posted.id}`);
+      return { status: 200, body: posted };
+    }
+    // A message edit: only of a message the bot posted.
+    if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)) && c.method === 'PATCH') {
+      if (!bot) return unauthorized;
+      if (!this.posted.has(`${m[1]}/${m[2]}`)) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+      return { status: 200, body: { ...this.message(c), id: m[2], channel_id: m[1], edited_timestamp: new Date().toISOString() } };
+    }
+    // The guild's members, a page at a time (needs the GUILD_MEMBERS intent): ?limit=&after=, by user id.
+    if ((m = /^\/guilds\/(\d+)\/members$/.exec(path)) && c.method === 'GET') {
+      if (!bot) return unauthorized;
+      const limit = Math.min(1000, Number(c.query.get('limit') ?? 1));
+      const after = BigInt(c.query.get('after') ?? '0');
+      const all = [...this.members].filter(([k]) => k.startsWith(`${m![1]}/`)).map(([k, roles]) => ({ id: k.split('/')[1]!, roles })).filter((u) => BigInt(u.id) > after).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+      return { status: 200, body: all.slice(0, limit).map((u) => ({ user: { id: u.id, username: `u${u.id.slice(-4)}` }, roles: u.roles, joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false })) };
     }
     // A bot opens (or finds) its DM channel with a user before writing to them.
     if (path === '/users/@me/channels' && c.method === 'POST') {

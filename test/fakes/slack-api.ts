@@ -4,7 +4,7 @@ import { FakeHttpServer, type Captured } from './http.ts';
 export const FAKE_BOT = { userId: 'UBOT0001', botId: 'BBOT0001', teamId: 'T1DC2JH3J' };
 
 /**
- * Fake Slack: the Web API methods storecast uses (auth.test, chat.postMessage,
+ * Fake Slack: the Web API methods storecast uses (auth.test, chat.postMessage, chat.update,
  * chat.postEphemeral, views.publish, conversations.open, files.getUploadURLExternal + the upload URL + files.completeUploadExternal,
  * apps.connections.open), response_url endpoints, and a Socket Mode WebSocket.
  * Every call is recorded; failures can be injected.
@@ -15,6 +15,8 @@ export class FakeSlack extends FakeHttpServer {
   readonly wss = new WebSocketServer({ noServer: true });
   readonly sockets: WebSocket[] = [];
   private readonly options_: { record?: boolean };
+  /** Messages posted, as `channel/ts`: what chat.update can find. */
+  readonly posted = new Set<string>();
 
   constructor(options: { record?: boolean } = {}) {
     super((c) => this.answer(c), options);
@@ -72,7 +74,18 @@ export class FakeSlack extends FakeHttpServer {
       case 'chat.postMessage':
         if (!b.channel) return ok({ ok: false, error: 'channel_not_found' });
         if (b.channel.startsWith('CNOTIN')) return ok({ ok: false, error: 'not_in_channel' });
-        return ok({ channel: b.channel, ts: `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`, message: { text: b.text } });
+      {
+        // A post to a user id lands in the app's DM with them (D + the user id), as Slack answers.
+        const channel = /^U/.test(b.channel) ? `D${b.channel.slice(1)}` : b.channel;
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`;
+        this.posted.add(`${channel}/${ts}`);
+        return ok({ channel, ts, message: { text: b.text } });
+      }
+      case 'chat.update':
+        // An edit keeps the message's ts; a message the fake never posted is not found.
+        if (!b.channel || !b.ts) return ok({ ok: false, error: 'invalid_arguments' });
+        if (!this.posted.has(`${b.channel}/${b.ts}`)) return ok({ ok: false, error: 'message_not_found' });
+        return ok({ channel: b.channel, ts: b.ts, text: b.text });
       case 'views.publish':
         if (!b.user_id || !c.body.view) return ok({ ok: false, error: 'invalid_arguments' });
         return ok({ view: { id: `V${String(++this.seq).padStart(8, '0')}`, type: 'home' } });

@@ -3,9 +3,7 @@ import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
   ChannelType,
-  DiscordAPIError,
   InteractionResponseType,
-  Routes,
   InteractionType,
   MessageFlags,
   type APIApplicationCommandInteractionDataBasicOption,
@@ -24,7 +22,7 @@ import type { Asker, Services } from '../../services.ts';
 import { registryName } from './commands.ts';
 import { CSV_PREFIX, HOME_PREFIX, RUN_PREFIX, csvMessage, replyToDiscord, textMessage, type DiscordMessage } from './render.ts';
 import { chartPng } from './chart-png.ts';
-import { interactionWebhook, withRetry } from './rest.ts';
+import { interactionWebhook, postInThread, type ThreadOn } from './rest.ts';
 import { clip } from '../../util/text.ts';
 import type { RetryPolicy } from '../../util/retry.ts';
 
@@ -96,13 +94,7 @@ function homeButton(id: string): { channel: string; line: string } | undefined {
 }
 
 /** Where a follow-up's answer goes when it answers in the clicked message's thread. */
-export interface FollowUpThread {
-  /** The channel of the clicked message (a thread already, when `inThread`). */
-  channel: string;
-  message: string;
-  inThread: boolean;
-  name: string;
-}
+export type FollowUpThread = ThreadOn;
 
 const THREAD_TYPES: readonly number[] = [ChannelType.AnnouncementThread, ChannelType.PublicThread, ChannelType.PrivateThread];
 
@@ -187,35 +179,10 @@ function plan(deps: InteractionDeps, interaction: APIInteraction, input: Command
   };
 }
 
-/**
- * The thread a follow-up answers in: started on the clicked message, or the one started by an
- * earlier click (a message's thread has the message's id). Undefined when threads are not
- * available here (no permission to create threads, an announcement channel, a forum post):
- * the answer then goes to the channel as a reply referencing the message.
- */
-async function openThread(deps: InteractionDeps, t: FollowUpThread, log: Logger): Promise<string | undefined> {
-  if (t.inThread) return t.channel;
-  try {
-    const thread = (await withRetry('start thread', () => deps.rest.post(Routes.threads(t.channel, t.message), { body: { name: t.name, auto_archive_duration: 1440 } }), deps.retry, log)) as { id: string };
-    return thread.id;
-  } catch (err) {
-    if (err instanceof DiscordAPIError && err.code === THREAD_EXISTS) return t.message;
-    log.warn({ err: String(err), channel: t.channel }, 'discord: no thread on the message; answering with a reply to it');
-    return undefined;
-  }
-}
-
-/** Discord's "A thread has already been created for this message". */
-const THREAD_EXISTS = 160004;
-
 /** A follow-up answered in the clicked message's thread; what only the asker may see goes as an ephemeral follow-up. */
 function threadChannel(deps: InteractionDeps, interaction: APIInteraction, t: FollowUpThread, log: Logger): AnswerChannel {
   const hook = interactionWebhook(deps.rest, interaction.application_id, interaction.token, deps.retry, log);
-  const post = async (m: DiscordMessage) => {
-    const where = await openThread(deps, t, log);
-    const body = where ? m.body : { ...m.body, message_reference: { message_id: t.message, fail_if_not_exists: false } };
-    await withRetry('thread message', () => deps.rest.post(Routes.channelMessages(where ?? t.channel), { body, files: m.files }), deps.retry, log);
-  };
+  const post = async (m: DiscordMessage) => void (await postInThread(deps.rest, t, m, deps.retry, log));
   return {
     showPrivately: (reply) => hook.followUp(replyToDiscord(reply, { ephemeral: true })).then(() => undefined),
     sendCsvOnly: (reply) => post(csvMessage(reply)),

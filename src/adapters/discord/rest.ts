@@ -32,7 +32,7 @@ function statusOf(err: unknown): number | undefined {
  * 404 "Unknown Webhook" is retried too: over HTTP our edit can reach Discord a moment before
  * Discord has taken in the deferred response we just returned.
  */
-export async function withRetry<T>(what: string, fn: () => Promise<T>, policy: RetryPolicy, logger: Logger, opts: { unknownWebhookIsEarly?: boolean } = {}): Promise<T> {
+export async function withRetry<T>(what: string, fn: () => Promise<T>, policy: RetryPolicy, logger: Pick<Logger, 'warn'>, opts: { unknownWebhookIsEarly?: boolean } = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -59,4 +59,45 @@ export function interactionWebhook(rest: REST, applicationId: string, token: str
       withRetry('delete original response', () => rest.delete(Routes.webhookMessage(applicationId, token, '@original'), { auth: false }), policy, logger, { unknownWebhookIsEarly: true }),
     followUp: (m: DiscordMessage) => withRetry('follow-up message', () => rest.post(Routes.webhook(applicationId, token), { body: m.body, files: m.files, auth: false }), policy, logger),
   };
+}
+
+/** A message whose thread a later message goes in (a follow-up clicked on it, an alert's change). */
+export interface ThreadOn {
+  /** The message's channel (a thread already, when `inThread`). */
+  channel: string;
+  message: string;
+  inThread: boolean;
+  /** The thread's name, when one is started. */
+  name: string;
+  /** A direct message has no threads: the message is answered with a reply to it. */
+  direct?: boolean;
+}
+
+/** Discord's "A thread has already been created for this message". */
+const THREAD_EXISTS = 160004;
+
+/**
+ * The thread of a message: started on it through the REST API as the bot, or the one started
+ * earlier (a message's thread has the message's id). Undefined when threads are not available
+ * (a DM, no permission to create threads, an announcement channel, a forum post): the caller
+ * then replies to the message in its channel.
+ */
+export async function openThread(rest: REST, t: ThreadOn, policy: RetryPolicy, log: Pick<Logger, 'warn'>): Promise<string | undefined> {
+  if (t.inThread) return t.channel;
+  if (t.direct) return undefined;
+  try {
+    const thread = (await withRetry('start thread', () => rest.post(Routes.threads(t.channel, t.message), { body: { name: t.name, auto_archive_duration: 1440 } }), policy, log)) as { id: string };
+    return thread.id;
+  } catch (err) {
+    if (err instanceof DiscordAPIError && err.code === THREAD_EXISTS) return t.message;
+    log.warn({ err: String(err), channel: t.channel }, 'discord: no thread on the message; answering with a reply to it');
+    return undefined;
+  }
+}
+
+/** Posts `m` in the message's thread, or as a reply to the message where no thread can be had. */
+export async function postInThread(rest: REST, t: ThreadOn, m: DiscordMessage, policy: RetryPolicy, log: Pick<Logger, 'warn'>): Promise<unknown> {
+  const where = await openThread(rest, t, policy, log);
+  const body = where ? m.body : { ...(m.body as object), message_reference: { message_id: t.message, fail_if_not_exists: false } };
+  return withRetry('thread message', () => rest.post(Routes.channelMessages(where ?? t.channel), { body, files: m.files }), policy, log);
 }

@@ -15,7 +15,11 @@ const SubscriptionRequest = z
     store: wholeField('store').optional(),
     region: z.string().trim().min(1).max(100).optional(),
     chain: z.boolean().optional(),
-    url: z.string().min(1).max(2048).openapi({ description: 'A Slack or Discord incoming webhook, or any HTTPS URL (signed JSON). Internal addresses are refused.' }),
+    url: z.string().min(1).max(2048).optional().openapi({ description: 'A Slack or Discord incoming webhook, or any HTTPS URL (signed JSON). Internal addresses are refused. Give this or `recipients`.' }),
+    recipients: z.enum(['each-manager', 'each-viewer']).optional().openapi({
+      description: 'Instead of a URL: a direct message (Slack or Discord) to each principal granted that role on a store of the scope, with the summary of their own stores only; resolved from the grants at every run.',
+      example: 'each-manager',
+    }),
     format: z.enum(['slack', 'discord', 'json']).optional(),
     every: z.string().max(100).optional().openapi({ example: 'monday 08:00' }),
     weekday: z.string().max(20).optional(),
@@ -26,7 +30,8 @@ const SubscriptionRequest = z
   .refine((b) => [b.store !== undefined, b.region !== undefined, b.chain === true].filter(Boolean).length === 1, {
     message: 'give exactly one of store, region or chain: true',
   })
-  .openapi('SubscriptionRequest');
+  .refine((b) => (b.url === undefined) !== (b.recipients === undefined), { message: 'give exactly one of url or recipients ("each-manager", "each-viewer")' })
+  .openapi('SubscriptionRequest', { example: { store: 5, recipients: 'each-manager', every: 'monday 08:00', tz: 'America/Chicago' } });
 
 const Subscription = z.record(z.string(), z.unknown()).openapi('Subscription', { description: 'id, kind, scope, target (kind and a hint, never the URL), schedule, nextRunAt, createdBy, createdAt' });
 
@@ -34,7 +39,7 @@ const create = createRoute({
   method: 'post',
   path: '/subscriptions',
   tags: ['Webhooks'],
-  summary: 'Subscribe a URL to the weekly summary',
+  summary: 'Subscribe a URL to the weekly summary, or send it to each manager (viewer) by direct message',
   middleware: [limitBody(64 * 1024, 'A subscription is a small JSON object (at most 64 KiB).')],
   request: { body: { required: true, content: { 'application/json': { schema: SubscriptionRequest } } } },
   responses: {
@@ -89,7 +94,8 @@ export const registerSubscriptionRoutes: RegisterRoutes = (app, deps) => {
     // The token's grants decide, at creation as at every send: its `admin` scope says what it may
     // call, not what data it may see (src/access/delivery.ts).
     const creator = creatorOf(`token:${token}`, await tokenAccess(db, services.config.access, token));
-    const input = { scope, target: { kind: 'url', url: b.url, format: b.format } as const, schedule, createdBy: `token:${token}`, delivery: { mode: services.config.access.mode, creator } };
+    const target = b.recipients ? ({ kind: 'recipients', role: b.recipients === 'each-viewer' ? 'viewer' : 'manager' } as const) : ({ kind: 'url', url: b.url!, format: b.format } as const);
+    const input = { scope, target, schedule, createdBy: `token:${token}`, delivery: { mode: services.config.access.mode, creator } };
     const created = await refusedAs403(() => createSubscription(db, secretKey, input, outbound));
     logger.info({ subscription: created.subscription.id, target: created.subscription.target }, 'subscription created');
     return c.json({ ...created.subscription, ...(created.signingSecret ? { signingSecret: created.signingSecret } : {}) }, 201);

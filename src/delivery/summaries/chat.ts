@@ -6,7 +6,8 @@ import { commandLine } from '../../chat/parse.ts';
 import type { Reply } from '../../chat/reply.ts';
 import { WEEKDAYS } from '../../data/weeks.ts';
 import { describeSchedule, localDate, parseTime } from './schedule.ts';
-import { createSubscription, deleteSubscription, getSubscriptionRow, listSubscriptions, resolveSchedule, rowScope, toSubscription, type Subscription } from './subscriptions.ts';
+import { createSubscription, deleteSubscription, getSubscriptionRow, listSubscriptions, optOut, resolveSchedule, rowScope, toSubscription, type RecipientRole, type Subscription } from './subscriptions.ts';
+import type { WeeklySchedule } from './schedule.ts';
 import { describeScope, type AreaScope } from '../../scope.ts';
 import { FIELD_RANGES } from '../../data/limits.ts';
 import { deliveryCheck, refuseUrlInChat } from '../targets.ts';
@@ -31,16 +32,23 @@ const scheduleOptions = [
   { name: 'at', type: 'string', aliases: ['time'], pattern: /^\d{1,2}(:\d{2})?\s*(am|pm)?$/i, description: 'Local time, 24-hour HH:MM (default 08:00)' },
   { name: 'tz', type: 'string', aliases: ['timezone'], description: 'IANA time zone, e.g. America/Chicago (default UTC)' },
   { name: 'email', type: 'string', aliases: ['mail'], description: 'Send it by email to this address instead of the channel (admins)' },
+  { name: 'each', type: 'choice', choices: ['manager', 'viewer'], description: 'each manager (viewer): a DM to each, of their own stores, instead of the channel' },
 ] as const satisfies readonly OptionDef[];
 
-/** /unsubscribe by id instead of by what the summary covers. */
-const idOption = { name: 'id', type: 'string', description: 'Subscription id, e.g. sub_1a2b3c4d5e6f (see /subscriptions)' } as const satisfies OptionDef;
+/** /unsubscribe by id instead of by what the summary covers; `only me`: the asker's own copy of a per-recipient one. */
+const idOptions = [
+  { name: 'id', type: 'string', description: 'Subscription id, e.g. sub_1a2b3c4d5e6f (see /subscriptions)' },
+  { name: 'only', type: 'choice', choices: ['me'], description: 'only me: stop your own copy of a summary sent to each manager' },
+] as const satisfies readonly OptionDef[];
 
 export const subscribeOptions = [...scopeOptions, ...scheduleOptions] as const;
-export const unsubscribeOptions = [...scopeOptions, idOption] as const;
+export const unsubscribeOptions = [...scopeOptions, ...idOptions] as const;
 
 /** The follow-up that undoes a subscription. (Importing commands/unsubscribe.ts here would be a cycle.) */
 const unsubscribeLine = (id: string) => commandLine({ name: 'unsubscribe', options: unsubscribeOptions }, { id });
+
+/** The "Stop my copy" button of a per-recipient summary: runs as the clicker, stops their copy alone. */
+export const stopMyCopyLine = (id: string) => commandLine({ name: 'unsubscribe', options: unsubscribeOptions }, { id, only: 'me' });
 
 export function scopeFrom(options: OptionsOf<typeof scopeOptions>, required: boolean): AreaScope | undefined {
   const given = [options.store !== undefined, options.region !== undefined, options.scope === 'chain'].filter(Boolean).length;
@@ -66,6 +74,9 @@ function sameScope(a: AreaScope, b: AreaScope): boolean {
   return describeScope(a).toLowerCase() === describeScope(b).toLowerCase();
 }
 
+/** The same summary to the same place: the channel's own, or each manager's (viewer's) of it. */
+const sameSubscription = (s: Subscription, scope: AreaScope, each: RecipientRole | undefined) => sameScope(s.scope, scope) && s.recipients === each;
+
 function subscriptionFacts(s: Subscription) {
   return [
     { label: 'Id', value: s.id },
@@ -89,13 +100,15 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
     time: at,
     tz: options.tz,
   });
-  const existing = (await listSubscriptions(ctx.db, { workspace: target.workspace, channel: target.channel })).find((s) => sameScope(s.scope, scope));
+  const existing = (await listSubscriptions(ctx.db, { workspace: target.workspace, channel: target.channel })).find((s) => sameSubscription(s, scope, options.each));
   if (existing) {
-    throw new UserError(`This channel already gets the weekly summary of ${describeScope(scope)} (${existing.id}, ${describeSchedule(existing.schedule)}). Unsubscribe first to change it.`, {
+    const who = options.each ? `Each ${options.each} of ${describeScope(scope)} already gets their copy from this channel's` : 'This channel already gets the';
+    throw new UserError(`${who} weekly summary of ${describeScope(scope)} (${existing.id}, ${describeSchedule(existing.schedule)}). Unsubscribe first to change it.`, {
       code: 'DUPLICATE',
       suggestion: unsubscribeLine(existing.id),
     });
   }
+  if (options.each) return subscribeEach(options.each, scope, schedule, target, ctx);
   const { subscription } = await createSubscription(ctx.db, undefined, {
     scope,
     target: { kind: 'channel', ...target },
@@ -115,6 +128,50 @@ export async function subscribeHandler(options: OptionsOf<typeof subscribeOption
     facts: subscriptionFacts(subscription),
     actions: [{ label: 'Unsubscribe', command: unsubscribeLine(subscription.id) }],
   };
+}
+
+/**
+ * One subscription, one answer per recipient: each holder of the role on a store of the scope
+ * gets, by direct message, the summary of their own stores of it, resolved from the grants at
+ * every run (src/delivery/summaries/recipients.ts). Listed and stopped from this channel.
+ */
+async function subscribeEach(each: RecipientRole, scope: AreaScope, schedule: WeeklySchedule, target: ReturnType<typeof chatTarget>, ctx: CommandContext): Promise<Reply> {
+  const { subscription } = await createSubscription(
+    ctx.db,
+    undefined,
+    { scope, target: { kind: 'recipients', role: each, workspace: target.workspace, channel: target.channel }, schedule, createdBy: principalKeys(ctx)[0], createdByRoles: ctx.roles, now: ctx.now(), delivery: deliveryCheck(ctx) },
+    ctx.outbound,
+  );
+  return {
+    ...base(
+      `Subscribed: weekly summary of ${describeScope(scope)}, to each ${each}`,
+      `Each ${each} of a store in ${describeScope(scope)} will get a direct message ${describeSchedule(schedule)} with the weekly summary of their own stores only. Who they are is read from the grants at every run (a Discord role: its members); each can stop their own copy from the message.`,
+      { subscription },
+    ),
+    facts: subscriptionFacts(subscription),
+    actions: [{ label: 'Unsubscribe everyone', command: unsubscribeLine(subscription.id) }],
+  };
+}
+
+/**
+ * The asker as a recipient of per-recipient summaries: a Slack or Discord user, or a console
+ * session signed in as one (its user is that principal key). Undefined for anyone else.
+ */
+export function recipientKeyOf(ctx: Pick<CommandContext, 'platform' | 'workspace' | 'user'>): string | undefined {
+  if ((ctx.platform === 'slack' || ctx.platform === 'discord') && ctx.user) return `${ctx.platform}:${ctx.workspace ?? ''}/${ctx.user}`;
+  return ctx.platform === 'web' && ctx.user && /^(slack|discord):[^/]*\/.+$/.test(ctx.user) ? ctx.user : undefined;
+}
+
+/** The asker's own copy of a per-recipient subscription, stopped (the others go on). */
+async function stopMyCopy(id: string | undefined, ctx: CommandContext): Promise<Reply> {
+  if (!id) throw new UserError('Say which subscription: /unsubscribe id sub_1a2b3c4d5e6f only me (the id is on the summary you get).');
+  const row = await getSubscriptionRow(ctx.db, id);
+  if (!row || row.deleted_at || row.target_kind !== 'recipients') throw new UserError(`No per-recipient subscription ${id}: "only me" stops your own copy of a summary sent to each manager or viewer.`, { code: 'NOT_FOUND' });
+  const me = recipientKeyOf(ctx);
+  if (!me) throw new UserError('Stop your copy from Slack or Discord, where it is sent to you (the button on the summary), or from the console signed in as yourself (/console).', { code: 'NOT_A_CHANNEL' });
+  const fresh = await optOut(ctx.db, row.id, me);
+  const what = `the weekly summary of ${describeScope(rowScope(row))} (${row.id})`;
+  return { ...base(fresh ? 'Your copy is stopped' : 'Your copy was stopped already', `You will no longer get ${what}. Everyone else still gets theirs.`, { stopped: row.id }), visibility: 'ephemeral' };
 }
 
 /**
@@ -152,6 +209,7 @@ async function reachableSubscriptions(ctx: CommandContext, role: 'viewer' | 'man
 
 export async function unsubscribeHandler(options: OptionsOf<typeof unsubscribeOptions>, ctx: CommandContext): Promise<Reply> {
   const { id } = options;
+  if (options.only === 'me') return stopMyCopy(id, ctx);
   const scope = scopeFrom(options, id === undefined);
   const inChannel = ctx.platform === 'slack' || ctx.platform === 'discord';
   const mine = await reachableSubscriptions(ctx, 'manager');

@@ -6,9 +6,10 @@ import { localDate, nextRun } from './schedule.ts';
 import type { SubscriptionRow } from './subscriptions.ts';
 
 /**
- * The delivery log of weekly summaries, exactly-once per subscription-week across replicas:
- *  - planning inserts (subscription, week) with ON CONFLICT DO NOTHING: the unique key lets one
- *    replica create the week's delivery, however many scheduled it at the same moment;
+ * The delivery log of weekly summaries, exactly-once per subscription-week (and recipient) across replicas:
+ *  - planning inserts (subscription, week, '') with ON CONFLICT DO NOTHING: the unique key lets one
+ *    replica create the week's delivery, however many scheduled it at the same moment; a
+ *    per-recipient subscription's row fans out into one row per recipient the same way (recipients.ts);
  *  - claims, leases, results, retries and burial are the one leased queue's (src/delivery/queue.ts).
  * Receivers get `Idempotency-Key: <delivery id>` on every attempt (at-least-once on the wire).
  */
@@ -29,6 +30,9 @@ export interface DeliveryRow {
   chart_token: string | null;
   created_at: Date | string;
   delivered_at: Date | string | null;
+  /** '' for the subscription's own row; a recipient's principal key on a per-recipient copy. */
+  recipient: string;
+  recipient_roles: string[] | null;
 }
 
 export interface Delivery {
@@ -43,6 +47,8 @@ export interface Delivery {
   createdAt: string;
   deliveredAt: string | null;
   target?: string;
+  /** A per-recipient copy: whose (their principal key). */
+  recipient?: string;
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -60,10 +66,11 @@ export function toDelivery(r: DeliveryRow & { target_hint?: string; target_kind?
     createdAt: iso(r.created_at)!,
     deliveredAt: iso(r.delivered_at),
     ...(r.target_kind ? { target: `${r.target_kind} ${r.target_hint}` } : {}),
+    ...(r.recipient ? { recipient: r.recipient } : {}),
   };
 }
 
-const COLUMNS = 'id, subscription_id, week::text AS week, status, attempts, next_attempt_at, lease_token, lease_until, last_status, last_error, chart_token, created_at, delivered_at';
+const COLUMNS = 'id, subscription_id, week::text AS week, status, attempts, next_attempt_at, lease_token, lease_until, last_status, last_error, chart_token, created_at, delivered_at, recipient, recipient_roles';
 
 /**
  * Turns due subscriptions into deliveries and moves their next run on. A server that was down
@@ -85,7 +92,7 @@ export async function planDue(db: Database, now: Date, limit = 100): Promise<num
       const week = localDate(occurrence, s.timezone);
       const rows = await tx.query(
         `INSERT INTO webhook_deliveries (id, subscription_id, week, status, next_attempt_at)
-         VALUES ($1, $2, $3::date, 'pending', $4) ON CONFLICT (subscription_id, week) DO NOTHING RETURNING id`,
+         VALUES ($1, $2, $3::date, 'pending', $4) ON CONFLICT (subscription_id, week, recipient) DO NOTHING RETURNING id`,
         [randomUUID(), s.id, week, now.toISOString()],
       );
       created += rows.length;
@@ -133,4 +140,21 @@ export async function retryDelivery(db: Database, id: string, now = new Date()):
     [id, now.toISOString()],
   );
   return rows.length > 0;
+}
+
+/**
+ * One delivery per recipient for a claimed week (a per-recipient subscription's fan-out): the
+ * unique key (subscription, week, recipient) keeps a fan-out that runs twice (a lease taken
+ * over) from queuing anyone twice. Returns how many were new.
+ */
+export async function queueRecipients(db: Database, claim: Claim, recipients: readonly { key: string; roles: readonly string[] }[], now: Date): Promise<number> {
+  if (!recipients.length) return 0;
+  const rows = await db.query(
+    `INSERT INTO webhook_deliveries (id, subscription_id, week, recipient, recipient_roles, status, next_attempt_at)
+     SELECT x.id, $1, $2::date, x.recipient, ARRAY(SELECT jsonb_array_elements_text(x.roles)), 'pending', $3
+     FROM jsonb_to_recordset($4::jsonb) AS x(id text, recipient text, roles jsonb)
+     ON CONFLICT (subscription_id, week, recipient) DO NOTHING RETURNING id`,
+    [claim.subscription_id, claim.week, now.toISOString(), JSON.stringify(recipients.map((r) => ({ id: randomUUID(), recipient: r.key, roles: r.roles })))],
+  );
+  return rows.length;
 }

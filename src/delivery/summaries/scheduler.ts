@@ -15,6 +15,8 @@ import { send, type SendOptions, type SendResult } from '../send.ts';
 import { createMailer, type Mailer } from '../../email/transport.ts';
 import { getSubscriptionRow, pauseSubscription, resumeSubscription, rowScope, subscriptionTarget, type SubscriptionRow } from './subscriptions.ts';
 import { buildWeeklySummary } from './summary.ts';
+import { fanOut, sendToRecipient } from './recipients.ts';
+import type { TargetKind } from '../targets.ts';
 
 /** Expired charts and audit rows past retention are pruned this often (hourly). */
 const PRUNE_EVERY_MS = 3600_000;
@@ -73,14 +75,20 @@ async function attemptDelivery(ctx: DeliveryContext, claim: Claim): Promise<Atte
   if (!row || row.deleted_at) return { ok: false, status: null, error: 'subscription deleted', permanent: true };
   const decision = await decide(ctx, row);
   if (decision.send === 'nothing') return { held: `paused, not sent: ${decision.why}` };
-  const result = await deliverReply(ctx, claim, row, decision.send === 'notice' ? decision.reply : undefined);
+  if (row.target_kind === 'recipients') {
+    // No channel of its own to hold a pause notice: the pause is recorded (storecast deliveries --status paused).
+    if (decision.send === 'notice') return { held: `paused, not sent: ${decision.reply.summary}` };
+    const deps = { db: ctx.deps.db, access: ctx.deps.config.access, forecaster: ctx.deps.forecaster, renderChart: ctx.deps.renderChart, platforms: ctx.platforms, now: ctx.now };
+    return claim.recipient ? sendToRecipient(deps, claim, row) : fanOut(deps, claim, row);
+  }
+  const result = await deliverReply(ctx, claim, { ...row, target_kind: row.target_kind }, decision.send === 'notice' ? decision.reply : undefined);
   if (decision.send !== 'notice') return result;
   if (!result.ok) await resumeSubscription(ctx.deps.db, row.id);
   return result.ok ? { ...result, warning: 'paused: sent the pause notice in place of the summary' } : result;
 }
 
 /** The summary (or `notice` in its place), its chart saved for a link, then the send. */
-async function deliverReply(ctx: DeliveryContext, claim: Claim, row: SubscriptionRow, notice: Reply | undefined): Promise<SendResult> {
+async function deliverReply(ctx: DeliveryContext, claim: Claim, row: SubscriptionRow & { target_kind: TargetKind }, notice: Reply | undefined): Promise<SendResult> {
   const { db, forecaster } = ctx.deps;
   let reply: Reply;
   try {

@@ -13,11 +13,19 @@ import { AccessDenied } from '../../chat/access.ts';
 
 export type { TargetKind, WebhookFormat } from '../targets.ts';
 
+/** Who gets their own copy of a per-recipient subscription: every principal holding this role (or more) on a store of it. */
+export type RecipientRole = 'manager' | 'viewer';
+
+/** Where a subscription sends: one target, or (`recipients`) a direct message to each recipient. */
+export type SubscriptionTargetKind = TargetKind | 'recipients';
+
 export interface Subscription {
   id: string;
   kind: 'weekly-summary';
   scope: AreaScope;
-  target: { kind: TargetKind; hint: string; workspace?: string; channel?: string };
+  target: { kind: SubscriptionTargetKind; hint: string; workspace?: string; channel?: string };
+  /** Per-recipient: who gets their own copy (see RecipientRole). */
+  recipients?: RecipientRole;
   schedule: WeeklySchedule;
   nextRunAt: string;
   createdBy: string | null;
@@ -31,7 +39,7 @@ export interface SubscriptionRow {
   kind: 'weekly-summary';
   scope_kind: 'store' | 'region' | 'chain';
   scope_value: string | null;
-  target_kind: TargetKind;
+  target_kind: SubscriptionTargetKind;
   target_secret: string | null;
   target_hint: string;
   signing_secret: string | null;
@@ -47,6 +55,7 @@ export interface SubscriptionRow {
   deleted_at: Date | string | null;
   paused_at: Date | string | null;
   paused_reason: string | null;
+  recipients: RecipientRole | null;
 }
 
 export function rowScope(r: Pick<SubscriptionRow, 'scope_kind' | 'scope_value'>): AreaScope {
@@ -61,6 +70,7 @@ export function toSubscription(r: SubscriptionRow): Subscription {
     kind: r.kind,
     scope: rowScope(r),
     target: { kind: r.target_kind, hint: r.target_hint, ...(r.workspace ? { workspace: r.workspace } : {}), ...(r.channel && r.target_kind !== 'email' ? { channel: r.channel } : {}) },
+    ...(r.recipients ? { recipients: r.recipients } : {}),
     schedule: { weekday: r.weekday, time: r.time, timezone: r.timezone },
     nextRunAt: new Date(r.next_run_at).toISOString(),
     createdBy: r.created_by,
@@ -119,7 +129,9 @@ export type TargetInput =
   | { kind: 'url'; url: string; format?: WebhookFormat }
   /** An email address: not a credential like a webhook URL, so kept as is (in `channel`). */
   | { kind: 'email'; address: string }
-  | { kind: 'channel'; platform: 'slack' | 'discord'; workspace?: string; channel: string };
+  | { kind: 'channel'; platform: 'slack' | 'discord'; workspace?: string; channel: string }
+  /** A direct message to each holder of `role` on a store of the scope; `channel`: where it was asked for (listed and stopped there). */
+  | { kind: 'recipients'; role: RecipientRole; workspace?: string; channel?: string };
 
 export interface CreateSubscriptionInput {
   scope: AreaScope;
@@ -151,7 +163,7 @@ export async function createSubscription(
 ): Promise<{ subscription: Subscription; signingSecret?: string }> {
   await checkScope(db, input.scope);
   const id = `sub_${randomBytes(6).toString('hex')}`;
-  let targetKind: TargetKind;
+  let targetKind: SubscriptionTargetKind;
   let targetSecret: string | null = null;
   let hint: string;
   let signingPlain: string | undefined;
@@ -168,6 +180,11 @@ export async function createSubscription(
   } else if (input.target.kind === 'email') {
     targetKind = 'email';
     ({ address: channel, hint } = checkEmailTarget(input.target.address));
+  } else if (input.target.kind === 'recipients') {
+    targetKind = 'recipients';
+    workspace = input.target.workspace ?? null;
+    channel = input.target.channel ?? null;
+    hint = `each ${input.target.role} (direct messages)`;
   } else {
     targetKind = input.target.platform === 'slack' ? 'slack-channel' : 'discord-channel';
     workspace = input.target.workspace ?? null;
@@ -180,8 +197,8 @@ export async function createSubscription(
   const nextRunAt = nextRun(input.schedule, input.now ?? new Date());
   const [row] = await db.query<SubscriptionRow>(
     `INSERT INTO webhook_subscriptions (id, scope_kind, scope_value, target_kind, target_secret, target_hint, signing_secret,
-       workspace, channel, weekday, time, timezone, next_run_at, created_by, created_by_roles)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text[]) RETURNING *`,
+       workspace, channel, weekday, time, timezone, next_run_at, created_by, created_by_roles, recipients)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text[], $16) RETURNING *`,
     [
       id,
       scope.kind,
@@ -198,6 +215,7 @@ export async function createSubscription(
       nextRunAt.toISOString(),
       input.createdBy ?? null,
       input.createdByRoles ?? [],
+      input.target.kind === 'recipients' ? input.target.role : null,
     ],
   );
   return { subscription: toSubscription(row!), ...(signingPlain ? { signingSecret: signingPlain } : {}) };
@@ -250,5 +268,43 @@ export function subscriptionTarget(r: Pick<SubscriptionRow, 'target_kind' | 'wor
   if (r.target_kind === 'slack-channel' || r.target_kind === 'discord-channel') {
     return { kind: 'channel', platform: r.target_kind === 'slack-channel' ? 'slack' : 'discord', workspace: r.workspace ?? undefined, channel: r.channel ?? '' };
   }
+  if (r.target_kind === 'recipients') return { kind: 'recipients' };
   return r.target_kind === 'email' ? { kind: 'email' } : { kind: 'webhook' };
+}
+
+/**
+ * How a recipient's own stop is kept: platform and user id, not the workspace (a Discord DM's
+ * button click carries no server, and a user id is one person wherever it is seen).
+ */
+export function optOutKey(key: string): string {
+  const m = /^(slack|discord):[^/]*\/(.+)$/.exec(key);
+  return m ? `${m[1]}:${m[2]}` : key;
+}
+
+/** The recipients (optOutKey) who stopped their copy of a per-recipient subscription. */
+export async function optedOut(db: Pick<Database, 'query'>, id: string): Promise<Set<string>> {
+  const rows = await db.query<{ recipient: string }>('SELECT recipient FROM subscription_optouts WHERE subscription_id = $1', [id]);
+  return new Set(rows.map((r) => r.recipient));
+}
+
+/**
+ * Stops one recipient's copy (the "Stop my copy" button of their DM); the others' go on. A copy
+ * already queued is held at its send (recipients.ts). False when they had stopped it already.
+ */
+export async function optOut(db: Database, id: string, recipientKey: string): Promise<boolean> {
+  const rows = await db.query('INSERT INTO subscription_optouts (subscription_id, recipient) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING recipient', [id, optOutKey(recipientKey)]);
+  return rows.length > 0;
+}
+
+/** The per-recipient subscriptions a person gets a copy of (one was queued for them) and has not stopped: their home lists them. */
+export async function copiesOf(db: Pick<Database, 'query'>, recipientKey: string): Promise<Subscription[]> {
+  const rows = await db.query<SubscriptionRow>(
+    `SELECT s.* FROM webhook_subscriptions s WHERE s.deleted_at IS NULL AND s.target_kind = 'recipients'
+       AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.recipient <> ''
+                   AND regexp_replace(d.recipient, '^(slack|discord):[^/]*/', '\\1:') = $1)
+       AND NOT EXISTS (SELECT 1 FROM subscription_optouts o WHERE o.subscription_id = s.id AND o.recipient = $1)
+     ORDER BY s.created_at, s.id`,
+    [optOutKey(recipientKey)],
+  );
+  return rows.map(toSubscription);
 }

@@ -1,5 +1,5 @@
 import { forecastChart } from '../../../charts/index.ts';
-import { describeScope, scopeSlug, type AreaScope } from '../../scope.ts';
+import { describeScope, scopeSlug, type AreaScope, type Scope } from '../../scope.ts';
 import { forecastLine } from '../../../commands/follow-ups.ts';
 import { UserError } from '../../chat/errors.ts';
 import { money, percent, weekLabel } from '../../chat/format.ts';
@@ -10,7 +10,8 @@ import { holidayCalendar } from '../../data/holidays.ts';
 import { addWeeks } from '../../data/weeks.ts';
 import type { Forecaster, ForecastPoint, ForecastResult } from '../../forecast/forecaster.ts';
 
-/** What a weekly summary covers. */
+/** What a weekly summary covers: a store, a region, the chain, or a recipient's stores of one of them. */
+export type SummaryScope = AreaScope | Extract<Scope, { kind: 'stores' }>;
 
 export interface Mover {
   kind: 'store' | 'dept';
@@ -20,7 +21,12 @@ export interface Mover {
   change: number;
 }
 
-async function storesIn(db: Database, scope: AreaScope): Promise<number[]> {
+async function storesIn(db: Database, scope: SummaryScope): Promise<number[]> {
+  if (scope.kind === 'stores') {
+    const rows = await db.query<{ store_id: number }>('SELECT DISTINCT store_id FROM store_week_sales WHERE store_id = ANY($1::int[]) ORDER BY 1', [scope.stores]);
+    if (!rows.length) throw new UserError(`${describeScope(scope)} have no sales data.`, { code: 'EMPTY_SCOPE' });
+    return rows.map((r) => r.store_id);
+  }
   if (scope.kind === 'store') {
     const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM store_week_sales WHERE store_id = $1', [scope.store]);
     if (!rows[0]?.n) throw new UserError(`Store ${scope.store} has no sales data.`, { code: 'UNKNOWN_STORE' });
@@ -38,7 +44,7 @@ async function storesIn(db: Database, scope: AreaScope): Promise<number[]> {
 }
 
 /** Departments (store scope) or stores (wider scopes) that gained and lost most ($) vs the same week last year. */
-async function movers(db: Database, scope: AreaScope, stores: number[], week: string): Promise<{ up: Mover[]; down: Mover[] }> {
+async function movers(db: Database, scope: SummaryScope, stores: number[], week: string): Promise<{ up: Mover[]; down: Mover[] }> {
   const prev = addWeeks(week, -52);
   const rows =
     scope.kind === 'store'
@@ -84,7 +90,7 @@ const round = (v: number) => Math.round(v * 100) / 100;
  * chain forecasts add up the stores' forecasts (the interval bounds too, which is wider than
  * a joint interval: a conservative range).
  */
-export async function buildWeeklySummary(db: Database, forecaster: Forecaster, scope: AreaScope, horizon = 4): Promise<Reply> {
+export async function buildWeeklySummary(db: Database, forecaster: Forecaster, scope: SummaryScope, horizon = 4): Promise<Reply> {
   const window = await dataWindow(db);
   if (!window) throw new UserError('No sales data is loaded yet.', { code: 'NO_DATA' });
   const stores = await storesIn(db, scope);
