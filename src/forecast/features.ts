@@ -1,6 +1,7 @@
 import { addWeeks } from '../data/weeks.ts';
 import { holidayOf, holidayWeek, type HolidayName } from '../data/holidays.ts';
 import { alignedFrom, alignment, gridIndex, type Alignment, type Covariates, type Panel, type PanelSeries, type StoreInfo } from './panel.ts';
+import { withEaster } from './easter.ts';
 import { addToGram, lowRank, projectRow, symmetrize, topEigenvectors } from './svd.ts';
 
 /**
@@ -531,10 +532,14 @@ export interface TargetInfo {
   calendar: Readonly<Record<CalendarFeature, number>>;
 }
 
-export function targetInfo(panel: Panel, origin: number, week: string): TargetInfo {
+/**
+ * `easter` (default): the seasonal sources of weeks around Easter are aligned on it
+ * (easter.ts); the reference baselines pass false (aligned on the data's four holidays only).
+ */
+export function targetInfo(panel: Panel, origin: number, week: string, easter = true): TargetInfo {
   const idx = gridIndex(panel, week);
-  const a1 = alignment(panel, week, 1);
-  const a2 = alignment(panel, week, 2);
+  const a1 = easter ? withEaster(panel, week, 1, alignment(panel, week, 1)) : alignment(panel, week, 1);
+  const a2 = easter ? withEaster(panel, week, 2, alignment(panel, week, 2)) : alignment(panel, week, 2);
   // No day-of-year terms: seasonality comes from the aligned candidates, and a trained
   // window that never saw November must not extrapolate a season curve into it.
   const calendar = Object.fromEntries(CALENDAR_FEATURES.map((name) => [name, 0])) as Record<CalendarFeature, number>;

@@ -1,5 +1,6 @@
 import { addWeeks } from '../data/weeks.ts';
 import { originState, targetInfo, type OriginState, type TargetInfo } from './features.ts';
+import { isEasterWeek } from './easter.ts';
 import { alignedFrom, type Alignment, type Panel, type PanelSeries } from './panel.ts';
 
 /**
@@ -28,6 +29,44 @@ const SES_ALPHA = 0.2;
 /** Weight of last year's seasonal against the year before's (the rest), as in the network's two-year blends. */
 const W1 = 0.65;
 
+/**
+ * Weight of the two neighbouring weeks in a seasonal source (0.3: 0.15 each, 0.7 the week
+ * itself): a week's sales a year ago are one noisy draw of its season, and the weeks beside
+ * it hold nearly the same season. Not across peaks (sharpWeeks). Inner windows at four
+ * origins: 0.2-0.3 best, 0.5 too blurred.
+ */
+export const SOURCE_KERNEL = 0.3;
+
+/** Per panel: grid weeks whose value must not be blurred with their neighbours' (peaks and the weeks next to them). */
+const sharpCache = new WeakMap<Panel, Uint8Array>();
+function sharpWeeks(panel: Panel): Uint8Array {
+  let m = sharpCache.get(panel);
+  if (m) return m;
+  const n = panel.weeks.length;
+  m = new Uint8Array(n);
+  const mark = (i: number) => {
+    for (const j of [i - 1, i, i + 1]) if (j >= 0 && j < n) (m as Uint8Array)[j] = 1;
+  };
+  panel.weeks.forEach((w, i) => {
+    const md = w.slice(5);
+    // Holidays, Easter, and Thanksgiving to New Year (the drifting rush).
+    if (panel.holidayWeeks.has(w) || isEasterWeek(w) || md >= '11-15' || md <= '01-07') mark(i);
+  });
+  sharpCache.set(panel, m);
+  return m;
+}
+
+/** A smoothed series' value at a seasonal source week, blended with its neighbours (SOURCE_KERNEL) off peaks. */
+function sourceValue(panel: Panel, sm: Float64Array, src: number, limit: number): number {
+  if (src < 0 || src > limit) return NaN;
+  const c = sm[src] as number;
+  if (src < 1 || src + 1 > limit || sharpWeeks(panel)[src] === 1) return c;
+  const a = sm[src - 1] as number;
+  const b = sm[src + 1] as number;
+  if (Number.isNaN(a) || Number.isNaN(b) || Number.isNaN(c)) return c;
+  return (1 - SOURCE_KERNEL) * c + (SOURCE_KERNEL / 2) * (a + b);
+}
+
 /** Weeks of the moving-average trend window. */
 const YEAR = 52;
 
@@ -50,9 +89,9 @@ function detrended(sm: Float64Array, first: number, origin: number): Float64Arra
 }
 
 /** The seasonal component of a week: the mean of the detrended aligned weeks one and two years back that exist. */
-function seasonalOf(seas: Float64Array, a1: Alignment, a2: Alignment, limit: number): number {
-  const s1 = alignedFrom(seas, plain(a1), limit);
-  const s2 = alignedFrom(seas, plain(a2), limit);
+function seasonalOf(panel: Panel, seas: Float64Array, a1: Alignment, a2: Alignment, limit: number): number {
+  const s1 = sourceValue(panel, seas, a1.src, limit);
+  const s2 = sourceValue(panel, seas, a2.src, limit);
   if (Number.isNaN(s1)) return Number.isNaN(s2) ? NaN : s2;
   return Number.isNaN(s2) ? s1 : W1 * s1 + (1 - W1) * s2;
 }
@@ -91,7 +130,7 @@ function stlEts(st: OriginState, si: number, infos: readonly TargetInfo[], out: 
     level = Number.isNaN(level) ? adj : level + SES_ALPHA * (adj - level);
   }
   infos.forEach((t, h) => {
-    const sv = seasonalOf(seas, t.a1, t.a2, o);
+    const sv = seasonalOf(st.panel, seas, t.a1, t.a2, o);
     out[h] = level + (Number.isNaN(sv) ? 0 : sv);
   });
 }
@@ -151,12 +190,12 @@ function svdNaive(st: OriginState, si: number, infos: readonly TargetInfo[], out
   const g = st.growth[si] as number;
   const lvl = levelOptions ? smoothedLevel(st, si, levelOptions) : (st.level[si] as number);
   infos.forEach((t, h) => {
-    const s1 = alignedFrom(sm, plain(t.a1), o);
+    const s1 = sourceValue(st.panel, sm, t.a1.src, o);
     if (Number.isNaN(s1)) {
       out[h] = Number.isFinite(r13) ? r13 : 0;
       return;
     }
-    const s2 = alignedFrom(sm, plain(t.a2), o);
+    const s2 = sourceValue(st.panel, sm, t.a2.src, o);
     const blend = !Number.isNaN(s2) && Number.isFinite(g) ? 0.65 * s1 + 0.35 * s2 * g : s1;
     out[h] = blend * lvl;
   });
@@ -170,7 +209,7 @@ function product(st: OriginState, si: number, infos: readonly TargetInfo[], out:
   const lvl = st.level[si] as number;
   const r13 = st.recent13[si] as number;
   infos.forEach((t, h) => {
-    const d1 = dept ? alignedFrom(dept.sum, plain(t.a1), st.origin) : NaN;
+    const d1 = dept ? sourceValue(st.panel, dept.sum, t.a1.src, st.origin) : NaN;
     if (Number.isFinite(d1) && Number.isFinite(share)) out[h] = share * d1 * lvl;
     else if (Number.isFinite(d1) && dept && dept.recent13 > 0 && Number.isFinite(r13)) out[h] = (r13 * d1) / dept.recent13;
     else out[h] = Number.isFinite(r13) ? r13 : 0;
