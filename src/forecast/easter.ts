@@ -11,9 +11,10 @@ import { gridIndex, type Alignment, type Panel } from './panel.ts';
  * weeks around last year's Good Friday, and a week outside that window never takes its value
  * from inside last year's window (it takes the nearest week outside it on its own side).
  *
- * Used for the forecast's own seasonal sources (features.ts `targetInfo`, the members and the
- * network's candidates) and in-sample alignment. The reference baselines (seasonal-naive.ts)
- * stay aligned on the data's four holidays only, as the issue defines them.
+ * Used for the forecast's own seasonal sources (features.ts `targetInfo`: the members and the
+ * network's candidates). In-sample quantities (the 13-week level, growth) keep the four
+ * holidays: aligning them too scored worse (docs/forecasting.md). The reference baselines
+ * (seasonal naive, SVD seasonal naive) stay aligned on the data's four holidays only.
  */
 
 /** Weeks around the Good Friday week that are aligned on it (offsets, inclusive). */
@@ -63,14 +64,13 @@ export function easterSource(target: string, yearsBack: number): string | undefi
 
 /** `a` (an alignment of `target`) with its source moved by the Easter alignment, if any applies. */
 export function withEaster(panel: Panel, target: string, yearsBack: number, a: Alignment): Alignment {
-  // Christmas' day-drift alignments (w > 0) never meet the spring window.
+  // Christmas' day-drift alignments (w != 0) never meet the spring window.
   if (a.w !== 0) return a;
   const src = easterSource(target, yearsBack);
   if (src === undefined) return a;
   const i = gridIndex(panel, src);
   return { src: i, nb: i, w: 0 };
 }
-
 
 /** Whether a week lies in its year's Easter window (the weeks `easterSource` aligns). */
 export function isEasterWeek(week: string): boolean {

@@ -546,10 +546,9 @@ function smoothSource(st: OriginState, v: Float64Array, a: Alignment, refined: b
  * the reference baselines pass false (the data's four holidays, one week).
  */
 export function targetInfo(panel: Panel, origin: number, week: string, refined = true): TargetInfo {
-  const easter = refined;
   const idx = gridIndex(panel, week);
-  const a1 = easter ? withEaster(panel, week, 1, alignment(panel, week, 1)) : alignment(panel, week, 1);
-  const a2 = easter ? withEaster(panel, week, 2, alignment(panel, week, 2)) : alignment(panel, week, 2);
+  const a1 = refined ? withEaster(panel, week, 1, alignment(panel, week, 1)) : alignment(panel, week, 1);
+  const a2 = refined ? withEaster(panel, week, 2, alignment(panel, week, 2)) : alignment(panel, week, 2);
   // No day-of-year terms: seasonality comes from the aligned candidates, and a trained
   // window that never saw November must not extrapolate a season curve into it.
   const calendar = Object.fromEntries(CALENDAR_FEATURES.map((name) => [name, 0])) as Record<CalendarFeature, number>;
