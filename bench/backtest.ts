@@ -5,6 +5,8 @@
  *   npx tsx bench/backtest.ts --origins 2012-01-27 --scale 1000   # + scale-mode training, compared
  *   npx tsx bench/backtest.ts --members [--rank 10]
  *       # no training: every statistical member's WMAE on the inner window and the scored weeks
+ *   npx tsx bench/backtest.ts --stl [--rank 10]
+ *       # no training: the --members table with stl-ets replaced by each of stlf.ts' variants
  *   npx tsx bench/backtest.ts --levels [--member svd-naive] [--rank 10] [--default-level]
  *       # no training: svd-naive's level estimates scored on the inner window (chosen there)
  *
@@ -29,7 +31,8 @@ import { ensureBackend } from '../src/forecast/tf.ts';
 import { backtestTable } from '../src/cli/backtest.ts';
 import { rushDepartments, shiftChristmas } from '../src/forecast/christmas.ts';
 import { originState } from '../src/forecast/features.ts';
-import { horizonInfos, setLevelOptions, STAT_MEMBERS, statForecasts, type LevelOptions } from '../src/forecast/members.ts';
+import { horizonInfos, setLevelOptions, setStlVariant, STAT_MEMBERS, statForecasts, type LevelOptions } from '../src/forecast/members.ts';
+import { stlfVariant, type StlfOptions } from '../src/forecast/stlf.ts';
 import { gridIndex, type Panel, type PanelSeries } from '../src/forecast/panel.ts';
 import { Wmae } from '../src/forecast/wmae.ts';
 
@@ -57,6 +60,10 @@ await db.close();
 
 if (argv.includes('--levels')) {
   levelsOnly();
+  process.exit(0);
+}
+if (argv.includes('--stl')) {
+  stlVariants();
   process.exit(0);
 }
 if (argv.includes('--members')) {
@@ -198,4 +205,28 @@ function levelsOnly(): void {
     });
     process.stdout.write(`${name.padEnd(28)} ${cells.join('   ')}\n`);
   }
+}
+
+/**
+ * --stl: the --members table once per stl-ets variant (stlf.ts: closer copies of R's stlf),
+ * the first being the member in use.
+ */
+function stlVariants(): void {
+  const variants: StlfOptions[] = [
+    { trend: 'moving-mean', ets: 'ses', seasonal: 'aligned' },
+    { trend: 'loess', ets: 'ses', seasonal: 'aligned' },
+    { trend: 'moving-mean', ets: 'ann', seasonal: 'aligned' },
+    { trend: 'moving-mean', ets: 'damped', seasonal: 'aligned' },
+    { trend: 'moving-mean', ets: 'auto', seasonal: 'aligned' },
+    { trend: 'loess', ets: 'auto', seasonal: 'stl' },
+    { trend: 'loess', ets: 'ann', seasonal: 'stl' },
+    { trend: 'moving-mean', ets: 'ann', seasonal: 'stl' },
+    { trend: 'loess', ets: 'damped', seasonal: 'stl' },
+  ];
+  for (const v of variants) {
+    process.stdout.write(`\nstl-ets variant: trend ${v.trend}, ets ${v.ets}, seasonal ${v.seasonal}\n`);
+    setStlVariant(stlfVariant(v));
+    statMembersOnly();
+  }
+  setStlVariant(undefined);
 }

@@ -22,38 +22,53 @@ export const STAT_MEMBERS = ['svd-naive', 'stl-ets', 'product'] as const;
 export type StatMember = (typeof STAT_MEMBERS)[number];
 
 /** An alignment without the Christmas day-drift blend (the drift is post-processing here). */
-const plain = (a: Alignment): Alignment => ({ src: a.src, nb: a.src, w: 0 });
+export const plain = (a: Alignment): Alignment => ({ src: a.src, nb: a.src, w: 0 });
 
 /** Weight of last year's seasonal against the year before's (the rest), as in the network's two-year blends. */
 const W1 = 0.65;
 
 /** Weeks of the moving-average trend window. */
-const YEAR = 52;
+export const YEAR = 52;
 
-/**
- * Detrended history: value minus the mean of the 52 weeks around it (the window slides
- * inwards at both ends, so the last half-year's trend is the last year's mean). Undefined
- * with less than a year of history.
- */
-function detrended(sm: Float64Array, first: number, origin: number): Float64Array | undefined {
-  if (origin - first + 1 < YEAR) return undefined;
+/** Moving 52-week mean of x[first..origin] (the window slides inwards at both ends, so the last half-year's is the last year's mean). */
+export function yearMean(x: Float64Array, first: number, origin: number): Float64Array {
   const prefix = new Float64Array(origin + 2);
-  for (let i = 0; i <= origin; i++) prefix[i + 1] = (prefix[i] as number) + (i >= first ? (sm[i] as number) : 0);
+  for (let i = 0; i <= origin; i++) prefix[i + 1] = (prefix[i] as number) + (i >= first ? (x[i] as number) : 0);
   const out = new Float64Array(origin + 1).fill(NaN);
   for (let i = first; i <= origin; i++) {
     const a = Math.min(Math.max(i - YEAR / 2, first), origin - YEAR + 1);
-    const trend = ((prefix[a + YEAR] as number) - (prefix[a] as number)) / YEAR;
-    out[i] = (sm[i] as number) - trend;
+    out[i] = ((prefix[a + YEAR] as number) - (prefix[a] as number)) / YEAR;
   }
   return out;
 }
 
+/** Detrended history: value minus its moving 52-week mean. Undefined with less than a year of history. */
+function detrended(sm: Float64Array, first: number, origin: number): Float64Array | undefined {
+  if (origin - first + 1 < YEAR) return undefined;
+  const out = yearMean(sm, first, origin);
+  for (let i = first; i <= origin; i++) out[i] = (sm[i] as number) - (out[i] as number);
+  return out;
+}
+
 /** The seasonal component of a week: the mean of the detrended aligned weeks one and two years back that exist. */
-function seasonalOf(panel: Panel, seas: Float64Array, a1: Alignment, a2: Alignment, limit: number): number {
+export function seasonalOf(panel: Panel, seas: Float64Array, a1: Alignment, a2: Alignment, limit: number): number {
   const s1 = sourceValue(panel, seas, a1.src, limit);
   const s2 = sourceValue(panel, seas, a2.src, limit);
   if (Number.isNaN(s1)) return Number.isNaN(s2) ? NaN : s2;
   return Number.isNaN(s2) ? s1 : W1 * s1 + (1 - W1) * s2;
+}
+
+/** How one statistical member forecasts one series (its target weeks into `out`). */
+export type MemberCompute = (st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array) => void;
+
+let stlVariant: MemberCompute | undefined;
+
+/**
+ * Replaces stl-ets' computation (bench/backtest.ts --stl compares stlf.ts' closer copies of
+ * R's stlf with it); undefined restores the member in use.
+ */
+export function setStlVariant(variant: MemberCompute | undefined): void {
+  stlVariant = variant;
 }
 
 /**
@@ -61,6 +76,11 @@ function seasonalOf(panel: Panel, seas: Float64Array, a1: Alignment, a2: Alignme
  * each target. Flat recent mean without a year of history.
  */
 function stlEts(st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array): void {
+  if (stlVariant) {
+    stlVariant(st, si, infos, out);
+    return;
+  }
+
   const s = st.panel.series[si] as PanelSeries;
   const sm = st.smooth[si] as Float64Array;
   const o = st.origin;
@@ -211,7 +231,7 @@ function product(st: OriginState, si: number, infos: readonly TargetInfo[], out:
   });
 }
 
-const COMPUTE: Record<StatMember, (st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array) => void> = {
+const COMPUTE: Record<StatMember, MemberCompute> = {
   'svd-naive': svdNaive,
   'stl-ets': stlEts,
   product,
@@ -241,3 +261,4 @@ export function statForecasts(panel: Panel, origin: number, ids: readonly number
   }
   return out;
 }
+
