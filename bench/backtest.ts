@@ -221,6 +221,8 @@ function stlVariants(): void {
     { trend: 'loess', ets: 'auto', seasonal: 'stl' },
     { trend: 'loess', ets: 'ann', seasonal: 'stl' },
     { trend: 'moving-mean', ets: 'ann', seasonal: 'stl' },
+    { trend: 'moving-mean', ets: 'ses', seasonal: 'stl' },
+    { trend: 'loess', ets: 'ses', seasonal: 'stl' },
     { trend: 'loess', ets: 'damped', seasonal: 'stl' },
   ];
   for (const v of variants) {
