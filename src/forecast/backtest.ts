@@ -133,7 +133,7 @@ export function baselinePredictions(panel: Panel, origin: number, horizon: numbe
   const svd: Predictions = new Map();
   const ids = panel.series.map((_, i) => i).filter((i) => (panel.series[i] as PanelSeries).first <= origin);
   const st = originState(panel, origin, { svdRank });
-  const infos = Array.from({ length: horizon }, (_, h) => targetInfo(panel, origin, addWeeks(originWeek, h + 1)));
+  const infos = Array.from({ length: horizon }, (_, h) => targetInfo(panel, origin, addWeeks(originWeek, h + 1), false));
   const row = new Float32Array(N_FEATURES);
   for (const si of ids) {
     const s = panel.series[si] as PanelSeries;

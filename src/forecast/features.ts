@@ -1,6 +1,8 @@
 import { addWeeks } from '../data/weeks.ts';
 import { holidayOf, holidayWeek, type HolidayName } from '../data/holidays.ts';
 import { alignedFrom, alignment, gridIndex, type Alignment, type Covariates, type Panel, type PanelSeries, type StoreInfo } from './panel.ts';
+import { withEaster } from './easter.ts';
+import { sourceValue } from './source-kernel.ts';
 import { addToGram, lowRank, projectRow, symmetrize, topEigenvectors } from './svd.ts';
 
 /**
@@ -529,12 +531,24 @@ export interface TargetInfo {
   srcWeek: string;
   /** Any holiday, which holiday (one-hot), the week before Christmas. */
   calendar: Readonly<Record<CalendarFeature, number>>;
+  /** Easter-aligned sources and the source kernel (targetInfo). */
+  refined: boolean;
 }
 
-export function targetInfo(panel: Panel, origin: number, week: string): TargetInfo {
+/** A smoothed array's value at a target's seasonal source: through the source kernel when refined and undrifted. */
+function smoothSource(st: OriginState, v: Float64Array, a: Alignment, refined: boolean): number {
+  return refined && a.w === 0 ? sourceValue(st.panel, v, a.src, st.origin) : alignedFrom(v, a, st.origin);
+}
+
+/**
+ * `refined` (default): the seasonal sources of weeks around Easter are aligned on it
+ * (easter.ts) and the smoothed sources are read through the 3-week kernel (source-kernel.ts);
+ * the reference baselines pass false (the data's four holidays, one week).
+ */
+export function targetInfo(panel: Panel, origin: number, week: string, refined = true): TargetInfo {
   const idx = gridIndex(panel, week);
-  const a1 = alignment(panel, week, 1);
-  const a2 = alignment(panel, week, 2);
+  const a1 = refined ? withEaster(panel, week, 1, alignment(panel, week, 1)) : alignment(panel, week, 1);
+  const a2 = refined ? withEaster(panel, week, 2, alignment(panel, week, 2)) : alignment(panel, week, 2);
   // No day-of-year terms: seasonality comes from the aligned candidates, and a trained
   // window that never saw November must not extrapolate a season curve into it.
   const calendar = Object.fromEntries(CALENDAR_FEATURES.map((name) => [name, 0])) as Record<CalendarFeature, number>;
@@ -545,7 +559,7 @@ export function targetInfo(panel: Panel, origin: number, week: string): TargetIn
   if (gridIndex(panel, xmas) - idx === 1) calendar.pre_christmas = 1;
   const srcIdx = a1.src;
   const srcWeek = srcIdx >= 0 && srcIdx < panel.weeks.length ? (panel.weeks[srcIdx] as string) : '';
-  return { week, horizon: idx - origin, a1, a2, srcWeek, calendar };
+  return { week, horizon: idx - origin, a1, a2, srcWeek, calendar, refined };
 }
 
 const nz = (v: number, fallback = 0): number => (Number.isFinite(v) ? v : fallback);
@@ -579,7 +593,7 @@ function seasonalForecasts(st: OriginState, si: number, t: TargetInfo): Seasonal
   let sn1 = alignedFrom(f, t.a1, o);
   const avail1 = Number.isNaN(sn1) ? 0 : 1;
   if (!avail1) sn1 = r13;
-  let sn1Svd = alignedFrom(sm, t.a1, o);
+  let sn1Svd = smoothSource(st, sm, t.a1, t.refined);
   if (Number.isNaN(sn1Svd)) sn1Svd = sn1;
   const prev = nz(t.a1.src - 1 >= 0 ? (f[t.a1.src - 1] as number) : NaN, sn1);
   const next = nz(t.a1.src + 1 <= o ? (f[t.a1.src + 1] as number) : NaN, sn1);
@@ -589,7 +603,7 @@ function seasonalForecasts(st: OriginState, si: number, t: TargetInfo): Seasonal
   const g = st.growth[si] as number;
   const avail2 = !Number.isNaN(sn2) && avail1 && Number.isFinite(g) ? 1 : 0;
   const snavg = avail2 ? 0.65 * sn1 + 0.35 * sn2 * g : sn1;
-  const sn2s = alignedFrom(sm, t.a2, o);
+  const sn2s = smoothSource(st, sm, t.a2, t.refined);
   const snavgSvd = avail2 && !Number.isNaN(sn2s) ? 0.65 * sn1Svd + 0.35 * sn2s * g : sn1Svd;
   const base = avail1 ? sn1Svd * (st.level[si] as number) : r13;
   return { sn1, sn1Svd, snavg, snavgSvd, prev, next, avail1, avail2, base };
@@ -603,7 +617,7 @@ function productForecast(st: OriginState, si: number, t: TargetInfo, sn1: number
   const dept = st.deptAgg.get((st.panel.series[si] as PanelSeries).dept);
   const share = st.share52[si] as number;
   if (!dept) return { value: sn1, availShare: 0 };
-  const d1 = alignedFrom(dept.sum, t.a1, st.origin);
+  const d1 = smoothSource(st, dept.sum, t.a1, t.refined);
   if (Number.isFinite(d1) && Number.isFinite(share)) return { value: share * d1, availShare: 1 };
   if (Number.isFinite(d1) && dept.recent13 > 0) return { value: (nz(st.recent13[si] as number) * d1) / dept.recent13, availShare: 0 };
   return { value: sn1, availShare: 0 };

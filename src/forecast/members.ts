@@ -1,5 +1,6 @@
 import { addWeeks } from '../data/weeks.ts';
 import { originState, targetInfo, type OriginState, type TargetInfo } from './features.ts';
+import { sourceValue } from './source-kernel.ts';
 import { alignedFrom, type Alignment, type Panel, type PanelSeries } from './panel.ts';
 
 /**
@@ -21,40 +22,53 @@ export const STAT_MEMBERS = ['svd-naive', 'stl-ets', 'product'] as const;
 export type StatMember = (typeof STAT_MEMBERS)[number];
 
 /** An alignment without the Christmas day-drift blend (the drift is post-processing here). */
-const plain = (a: Alignment): Alignment => ({ src: a.src, nb: a.src, w: 0 });
+export const plain = (a: Alignment): Alignment => ({ src: a.src, nb: a.src, w: 0 });
 
-/** Smoothing of the seasonally adjusted level (SES alpha); 0.1-0.3 score alike on the 45-store data. */
-const SES_ALPHA = 0.2;
 /** Weight of last year's seasonal against the year before's (the rest), as in the network's two-year blends. */
 const W1 = 0.65;
 
 /** Weeks of the moving-average trend window. */
-const YEAR = 52;
+export const YEAR = 52;
 
-/**
- * Detrended history: value minus the mean of the 52 weeks around it (the window slides
- * inwards at both ends, so the last half-year's trend is the last year's mean). Undefined
- * with less than a year of history.
- */
-function detrended(sm: Float64Array, first: number, origin: number): Float64Array | undefined {
-  if (origin - first + 1 < YEAR) return undefined;
+/** Moving 52-week mean of x[first..origin] (the window slides inwards at both ends, so the last half-year's is the last year's mean). */
+export function yearMean(x: Float64Array, first: number, origin: number): Float64Array {
   const prefix = new Float64Array(origin + 2);
-  for (let i = 0; i <= origin; i++) prefix[i + 1] = (prefix[i] as number) + (i >= first ? (sm[i] as number) : 0);
+  for (let i = 0; i <= origin; i++) prefix[i + 1] = (prefix[i] as number) + (i >= first ? (x[i] as number) : 0);
   const out = new Float64Array(origin + 1).fill(NaN);
   for (let i = first; i <= origin; i++) {
     const a = Math.min(Math.max(i - YEAR / 2, first), origin - YEAR + 1);
-    const trend = ((prefix[a + YEAR] as number) - (prefix[a] as number)) / YEAR;
-    out[i] = (sm[i] as number) - trend;
+    out[i] = ((prefix[a + YEAR] as number) - (prefix[a] as number)) / YEAR;
   }
   return out;
 }
 
+/** Detrended history: value minus its moving 52-week mean. Undefined with less than a year of history. */
+function detrended(sm: Float64Array, first: number, origin: number): Float64Array | undefined {
+  if (origin - first + 1 < YEAR) return undefined;
+  const out = yearMean(sm, first, origin);
+  for (let i = first; i <= origin; i++) out[i] = (sm[i] as number) - (out[i] as number);
+  return out;
+}
+
 /** The seasonal component of a week: the mean of the detrended aligned weeks one and two years back that exist. */
-function seasonalOf(seas: Float64Array, a1: Alignment, a2: Alignment, limit: number): number {
-  const s1 = alignedFrom(seas, plain(a1), limit);
-  const s2 = alignedFrom(seas, plain(a2), limit);
+export function seasonalOf(panel: Panel, seas: Float64Array, a1: Alignment, a2: Alignment, limit: number): number {
+  const s1 = sourceValue(panel, seas, a1.src, limit);
+  const s2 = sourceValue(panel, seas, a2.src, limit);
   if (Number.isNaN(s1)) return Number.isNaN(s2) ? NaN : s2;
   return Number.isNaN(s2) ? s1 : W1 * s1 + (1 - W1) * s2;
+}
+
+/** How one statistical member forecasts one series (its target weeks into `out`). */
+export type MemberCompute = (st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array) => void;
+
+let stlVariant: MemberCompute | undefined;
+
+/**
+ * Replaces stl-ets' computation (bench/backtest.ts --stl compares stlf.ts' closer copies of
+ * R's stlf with it); undefined restores the member in use.
+ */
+export function setStlVariant(variant: MemberCompute | undefined): void {
+  stlVariant = variant;
 }
 
 /**
@@ -62,6 +76,11 @@ function seasonalOf(seas: Float64Array, a1: Alignment, a2: Alignment, limit: num
  * each target. Flat recent mean without a year of history.
  */
 function stlEts(st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array): void {
+  if (stlVariant) {
+    stlVariant(st, si, infos, out);
+    return;
+  }
+
   const s = st.panel.series[si] as PanelSeries;
   const sm = st.smooth[si] as Float64Array;
   const o = st.origin;
@@ -72,7 +91,7 @@ function stlEts(st: OriginState, si: number, infos: readonly TargetInfo[], out: 
   }
   // Seasonally adjusted history (the seasonal of week i: its own detrended value averaged
   // with the aligned week a year before and after, when known), smoothed exponentially.
-  let level = NaN;
+  const adj = new Float64Array(o + 1).fill(NaN);
   for (let i = s.first; i <= o; i++) {
     const own = seas[i] as number;
     const back = alignedFrom(seas, plain(st.gridAlign[i] as Alignment), o);
@@ -87,13 +106,48 @@ function stlEts(st: OriginState, si: number, infos: readonly TargetInfo[], out: 
       sum += fwd;
       n++;
     }
-    const adj = (sm[i] as number) - sum / n;
-    level = Number.isNaN(level) ? adj : level + SES_ALPHA * (adj - level);
+    adj[i] = (sm[i] as number) - sum / n;
   }
+  const level = sesLevel(adj, s.first, o, STL_ALPHAS);
   infos.forEach((t, h) => {
-    const sv = seasonalOf(seas, t.a1, t.a2, o);
+    const sv = seasonalOf(st.panel, seas, t.a1, t.a2, o);
     out[h] = level + (Number.isNaN(sv) ? 0 : sv);
   });
+}
+
+/**
+ * The smoothing constants stl-ets chooses from per series by one-step MAE (the winner's
+ * opt.crit = 'mae'). Against the fixed 0.2 on inner windows and scored weeks at four origins:
+ * equal or better at each (stl-ets 1503 -> 1497 at 2012-01-27, 1423 -> 1413 at 2012-04-27).
+ */
+export const STL_ALPHAS: readonly number[] = [0.05, 0.1, 0.2, 0.3, 0.5];
+
+/**
+ * Simple exponential smoothing of `x[first..origin]`: the final level with the alpha of
+ * `alphas` whose one-step-ahead absolute errors over the last year are smallest (the
+ * winner's ETS with opt.crit = 'mae'; one alpha: that one).
+ */
+export function sesLevel(x: Float64Array, first: number, origin: number, alphas: readonly number[]): number {
+  let best = NaN;
+  let bestErr = Infinity;
+  for (const alpha of alphas) {
+    let level = NaN;
+    let err = 0;
+    for (let i = first; i <= origin; i++) {
+      const v = x[i] as number;
+      if (Number.isNaN(level)) {
+        level = v;
+        continue;
+      }
+      if (i > origin - YEAR) err += Math.abs(v - level);
+      level += alpha * (v - level);
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      best = level;
+    }
+  }
+  return best;
 }
 
 /**
@@ -151,12 +205,12 @@ function svdNaive(st: OriginState, si: number, infos: readonly TargetInfo[], out
   const g = st.growth[si] as number;
   const lvl = levelOptions ? smoothedLevel(st, si, levelOptions) : (st.level[si] as number);
   infos.forEach((t, h) => {
-    const s1 = alignedFrom(sm, plain(t.a1), o);
+    const s1 = sourceValue(st.panel, sm, t.a1.src, o);
     if (Number.isNaN(s1)) {
       out[h] = Number.isFinite(r13) ? r13 : 0;
       return;
     }
-    const s2 = alignedFrom(sm, plain(t.a2), o);
+    const s2 = sourceValue(st.panel, sm, t.a2.src, o);
     const blend = !Number.isNaN(s2) && Number.isFinite(g) ? 0.65 * s1 + 0.35 * s2 * g : s1;
     out[h] = blend * lvl;
   });
@@ -170,14 +224,14 @@ function product(st: OriginState, si: number, infos: readonly TargetInfo[], out:
   const lvl = st.level[si] as number;
   const r13 = st.recent13[si] as number;
   infos.forEach((t, h) => {
-    const d1 = dept ? alignedFrom(dept.sum, plain(t.a1), st.origin) : NaN;
+    const d1 = dept ? sourceValue(st.panel, dept.sum, t.a1.src, st.origin) : NaN;
     if (Number.isFinite(d1) && Number.isFinite(share)) out[h] = share * d1 * lvl;
     else if (Number.isFinite(d1) && dept && dept.recent13 > 0 && Number.isFinite(r13)) out[h] = (r13 * d1) / dept.recent13;
     else out[h] = Number.isFinite(r13) ? r13 : 0;
   });
 }
 
-const COMPUTE: Record<StatMember, (st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array) => void> = {
+const COMPUTE: Record<StatMember, MemberCompute> = {
   'svd-naive': svdNaive,
   'stl-ets': stlEts,
   product,
@@ -207,3 +261,4 @@ export function statForecasts(panel: Panel, origin: number, ids: readonly number
   }
   return out;
 }
+
