@@ -83,6 +83,11 @@ describe.skipIf(!hasKubectl).each(['single', 'chain'])('deploy/kubernetes/overla
   };
   const workloads = () => objects.filter((o) => podSpecOf(o)) as Any[];
   const containers = () => workloads().flatMap((w) => (podSpecOf(w).containers as Any[]).map((c) => ({ w, c })));
+  /** The pods that answer users (the Service's): component `server`. */
+  const component = (name: string) => workloads().filter((w) => w.kind !== 'Job' && w.spec.template.metadata.labels['app.kubernetes.io/component'] === name);
+  const servers = () => component('server');
+  /** The settings every pod reads (a worker adds its own over them). */
+  const config = () => all('ConfigMap').find((c) => c.metadata.name === 'storecast-config');
 
   beforeAll(() => {
     objects = render(overlay);
@@ -107,14 +112,16 @@ describe.skipIf(!hasKubectl).each(['single', 'chain'])('deploy/kubernetes/overla
       ...all('ConfigMap').flatMap((cm) => Object.keys(cm.data ?? {})),
     ];
     expect(names.filter((n) => !variables.has(n))).toEqual([]);
-    const config = one('ConfigMap');
-    // Each value parses as src/config.ts would parse it.
-    expect(envSchema.safeParse(config.data).success, JSON.stringify(envSchema.safeParse(config.data).error?.issues)).toBe(true);
-    for (const { c } of containers()) expect((c.envFrom as Any[]).map((e) => e.configMapRef?.name)).toContain(config.metadata.name);
+    // Each value parses as src/config.ts would parse it, alone and with the worker's over it.
+    for (const map of all('ConfigMap')) {
+      const data = { ...config().data, ...map.data };
+      expect(envSchema.safeParse(data).success, JSON.stringify(envSchema.safeParse(data).error?.issues)).toBe(true);
+    }
+    for (const { c } of containers()) expect((c.envFrom as Any[]).map((e) => e.configMapRef?.name)).toContain(config().metadata.name);
   });
 
   it('runs command lines the CLI has, on the port the server and the image listen on', () => {
-    const port = Number(one('ConfigMap').data.PORT);
+    const port = Number(config().data.PORT);
     expect(port).toBe(imagePort);
     for (const { w, c } of containers()) {
       expect(commands, `${w.kind} runs storecast ${c.args[0]}`).toContain(c.args[0]);
@@ -124,8 +131,9 @@ describe.skipIf(!hasKubectl).each(['single', 'chain'])('deploy/kubernetes/overla
   });
 
   it('probes routes of the route table: startup and liveness /healthz, readiness /readyz', () => {
-    const server = containers().filter(({ c }) => c.args[0] === 'serve');
+    const server = servers().map((w) => ({ w, c: podSpecOf(w).containers[0] }));
     expect(server).toHaveLength(1);
+    expect(server[0]!.c.args[0]).toBe('serve');
     const { c } = server[0]!;
     const portNames = new Set((c.ports as Any[]).map((p) => p.name));
     for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
@@ -136,7 +144,7 @@ describe.skipIf(!hasKubectl).each(['single', 'chain'])('deploy/kubernetes/overla
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     // The preStop pause and the server's own deadline fit in the grace period.
     const grace = podSpecOf(server[0]!.w).terminationGracePeriodSeconds as number;
-    expect(Number(one('ConfigMap').data.STORECAST_SHUTDOWN_TIMEOUT) + 5).toBeLessThan(grace);
+    expect(Number(config().data.STORECAST_SHUTDOWN_TIMEOUT) + 5).toBeLessThan(grace);
   });
 
   it('runs as the image user, non-root, read-only, without privilege or capabilities, with a writable /tmp and sized memory', () => {
@@ -154,7 +162,7 @@ describe.skipIf(!hasKubectl).each(['single', 'chain'])('deploy/kubernetes/overla
   });
 
   it('routes the Service, the Ingress and the NetworkPolicy to the server pods', () => {
-    const server = workloads().find((w) => podSpecOf(w).containers[0].args[0] === 'serve')!;
+    const server = servers()[0]!;
     const podLabels = server.spec.template.metadata.labels;
     expect(server.spec.selector.matchLabels).toEqual(expect.objectContaining({ 'app.kubernetes.io/component': 'server' }));
     expect(matches(server.spec.selector.matchLabels, podLabels)).toBe(true);
@@ -182,22 +190,23 @@ describe.skipIf(!hasKubectl).each(['single', 'chain'])('deploy/kubernetes/overla
       expect(set.spec.replicas).toBe(1);
       expect(all('Deployment')).toEqual([]);
       expect(all('HorizontalPodAutoscaler')).toEqual([]);
-      const config = one('ConfigMap').data;
-      expect(config.DATABASE_URL).toBeUndefined();
+      const settings = config().data;
+      expect(settings.DATABASE_URL).toBeUndefined();
       const claim = set.spec.volumeClaimTemplates[0].metadata.name;
       const mount = (set.spec.template.spec.containers[0].volumeMounts as Any[]).find((m) => m.name === claim);
-      expect(config.STORECAST_DATA_DIR.startsWith(`${mount.mountPath}/`)).toBe(true);
+      expect(settings.STORECAST_DATA_DIR.startsWith(`${mount.mountPath}/`)).toBe(true);
       expect(set.spec.template.spec.securityContext.fsGroup).toBe(imageUser);
     });
   } else {
     it('rolls out N replicas on Postgres without dropping below N, migrated by the Job, not by the replicas', () => {
-      const deployment = one('Deployment');
+      const deployment = servers()[0]!;
+      expect(deployment.kind).toBe('Deployment');
       expect(deployment.spec.replicas).toBeGreaterThan(1);
       expect(deployment.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
       expect(deployment.spec.strategy.rollingUpdate.maxSurge).not.toBe(0);
       const env = (deployment.spec.template.spec.containers[0].env as Any[]).map((e) => e.name);
       expect(env).toContain('DATABASE_URL');
-      expect(one('ConfigMap').data.STORECAST_MIGRATE).toBe('false');
+      expect(config().data.STORECAST_MIGRATE).toBe('false');
 
       const job = one('Job');
       expect(job.spec.template.spec.containers[0].args).toEqual(['migrate']);
@@ -211,8 +220,30 @@ describe.skipIf(!hasKubectl).each(['single', 'chain'])('deploy/kubernetes/overla
       expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
       expect(hpa.spec.minReplicas).toBeGreaterThan(1);
       // Replicas x pool must fit Postgres' default max_connections (100) with room for jobs.
-      expect(hpa.spec.maxReplicas * Number(one('ConfigMap').data.DATABASE_POOL_SIZE)).toBeLessThanOrEqual(80);
+      expect((hpa.spec.maxReplicas + 1) * Number(config().data.DATABASE_POOL_SIZE)).toBeLessThanOrEqual(80);
       expect(deployment.spec.template.spec.containers[0].resources.requests.cpu).toBeDefined();
+    });
+
+    it('keeps the sales panel off the serving replicas: one worker trains and stores the forecasts they read', () => {
+      const served = config().data;
+      expect(served).toMatchObject({ STORECAST_FORECAST_PRECOMPUTE: 'off', STORECAST_RETRAIN: 'off', STORECAST_TRAIN_ON_START: 'false' });
+      const [worker, ...more] = component('worker');
+      expect(more).toEqual([]);
+      expect(worker.spec.replicas).toBe(1);
+      expect(worker.spec.strategy.type).toBe('Recreate');
+      const maps = (worker.spec.template.spec.containers[0].envFrom as Any[]).map((e) => e.configMapRef.name);
+      // Later envFrom sources win: the worker's settings are listed after the shared ones.
+      expect(maps.at(-1)).not.toBe(config().metadata.name);
+      const own = all('ConfigMap').find((c) => c.metadata.name === maps.at(-1)).data;
+      expect({ ...served, ...own }).toMatchObject({ STORECAST_FORECAST_PRECOMPUTE: 'on', STORECAST_TRAIN_ON_START: 'true' });
+      expect(own.STORECAST_RETRAIN).not.toBe('off');
+      // Users never reach it, and node drains or the HPA never count it as a replica.
+      expect(matches(one('Service').spec.selector, worker.spec.template.metadata.labels)).toBe(false);
+      expect(matches(one('PodDisruptionBudget').spec.selector.matchLabels, worker.spec.template.metadata.labels)).toBe(false);
+      const gib = (q: string) => Number(/^(\d+)/.exec(q)![1]) / (q.endsWith('Gi') ? 1 : 1024);
+      const memory = (w: Any, k: 'requests' | 'limits') => gib(w.spec.template.spec.containers[0].resources[k].memory);
+      expect(memory(servers()[0], 'requests')).toBeLessThan(1);
+      expect(memory(worker, 'requests')).toBeGreaterThanOrEqual(2);
     });
   }
 });
