@@ -18,6 +18,7 @@ import { startSessionRecheck } from './server/console-session.ts';
 import { createAlertScheduler } from './alerts/scheduler.ts';
 import { openSecretKey } from './delivery/secret-key.ts';
 import { startRetrainScheduler } from './forecast/retrain.ts';
+import { adminChannelPoster } from './delivery/admin-channel.ts';
 
 /** Connection-holding adapters, connected in the background by the supervisor. */
 function superviseAdapters(services: Services, retry: StartOptions['adapterRetry']): AdapterSupervisor {
@@ -147,7 +148,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const alerts = createAlertScheduler(services);
   alerts.start();
   // Scheduled retraining (STORECAST_RETRAIN): every replica checks, one claims the run.
-  const retrains = startRetrainScheduler({ db, config, logger, forecaster, outbound: services.outbound, platforms: services.platforms });
+  const retrains = startRetrainScheduler({ db, config, logger, forecaster, announce: adminChannelPoster(config, services.platforms, services.outbound) });
   // Console sessions re-read their Discord roles and grants every few minutes (STORECAST_CONSOLE_RECHECK_MINUTES).
   const sessions = startSessionRecheck(services);
 

@@ -20,6 +20,7 @@ import { auditPrincipal, recordAudit, type AuditEntry, type AuditOutcome } from 
 import { commandLine } from './chat/parse.ts';
 import { describeScope } from './scope.ts';
 import { startRetrain, type RetrainTrigger } from './forecast/retrain.ts';
+import { adminChannelPoster } from './delivery/admin-channel.ts';
 import type { RetrainStart } from './chat/command.ts';
 
 /** Who asks: what an adapter knows about the request, before the shared services are added. */
@@ -150,7 +151,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
         stop();
       }
     });
-  const retrainDeps = { db: deps.db, config: deps.config, logger: deps.logger, outbound, platforms, forecaster: 'invalidate' in deps.forecaster ? (deps.forecaster as { invalidate(): void }) : undefined };
+  const retrainDeps = { db: deps.db, config: deps.config, logger: deps.logger, announce: adminChannelPoster(deps.config, platforms, outbound), forecaster: 'invalidate' in deps.forecaster ? (deps.forecaster as { invalidate(): void }) : undefined };
   // Not tracked for drain: a retrain takes minutes; shutdown stops it instead (stopRetrains).
   const retrains = new Set<Promise<unknown>>();
   const stopping = new AbortController();

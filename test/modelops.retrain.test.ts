@@ -13,6 +13,7 @@ import { openPostgres } from '../src/db/client.ts';
 import { createTestDatabase, openTestDatabase } from './helpers/db.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { deliveryPlatforms } from '../src/adapters/platforms.ts';
+import { adminChannelPoster } from '../src/delivery/admin-channel.ts';
 
 /** Small settings: the tests check the decisions, not accuracy at scale. */
 const TINY: Partial<Hyperparameters> = { hidden: [16, 8], maxTrainRows: 15_000, maxValRows: 5_000, epochs: 4, patience: 2, valWeeks: 8, originStep: 4, svdRank: 3 };
@@ -41,7 +42,7 @@ describe('retraining: challenger vs champion on held-out weeks (demo data, 3 sto
       SLACK_BOT_TOKEN: 'xoxb-test',
       SLACK_API_URL: slack.apiUrl,
     });
-    deps = { db, config, logger: createLogger('silent'), platforms: deliveryPlatforms(config) };
+    deps = { db, config, logger: createLogger('silent'), announce: adminChannelPoster(config, deliveryPlatforms(config)) };
   }, 120_000);
   afterAll(async () => {
     await db?.close();

@@ -8,7 +8,7 @@ import { EXIT_USAGE, withCli, type CliContext } from './context.ts';
 import { activeVersion } from '../forecast/registry.ts';
 import { retrain, retrainReply } from '../forecast/retrain.ts';
 import { replyAsText } from '../chat/reply.ts';
-import { outboundPolicy } from '../net/outbound.ts';
+import { adminChannelPoster } from '../delivery/admin-channel.ts';
 import { deliveryPlatforms } from '../adapters/platforms.ts';
 import type { Hyperparameters } from '../forecast/model.ts';
 
@@ -97,7 +97,7 @@ export function trainingProgress(label: string): { onBatch: (done: number, total
 async function retrainFromCli(cli: CliContext, hyper: Partial<Hyperparameters>, opts: { activate: boolean; json?: boolean }): Promise<void> {
   const progress = trainingProgress('challenger');
   const outcome = await retrain(
-    { ...cli, outbound: outboundPolicy(cli.config), platforms: deliveryPlatforms(cli.config) },
+    { ...cli, announce: adminChannelPoster(cli.config, deliveryPlatforms(cli.config)) },
     { trigger: 'cli', requestedBy: 'cli', hyper, promote: opts.activate ? 'auto' : 'never', onEpoch: progress.onEpoch, onStage: (stage) => !process.stderr.isTTY && process.stderr.write(`${stage}...\n`) },
   );
   progress.stop();

@@ -2,11 +2,8 @@ import type { Reply } from '../chat/reply.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { outboundPolicy, type Outbound } from '../net/outbound.ts';
 import { heartbeat } from '../util/heartbeat.ts';
 import { pollLoop } from '../util/poll-loop.ts';
-import type { Platforms } from '../delivery/result.ts';
-import { send } from '../delivery/send.ts';
 import { dataFingerprint, loadPanel } from './dataset.ts';
 import { logForecasts } from './forecast-log.ts';
 import { decide, type HoldoutComparison } from './holdout.ts';
@@ -27,14 +24,15 @@ export type RetrainTrigger = 'schedule' | 'cli' | 'chat' | 'api';
 
 export interface RetrainDeps {
   db: Database;
-  config: Pick<Config, 'tfBackend' | 'modelOps' | 'slack' | 'discord' | 'outboundAllow'>;
+  config: Pick<Config, 'tfBackend' | 'modelOps'>;
   logger: Logger;
   /** Told to re-read the active model after a promotion (this process). */
   forecaster?: { invalidate(): void };
-  /** For send(); channel posts (the admin channel) do not use it. */
-  outbound?: Pick<Outbound, 'request'>;
-  /** Slack and Discord posting (the adapters', handed in by the wiring): without it the outcome is not posted to the admin channel. */
-  platforms?: Platforms;
+  /**
+   * Posts the outcome to the operators' channel (STORECAST_ADMIN_CHANNEL), handed in by the
+   * wiring (src/delivery/admin-channel.ts: model work sits below delivery in the layers).
+   */
+  announce?: (reply: Reply, id: string) => Promise<{ ok: boolean; error?: string }>;
 }
 
 export interface RetrainOptions {
@@ -209,21 +207,9 @@ export function retrainReply(o: RetrainOutcome): Reply {
 }
 
 async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise<void> {
-  const target = deps.config.modelOps.adminChannel;
-  if (!target || outcome.decision === 'not-due' || outcome.decision === 'busy') return;
-  if (!deps.platforms) return void deps.logger.warn({ retrain: outcome.id }, 'retrain outcome not posted: no platform posting wired');
-  const result = await send(
-    {
-      deliveryId: `retrain-${outcome.id}`,
-      subscriptionId: 'admin-channel',
-      period: new Date().toISOString().slice(0, 10),
-      targetKind: target.platform === 'slack' ? 'slack-channel' : 'discord-channel',
-      channel: target.channel,
-      reply: retrainReply(outcome),
-    },
-    // Channel posts go to the platform's API, never to a user-given URL; outbound is the send() contract.
-    { outbound: deps.outbound ?? outboundPolicy(deps.config), timeoutMs: 10_000, platforms: deps.platforms(10_000) },
-  );
+  if (!deps.config.modelOps.adminChannel || outcome.decision === 'not-due' || outcome.decision === 'busy') return;
+  if (!deps.announce) return void deps.logger.warn({ retrain: outcome.id }, 'retrain outcome not posted: no platform posting wired');
+  const result = await deps.announce(retrainReply(outcome), `retrain-${outcome.id}`);
   if (!result.ok) deps.logger.warn({ retrain: outcome.id, error: result.error }, 'retrain outcome not posted to the admin channel');
 }
 
