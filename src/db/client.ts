@@ -175,8 +175,12 @@ function postgresHealth(url: string, appName: string): { health: DatabaseHealth;
 
 export async function openPostgres(url: string, options: { max?: number; statementTimeoutMs?: number } = {}): Promise<Database> {
   const appName = applicationName();
-  // statement_timeout rides on each connection's startup parameters: no round trip per query.
-  const connection = { application_name: appName, ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}) };
+  // statement_timeout and jit ride on each connection's startup parameters: no round trip per query.
+  // JIT off: our queries are index reads and aggregates of at most a few hundred thousand rows,
+  // where compiling takes longer than running — at 4,600 stores one store's department list took
+  // 740 ms with JIT (0.4-1.3 s of compiling whenever the planner's estimate passed jit_above_cost,
+  // as after a bulk load before ANALYZE) and 30 ms without (issue #22, docs/scale.md).
+  const connection = { application_name: appName, jit: 'off', ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}) };
   const max = options.max ?? 10;
   const sql = postgres(url, { max, onnotice: () => {}, connection, connect_timeout: CONNECT_TIMEOUT_S, backoff: reconnectBackoff });
   const orm = drizzlePostgres(sql, { schema }) as unknown as Orm;
