@@ -14,6 +14,10 @@ import { createTestDatabase, openTestDatabase } from './helpers/db.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { deliveryPlatforms } from '../src/adapters/platforms.ts';
 import { adminChannelPoster } from '../src/delivery/admin-channel.ts';
+import { loadModel } from '../src/forecast/registry.ts';
+import { loadPanel } from '../src/forecast/dataset.ts';
+import { batchForecastRows, evenSample } from '../src/forecast/holdout.ts';
+import type { LogRow } from '../src/forecast/forecast-log.ts';
 
 /** Small settings: the tests check the decisions, not accuracy at scale. */
 const TINY: Partial<Hyperparameters> = { hidden: [16, 8], maxTrainRows: 15_000, maxValRows: 5_000, epochs: 4, patience: 2, valWeeks: 8, originStep: 4, svdRank: 3 };
@@ -57,6 +61,24 @@ describe('retraining: challenger vs champion on held-out weeks (demo data, 3 sto
     const [{ n, series }] = (await db.query<{ n: number; series: number }>(`SELECT count(*)::int AS n, count(DISTINCT (store_id, dept_id))::int AS series FROM forecast_log WHERE model_version = $1 AND source = 'batch'`, [first.challenger])) as [{ n: number; series: number }];
     expect(series).toBeGreaterThan(100);
     expect(n).toBe(series * 8);
+  }, 300_000);
+
+  it('a chain-sized batch log is an even sample, forecast in parts, equal to the whole run on the series it keeps', async () => {
+    const version = (await activeVersion(db))!;
+    const [model, panel] = await Promise.all([loadModel(db, version), loadPanel(db)]);
+    const origin = panel.weeks.indexOf(model.trainUntil);
+    expect(origin).toBeGreaterThan(0);
+    const whole = await batchForecastRows(model, panel, origin, 4);
+    const capped = await batchForecastRows(model, panel, origin, 4, 40);
+    const series = (rows: LogRow[]) => [...new Set(rows.map((r) => `${r.store}/${r.dept}`))];
+    expect(series(whole).length).toBeGreaterThan(100);
+    expect(series(capped)).toHaveLength(40);
+    // Spread over the chain, not the first 40 series of store 1.
+    expect(new Set(capped.map((r) => r.store))).toEqual(new Set([1, 5, 7]));
+    const key = (r: LogRow) => `${r.store}/${r.dept}/${r.week}`;
+    const byKey = new Map(whole.map((r) => [key(r), r]));
+    for (const r of capped) expect(r).toEqual(byKey.get(key(r)));
+    expect(evenSample([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4)).toEqual([1, 3, 6, 8]);
   }, 300_000);
 
   it('new weeks score the log when they are imported, in two steps', async () => {

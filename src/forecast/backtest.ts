@@ -65,7 +65,8 @@ export const METHOD_DESCRIPTIONS: Record<string, string> = {
   'svd-seasonal-naive': 'per-department rank-k SVD smoothing, two-year blend, x growth (the Kaggle winner’s core)',
 };
 
-function seriesHistory(panel: Panel, s: PanelSeries, origin: number): { weeks: string[]; values: number[] } {
+/** A series' observed weeks up to `origin` (missing weeks left out), as seasonalNaive takes them. */
+export function seriesHistory(panel: Panel, s: PanelSeries, origin: number): { weeks: string[]; values: number[] } {
   const weeks: string[] = [];
   const values: number[] = [];
   for (let i = s.first; i <= Math.min(origin, s.last); i++) {

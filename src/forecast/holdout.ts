@@ -1,4 +1,5 @@
-import { baselinePredictions, scoreMethod, type MethodScore } from './backtest.ts';
+import { baselinePredictions, scoreMethod, seriesHistory, type MethodScore } from './backtest.ts';
+import { seasonalNaive } from './seasonal-naive.ts';
 import type { LogRow } from './forecast-log.ts';
 import type { Panel, PanelSeries } from './panel.ts';
 import type { LoadedModel } from './registry.ts';
@@ -67,37 +68,55 @@ export function decide(h: HoldoutComparison, challengerVersion: number, margin: 
   return { promote: false, reason: `${versus}: ${how}; kept as a candidate (\`storecast models activate ${challengerVersion}\` to use it anyway)` };
 }
 
+/** Series a model's batch log holds at the most (issue #22: bounded at chain scale, like scale training). */
+export const BATCH_LOG_SERIES = 20_000;
+/** Series forecast at once: the network's inputs and the members' state stay a part's size. */
+const BATCH_PART = 5_000;
+
+/** At most `n` of `ids`, spread evenly (every k-th in store, department order): every region and size of store stays in. */
+export function evenSample<T>(ids: readonly T[], n: number): T[] {
+  if (ids.length <= n) return [...ids];
+  const step = ids.length / n;
+  return Array.from({ length: n }, (_, k) => ids[Math.floor(k * step)] as T);
+}
+
 /**
- * The batch rows of a model: every series with history at grid index `origin`, `horizon`
- * weeks ahead, with the plain seasonal naive of the backtest beside each. Pure CPU (no I/O):
- * the retrain worker computes them off the server's event loop.
+ * The batch rows of a model: the series with history at grid index `origin` (all of them up to
+ * `maxSeries`, an even sample beyond — at 4,600 stores all 340k series at once held 3.4 GB),
+ * `horizon` weeks ahead, with the plain seasonal naive of the backtest beside each. Pure CPU
+ * (no I/O): the retrain worker computes them off the server's event loop.
  */
 export async function batchForecastRows(
   model: Pick<LoadedModel, 'network' | 'hyper' | 'calibration' | 'normalizer'>,
   panel: Panel,
   origin: number,
   horizon: number,
+  maxSeries = BATCH_LOG_SERIES,
 ): Promise<LogRow[]> {
-  const ids = panel.series.map((_, i) => i).filter((i) => (panel.series[i] as PanelSeries).first <= origin);
-  const fc = await forecastSeries(model, panel, origin, ids, horizon);
-  const naive = baselinePredictions(panel, origin, horizon, model.hyper.svdRank)['seasonal-naive'];
+  const all = panel.series.map((_, i) => i).filter((i) => (panel.series[i] as PanelSeries).first <= origin);
+  const ids = evenSample(all, maxSeries);
   const originWeek = panel.weeks[origin] as string;
   const rows: LogRow[] = [];
-  for (const f of fc) {
-    const s = panel.series[f.series] as PanelSeries;
-    const n = naive?.get(f.series);
-    for (let h = 0; h < horizon; h++) {
-      rows.push({
-        store: s.store,
-        dept: s.dept,
-        origin: originWeek,
-        week: f.weeks[h] as string,
-        horizon: h + 1,
-        p10: f.p10[h] as number,
-        p50: f.p50[h] as number,
-        p90: f.p90[h] as number,
-        naive: n ? { p10: n.p10[h] as number, p50: n.p50[h] as number, p90: n.p90[h] as number } : undefined,
-      });
+  for (let k = 0; k < ids.length; k += BATCH_PART) {
+    for (const f of await forecastSeries(model, panel, origin, ids.slice(k, k + BATCH_PART), horizon)) {
+      const s = panel.series[f.series] as PanelSeries;
+      const hist = seriesHistory(panel, s, origin);
+      // The backtest's plain seasonal naive ('seasonal-naive' of baselinePredictions), series by series.
+      const n = hist.weeks.length ? seasonalNaive(hist, horizon, { origin: originWeek, levelAdjust: false, christmasShift: false }).points : undefined;
+      for (let h = 0; h < horizon; h++) {
+        const b = n?.[h];
+        rows.push({
+          store: s.store,
+          dept: s.dept,
+          origin: originWeek,
+          week: f.weeks[h] as string,
+          horizon: h + 1,
+          p10: f.p10[h] as number,
+          p50: f.p50[h] as number,
+          p90: f.p90[h] as number,
+          naive: b ? { p10: b.lower, p50: b.value, p90: b.upper } : undefined,
+        });
+      }
     }
   }
   return rows;
