@@ -4,6 +4,7 @@
 // then rolled back (the chain is left as it was).
 // Run: npx tsx bench/ingest-week.ts DATABASE_URL [--rows 100000]
 import { openPostgres } from '../src/db/client.ts';
+import { ensureSalesPartitions } from '../src/db/partitions.ts';
 import { formatByName } from '../src/data/formats.ts';
 import { CHANGED_DDL, lockAggregates, refreshAggregates, tuneBatch } from '../src/data/rollup.ts';
 import { addWeeks } from '../src/data/weeks.ts';
@@ -30,6 +31,9 @@ const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
 };
 
 const started = performance.now();
+// Committed, as the import does it in its own transaction (an empty partition left is harmless).
+const partitioned = (await db.query<{ p: boolean }>(`SELECT relkind = 'p' AS p FROM pg_class WHERE relname = 'weekly_sales'`))[0]?.p;
+if (partitioned) await timed('partition of the quarter (if new)', () => ensureSalesPartitions(db, [week]));
 await db
   .transaction(async (tx) => {
     await timed('create staging + COPY', async () => {

@@ -1,4 +1,5 @@
 import type { Database, SqlSession } from '../db/client.ts';
+import { SALES_WRITE_LOCK } from '../db/partitions.ts';
 import { holidayCalendar } from './holidays.ts';
 import { addWeeks } from './weeks.ts';
 
@@ -20,7 +21,7 @@ import { addWeeks } from './weeks.ts';
  */
 
 /** One writer of sales aggregates at a time, across processes and replicas. */
-export const AGGREGATE_LOCK = 'storecast:sales-aggregates';
+export const AGGREGATE_LOCK = SALES_WRITE_LOCK;
 
 /** The temporary tables of changed store-weeks and of department-weeks whose holiday flag was cleared, dropped at commit. */
 export const CHANGED_DDL =
