@@ -46,10 +46,10 @@ await db
       await tx.exec(CHANGED_DDL);
     });
     await timed('departments', () => tx.query(format.upsert[0]!));
-    const plan = await timed('sales + aggregate deltas (EXPLAIN ANALYZE)', () => tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ${format.upsert[1]!}`));
+    const plan = await timed('sales + aggregate deltas (EXPLAIN ANALYZE)', () => tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, TIMING ${process.env.TIMING ? "ON" : "OFF"}) ${format.upsert[1]!}`));
     await timed('holiday recount + store_holiday_weeks', () => refreshAggregates(tx));
     await timed('changed store-weeks', () => tx.query('SELECT DISTINCT week::text AS week, store_id FROM chg'));
-    console.log(plan.map((p) => `    ${p['QUERY PLAN']}`).filter((l) => /Insert|Update|Nested|Scan|Buffers|Execution|CTE/.test(l)).join('\n'));
+    console.log(plan.map((p) => `    ${p['QUERY PLAN']}`).filter((l) => /Insert|Update|Nested|Scan|Buffers|Execution|CTE|JIT|Timing|Functions/.test(l)).join('\n'));
     throw new Error('rollback');
   })
   .catch((err: unknown) => {
