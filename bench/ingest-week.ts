@@ -6,7 +6,7 @@
 import { openPostgres } from '../src/db/client.ts';
 import { ensureSalesPartitions } from '../src/db/partitions.ts';
 import { formatByName } from '../src/data/formats.ts';
-import { CHANGED_DDL, batchStatement, lockAggregates, refreshAggregates, tuneBatch } from '../src/data/rollup.ts';
+import { CHANGED_DDL, lockAggregates, refreshAggregates, tuneBatch } from '../src/data/rollup.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 
 const args = process.argv.slice(2);
@@ -46,7 +46,7 @@ await db
       await tx.exec(CHANGED_DDL);
     });
     await timed('departments', () => tx.query(format.upsert[0]!));
-    const plan = await timed('sales + aggregate deltas (EXPLAIN ANALYZE)', () => tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, TIMING ${process.env.TIMING ? 'ON' : 'OFF'}) ${batchStatement(format.upsert[1]!, partitioned && !process.env.NOPRUNE ? [week] : [])}`));
+    const plan = await timed('sales + aggregate deltas (EXPLAIN ANALYZE)', () => tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, TIMING ${process.env.TIMING ? "ON" : "OFF"}) ${format.upsert[1]!}`));
     await timed('holiday recount + store_holiday_weeks', () => refreshAggregates(tx));
     await timed('changed store-weeks', () => tx.query('SELECT DISTINCT week::text AS week, store_id FROM chg'));
     console.log(plan.map((p) => `    ${p['QUERY PLAN']}`).filter((l) => /Insert|Update|Nested|Scan|Buffers|Execution|CTE|JIT|Timing|Functions/.test(l)).join('\n'));

@@ -8,7 +8,7 @@ import { clip } from '../util/text.ts';
 import { readHeader, readRows, type Row } from './csv-reader.ts';
 import { acceptedFormats, detectFormat, fieldsOfObject, formatByName, type FileFormat, type RowContext } from './formats.ts';
 import { INPUT_LIMITS } from './limits.ts';
-import { CHANGED_DDL, batchStatement, lockAggregates, tuneBatch, refreshAggregates } from './rollup.ts';
+import { CHANGED_DDL, lockAggregates, tuneBatch, refreshAggregates } from './rollup.ts';
 
 export interface RejectedRow {
   line: number;
@@ -75,7 +75,7 @@ async function knownStores(db: Database): Promise<Set<number>> {
 }
 
 /** One batch, one transaction: COPY into staging, upsert, and the aggregates it changes. */
-async function writeBatch(db: Database, format: FileFormat, csv: string, months: Set<string>): Promise<{ inserted: number; updated: number; changed: { week: string; store_id: number }[] }> {
+async function writeBatch(db: Database, format: FileFormat, csv: string): Promise<{ inserted: number; updated: number; changed: { week: string; store_id: number }[] }> {
   return db.transaction(async (tx) => {
     const feeds = format.aggregates !== 'none';
     await tx.exec(`CREATE TEMP TABLE stg (${format.staging.ddl}) ON COMMIT DROP`);
@@ -88,7 +88,7 @@ async function writeBatch(db: Database, format: FileFormat, csv: string, months:
     }
     let last: { inserted: number; updated: number } | undefined;
     for (const statement of format.upsert) {
-      last = (await tx.query<{ inserted: number; updated: number }>(batchStatement(statement, months)))[0];
+      last = (await tx.query<{ inserted: number; updated: number }>(statement))[0];
     }
     // Store totals written directly: every staged store-week may have changed.
     if (format.aggregates === 'store-totals') await tx.exec('INSERT INTO chg (store_id, week) SELECT DISTINCT store_id, week FROM stg');
@@ -164,7 +164,7 @@ async function load(
   };
   const write = async (csv: string, count: number, batchMonths: Set<string>) => {
     await ensureSalesPartitions(db, batchMonths);
-    const result = await writeBatch(db, format, csv, batchMonths);
+    const result = await writeBatch(db, format, csv);
     for (const c of result.changed) {
       changedWeeks.add(c.week);
       changedStores.add(c.store_id);

@@ -1,5 +1,5 @@
 import type { Database, SqlSession } from '../db/client.ts';
-import { SALES_WRITE_LOCK, salesQuarter } from '../db/partitions.ts';
+import { SALES_WRITE_LOCK } from '../db/partitions.ts';
 import { holidayCalendar } from './holidays.ts';
 import { addWeeks } from './weeks.ts';
 
@@ -48,27 +48,6 @@ export async function tuneBatch(tx: SqlSession): Promise<void> {
   await tx.exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '64MB'; SET LOCAL jit = off");
 }
 
-/** Where SALES_UPSERT_CTES names the weeks of the batch (batchStatement writes them in). */
-const BATCH_WEEKS = '/*batch weeks*/';
-const SALES_INSERT = 'INSERT INTO weekly_sales ';
-
-/**
- * A batch statement with the quarters its rows fall in (their months, YYYY-MM) written in: the
- * planner then prunes the other partitions of weekly_sales once, when planning, instead of once
- * per probed row (0.3 s of a 100k-row part at 4,600 stores), and a batch within one quarter (a
- * new week) inserts into its partition directly, without routing each row (0.2 s). Statements
- * without the marker, and batches whose months are not given, are returned as they are.
- */
-export function batchStatement(statement: string, months: Iterable<string>): string {
-  const quarters = [...new Set([...months].map((m) => salesQuarter(m)))].filter((q) => /^\d{4}-\d\d-01$/.test(q.from) && /^\d{4}-\d\d-01$/.test(q.to));
-  if (!quarters.length || !statement.includes(BATCH_WEEKS)) return statement.replaceAll(BATCH_WEEKS, '');
-  const from = quarters.map((q) => q.from).sort()[0]!;
-  const to = quarters.map((q) => q.to).sort().at(-1)!;
-  const names = new Set(quarters.map((q) => q.name));
-  const text = statement.replaceAll(BATCH_WEEKS, `AND w.week >= '${from}' AND w.week < '${to}'`);
-  return names.size === 1 ? text.replace(SALES_INSERT, `INSERT INTO ${[...names][0]} `) : text;
-}
-
 /**
  * Writes the rows of a CTE `src` (store_id, dept_id, week, sales, is_holiday; one per key)
  * into weekly_sales, and yields `up`: each row inserted or changed, with its old values.
@@ -80,7 +59,7 @@ export function batchStatement(statement: string, months: Iterable<string>): str
 export const SALES_UPSERT_CTES = `
   cur AS (
     SELECT src.*, w.sales AS old_sales, w.is_holiday AS old_holiday, w.store_id IS NOT NULL AS existed
-    FROM src LEFT JOIN weekly_sales w ON w.store_id = src.store_id AND w.dept_id = src.dept_id AND w.week = src.week ${BATCH_WEEKS}),
+    FROM src LEFT JOIN weekly_sales w ON w.store_id = src.store_id AND w.dept_id = src.dept_id AND w.week = src.week),
   up AS (
     SELECT store_id, dept_id, week, sales, is_holiday, NOT existed AS inserted, coalesce(old_sales, 0) AS old_sales, old_holiday
     FROM cur WHERE NOT existed OR (sales, is_holiday) IS DISTINCT FROM (old_sales, old_holiday)),
@@ -89,7 +68,7 @@ export const SALES_UPSERT_CTES = `
     SELECT store_id, dept_id, week, sales, is_holiday FROM up WHERE inserted),
   upd AS (
     UPDATE weekly_sales w SET sales = up.sales, is_holiday = up.is_holiday FROM up
-    WHERE NOT up.inserted AND w.store_id = up.store_id AND w.dept_id = up.dept_id AND w.week = up.week ${BATCH_WEEKS})`;
+    WHERE NOT up.inserted AND w.store_id = up.store_id AND w.dept_id = up.dept_id AND w.week = up.week)`;
 
 /**
  * Adds the deltas of `up` to dept_week_sales and store_week_sales, and records the store-weeks
