@@ -1,8 +1,9 @@
 // Where the time of a chain-wide new week goes (issue #22): the ingest API's batch write
 // (src/data/import.ts writeBatch) taken apart on an existing chain, one 100k-row part of the
 // week after the last, each step timed, the sales statement under EXPLAIN (ANALYZE, BUFFERS),
-// then rolled back (the chain is left as it was).
-// Run: npx tsx bench/ingest-week.ts DATABASE_URL [--rows 100000]
+// then rolled back (the chain is left as it was, but for the quarter's partition if it was new).
+// Run: [TIMING=1] npx tsx bench/ingest-week.ts DATABASE_URL [--rows 100000]
+//   TIMING=1: the plan with each node's time (slower: the clock is read per row).
 import { openPostgres } from '../src/db/client.ts';
 import { ensureSalesPartitions } from '../src/db/partitions.ts';
 import { formatByName } from '../src/data/formats.ts';
