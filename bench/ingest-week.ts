@@ -1,9 +1,11 @@
 // Where the time of a chain-wide new week goes (issue #22): the ingest API's batch write
 // (src/data/import.ts writeBatch) taken apart on an existing chain, one 100k-row part of the
 // week after the last, each step timed, the sales statement under EXPLAIN (ANALYZE, BUFFERS),
-// then rolled back (the chain is left as it was).
-// Run: npx tsx bench/ingest-week.ts DATABASE_URL [--rows 100000]
+// then rolled back (the chain is left as it was, but for the quarter's partition if it was new).
+// Run: [TIMING=1] npx tsx bench/ingest-week.ts DATABASE_URL [--rows 100000]
+//   TIMING=1: the plan with each node's time (slower: the clock is read per row).
 import { openPostgres } from '../src/db/client.ts';
+import { ensureSalesPartitions } from '../src/db/partitions.ts';
 import { formatByName } from '../src/data/formats.ts';
 import { CHANGED_DDL, lockAggregates, refreshAggregates, tuneBatch } from '../src/data/rollup.ts';
 import { addWeeks } from '../src/data/weeks.ts';
@@ -30,6 +32,9 @@ const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
 };
 
 const started = performance.now();
+// Committed, as the import does it in its own transaction (an empty partition left is harmless).
+const partitioned = (await db.query<{ p: boolean }>(`SELECT relkind = 'p' AS p FROM pg_class WHERE relname = 'weekly_sales'`))[0]?.p;
+if (partitioned) await timed('partition of the quarter (if new)', () => ensureSalesPartitions(db, [week]));
 await db
   .transaction(async (tx) => {
     await timed('create staging + COPY', async () => {
@@ -42,10 +47,10 @@ await db
       await tx.exec(CHANGED_DDL);
     });
     await timed('departments', () => tx.query(format.upsert[0]!));
-    const plan = await timed('sales + aggregate deltas (EXPLAIN ANALYZE)', () => tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ${format.upsert[1]!}`));
+    const plan = await timed('sales + aggregate deltas (EXPLAIN ANALYZE)', () => tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, TIMING ${process.env.TIMING ? "ON" : "OFF"}) ${format.upsert[1]!}`));
     await timed('holiday recount + store_holiday_weeks', () => refreshAggregates(tx));
     await timed('changed store-weeks', () => tx.query('SELECT DISTINCT week::text AS week, store_id FROM chg'));
-    console.log(plan.map((p) => `    ${p['QUERY PLAN']}`).filter((l) => /Insert|Update|Nested|Scan|Buffers|Execution|CTE/.test(l)).join('\n'));
+    console.log(plan.map((p) => `    ${p['QUERY PLAN']}`).filter((l) => /Insert|Update|Nested|Scan|Buffers|Execution|CTE|JIT|Timing|Functions/.test(l)).join('\n'));
     throw new Error('rollback');
   })
   .catch((err: unknown) => {

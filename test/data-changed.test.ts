@@ -212,6 +212,8 @@ describe.each(DB_KINDS)('every write path ends in the data-changed pipeline (%s)
 
     const { db } = f;
     expect(await aggregatesCurrent(db), 'aggregates current').toBe(true);
+    // Every path makes the quarter partitions of the weeks it writes (src/db/partitions.ts): none left in the catch-all.
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM weekly_sales_default'))[0]?.n, 'sales rows in their quarter partitions').toBe(0);
     expect(await salesRow(db, week), 'the logged forecast scored').toEqual(path.scores === null ? null : path.scores === WEEK ? 12345.5 : expect.any(Number));
     // Fresh: nothing left to cluster; stale: the next read clusters (refreshSegments finds work).
     expect((await refreshSegments(db)) > 0, 'segments stale').toBe(path.segments === 'stale');

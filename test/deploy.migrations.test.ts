@@ -34,8 +34,18 @@ const BREAKING: [RegExp, string][] = [
   [/\bALTER\s+TYPE\b[^;]*\b(RENAME|DROP)\b/i, 'changes an enum the previous release writes'],
 ];
 
-function nonAdditive(sql: string): string[] {
-  const statements = sql.split(/--> statement-breakpoint|;\s*\n/).map((s) => s.trim()).filter(Boolean);
+/**
+ * Statements that match BREAKING but change nothing the previous release sees, per migration.
+ * 0017 rebuilds weekly_sales partitioned under the same name, columns and primary key: the old
+ * table is renamed aside, copied and dropped inside the migration's transaction, and the
+ * previous release's writes of a quarter without a partition land in weekly_sales_default.
+ */
+const NOT_BREAKING: Record<string, RegExp> = {
+  '0017_weekly_sales_partitions.sql': /"weekly_sales_unpartitioned"/,
+};
+
+function nonAdditive(sql: string, exempt?: RegExp): string[] {
+  const statements = sql.split(/--> statement-breakpoint|;\s*\n/).map((s) => s.trim()).filter((s) => s && !exempt?.test(s));
   return statements.flatMap((s) => BREAKING.filter(([re]) => re.test(s)).map(([, why]) => `${why}: ${s.slice(0, 120)}`));
 }
 
@@ -51,6 +61,8 @@ describe('additive migrations', () => {
     expect(nonAdditive('ALTER TABLE "sales" ADD COLUMN "note" text;--> statement-breakpoint\nCREATE INDEX "x" ON "sales" ("a");')).toEqual([]);
     expect(nonAdditive('ALTER TABLE "sales" ALTER COLUMN "a" DROP NOT NULL;')).toEqual([]);
     expect(nonAdditive('ALTER TABLE "sales" DROP CONSTRAINT "sales_a_check";')).toEqual([]);
+    // An exemption covers only the statements it names.
+    expect(nonAdditive('ALTER TABLE "a" RENAME TO "a_old";--> statement-breakpoint\nDROP TABLE "b";', /"a_old"/)).toHaveLength(1);
   });
 
   it(`every migration after ${String(ADDITIVE_BASELINE).padStart(4, '0')} is additive`, () => {
@@ -58,7 +70,7 @@ describe('additive migrations', () => {
     expect(files.length).toBeGreaterThan(ADDITIVE_BASELINE);
     const problems = files
       .filter((f) => Number(f.slice(0, 4)) > ADDITIVE_BASELINE)
-      .flatMap((f) => nonAdditive(readFileSync(join(migrationsFolder, f), 'utf8')).map((p) => `${f}: ${p}`));
+      .flatMap((f) => nonAdditive(readFileSync(join(migrationsFolder, f), 'utf8'), NOT_BREAKING[f]).map((p) => `${f}: ${p}`));
     // A breaking change ships in two releases: add (this one), stop using the old (next), drop (the one after).
     expect(problems).toEqual([]);
   });

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { ensureSalesPartitions } from '../db/partitions.ts';
 import { importRuns } from '../db/schema.ts';
 import { clip } from '../util/text.ts';
 import { readHeader, readRows, type Row } from './csv-reader.ts';
@@ -99,6 +100,14 @@ async function writeBatch(db: Database, format: FileFormat, csv: string): Promis
   });
 }
 
+/** The i-th field of a validated row's CSV (its fields never hold commas). */
+function field(csv: string, i: number): string {
+  let start = 0;
+  for (let k = 0; k < i; k++) start = csv.indexOf(',', start) + 1;
+  const end = csv.indexOf(',', start);
+  return csv.slice(start, end < 0 ? undefined : end);
+}
+
 /** Counts every rejection; lists the first few, each reason short (it may quote input). */
 function addRejection(report: ImportReport, line: number, reason: string): void {
   report.rejectedCount++;
@@ -135,20 +144,26 @@ async function load(
   const changedWeeks = new Set<string>();
   const changedStores = new Set<number>();
   const storeKeyed = format.staging.columns[1] === 'store_id';
+  // Formats writing weekly_sales note the months of each batch: their quarters' partitions are made first.
+  const weekField = format.aggregates === 'departments' ? format.staging.columns.indexOf('week') - 1 : -1;
   let batch: string[] = [];
+  let months = new Set<string>();
   // One batch is written while the next is parsed: on a Postgres server the two overlap.
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0) return;
     const csv = batch.join('\n') + '\n';
     const count = batch.length;
+    const batchMonths = months;
     batch = [];
+    months = new Set();
     if (dryRun) return;
     await inFlight;
-    inFlight = write(csv, count);
+    inFlight = write(csv, count, batchMonths);
     inFlight.catch(() => {}); // awaited later; this only keeps an early failure from being "unhandled"
   };
-  const write = async (csv: string, count: number) => {
+  const write = async (csv: string, count: number, batchMonths: Set<string>) => {
+    await ensureSalesPartitions(db, batchMonths);
     const result = await writeBatch(db, format, csv);
     for (const c of result.changed) {
       changedWeeks.add(c.week);
@@ -173,6 +188,7 @@ async function load(
         report.accepted++;
         // Store-keyed formats stage the store first (after `ord`); campaigns are keyed by name.
         if (storeKeyed) stores.add(Number(result.csv.slice(0, result.csv.indexOf(','))));
+        if (weekField >= 0) months.add(field(result.csv, weekField).slice(0, 7));
         batch.push(`${report.rowsRead},${result.csv}`);
       }
       if (batch.length >= batchSize) await flush();

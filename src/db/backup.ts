@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { Database, SqlSession } from './client.ts';
+import { addSalesPartitions } from './partitions.ts';
 
 /**
  * `storecast backup FILE` / `storecast restore FILE`: every table of the public schema, found
@@ -28,9 +29,18 @@ const PAGE = 5000;
 
 type Query = Pick<SqlSession, 'query'>;
 
-/** Base tables of the public schema, parents before the tables whose foreign keys point at them. */
+/**
+ * Base tables of the public schema, parents before the tables whose foreign keys point at them.
+ * A partitioned table is one table: its partitions (weekly_sales_2012q4, ...) are not listed,
+ * their rows are read and written through it.
+ */
 export async function listTables(db: Query): Promise<string[]> {
-  const tables = (await db.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)).map((r) => r.name);
+  const tables = (
+    await db.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname`,
+    )
+  ).map((r) => r.name);
   const deps = await db.query<{ child: string; parent: string }>(
     `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
        FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
@@ -244,6 +254,8 @@ export async function restoreFrom(db: Database, lines: AsyncIterable<string>, op
     const flush = async () => {
       if (!current?.batch.length) return;
       const cols = current.columns.map(ident).join(', ');
+      // Each quarter's rows go to its own partition, made first (else into the default one).
+      if (current.table === 'weekly_sales') await addSalesPartitions(tx, current.batch.map((row) => /"week":"(\d{4}-\d\d)/.exec(row)?.[1] ?? '').filter(Boolean));
       await tx.query(`INSERT INTO ${ident(current.table)} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${ident(current.table)}, $1::json)`, [`[${current.batch.join(',')}]`]);
       current.batch = [];
     };

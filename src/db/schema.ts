@@ -45,6 +45,8 @@ export const weeklySales = pgTable(
   },
   // The primary key only: every secondary index cost an import ~40% of its time, and chain,
   // department and week questions read the maintained aggregates (src/data/rollup.ts) instead.
+  // Range-partitioned by week, one partition per quarter (drizzle/0017, src/db/partitions.ts),
+  // which drizzle cannot declare: the migration makes it, writers add partitions.
   (t) => [primaryKey({ columns: [t.storeId, t.deptId, t.week] })],
 );
 
