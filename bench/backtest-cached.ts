@@ -257,6 +257,12 @@ function cached(dir: string): void {
     const parts = innerRuns.map((r, b) => rowsOf(panel, r.at, until, b, r.network, r.members, names));
     const rows = joinRows(parts);
     const settings = fitCombination(names, rows, hyper.holidayWeight, { innerOrigin: panel.weeks[until - hyper.valWeeks] as string, innerWeeks: hyper.valWeeks }, parts.length, OPTIONAL_MEMBERS);
+    // --calm-calibration: the interval calibrated on the inner rows of non-holiday weeks only.
+    if (argv.includes('--calm-calibration')) {
+      const calm = subset(rows, (i) => rows.holiday[i] === 0);
+      settings.bucketCalibration = parts.map((_, b) => calibrateCombination(calm, settings.weights, b));
+      process.stdout.write(`  calm calibration ${settings.bucketCalibration.map((c) => `${c.lower.toFixed(3)}/${c.upper.toFixed(3)}`).join(' ')}\n`);
+    }
     // --groups bucket: one weight vector per horizon bucket, each chosen on its bucket's rows.
     const perBucket = opt('--groups') === 'bucket' ? parts.map((_, b) => chooseWeights(subset(rows, (i) => rows.bucket?.[i] === b), hyper.holidayWeight)) : undefined;
     const bucketCal = perBucket?.map((w, b) => calibrateCombination(rows, w, b));
