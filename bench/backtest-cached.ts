@@ -8,6 +8,7 @@
  *       # the three inner origins (as ensemble.ts fitEnsemble asks them) and of the origin
  *   npx tsx bench/backtest-cached.ts --cached /tmp/fc-cache --origins 2011-10-28,2012-01-27
  *       # from those files: every member, the combination fitted on the inner window exactly
+ *       # (--members a,b,c and --optional d to try a candidate registered below in place of one)
  *       # as ensemble.ts does, scored; the same figures as bench/backtest.ts
  *
  * The cached run re-computes the statistical members, so a change to members.ts or
@@ -38,7 +39,7 @@ const origins = (opt('--origins') ?? '2011-10-28,2012-01-27,2012-04-27').split('
 const horizonArg = Number(opt('--horizon') ?? 39);
 const dataDir = process.env.WALMART_DIR ?? fileURLToPath(new URL('../../shared/data/walmart', import.meta.url));
 const hyper = DEFAULT_HYPERPARAMETERS;
-for (const k of [8, 12, 16, 26]) registerCandidate(`harmonic${k}`, (st, si, infos, out) => harmonic(st, si, infos, out, k));
+for (const k of [8, 12, 16, 20]) registerCandidate(`harmonic${k}`, (st, si, infos, out) => harmonic(st, si, infos, out, k));
 
 /**
  * --dump loads through the database as the backtest does (the network reads store types and
@@ -256,7 +257,7 @@ function cached(dir: string): void {
     });
     const parts = innerRuns.map((r, b) => rowsOf(panel, r.at, until, b, r.network, r.members, names));
     const rows = joinRows(parts);
-    const settings = fitCombination(names, rows, hyper.holidayWeight, { innerOrigin: panel.weeks[until - hyper.valWeeks] as string, innerWeeks: hyper.valWeeks }, parts.length, OPTIONAL_MEMBERS);
+    const settings = fitCombination(names, rows, hyper.holidayWeight, { innerOrigin: panel.weeks[until - hyper.valWeeks] as string, innerWeeks: hyper.valWeeks }, parts.length, (opt('--optional') ?? OPTIONAL_MEMBERS.join(',')).split(','));
     // --calm-calibration: the interval calibrated on the inner rows of non-holiday weeks only.
     if (argv.includes('--calm-calibration')) {
       const calm = subset(rows, (i) => rows.holiday[i] === 0);
