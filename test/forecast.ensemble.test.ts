@@ -176,6 +176,31 @@ describe('combination', () => {
     expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
   });
 
+  it('with five members (stepwise descent instead of the whole grid) still finds the member that is right', () => {
+    const y = Array.from({ length: 40 }, (_, i) => 10 + ((i * 37) % 23));
+    const preds = [y.map((v) => v * 1.3), y.map((v) => v + 9), y, y.map((v) => v * 0.6), y.map((v) => v - 7)];
+    const w = chooseWeights(rowsOf(y, preds), 5);
+    expect(w[2]).toBeCloseTo(1 - SHRINK_TO_EQUAL + SHRINK_TO_EQUAL / 5, 9);
+    expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+  });
+
+  it('keeps an optional member only where it lowers the inner WMAE', () => {
+    // Members 0 and 1 err on opposite sides; member 2 errs like member 0 (drop it) or
+    // cancels a different error (keep it).
+    const y = Array.from({ length: 60 }, (_, i) => 100 + ((i * 13) % 17));
+    const a = y.map((v, i) => v + (i % 2 === 0 ? 10 : -4));
+    const b = y.map((v, i) => v - (i % 2 === 0 ? 10 : -4));
+    const window = { innerOrigin: '2011-01-07', innerWeeks: 13 };
+    const worse = fitCombination(['a', 'b', 'opt'], rowsOf(y, [a, b, a.map((v) => v + 30)]), 1, window, 1, ['opt']);
+    expect(worse.weights[2]).toBe(0);
+    expect(worse.weights[0]).toBeCloseTo(0.5, 9);
+    expect(worse.innerWmae.opt).toBeGreaterThan(worse.innerWmae.combined as number);
+    const better = fitCombination(['a', 'b', 'opt'], rowsOf(y, [a.map((v) => v + 6), b.map((v) => v + 6), y.map((v) => v - 6)]), 1, window, 1, ['opt']);
+    expect(better.weights[2]).toBeGreaterThan(0);
+    // Not optional: the same member keeps its shrunk share even where it hurts.
+    expect(fitCombination(['a', 'b', 'opt'], rowsOf(y, [a, b, a.map((v) => v + 30)]), 1, window).weights[2]).toBeGreaterThan(0);
+  });
+
   it('counts holiday rows five times when choosing', () => {
     // Member 0 is right on the holiday row, member 1 on the three others.
     const y = [100, 10, 10, 10];

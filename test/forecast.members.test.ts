@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { OriginState, TargetInfo } from '../src/forecast/features.ts';
+import { harmonic, PERIOD } from '../src/forecast/harmonic.ts';
 import { sesLevel, STL_ALPHAS } from '../src/forecast/members.ts';
 import { etsForecast, loessTrend } from '../src/forecast/stlf.ts';
 
@@ -51,5 +53,30 @@ describe('stlf.ts (closer copies of R stlf, compared by bench/backtest.ts --stl)
     // The level-only model forecasts flat whatever the data.
     const n = etsForecast(climb, 0, 103, 10, 'ann');
     expect(n[9]).toBeCloseTo(n[0] as number, 6);
+  });
+});
+
+describe('harmonic member (Fourier seasonal + smoothed residual level)', () => {
+  const origin = 119;
+  /** A one-series origin state holding `sm` as the smoothed history. */
+  const state = (sm: Float64Array) =>
+    ({ panel: { series: [{ store: 1, dept: 1, y: sm, first: 0, last: origin }] }, smooth: [sm], origin, recent13: Float64Array.of(NaN) }) as unknown as OriginState;
+  const season = (t: number) => 200 * Math.sin((2 * Math.PI * t) / PERIOD) + 80 * Math.cos((6 * Math.PI * t) / PERIOD);
+  const infos = Array.from({ length: 26 }, () => ({}) as TargetInfo);
+
+  it('continues a calendar-periodic season and reads nothing after the origin', () => {
+    const sm = Float64Array.from({ length: 160 }, (_, t) => (t <= origin ? 1000 + season(t) : 1e9));
+    const out = new Float64Array(26);
+    harmonic(state(sm), 0, infos, out);
+    out.forEach((v, h) => expect(Math.abs(v - (1000 + season(origin + h + 1)))).toBeLessThan(5));
+  });
+
+  it('follows a level shift of the last months through the residual level', () => {
+    const sm = Float64Array.from({ length: 160 }, (_, t) => (t <= origin ? 1000 + season(t) + (t > 90 ? 300 : 0) : 1e9));
+    const out = new Float64Array(26);
+    harmonic(state(sm), 0, infos, out);
+    const meanErr = out.reduce((a, v, h) => a + (v - (1300 + season(origin + h + 1))), 0) / out.length;
+    // Closer to the new level than to the old one (the curve alone, without the residual level, sits ~280 below).
+    expect(Math.abs(meanErr)).toBeLessThan(100);
   });
 });

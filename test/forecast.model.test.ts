@@ -11,7 +11,7 @@ import { startBackgroundTraining } from '../src/forecast/index.ts';
 import { trainAndRegister } from '../src/forecast/pipeline.ts';
 import { activateModel, listModels, loadModel, trainingInProgress } from '../src/forecast/registry.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
-import { forecastSeries, trainModel } from '../src/forecast/ensemble.ts';
+import { forecastSeries, MEMBER_NAMES, trainModel } from '../src/forecast/ensemble.ts';
 import { prng as mulberry32 } from '../src/util/random.ts';
 import { createLogger } from '../src/logger.ts';
 
@@ -134,7 +134,7 @@ describe('model registry and ModelForecaster on PGlite', () => {
     expect(first?.version).toBe(1);
     const loaded = await loadModel(db, 1);
     // The members' combination is stored with the network: every replica serves the same forecast.
-    expect(first!.model.combination?.weights).toHaveLength(4);
+    expect(first!.model.combination?.weights).toHaveLength(MEMBER_NAMES.length);
     expect(loaded.combination).toEqual(first!.model.combination);
     const panel = buildPanel(rows);
     const origin = panel.weeks.length - 1;

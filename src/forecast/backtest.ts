@@ -60,6 +60,7 @@ export const METHOD_DESCRIPTIONS: Record<string, string> = {
   'svd-naive': 'member: SVD-smoothed two-year seasonal naive x recent growth, Christmas shift',
   'stl-ets': 'member: STL-like decomposition of the SVD-smoothed series + exponential smoothing of its level, Christmas shift',
   product: 'member: share of the department x the department’s aligned week x growth, Christmas shift',
+  harmonic: 'optional member (weight 0 where it does not help on the inner window): Fourier seasonal of the SVD-smoothed series + exponentially smoothed residual level, Christmas shift',
   'seasonal-naive': 'last year’s holiday-aligned week (Thanksgiving to Thanksgiving, Christmas to Christmas)',
   'seasonal-naive-level': 'the same + Christmas day-drift interpolation x recent growth (the fallback /forecast serves)',
   'svd-seasonal-naive': 'per-department rank-k SVD smoothing, two-year blend, x growth (the Kaggle winner’s core)',

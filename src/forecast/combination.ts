@@ -85,18 +85,61 @@ function* simplex(k: number, left = STEPS): Generator<number[]> {
   for (let i = 0; i <= left; i++) for (const rest of simplex(k - 1, left - i)) yield [i / STEPS, ...rest];
 }
 
+/**
+ * The grid point reached from the best single member by moving one step of weight at a time
+ * between two members while the inner WMAE falls. The WMAE is convex in the weights, so
+ * this finds the grid optimum or a point next to it, in ~k^2 x (steps taken) evaluations
+ * instead of the whole simplex's (C(STEPS + k - 1, k - 1): 10,626 at five members).
+ */
+function descend(rows: InnerRows, holidayWeight: number, k: number): number[] {
+  const units = new Array<number>(k).fill(0);
+  let best = Infinity;
+  for (let m = 0; m < k; m++) {
+    const v = wmaeOf(rows, Array.from({ length: k }, (_, j) => (j === m ? 1 : 0)), holidayWeight);
+    if (v < best) {
+      best = v;
+      units.fill(0);
+      units[m] = STEPS;
+    }
+  }
+  for (;;) {
+    let move: [number, number] | undefined;
+    for (let i = 0; i < k; i++) {
+      if ((units[i] as number) === 0) continue;
+      for (let j = 0; j < k; j++) {
+        if (i === j) continue;
+        const w = units.map((u, m) => (u + (m === j ? 1 : m === i ? -1 : 0)) / STEPS);
+        const v = wmaeOf(rows, w, holidayWeight);
+        if (v < best - 1e-9) {
+          best = v;
+          move = [i, j];
+        }
+      }
+    }
+    if (!move) return units.map((u) => u / STEPS);
+    units[move[0]] = (units[move[0]] as number) - 1;
+    units[move[1]] = (units[move[1]] as number) + 1;
+  }
+}
+
+/** Members up to which the whole simplex grid is searched (1,771 points at four); more descend. */
+const FULL_GRID_MEMBERS = 4;
+
 /** The WMAE-minimising weights on the grid, shrunk towards equal weights. */
 export function chooseWeights(rows: InnerRows, holidayWeight: number): number[] {
   const k = rows.preds.length;
   if (k === 0) return [];
   let best: number[] = Array.from({ length: k }, () => 1 / k);
   if (rows.n === 0) return best;
-  let bestWmae = Infinity;
-  for (const w of simplex(k)) {
-    const v = wmaeOf(rows, w, holidayWeight);
-    if (v < bestWmae) {
-      bestWmae = v;
-      best = w;
+  if (k > FULL_GRID_MEMBERS) best = descend(rows, holidayWeight, k);
+  else {
+    let bestWmae = Infinity;
+    for (const w of simplex(k)) {
+      const v = wmaeOf(rows, w, holidayWeight);
+      if (v < bestWmae) {
+        bestWmae = v;
+        best = w;
+      }
     }
   }
   return best.map((w) => (1 - SHRINK_TO_EQUAL) * w + SHRINK_TO_EQUAL / k);
@@ -134,15 +177,35 @@ function coverageOf(rows: InnerRows, weights: readonly number[], cal: Calibratio
   return covered / Math.max(n, 1);
 }
 
-/** Weights, calibration and the inner-window scores of a combination. */
+/**
+ * Weights, calibration and the inner-window scores of a combination. Each `optional` member
+ * stays in only if the combination with it scores a lower inner WMAE than without it (a
+ * member left out keeps weight 0 and its inner WMAE): a member that errs differently from the
+ * others pays at some origins and not at others, and the inner window decides which.
+ */
 export function fitCombination(
   members: readonly string[],
   rows: InnerRows,
   holidayWeight: number,
   window: { innerOrigin: string; innerWeeks: number },
   buckets = 1,
+  optional: readonly string[] = [],
 ): CombinationSettings {
-  const weights = chooseWeights(rows, holidayWeight);
+  let best = fitWith(members, members.map(() => true), rows, holidayWeight, window, buckets);
+  for (const m of optional) {
+    const k = members.indexOf(m);
+    if (k < 0 || best.weights[k] === 0) continue;
+    const without = fitWith(members, members.map((x, j) => j !== k && (best.weights[j] as number) > 0), rows, holidayWeight, window, buckets);
+    if ((without.innerWmae.combined as number) <= (best.innerWmae.combined as number)) best = without;
+  }
+  return best;
+}
+
+/** fitCombination with the weights chosen among the `active` members (the others weigh 0). */
+function fitWith(members: readonly string[], active: readonly boolean[], rows: InnerRows, holidayWeight: number, window: { innerOrigin: string; innerWeeks: number }, buckets: number): CombinationSettings {
+  const chosen = chooseWeights({ ...rows, preds: rows.preds.filter((_, k) => active[k]) }, holidayWeight);
+  let at = 0;
+  const weights = members.map((_, k) => (active[k] ? (chosen[at++] as number) : 0));
   const calibration = calibrateCombination(rows, weights);
   const innerWmae: Record<string, number> = {};
   members.forEach((m, k) => (innerWmae[m] = wmaeOf(rows, members.map((_, j) => (j === k ? 1 : 0)), holidayWeight)));

@@ -1,7 +1,7 @@
 import { rushDepartments, shiftChristmas } from './christmas.ts';
 import { combineSeries, fitCombination, type CombinationSettings, type InnerRows } from './combination.ts';
 import { originState } from './features.ts';
-import { horizonInfos, statForecasts, STAT_MEMBERS } from './members.ts';
+import { horizonInfos, OPTIONAL_MEMBERS, statForecasts, STAT_MEMBERS } from './members.ts';
 import type { Calibration, Hyperparameters, Normalizer } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import type { tf } from './tf.ts';
@@ -15,7 +15,7 @@ import { networkForecast, trainNetwork, scaleSeriesPerOrigin, seriesSubsets, typ
  * it existed) forecasts with its network alone.
  */
 
-export const MEMBER_NAMES: readonly string[] = ['model', ...STAT_MEMBERS];
+export const MEMBER_NAMES: readonly string[] = ['model', ...STAT_MEMBERS, ...OPTIONAL_MEMBERS];
 
 /** What forecasting needs of a model, trained here or loaded from the registry. */
 export interface Forecastable {
@@ -39,16 +39,22 @@ export async function memberForecasts(model: Forecastable, panel: Panel, origin:
   const withHistory = network.map((f) => f.series);
   const members = new Map<string, Map<number, Float64Array>>([['model', new Map(network.map((f) => [f.series, f.p50]))]]);
   if (withHistory.length === 0) return { network, members };
-  // Same origin, rank and series as the network's call: the department blocks come from its cache.
-  const st = originState(panel, origin, { svdRank: model.hyper.svdRank }, withHistory);
-  const stat = statForecasts(panel, origin, withHistory, horizon, model.hyper.svdRank, st);
+  for (const [name, bySeries] of statMemberForecasts(panel, origin, withHistory, horizon, model.hyper.svdRank)) members.set(name, bySeries);
+  return { network, members };
+}
+
+/**
+ * The statistical members' forecasts of `ids` (all with history at `origin`), the Christmas
+ * shift applied. Same origin, rank and series as the network's call: the department blocks
+ * come from its cache.
+ */
+export function statMemberForecasts(panel: Panel, origin: number, ids: readonly number[], horizon: number, svdRank: number, names: readonly string[] = [...STAT_MEMBERS, ...OPTIONAL_MEMBERS]): Map<string, Map<number, Float64Array>> {
+  const st = originState(panel, origin, { svdRank }, ids);
+  const stat = statForecasts(panel, origin, ids, horizon, svdRank, st, names);
   const rush = rushDepartments(panel, origin, new Map([...st.deptAgg].map(([d, a]) => [d, a.sum])));
   const infos = horizonInfos(panel, origin, horizon);
-  for (const [name, bySeries] of stat) {
-    for (const [si, values] of bySeries) if (rush.has((panel.series[si] as PanelSeries).dept)) shiftChristmas(values, infos);
-    members.set(name, bySeries);
-  }
-  return { network, members };
+  for (const bySeries of stat.values()) for (const [si, values] of bySeries) if (rush.has((panel.series[si] as PanelSeries).dept)) shiftChristmas(values, infos);
+  return stat;
 }
 
 /** The combined forecast (or the network's alone for a model without a combination). Values in dollars. */
@@ -90,7 +96,7 @@ export async function fitEnsemble(model: Forecastable, panel: Panel, until: numb
     const { network, members } = await memberForecasts(model, panel, inner, ids, (b + 1) * weeks);
     parts.push(innerRows(panel, inner, until - weeks, until, b, network, MEMBER_NAMES.map((m) => members.get(m) ?? new Map())));
   }
-  return fitCombination(MEMBER_NAMES, concatRows(parts), model.hyper.holidayWeight, { innerOrigin: panel.weeks[until - weeks] as string, innerWeeks: weeks }, parts.length);
+  return fitCombination(MEMBER_NAMES, concatRows(parts), model.hyper.holidayWeight, { innerOrigin: panel.weeks[until - weeks] as string, innerWeeks: weeks }, parts.length, OPTIONAL_MEMBERS);
 }
 
 function concatRows(parts: readonly InnerRows[]): InnerRows {

@@ -1,6 +1,10 @@
 import { addWeeks } from '../data/weeks.ts';
 import { originState, targetInfo, type OriginState, type TargetInfo } from './features.ts';
+import { harmonic } from './harmonic.ts';
+import { sesLevel, STL_ALPHAS } from './ses.ts';
 import { sourceValue } from './source-kernel.ts';
+
+export { sesLevel, STL_ALPHAS } from './ses.ts';
 import { alignedFrom, type Alignment, type Panel, type PanelSeries } from './panel.ts';
 
 /**
@@ -20,6 +24,13 @@ import { alignedFrom, type Alignment, type Panel, type PanelSeries } from './pan
 
 export const STAT_MEMBERS = ['svd-naive', 'stl-ets', 'product'] as const;
 export type StatMember = (typeof STAT_MEMBERS)[number];
+
+/**
+ * Members the combination keeps only where they lower its inner-window WMAE (combination.ts
+ * `fitCombination`): harmonic.ts' Fourier seasonal is a poor forecast alone (it blurs the
+ * holiday peaks) but errs differently from the aligned-week members.
+ */
+export const OPTIONAL_MEMBERS = ['harmonic'] as const;
 
 /** An alignment without the Christmas day-drift blend (the drift is post-processing here). */
 export const plain = (a: Alignment): Alignment => ({ src: a.src, nb: a.src, w: 0 });
@@ -116,41 +127,6 @@ function stlEts(st: OriginState, si: number, infos: readonly TargetInfo[], out: 
 }
 
 /**
- * The smoothing constants stl-ets chooses from per series by one-step MAE (the winner's
- * opt.crit = 'mae'). Against the fixed 0.2 on inner windows and scored weeks at four origins:
- * equal or better at each (stl-ets 1503 -> 1497 at 2012-01-27, 1423 -> 1413 at 2012-04-27).
- */
-export const STL_ALPHAS: readonly number[] = [0.05, 0.1, 0.2, 0.3, 0.5];
-
-/**
- * Simple exponential smoothing of `x[first..origin]`: the final level with the alpha of
- * `alphas` whose one-step-ahead absolute errors over the last year are smallest (the
- * winner's ETS with opt.crit = 'mae'; one alpha: that one).
- */
-export function sesLevel(x: Float64Array, first: number, origin: number, alphas: readonly number[]): number {
-  let best = NaN;
-  let bestErr = Infinity;
-  for (const alpha of alphas) {
-    let level = NaN;
-    let err = 0;
-    for (let i = first; i <= origin; i++) {
-      const v = x[i] as number;
-      if (Number.isNaN(level)) {
-        level = v;
-        continue;
-      }
-      if (i > origin - YEAR) err += Math.abs(v - level);
-      level += alpha * (v - level);
-    }
-    if (err < bestErr) {
-      bestErr = err;
-      best = level;
-    }
-  }
-  return best;
-}
-
-/**
  * How svd-naive estimates the level at the origin. Undefined: the network's `level` feature
  * (raw last 13 weeks over last year's, square-rooted, clamped to 0.8-1.25).
  */
@@ -231,11 +207,17 @@ function product(st: OriginState, si: number, infos: readonly TargetInfo[], out:
   });
 }
 
-const COMPUTE: Record<StatMember, MemberCompute> = {
+const COMPUTE: Record<string, MemberCompute> = {
   'svd-naive': svdNaive,
   'stl-ets': stlEts,
   product,
+  harmonic: (st, si, infos, out) => harmonic(st, si, infos, out),
 };
+
+/** Adds a candidate member (bench/backtest-cached.ts measures candidates before they join STAT_MEMBERS). */
+export function registerCandidate(name: string, compute: MemberCompute): void {
+  COMPUTE[name] = compute;
+}
 
 /** Per member, per series id (those with history at the origin): p50 over the horizon, dollars, before the Christmas shift. */
 export type MemberPoints = Map<string, Map<number, Float64Array>>;
@@ -247,15 +229,15 @@ export function horizonInfos(panel: Panel, origin: number, horizon: number): Tar
 }
 
 /** Every statistical member's forecasts of `ids` at `origin` (only data on or before it is read). */
-export function statForecasts(panel: Panel, origin: number, ids: readonly number[], horizon: number, svdRank: number, st?: OriginState): MemberPoints {
+export function statForecasts(panel: Panel, origin: number, ids: readonly number[], horizon: number, svdRank: number, st?: OriginState, names: readonly string[] = [...STAT_MEMBERS, ...OPTIONAL_MEMBERS]): MemberPoints {
   const withHistory = ids.filter((si) => (panel.series[si] as PanelSeries).first <= origin);
   const state = st ?? originState(panel, origin, { svdRank }, withHistory);
   const infos = horizonInfos(panel, origin, horizon);
-  const out: MemberPoints = new Map(STAT_MEMBERS.map((m) => [m, new Map<number, Float64Array>()]));
+  const out: MemberPoints = new Map(names.map((m) => [m, new Map<number, Float64Array>()]));
   for (const si of withHistory) {
-    for (const m of STAT_MEMBERS) {
+    for (const m of names) {
       const a = new Float64Array(horizon);
-      COMPUTE[m](state, si, infos, a);
+      (COMPUTE[m] as MemberCompute)(state, si, infos, a);
       out.get(m)?.set(si, a);
     }
   }
