@@ -2,8 +2,8 @@
 // with stored forecasts. It WRITES stock counts and alert rules: run it on a copy
 // (CREATE DATABASE x TEMPLATE y). Rules: one per store (p90 cover below 2 weeks), one per
 // region (median below 1), a department chain-wide (dept 7, p90 below 3) and the chain (p90
-// below 1). Each round ingests a new count of every department with a stored forecast
-// (POST /api/v1/stock's path, in parts of 50k rows) and evaluates the rules as the
+// below 1). Each round ingests a new count of every department with a stored forecast, spread
+// as the demo's stock (POST /api/v1/stock's path, in parts of 50k rows) and evaluates the rules as the
 // data-changed pipeline does after it (evaluateTouched, every store touched). With --compare
 // it then evaluates the same rules from every department's cover computed in TypeScript (the
 // serving forecaster without its stored run: what the evaluation read before) and checks that
@@ -43,7 +43,11 @@ async function ensureRules(db: Database): Promise<void> {
   console.log(`  rules created in ${secs(t0)} s`);
 }
 
-/** A count of every department with a stored forecast, on the run's origin: 1-12 weeks of its forecast, a few under 2 weeks. */
+/**
+ * A count of every department with a stored forecast, on the run's origin, spread as the demo's
+ * stock (src/data/demo-stock.ts): lead time + 4-12 weeks of its forecast, two or three
+ * departments per store (a different few each round) under two weeks.
+ */
 async function stockRows(db: Database, runId: number, origin: string, round: number): Promise<Record<string, unknown>[]> {
   const [row] = await db.query<{ t: string | null }>(
     `SELECT string_agg(concat_ws(',', store_id, dept_id, greatest(0, p50[1])), ';') AS t FROM stored_forecasts WHERE run_id = $1 AND dept_id > 0`,
@@ -51,9 +55,10 @@ async function stockRows(db: Database, runId: number, origin: string, round: num
   );
   return (row?.t ?? '').split(';').filter(Boolean).map((line) => {
     const [store, dept, cents] = line.split(',').map(Number) as [number, number, number];
-    const h = (store * 7 + dept * 13 + round * 5) % 97;
-    const weeks = h === 0 ? 0.5 : h === 1 ? 1.5 : 1 + ((store + dept + round) % 12);
-    return { store, dept, date: origin, onHand: Math.round(cents * weeks) / 100, leadTimeWeeks: 1 + ((store + dept) % 3) };
+    const lead = 1 + ((store + dept) % 3);
+    const low = (store * 7 + dept * 13 + round * 5) % 29 < 1;
+    const weeks = low ? 0.4 + ((store + dept + round) % 12) / 10 : lead + 4 + ((store * 3 + dept + round) % 9);
+    return { store, dept, date: origin, onHand: Math.round(cents * weeks) / 100, leadTimeWeeks: lead };
   });
 }
 

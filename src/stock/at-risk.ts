@@ -82,7 +82,7 @@ async function readPart(db: Database, run: DepartmentsRun, mayRunOut: string, st
                FROM (SELECT store_id, as_of::text AS as_of, string_agg(dept_id::text, ',') AS depts FROM n GROUP BY store_id, as_of) g) AS counted,
             (SELECT string_agg(concat_ws('|', n.store_id, n.dept_id, n.as_of::text, n.on_hand::text, coalesce(n.on_order::text, ''), coalesce(n.on_order_date::text, ''),
                       coalesce(n.lead_time_weeks::text, ''), array_to_string(f.p50[1:${COVER_HORIZON}], ',', 'NULL'), array_to_string(f.p90[1:${COVER_HORIZON}], ',', 'NULL')), E'\\n')
-               FROM n JOIN stored_forecasts f ON f.run_id = $2 AND f.store_id = n.store_id AND f.dept_id = n.dept_id AND f.dept_id > 0
+               FROM n JOIN stored_forecasts f ON f.run_id = $2 AND f.store_id = ANY($1::int[]) AND f.store_id = n.store_id AND f.dept_id = n.dept_id AND f.dept_id > 0
               WHERE ${mayRunOut}) AS covers`,
     [stores, run.runId, run.firstWeek],
   );
