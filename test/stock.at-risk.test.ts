@@ -130,7 +130,7 @@ describe.each(DB_KINDS)('stock alert reads on %s', (kind) => {
     expect(below(all, 'median', 26).length).toBeLessThan(all.length);
   });
 
-  it('reads the stores asked for, in parts, and both bases at once', async () => {
+  it('reads the stores asked for (repeated and unknown ones too), on both bases at once', async () => {
     const stores = [5, 2, 2, 99];
     const all = await coverInScope(t.db, every, { kind: 'stores', stores });
     const read = await stockAtRisk(t.db, stored, stores, { median: 1.5, p90: 3 });

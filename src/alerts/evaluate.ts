@@ -5,7 +5,7 @@ import { isNoData, type ForecastResult, type Forecaster } from '../forecast/fore
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { stockAtRisk, type StockAtRisk, type Thresholds } from '../stock/at-risk.ts';
-import { byRisk, type DeptCover } from '../stock/positions.ts';
+import { byRisk } from '../stock/positions.ts';
 import { describeScope, scopeArea, scopeDept, type DeptAreaScope } from '../scope.ts';
 import { describeCondition, ruleScope, type AlertCondition, type AlertRuleRow } from './rules.ts';
 
@@ -132,8 +132,8 @@ async function evaluateStock(cache: RunCache, scope: DeptAreaScope, c: CoverBelo
   const dept = scopeDept(scope);
   const wanted = stores === 'all' ? undefined : new Set(stores);
   const counted = (wanted ? [...wanted].map((s) => stock.counted.get(s) ?? []) : [...stock.counted.values()]).flat().filter((d) => dept === undefined || d.dept === dept);
-  const inScope = (d: DeptCover) => (!wanted || wanted.has(d.store)) && (dept === undefined || d.dept === dept);
-  const low = stock.covers.filter((d) => inScope(d) && d.cover && d.cover[c.basis].weeks !== null && d.cover[c.basis].weeks! < c.weeks).sort(byRisk);
+  const covers = wanted ? [...wanted].flatMap((s) => stock.coversBy.get(s) ?? []) : stock.covers;
+  const low = covers.filter((d) => (dept === undefined || d.dept === dept) && d.cover && d.cover[c.basis].weeks !== null && d.cover[c.basis].weeks! < c.weeks).sort(byRisk);
   return {
     firing: low.length > 0,
     detail: {
