@@ -8,7 +8,10 @@
 // it then evaluates the same rules from every department's cover computed in TypeScript (the
 // serving forecaster without its stored run: what the evaluation read before) and checks that
 // both record the same result for every rule.
-// Run: npx tsx bench/stock-alerts.ts DATABASE_URL [--rounds 2] [--compare]
+// With --read-only it writes nothing (a chain others measure on): it times what a chain-wide
+// evaluation reads (rules' thresholds 1 week median, 3 weeks p90) against every department's
+// cover computed as before, and checks that the departments below are the same.
+// Run: npx tsx bench/stock-alerts.ts DATABASE_URL [--rounds 2] [--compare | --read-only]
 import { loadavg } from 'node:os';
 import { evaluateTouched } from '../src/alerts/hooks.ts';
 import { createRule } from '../src/alerts/rules.ts';
@@ -17,6 +20,8 @@ import { openPostgres, type Database } from '../src/db/client.ts';
 import type { Forecaster } from '../src/forecast/forecaster.ts';
 import { StoredForecaster } from '../src/forecast/stored-forecaster.ts';
 import { createOutbound } from '../src/net/outbound.ts';
+import { stockAtRisk } from '../src/stock/at-risk.ts';
+import { byRisk, coverInScope, type DeptCover } from '../src/stock/positions.ts';
 import { OPERATOR_DELIVERY } from '../test/helpers/delivery.ts';
 
 const args = process.argv.slice(2);
@@ -67,6 +72,23 @@ async function results(db: Database): Promise<Map<string, string>> {
   return new Map(rows.map((x) => [x.id, `${x.state} ${x.r}`]));
 }
 
+/** What a chain-wide evaluation reads, against every department's cover: times and the same departments below. */
+async function readOnly(db: Database, stored: StoredForecaster): Promise<void> {
+  const every: Forecaster = { name: stored.name, forecast: (...a) => stored.forecast(...a), forecastDepartments: (...a) => stored.forecastDepartments(...a) };
+  for (let i = 0; i < ROUNDS; i++) {
+    let t0 = performance.now();
+    const read = await stockAtRisk(db, stored, 'all', { median: 1, p90: 3 });
+    console.log(`  departments that may be below (1 wk median, 3 wk p90) read from the stored arrays: ${secs(t0)} s, ${read.covers.length.toLocaleString('en-US')} of ${[...read.counted.values()].reduce((a, l) => a + l.length, 0).toLocaleString('en-US')} (load ${load()})`);
+    t0 = performance.now();
+    const all = await coverInScope(db, every, { kind: 'chain' });
+    console.log(`  every department's cover (as before, coverInScope(chain)): ${secs(t0)} s (load ${load()})`);
+    const below = (covers: readonly DeptCover[], basis: 'median' | 'p90', w: number) =>
+      JSON.stringify(covers.filter((c) => c.cover && c.cover[basis].weeks !== null && c.cover[basis].weeks! < w).map(({ demand: _, ...c }) => c).sort(byRisk));
+    const same = below(read.covers, 'median', 1) === below(all, 'median', 1) && below(read.covers, 'p90', 3) === below(all, 'p90', 3);
+    console.log(`  departments below 1 wk median / 3 wk p90, and their figures, the same: ${same ? 'yes' : 'NO'}`);
+  }
+}
+
 const db = await openPostgres(url);
 try {
   const stored = new StoredForecaster(db, { refreshMs: 0 });
@@ -74,6 +96,10 @@ try {
   if (!run) throw new Error('no stored forecasts: run storecast train and bench/precompute.ts first');
   const [r] = await db.query<{ origin: string; n: number }>(`SELECT origin::text AS origin, (SELECT count(*)::int FROM stores) AS n FROM forecast_runs WHERE id = $1`, [run.runId]);
   console.log(`\nChain-wide stock alert evaluation, ${r!.n.toLocaleString('en-US')} stores, stored run ${run.runId} (origin ${r!.origin}); load average ${load()}`);
+  if (args.includes('--read-only')) {
+    await readOnly(db, stored);
+    process.exit(0);
+  }
   await ensureRules(db);
   const [rules] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM alert_rules WHERE kind = 'stock' AND deleted_at IS NULL`);
   // New rules all open episodes at their first evaluation (a transaction and a notice each):
