@@ -4,7 +4,8 @@ import { addWeeks } from '../data/weeks.ts';
 import { isNoData, type ForecastResult, type Forecaster } from '../forecast/forecaster.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { coverInScope, byRisk, type DeptCover } from '../stock/positions.ts';
+import { stockAtRisk, type StockAtRisk, type Thresholds } from '../stock/at-risk.ts';
+import { byRisk } from '../stock/positions.ts';
 import { describeScope, scopeArea, scopeDept, type DeptAreaScope } from '../scope.ts';
 import { describeCondition, ruleScope, type AlertCondition, type AlertRuleRow } from './rules.ts';
 
@@ -35,10 +36,9 @@ export interface EvaluationRun {
   ms: number;
 }
 
-/** What one run shares between rules: store lists and department covers, read once. */
+/** What one run shares between rules: store lists and the stock of their stores, read once. */
 class RunCache {
   private regions?: Promise<Map<string, number[]>>;
-  private covers = new Map<string, Promise<DeptCover[]>>();
   private forecasts = new Map<string, Promise<ForecastResult | undefined>>();
   constructor(private readonly deps: EvaluateDeps) {}
 
@@ -70,7 +70,6 @@ class RunCache {
     return (await this.regions).get(area.region.toLowerCase()) ?? [];
   }
 
-  private union?: Promise<DeptCover[]>;
   private lastWeeks?: Promise<Map<number, string>>;
   private weekSales = new Map<string, Promise<Map<number, number>>>();
 
@@ -93,42 +92,53 @@ class RunCache {
     return hit;
   }
 
-  /** Reads the covers of every store any stock rule of the run watches, once (rules filter their own). */
+  private stock?: Promise<StockAtRisk>;
+
+  /**
+   * Reads the stock of every store any stock rule of the run watches, once, keeping the covers
+   * that may be below the loosest threshold of each basis (rules filter their own).
+   */
   async prepare(rows: readonly AlertRuleRow[]): Promise<void> {
-    const lists = await Promise.all(rows.filter((r) => r.kind === 'stock').map((r) => this.storesOf(ruleScope(r))));
+    const rules = rows.filter((r) => r.kind === 'stock');
+    const lists = await Promise.all(rules.map((r) => this.storesOf(ruleScope(r))));
     if (!lists.length) return;
     const union = lists.includes('all') ? 'all' : [...new Set(lists.flat() as number[])].sort((a, b) => a - b);
-    this.union = this.coversOf(union);
+    this.stock = stockAtRisk(this.deps.db, this.deps.forecaster, union, loosest(rules.map((r) => r.condition)));
     // Each stock rule awaits it and fails with its error; until the first does, a rejection
     // (a forecaster or database failure) must not count as unhandled, which ends the process.
-    this.union.catch(() => {});
+    this.stock.catch(() => {});
   }
 
-  /** Every department's cover in these stores (or the prepared union, a superset), computed once. */
-  coversOf(stores: number[] | 'all'): Promise<DeptCover[]> {
-    if (this.union) return this.union;
-    const key = stores === 'all' ? 'all' : stores.join(',');
-    let hit = this.covers.get(key) ?? (stores === 'all' ? undefined : this.covers.get('all'));
-    if (!hit) {
-      hit = coverInScope(this.deps.db, this.deps.forecaster, stores === 'all' ? { kind: 'chain' } : { kind: 'stores', stores });
-      this.covers.set(key, hit);
-    }
-    return hit;
+  /** The prepared stock (a superset of these stores), or these stores' for this one condition. */
+  stockOf(stores: number[] | 'all', c: CoverBelow): Promise<StockAtRisk> {
+    return this.stock ?? stockAtRisk(this.deps.db, this.deps.forecaster, stores, loosest([c]));
   }
+}
+
+type CoverBelow = Extract<AlertCondition, { type: 'cover-below' }>;
+
+/** The highest threshold of each basis among stock conditions (0: none on that basis). */
+function loosest(conditions: readonly AlertCondition[]): Thresholds {
+  const t: Thresholds = { median: 0, p90: 0 };
+  for (const c of conditions) if (c.type === 'cover-below') t[c.basis] = Math.max(t[c.basis], c.weeks);
+  return t;
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
-async function evaluateStock(cache: RunCache, scope: DeptAreaScope, c: Extract<AlertCondition, { type: 'cover-below' }>): Promise<Evaluation> {
+async function evaluateStock(cache: RunCache, scope: DeptAreaScope, c: CoverBelow): Promise<Evaluation> {
   const stores = await cache.storesOf(scope);
+  const stock = await cache.stockOf(stores, c);
+  const dept = scopeDept(scope);
   const wanted = stores === 'all' ? undefined : new Set(stores);
-  const covers = (await cache.coversOf(stores)).filter((d) => (!wanted || wanted.has(d.store)) && (scopeDept(scope) === undefined || d.dept === scopeDept(scope)));
-  const low = covers.filter((d) => d.cover && d.cover[c.basis].weeks !== null && d.cover[c.basis].weeks! < c.weeks).sort(byRisk);
+  const counted = (wanted ? [...wanted].map((s) => stock.counted.get(s) ?? []) : [...stock.counted.values()]).flat().filter((d) => dept === undefined || d.dept === dept);
+  const covers = wanted ? [...wanted].flatMap((s) => stock.coversBy.get(s) ?? []) : stock.covers;
+  const low = covers.filter((d) => (dept === undefined || d.dept === dept) && d.cover && d.cover[c.basis].weeks !== null && d.cover[c.basis].weeks! < c.weeks).sort(byRisk);
   return {
     firing: low.length > 0,
     detail: {
-      checked: covers.length,
-      asOf: covers.map((d) => d.position.asOf).sort().at(-1) ?? null,
+      checked: counted.length,
+      asOf: counted.reduce<string | null>((max, d) => (max === null || d.asOf > max ? d.asOf : max), null),
       atRisk: low.length,
       departments: low.slice(0, 50).map((d) => ({
         store: d.store,
@@ -241,7 +251,7 @@ async function record(db: Database, row: AlertRuleRow, e: Evaluation, now: Date)
   });
 }
 
-/** Evaluates the rules given (one shared read of covers), recording each transition. */
+/** Evaluates the rules given (one shared read of their stock), recording each transition. */
 export async function evaluateRules(deps: EvaluateDeps, rows: readonly AlertRuleRow[], now = new Date()): Promise<EvaluationRun> {
   const started = performance.now();
   const cache = new RunCache(deps);

@@ -46,6 +46,17 @@ export interface Forecaster {
    * stored. Series absent from the map have no forecast (no sales history by the origin).
    */
   forecastDepartments?(db: Database, keys: readonly { store: number; dept: number }[], horizon: number): Promise<Map<string, SeriesWeeks> | undefined>;
+  /**
+   * The stored run `forecastDepartments` reads and its first forecast week, for callers that
+   * work on the stored arrays in SQL (stock alerts over a chain); undefined when nothing is stored.
+   */
+  departmentsRun?(db: Database): Promise<DepartmentsRun | undefined>;
+}
+
+/** A stored run as department readers need it: its id and the week its arrays start at (index 1). */
+export interface DepartmentsRun {
+  runId: number;
+  firstWeek: string;
 }
 
 /** A series' weeks as arrays (no point objects: a chain's stock cover reads ~340k series). */

@@ -3,7 +3,7 @@ import type { Database } from '../db/client.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { describeScope, seriesScope } from '../scope.ts';
 import { logForecasts } from './forecast-log.ts';
-import type { ForecastResult, Forecaster, SeriesKey, SeriesWeeks } from './forecaster.ts';
+import type { DepartmentsRun, ForecastResult, Forecaster, SeriesKey, SeriesWeeks } from './forecaster.ts';
 import { addWeeks } from '../data/weeks.ts';
 import { FALLBACK_NOTES, servedRows } from './model-forecaster.ts';
 import { ForecastWorker, precomputeForecasts, type PrecomputeDeps } from './precompute.ts';
@@ -202,15 +202,21 @@ export class StoredForecaster implements Forecaster {
    * chain): undefined when nothing is stored yet (the caller forecasts one by one).
    */
   async forecastDepartments(db: Database, keys: readonly { store: number; dept: number }[], horizon: number): Promise<Map<string, SeriesWeeks> | undefined> {
-    const s = await this.currentState(db);
-    const run = s.run;
-    if (!run || s.version === undefined) return undefined;
-    const firstWeek = addWeeks(run.origin, 1);
+    const run = await this.departmentsRun(db);
+    if (!run) return undefined;
+    const { runId, firstWeek } = run;
     const out = new Map<string, SeriesWeeks>();
-    for (const row of await readDepartments(db, run.id, keys, horizon)) {
+    for (const row of await readDepartments(db, runId, keys, horizon)) {
       out.set(`${row.store}/${row.dept}`, { firstWeek, p10: row.p10 as number[], p50: row.p50 as number[], p90: row.p90 as number[] });
     }
     return out;
+  }
+
+  /** The run department series are read from (the one answers come from), while a model version is active. */
+  async departmentsRun(db: Database): Promise<DepartmentsRun | undefined> {
+    const s = await this.currentState(db);
+    if (!s.run || s.version === undefined) return undefined;
+    return { runId: s.run.id, firstWeek: addWeeks(s.run.origin, 1) };
   }
 
   private async forecastAsOf(db: Database, s: State, key: SeriesKey, horizon: number, origin: string): Promise<ForecastResult> {

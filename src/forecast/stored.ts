@@ -161,6 +161,12 @@ function parseArrayText(text: string): string[] {
   return inner ? inner.split(',') : [];
 }
 
+/**
+ * A stored array sent as text (`array_to_string(p50[1:n], ',', 'NULL')`: cents) in dollars, a
+ * NULL week as NaN: what every reader of the arrays as text parses them with.
+ */
+export const centsList = (list: string): number[] => list.split(',').map(dollars);
+
 /** The forecast points of a stored row, `horizon` weeks after the run's origin. */
 export function pointsOf(run: Pick<StoredRun, 'origin'>, row: { p10: ArrayLike<number>; p50: ArrayLike<number>; p90: ArrayLike<number> }, horizon: number): ForecastPoint[] {
   const weeks = weeksAfter(run.origin);
@@ -198,7 +204,6 @@ export async function readSeries(db: Pick<SqlSession, 'query'>, runId: number, s
  */
 export async function readDepartments(db: Pick<SqlSession, 'query'>, runId: number, keys: readonly { store: number; dept: number }[], weeks: number): Promise<StoredSeries[]> {
   const out: StoredSeries[] = [];
-  const cents = (list: string) => list.split(',').map(dollars);
   // By store, in key order (a range of the primary key per store), and the departments not
   // asked for dropped here: probing 340k (store, dept) pairs one by one took a minute.
   const wanted = new Set(keys.map((k) => k.store * 1_048_576 + k.dept));
@@ -211,7 +216,7 @@ export async function readDepartments(db: Pick<SqlSession, 'query'>, runId: numb
     );
     for (const line of row?.t ? row.t.split('\n') : []) {
       const [store, dept, p10, p50, p90] = line.split('|') as [string, string, string, string, string];
-      if (wanted.has(Number(store) * 1_048_576 + Number(dept))) out.push({ store: Number(store), dept: Number(dept), p10: cents(p10), p50: cents(p50), p90: cents(p90) });
+      if (wanted.has(Number(store) * 1_048_576 + Number(dept))) out.push({ store: Number(store), dept: Number(dept), p10: centsList(p10), p50: centsList(p50), p90: centsList(p90) });
     }
   }
   return out;

@@ -29,6 +29,9 @@ export interface Demand {
   p90: readonly number[];
 }
 
+/** What cover reads of a demand forecast: p10 only draws the slow band of the projection. */
+export type CoverDemand = Pick<Demand, 'firstWeek' | 'p50' | 'p90'>;
+
 export interface CoverAt {
   /** Weeks until stock runs out, fractional; null when it lasts past the horizon. */
   weeks: number | null;
@@ -59,13 +62,13 @@ function weekAt(firstWeek: string, i: number): string {
 }
 
 /** The forecast weeks that end after the count (a count on a Friday has that week's sales in it). */
-function weeksAfter(demand: Demand, asOf: string): number {
+function weeksAfter(demand: CoverDemand, asOf: string): number {
   let i = 0;
   while (i < demand.p50.length && weekAt(demand.firstWeek, i) <= asOf) i++;
   return i;
 }
 
-function consume(position: StockPosition, demand: Demand, values: readonly number[], start: number): CoverAt {
+function consume(position: StockPosition, demand: CoverDemand, values: readonly number[], start: number): CoverAt {
   let stock = position.onHand;
   let orderPending = (position.onOrder ?? 0) > 0 && position.onOrderDate !== null;
   for (let i = start; i < values.length; i++) {
@@ -83,7 +86,7 @@ function consume(position: StockPosition, demand: Demand, values: readonly numbe
   return { weeks: null, runOutWeek: null };
 }
 
-export function coverOf(position: StockPosition, demand: Demand): Cover {
+export function coverOf(position: StockPosition, demand: CoverDemand): Cover {
   const start = weeksAfter(demand, position.asOf);
   const lead = position.leadTimeWeeks ?? DEFAULT_LEAD_TIME_WEEKS;
   const window = Math.ceil(lead + REVIEW_PERIOD_WEEKS);
