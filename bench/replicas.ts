@@ -290,8 +290,10 @@ async function main(): Promise<void> {
     await until('every summary', () => [...receiver.hits.keys()].filter((p) => p.startsWith('/sub/')).length >= counts.subscriptions, 900);
     await until('a second round of alert evaluation', () => replicas.flatMap((r) => said(r, 'alert rules evaluated')).length >= 2, 180);
     schedulerReport(replicas, receiver.hits, counts);
+    console.log(`  RSS after the summaries and alert rounds: ${(await Promise.all(replicas.map(memory))).join(', ')}`);
     const runsBefore = await maxRun(db);
     const week = await ingestPhase(db, replicas, token);
+    console.log(`  RSS after the sales ingest: ${(await Promise.all(replicas.map(memory))).join(', ')}`);
     await answersAfterIngest(replicas, token, stores, 'right after the ingest');
     if (!args.includes('--no-precompute')) {
       await storedPhase(db, replicas, runsBefore, week);
@@ -299,7 +301,7 @@ async function main(): Promise<void> {
     }
     // Without stored forecasts (no model yet) a chain's stock cover forecasts every series one by one: --no-stock skips it.
     if (!args.includes('--no-stock')) await stockPhase(db, replicas, token, week);
-    console.log(`  RSS ${(await Promise.all(replicas.map(memory))).join(', ')}`);
+    console.log(`  RSS after the stock ingest and its alert evaluations: ${(await Promise.all(replicas.map(memory))).join(', ')}`);
     const trainings = async () => (await db.query<{ version: number; status: string }>('SELECT version, status FROM model_registry WHERE version > $1 ORDER BY version', [base!.models])).map((r) => `v${r.version} ${r.status}`);
     if (base!.ready === 0) {
       await until('the training on start', async () => (await trainings()).some((s) => !s.endsWith('training')), Number(option('--train-timeout', '1800')));
