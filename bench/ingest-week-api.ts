@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createToken } from '../src/auth/tokens.ts';
 import { openPostgres } from '../src/db/client.ts';
 import { addWeeks } from '../src/data/weeks.ts';
+import { weekRecount } from './week-recount.ts';
 
 const args = process.argv.slice(2);
 const url = args.find((a) => a.startsWith('postgres'));
@@ -58,17 +59,7 @@ try {
   const took = (performance.now() - started) / 1000;
   console.log(`  ${took.toFixed(1)} s = ${Math.round(rows.length / took).toLocaleString('en-US')} rows/s; HTTP ${[...new Set(reports.map((r) => r.status))].join(',')}; load average after ${load()}`);
   console.log(`  per call: ${reports.map((r) => `${r.s.toFixed(1)} s (${r.inserted} new, ${r.unchanged} unchanged)`).join(', ')}`);
-  const [check] = await db.query<{ stores: number; store_off: number; depts: number; dept_off: number }>(
-    `WITH w AS (SELECT store_id, dept_id, sales FROM weekly_sales WHERE week = $1::date),
-          s AS (SELECT store_id, sum(sales) AS sales, count(*) AS n FROM w GROUP BY 1),
-          d AS (SELECT dept_id, sum(sales) AS sales, count(*) AS n FROM w GROUP BY 1)
-     SELECT (SELECT count(*) FROM s)::int AS stores,
-            (SELECT count(*) FROM s LEFT JOIN store_week_sales t ON t.store_id = s.store_id AND t.week = $1::date WHERE t.sales IS NULL OR abs(t.sales - s.sales) > 0.01 OR t.dept_count <> s.n)::int AS store_off,
-            (SELECT count(*) FROM d)::int AS depts,
-            (SELECT count(*) FROM d LEFT JOIN dept_week_sales t ON t.dept_id = d.dept_id AND t.week = $1::date WHERE t.sales IS NULL OR abs(t.sales - d.sales) > 0.01 OR t.store_count <> d.n)::int AS dept_off`,
-    [week],
-  );
-  console.log(`  aggregates vs a recount of the week: ${check!.store_off} of ${check!.stores} store totals and ${check!.dept_off} of ${check!.depts} department totals differ`);
+  console.log(`  ${await weekRecount(db, week)}`);
 } finally {
   for (const s of servers) s.kill('SIGTERM');
   await Promise.all(servers.map((s) => new Promise((r) => (s.exitCode === null ? s.once('exit', r) : r(null)))));

@@ -31,6 +31,7 @@ import { createOutbound } from '../src/net/outbound.ts';
 import { createSubscription } from '../src/delivery/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/db.ts';
 import { OPERATOR_DELIVERY } from '../test/helpers/delivery.ts';
+import { weekRecount } from './week-recount.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -168,17 +169,7 @@ async function ingestPhase(db: Database, [a, b]: Replica[], token: string): Prom
   const statuses = [...new Set(reports.map((r) => r.status))].join(',');
   console.log(`  ingest of week ${week}: ${rows.toLocaleString('en-US')} rows in ${parts.length} parts (+1 duplicate) in ${took.toFixed(1)} s (${Math.round(rows / took).toLocaleString('en-US')} rows/s); HTTP ${statuses}`);
   console.log(`    inserted ${sum('inserted')}, updated ${sum('updated')}, unchanged ${sum('unchanged')} (the duplicated part: ${reports[0]!.body.inserted}/${reports[1]!.body.inserted} inserted by A/B)`);
-  const [check] = await db.query<{ stores: number; store_off: number; depts: number; dept_off: number }>(
-    `WITH w AS (SELECT store_id, dept_id, sales FROM weekly_sales WHERE week = $1::date),
-          s AS (SELECT store_id, sum(sales) AS sales, count(*) AS n FROM w GROUP BY 1),
-          d AS (SELECT dept_id, sum(sales) AS sales, count(*) AS n FROM w GROUP BY 1)
-     SELECT (SELECT count(*) FROM s)::int AS stores,
-            (SELECT count(*) FROM s LEFT JOIN store_week_sales t ON t.store_id = s.store_id AND t.week = $1::date WHERE t.sales IS NULL OR abs(t.sales - s.sales) > 0.01 OR t.dept_count <> s.n)::int AS store_off,
-            (SELECT count(*) FROM d)::int AS depts,
-            (SELECT count(*) FROM d LEFT JOIN dept_week_sales t ON t.dept_id = d.dept_id AND t.week = $1::date WHERE t.sales IS NULL OR abs(t.sales - d.sales) > 0.01 OR t.store_count <> d.n)::int AS dept_off`,
-    [week],
-  );
-  console.log(`    aggregates vs a recount of the week: ${check!.store_off} of ${check!.stores} store totals and ${check!.dept_off} of ${check!.depts} department totals differ`);
+  console.log(`    ${await weekRecount(db, week)}`);
   return week;
 }
 
