@@ -135,7 +135,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   });
-  const forecaster = createForecaster(db, config, logger, { precompute: config.modelOps.precompute });
+  const forecaster = createForecaster(db, config, logger, {
+    precompute: config.modelOps.precompute,
+    // A light replica (it computes no stored forecasts) never loads the sales panel, not even for an origin nothing stored.
+    unstoredOrigins: config.modelOps.precompute ? 'compute' : 'stored',
+  });
   const services = createServices({ config, db, logger, forecaster });
   // The shell's admin commands reach an embedded database through this server while it runs.
   const operator = config.database.kind === 'pglite' && !config.database.dataDir.startsWith('memory://') ? await publishOperatorEndpoint(db, config.database.dataDir, localUrl(config.host, port)) : undefined;

@@ -94,6 +94,38 @@ describe.each(DB_KINDS)('stored forecasts on %s', (kind) => {
     }
   }, 240_000);
 
+  it('a light replica answers an origin that is not stored from the stored run before it, saying so, and loads no panel', async () => {
+    await precomputeForecasts(deps);
+    // A gap: the run of the week before the newest is moved two weeks back, so the week before is not stored.
+    const [newest] = await t.db.query<{ o: string }>(`SELECT max(origin)::text AS o FROM forecast_runs WHERE status = 'ready'`);
+    const origin = addWeeks(newest!.o, -1);
+    const earlier = addWeeks(origin, -2);
+    const moved = await t.db.query<{ id: number }>(`UPDATE forecast_runs SET origin = $2::date WHERE status = 'ready' AND origin = $1::date RETURNING id`, [origin, earlier]);
+    expect(moved.length).toBeGreaterThan(0);
+    const light = new StoredForecaster(t.db, { refreshMs: 0, unstoredOrigins: 'stored' });
+    const direct = new ModelForecaster({ refreshMs: 0, cacheSize: 0 });
+    try {
+      const key = { store: 5, dept: depts[0] };
+      const answer = await light.forecast(t.db, key, 6, { origin });
+      // The weeks asked, from the earlier run's arrays: the figures that run answers for them.
+      const fromRun = await light.forecast(t.db, key, 8, { origin: earlier });
+      expect(fromRun.note).toBeUndefined();
+      expect(cents(answer)).toEqual(cents({ ...fromRun, points: fromRun.points.slice(2) }));
+      expect(answer.points[0]!.week).toBe(addWeeks(origin, 1));
+      expect(answer.note).toBe(`as of ${earlier}: no forecasts are stored from the week of ${origin}`);
+      // Not what a full replica computes exactly on its worker for that origin.
+      expect(cents(answer)).not.toEqual(cents(await direct.forecast(t.db, key, 6, { origin })));
+      // Nothing stored early enough: seasonal naive answers, saying why.
+      const [first] = await t.db.query<{ o: string }>(`SELECT min(origin)::text AS o FROM forecast_runs WHERE status = 'ready'`);
+      const tooEarly = await light.forecast(t.db, key, 4, { origin: addWeeks(first!.o, -1) });
+      expect(tooEarly.model).not.toMatch(/v\d/);
+      expect(tooEarly.note).toContain('no forecasts are stored from the week of');
+    } finally {
+      await t.db.query(`UPDATE forecast_runs SET origin = $1::date WHERE id = ANY($2::int[])`, [origin, moved.map((r) => r.id)]);
+      await light.close();
+    }
+  }, 240_000);
+
   it('after a new week, answers come from the previous origin and say so until the new one is stored; old origins are pruned', async () => {
     const week = addWeeks(lastWeek, 1);
     const stored = reader();

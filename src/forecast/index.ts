@@ -32,10 +32,10 @@ export function createForecaster(
   db: Database,
   config: Pick<Config, 'tfBackend'> & { modelOps?: Pick<Config['modelOps'], 'forecastRetention'> },
   logger: Logger,
-  options: { precompute?: boolean } = {},
+  options: { precompute?: boolean; unstoredOrigins?: 'compute' | 'stored' } = {},
 ): StoredForecaster {
   const precompute = options.precompute ? { tfBackend: config.tfBackend, modelOps: { forecastRetention: config.modelOps?.forecastRetention ?? DEFAULT_RETENTION } } : undefined;
-  return new StoredForecaster(db, { logger, tfBackend: config.tfBackend, precompute });
+  return new StoredForecaster(db, { logger, tfBackend: config.tfBackend, precompute, unstoredOrigins: options.unstoredOrigins });
 }
 
 /** Origins kept when a caller passes no setting (STORECAST_FORECAST_RETENTION's default). */

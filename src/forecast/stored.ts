@@ -54,11 +54,12 @@ export async function forecastDataStamp(db: Pick<SqlSession, 'query'>): Promise<
 }
 
 /** The newest ready run of a model version (any version when omitted), optionally at an origin. */
-export async function latestRun(db: Pick<SqlSession, 'query'>, options: { version?: number; origin?: string } = {}): Promise<StoredRun | undefined> {
+export async function latestRun(db: Pick<SqlSession, 'query'>, options: { version?: number; origin?: string; notAfter?: string } = {}): Promise<StoredRun | undefined> {
   const where = ["status = 'ready'"];
   const params: unknown[] = [];
   if (options.version !== undefined) where.push(`model_version = $${params.push(options.version)}`);
   if (options.origin !== undefined) where.push(`origin = $${params.push(options.origin)}::date`);
+  if (options.notAfter !== undefined) where.push(`origin <= $${params.push(options.notAfter)}::date`);
   const [row] = await db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM forecast_runs WHERE ${where.join(' AND ')} ORDER BY origin DESC, id DESC LIMIT 1`, params);
   return row ? toRun(row) : undefined;
 }
