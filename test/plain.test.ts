@@ -111,8 +111,15 @@ describe('plain questions: reading', () => {
     expect(understand('how do holidays affect the gulf coast stores', registry, odd, where)).toMatchObject({ kind: 'read', reading: { line: '/holiday-impact region Gulf Coast' } });
   });
 
+  it('reads the names of Object.prototype\'s members as plain words', () => {
+    for (const q of ['__proto__', 'constructor', 'a constructor', 'the __proto__ of store 5', 'store constructor', 'hasOwnProperty week 12']) {
+      expect(() => understand(q, registry, v, where), q).not.toThrow();
+    }
+    expect(understand('sales at store 5 constructor', registry, v, where)).toMatchObject({ kind: 'read', reading: { command: 'sales' } });
+  });
+
   it('never throws on any text, and every line it reads is one the command parser takes or refuses as a user error', () => {
-    const words = ['store', 'dept', 'how', 'did', 'do', 'last', 'next', 'week', 'weeks', 'forecast', 'top', 'worst', 'west', 'christmas', 'spring-push', 'five', 'twelve', '5', '99999', '100000', 'since', 'march', '2011', 'stock', 'campaign', '#', '?', 'vs', 'year'];
+    const words = ['store', 'dept', 'how', 'did', 'do', 'last', 'next', 'week', 'weeks', 'forecast', 'top', 'worst', 'west', 'christmas', 'spring-push', 'five', 'twelve', '5', '99999', '100000', 'since', 'march', '2011', 'stock', 'campaign', '#', '?', 'vs', 'year', '__proto__', 'constructor', 'a'];
     const question = fc.oneof(fc.string({ maxLength: 80 }), fc.array(fc.constantFrom(...words), { maxLength: 12 }).map((w) => w.join(' ')));
     fc.assert(
       fc.property(question, (q) => {

@@ -4,17 +4,21 @@
  * departments, weeks), and the packages for this are unmaintained (words-to-numbers, last
  * published 2018) or a whole NLP toolkit (compromise) for a hundred words.
  */
-const UNITS: Record<string, number> = {
+// Maps, not object literals: the words are the user's, and "constructor" or "__proto__" must
+// read as words, not as Object.prototype's members.
+const UNITS = new Map(Object.entries({
   zero: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
   eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19,
-};
-const TENS: Record<string, number> = { twenty: 20, thirty: 30, forty: 40, fourty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90 };
+}));
+const TENS = new Map(Object.entries({ twenty: 20, thirty: 30, forty: 40, fourty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90 }));
 /** Said as counts: "a dozen weeks", "a couple of stores". */
-const COUNTS: Record<string, number> = { dozen: 12, couple: 2 };
+const COUNTS = new Map(Object.entries({ dozen: 12, couple: 2 }));
 
 function valueOf(word: string): { value: number; kind: 'unit' | 'tens' | 'hundred' } | undefined {
-  if (word in UNITS) return { value: UNITS[word]!, kind: 'unit' };
-  if (word in TENS) return { value: TENS[word]!, kind: 'tens' };
+  const unit = UNITS.get(word);
+  if (unit !== undefined) return { value: unit, kind: 'unit' };
+  const tens = TENS.get(word);
+  if (tens !== undefined) return { value: tens, kind: 'tens' };
   if (word === 'hundred') return { value: 100, kind: 'hundred' };
   return undefined;
 }
@@ -27,8 +31,9 @@ export function numbersInWords(words: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    if ((w === 'a' || w === 'the') && words[i + 1] && words[i + 1]! in COUNTS) {
-      out.push(String(COUNTS[words[i + 1]!]));
+    const count = w === 'a' || w === 'the' ? COUNTS.get(words[i + 1] ?? '') : undefined;
+    if (count !== undefined) {
+      out.push(String(count));
       i += words[i + 2] === 'of' ? 2 : 1;
       continue;
     }
@@ -74,10 +79,10 @@ export function numbersInWords(words: readonly string[]): string[] {
   return out;
 }
 
-const ORDINALS: Record<string, number> = { first: 1, second: 2, third: 3, fourth: 4, fifth: 5, sixth: 6, seventh: 7, eighth: 8, ninth: 9, tenth: 10 };
+const ORDINALS = new Map(Object.entries({ first: 1, second: 2, third: 3, fourth: 4, fifth: 5, sixth: 6, seventh: 7, eighth: 8, ninth: 9, tenth: 10 }));
 
 /** "the fifth" as 5, for "store number five" spelled as an ordinal now and then. */
 export function ordinal(word: string): number | undefined {
   const m = /^(\d+)(st|nd|rd|th)$/.exec(word);
-  return m ? Number(m[1]) : ORDINALS[word];
+  return m ? Number(m[1]) : ORDINALS.get(word);
 }

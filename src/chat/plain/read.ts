@@ -48,11 +48,14 @@ const COMMON = new Set(
   'the a an and or of in on at to for by with from how did does do done doing what which who whom whose when where why will would could should can is are was were be been being has have had this that these those there their they them it its my me our us we you your about over under into than then last next sell sold make made much many more most less least week weeks month year just also some any all each every per get got give show tell see look like going gonna want need please store stores dept'.split(' '),
 );
 
-/** Short forms people type, read as the word (too short to mend as typos safely). */
-const SHORT: Record<string, string> = {
+/**
+ * Short forms people type, read as the word (too short to mend as typos safely). A Map: a typed
+ * "__proto__" or "constructor" is a word, not Object.prototype's member.
+ */
+const SHORT = new Map(Object.entries({
   lst: 'last', nxt: 'next', hw: 'how', wht: 'what', whats: 'what is', pls: 'please', plz: 'please', wk: 'week', wks: 'weeks',
   yr: 'year', yrs: 'years', mo: 'month', mos: 'months', mth: 'month', mths: 'months', dep: 'dept', stor: 'store', stok: 'stock', u: 'you', r: 'are',
-};
+}));
 
 /**
  * Lower-case words, punctuation off, "store #5" and "store5" apart, numbers in digits, typos
@@ -79,7 +82,7 @@ export function normalise(text: string, vocabulary?: Vocabulary): string {
   const words = cleaned
     .split(/\s+/)
     .filter(Boolean)
-    .flatMap((w) => (SHORT[w] ?? (own.has(w) ? w : mend(w))).split(' '));
+    .flatMap((w) => (SHORT.get(w) ?? (own.has(w) ? w : mend(w))).split(' '));
   return numbersInWords(words).join(' ');
 }
 
