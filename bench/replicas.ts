@@ -49,14 +49,22 @@ interface Replica {
   child: ChildProcess;
   logs: Record<string, unknown>[];
   readyS?: number;
+  /** For /metrics (the run's admin token). */
+  token?: string;
 }
 
-/** VmRSS and VmHWM (peak) of a replica's process, MB. */
+/**
+ * VmRSS and VmHWM (peak) of a replica's process, MB, and of that its V8 heap (total / used) and
+ * memory outside the heap (Buffers, canvas) from /metrics: which of them a burst leaves grown.
+ */
 async function memory(r: Replica): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${r.child.pid}/status`, 'utf8').catch(() => '');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-  return `${r.name} ${Math.round(kb('VmRSS') / 1024)} MB (peak ${Math.round(kb('VmHWM') / 1024)} MB)`;
+  const metrics = r.token ? await fetch(`http://127.0.0.1:${r.port}/metrics`, { headers: { authorization: `Bearer ${r.token}` } }).then((x) => x.text(), () => '') : '';
+  const mb = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20);
+  const heap = metrics ? `; heap ${mb('nodejs_heap_size_total_bytes')} / used ${mb('nodejs_heap_size_used_bytes')}, external ${mb('nodejs_external_memory_bytes')}` : '';
+  return `${r.name} ${Math.round(kb('VmRSS') / 1024)} MB (peak ${Math.round(kb('VmHWM') / 1024)} MB${heap})`;
 }
 
 /** Counts requests by path: summaries at /sub/N, alert notices at /rule/N. */
@@ -225,8 +233,9 @@ async function answersAfterIngest(replicas: Replica[], token: string, stores: nu
 async function retrainPhase(db: Database, replicas: Replica[], token: string, before: number): Promise<void> {
   const answers = await Promise.all(replicas.map((r) => post(r, '/api/v1/commands', token, JSON.stringify({ command: '/model retrain' }), 'application/json')));
   for (const [i, r] of replicas.entries()) console.log(`  /model retrain on ${r.name}: ${String((answers[i]!.body.reply as { title?: string } | undefined)?.title)} (${String((answers[i]!.body.reply as { summary?: string } | undefined)?.summary).slice(0, 90)})`);
-  const [{ n } = { n: 0 }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM model_retrains WHERE id > $1', [before]);
-  console.log(`    retrain runs claimed: ${n}`);
+  const runs = await db.query<{ id: number; status: string }>('SELECT id, status FROM model_retrains WHERE id > $1 ORDER BY id', [before]);
+  // Replicas without model work (--no-precompute) queue the retrain for a worker this bench does not run.
+  console.log(`    retrain runs claimed or queued: ${runs.length} (${runs.map((x) => `#${x.id} ${x.status}`).join(', ')})`);
 }
 
 function schedulerReport(replicas: Replica[], hits: Map<string, number>, counts: { subscriptions: number; rules: number }): void {
@@ -261,6 +270,7 @@ async function main(): Promise<void> {
   };
   const started = performance.now();
   const replicas = [startReplica('A', 39401, env), startReplica('B', 39402, env)];
+  for (const r of replicas) r.token = token;
   try {
     await until(
       'both replicas ready',
@@ -311,6 +321,7 @@ async function main(): Promise<void> {
       await db.query('DELETE FROM alert_notifications WHERE rule_id = ANY($1::text[])', [made.rules]);
       await db.query('DELETE FROM alert_rules WHERE id = ANY($1::text[])', [made.rules]);
       await db.query('DELETE FROM api_tokens WHERE id = $1', [info.id]);
+      await db.query(`DELETE FROM model_retrains WHERE id > $1 AND status = 'requested'`, [base!.retrains]);
     }
     if (chain.test && !args.includes('--keep')) await chain.test.cleanup();
     else await db.close();

@@ -134,10 +134,10 @@ export default defineCommand({
     if (!ctx.retrain) throw new UserError('Retraining cannot be started from here; run `storecast train` on the server.', { code: 'unavailable' });
     const started = await ctx.retrain();
     return {
-      title: started.started ? `Retrain #${started.id} started` : 'Retrain not started',
-      summary: started.started
-        ? 'A challenger is training on all data to the last week (off the server’s event loop). It replaces the active model only if it beats it on the latest held-out weeks by the margin; the outcome goes to the admin channel and /model.'
-        : `Not started: ${started.reason}.`,
+      title: !started.started ? 'Retrain not started' : started.queued ? `Retrain #${started.id} requested` : `Retrain #${started.id} started`,
+      summary: !started.started
+        ? `Not started: ${started.reason}.`
+        : `${started.queued ? 'The worker (the replica that computes the stored forecasts) starts it within a minute: a challenger' : 'A challenger is'} training on all data to the last week (off the server’s event loop). It replaces the active model only if it beats it on the latest held-out weeks by the margin; the outcome goes to the admin channel and /model.`,
       facts: [],
       actions: [{ label: 'Model status', command: '/model' }],
       visibility: 'ephemeral',

@@ -157,7 +157,7 @@ export function createServices(deps: { config: Config; db: Database; logger: Log
   const stopping = new AbortController();
   const startModelRetrain = async (trigger: RetrainTrigger, requestedBy?: string): Promise<RetrainStart> => {
     const started = await startRetrain(retrainDeps, { trigger, requestedBy, signal: stopping.signal });
-    if (!('done' in started)) return { started: false, reason: started.reason };
+    if (!('done' in started)) return started.decision === 'queued' && started.id !== undefined ? { started: true, id: started.id, queued: true } : { started: false, reason: started.reason };
     retrains.add(started.done);
     void started.done.finally(() => retrains.delete(started.done));
     return { started: true, id: started.id };

@@ -7,10 +7,11 @@ import { loadConfig } from '../src/config.ts';
 import { liveAccuracy } from '../src/forecast/forecast-log.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
 import { activateModel, activeVersion, claimTraining, keepTrainingAlive, listModels } from '../src/forecast/registry.ts';
-import { claimRetrain, retrain, type RetrainDeps } from '../src/forecast/retrain.ts';
+import { claimRequested, claimRetrain, retrain, startRetrain, startRetrainScheduler, type RetrainDeps, type RetrainOutcome } from '../src/forecast/retrain.ts';
 import { createLogger } from '../src/logger.ts';
 import { openPostgres } from '../src/db/client.ts';
-import { createTestDatabase, openTestDatabase } from './helpers/db.ts';
+import { createTestDatabase, importDemoStores, openTestDatabase } from './helpers/db.ts';
+import { until } from './helpers/faults.ts';
 import { FakeSlack } from './fakes/slack-api.ts';
 import { deliveryPlatforms } from '../src/adapters/platforms.ts';
 import { adminChannelPoster } from '../src/delivery/admin-channel.ts';
@@ -210,6 +211,67 @@ describe('training claims across replicas: a heartbeat, not the age of the claim
       expect(await claimTraining(a)).toBeUndefined();
     } finally {
       await Promise.all([a.close(), b.close()]);
+      await t.cleanup();
+    }
+  });
+});
+
+describe('a retrain asked on a serving replica runs on the worker (Postgres: two replicas)', () => {
+  it('the serving replica queues it and never trains; the worker takes it within its poll, once, and reports the outcome', async () => {
+    const t = await createTestDatabase('postgres');
+    await importDemoStores(t.db, [1, 5]);
+    const slack = new FakeSlack();
+    await slack.listen();
+    const [serving, worker] = await Promise.all([openPostgres(t.url!), openPostgres(t.url!)]);
+    const env = { LOG_LEVEL: 'silent', STORECAST_RETRAIN: 'off', STORECAST_ADMIN_CHANNEL: 'slack:CADMIN1', SLACK_BOT_TOKEN: 'xoxb-test', SLACK_API_URL: slack.apiUrl };
+    const servingConfig = loadConfig({ ...env, STORECAST_FORECAST_PRECOMPUTE: 'off' });
+    const workerConfig = loadConfig({ ...env, STORECAST_FORECAST_PRECOMPUTE: 'on' });
+    const servingDeps: RetrainDeps = { db: serving, config: servingConfig, logger: createLogger('silent') };
+    const workerDeps: RetrainDeps = { db: worker, config: workerConfig, logger: createLogger('silent'), announce: adminChannelPoster(workerConfig, deliveryPlatforms(workerConfig)) };
+    const scheduler = startRetrainScheduler(workerDeps, 60 * 60_000, 200);
+    try {
+      const asked = await startRetrain(servingDeps, { trigger: 'chat', requestedBy: 'slack:U1' });
+      expect(asked).toMatchObject({ decision: 'queued', id: expect.any(Number) });
+      // Asked again before the worker took it: one request waits at a time.
+      expect(await startRetrain(servingDeps, { trigger: 'api', requestedBy: 'token:t' })).toMatchObject({ decision: 'busy', reason: expect.stringMatching(/is waiting for the worker/) });
+      const id = (asked as RetrainOutcome).id!;
+      const done = await until('the worker finished the request', async () => {
+        const [row] = await t.db.query<{ status: string; requested_by: string; challenger_version: number | null }>('SELECT status, requested_by, challenger_version FROM model_retrains WHERE id = $1', [id]);
+        return row && row.status !== 'requested' && row.status !== 'running' ? row : undefined;
+      }, 300_000, 200);
+      expect(done).toMatchObject({ status: 'promoted', requested_by: 'slack:U1', challenger_version: expect.any(Number) });
+      expect(await t.db.query('SELECT id FROM model_retrains ORDER BY id')).toHaveLength(1);
+      expect(await activeVersion(t.db)).toBe(done.challenger_version);
+      const posted = await until('the outcome in the admin channel', () => slack.method('chat.postMessage')[0], 10_000);
+      expect(posted.body.channel).toBe('CADMIN1');
+      expect(JSON.stringify(posted.body)).toContain(`Model v${done.challenger_version} promoted`);
+      // Once a request is done the slot is free for the next one.
+      expect(await startRetrain(servingDeps, { trigger: 'chat', requestedBy: 'slack:U1' })).toMatchObject({ decision: 'queued' });
+    } finally {
+      await scheduler.stop();
+      await Promise.all([serving.close(), worker.close()]);
+      await slack.close();
+      await t.cleanup();
+    }
+  }, 360_000);
+
+  it('a replica that does no model work and schedules nothing looks for no requests; a CLI retrain there still runs there', async () => {
+    const t = await createTestDatabase('postgres');
+    try {
+      const config = loadConfig({ LOG_LEVEL: 'silent', STORECAST_RETRAIN: 'off', STORECAST_FORECAST_PRECOMPUTE: 'off' });
+      const deps: RetrainDeps = { db: t.db, config, logger: createLogger('silent') };
+      const queued = await startRetrain(deps, { trigger: 'chat', requestedBy: 'u' });
+      expect(queued).toMatchObject({ decision: 'queued' });
+      // The serving replica's own scheduler is idle: the request is still waiting.
+      const idle = startRetrainScheduler(deps, 50, 50);
+      await new Promise((r) => setTimeout(r, 300));
+      await idle.stop();
+      expect(await t.db.query(`SELECT status FROM model_retrains`)).toEqual([{ status: 'requested' }]);
+      expect(await claimRequested(t.db)).toMatchObject({ trigger: 'chat', requestedBy: 'u' });
+      expect(await t.db.query(`SELECT status, reason FROM model_retrains`)).toEqual([{ status: 'running', reason: null }]);
+      expect(await claimRequested(t.db)).toBeUndefined();
+      expect(await startRetrain(deps, { trigger: 'cli' })).toMatchObject({ decision: 'busy', reason: expect.stringMatching(/is running/) });
+    } finally {
       await t.cleanup();
     }
   });

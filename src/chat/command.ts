@@ -49,8 +49,11 @@ export interface CommandContext {
   retrain?: () => Promise<RetrainStart>;
 }
 
-/** A retrain started (its outcome goes to /model and the admin channel), or why not. */
-export type RetrainStart = { started: true; id: number } | { started: false; reason: string };
+/**
+ * A retrain started (its outcome goes to /model and the admin channel), queued for the worker
+ * (asked on a serving replica that does no model work), or why not.
+ */
+export type RetrainStart = { started: true; id: number; queued?: true } | { started: false; reason: string };
 
 interface OptionBase {
   name: string;

@@ -48,7 +48,8 @@ export interface RetrainOptions {
 
 export interface RetrainOutcome {
   id?: number;
-  decision: 'promoted' | 'kept' | 'failed' | 'busy' | 'not-due';
+  /** 'queued': asked on a replica that does no model work; the worker runs it. */
+  decision: 'promoted' | 'kept' | 'failed' | 'busy' | 'not-due' | 'queued';
   reason: string;
   challenger?: number;
   champion?: number;
@@ -75,23 +76,64 @@ async function notDue(tx: Pick<Database, 'query'>, setting: Config['modelOps']['
   return undefined;
 }
 
-/** Claims the one retrain slot: a 'running' row with a lease, or why not. */
-export async function claimRetrain(db: Database, trigger: RetrainTrigger, requestedBy: string | undefined, setting: Config['modelOps']['retrain']): Promise<{ id: number } | { busy: string } | { notDue: string }> {
+/** What a request waiting for the worker says in /model until the worker takes it. */
+const WAITING = 'waiting for the replica that does model work (STORECAST_FORECAST_PRECOMPUTE=on) to take it';
+
+/** Why the one retrain slot is taken, or undefined. Runs under the lock. */
+async function slotTaken(tx: Pick<Database, 'query'>): Promise<string | undefined> {
+  const [running] = await tx.query<{ id: number; started: string }>(`SELECT id, started_at::text AS started FROM model_retrains WHERE status = 'running' AND lease_until > now() LIMIT 1`);
+  if (running) return `retrain #${running.id} is running (started ${running.started.slice(0, 16)} UTC)`;
+  // A training run outside retraining (on start, `storecast train`) holds the model slot: say so now, not after "started".
+  if (await trainingInProgress(tx)) return 'a model is training (see `storecast models`)';
+  return undefined;
+}
+
+/**
+ * Claims the one retrain slot: a 'running' row with a lease, or why not. `queue`: this
+ * replica does no model work, so the row is a request ('requested') the worker takes
+ * (claimRequested); one request waits at a time.
+ */
+export async function claimRetrain(
+  db: Database,
+  trigger: RetrainTrigger,
+  requestedBy: string | undefined,
+  setting: Config['modelOps']['retrain'],
+  mode: 'run' | 'queue' = 'run',
+): Promise<{ id: number; queued?: true } | { busy: string } | { notDue: string }> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [RETRAIN_LOCK]);
-    const [running] = await tx.query<{ id: number; started: string }>(`SELECT id, started_at::text AS started FROM model_retrains WHERE status = 'running' AND lease_until > now() LIMIT 1`);
-    if (running) return { busy: `retrain #${running.id} is running (started ${running.started.slice(0, 16)} UTC)` };
-    // A training run outside retraining (on start, `storecast train`) holds the model slot: say so now, not after "started".
-    if (await trainingInProgress(tx)) return { busy: 'a model is training (see `storecast models`)' };
+    const taken = await slotTaken(tx);
+    if (taken) return { busy: taken };
+    const [waiting] = await tx.query<{ id: number; asked: string }>(`SELECT id, started_at::text AS asked FROM model_retrains WHERE status = 'requested' ORDER BY id LIMIT 1`);
+    if (waiting) return { busy: `retrain #${waiting.id}, asked ${waiting.asked.slice(0, 16)} UTC, is waiting for the worker` };
     if (trigger === 'schedule') {
       const why = await notDue(tx, setting);
       if (why) return { notDue: why };
     }
+    const queued = mode === 'queue';
     const [row] = await tx.query<{ id: number }>(
-      `INSERT INTO model_retrains (trigger, requested_by, lease_until) VALUES ($1, $2, now() + make_interval(mins => $3)) RETURNING id`,
-      [trigger, requestedBy ?? null, LEASE_MINUTES],
+      `INSERT INTO model_retrains (trigger, requested_by, status, reason, lease_until) VALUES ($1, $2, $3, $4, now() + make_interval(mins => $5)) RETURNING id`,
+      [trigger, requestedBy ?? null, queued ? 'requested' : 'running', queued ? WAITING : null, queued ? 0 : LEASE_MINUTES],
     );
-    return { id: Number(row?.id) };
+    return queued ? { id: Number(row?.id), queued: true } : { id: Number(row?.id) };
+  });
+}
+
+/**
+ * Takes the oldest request queued by a replica that does no model work, when the slot is free:
+ * it becomes this replica's running retrain. Once across replicas (the same lock as claims).
+ */
+export async function claimRequested(db: Database): Promise<{ id: number; trigger: RetrainTrigger; requestedBy?: string } | undefined> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [RETRAIN_LOCK]);
+    if (await slotTaken(tx)) return undefined;
+    const [row] = await tx.query<{ id: number; trigger: RetrainTrigger; requested_by: string | null }>(
+      `UPDATE model_retrains SET status = 'running', reason = NULL, lease_until = now() + make_interval(mins => $1)
+        WHERE id = (SELECT id FROM model_retrains WHERE status = 'requested' ORDER BY id LIMIT 1)
+        RETURNING id, trigger, requested_by`,
+      [LEASE_MINUTES],
+    );
+    return row ? { id: Number(row.id), trigger: row.trigger, ...(row.requested_by ? { requestedBy: row.requested_by } : {}) } : undefined;
   });
 }
 
@@ -161,20 +203,29 @@ async function runClaimed(deps: RetrainDeps, id: number, options: RetrainOptions
 
 /**
  * Claims the retrain slot and starts the run: `done` settles with the outcome (never rejects).
- * Busy or (scheduled) not due: the outcome at once, nothing started.
+ * Busy or (scheduled) not due: the outcome at once, nothing started. Asked in chat or through
+ * the API on a replica that does no model work (STORECAST_FORECAST_PRECOMPUTE=off): queued
+ * for the worker, which takes it within REQUEST_POLL_MS; a serving replica never trains.
  */
 export async function startRetrain(deps: RetrainDeps, options: RetrainOptions): Promise<{ id: number; done: Promise<RetrainOutcome> } | RetrainOutcome> {
-  const claim = await claimRetrain(deps.db, options.trigger, options.requestedBy, deps.config.modelOps.retrain);
+  const asked = options.trigger === 'chat' || options.trigger === 'api';
+  const mode = asked && !deps.config.modelOps.precompute ? 'queue' : 'run';
+  const claim = await claimRetrain(deps.db, options.trigger, options.requestedBy, deps.config.modelOps.retrain, mode);
   if ('busy' in claim) return { decision: 'busy', reason: claim.busy };
   if ('notDue' in claim) return { decision: 'not-due', reason: claim.notDue };
-  deps.logger.info({ retrain: claim.id, trigger: options.trigger }, 'retrain started');
-  const done = (async () => {
-    const outcome = await runClaimed(deps, claim.id, options);
-    deps.logger.info({ retrain: claim.id, decision: outcome.decision, reason: outcome.reason }, `retrain #${claim.id}: ${outcome.decision}`);
-    await notifyAdmins(deps, outcome).catch((err: unknown) => deps.logger.warn({ err }, 'retrain outcome not posted'));
-    return outcome;
-  })();
-  return { id: claim.id, done };
+  if (claim.queued) {
+    deps.logger.info({ retrain: claim.id, trigger: options.trigger }, 'retrain queued for the worker');
+    return { id: claim.id, decision: 'queued', reason: WAITING };
+  }
+  return { id: claim.id, done: runAndReport(deps, claim.id, options) };
+}
+
+async function runAndReport(deps: RetrainDeps, id: number, options: RetrainOptions): Promise<RetrainOutcome> {
+  deps.logger.info({ retrain: id, trigger: options.trigger }, 'retrain started');
+  const outcome = await runClaimed(deps, id, options);
+  deps.logger.info({ retrain: id, decision: outcome.decision, reason: outcome.reason }, `retrain #${id}: ${outcome.decision}`);
+  await notifyAdmins(deps, outcome).catch((err: unknown) => deps.logger.warn({ err }, 'retrain outcome not posted'));
+  return outcome;
 }
 
 /** One retrain, if the slot is free (and, scheduled, if it is due), to its end. Never throws. */
@@ -207,7 +258,7 @@ export function retrainReply(o: RetrainOutcome): Reply {
 }
 
 async function notifyAdmins(deps: RetrainDeps, outcome: RetrainOutcome): Promise<void> {
-  if (!deps.config.modelOps.adminChannel || outcome.decision === 'not-due' || outcome.decision === 'busy') return;
+  if (!deps.config.modelOps.adminChannel || outcome.decision === 'not-due' || outcome.decision === 'busy' || outcome.decision === 'queued') return;
   if (!deps.announce) return void deps.logger.warn({ retrain: outcome.id }, 'retrain outcome not posted: no platform posting wired');
   const result = await deps.announce(retrainReply(outcome), `retrain-${outcome.id}`);
   if (!result.ok) deps.logger.warn({ retrain: outcome.id, error: result.error }, 'retrain outcome not posted to the admin channel');
@@ -222,12 +273,27 @@ export async function recentRetrains(db: Database, limit = 5): Promise<{ id: num
   return rows.map((r) => ({ id: Number(r.id), trigger: r.trigger, status: r.status, startedAt: r.started_at, challenger: r.challenger_version === null ? null : Number(r.challenger_version), reason: r.reason }));
 }
 
-/** Checks every few minutes whether a scheduled retrain is due; any replica may run it, one does. On the shared poll loop. */
-export function startRetrainScheduler(deps: RetrainDeps, everyMs = 10 * 60_000): { stop(): Promise<void> } {
-  if (deps.config.modelOps.retrain === 'off') return { stop: async () => {} };
+/** How often the replica that does model work looks for retrains queued by serving replicas. */
+export const REQUEST_POLL_MS = 30_000;
+
+/**
+ * Checks every few minutes whether a scheduled retrain is due (any replica may run it, one
+ * does) and, on a replica that does model work, every REQUEST_POLL_MS whether a serving
+ * replica queued one. On the shared poll loop.
+ */
+export function startRetrainScheduler(deps: RetrainDeps, everyMs = 10 * 60_000, requestsEveryMs = REQUEST_POLL_MS): { stop(): Promise<void> } {
+  const { retrain: setting, precompute: takesRequests } = deps.config.modelOps;
+  if (setting === 'off' && !takesRequests) return { stop: async () => {} };
   const controller = new AbortController();
-  const tick = () => retrain(deps, { trigger: 'schedule', signal: controller.signal });
-  const loop = pollLoop(tick, { pollMs: everyMs, again: () => false, log: deps.logger, name: 'retrain scheduler', delayFirst: true });
+  let scheduleDue = Date.now() + everyMs;
+  const tick = async () => {
+    const asked = takesRequests ? await claimRequested(deps.db) : undefined;
+    if (asked) return runAndReport(deps, asked.id, { trigger: asked.trigger, requestedBy: asked.requestedBy, signal: controller.signal });
+    if (setting === 'off' || Date.now() < scheduleDue) return undefined;
+    scheduleDue = Date.now() + everyMs;
+    return retrain(deps, { trigger: 'schedule', signal: controller.signal });
+  };
+  const loop = pollLoop(tick, { pollMs: takesRequests ? Math.min(everyMs, requestsEveryMs) : everyMs, again: () => false, log: deps.logger, name: 'retrain scheduler', delayFirst: true });
   loop.start();
   return {
     async stop() {
