@@ -2,11 +2,9 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -79,8 +77,17 @@ function postgresSession(sql: postgres.Sql | postgres.TransactionSql): SqlSessio
   };
 }
 
-function pgliteDatabase(pg: PGlite, close: () => Promise<void>): Database {
-  const orm = drizzlePglite(pg, { schema }) as unknown as Orm;
+/**
+ * PGlite and its Drizzle driver, loaded only when an embedded database is opened: a replica on
+ * Postgres would otherwise carry PGlite's WASM module (about 40 MB of RSS) for nothing.
+ */
+const pgliteModules = async () => {
+  const [{ PGlite }, { drizzle }, { migrate }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite'), import('drizzle-orm/pglite/migrator')]);
+  return { PGlite, drizzle, migrate };
+};
+
+async function pgliteDatabase(pg: PGlite, close: () => Promise<void>): Promise<Database> {
+  const orm = (await pgliteModules()).drizzle(pg, { schema }) as unknown as Orm;
   return {
     kind: 'pglite',
     orm,
@@ -98,6 +105,7 @@ function pgliteDatabase(pg: PGlite, close: () => Promise<void>): Database {
  * (src/db/datadir.ts says why); a second opener gets DataDirLockedError naming the holder.
  */
 export async function openPglite(dataDir: string): Promise<Database> {
+  const { PGlite } = await pgliteModules();
   if (dataDir.startsWith('memory://')) {
     const pg = await PGlite.create(dataDir);
     return pgliteDatabase(pg, () => pg.close());
@@ -217,7 +225,7 @@ export async function openPostgres(url: string, options: { max?: number; stateme
  */
 export async function migrate(db: Database, postgresUrl?: string): Promise<void> {
   if (db.kind === 'pglite') {
-    await migratePglite(db.orm as never, { migrationsFolder });
+    await (await pgliteModules()).migrate(db.orm as never, { migrationsFolder });
     return;
   }
   if (!postgresUrl) throw new Error('migrate: the Postgres URL is required');
