@@ -12,7 +12,7 @@
 // after, and a chain-wide stock snapshot of the new week with one chain-wide stock rule (the
 // evaluation's time from the stock API's answer) are printed along the way.
 // Run: npx tsx bench/replicas.ts [--url DATABASE_URL | --stores 45] [--subscriptions 100] [--rules 50]
-//      [--train-timeout 1800] [--keep] [--no-precompute] [--no-stock]
+//      [--train-timeout 1800] [--keep] [--no-precompute] [--no-stock] [--settle 60]
 //   --no-precompute: the replicas run with STORECAST_FORECAST_PRECOMPUTE=off (a job runner's
 //   task), so the new week's stored forecasts are not waited for: answers stay "as of" the week before.
 //   --url: an existing chain (e.g. `bench/scale.ts 4600 --keep` prints one); else a new database
@@ -303,6 +303,11 @@ async function main(): Promise<void> {
     // Without stored forecasts (no model yet) a chain's stock cover forecasts every series one by one: --no-stock skips it.
     if (!args.includes('--no-stock')) await stockPhase(db, replicas, token, week);
     console.log(`  RSS after the stock ingest and its alert evaluations: ${(await Promise.all(replicas.map(memory))).join(', ')}`);
+    // What a replica keeps once the day's bursts are over (the pod's steady memory, against its
+    // request), beside the figures taken right after each burst.
+    const settle = Number(option('--settle', '60'));
+    await new Promise((r) => setTimeout(r, settle * 1000));
+    console.log(`  RSS ${settle} s later (alert rounds still running each minute): ${(await Promise.all(replicas.map(memory))).join(', ')}`);
     const trainings = async () => (await db.query<{ version: number; status: string }>('SELECT version, status FROM model_registry WHERE version > $1 ORDER BY version', [base!.models])).map((r) => `v${r.version} ${r.status}`);
     if (base!.ready === 0) {
       await until('the training on start', async () => (await trainings()).some((s) => !s.endsWith('training')), Number(option('--train-timeout', '1800')));

@@ -4,7 +4,7 @@ import { originState } from './features.ts';
 import { horizonInfos, OPTIONAL_MEMBERS, statForecasts, STAT_MEMBERS } from './members.ts';
 import type { Calibration, Hyperparameters, Normalizer } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
-import type { tf } from './tf.ts';
+import type * as tf from '@tensorflow/tfjs';
 import { networkForecast, trainNetwork, scaleSeriesPerOrigin, seriesSubsets, type SeriesForecast, type TrainedModel, type TrainOptions } from './train.ts';
 
 /**

@@ -1,4 +1,5 @@
-import { tf } from './tf.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tf.ts';
 import { FEATURE_COL, HIDDEN_FEATURES, N_FEATURES, type FeatureName } from './features.ts';
 
 /**
@@ -127,6 +128,7 @@ export const LEVEL_FEATURES = [
 export const LEVEL_COLS = LEVEL_FEATURES.map((c) => FEATURE_COL[c]);
 
 export function buildNetwork(h: Hyperparameters): tf.LayersModel {
+  const tf = tfjs();
   let seed = h.seed * 7919;
   const init = () => tf.initializers.glorotUniform({ seed: seed++ });
   const x = tf.input({ shape: [N_FEATURES], name: 'features' });
@@ -205,6 +207,7 @@ export function networkInputs(
 }
 
 export function inputTensors(inp: ReturnType<typeof networkInputs>, vocab: number): tf.Tensor2D[] {
+  const tf = tfjs();
   return [
     tf.tensor2d(inp.x, [inp.n, N_FEATURES]),
     tf.tensor2d(inp.dept, [inp.n, vocab]),
@@ -274,6 +277,7 @@ export function candidates(x: Float32Array, from: number, to: number, order?: Ar
 
 /** Tensor version of the decoding: p10, p50, p90 of the scaled target. */
 export function decodeTensors(raw: tf.Tensor2D, cands: tf.Tensor2D, levelRange: number): { q10: tf.Tensor2D; q50: tf.Tensor2D; q90: tf.Tensor2D } {
+  const tf = tfjs();
   const level = raw.slice([0, OUTPUT.level], [-1, 1]);
   const b = raw.slice([0, OUTPUT.lowerWidth], [-1, 1]);
   const c = raw.slice([0, OUTPUT.upperWidth], [-1, 1]);
@@ -289,6 +293,7 @@ export function decodeTensors(raw: tf.Tensor2D, cands: tf.Tensor2D, levelRange: 
  * scaled actual and sample weight.
  */
 export function pinballLoss(y: tf.Tensor2D, w: tf.Tensor2D, cands: tf.Tensor2D, raw: tf.Tensor2D, levelRange: number): tf.Scalar {
+  const tf = tfjs();
   return tf.tidy(() => {
     const { q10, q50, q90 } = decodeTensors(raw, cands, levelRange);
     const pin = (q: tf.Tensor, tau: number) => {
@@ -391,6 +396,7 @@ export function applyNormalizer(x: Float32Array, n: number, norm: Normalizer): v
 
 /** Predicts raw outputs for n rows in large batches (the default batch of 32 is ~300x slower on wasm). */
 export async function predictRaw(model: tf.LayersModel, x: Float32Array, dept: ArrayLike<number>, n: number): Promise<Float32Array> {
+  const tf = tfjs();
   if (n === 0) return new Float32Array(0);
   const vocab = (model.inputs[1]?.shape[1] as number | undefined) ?? 1;
   const out = new Float32Array(n * N_OUTPUTS);

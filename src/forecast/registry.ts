@@ -2,7 +2,8 @@ import type { Database, SqlSession } from '../db/client.ts';
 import type { Calibration, Hyperparameters, Normalizer } from './model.ts';
 import { CANDIDATES, LEVEL_FEATURES } from './model.ts';
 import { FEATURE_NAMES } from './features.ts';
-import { tf } from './tf.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { loadTf } from './tf.ts';
 import type { TrainedModel, TrainMetrics } from './train.ts';
 import type { CombinationSettings } from './combination.ts';
 import { heartbeat } from '../util/heartbeat.ts';
@@ -303,7 +304,7 @@ async function readyModel(db: Database, version: number): Promise<Omit<LoadedMod
 
 export async function loadModel(db: Database, version: number): Promise<LoadedModel> {
   const settings = await readyModel(db, version);
-  return { ...settings, network: await tf.loadLayersModel(databaseLoadHandler(db, version)) };
+  return { ...settings, network: await (await loadTf()).loadLayersModel(databaseLoadHandler(db, version)) };
 }
 
 /** A ready model's artifacts and settings as plain data: what a training worker needs to score it (no network built here). */

@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import type * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
@@ -14,8 +13,33 @@ import type { Logger } from '../logger.ts';
  * missing one falls back down the list with a warning rather than failing the server.
  */
 
-export { tf };
 export type Tf = typeof tf;
+
+let loaded: Tf | undefined;
+
+/**
+ * Loads TensorFlow.js and its wasm backend on first use. Not imported with the module: a
+ * serving replica that reads stored forecasts never runs the network, and tfjs's sources alone
+ * are ~20 MB of its heap (56 MB of RSS).
+ */
+export async function loadTf(): Promise<Tf> {
+  if (!loaded) {
+    const restore = snapshotProcessHandlers();
+    try {
+      const [mod] = await Promise.all([import('@tensorflow/tfjs'), import('@tensorflow/tfjs-backend-wasm')]);
+      loaded = mod;
+    } finally {
+      restore();
+    }
+  }
+  return loaded;
+}
+
+/** TensorFlow.js, for code that runs after ensureBackend (which loads it) chose a backend. */
+export function tfjs(): Tf {
+  if (!loaded) throw new Error('TensorFlow.js is not loaded yet: call ensureBackend (or loadTf) first');
+  return loaded;
+}
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendPreference = Config['tfBackend'];
 
@@ -66,6 +90,7 @@ function order(preference: BackendPreference): BackendName[] {
 
 /** Tries the backends in preference order; returns the one that is now active. */
 export async function chooseBackend(preference: BackendPreference, deps: BackendDeps = {}): Promise<BackendChoice> {
+  const tf = await loadTf();
   const importNode = deps.importNode ?? defaultImportNode;
   const setBackend = deps.setBackend ?? ((name: BackendName) => tf.setBackend(name));
   const skipped: BackendChoice['skipped'] = [];

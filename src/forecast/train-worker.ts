@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type * as tf from '@tensorflow/tfjs';
 import { batchForecastRows, compareOnHoldout } from './holdout.ts';
-import { ensureBackend, tf } from './tf.ts';
+import { ensureBackend, tfjs } from './tf.ts';
 import { trainModel } from './ensemble.ts';
 import type { WorkerJob, WorkerMessage } from './worker-training.ts';
 
@@ -14,6 +15,7 @@ import type { WorkerJob, WorkerMessage } from './worker-training.ts';
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort?.postMessage(m, transfer);
 
 async function artifactsOf(network: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  const tf = tfjs();
   let captured: tf.io.ModelArtifacts | undefined;
   await network.save(
     tf.io.withSaveHandler(async (a) => {
@@ -35,6 +37,7 @@ async function artifactsOf(network: tf.LayersModel): Promise<tf.io.ModelArtifact
 
 async function run(job: WorkerJob): Promise<void> {
   const { backend } = await ensureBackend(job.backend);
+  const tf = tfjs();
   post({ type: 'stage', stage: 'training' });
   const model = await trainModel(job.panel, { until: job.until, hyper: job.hyper, onEpoch: (report) => post({ type: 'epoch', report }) });
   post({ type: 'stage', stage: 'evaluating' });

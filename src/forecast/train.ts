@@ -23,7 +23,8 @@ import {
 } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import { quantileSorted } from './seasonal-naive.ts';
-import { tf } from './tf.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tf.ts';
 import { prng } from '../util/random.ts';
 import { Wmae } from './wmae.ts';
 import type { CombinationSettings } from './combination.ts';
@@ -474,6 +475,7 @@ interface Trainer {
 }
 
 function createTrainer(network: tf.LayersModel, train: SampleSet, hyper: Hyperparameters): Trainer {
+  const tf = tfjs();
   return {
     network,
     optimizer: tf.train.adam(hyper.learningRate),
@@ -582,11 +584,12 @@ function trainBatch(tr: Trainer, from: number, to: number): tf.Scalar | null {
     weight[r] = train.target.weight[i] as number;
     cands.set(train.cands.subarray(i * N_CANDIDATES, (i + 1) * N_CANDIDATES), r * N_CANDIDATES);
   }
-  return tr.optimizer.minimize(() => tf.tidy(() => batchLoss(tr, inp, y, weight, cands)), true);
+  return tr.optimizer.minimize(() => tfjs().tidy(() => batchLoss(tr, inp, y, weight, cands)), true);
 }
 
 /** Weighted pinball loss of one batch, plus the L2 penalty on the kernels. */
 function batchLoss(tr: Trainer, inp: ReturnType<typeof networkInputs>, y: Float32Array, weight: Float32Array, cands: Float32Array): tf.Scalar {
+  const tf = tfjs();
   const { hyper } = tr;
   const m = inp.n;
   const raw = tr.network.apply(inputTensors(inp, hyper.deptVocab), { training: true }) as tf.Tensor2D;

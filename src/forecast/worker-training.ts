@@ -4,7 +4,8 @@ import type { HoldoutComparison } from './holdout.ts';
 import type { Calibration, Hyperparameters, Normalizer } from './model.ts';
 import type { Panel } from './panel.ts';
 import type { CombinationSettings } from './combination.ts';
-import { tf, type BackendPreference } from './tf.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { loadTf, type BackendPreference } from './tf.ts';
 import type { EpochReport, TrainedModel } from './train.ts';
 
 /** Runs train-worker.ts on a worker thread and rebuilds the trained network here. */
@@ -61,6 +62,7 @@ export async function trainInWorker(
       worker.once('exit', (code) => reject(new Error(options.signal?.aborted ? 'training stopped before it finished' : `training worker exited (${code})`)));
     });
     const { artifacts, ...rest } = result.model;
+    const tf = await loadTf();
     const network = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     return { ...result, model: { ...rest, network } };
   } finally {
