@@ -3,14 +3,12 @@ import { bindChannel } from '../src/access/channels.ts';
 import { addGrant } from '../src/access/grants.ts';
 import { slackSignature } from '../src/adapters/slack/verify.ts';
 import type { Database } from '../src/db/client.ts';
-import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
-import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
+import { FAKE_APP_ID, type FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import type { Captured } from './fakes/http.ts';
-import { listen } from './fakes/serve.ts';
-import { FakeSlack } from './fakes/slack-api.ts';
+import type { FakeSlack } from './fakes/slack-api.ts';
 import { openTestDatabase } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
+import { servePlatforms, type SlackDiscordServer } from './helpers/platforms.ts';
 
 // Restricted mode through the real SDKs and fake platform APIs on 127.0.0.1.
 const SECRET = 'access-test-signing-secret-0123456789';
@@ -25,27 +23,15 @@ let db: Database;
 let slack: FakeSlack;
 let discord: FakeDiscord;
 let services: Services;
-let server: Awaited<ReturnType<typeof listen>>;
+let server: SlackDiscordServer;
 const keys = discordKeys();
 let westStore: number;
 let seq = 0;
 
 beforeAll(async () => {
   db = await openTestDatabase([1, 5, 7, 12]);
-  slack = new FakeSlack();
-  discord = new FakeDiscord();
-  await Promise.all([slack.listen(), discord.listen()]);
-  services = testServices(db, {
-    STORECAST_ACCESS: 'restricted',
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-test-token',
-    SLACK_API_URL: slack.apiUrl,
-    DISCORD_PUBLIC_KEY: keys.publicKeyHex,
-    DISCORD_APP_ID: FAKE_APP_ID,
-    DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN,
-    DISCORD_API_URL: discord.apiUrl,
-  });
-  server = await listen(createApp(services, undefined, { slack: { retry: FAST_RETRY }, discord: { retry: FAST_RETRY } }).app);
+  server = await servePlatforms(db, { slackSecret: SECRET, discordPublicKey: keys.publicKeyHex, env: { STORECAST_ACCESS: 'restricted' }, app: { slack: { retry: FAST_RETRY }, discord: { retry: FAST_RETRY } } });
+  ({ slack, discord, services } = server);
   await addGrant(db, { principal: `slack:${TEAM}/${SLACK_USER}`, role: 'viewer', scope: { kind: 'store', store: 5 } });
   await db.exec("UPDATE stores SET region = CASE WHEN store_id IN (7, 12) THEN 'West' ELSE 'South' END");
   westStore = 12;
@@ -54,16 +40,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await services?.drain();
   await server?.close();
-  await Promise.all([slack?.close(), discord?.close()]);
   await db?.close();
 });
 
-beforeEach(() => {
-  slack.reset();
-  discord.reset();
-});
+beforeEach(() => server.reset());
 
 /** The audit rows of one principal's command (every answer, refusal included, leaves one). */
 const auditRows = (principal: string, command: string) =>

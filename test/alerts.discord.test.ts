@@ -3,13 +3,11 @@ import { evaluateAfterImport } from '../src/alerts/hooks.ts';
 import { createRule } from '../src/alerts/rules.ts';
 import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
 import { ingestJson } from '../src/data/ingest.ts';
-import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
-import { listen } from './fakes/serve.ts';
+import { FAKE_APP_ID, type FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import { createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
+import { serveDiscord, type DiscordServer } from './helpers/platforms.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 const keys = discordKeys();
@@ -20,7 +18,7 @@ const USER = '1400000000000000001';
 let t: TestDatabase;
 let fake: FakeDiscord;
 let services: Services;
-let server: Awaited<ReturnType<typeof listen>>;
+let server: DiscordServer;
 let weekly: Map<number, number>;
 
 const counts = (dept7: number, asOf: string) => [...weekly].map(([dept, avg]) => ({ store: 5, dept, date: asOf, onHand: Math.round(avg * (dept === 7 ? dept7 : 30)), leadTimeWeeks: 1 }));
@@ -49,16 +47,12 @@ beforeAll(async () => {
   await importDemoStores(t.db, [5]);
   const rows = await t.db.query<{ dept_id: number; avg: number }>("SELECT dept_id, avg(sales)::float8 AS avg FROM weekly_sales WHERE store_id = 5 AND week > '2012-08-31' GROUP BY dept_id");
   weekly = new Map(rows.map((r) => [r.dept_id, Math.max(100, r.avg)]));
-  fake = new FakeDiscord();
-  await fake.listen();
-  services = testServices(t.db, { DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APP_ID: FAKE_APP_ID, DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN, DISCORD_API_URL: fake.apiUrl });
-  server = await listen(createApp(services).app);
+  server = await serveDiscord(t.db, { discordPublicKey: keys.publicKeyHex });
+  ({ discord: fake, services } = server);
 }, 120_000);
 
 afterAll(async () => {
-  await services?.drain();
   await server?.close();
-  await fake?.close();
   await t?.cleanup();
 });
 

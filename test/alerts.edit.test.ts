@@ -3,16 +3,13 @@ import { evaluateAfterImport } from '../src/alerts/hooks.ts';
 import { createRule } from '../src/alerts/rules.ts';
 import { createAlertScheduler } from '../src/alerts/scheduler.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
 import { ingestJson } from '../src/data/ingest.ts';
-import { FAKE_APP_ID, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
+import { FAKE_APP_ID, type FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import type { Captured } from './fakes/http.ts';
-import { listen } from './fakes/serve.ts';
-import { FakeSlack } from './fakes/slack-api.ts';
+import type { FakeSlack } from './fakes/slack-api.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
-import { platformEnv, slackButtonClick } from './helpers/platforms.ts';
+import { servePlatforms, slackButtonClick, type SlackDiscordServer } from './helpers/platforms.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 // Alerts edited in place: an episode is one chat message, edited as it is acknowledged, snoozed
@@ -40,7 +37,7 @@ for (const kind of DB_KINDS) {
     let slack: FakeSlack;
     let discord: FakeDiscord;
     let services: Services;
-    let server: Awaited<ReturnType<typeof listen>>;
+    let server: SlackDiscordServer;
     let weekly: Map<number, number>;
     let day = 10;
 
@@ -84,26 +81,17 @@ for (const kind of DB_KINDS) {
       await importDemoStores(t.db, [5]);
       const rows = await t.db.query<{ dept_id: number; avg: number }>("SELECT dept_id, avg(sales)::float8 AS avg FROM weekly_sales WHERE store_id = 5 AND week > '2012-08-31' GROUP BY dept_id");
       weekly = new Map(rows.map((r) => [r.dept_id, Math.max(100, r.avg)]));
-      slack = new FakeSlack();
-      discord = new FakeDiscord();
-      await Promise.all([slack.listen(), discord.listen()]);
-      services = testServices(t.db, platformEnv(slack, discord, { slackSecret: SECRET, discordPublicKey: keys.publicKeyHex }));
-      server = await listen(createApp(services).app);
+      server = await servePlatforms(t.db, { slackSecret: SECRET, discordPublicKey: keys.publicKeyHex });
+      ({ slack, discord, services } = server);
       await count(30);
     }, 180_000);
 
     afterAll(async () => {
-      await services?.drain();
       await server?.close();
-      await slack?.close();
-      await discord?.close();
       await t?.cleanup();
     });
 
-    beforeEach(() => {
-      slack.reset();
-      discord.reset();
-    });
+    beforeEach(() => server.reset());
 
     it('Slack: firing then resolving leaves one channel message, edited to resolved, and one thread reply', async () => {
       const rule = await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store-dept', store: 5, dept: 7 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'channel', platform: 'slack', workspace: TEAM, channel: SLACK_CHANNEL }, createdBy: `slack:${TEAM}/${SLACK_USER}` }, createOutbound());

@@ -7,8 +7,8 @@ import type { Forecaster } from '../src/forecast/forecaster.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { createOutbound } from '../src/net/outbound.ts';
 import type { Services } from '../src/services.ts';
-import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
+import { DB_KINDS, type TestDatabase } from './helpers/db.ts';
+import { demoServices } from './helpers/services.ts';
 import { invalidateDemand } from '../src/stock/demand.ts';
 import { ingestJson } from '../src/data/ingest.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
@@ -36,11 +36,7 @@ describe.each(DB_KINDS)('alert notices and evaluations that fail (%s)', (kind) =
   let t: TestDatabase;
   let services: Services;
 
-  beforeAll(async () => {
-    t = await createTestDatabase(kind);
-    await importDemoStores(t.db, [5]);
-    services = testServices(t.db);
-  }, 120_000);
+  beforeAll(async () => void ({ t, services } = await demoServices(kind, [5])), 120_000);
   afterAll(() => t?.cleanup());
 
   it('a notice whose every attempt ended with its worker gone is buried, not claimed again forever (as weekly summaries)', async () => {

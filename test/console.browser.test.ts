@@ -1,33 +1,24 @@
-import { serve, type ServerType } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './helpers/chromium.ts';
+import { serveConsole, type ConsoleServer } from './helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDemoData } from '../src/data/demo.ts';
-import { createApp } from '../src/server/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
 
 
 describe('web console in headless Chromium', () => {
   let t: TestDatabase;
-  let server: ServerType;
+  let server: ConsoleServer;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
     await loadDemoData(t.db);
-    const { app } = createApp(testServices(t.db));
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await launchChromium();
+    server = await serveConsole(t.db);
+    ({ browser, url: base } = server);
   });
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await server?.close();
     await t?.cleanup();
   });
 

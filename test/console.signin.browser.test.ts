@@ -1,25 +1,21 @@
 import { mkdirSync } from 'node:fs';
-import { serve, type ServerType } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './helpers/chromium.ts';
+import { serveConsole, type ConsoleServer } from './helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
 import { importRecords } from '../src/data/import.ts';
 import { addWeeks } from '../src/data/weeks.ts';
-import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
 
 const OUTPUT = new URL('./output/', import.meta.url);
 
 describe('web console sign-in in headless Chromium (restricted)', () => {
   let t: TestDatabase;
-  let server: ServerType;
+  let server: ConsoleServer;
   let browser: Browser;
   let services: Services;
   let base: string;
-  let app: ReturnType<typeof createApp>['app'] | undefined;
 
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
@@ -27,19 +23,11 @@ describe('web console sign-in in headless Chromium (restricted)', () => {
     const rows = [5, 6].flatMap((store) => Array.from({ length: 120 }, (_, i) => [String(store), '1', addWeeks('2010-02-05', i), String(Math.round(20000 + 3000 * Math.sin(i / 8) + 40 * i)), 'FALSE']));
     await importRecords(t.db, 'train', 'fixture', [rows]);
     await addGrant(t.db, { principal: 'slack:T1/U1', role: 'viewer', scope: { kind: 'store', store: 5 } });
-    // The port is known once listening; the app (and PUBLIC_URL, which links use) after that.
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    services = testServices(t.db, { STORECAST_ACCESS: 'restricted', PUBLIC_URL: base });
-    app = createApp(services).app;
-    browser = await launchChromium();
+    server = await serveConsole(t.db, { restricted: true });
+    ({ services, browser, url: base } = server);
   });
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await server?.close();
     await t?.cleanup();
   });
 

@@ -4,16 +4,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../commands/index.ts';
 import { DISCORD_NAME } from '../src/adapters/discord/commands.ts';
 import { buildDiscordCommands, discordRoutes, startDiscordGateway } from '../src/adapters/discord/index.ts';
-import { createApp } from '../src/server/app.ts';
 import { discordCommandDefinitions, register, registerDiscordCommands } from '../src/cli/discord.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import type { Database } from '../src/db/client.ts';
 import type { Services } from '../src/services.ts';
-import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
+import { FAKE_APP_ID, FAKE_BOT_TOKEN, type FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import { pngInfo, type Captured } from './fakes/http.ts';
-import { listen } from './fakes/serve.ts';
 import { openTestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
+import { serveDiscord, type DiscordServer } from './helpers/platforms.ts';
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 20, maxDelayMs: 5_000 };
 const keys = discordKeys();
@@ -23,7 +22,7 @@ const CHANNEL = '1200000000000000001';
 let fake: FakeDiscord;
 let db: Database;
 let services: Services;
-let server: Awaited<ReturnType<typeof listen>>;
+let server: DiscordServer;
 let seq = 0;
 
 type Option = { name: string; type: number; value: string | number; focused?: boolean };
@@ -78,18 +77,14 @@ const followUpOf = (token: string) => (c: Captured) => c.method === 'POST' && c.
 const payloadOf = (c: Captured) => (c.body.payload_json ?? c.body) as { embeds?: { title: string; description?: string; footer?: { text: string }; image?: { url: string }; fields?: { name: string; value: string }[] }[]; components?: { components: { label: string; custom_id: string }[] }[]; attachments?: { id: number; filename: string; description?: string }[]; content?: string; flags?: number };
 
 beforeAll(async () => {
-  fake = new FakeDiscord();
-  await fake.listen();
   db = await openTestDatabase();
-  services = testServices(db, { DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APP_ID: FAKE_APP_ID, DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN, DISCORD_API_URL: fake.apiUrl });
   // The composed app, as the server mounts it: a route shadowed by another shows up here.
-  server = await listen(createApp(services, undefined, { discord: { retry: FAST_RETRY } }).app);
+  server = await serveDiscord(db, { discordPublicKey: keys.publicKeyHex, app: { discord: { retry: FAST_RETRY } } });
+  ({ discord: fake, services } = server);
 });
 
 afterAll(async () => {
-  await services?.drain();
   await server?.close();
-  await fake?.close();
   await db?.close();
 });
 

@@ -1,51 +1,39 @@
-import { serve, type ServerType } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
 import { createRule } from '../src/alerts/rules.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
 import { DEFAULT_SCHEDULE } from '../src/delivery/summaries/schedule.ts';
 import { createSubscription } from '../src/delivery/summaries/subscriptions.ts';
-import { launchChromium } from './helpers/chromium.ts';
+import { serveConsole, type ConsoleServer } from './helpers/chromium.ts';
 import { createTestDatabase, importDemoStores, type TestDatabase } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 // /me in the web console, signed in as a Slack manager of store 5: the console's one renderer
 // shows the home as a plain answer (facts, the items' table, the buttons that work anywhere).
 describe('/me in the web console (headless Chromium)', () => {
   let t: TestDatabase;
-  let server: ServerType;
+  let server: ConsoleServer;
   let browser: Browser;
   let services: Services;
-  let app: ReturnType<typeof createApp>['app'] | undefined;
-  let base: string;
   const who: Asker = { platform: 'slack', workspace: 'T1', channel: 'C1', user: 'U1', roles: [] };
 
   beforeAll(async () => {
     t = await createTestDatabase('pglite');
     await importDemoStores(t.db, [5, 6]);
     await addGrant(t.db, { principal: 'slack:T1/U1', role: 'manager', scope: { kind: 'store', store: 5 } });
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    services = testServices(t.db, { STORECAST_ACCESS: 'restricted', PUBLIC_URL: base });
-    app = createApp(services).app;
+    server = await serveConsole(t.db, { restricted: true });
+    ({ services, browser } = server);
     await createSubscription(t.db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'store', store: 5 }, target: { kind: 'channel', platform: 'slack', workspace: 'T1', channel: 'C0FIVE' }, schedule: DEFAULT_SCHEDULE, createdBy: 'slack:T1/U1' });
     await createRule(t.db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'dm', platform: 'slack', workspace: 'T1', channel: 'U1' }, createdBy: 'slack:T1/U1' }, createOutbound());
     for (const line of ['sales store 5', 'sales store 5', 'forecast store 5 week 12', 'stock store 5']) {
       const [name, ...rest] = line.split(' ');
       await services.run({ name: name!, text: rest.join(' ') }, who);
     }
-    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await server?.close();
     await t?.cleanup();
   });
 

@@ -10,16 +10,15 @@ import { homeToDiscord } from '../src/adapters/discord/render.ts';
 import { homeOf, type Home, type HomeItem } from '../src/chat/home.ts';
 import type { Database } from '../src/db/client.ts';
 import { createOutbound } from '../src/net/outbound.ts';
-import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
 import { createSubscription } from '../src/delivery/summaries/subscriptions.ts';
 import { DEFAULT_SCHEDULE } from '../src/delivery/summaries/schedule.ts';
-import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
+import { FAKE_APP_ID, type FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import type { Captured } from './fakes/http.ts';
-import { listen } from './fakes/serve.ts';
-import { FakeSlack } from './fakes/slack-api.ts';
+import type { FakeSlack } from './fakes/slack-api.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
 import { testServices } from './helpers/services.ts';
+import { servePlatforms, type SlackDiscordServer } from './helpers/platforms.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 // The user's home (/me, Slack App Home) and follow-ups answered in a summary's thread, through
@@ -40,7 +39,7 @@ let db: Database;
 let slack: FakeSlack;
 let discord: FakeDiscord;
 let services: Services;
-let server: Awaited<ReturnType<typeof listen>>;
+let server: SlackDiscordServer;
 let seq = 0;
 const outbound = createOutbound();
 
@@ -103,19 +102,6 @@ beforeAll(async () => {
   t = await createTestDatabase('pglite');
   db = t.db;
   await importDemoStores(db, [5, 6]);
-  slack = new FakeSlack();
-  discord = new FakeDiscord();
-  await Promise.all([slack.listen(), discord.listen()]);
-  services = testServices(db, {
-    STORECAST_ACCESS: 'restricted',
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-test-token',
-    SLACK_API_URL: slack.apiUrl,
-    DISCORD_PUBLIC_KEY: keys.publicKeyHex,
-    DISCORD_APP_ID: FAKE_APP_ID,
-    DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN,
-    DISCORD_API_URL: discord.apiUrl,
-  });
   await addGrant(db, { principal: `slack:${TEAM}/${VIEWER}`, role: 'viewer', scope: { kind: 'store', store: 5 } });
   await addGrant(db, { principal: `slack:${TEAM}/${MANAGER}`, role: 'manager', scope: { kind: 'store', store: 5 } });
   // The Discord user holds nothing of their own: their role manages store 5.
@@ -123,22 +109,17 @@ beforeAll(async () => {
   // Store 5's channels: answers about store 5 are posted there for everyone.
   await bindChannel(db, { platform: 'slack', workspace: TEAM, channel: 'C0FIVE', scope: { kind: 'store', store: 5 } });
   await bindChannel(db, { platform: 'discord', workspace: GUILD, channel: CHANNEL, scope: { kind: 'store', store: 5 } });
-  server = await listen(createApp(services, undefined, { slack: { retry: FAST_RETRY }, discord: { retry: FAST_RETRY } }).app);
+  server = await servePlatforms(db, { slackSecret: SECRET, discordPublicKey: keys.publicKeyHex, env: { STORECAST_ACCESS: 'restricted' }, app: { slack: { retry: FAST_RETRY }, discord: { retry: FAST_RETRY } } });
+  ({ slack, discord, services } = server);
   await slack.waitFor((c) => c.path === '/api/auth.test');
 }, 120_000);
 
 afterAll(async () => {
-  await services?.drain();
   await server?.close();
-  await slack?.close();
-  await discord?.close();
   await t?.cleanup();
 });
 
-beforeEach(() => {
-  slack.reset();
-  discord.reset();
-});
+beforeEach(() => server.reset());
 
 describe('Slack App Home', () => {
   it('publishes, for a viewer of store 5, store 5 and nothing of store 6: stores, subscriptions, model accuracy, top questions', async () => {

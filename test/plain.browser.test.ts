@@ -1,31 +1,22 @@
-import { serve, type ServerType } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/server/app.ts';
-import { launchChromium } from './helpers/chromium.ts';
+import { serveConsole, type ConsoleServer } from './helpers/chromium.ts';
 import { createTestDatabase, importDemoStores, type TestDatabase } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
 
 describe('plain questions in the web console (headless Chromium)', () => {
   let t: TestDatabase;
-  let server: ServerType;
+  let server: ConsoleServer;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
     t = await createTestDatabase('pglite');
     await importDemoStores(t.db, [5, 7]);
-    const { app } = createApp(testServices(t.db));
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await launchChromium();
+    server = await serveConsole(t.db);
+    ({ browser, url: base } = server);
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await server?.close();
     await t?.cleanup();
   });
 

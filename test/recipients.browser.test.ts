@@ -1,24 +1,20 @@
-import { serve, type ServerType } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGrant } from '../src/access/grants.ts';
-import { createApp } from '../src/server/app.ts';
 import type { Asker, Services } from '../src/services.ts';
 import { DEFAULT_SCHEDULE } from '../src/delivery/summaries/schedule.ts';
 import { createSubscription } from '../src/delivery/summaries/subscriptions.ts';
-import { launchChromium } from './helpers/chromium.ts';
+import { serveConsole, type ConsoleServer } from './helpers/chromium.ts';
 import { createTestDatabase, importDemoStores, type TestDatabase } from './helpers/db.ts';
-import { testServices } from './helpers/services.ts';
 import { OPERATOR_DELIVERY } from './helpers/delivery.ts';
 
 // A per-recipient copy in the web console, signed in as the Slack manager it is sent to: /me
 // lists it with its "Stop my copy", and the button stops that copy alone.
 describe('a per-recipient copy in the web console (headless Chromium)', () => {
   let t: TestDatabase;
-  let server: ServerType;
+  let server: ConsoleServer;
   let browser: Browser;
   let services: Services;
-  let app: ReturnType<typeof createApp>['app'] | undefined;
   let subscription: string;
   const who: Asker = { platform: 'slack', workspace: 'T1', channel: 'C1', user: 'U1', roles: [] };
 
@@ -26,22 +22,15 @@ describe('a per-recipient copy in the web console (headless Chromium)', () => {
     t = await createTestDatabase('pglite');
     await importDemoStores(t.db, [3, 7]);
     await addGrant(t.db, { principal: 'slack:T1/U1', role: 'manager', scope: { kind: 'store', store: 3 } });
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    const address = server.address();
-    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    services = testServices(t.db, { STORECAST_ACCESS: 'restricted', PUBLIC_URL: base });
-    app = createApp(services).app;
+    server = await serveConsole(t.db, { restricted: true });
+    ({ services, browser } = server);
     const created = await createSubscription(t.db, undefined, { delivery: OPERATOR_DELIVERY, scope: { kind: 'region', region: 'West' }, target: { kind: 'recipients', role: 'manager' }, schedule: DEFAULT_SCHEDULE });
     subscription = created.subscription.id;
     // Last week's copy to U1, as the fan-out queues it (src/delivery/summaries/recipients.ts).
     await t.db.query("INSERT INTO webhook_deliveries (id, subscription_id, week, recipient, status) VALUES ('d1', $1, '2030-01-07', 'slack:T1/U1', 'succeeded')", [subscription]);
-    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await server?.close();
     await t?.cleanup();
   });
 

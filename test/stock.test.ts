@@ -9,8 +9,8 @@ import type { Forecaster } from '../src/forecast/forecaster.ts';
 import { SeasonalNaiveForecaster } from '../src/forecast/seasonal-naive.ts';
 import { coverOf, type Demand } from '../src/stock/cover.ts';
 import { demandFor } from '../src/stock/demand.ts';
-import { DB_KINDS, createTestDatabase, type TestDatabase, importDemoStores } from './helpers/db.ts';
-import { asker, testServices } from './helpers/services.ts';
+import { DB_KINDS, type TestDatabase } from './helpers/db.ts';
+import { asker, demoServices } from './helpers/services.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -45,11 +45,7 @@ describe.each(DB_KINDS)('stock snapshots on %s', (kind) => {
   let t: TestDatabase;
   let services: Services;
 
-  beforeAll(async () => {
-    t = await createTestDatabase(kind);
-    await importDemoStores(t.db, [5]);
-    services = testServices(t.db);
-  }, 120_000);
+  beforeAll(async () => void ({ t, services } = await demoServices(kind, [5])), 120_000);
   afterAll(() => t?.cleanup());
 
   it('imports stock.csv recognised by its header, reporting each bad row and keeping the good ones; a re-import changes nothing', async () => {

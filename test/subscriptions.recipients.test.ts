@@ -5,15 +5,13 @@ import { openPostgres, type Database } from '../src/db/client.ts';
 import { createScheduler } from '../src/delivery/summaries/scheduler.ts';
 import { listDeliveries } from '../src/delivery/summaries/deliveries.ts';
 import { formatDeliveries } from '../src/cli/deliveries.ts';
-import { createApp } from '../src/server/app.ts';
 import type { Services } from '../src/services.ts';
-import { FAKE_APP_ID, FAKE_BOT_TOKEN, FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
+import { FAKE_APP_ID, type FakeDiscord, discordHeaders, discordKeys } from './fakes/discord-api.ts';
 import type { Captured } from './fakes/http.ts';
-import { listen } from './fakes/serve.ts';
-import { FakeSlack } from './fakes/slack-api.ts';
+import type { FakeSlack } from './fakes/slack-api.ts';
 import { createTestDatabase, DB_KINDS, importDemoStores, type TestDatabase } from './helpers/db.ts';
-import { askOk, testServices } from './helpers/services.ts';
-import { platformEnv, slackButtonClick } from './helpers/platforms.ts';
+import { askOk } from './helpers/services.ts';
+import { serveDiscord, servePlatforms, slackButtonClick, type SlackDiscordServer } from './helpers/platforms.ts';
 import { runStorecast } from './helpers/cli.ts';
 
 // One subscription, one answer per recipient: a region's weekly summary sent by direct message to
@@ -46,7 +44,7 @@ for (const kind of DB_KINDS) {
     let slack: FakeSlack;
     let discord: FakeDiscord;
     let services: Services;
-    let server: Awaited<ReturnType<typeof listen>>;
+    let server: SlackDiscordServer;
     let token: string;
     let subscription: string;
     let now = new Date('2030-01-07T09:00:00Z');
@@ -66,11 +64,8 @@ for (const kind of DB_KINDS) {
     beforeAll(async () => {
       t = await createTestDatabase(kind);
       await importDemoStores(t.db, [3, 5, 7]);
-      slack = new FakeSlack();
-      discord = new FakeDiscord();
-      await Promise.all([slack.listen(), discord.listen()]);
-      services = testServices(t.db, { STORECAST_ACCESS: 'restricted', ...platformEnv(slack, discord, { slackSecret: SECRET, discordPublicKey: keys.publicKeyHex }) });
-      server = await listen(createApp(services).app);
+      server = await servePlatforms(t.db, { slackSecret: SECRET, discordPublicKey: keys.publicKeyHex, env: { STORECAST_ACCESS: 'restricted' } });
+      ({ slack, discord, services } = server);
       await addGrant(t.db, { principal: `slack:${TEAM}/${SLACK_MANAGER}`, role: 'manager', scope: { kind: 'store', store: 3 } });
       await addGrant(t.db, { principal: `discord-role:${GUILD}/${ROLE}`, role: 'manager', scope: { kind: 'store', store: 7 } });
       await addGrant(t.db, { principal: `slack:${TEAM}/${SOUTH_MANAGER}`, role: 'manager', scope: { kind: 'store', store: 5 } });
@@ -85,17 +80,11 @@ for (const kind of DB_KINDS) {
     }, 180_000);
 
     afterAll(async () => {
-      await services?.drain();
       await server?.close();
-      await slack?.close();
-      await discord?.close();
       await t?.cleanup();
     });
 
-    beforeEach(() => {
-      slack.reset();
-      discord.reset();
-    });
+    beforeEach(() => server.reset());
 
     it('POST /api/v1/subscriptions with recipients: each-manager DMs each manager of West the summary of their own store only', async () => {
       const bad = await fetch(`${server.url}/api/v1/subscriptions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ region: 'West', recipients: 'each-manager', url: 'https://example.com/hook' }) });
@@ -228,10 +217,8 @@ for (const kind of DB_KINDS) {
 describe('per-recipient stop from a Discord DM', () => {
   it('is the clicker\'s own copy, whatever server the grant was in', async () => {
     const t = await createTestDatabase('pglite');
-    const discord = new FakeDiscord();
-    await discord.listen();
-    const services = testServices(t.db, { STORECAST_ACCESS: 'restricted', DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APP_ID: FAKE_APP_ID, DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN, DISCORD_API_URL: discord.apiUrl });
-    const server = await listen(createApp(services).app);
+    const server = await serveDiscord(t.db, { discordPublicKey: keys.publicKeyHex, env: { STORECAST_ACCESS: 'restricted' } });
+    const { discord, services } = server;
     try {
       await importDemoStores(t.db, [3, 7]);
       await addGrant(t.db, { principal: `discord-role:${GUILD}/${ROLE}`, role: 'manager', scope: { kind: 'store', store: 7 } });
@@ -269,9 +256,7 @@ describe('per-recipient stop from a Discord DM', () => {
       expect(optouts.map((r) => r.recipient)).toEqual([`discord:${DISCORD_MANAGER}`]);
       expect(JSON.stringify(discord.calls.map((c) => c.body))).toContain('Your copy is stopped');
     } finally {
-      await services.drain();
       await server.close();
-      await discord.close();
       await t.cleanup();
     }
   }, 120_000);
