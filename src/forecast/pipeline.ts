@@ -45,7 +45,6 @@ export class TrainingBusyError extends Error {
 }
 
 export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBackend'> & Partial<Pick<Config, 'trainScale'>>, logger: Logger, options: TrainRunOptions = {}): Promise<TrainRunResult | undefined> {
-  const { backend } = await ensureBackend(config.tfBackend, logger);
   const version = await claimTraining(db, { onlyIfNoModel: options.onlyIfNoModel });
   if (version === undefined) {
     if (options.onlyIfNoModel) return undefined;
@@ -53,6 +52,8 @@ export async function trainAndRegister(db: Database, config: Pick<Config, 'tfBac
   }
   const stopHeartbeat = keepTrainingAlive(db, version);
   try {
+    // After the claim: a replica that finds a model registered (every start but the first) never loads TensorFlow.js.
+    const { backend } = await ensureBackend(config.tfBackend, logger);
     options.onStage?.('loading');
     const panel = await loadPanel(db, { until: options.until, signal: options.signal });
     const fingerprint = await dataFingerprint(db, options.until);
