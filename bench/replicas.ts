@@ -61,7 +61,7 @@ async function memory(r: Replica): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${r.child.pid}/status`, 'utf8').catch(() => '');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-  const metrics = r.token ? await fetch(`http://127.0.0.1:${r.port}/metrics`, { headers: { authorization: `Bearer ${r.token}` } }).then((x) => x.text(), () => '') : '';
+  const metrics = r.token ? await fetch(`http://127.0.0.1:${r.port}/metrics`, { headers: { authorization: `Bearer ${r.token}` }, signal: AbortSignal.timeout(5_000) }).then((x) => x.text(), () => '') : '';
   const mb = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20);
   const heap = metrics ? `; heap ${mb('nodejs_heap_size_total_bytes')} / used ${mb('nodejs_heap_size_used_bytes')}, external ${mb('nodejs_external_memory_bytes')}` : '';
   return `${r.name} ${Math.round(kb('VmRSS') / 1024)} MB (peak ${Math.round(kb('VmHWM') / 1024)} MB${heap})`;
