@@ -1,5 +1,5 @@
-import { baseDesign, designRow, weekIndexOf, type PanelRow } from './panel.ts';
-import { fitOls, residualize, type Errors, type Estimate } from './regression.ts';
+import { baseDesign, blockDesign, column, rowMeans, weekIndexOf, type PanelRow } from './panel.ts';
+import { fitBlocks, residualizeBlocks, type Errors, type Estimate } from './regression.ts';
 
 export const DRIVERS = ['Temperature', 'Fuel price', 'CPI', 'Unemployment', 'Markdowns'] as const;
 export type DriverName = (typeof DRIVERS)[number];
@@ -53,26 +53,27 @@ const strengthOf = (e: Estimate): DriverEffect['strength'] => {
 export function salesDrivers(all: readonly PanelRow[]): Drivers | undefined {
   const rows = all.filter((r) => DRIVERS.every((d) => value(r, d) !== null));
   if (rows.length < 30) return undefined;
-  const design = baseDesign(rows, { trend: true, era: true, });
+  const design = baseDesign(rows, { trend: true, era: true });
   const weekIndex = weekIndexOf(rows);
-  const base = rows.map((r) => designRow(design, r, [], weekIndex));
+  // Each store's level, trend and era are its own columns, partialled out store by store
+  // (fitBlocks): the same fit as the full sparse design, linear in store-weeks.
+  const base = blockDesign(design, rows, [], weekIndex);
+  const means = rowMeans(base, design);
+  const raw = DRIVERS.map((d) => column(rows, (r, i) => value(r, d)! / means[i]!));
   // Frisch-Waugh: sales and each driver with levels, trends and seasons partialled out; each
   // then scaled to its own spread, so a coefficient reads "SDs of sales per SD of the driver's
   // own moves" (a driver that is nearly a trend has small moves and says so by a wide interval).
-  const [y, ...z] = residualize(base, design.extraStart, [base.map((r) => r.y), ...DRIVERS.map((d) => rows.map((r) => value(r, d)! / design.storeMean.get(r.store)!))]);
+  const [y, ...z] = residualizeBlocks(base, [base.y, ...raw]);
   const sd = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + x * x, 0) / Math.max(v.length - 1, 1)) || 1;
   const ySd = sd(y!);
   const zSd = z.map(sd);
   // The final fit keeps the base columns (same coefficients as on the residuals, Frisch-Waugh)
   // so that its errors count the degrees of freedom and leverage they take.
-  const raw = DRIVERS.map((d) => rows.map((r) => value(r, d)! / design.storeMean.get(r.store)!));
-  const sparse = rows.map((r, i) => {
-    const row = designRow(design, r, raw.map((col, k) => col[i]! / zSd[k]!), weekIndex);
-    return { ...row, y: row.y / ySd };
-  });
+  const full = blockDesign(design, rows, raw.map((col, k) => col.map((v) => v / zSd[k]!)), weekIndex);
+  full.y = full.y.map((v) => v / ySd);
   // Single stores: quarters as clusters, as CPI, fuel price and unemployment move slowly.
   const errors: Errors = design.stores.length > 1 ? { kind: 'two-way' } : { kind: 'blocks', weeks: 13 };
-  const fit = fitOls(sparse, design.extraStart + DRIVERS.length, DRIVERS.map((_, k) => design.extraStart + k), errors);
+  const fit = fitBlocks(full, DRIVERS.map((_, k) => design.extraStart + k), errors);
   const effects = fit.estimates.map((estimate, k) => ({ driver: DRIVERS[k]!, estimate, strength: strengthOf(estimate), clear: estimate.lower > 0 || estimate.upper < 0 }));
   const ssr = (v: readonly number[]) => v.reduce((a, e) => a + e * e, 0);
   const left = ssr(y!) / ySd ** 2;

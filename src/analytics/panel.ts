@@ -3,7 +3,7 @@ import { holidayOf } from '../data/holidays.ts';
 import { dayOfYear, weeksBetween } from '../data/weeks.ts';
 import type { Scope } from '../scope.ts';
 import { scopeSql } from './scope.ts';
-import type { SparseRow } from './regression.ts';
+import type { BlockDesign, SparseRow } from './regression.ts';
 
 /** One store-week of sales with its outside factors (store_features), as the regressions read it. */
 export interface PanelRow {
@@ -98,26 +98,40 @@ export interface BaseDesign {
  * weeks with fewer.
  */
 export function baseDesign(rows: readonly PanelRow[], { trend, era = false }: { trend: boolean; era?: boolean }): BaseDesign {
-  const stores = [...new Set(rows.map((r) => r.store))].sort((a, b) => a - b);
-  const storeIndex = new Map(stores.map((s, i) => [s, i]));
-  const sums = new Map<number, { sum: number; n: number }>();
+  // One pass over the rows (a chain is ~660k of them), with a map lookup per run of a store's
+  // rows rather than per row; sums in row order, as before.
+  const sums = new Map<number, { sum: number; n: number; era?: string }>();
+  const weekSet = new Set<string>();
+  let store = NaN;
+  let acc: { sum: number; n: number; era?: string } = { sum: 0, n: 0 };
   for (const r of rows) {
-    const s = sums.get(r.store) ?? { sum: 0, n: 0 };
-    s.sum += r.sales;
-    s.n++;
-    sums.set(r.store, s);
+    if (r.store !== store) {
+      store = r.store;
+      acc = sums.get(store) ?? { sum: 0, n: 0 };
+      sums.set(store, acc);
+    }
+    acc.sum += r.sales;
+    acc.n++;
+    weekSet.add(r.week);
+    if (era && !(r.week >= (acc.era ?? '9999'))) {
+      const m = r.markdowns;
+      if (m[0] !== 0 || m[1] !== 0 || m[2] !== 0 || m[3] !== 0 || m[4] !== 0) acc.era = r.week;
+    }
   }
-  const storeMean = new Map([...sums].map(([store, s]) => [store, s.sum / s.n || 1]));
-  const keys = [...new Set(rows.map((r) => seasonKey(r.week)))].sort().slice(1);
+  const stores = [...sums.keys()].sort((a, b) => a - b);
+  const storeIndex = new Map(stores.map((s, i) => [s, i]));
+  const storeMean = new Map(stores.map((s) => [s, sums.get(s)!.sum / sums.get(s)!.n || 1]));
+  const weeks = [...weekSet].sort();
+  const keys = [...new Set(weeks.map(seasonKey))].sort().slice(1);
   const offset = stores.length * (1 + (trend ? 1 : 0) + (era ? 1 : 0));
   const keyIndex = new Map(keys.map((k, i) => [k, offset + i]));
-  const firstWeek = rows.reduce((m, r) => (r.week < m ? r.week : m), rows[0]?.week ?? '2010-01-01');
+  const firstWeek = weeks[0] ?? '2010-01-01';
   let eraStart: Map<number, string> | undefined;
   if (era) {
     eraStart = new Map();
-    for (const r of rows) if (r.markdowns.some((m) => m !== 0) && !(r.week >= (eraStart.get(r.store) ?? '9999'))) eraStart.set(r.store, r.week);
+    for (const [s, a] of sums) if (a.era !== undefined) eraStart.set(s, a.era);
   }
-  const years = new Map([...new Set(rows.map((r) => r.week))].map((w) => [w, weeksBetween(firstWeek, w) / 52]));
+  const years = new Map(weeks.map((w) => [w, weeksBetween(firstWeek, w) / 52]));
   return { stores, storeIndex, storeMean, keyIndex, firstWeek, trend, years, eraStart, extraStart: offset + keys.length };
 }
 
@@ -152,4 +166,74 @@ export function designRow(d: BaseDesign, r: PanelRow, extra: readonly number[], 
 /** Each distinct week of the rows by its position in time (the clustering and HAC order). */
 export function weekIndexOf(rows: readonly PanelRow[]): Map<string, number> {
   return new Map([...new Set(rows.map((r) => r.week))].sort().map((w, i) => [w, i]));
+}
+
+/**
+ * The rows of designRow for all of `rows` at once, as a block design (fitBlocks,
+ * residualizeBlocks): each store's level, trend and era as its own columns, the seasonal slot
+ * as the shared dummy, and `extras` (column k by row, already scaled by the caller) after them.
+ */
+export function blockDesign(d: BaseDesign, rows: readonly PanelRow[], extras: readonly ArrayLike<number>[], weekIndex: Map<string, number>): BlockDesign {
+  const n = rows.length;
+  const own = 1 + (d.trend ? 1 : 0) + (d.eraStart ? 1 : 0);
+  const unitOf = new Int32Array(n);
+  const ownVal = new Float64Array(n * own);
+  const slot = new Int32Array(n);
+  const y = new Float64Array(n);
+  const time = new Int32Array(n);
+  const slotStart = d.stores.length * own;
+  // One lookup per row for what depends on the week, and one per run of a store's rows.
+  const weeks = new Map<string, { slot: number; years: number; time: number }>();
+  let store = NaN;
+  let u = 0;
+  let mean = 1;
+  let era: string | undefined;
+  rows.forEach((r, i) => {
+    if (r.store !== store) {
+      store = r.store;
+      u = d.storeIndex.get(store)!;
+      mean = d.storeMean.get(store)!;
+      era = d.eraStart?.get(store);
+    }
+    let w = weeks.get(r.week);
+    if (!w) {
+      const key = d.keyIndex.get(seasonKey(r.week));
+      w = { slot: key === undefined ? -1 : key - slotStart, years: d.years.get(r.week) ?? weeksBetween(d.firstWeek, r.week) / 52, time: weekIndex.get(r.week)! };
+      weeks.set(r.week, w);
+    }
+    unitOf[i] = u;
+    let c = i * own;
+    ownVal[c++] = 1;
+    if (d.trend) ownVal[c++] = w.years;
+    if (d.eraStart) ownVal[c++] = era !== undefined && r.week >= era ? 1 : 0;
+    slot[i] = w.slot;
+    y[i] = r.sales / mean;
+    time[i] = w.time;
+  });
+  return {
+    units: d.stores.length,
+    own,
+    unitOf,
+    ownVal,
+    slots: d.extraStart - slotStart,
+    slot,
+    extras: extras.map((x) => (x instanceof Float64Array ? x : Float64Array.from(x))),
+    y,
+    time,
+  };
+}
+
+/** Each row's store mean, by row (the divisor of designRow's y and extras). */
+export function rowMeans(d: BlockDesign, design: BaseDesign): Float64Array {
+  const means = Float64Array.from(design.stores, (s) => design.storeMean.get(s)!);
+  const out = new Float64Array(d.unitOf.length);
+  for (let i = 0; i < out.length; i++) out[i] = means[d.unitOf[i]!]!;
+  return out;
+}
+
+/** f of each row, in a typed array (Float64Array.from with a map function is ~10x slower). */
+export function column<T>(rows: readonly T[], f: (r: T, i: number) => number): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = f(rows[i]!, i);
+  return out;
 }
