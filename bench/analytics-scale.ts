@@ -31,19 +31,21 @@ async function child(args: string[]): Promise<void> {
     console.log(`  ${rest[1]!.padEnd(10)} ${String(stores).padStart(5)} stores ${String(rows.length).padStart(7)} store-weeks ${ms.toFixed(0).padStart(7)} ms   panel ${mb(before)}, peak ${mb(peak())} RSS${out ? '' : ' (no answer)'}`);
   } else if (what === 'panel') {
     const { openPostgres } = await import('../src/db/client.ts');
-    const { loadPanel } = await import('../src/analytics/panel.ts');
+    const { loadPanelColumns } = await import('../src/analytics/panel.ts');
     const { salesDrivers } = await import('../src/analytics/drivers.ts');
     const { markdownImpact } = await import('../src/analytics/markdowns.ts');
     const db = await openPostgres(readOnly(rest[0]!));
+    await db.query('SELECT 1');
+    const ready = process.memoryUsage().rss;
     const scope = rest[1] === 'chain' ? ({ kind: 'chain' } as const) : ({ kind: 'region', region: rest[1]! } as const);
     let t = performance.now();
-    const rows = await loadPanel(db, scope);
+    const rows = await loadPanelColumns(db, scope);
     const load = performance.now() - t;
     const loaded = process.memoryUsage().rss;
     t = performance.now();
     const fit = rest[2] === 'drivers' ? salesDrivers(rows) : markdownImpact(rows);
     const ms = performance.now() - t;
-    console.log(`  ${rest[2]!.padEnd(10)} ${rest[1]!.padEnd(6)} ${String(rows.length).padStart(7)} store-weeks: loadPanel ${load.toFixed(0).padStart(5)} ms (${mb(loaded)} RSS), fit ${ms.toFixed(0).padStart(5)} ms, peak ${mb(peak())} RSS${fit ? '' : ' (no answer)'}`);
+    console.log(`  ${rest[2]!.padEnd(10)} ${rest[1]!.padEnd(6)} ${String(rows.n).padStart(7)} store-weeks: loadPanelColumns ${load.toFixed(0).padStart(5)} ms (RSS ${mb(ready)} -> ${mb(loaded)}), fit ${ms.toFixed(0).padStart(5)} ms, peak ${mb(peak())} RSS${fit ? '' : ' (no answer)'}`);
     await db.close();
   } else if (what === 'command') {
     const { loadConfig } = await import('../src/config.ts');

@@ -177,8 +177,8 @@ function neweyWest(scores: readonly number[], rows: readonly SparseRow[], lags: 
   return neweyWestAt(scores, rows.map((r) => r.time), lags);
 }
 
-function neweyWestAt(scores: readonly number[], times: ArrayLike<number>, lags: number): number {
-  const order = scores.map((s, i) => [times[i]!, s] as const).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+function neweyWestAt(scores: ArrayLike<number>, times: ArrayLike<number>, lags: number): number {
+  const order = Array.from(scores, (s, i) => [times[i]!, s] as const).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
   let v = order.reduce((a, s) => a + s * s, 0);
   for (let l = 1; l <= lags; l++) {
     let c = 0;
@@ -189,9 +189,9 @@ function neweyWestAt(scores: readonly number[], times: ArrayLike<number>, lags: 
 }
 
 /** Cluster-robust variance of a sum of scores, with the small-sample factor G/(G-1). */
-function clustered(scores: readonly number[], cluster: readonly number[]): number {
+function clustered(scores: ArrayLike<number>, cluster: readonly number[]): number {
   const sums = new Map<number, number>();
-  scores.forEach((s, i) => sums.set(cluster[i]!, (sums.get(cluster[i]!) ?? 0) + s));
+  for (let i = 0; i < scores.length; i++) sums.set(cluster[i]!, (sums.get(cluster[i]!) ?? 0) + scores[i]!);
   let v = 0;
   for (const s of sums.values()) v += s * s;
   return sums.size > 1 ? (v * sums.size) / (sums.size - 1) : v;
@@ -534,6 +534,7 @@ export function fitBlocks(d: BlockDesign, report: readonly number[], errors: Err
       leverage[i] = h;
     }
   }
+  const scoreBuffer = new Float64Array(n);
   const estimates = report.map((j) => {
     // r = row j - at of the shared block's inverse; omega_u = W_u r.
     const r = new Float64Array(q);
@@ -549,7 +550,7 @@ export function fitBlocks(d: BlockDesign, report: readonly number[], errors: Err
         omega[u * own + c] = v;
       }
     }
-    const scores = new Array<number>(n);
+    const scores = scoreBuffer;
     for (let i = 0; i < n; i++) {
       const u = unitOf[i]!;
       let ux = slotOf[i]! >= 0 ? r[slotOf[i]!]! : 0;
@@ -567,7 +568,7 @@ export function fitBlocks(d: BlockDesign, report: readonly number[], errors: Err
 }
 
 /** twoWayAt for clusters numbered 0..units-1 and times 0..: sums in arrays, not maps. */
-function twoWayDense(scores: readonly number[], unitOf: Int32Array, units: number, time: ArrayLike<number>): number {
+function twoWayDense(scores: ArrayLike<number>, unitOf: Int32Array, units: number, time: ArrayLike<number>): number {
   let times = 0;
   for (let i = 0; i < time.length; i++) times = Math.max(times, time[i]! + 1);
   const byUnit = new Float64Array(units);
