@@ -97,7 +97,8 @@ export function selectRows(p: PanelColumns, keep: (i: number) => boolean): Panel
  *
  * A chain is ~660k store-weeks: they are read in ranges of store ids, each copied into typed
  * arrays before the next is read, so the driver's row objects (~190 bytes a row) of one range
- * only are held at a time (the whole chain's at once took ~450 MB); weeks come as day numbers, mapped to one string per distinct week.
+ * only are held at a time (the whole chain's at once took ~450 MB); weeks come as day numbers,
+ * mapped to one string per distinct week.
  */
 export async function loadPanelColumns(db: Database, scope: Scope, { storesPerRead = PANEL_CHUNK_STORES }: { storesPerRead?: number } = {}): Promise<PanelColumns> {
   if (scope.kind === 'dept' || scope.kind === 'store-dept' || scope.kind === 'region-dept' || (scope.kind === 'stores' && scope.dept !== undefined)) {
@@ -119,8 +120,8 @@ export async function loadPanelColumns(db: Database, scope: Scope, { storesPerRe
   let at = 0;
   const lo = `$${params.length + 1}`;
   const hi = `$${params.length + 2}`;
-  for (const [a, b] of ranges) {
-    const rows = await db.query<{
+  const read = ([a, b]: [number, number]) =>
+    db.query<{
       store: number; day: number; sales: number; is_holiday: boolean;
       temperature: number | null; fuel_price: number | null; cpi: number | null; unemployment: number | null;
       md1: number | null; md2: number | null; md3: number | null; md4: number | null; md5: number | null;
@@ -133,6 +134,13 @@ export async function loadPanelColumns(db: Database, scope: Scope, { storesPerRe
        WHERE ${where} AND s.store_id BETWEEN ${lo} AND ${hi} ORDER BY s.store_id, s.week`,
       [...params, a, b],
     );
+  // One range read ahead: Postgres joins the next while this process parses and copies one.
+  let next = ranges.length > 0 ? read(ranges[0]!) : undefined;
+  for (let k = 0; k < ranges.length; k++) {
+    const rows = await next!;
+    next = k + 1 < ranges.length ? read(ranges[k + 1]!) : undefined;
+    // Awaited on the next turn; a copy that throws first must not leave it unhandled.
+    next?.catch(() => {});
     // Rows written since the count (an import running now) grow the columns.
     if (at + rows.length > out.n) out = grown(out, Math.max(at + rows.length, Math.ceil(out.n * 1.25)));
     const c = out;
