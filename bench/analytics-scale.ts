@@ -3,7 +3,9 @@
 // Postgres URL, on that chain (the whole chain and region South: loadPanel + each fit) and the
 // chat commands through the services with their charts, each cold and then from the memo.
 // Every measurement runs in its own child process, so "peak" is that step's process peak
-// (getrusage maxRSS; a sampling timer would miss the synchronous fits).
+// (getrusage maxRSS; a sampling timer would miss the synchronous fits): compare it with the
+// RSS printed before the step. The synthetic panels are built as rows, then put in columns
+// (as loadPanelColumns reads them) and the rows collected before the fit.
 // The database is opened read only (default_transaction_read_only=on): the commands' audit
 // rows fail to write, which the services log and carry on.
 // Run: npx tsx bench/analytics-scale.ts [DATABASE_URL]
@@ -22,13 +24,16 @@ async function child(args: string[]): Promise<void> {
     const { syntheticPanel } = await import('../test/analytics-synthetic.ts');
     const { salesDrivers } = await import('../src/analytics/drivers.ts');
     const { markdownImpact } = await import('../src/analytics/markdowns.ts');
+    const { panelColumns } = await import('../src/analytics/panel.ts');
     const stores = Number(rest[0]);
-    const rows = syntheticPanel(stores, { ragged: true });
+    // In columns, as loadPanelColumns gives the commands (the rows are dropped before the fit).
+    const rows = panelColumns(syntheticPanel(stores, { ragged: true }));
+    (globalThis as { gc?: () => void }).gc?.();
     const before = process.memoryUsage().rss;
     const started = performance.now();
     const out = rest[1] === 'drivers' ? salesDrivers(rows) : markdownImpact(rows);
     const ms = performance.now() - started;
-    console.log(`  ${rest[1]!.padEnd(10)} ${String(stores).padStart(5)} stores ${String(rows.length).padStart(7)} store-weeks ${ms.toFixed(0).padStart(7)} ms   panel ${mb(before)}, peak ${mb(peak())} RSS${out ? '' : ' (no answer)'}`);
+    console.log(`  ${rest[1]!.padEnd(10)} ${String(stores).padStart(5)} stores ${String(rows.n).padStart(7)} store-weeks ${ms.toFixed(0).padStart(7)} ms   panel ${mb(before)}, peak ${mb(peak())} RSS${out ? '' : ' (no answer)'}`);
   } else if (what === 'panel') {
     const { openPostgres } = await import('../src/db/client.ts');
     const { loadPanelColumns } = await import('../src/analytics/panel.ts');
@@ -74,7 +79,7 @@ async function child(args: string[]): Promise<void> {
 }
 
 function run(args: string[]): void {
-  process.stdout.write(execFileSync(process.execPath, [...process.execArgv, self, '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+  process.stdout.write(execFileSync(process.execPath, [...process.execArgv, '--expose-gc', self, '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
 }
 
 if (process.argv[2] === '--child') {

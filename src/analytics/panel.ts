@@ -95,8 +95,8 @@ export function selectRows(p: PanelColumns, keep: (i: number) => boolean): Panel
  * features, in columns. Reads the store-week totals (store_week_sales), never the department
  * rows.
  *
- * A chain is ~660k store-weeks: they are read in ranges of store ids, each copied into typed
- * arrays before the next is read, so the driver's row objects (~190 bytes a row) of one range
+ * A chain is ~660k store-weeks: they are read 1,000 stores at a time, each read copied into typed
+ * arrays before the next is read, so the driver's row objects (~190 bytes a row) of one read
  * only are held at a time (the whole chain's at once took ~450 MB); weeks come as day numbers,
  * mapped to one string per distinct week.
  */
@@ -105,40 +105,34 @@ export async function loadPanelColumns(db: Database, scope: Scope, { storesPerRe
     throw new Error(`loadPanel: store-level scopes only, got ${scope.kind}`);
   }
   const { from, where, params } = scopeSql(scope);
-  const ranges: [number, number][] = [];
-  if (scope.kind === 'store') ranges.push([scope.store, scope.store]);
-  else {
-    // Two index seeks on the primary key.
-    const [bounds] = await db.query<{ lo: number | null; hi: number | null }>('SELECT min(store_id) AS lo, max(store_id) AS hi FROM store_week_sales');
-    for (let a = bounds?.lo ?? 0; a <= (bounds?.hi ?? -1); a += storesPerRead) ranges.push([a, Math.min(a + storesPerRead - 1, bounds!.hi!)]);
-  }
-  // The rows counted first (an index-only scan), so the columns are allocated once.
-  const [count] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${from} WHERE ${where}`, params);
+  // The scope's stores and their rows (an index-only scan), so the columns are allocated once
+  // and each read names its stores: a merge join of two index ranges.
+  const counts = await db.query<{ store: number; n: number }>(`SELECT s.store_id AS store, count(*)::int AS n FROM ${from} WHERE ${where} GROUP BY 1 ORDER BY 1`, params);
+  const groups: number[][] = [];
+  for (let k = 0; k < counts.length; k += storesPerRead) groups.push(counts.slice(k, k + storesPerRead).map((c) => c.store));
   const weeks: string[] = [];
   const ids = new Map<number, number>();
-  let out = emptyColumns(count?.n ?? 0, weeks);
+  let out = emptyColumns(counts.reduce((a, c) => a + c.n, 0), weeks);
   let at = 0;
-  const lo = `$${params.length + 1}`;
-  const hi = `$${params.length + 2}`;
-  const read = ([a, b]: [number, number]) =>
+  const read = (stores: number[]) =>
     db.query<{
       store: number; day: number; sales: number; is_holiday: boolean;
       temperature: number | null; fuel_price: number | null; cpi: number | null; unemployment: number | null;
       md1: number | null; md2: number | null; md3: number | null; md4: number | null; md5: number | null;
     }>(
-      // The range on both sides of the join, or the planner hashes all of store_features per range.
+      // The stores on both sides of the join, or the planner hashes all of store_features.
       `SELECT s.store_id AS store, s.week - DATE '1970-01-01' AS day, s.sales, s.is_holiday,
               f.temperature, f.fuel_price, f.cpi, f.unemployment,
               f.markdown1 AS md1, f.markdown2 AS md2, f.markdown3 AS md3, f.markdown4 AS md4, f.markdown5 AS md5
-       FROM ${from} LEFT JOIN store_features f ON f.store_id = s.store_id AND f.week = s.week AND f.store_id BETWEEN ${lo} AND ${hi}
-       WHERE ${where} AND s.store_id BETWEEN ${lo} AND ${hi} ORDER BY s.store_id, s.week`,
-      [...params, a, b],
+       FROM ${from} LEFT JOIN store_features f ON f.store_id = s.store_id AND f.week = s.week AND f.store_id = ANY($1::int[])
+       WHERE s.store_id = ANY($1::int[]) ORDER BY s.store_id, s.week`,
+      [stores],
     );
-  // One range read ahead: Postgres joins the next while this process parses and copies one.
-  let next = ranges.length > 0 ? read(ranges[0]!) : undefined;
-  for (let k = 0; k < ranges.length; k++) {
+  // One read ahead: Postgres joins the next stores while this process parses and copies these.
+  let next = groups.length > 0 ? read(groups[0]!) : undefined;
+  for (let k = 0; k < groups.length; k++) {
     const rows = await next!;
-    next = k + 1 < ranges.length ? read(ranges[k + 1]!) : undefined;
+    next = k + 1 < groups.length ? read(groups[k + 1]!) : undefined;
     // Awaited on the next turn; a copy that throws first must not leave it unhandled.
     next?.catch(() => {});
     // Rows written since the count (an import running now) grow the columns.
@@ -186,7 +180,7 @@ function grown(p: PanelColumns, n: number): PanelColumns {
   return out;
 }
 
-/** Store ids per read of loadPanelColumns: ~143k store-weeks of a 143-week chain. */
+/** Stores per read of loadPanelColumns: ~143k store-weeks of a 143-week chain. */
 const PANEL_CHUNK_STORES = 1000;
 
 /** The PanelRow of row i of a panel in columns. */
