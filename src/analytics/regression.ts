@@ -495,8 +495,20 @@ export function fitBlocks(d: BlockDesign, report: readonly number[], errors: Err
     sst += (d.y[i]! - mean) ** 2;
     ssr += residuals[i]! ** 2;
   }
-  const unitCount = new Set(d.unitOf).size;
-  const timeCount = new Set(d.time).size;
+  const distinct = (v: Int32Array) => {
+    let max = -1;
+    for (let i = 0; i < v.length; i++) max = Math.max(max, v[i]!);
+    const seen = new Uint8Array(max + 1);
+    let count = 0;
+    for (let i = 0; i < v.length; i++) {
+      if (seen[v[i]!]) continue;
+      seen[v[i]!] = 1;
+      count++;
+    }
+    return count;
+  };
+  const unitCount = distinct(d.unitOf);
+  const timeCount = distinct(d.time);
   const blockOf = errors.kind === 'blocks' ? Array.from(d.time, (t) => Math.floor(t / errors.weeks)) : [];
   const df =
     errors.kind === 'hac' ? Math.max(n - f.used, 1) : errors.kind === 'blocks' ? Math.max(new Set(blockOf).size - 1, 1) : Math.max(Math.min(unitCount, timeCount) - 1, 1);
