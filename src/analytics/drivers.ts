@@ -1,5 +1,5 @@
 import { baseDesign, blockDesign, isPanelColumns, panelColumns, rowMeans, selectRows, weekIndexOf, type PanelColumns, type PanelRow } from './panel.ts';
-import { fitBlocks, residualizeBlocks, type Errors, type Estimate } from './regression.ts';
+import { fitBlocks, residualSquares, type Errors, type Estimate } from './regression.ts';
 
 export const DRIVERS = ['Temperature', 'Fuel price', 'CPI', 'Unemployment', 'Markdowns'] as const;
 export type DriverName = (typeof DRIVERS)[number];
@@ -60,18 +60,22 @@ export function salesDrivers(input: readonly PanelRow[] | PanelColumns): Drivers
   // Frisch-Waugh: sales and each driver with levels, trends and seasons partialled out; each
   // then scaled to its own spread, so a coefficient reads "SDs of sales per SD of the driver's
   // own moves" (a driver that is nearly a trend has small moves and says so by a wide interval).
-  const [y, ...z] = residualizeBlocks(base, [base.y, ...raw]);
-  const sd = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + x * x, 0) / Math.max(v.length - 1, 1)) || 1;
-  const ySd = sd(y!);
-  const zSd = z.map(sd);
+  // Only the residuals' sums of squares are needed (their spreads and what is left to explain).
+  const [yy, ...zz] = residualSquares(base, [base.y, ...raw]);
+  const sd = (squares: number) => Math.sqrt(squares / Math.max(rows.n - 1, 1)) || 1;
+  const ySd = sd(yy!);
+  const zSd = zz.map(sd);
   // The final fit keeps the base columns (same coefficients as on the residuals, Frisch-Waugh)
-  // so that its errors count the degrees of freedom and leverage they take.
-  const full = { ...base, extras: raw.map((col, k) => col.map((v) => v / zSd[k]!)), y: base.y.map((v) => v / ySd) };
+  // so that its errors count the degrees of freedom and leverage they take. (Scaled in place:
+  // a chain's columns are 5 MB each.)
+  raw.forEach((col, k) => col.forEach((v, i) => (col[i] = v / zSd[k]!)));
+  base.y.forEach((v, i) => (base.y[i] = v / ySd));
+  const full = { ...base, extras: raw };
   // Single stores: quarters as clusters, as CPI, fuel price and unemployment move slowly.
   const errors: Errors = design.stores.length > 1 ? { kind: 'two-way' } : { kind: 'blocks', weeks: 13 };
   const fit = fitBlocks(full, DRIVERS.map((_, k) => design.extraStart + k), errors);
   const effects = fit.estimates.map((estimate, k) => ({ driver: DRIVERS[k]!, estimate, strength: strengthOf(estimate), clear: estimate.lower > 0 || estimate.upper < 0 }));
   const ssr = (v: readonly number[]) => v.reduce((a, e) => a + e * e, 0);
-  const left = ssr(y!) / ySd ** 2;
+  const left = yy! / ySd ** 2;
   return { effects, stores: design.stores.length, storeWeeks: rows.n, explained: left > 0 ? 1 - ssr(fit.residuals) / left : 0 };
 }

@@ -74,10 +74,11 @@ export function panelColumns(rows: readonly PanelRow[]): PanelColumns {
   return out;
 }
 
-/** The rows of `p` for which `keep` holds, in order. */
+/** The rows of `p` for which `keep` holds, in order (`p` itself when that is all of them). */
 export function selectRows(p: PanelColumns, keep: (i: number) => boolean): PanelColumns {
   const index: number[] = [];
   for (let i = 0; i < p.n; i++) if (keep(i)) index.push(i);
+  if (index.length === p.n) return p;
   const out = emptyColumns(index.length, p.weeks);
   const copy = <T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T) => index.forEach((i, j) => (to[j] = from[i]!));
   copy(p.store, out.store);

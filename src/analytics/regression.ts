@@ -461,6 +461,12 @@ function blockResiduals(d: BlockDesign, coef: Float64Array, y: ArrayLike<number>
   return out;
 }
 
+/** The sum of squared residuals (in row order) of each of `ys` on a block design, as residualizeBlocks's. */
+export function residualSquares(d: BlockDesign, ys: readonly ArrayLike<number>[]): number[] {
+  const f = factorBlocks(d);
+  return ys.map((y) => blockResiduals(d, solveBlocks(f, y), y).reduce((a, e) => a + e * e, 0));
+}
+
 /** residualize on a block design (its extras included as columns; d.y unused). */
 export function residualizeBlocks(d: BlockDesign, ys: readonly ArrayLike<number>[]): number[][] {
   const f = factorBlocks(d);
