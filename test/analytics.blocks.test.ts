@@ -56,6 +56,7 @@ describe('analytics at chain scale: store-by-store fits equal the full design', 
   const panels: [string, PanelRow[]][] = [
     ['8 stores of different lengths, missing driver weeks', syntheticPanel(8, { seed: 7, ragged: true })],
     ['3 stores', syntheticPanel(3, { seed: 11, ragged: true })],
+    ['6 stores, every week complete', syntheticPanel(6, { seed: 17 })],
     ['1 store (block and HAC errors, with leverage)', syntheticPanel(1, { seed: 5, ragged: true })],
   ];
 
