@@ -1,5 +1,5 @@
-import { MARKDOWN_TYPES, baseDesign, designRow, weekIndexOf, type PanelRow } from './panel.ts';
-import { fitOls, type Errors, type Estimate, type OlsFit } from './regression.ts';
+import { MARKDOWN_TYPES, baseDesign, blockDesign, isPanelColumns, panelColumns, rowMeans, weekIndexOf, type PanelColumns, type PanelRow } from './panel.ts';
+import { fitBlocks, type Errors, type Estimate } from './regression.ts';
 
 /**
  * What markdowns did to sales, against a counterfactual that keeps each store's level and
@@ -28,54 +28,65 @@ export interface MarkdownImpact {
 
 const errorsFor = (stores: number): Errors => (stores > 1 ? { kind: 'two-way' } : { kind: 'hac', lags: 4 });
 
-/** One fit of the shared design with `extra(r)` columns (already in dollars). */
-function fit(rows: readonly PanelRow[], extras: number, extra: (r: PanelRow) => number[]): { fit: OlsFit; design: ReturnType<typeof baseDesign> } {
-  const design = baseDesign(rows, { trend: true, era: true });
-  const weekIndex = weekIndexOf(rows);
-  const sparse = rows.map((r) => designRow(design, r, extra(r).map((v) => v / design.storeMean.get(r.store)!), weekIndex));
-  const report = Array.from({ length: extras }, (_, k) => design.extraStart + k);
-  return { fit: fitOls(sparse, design.extraStart + extras, report, errorsFor(design.stores.length)), design };
-}
-
-const sum = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0);
-
 /** Markdown impact of a panel (one store or many); undefined when no week had a markdown. */
-export function markdownImpact(rows: readonly PanelRow[]): MarkdownImpact | undefined {
-  const markdownWeeks = new Set(rows.filter((r) => sum(r.markdowns) !== 0).map((r) => r.week));
+export function markdownImpact(input: readonly PanelRow[] | PanelColumns): MarkdownImpact | undefined {
+  const p = isPanelColumns(input) ? input : panelColumns(input);
+  const md = p.markdowns;
+  // Each row's markdown dollars, summed in order as a row's reduce.
+  const dollars = new Float64Array(p.n);
+  for (let i = 0; i < p.n; i++) dollars[i] = 0 + md[0][i]! + md[1][i]! + md[2][i]! + md[3][i]! + md[4][i]!;
+  const markdownWeeks = new Set<number>();
+  for (let i = 0; i < p.n; i++) if (dollars[i] !== 0) markdownWeeks.add(p.week[i]!);
   if (markdownWeeks.size === 0) return undefined;
-  const total = fit(rows, 1, (r) => [sum(r.markdowns)]);
-  const byType = fit(rows, 5, (r) => [...r.markdowns]);
-  const split = fit(rows, 2, (r) => (r.isHoliday ? [0, sum(r.markdowns)] : [sum(r.markdowns), 0]));
-  const perDollar = total.fit.estimates[0]!;
-  const markdownDollars = sum(rows.map((r) => sum(r.markdowns)));
+  // The three fits share the design: each store's level, trend and era, partialled out store by
+  // store (fitBlocks: the fit of the full sparse design, at a cost linear in store-weeks), the
+  // seasonal slots, and their extra columns (in dollars, divided by the store's mean).
+  const design = baseDesign(p, { trend: true, era: true });
+  const base = blockDesign(design, p, [], weekIndexOf(p));
+  const means = rowMeans(base, design);
+  const errors = errorsFor(design.stores.length);
+  const fit = (columns: ((i: number) => number)[]) => {
+    const extras = columns.map((f) => {
+      const col = new Float64Array(p.n);
+      for (let i = 0; i < p.n; i++) col[i] = f(i) / means[i]!;
+      return col;
+    });
+    return fitBlocks({ ...base, extras }, extras.map((_, k) => design.extraStart + k), errors);
+  };
+  const total = fit([(i) => dollars[i]!]);
+  const byType = fit(md.map((m) => (i: number) => m[i]!));
+  const split = fit([(i) => (p.isHoliday[i] ? 0 : dollars[i]!), (i) => (p.isHoliday[i] ? dollars[i]! : 0)]);
+  const perDollar = total.estimates[0]!;
+  const columnSum = (c: Float64Array) => c.reduce((a, x) => a + x, 0);
+  const markdownDollars = columnSum(dollars);
   const scale = (e: Estimate, k: number): Estimate => ({ beta: e.beta * k, se: e.se * Math.abs(k), lower: Math.min(e.lower * k, e.upper * k), upper: Math.max(e.lower * k, e.upper * k) });
 
   // The counterfactual week by week: the fitted sales with the markdown term taken out.
-  const { design } = total;
-  const b = total.fit.coef[design.extraStart]!;
-  const byWeek = new Map<string, { actual: number; baseline: number; markdowns: number }>();
-  rows.forEach((r, i) => {
-    const mean = design.storeMean.get(r.store)!;
-    const md = sum(r.markdowns);
-    const fitted = (r.sales / mean - total.fit.residuals[i]!) * mean;
-    const w = byWeek.get(r.week) ?? { actual: 0, baseline: 0, markdowns: 0 };
-    w.actual += r.sales;
-    w.baseline += fitted - b * md;
-    w.markdowns += md;
-    byWeek.set(r.week, w);
-  });
+  const b = total.coef[design.extraStart]!;
+  const byWeek = new Map<number, { actual: number; baseline: number; markdowns: number }>();
+  for (let i = 0; i < p.n; i++) {
+    const mean = means[i]!;
+    const dollarsI = dollars[i]!;
+    const sales = p.sales[i]!;
+    const fitted = (sales / mean - total.residuals[i]!) * mean;
+    let w = byWeek.get(p.week[i]!);
+    if (!w) byWeek.set(p.week[i]!, (w = { actual: 0, baseline: 0, markdowns: 0 }));
+    w.actual += sales;
+    w.baseline += fitted - b * dollarsI;
+    w.markdowns += dollarsI;
+  }
   return {
     perDollar,
-    perType: MARKDOWN_TYPES.map((type, k) => ({ type, dollars: sum(rows.map((r) => r.markdowns[k]!)), estimate: byType.fit.estimates[k]! })),
-    holidayWeeks: split.fit.estimates[1]!,
-    otherWeeks: split.fit.estimates[0]!,
+    perType: MARKDOWN_TYPES.map((type, k) => ({ type, dollars: columnSum(md[k]!), estimate: byType.estimates[k]! })),
+    holidayWeeks: split.estimates[1]!,
+    otherWeeks: split.estimates[0]!,
     markdownDollars,
     incremental: scale(perDollar, markdownDollars),
-    weeks: [...byWeek].sort((a, c) => a[0].localeCompare(c[0])).map(([week, w]) => ({ week, ...w })),
+    weeks: [...byWeek].map(([w, v]) => ({ week: p.weeks[w]!, ...v })).sort((a, c) => a.week.localeCompare(c.week)),
     stores: design.stores.length,
-    storeWeeks: rows.length,
+    storeWeeks: p.n,
     markdownWeeks: markdownWeeks.size,
-    r2: total.fit.r2,
+    r2: total.r2,
   };
 }
 
