@@ -90,18 +90,7 @@ function solveNormal(xtx: Float64Array, p: number, rhs: readonly (readonly numbe
   let trace = 0;
   for (let i = 0; i < p; i++) trace += xtx[i * p + i]!;
   const ridge = (1e-9 * trace) / Math.max(p, 1) || 1e-12;
-  const l = new Float64Array(p * p);
-  for (let j = 0; j < p; j++) {
-    let d = xtx[j * p + j]! + ridge;
-    for (let k = 0; k < j; k++) d -= l[j * p + k]! ** 2;
-    const ljj = Math.sqrt(Math.max(d, ridge));
-    l[j * p + j] = ljj;
-    for (let i = j + 1; i < p; i++) {
-      let v = xtx[i * p + j]!;
-      for (let k = 0; k < j; k++) v -= l[i * p + k]! * l[j * p + k]!;
-      l[i * p + j] = v / ljj;
-    }
-  }
+  const l = choleskyRidge(xtx, p, ridge);
   return rhs.map((b) => {
     // L z = b, then L' x = z.
     const z = new Float64Array(p);
