@@ -58,7 +58,12 @@ function cliCommands(): Set<string> {
 const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
 const imagePort = Number(/^\s*PORT=(\d+)/m.exec(dockerfile)?.[1]);
 const imageUser = Number(/^USER (\d+)/m.exec(dockerfile)?.[1]);
-const variables = new Set(Object.keys(envSchema.shape));
+/**
+ * Read by the runtime, not by storecast: Node's own flags (the serving replicas' heap cap) and
+ * glibc's arena count. Any other name in a manifest is a typo or a setting nothing reads.
+ */
+const RUNTIME_VARIABLES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
+const variables = new Set([...Object.keys(envSchema.shape), ...RUNTIME_VARIABLES]);
 const routes = SERVER_ROUTES.filter((r) => r.method === 'GET').map((r) => r.path);
 
 const podSpecOf = (o: Obj): Any => (o.kind === 'Job' || o.kind === 'Deployment' || o.kind === 'StatefulSet' ? (o as Any).spec.template.spec : undefined);
@@ -244,6 +249,11 @@ describe.skipIf(!hasKubectl).each(['single', 'chain'])('deploy/kubernetes/overla
       const memory = (w: Any, k: 'requests' | 'limits') => gib(w.spec.template.spec.containers[0].resources[k].memory);
       expect(memory(servers()[0], 'requests')).toBeLessThan(1);
       expect(memory(worker, 'requests')).toBeGreaterThanOrEqual(2);
+      // The serving replicas' old generation is capped well inside their limit (V8 collects
+      // instead of keeping a burst's heap); the worker, whose panel takes gigabytes, is not.
+      const oldSpace = (o: string | undefined) => Number(/--max-old-space-size=(\d+)/.exec(o ?? '')?.[1] ?? Infinity);
+      expect(oldSpace(served.NODE_OPTIONS)).toBeLessThan(memory(servers()[0], 'limits') * 1024);
+      expect(oldSpace({ ...served, ...own }.NODE_OPTIONS)).toBe(Infinity);
     });
   }
 });
