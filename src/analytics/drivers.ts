@@ -1,4 +1,4 @@
-import { baseDesign, blockDesign, isPanelColumns, panelColumns, rowMeans, selectRows, weekIndexOf, type PanelColumns, type PanelRow } from './panel.ts';
+import { ALL_DRIVERS_KNOWN, baseDesign, blockDesign, isPanelColumns, panelColumns, rowMeans, selectRows, weekIndexOf, type PanelColumns, type PanelRow } from './panel.ts';
 import { fitBlocks, residualSquares, type Errors, type Estimate } from './regression.ts';
 
 export const DRIVERS = ['Temperature', 'Fuel price', 'CPI', 'Unemployment', 'Markdowns'] as const;
@@ -44,7 +44,7 @@ const strengthOf = (e: Estimate): DriverEffect['strength'] => {
  */
 export function salesDrivers(input: readonly PanelRow[] | PanelColumns): Drivers | undefined {
   const all = isPanelColumns(input) ? input : panelColumns(input);
-  const rows = selectRows(all, (i) => (all.present[i]! & 15) === 15);
+  const rows = selectRows(all, (i) => all.present[i] === ALL_DRIVERS_KNOWN);
   if (rows.n < 30) return undefined;
   const design = baseDesign(rows, { trend: true, era: true });
   const weekIndex = weekIndexOf(rows);

@@ -35,11 +35,14 @@ export interface PanelColumns {
   isHoliday: Uint8Array;
   /** Temperature, fuel price, CPI, unemployment; 0 where missing (see `present`). */
   drivers: readonly [Float64Array, Float64Array, Float64Array, Float64Array];
-  /** Bit k set when driver k is known (not null). */
+  /** Bit k set when driver k is known (not null); ALL_DRIVERS_KNOWN when every one is. */
   present: Uint8Array;
   /** MarkDown1..5 in dollars (NA: 0). */
   markdowns: readonly [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
 }
+
+/** `present` with the four drivers' bits set. */
+export const ALL_DRIVERS_KNOWN = 0b1111;
 
 export const isPanelColumns = (p: readonly PanelRow[] | PanelColumns): p is PanelColumns => !Array.isArray(p);
 
