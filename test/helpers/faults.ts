@@ -244,8 +244,18 @@ export class ReadyWatch {
  * controller drops a pod whose readiness fails). No retries: a request sent to a replica that
  * then fails it is a failed request, as through a Kubernetes Service.
  */
+/**
+ * Polls in a row that must fail before the proxy stops routing to a replica: the chain's
+ * readinessProbe has failureThreshold 2. Dropping a replica on one slow poll made a loaded
+ * machine's proxy drop the only ready one and answer 503 itself ("no ready replica").
+ */
+const FAILURE_THRESHOLD = 2;
+
 export class ReadyProxy {
   private readonly ready = new Set<Replica>();
+  private readonly misses = new Map<Replica, number>();
+  /** One poll per replica at a time, as a kubelet probes: a slow answer is not counted twice. */
+  private readonly polling = new Set<Replica>();
   private turn = 0;
   private server: Server | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -257,10 +267,17 @@ export class ReadyProxy {
   async listen(): Promise<string> {
     this.poll = setInterval(() => {
       for (const r of this.replicas) {
-        void fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then(
-          (res) => (res.status === 200 ? this.ready.add(r) : this.ready.delete(r)),
-          () => this.ready.delete(r),
-        );
+        if (this.polling.has(r)) continue;
+        this.polling.add(r);
+        void fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(1_000) })
+          .then((res) => res.status === 200, () => false)
+          .then((ok) => {
+            this.polling.delete(r);
+            const misses = ok ? 0 : (this.misses.get(r) ?? 0) + 1;
+            this.misses.set(r, misses);
+            if (ok) this.ready.add(r);
+            else if (misses >= FAILURE_THRESHOLD) this.ready.delete(r);
+          });
       }
     }, 200);
     this.server = createServer((req, res) => this.forward(req, res));
