@@ -267,6 +267,10 @@ describe('a retrain asked on a serving replica runs on the worker (Postgres: two
       await new Promise((r) => setTimeout(r, 300));
       await idle.stop();
       expect(await t.db.query(`SELECT status FROM model_retrains`)).toEqual([{ status: 'requested' }]);
+      // An operator's run (no worker here) takes the waiting request over instead of being refused by it.
+      const queuedId = (queued as RetrainOutcome).id;
+      expect(await claimRetrain(t.db, 'cli', 'op', 'off')).toEqual({ id: queuedId });
+      await t.db.query(`UPDATE model_retrains SET status = 'requested', lease_until = now() WHERE id = $1`, [queuedId]);
       expect(await claimRequested(t.db)).toMatchObject({ trigger: 'chat', requestedBy: 'u' });
       expect(await t.db.query(`SELECT status, reason FROM model_retrains`)).toEqual([{ status: 'running', reason: null }]);
       expect(await claimRequested(t.db)).toBeUndefined();

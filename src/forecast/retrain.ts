@@ -105,6 +105,12 @@ export async function claimRetrain(
     const taken = await slotTaken(tx);
     if (taken) return { busy: taken };
     const [waiting] = await tx.query<{ id: number; asked: string }>(`SELECT id, started_at::text AS asked FROM model_retrains WHERE status = 'requested' ORDER BY id LIMIT 1`);
+    // A replica that trains (or an operator's `storecast train`) answers the waiting request
+    // itself: without a worker it would otherwise wait, and refuse every run, for good.
+    if (waiting && mode === 'run') {
+      await tx.query(`UPDATE model_retrains SET status = 'running', reason = NULL, lease_until = now() + make_interval(mins => $2) WHERE id = $1`, [waiting.id, LEASE_MINUTES]);
+      return { id: Number(waiting.id) };
+    }
     if (waiting) return { busy: `retrain #${waiting.id}, asked ${waiting.asked.slice(0, 16)} UTC, is waiting for the worker` };
     if (trigger === 'schedule') {
       const why = await notDue(tx, setting);
