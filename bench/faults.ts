@@ -18,9 +18,11 @@ try {
     console.log(
       [i + 1, f.acknowledged, f.lost, f.calls, f.failedFast, f.failedOther, f.maxFailureMs, f.readyNot503, f.readyMaxMs, f.recoverMs, f.exits].map((v, k) => String(v).padStart(k ? [0, 5, 4, 5, 11, 12, 11, 14, 13, 10, 5][k]! : 3)).join('  '),
     );
+    for (const o of f.others) console.log(`     other failure ${o.fromStopMs} ms after the stop: ${JSON.stringify(o)}`);
   }
-  const sum = (k: keyof OutageFigures) => runs.reduce((s, f) => s + f[k], 0);
-  const max = (k: keyof OutageFigures) => Math.max(...runs.map((f) => f[k]));
+  type Figure = Exclude<keyof OutageFigures, 'others'>;
+  const sum = (k: Figure) => runs.reduce((s, f) => s + f[k], 0);
+  const max = (k: Figure) => Math.max(...runs.map((f) => f[k]));
   console.log(
     `total: ${sum('acknowledged')} rows acknowledged, ${sum('lost')} lost; ${sum('calls')} calls, ${sum('failedFast')} failed fast (503 + Retry-After <= 5 s), ${sum('failedOther')} otherwise; ` +
       `slowest failure ${max('maxFailureMs')} ms; /readyz: ${sum('readyNot503')} answers other than 503 while stopped, slowest ${max('readyMaxMs')} ms; ` +

@@ -5,9 +5,8 @@ import type { Reply } from '../src/chat/reply.ts';
 import { UserError } from '../src/chat/errors.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { areaReach, areaScope } from '../src/chat/area.ts';
-import { salesDrivers, type DriverEffect } from '../src/analytics/drivers.ts';
-import { memoByData } from '../src/analytics/memo.ts';
-import { loadPanelColumns } from '../src/analytics/panel.ts';
+import type { DriverEffect } from '../src/analytics/drivers.ts';
+import { areaDrivers } from '../src/analytics/area-answers.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { describeScope, scopeSlug } from '../src/scope.ts';
 
@@ -34,7 +33,7 @@ const driversCommand = defineCommand({
   async handler(options, ctx): Promise<Reply> {
     const scope = answerScope(ctx, await areaScope(ctx.db, options, '/drivers store 5'));
     const label = describeScope(scope);
-    const [window, d] = await Promise.all([dataWindow(ctx.db), memoByData(ctx.db, `drivers ${JSON.stringify(scope)}`, async () => salesDrivers(await loadPanelColumns(ctx.db, scope)))]);
+    const [window, d] = await Promise.all([dataWindow(ctx.db), areaDrivers(ctx.db, scope)]);
     if (!window || !d) throw new UserError(`Not enough weeks with both sales and features (temperature, fuel price, CPI, unemployment) for ${label}. Import features.csv.`);
     return {
       title: `${label}: what drives sales`,

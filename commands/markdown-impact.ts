@@ -6,9 +6,8 @@ import { UserError } from '../src/chat/errors.ts';
 import { money } from '../src/chat/format.ts';
 import { answerScope } from '../src/chat/access.ts';
 import { areaReach, areaScope, perDollar } from '../src/chat/area.ts';
-import { distinguishable, markdownImpact, type MarkdownImpact } from '../src/analytics/markdowns.ts';
-import { memoByData } from '../src/analytics/memo.ts';
-import { loadPanelColumns } from '../src/analytics/panel.ts';
+import { distinguishable, type MarkdownImpact } from '../src/analytics/markdowns.ts';
+import { areaMarkdownImpact } from '../src/analytics/area-answers.ts';
 import type { Estimate } from '../src/analytics/regression.ts';
 import { dataWindow } from '../src/analytics/series.ts';
 import { addWeeks } from '../src/data/weeks.ts';
@@ -34,7 +33,7 @@ const markdownImpactCommand = defineCommand({
   async handler(options, ctx): Promise<Reply> {
     const scope = answerScope(ctx, await areaScope(ctx.db, options, '/markdown-impact store 5'));
     const label = describeScope(scope);
-    const [window, m] = await Promise.all([dataWindow(ctx.db), memoByData(ctx.db, `markdown-impact ${JSON.stringify(scope)}`, async () => markdownImpact(await loadPanelColumns(ctx.db, scope)))]);
+    const [window, m] = await Promise.all([dataWindow(ctx.db), areaMarkdownImpact(ctx.db, scope)]);
     if (!window) throw new UserError(`No sales data for ${label}.`);
     if (!m) throw new UserError(`${label} has no markdowns in the data (features.csv carries MarkDown1-5 from November 2011). Import features.csv to measure them.`);
     const firstMarkdown = m.weeks.find((w) => w.markdowns !== 0)!.week;

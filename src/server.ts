@@ -18,6 +18,7 @@ import { startSessionRecheck } from './server/console-session.ts';
 import { createAlertScheduler } from './alerts/scheduler.ts';
 import { openSecretKey } from './delivery/secret-key.ts';
 import { startRetrainScheduler } from './forecast/retrain.ts';
+import { startAreaRefresh } from './analytics/area-answers.ts';
 import { adminChannelPoster } from './delivery/admin-channel.ts';
 
 /** Connection-holding adapters, connected in the background by the supervisor. */
@@ -153,6 +154,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   alerts.start();
   // Scheduled retraining (STORECAST_RETRAIN): every replica checks, one claims the run.
   const retrains = startRetrainScheduler({ db, config, logger, forecaster, announce: adminChannelPoster(config, services.platforms, services.outbound) });
+  // Chain- and region-wide /drivers and /markdown-impact computed once after each import, on the
+  // replica that does background work (the same setting as the stored forecasts).
+  const areaRefresh = config.modelOps.precompute ? startAreaRefresh({ db, logger }) : undefined;
   // Console sessions re-read their Discord roles and grants every few minutes (STORECAST_CONSOLE_RECHECK_MINUTES).
   const sessions = startSessionRecheck(services);
 
@@ -191,6 +195,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           ['demo data load', () => ready.catch(() => {})],
           ['model training', async () => training?.done],
           ['stored forecasts', () => forecaster.close()],
+          ['area answers refresh', async () => areaRefresh?.stop()],
           ['model retraining', () => Promise.all([retrains.stop(), services.stopRetrains()])],
           ['operator endpoint', async () => operator?.close()],
           ['database', () => db.close()],

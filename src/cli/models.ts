@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { activateModel, listModels, ModelNotFoundError, type ModelSummary } from '../forecast/registry.ts';
 import { precomputeForecasts } from '../forecast/precompute.ts';
+import { refreshAreaAnswers } from '../analytics/area-answers.ts';
 import { EXIT_USAGE, withCli } from './context.ts';
 import { cliAction, parsePositiveInt } from './train.ts';
 
@@ -72,13 +73,15 @@ export function register(program: Command): void {
 
   models
     .command('precompute')
-    .description("Compute the active model's forecasts of every series at the latest week into the stored forecasts (skipped when they are current or another process computes them).")
+    .description("Compute the active model's forecasts of every series at the latest week into the stored forecasts (skipped when they are current or another process computes them), and the chain's and regions' /drivers and /markdown-impact answers for the current data.")
     .option('--json', 'print the outcome as JSON')
     .action(
       cliAction(async (opts: { json?: boolean }) => {
         await withCli(async ({ db, config, logger }) => {
           const o = await precomputeForecasts({ db, logger, config });
-          if (opts.json) return void process.stdout.write(`${JSON.stringify(o)}\n`);
+          const areas = await refreshAreaAnswers(db);
+          if (opts.json) return void process.stdout.write(`${JSON.stringify({ ...o, areaAnswers: areas })}\n`);
+          process.stdout.write(`area answers (/drivers, /markdown-impact of the chain and regions): ${areas.computed} computed in ${(areas.ms / 1000).toFixed(1)} s\n`);
           if (o.status === 'computed') process.stdout.write(`model v${o.version}: ${o.series} series of ${o.stores} stores from ${o.origin} stored in ${o.seconds?.toFixed(1)} s (peak RSS ${o.peakRssMb} MB)\n`);
           else process.stdout.write(`${o.status}: ${o.reason}\n`);
           if (o.status === 'failed') process.exitCode = 1;

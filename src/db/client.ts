@@ -32,7 +32,8 @@ export interface Database extends SqlSession {
   /**
    * Runs `fn` while holding a lock named `name` across every process on this database
    * (a Postgres advisory lock on a reserved connection), so work that must happen once across
-   * replicas does. PGlite has one process per data directory (its lock file): `fn` just runs.
+   * replicas does. PGlite has one process per data directory (its lock file): the lock is held
+   * within that process.
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Whether the database answers now, known without asking it (src/db/health.ts). */
@@ -93,10 +94,25 @@ async function pgliteDatabase(pg: PGlite, close: () => Promise<void>): Promise<D
     orm,
     ...pgliteSession(pg),
     transaction: (fn) => pg.transaction((tx) => fn(pgliteSession(tx))),
-    withLock: (_name, fn) => fn(),
+    withLock: inProcessLocks(),
     health: DatabaseHealth.alwaysUp(),
     poolMax: 1,
     close,
+  };
+}
+
+/** Named locks within this process: calls with one name run one after another. */
+function inProcessLocks(): Database['withLock'] {
+  const tails = new Map<string, Promise<unknown>>();
+  return async (name, fn) => {
+    const run = (tails.get(name) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => {});
+    tails.set(name, tail);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(name) === tail) tails.delete(name);
+    }
   };
 }
 

@@ -705,3 +705,16 @@ export const modelRetrains = pgTable(
   },
   (t) => [index('model_retrains_started_at_idx').on(t.startedAt)],
 );
+
+/**
+ * Answers that change only with the data (drivers and markdown impact of a region or the chain:
+ * seconds of regression at 4,600 stores), stored once for every replica: one row per question,
+ * replaced when the data version it was computed on (analytics/memo.ts `dataVersion`) moves.
+ */
+export const analyticsResults = pgTable('analytics_results', {
+  key: text('key').primaryKey(),
+  dataVersion: text('data_version').notNull(),
+  value: jsonb('value').$type<{ value?: unknown }>().notNull(),
+  computeMs: integer('compute_ms').notNull(),
+  computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
+});

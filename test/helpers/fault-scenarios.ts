@@ -74,6 +74,8 @@ export interface OutageFigures {
   failedFast: number;
   /** Failures that were not a 503 with Retry-After within 5 s (a 500, a hang, no answer). */
   failedOther: number;
+  /** Those failures themselves (ms from the stop's return, status, time taken, body or error), so a red run says what failed. */
+  others: { fromStopMs: number; status: number; ms: number; retryAfter: boolean; detail?: string }[];
   maxFailureMs: number;
   /** /readyz while the database was stopped: answers other than 503, and the slowest answer. */
   readyNot503: number;
@@ -137,6 +139,9 @@ export async function restartAndStop(rig: Rig, tag: number, outageMs = 12_000): 
     calls: load.calls.length,
     failedFast: fast.length,
     failedOther: failures.length - fast.length,
+    others: failures
+      .filter((c) => !fast.includes(c))
+      .map((c) => ({ fromStopMs: c.at - stoppedAt, status: c.status, ms: c.ms, retryAfter: c.retryAfter, detail: c.detail })),
     maxFailureMs: Math.max(0, ...failures.map((c) => c.ms)),
     readyNot503: during.filter((s) => s.status !== 503).length,
     readyMaxMs: Math.max(0, ...during.map((s) => s.ms)),

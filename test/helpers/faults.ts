@@ -145,6 +145,8 @@ export interface CallOutcome {
   ms: number;
   status: number; // 0: no answer (connection refused, reset or timed out)
   retryAfter: boolean;
+  /** For a call other than 200: the start of its body, or the client's error, so a red run says what failed. */
+  detail?: string;
 }
 
 /**
@@ -194,6 +196,7 @@ export class IngestLoad {
       const started = Date.now();
       let status = 0;
       let retryAfter = false;
+      let detail: string | undefined;
       try {
         const res = await fetch(`${base}/api/v1/sales`, {
           method: 'POST',
@@ -203,12 +206,21 @@ export class IngestLoad {
         });
         status = res.status;
         retryAfter = res.headers.has('retry-after');
-        const body = (await res.json().catch(() => ({}))) as { accepted?: number };
+        const text = await res.text();
+        const body = (() => {
+          try {
+            return JSON.parse(text) as { accepted?: number };
+          } catch {
+            return {};
+          }
+        })();
         if (status === 200 && body.accepted === batch.length) this.acked.push(...batch.map((b) => b.key));
-      } catch {
+        else detail = text.slice(0, 300);
+      } catch (err) {
         status = 0;
+        detail = `${(err as Error).name}: ${(err as Error).message}; cause ${String((err as { cause?: unknown }).cause)}`;
       }
-      this.calls.push({ at: started, ms: Date.now() - started, status, retryAfter });
+      this.calls.push({ at: started, ms: Date.now() - started, status, retryAfter, detail });
       // A refused call is retried after a pause, as a client honouring Retry-After would (shortened).
       if (status !== 200) await sleep(200);
     }
