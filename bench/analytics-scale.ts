@@ -1,13 +1,14 @@
 // /drivers and /markdown-impact at chain scale: time and peak RSS of salesDrivers and
 // markdownImpact on synthetic panels of 45, 450 and 4,600 stores x 143 weeks, or, given a
 // Postgres URL, on that chain (the whole chain and region South: loadPanel + each fit) and the
-// chat commands through the services with their charts, each cold and then from the memo.
+// chat commands through the services with their charts: cold (computed and stored), from the
+// memo, and from the store on a second connection (another replica).
 // Every measurement runs in its own child process, so "peak" is that step's process peak
 // (getrusage maxRSS; a sampling timer would miss the synchronous fits): compare it with the
 // RSS printed before the step. The synthetic panels are built as rows, then put in columns
 // (as loadPanelColumns reads them) and the rows collected before the fit.
-// The database is opened read only (default_transaction_read_only=on): the commands' audit
-// rows fail to write, which the services log and carry on.
+// The panel steps open the database read only (default_transaction_read_only=on); the command
+// steps write (their audit rows, and analytics_results, which they empty first).
 // Run: npx tsx bench/analytics-scale.ts [DATABASE_URL]
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -59,21 +60,26 @@ async function child(args: string[]): Promise<void> {
     const { createServices } = await import('../src/services.ts');
     const { openPostgres } = await import('../src/db/client.ts');
     const { renderPng } = await import('../charts/index.ts');
-    const url = readOnly(rest[0]!);
+    // Not read only: the first ask stores its answer (analytics_results) for the second "replica".
+    const url = rest[0]!;
     const config = loadConfig({ DATABASE_URL: url, STORECAST_ACCESS: 'open', STORECAST_RATE_LIMIT: '0', LOG_LEVEL: 'silent', STORECAST_FORECAST_PRECOMPUTE: 'off' });
-    const db = await openPostgres(url);
     const logger = createLogger('silent');
-    const services = createServices({ config, db, logger, forecaster: createForecaster(db, config, logger, { precompute: false, unstoredOrigins: 'stored' }) });
+    const replica = async () => {
+      const db = await openPostgres(url);
+      return { db, services: createServices({ config, db, logger, forecaster: createForecaster(db, config, logger, { precompute: false, unstoredOrigins: 'stored' }) }) };
+    };
+    const [a, b] = [await replica(), await replica()];
     const text = rest[1]!;
     const [name, ...words] = text.split(' ');
+    await a.db.query('DELETE FROM analytics_results');
     const start = process.memoryUsage().rss;
-    for (const run of ['cold', 'memo']) {
+    for (const [run, services] of [['cold (computes, stores)', a.services], ['memo', a.services], ['other replica (stored)', b.services]] as const) {
       const started = performance.now();
       const out = await services.run({ name: name!, text: words.join(' ') }, { platform: 'cli', roles: [] });
       if (out.kind === 'ok' && out.reply.chart) await renderPng(out.reply.chart.spec);
-      console.log(`  /${text.padEnd(30)} ${run}: ${out.kind} ${(performance.now() - started).toFixed(0).padStart(6)} ms, peak ${mb(peak())} RSS (${mb(start)} at start)`);
+      console.log(`  /${text.padEnd(30)} ${run.padEnd(23)}: ${out.kind} ${(performance.now() - started).toFixed(0).padStart(6)} ms, peak ${mb(peak())} RSS (${mb(start)} at start)`);
     }
-    await db.close();
+    await Promise.all([a.db.close(), b.db.close()]);
   }
   process.exit(0);
 }

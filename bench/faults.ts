@@ -19,8 +19,9 @@ try {
       [i + 1, f.acknowledged, f.lost, f.calls, f.failedFast, f.failedOther, f.maxFailureMs, f.readyNot503, f.readyMaxMs, f.recoverMs, f.exits].map((v, k) => String(v).padStart(k ? [0, 5, 4, 5, 11, 12, 11, 14, 13, 10, 5][k]! : 3)).join('  '),
     );
     for (const o of f.others) console.log(`     other failure ${o.fromStopMs} ms after the stop: ${JSON.stringify(o)}`);
+    for (const o of f.readyOthers) console.log(`     /readyz other than 503 ${o.fromStopMs} ms after the stop: ${JSON.stringify(o)}`);
   }
-  type Figure = Exclude<keyof OutageFigures, 'others'>;
+  type Figure = Exclude<keyof OutageFigures, 'others' | 'readyOthers'>;
   const sum = (k: Figure) => runs.reduce((s, f) => s + f[k], 0);
   const max = (k: Figure) => Math.max(...runs.map((f) => f[k]));
   console.log(

@@ -84,6 +84,7 @@ describe('faults: database restarted and stopped, a replica killed mid-delivery,
     expect(f.others).toEqual([]); // no 500, no hang, no call without an answer (listed, so a red run says which)
     expect(f.failedOther).toBe(0);
     expect(f.maxFailureMs).toBeLessThanOrEqual(5_000);
+    expect(f.readyOthers).toEqual([]);
     expect(f.readyNot503).toBe(0);
     expect(f.readyMaxMs).toBeLessThan(1_500);
     expect(f.recoverMs).toBeLessThan(15_000);

@@ -33,11 +33,14 @@ export async function computeAndStore<T>(db: Pick<Database, 'query'>, key: strin
   const ms = Math.round(performance.now() - started);
   // The last writer wins: a replica finishing an older version's answer after a newer one was
   // stored only costs the next asker a recompute (answers are served on an exact version match).
-  await db.query(
-    `INSERT INTO analytics_results (key, data_version, value, compute_ms) VALUES ($1, $2, $3::jsonb, $4)
-     ON CONFLICT (key) DO UPDATE SET data_version = excluded.data_version, value = excluded.value, compute_ms = excluded.compute_ms, computed_at = now()`,
-    [key, version, JSON.stringify({ value }), ms],
-  );
+  // Storing is a saving, not the answer: a read-only or failing write still answers.
+  await db
+    .query(
+      `INSERT INTO analytics_results (key, data_version, value, compute_ms) VALUES ($1, $2, $3::jsonb, $4)
+       ON CONFLICT (key) DO UPDATE SET data_version = excluded.data_version, value = excluded.value, compute_ms = excluded.compute_ms, computed_at = now()`,
+      [key, version, JSON.stringify({ value }), ms],
+    )
+    .catch(() => {});
   return value;
 }
 

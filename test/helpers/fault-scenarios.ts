@@ -79,6 +79,8 @@ export interface OutageFigures {
   maxFailureMs: number;
   /** /readyz while the database was stopped: answers other than 503, and the slowest answer. */
   readyNot503: number;
+  /** Those answers themselves (replica, ms from the stop's return, status, time taken, body or error). */
+  readyOthers: { replica: string; fromStopMs: number; status: number; ms: number; detail?: string }[];
   readyMaxMs: number;
   /** From the database accepting connections again to every replica ready. */
   recoverMs: number;
@@ -144,6 +146,7 @@ export async function restartAndStop(rig: Rig, tag: number, outageMs = 12_000): 
       .map((c) => ({ fromStopMs: c.at - stoppedAt, status: c.status, ms: c.ms, retryAfter: c.retryAfter, detail: c.detail })),
     maxFailureMs: Math.max(0, ...failures.map((c) => c.ms)),
     readyNot503: during.filter((s) => s.status !== 503).length,
+    readyOthers: during.filter((s) => s.status !== 503).map((s) => ({ replica: s.replica, fromStopMs: s.at - stoppedAt, status: s.status, ms: s.ms, detail: s.detail })),
     readyMaxMs: Math.max(0, ...during.map((s) => s.ms)),
     recoverMs,
     okAfter: load.calls.filter((c) => c.status === 200 && c.at > startedAt + recoverMs).length,

@@ -229,7 +229,7 @@ export class IngestLoad {
 
 /** /readyz of each replica every `everyMs`, with the answer's status and time. */
 export class ReadyWatch {
-  readonly samples: { replica: string; at: number; ms: number; status: number }[] = [];
+  readonly samples: { replica: string; at: number; ms: number; status: number; detail?: string }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly replicas: Replica[]) {}
@@ -239,8 +239,8 @@ export class ReadyWatch {
       for (const r of this.replicas) {
         const at = Date.now();
         void fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(5_000) }).then(
-          (res) => this.samples.push({ replica: r.name, at, ms: Date.now() - at, status: res.status }),
-          () => this.samples.push({ replica: r.name, at, ms: Date.now() - at, status: 0 }),
+          async (res) => this.samples.push({ replica: r.name, at, ms: Date.now() - at, status: res.status, detail: res.status === 503 ? undefined : (await res.text()).slice(0, 200) }),
+          (err: Error) => this.samples.push({ replica: r.name, at, ms: Date.now() - at, status: 0, detail: `${err.name}: ${err.message}` }),
         );
       }
     }, everyMs);
