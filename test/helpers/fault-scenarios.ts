@@ -117,6 +117,9 @@ export async function restartAndStop(rig: Rig, tag: number, outageMs = 12_000): 
   // slow spawn of pg_ctl (as the postgres user) let /readyz rightly answer 200 inside the window.
   const stoppedAt = Date.now();
   await sleep(outageMs);
+  // The database is certainly away until pg_ctl start is called; it may accept connections
+  // before pg_ctl (polling its pid file) returns, so /readyz is judged up to the call.
+  const startCalledAt = Date.now();
   await rig.cluster.start();
   const startedAt = Date.now();
   await until('every replica ready', () => allReady(rig.replicas), 30_000, 100).catch(async (err: Error) => {
@@ -133,8 +136,8 @@ export async function restartAndStop(rig: Rig, tag: number, outageMs = 12_000): 
   );
   const failures = load.calls.filter((c) => c.status !== 200);
   const fast = failures.filter((c) => c.status === 503 && c.retryAfter && c.ms <= 5_000);
-  // From the stop's return to the start: the database is away.
-  const during = watch.samples.filter((s) => s.at >= stoppedAt && s.at + s.ms <= startedAt);
+  // From the stop's return to the start's call: the database is away.
+  const during = watch.samples.filter((s) => s.at >= stoppedAt && s.at + s.ms <= startCalledAt);
   return {
     acknowledged: load.acked.length,
     lost: load.acked.filter((k) => !stored.has(k)).length,
