@@ -45,14 +45,27 @@ for (const k of [8, 12, 16, 20]) registerCandidate(`harmonic${k}`, (st, si, info
 // SVD-smoothed history (`-nn`) or of the raw one (`-raw-nn`: the member on the unsmoothed
 // history, as the winner's stlf.nn; svd-naive-raw-nn is members.ts' naive-nn), with other
 // neighbour counts (`-nnK`, `-nn5-0.6`: minimum correlation 0.6).
+/** The winner's rule as measured first: every store above 0.95 when more than k are. */
+const W95 = { ...DEFAULT_NEIGHBOURS, levelAll: 0.95 };
 for (const m of ['svd-naive', 'stl-ets', 'product', 'harmonic']) {
   const base = memberCompute(m);
   if (!base) continue;
   registerCandidate(`${m}-raw`, (st, si, infos, out) => base({ ...st, smooth: st.filled }, si, infos, out));
-  registerCorrelated(`${m}-raw-nn`, `${m}-raw`);
-  registerCorrelated(`${m}-nn`, m);
-  for (const k of [3, 10]) registerCorrelated(`${m}-nn${k}`, m, { k, levelAll: 0.95, levelMin: 0.8 });
-  registerCorrelated(`${m}-nn5-0.6`, m, { k: 5, levelAll: 0.95, levelMin: 0.6 });
+  registerCorrelated(`${m}-raw-nn`, `${m}-raw`, W95);
+  registerCorrelated(`${m}-nn`, m, W95);
+  for (const k of [3, 10]) registerCorrelated(`${m}-nn${k}`, m, { ...W95, k });
+  registerCorrelated(`${m}-nn5-0.6`, m, { ...W95, levelMin: 0.6 });
+}
+// naive-nn (members.ts) with other neighbour rules, and with svd-naive as the base of a store
+// without neighbours (`naive-nn-h`: the raw naive only where the correlated stores smooth it).
+for (const [name, options] of [['naive-nn3', { ...W95, k: 3 }], ['naive-nn10', { ...W95, k: 10 }], ['naive-nn-0.6', { ...W95, levelMin: 0.6 }], ['naive-nn-0.7', { ...W95, levelMin: 0.7 }], ['naive-nn-0.9', { ...W95, levelMin: 0.9 }], ['naive-nn-all95', { levelAll: 0.95 }]] as const) registerCorrelated(name, 'naive-raw', { ...DEFAULT_NEIGHBOURS, ...options });
+{
+  const raw = memberCompute('naive-raw');
+  const svd = memberCompute('svd-naive');
+  if (raw && svd) {
+    registerCandidate('naive-raw-or-svd', (st, si, infos, out) => (neighbourSet(st.panel, st.origin, si).length > 1 ? raw : svd)(st, si, infos, out));
+    registerCorrelated('naive-nn-h', 'naive-raw-or-svd', W95);
+  }
 }
 
 /**
@@ -268,7 +281,7 @@ function cached(dir: string): void {
       const k = Number(m.slice('model-nn'.length) || NEIGHBOURS);
       const out = new Map<number, Float64Array>();
       for (const f of network) {
-        const set = neighbourSet(panel, at, f.series, { ...DEFAULT_NEIGHBOURS, k }).filter((n) => byId.has(n));
+        const set = neighbourSet(panel, at, f.series, { ...W95, k }).filter((n) => byId.has(n));
         const a = new Float64Array(f.p50.length);
         correlatedAverage(panel, at, f.series, set, (n) => byId.get(n) as Float64Array, a);
         out.set(f.series, a);

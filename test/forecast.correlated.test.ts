@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateChain } from '../src/data/demo.ts';
 import { addWeeks } from '../src/data/weeks.ts';
-import { CANDIDATES, candidatesOf, correlatedAverage, neighbourSet, scaledHistory } from '../src/forecast/correlated.ts';
+import { CANDIDATES, candidatesOf, NEIGHBOURS, correlatedAverage, neighbourSet, scaledHistory } from '../src/forecast/correlated.ts';
 import { statForecasts } from '../src/forecast/members.ts';
 import { buildPanel, gridIndex, type SalesRow } from '../src/forecast/panel.ts';
 
@@ -124,5 +124,12 @@ describe('bounded at chain scale', () => {
       expect(set).toHaveLength(5);
       for (const n of set.slice(1)) expect(allowed.has(n)).toBe(true);
     }
+    // Stores that all move together (correlation ~1): the winner's all-in rule (>= 0.95) would
+    // average each over every candidate; the default keeps NEIGHBOURS.
+    const together: SalesRow[] = [];
+    for (let store = 1; store <= CANDIDATES + 60; store++) for (let t = 0; t < 60; t++) together.push({ store, dept: 7, week: addWeeks(FIRST, t), sales: store * (100 + 10 * Math.sin(t / 3)), isHoliday: false });
+    const tp = buildPanel(together);
+    expect(neighbourSet(tp, 55, 3, { k: NEIGHBOURS, levelAll: 0.95, levelMin: 0.8 })).toHaveLength(CANDIDATES);
+    expect(neighbourSet(tp, 55, 3)).toHaveLength(NEIGHBOURS);
   });
 });

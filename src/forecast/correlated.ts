@@ -8,20 +8,23 @@ import type { Panel, PanelSeries } from './panel.ts';
  *
  *   f'(s) = c(s) + sd(s) x mean over n in N(s) of (f(n) - c(n)) / sd(n)
  *
- * N(s): every store correlating >= LEVEL_ALL when more than NEIGHBOURS do, else up to
- * NEIGHBOURS of those correlating >= LEVEL_MIN, the best first (the winner's k = 5, level1 =
- * 0.95, level2 = 0.8). Correlations are of the raw histories (unknown = 0) over the last
- * CORRELATION_WEEKS weeks up to the origin: only data on or before it is read.
+ * N(s): up to NEIGHBOURS stores (itself counted) of those correlating >= LEVEL_MIN, the best
+ * first (the winner's k = 5 and level2 = 0.8). The winner also took every store correlating
+ * >= level1 = 0.95 when more than k did (`levelAll`); that scored the same on the inner
+ * windows (docs/forecasting.md, sixth round) and would average a store over up to CANDIDATES
+ * stores at chain scale, so it is off (LEVEL_ALL = Infinity). Correlations are of the raw
+ * histories (unknown = 0) over the last CORRELATION_WEEKS weeks up to the origin: only data
+ * on or before it is read.
  *
  * Bounded at chain scale: a store is compared with at most CANDIDATES stores of its
  * department (all of them up to that, else a fixed spread-out choice by store number), so a
  * series costs CANDIDATES x CORRELATION_WEEKS multiplications however many stores the chain
- * has, and at most that many neighbour forecasts; the candidates' scaled histories are built
- * once per department and origin (cached per panel).
+ * has, and at most NEIGHBOURS - 1 neighbour forecasts; the candidates' scaled histories are
+ * built once per department and origin (cached per panel).
  */
 
 export const NEIGHBOURS = 5;
-export const LEVEL_ALL = 0.95;
+export const LEVEL_ALL = Infinity;
 export const LEVEL_MIN = 0.8;
 export const CANDIDATES = 100;
 export const CORRELATION_WEEKS = 104;
