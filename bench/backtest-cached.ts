@@ -58,7 +58,7 @@ for (const m of ['svd-naive', 'stl-ets', 'product', 'harmonic']) {
 }
 // naive-nn (members.ts) with other neighbour rules, and with svd-naive as the base of a store
 // without neighbours (`naive-nn-h`: the raw naive only where the correlated stores smooth it).
-for (const [name, options] of [['naive-nn3', { ...W95, k: 3 }], ['naive-nn10', { ...W95, k: 10 }], ['naive-nn-0.6', { ...W95, levelMin: 0.6 }], ['naive-nn-0.7', { ...W95, levelMin: 0.7 }], ['naive-nn-0.9', { ...W95, levelMin: 0.9 }], ['naive-nn-all95', { levelAll: 0.95 }]] as const) registerCorrelated(name, 'naive-raw', { ...DEFAULT_NEIGHBOURS, ...options });
+for (const [name, options] of [['naive-nn3', { ...W95, k: 3 }], ['naive-nn10', { ...W95, k: 10 }], ['naive-nn-0.6', { ...W95, levelMin: 0.6 }], ['naive-nn-0.7', { ...W95, levelMin: 0.7 }], ['naive-nn-0.9', { ...W95, levelMin: 0.9 }], ['naive-nn-all95', { levelAll: 0.95 }], ['naive-nn-0.6c', { levelMin: 0.6 }], ['naive-nn-0.7c', { levelMin: 0.7 }]] as const) registerCorrelated(name, 'naive-raw', { ...DEFAULT_NEIGHBOURS, ...options });
 {
   const raw = memberCompute('naive-raw');
   const svd = memberCompute('svd-naive');
