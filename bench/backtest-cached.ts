@@ -19,12 +19,13 @@ import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/client.ts';
 import { importFiles } from '../src/data/import.ts';
 import { baselinePredictions, scoreMethod } from '../src/forecast/backtest.ts';
+import { correlatedAverage, DEFAULT_NEIGHBOURS, NEIGHBOURS, neighbourSet } from '../src/forecast/correlated.ts';
 import { calibrateCombination, chooseWeights, combineSeries, fitCombination, type InnerRows } from '../src/forecast/combination.ts';
 import { loadPanel } from '../src/forecast/dataset.ts';
 import { INNER_BUCKETS, MEMBER_NAMES, statMemberForecasts } from '../src/forecast/ensemble.ts';
 import { DEFAULT_HYPERPARAMETERS, type Calibration } from '../src/forecast/model.ts';
 import { harmonic } from '../src/forecast/harmonic.ts';
-import { OPTIONAL_MEMBERS, registerCandidate } from '../src/forecast/members.ts';
+import { memberCompute, OPTIONAL_MEMBERS, registerCandidate, registerCorrelated } from '../src/forecast/members.ts';
 import { buildPanel, gridIndex, type Panel, type PanelSeries, type SalesRow } from '../src/forecast/panel.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
 import { Wmae } from '../src/forecast/wmae.ts';
@@ -40,6 +41,32 @@ const horizonArg = Number(opt('--horizon') ?? 39);
 const dataDir = process.env.WALMART_DIR ?? fileURLToPath(new URL('../../shared/data/walmart', import.meta.url));
 const hyper = DEFAULT_HYPERPARAMETERS;
 for (const k of [8, 12, 16, 20]) registerCandidate(`harmonic${k}`, (st, si, infos, out) => harmonic(st, si, infos, out, k));
+// Sixth round: correlated-store averaging (correlated.ts) over each statistical member, of the
+// SVD-smoothed history (`-nn`) or of the raw one (`-raw-nn`: the member on the unsmoothed
+// history, as the winner's stlf.nn; svd-naive-raw-nn is members.ts' naive-nn), with other
+// neighbour counts (`-nnK`, `-nn5-0.6`: minimum correlation 0.6).
+/** The winner's rule as measured first: every store above 0.95 when more than k are. */
+const W95 = { ...DEFAULT_NEIGHBOURS, levelAll: 0.95 };
+for (const m of ['svd-naive', 'stl-ets', 'product', 'harmonic']) {
+  const base = memberCompute(m);
+  if (!base) continue;
+  registerCandidate(`${m}-raw`, (st, si, infos, out) => base({ ...st, smooth: st.filled }, si, infos, out));
+  registerCorrelated(`${m}-raw-nn`, `${m}-raw`, W95);
+  registerCorrelated(`${m}-nn`, m, W95);
+  for (const k of [3, 10]) registerCorrelated(`${m}-nn${k}`, m, { ...W95, k });
+  registerCorrelated(`${m}-nn5-0.6`, m, { ...W95, levelMin: 0.6 });
+}
+// naive-nn (members.ts) with other neighbour rules, and with svd-naive as the base of a store
+// without neighbours (`naive-nn-h`: the raw naive only where the correlated stores smooth it).
+for (const [name, options] of [['naive-nn3', { ...W95, k: 3 }], ['naive-nn10', { ...W95, k: 10 }], ['naive-nn-0.6', { ...W95, levelMin: 0.6 }], ['naive-nn-0.7', { ...W95, levelMin: 0.7 }], ['naive-nn-0.9', { ...W95, levelMin: 0.9 }], ['naive-nn-all95', { levelAll: 0.95 }], ['naive-nn-0.6c', { levelMin: 0.6 }], ['naive-nn-0.7c', { levelMin: 0.7 }]] as const) registerCorrelated(name, 'naive-raw', { ...DEFAULT_NEIGHBOURS, ...options });
+{
+  const raw = memberCompute('naive-raw');
+  const svd = memberCompute('svd-naive');
+  if (raw && svd) {
+    registerCandidate('naive-raw-or-svd', (st, si, infos, out) => (neighbourSet(st.panel, st.origin, si).length > 1 ? raw : svd)(st, si, infos, out));
+    registerCorrelated('naive-nn-h', 'naive-raw-or-svd', W95);
+  }
+}
 
 /**
  * --dump loads through the database as the backtest does (the network reads store types and
@@ -245,7 +272,24 @@ function joinRows(parts: readonly InnerRows[]): InnerRows {
 
 function cached(dir: string): void {
   const names = (opt('--members') ?? MEMBER_NAMES.join(',')).split(',');
-  const statNames = names.filter((m) => m !== 'model');
+  const statNames = names.filter((m) => m !== 'model' && !m.startsWith('model-nn'));
+  // model-nn[K]: the network's own forecasts averaged over each store's correlated stores
+  // (correlated.ts); a neighbour the network did not forecast is left out of the set.
+  const withModelNn = (at: number, network: readonly SeriesForecast[], members: Map<string, Map<number, Float64Array>>) => {
+    const byId = new Map(network.map((f) => [f.series, f.p50]));
+    for (const m of names.filter((x) => x.startsWith('model-nn'))) {
+      const k = Number(m.slice('model-nn'.length) || NEIGHBOURS);
+      const out = new Map<number, Float64Array>();
+      for (const f of network) {
+        const set = neighbourSet(panel, at, f.series, { ...W95, k }).filter((n) => byId.has(n));
+        const a = new Float64Array(f.p50.length);
+        correlatedAverage(panel, at, f.series, set, (n) => byId.get(n) as Float64Array, a);
+        out.set(f.series, a);
+      }
+      members.set(m, out);
+    }
+    return members;
+  };
   const out: Record<string, unknown>[] = [];
   for (const o of origins) {
     const saved = JSON.parse(readFileSync(`${dir}/${o}.json`, 'utf8')) as Saved;
@@ -253,7 +297,7 @@ function cached(dir: string): void {
     const started = performance.now();
     const innerRuns = saved.runs.slice(0, -1).map((r) => {
       const network = unpack(r);
-      return { at: r.at, network, members: statMemberForecasts(panel, r.at, network.map((f) => f.series), r.horizon, hyper.svdRank, statNames) };
+      return { at: r.at, network, members: withModelNn(r.at, network, statMemberForecasts(panel, r.at, network.map((f) => f.series), r.horizon, hyper.svdRank, statNames)) };
     });
     const parts = innerRuns.map((r, b) => rowsOf(panel, r.at, until, b, r.network, r.members, names));
     const rows = joinRows(parts);
@@ -283,7 +327,7 @@ function cached(dir: string): void {
     if (perBucket) process.stdout.write(`  per-bucket weights ${perBucket.map((w) => w.map((v) => v.toFixed(3)).join('/')).join('  ')}\n`);
     const last = saved.runs.at(-1) as Saved['runs'][number];
     const network = unpack(last);
-    const members = statMemberForecasts(panel, until, network.map((f) => f.series), last.horizon, hyper.svdRank, statNames);
+    const members = withModelNn(until, network, statMemberForecasts(panel, until, network.map((f) => f.series), last.horizon, hyper.svdRank, statNames));
     const combined = new Map<number, { p10: Float64Array; p50: Float64Array; p90: Float64Array }>();
     const single = new Map<string, Map<number, { p10: Float64Array; p50: Float64Array; p90: Float64Array }>>(names.map((m) => [m, new Map()]));
     for (const f of network) {

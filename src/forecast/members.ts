@@ -1,4 +1,5 @@
 import { addWeeks } from '../data/weeks.ts';
+import { correlatedAverage, DEFAULT_NEIGHBOURS, neighbourSet, type NeighbourOptions } from './correlated.ts';
 import { originState, targetInfo, type OriginState, type TargetInfo } from './features.ts';
 import { harmonic } from './harmonic.ts';
 import { sesLevel, STL_ALPHAS } from './ses.ts';
@@ -28,9 +29,11 @@ export type StatMember = (typeof STAT_MEMBERS)[number];
 /**
  * Members the combination keeps only where they lower its inner-window WMAE (combination.ts
  * `fitCombination`): harmonic.ts' Fourier seasonal is a poor forecast alone (it blurs the
- * holiday peaks) but errs differently from the aligned-week members.
+ * holiday peaks) but errs differently from the aligned-week members; naive-nn (correlated.ts:
+ * the seasonal naive of the unsmoothed history averaged over each store's most correlated
+ * stores, the winner's stlf.nn) is worse alone than svd-naive and smooths differently.
  */
-export const OPTIONAL_MEMBERS = ['harmonic'] as const;
+export const OPTIONAL_MEMBERS = ['harmonic', 'naive-nn'] as const;
 
 /** An alignment without the Christmas day-drift blend (the drift is post-processing here). */
 export const plain = (a: Alignment): Alignment => ({ src: a.src, nb: a.src, w: 0 });
@@ -175,7 +178,14 @@ function smoothedLevel(st: OriginState, si: number, o: LevelOptions): number {
 
 /** Smoothed seasonal naive: the two-year blend of the smoothed aligned weeks x the growth level. */
 function svdNaive(st: OriginState, si: number, infos: readonly TargetInfo[], out: Float64Array): void {
-  const sm = st.smooth[si] as Float64Array;
+  seasonalNaive(st, st.smooth[si] as Float64Array, si, infos, out);
+}
+
+/**
+ * svd-naive's forecast of the history `sm` (the smoothed one for svd-naive, the unsmoothed
+ * one for naive-nn's base, where the correlated stores do the smoothing instead of the SVD).
+ */
+function seasonalNaive(st: OriginState, sm: Float64Array, si: number, infos: readonly TargetInfo[], out: Float64Array): void {
   const o = st.origin;
   const r13 = st.recent13[si] as number;
   const g = st.growth[si] as number;
@@ -212,11 +222,32 @@ const COMPUTE: Record<string, MemberCompute> = {
   'stl-ets': stlEts,
   product,
   harmonic: (st, si, infos, out) => harmonic(st, si, infos, out),
+  'naive-raw': (st, si, infos, out) => seasonalNaive(st, st.filled[si] as Float64Array, si, infos, out),
 };
+
+/** The computation of a registered member (bench/backtest-cached.ts builds variants on it). */
+export function memberCompute(name: string): MemberCompute | undefined {
+  return COMPUTE[name];
+}
 
 /** Adds a candidate member (bench/backtest-cached.ts measures candidates before they join STAT_MEMBERS). */
 export function registerCandidate(name: string, compute: MemberCompute): void {
   COMPUTE[name] = compute;
+}
+
+/**
+ * Correlated-store members (correlated.ts, the winner's `stlf.nn`): a base member's forecasts
+ * averaged, standard-scaled, over each store's most correlated stores of its department.
+ * naive-nn: svd-naive's computation on the unsmoothed history (the winner averaged unsmoothed
+ * forecasts too), averaged over the correlated stores (docs/forecasting.md, sixth round).
+ */
+const CORRELATED: Record<string, { base: string; options: NeighbourOptions }> = {
+  'naive-nn': { base: 'naive-raw', options: DEFAULT_NEIGHBOURS },
+};
+
+/** Adds a correlated-store candidate: `base`'s forecasts averaged over each store's neighbours. */
+export function registerCorrelated(name: string, base: string, options: NeighbourOptions = DEFAULT_NEIGHBOURS): void {
+  CORRELATED[name] = { base, options };
 }
 
 /** Per member, per series id (those with history at the origin): p50 over the horizon, dollars, before the Christmas shift. */
@@ -228,19 +259,53 @@ export function horizonInfos(panel: Panel, origin: number, horizon: number): Tar
   return Array.from({ length: horizon }, (_, h) => targetInfo(panel, origin, addWeeks(originWeek, h + 1)));
 }
 
-/** Every statistical member's forecasts of `ids` at `origin` (only data on or before it is read). */
+/**
+ * Every statistical member's forecasts of `ids` at `origin` (only data on or before it is read).
+ * A correlated-store member also forecasts its base member for each series' neighbours (at
+ * most correlated.ts CANDIDATES per series), with an origin state that covers them when `st`
+ * does not.
+ */
 export function statForecasts(panel: Panel, origin: number, ids: readonly number[], horizon: number, svdRank: number, st?: OriginState, names: readonly string[] = [...STAT_MEMBERS, ...OPTIONAL_MEMBERS]): MemberPoints {
   const withHistory = ids.filter((si) => (panel.series[si] as PanelSeries).first <= origin);
-  const state = st ?? originState(panel, origin, { svdRank }, withHistory);
+  const correlated = names.filter((m) => CORRELATED[m] !== undefined);
+  const sets = new Map<string, Map<number, number[]>>(correlated.map((m) => [m, new Map(withHistory.map((si) => [si, neighbourSet(panel, origin, si, (CORRELATED[m] as { options: NeighbourOptions }).options)]))]));
+  const asked = new Set(withHistory);
+  const extra = new Set<number>();
+  for (const bySeries of sets.values()) for (const set of bySeries.values()) for (const n of set) if (!asked.has(n)) extra.add(n);
+  const state = st && extra.size === 0 ? st : originState(panel, origin, { svdRank }, [...withHistory, ...extra]);
   const infos = horizonInfos(panel, origin, horizon);
   const out: MemberPoints = new Map(names.map((m) => [m, new Map<number, Float64Array>()]));
   for (const si of withHistory) {
     for (const m of names) {
+      if (CORRELATED[m]) continue;
       const a = new Float64Array(horizon);
       (COMPUTE[m] as MemberCompute)(state, si, infos, a);
       out.get(m)?.set(si, a);
     }
   }
+  // Base forecasts of the neighbours, each computed once (the asked series' own when the base is a member asked for).
+  const baseCache = new Map<string, Map<number, Float64Array>>();
+  const baseOf = (base: string, si: number): Float64Array => {
+    let byBase = baseCache.get(base);
+    if (!byBase) {
+      byBase = new Map(out.get(base) ?? []);
+      baseCache.set(base, byBase);
+    }
+    let a = byBase.get(si);
+    if (!a) {
+      a = new Float64Array(horizon);
+      (COMPUTE[base] as MemberCompute)(state, si, infos, a);
+      byBase.set(si, a);
+    }
+    return a;
+  };
+  for (const m of correlated) {
+    const { base } = CORRELATED[m] as { base: string };
+    for (const si of withHistory) {
+      const a = new Float64Array(horizon);
+      correlatedAverage(panel, origin, si, sets.get(m)?.get(si) as number[], (n) => baseOf(base, n), a);
+      out.get(m)?.set(si, a);
+    }
+  }
   return out;
 }
-
