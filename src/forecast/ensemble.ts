@@ -33,13 +33,16 @@ export interface MemberForecasts {
   members: Map<string, Map<number, Float64Array>>;
 }
 
-/** Every member's forecast of `ids` from grid index `origin` (data on or before it only). */
-export async function memberForecasts(model: Forecastable, panel: Panel, origin: number, ids: readonly number[], horizon: number): Promise<MemberForecasts> {
+/**
+ * Every member's forecast of `ids` from grid index `origin` (data on or before it only), or of
+ * the statistical members named in `names` (serving computes only those its combination weighs).
+ */
+export async function memberForecasts(model: Forecastable, panel: Panel, origin: number, ids: readonly number[], horizon: number, names?: readonly string[]): Promise<MemberForecasts> {
   const network = await networkForecast(model, panel, origin, ids, horizon);
   const withHistory = network.map((f) => f.series);
   const members = new Map<string, Map<number, Float64Array>>([['model', new Map(network.map((f) => [f.series, f.p50]))]]);
   if (withHistory.length === 0) return { network, members };
-  for (const [name, bySeries] of statMemberForecasts(panel, origin, withHistory, horizon, model.hyper.svdRank)) members.set(name, bySeries);
+  for (const [name, bySeries] of statMemberForecasts(panel, origin, withHistory, horizon, model.hyper.svdRank, names)) members.set(name, bySeries);
   return { network, members };
 }
 
@@ -61,7 +64,11 @@ export function statMemberForecasts(panel: Panel, origin: number, ids: readonly 
 export async function forecastSeries(model: Forecastable, panel: Panel, origin: number, ids: readonly number[], horizon: number): Promise<SeriesForecast[]> {
   const settings = model.combination;
   if (!settings) return networkForecast(model, panel, origin, ids, horizon);
-  const { network, members } = await memberForecasts(model, panel, origin, ids, horizon);
+  // A member the inner window dropped (weight 0) adds nothing: not computed (naive-nn forecasts
+  // each series' neighbours too).
+  const known: readonly string[] = [...STAT_MEMBERS, ...OPTIONAL_MEMBERS];
+  const weighed = settings.members.filter((m, k) => known.includes(m) && (settings.weights[k] ?? 0) > 0);
+  const { network, members } = await memberForecasts(model, panel, origin, ids, horizon, weighed);
   return network.map((f) => {
     const p50s = settings.members.map((m) => members.get(m)?.get(f.series) ?? f.p50);
     return { series: f.series, weeks: f.weeks, ...combineSeries(settings, p50s, f, horizon) };
