@@ -40,6 +40,7 @@ export function modelAccuracyChart(input: ModelAccuracyChartInput): ChartSpec {
     ...(w.naive === null || !Number.isFinite(w.naive) ? [] : [{ week: isoWeek(w.t), value: w.naive, series: ACCURACY_SERIES.naive }]),
   ]);
   const domain = [ACCURACY_SERIES.model, ACCURACY_SERIES.naive];
+  const legend = { title: null, orient: 'top', symbolType: 'stroke', symbolStrokeWidth: 3 } as const;
   const errorPanel = {
     height: 200,
     data: { values: errors },
@@ -47,8 +48,10 @@ export function modelAccuracyChart(input: ModelAccuracyChartInput): ChartSpec {
     encoding: {
       x: xTop,
       y: { field: 'value', type: 'quantitative', title: 'Weekly WMAE', scale: { zero: true, nice: true }, axis: { labelExpr: moneyExpr('datum.value', 1), tickCount: 5 } },
-      color: { field: 'series', type: 'nominal', scale: { domain, range: [COLORS.forecast, COLORS.lastYear] }, legend: { title: null, orient: 'top', symbolType: 'stroke', symbolStrokeWidth: 3 } },
-      strokeDash: { field: 'series', type: 'nominal', scale: { domain, range: [[1, 0], [5, 4]] }, legend: null },
+      // One legend for both channels (vega-lite merges them by field): its symbols show each
+      // series' colour and dash, as the lines are drawn.
+      color: { field: 'series', type: 'nominal', scale: { domain, range: [COLORS.forecast, COLORS.lastYear] }, legend },
+      strokeDash: { field: 'series', type: 'nominal', scale: { domain, range: [[1, 0], [5, 4]] }, legend },
     },
   };
   const coveragePanel = {
