@@ -1,6 +1,7 @@
 // /drivers and /markdown-impact at chain scale: time and peak RSS of salesDrivers and
 // markdownImpact on synthetic panels of 45, 450 and 4,600 stores x 143 weeks, or, given a
-// Postgres URL, on that chain (the whole chain and region South: loadPanel + each fit) and the
+// Postgres URL, on that chain (the whole chain and region South: loadPanel + each fit), the
+// refresh the worker runs after an import (every area answer ahead, from empty), and the
 // chat commands through the services with their charts: cold (computed and stored), from the
 // memo, and from the store on a second connection (another replica).
 // Every measurement runs in its own child process, so "peak" is that step's process peak
@@ -53,6 +54,16 @@ async function child(args: string[]): Promise<void> {
     const ms = performance.now() - t;
     console.log(`  ${rest[2]!.padEnd(10)} ${rest[1]!.padEnd(6)} ${String(rows.n).padStart(7)} store-weeks: loadPanelColumns ${load.toFixed(0).padStart(5)} ms (RSS ${mb(ready)} -> ${mb(loaded)}), fit ${ms.toFixed(0).padStart(5)} ms, peak ${mb(peak())} RSS${fit ? '' : ' (no answer)'}`);
     await db.close();
+  } else if (what === 'refresh') {
+    // What the worker runs after an import: every area answer ahead (chain + regions), from empty.
+    const { openPostgres } = await import('../src/db/client.ts');
+    const { refreshAreaAnswers } = await import('../src/analytics/area-answers.ts');
+    const db = await openPostgres(rest[0]!);
+    await db.query('DELETE FROM analytics_results');
+    const start = process.memoryUsage().rss;
+    const r = await refreshAreaAnswers(db);
+    console.log(`  refresh after an import (chain + every region, /drivers and /markdown-impact): ${r.computed} answers in ${(r.ms / 1000).toFixed(1)} s, peak ${mb(peak())} RSS (${mb(start)} at start)`);
+    await db.close();
   } else if (what === 'command') {
     const { loadConfig } = await import('../src/config.ts');
     const { createLogger } = await import('../src/logger.ts');
@@ -98,6 +109,7 @@ if (process.argv[2] === '--child') {
   } else {
     console.log(`salesDrivers and markdownImpact on ${url.replace(/\/\/[^@]*@/, '//')}`);
     for (const scope of ['chain', 'South']) for (const fn of ['drivers', 'markdowns']) run(['panel', url, scope, fn]);
+    run(['refresh', url]);
     console.log('chat commands through the services, with their charts');
     for (const text of ['drivers all', 'markdown-impact all', 'drivers region South', 'markdown-impact region South', 'drivers store 5', 'markdown-impact store 5']) run(['command', url, text]);
   }
