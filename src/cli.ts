@@ -27,8 +27,12 @@ import { register as registerBacktest } from './cli/backtest.ts';
 import { register as registerBackup } from './cli/backup.ts';
 import { exitIfKeyRefused, secretCommand } from './cli/secret.ts';
 
+// Positional options: an option after a subcommand is that subcommand's. Without it a group and
+// its subcommand that both take --json (`models --json`, `models precompute --json`) gave the
+// flag to the group, and the subcommand printed text.
 const program = new Program('storecast')
   .description('Retail analytics chat-ops: forecasts, holiday impact and sales answers for Slack, Discord and webhooks.')
+  .enablePositionalOptions()
   .showHelpAfterError();
 
 program

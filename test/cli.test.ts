@@ -34,6 +34,19 @@ describe('storecast CLI', () => {
     expect(pngSize(readFileSync(out)).width).toBeGreaterThanOrEqual(1200);
   });
 
+  it("models precompute (a job runner's task) also stores the chain's and every region's /drivers and /markdown-impact, once per data version", async () => {
+    await t.db.query('DELETE FROM analytics_results');
+    const regions = (await t.db.query<{ n: number }>('SELECT count(DISTINCT region)::int AS n FROM stores WHERE region IS NOT NULL'))[0]!.n;
+    const first = await storecast(['models', 'precompute', '--json'], env);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ status: 'skipped', reason: 'no active model', areaAnswers: { computed: 2 * (1 + regions) } });
+    const keys = (await t.db.query<{ key: string }>('SELECT key FROM analytics_results ORDER BY key')).map((r) => r.key);
+    expect(keys).toContain('drivers {"kind":"chain"}');
+    expect(keys).toContain('markdown-impact {"kind":"region","region":"West"}');
+    const again = await storecast(['models', 'precompute'], env);
+    expect(again.stdout).toContain('area answers (/drivers, /markdown-impact of the chain and regions): 0 computed');
+  });
+
   it('ask exits 2 with usage for a bad store and suggests /forecast for /forcast', async () => {
     const bad = await storecast(['ask', '/forecast store 99'], env);
     expect(bad.code).toBe(2);
