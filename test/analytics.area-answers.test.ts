@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, type Database } from '../src/db/client.ts';
 import { importRecords } from '../src/data/import.ts';
-import { areaDrivers, areaMarkdownImpact, refreshAreaAnswers } from '../src/analytics/area-answers.ts';
+import { areaDrivers, areaMarkdownImpact, refreshAreaAnswers, startAreaRefresh } from '../src/analytics/area-answers.ts';
+import { createLogger } from '../src/logger.ts';
 import { salesDrivers } from '../src/analytics/drivers.ts';
 import { markdownImpact } from '../src/analytics/markdowns.ts';
 import { dataVersion } from '../src/analytics/memo.ts';
@@ -77,6 +78,22 @@ describe.each(DB_KINDS)('area answers stored for every replica (%s)', (kind) => 
     expect((await refreshAreaAnswers(t.db)).computed).toBe(0);
     const version = await dataVersion(t.db);
     expect((await stored(t.db)).filter((r) => r.data_version === version)).toHaveLength(2 * (1 + regions.length));
+  });
+
+  it('the background refresh computes them once the new data has held still, not before', async () => {
+    await importOneRow(t.db, '2000.00');
+    const version = await dataVersion(t.db);
+    const atVersion = async () => (await stored(t.db)).filter((r) => r.data_version === version).length;
+    const loop = startAreaRefresh({ db: replicaB, logger: createLogger('silent') }, { everyMs: 100, settleMs: 1_500 });
+    try {
+      await new Promise((r) => setTimeout(r, 700));
+      expect(await atVersion()).toBe(0); // still settling: a chain-wide week arrives in several calls
+      const deadline = Date.now() + 30_000;
+      while ((await atVersion()) < 2 * 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await atVersion()).toBe(2 * 5); // the chain and the demo's four regions, both questions
+    } finally {
+      await loop.stop();
+    }
   });
 
   it('/drivers chain through the services answers from the refreshed store', async () => {

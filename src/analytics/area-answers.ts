@@ -77,18 +77,18 @@ const SETTLE_MS = 20_000;
 
 /**
  * Keeps the area answers computed for the current data: every `everyMs` it reads the data
- * version, and once a new one has held SETTLE_MS it refreshes them. Runs on the replicas that do
+ * version, and once a new one has held `settleMs` it refreshes them. Runs on the replicas that do
  * background work (STORECAST_FORECAST_PRECOMPUTE=on); a job runner calls `refreshAreaAnswers`
  * through `storecast models precompute`.
  */
-export function startAreaRefresh(deps: { db: Database; logger: Logger }, everyMs = 10_000): PollLoop {
+export function startAreaRefresh(deps: { db: Database; logger: Logger }, { everyMs = 10_000, settleMs = SETTLE_MS }: { everyMs?: number; settleMs?: number } = {}): PollLoop {
   let seen: { version: string; since: number } | undefined;
   let done: string | undefined;
   const tick = async () => {
     const version = await dataVersion(deps.db);
     if (version === 'none' || version === done) return;
     if (seen?.version !== version) seen = { version, since: performance.now() };
-    if (performance.now() - seen.since < SETTLE_MS) return;
+    if (performance.now() - seen.since < settleMs) return;
     const run = await refreshAreaAnswers(deps.db, deps.logger);
     if (run.version === version && (await dataVersion(deps.db)) === version) done = version;
   };
