@@ -1,4 +1,6 @@
-import { isEasterWeek } from './easter.ts';
+import { addWeeks } from '../data/weeks.ts';
+import { isHolidayWeek } from '../data/holidays.ts';
+import { easterSource, isEasterWeek } from './easter.ts';
 import type { Panel } from './panel.ts';
 
 /**
@@ -32,6 +34,24 @@ export function sharpWeeks(panel: Panel): Uint8Array {
   });
   sharpCache.set(panel, m);
   return m;
+}
+
+/** A peak of its own: a holiday week, an Easter-window week, or 15 November - 7 January (by the calendar). */
+function isOwnPeak(week: string): boolean {
+  const md = week.slice(5);
+  return isHolidayWeek(week) || isEasterWeek(week) || md >= '11-15' || md <= '01-07';
+}
+
+/**
+ * Whether a week (a Friday, any date: past or future) is a peak or next to one, as
+ * `sharpWeeks` marks them, or a week whose seasonal source the Easter alignment moves (2012-04-27
+ * reads 2011-05-06, not last year's Easter week), from the calendar alone: the week types of
+ * the interval's calibration (combination.ts `calibrateCombination`).
+ */
+export function isPeakWeek(week: string): boolean {
+  // The weeks whose seasonal source the Easter alignment moves (the window and the weeks it clamps).
+  if (easterSource(week, 1) !== undefined || easterSource(week, 2) !== undefined) return true;
+  return isOwnPeak(addWeeks(week, -1)) || isOwnPeak(week) || isOwnPeak(addWeeks(week, 1));
 }
 
 /** A smoothed series' value at a seasonal source week, blended with its neighbours (SOURCE_KERNEL) off peaks. */
