@@ -22,8 +22,8 @@ import { baselinePredictions, scoreMethod } from '../src/forecast/backtest.ts';
 import { correlatedAverage, DEFAULT_NEIGHBOURS, NEIGHBOURS, neighbourSet } from '../src/forecast/correlated.ts';
 import { calibrateCombination, chooseWeights, combineSeries, fitCombination, type InnerRows } from '../src/forecast/combination.ts';
 import { loadPanel } from '../src/forecast/dataset.ts';
-import { INNER_BUCKETS, MEMBER_NAMES, statMemberForecasts, targetPeakShares } from '../src/forecast/ensemble.ts';
-import { isPeakWeek } from '../src/forecast/source-kernel.ts';
+import { INNER_BUCKETS, MEMBER_NAMES, statMemberForecasts, targetTypeShares } from '../src/forecast/ensemble.ts';
+import { weekType } from '../src/forecast/source-kernel.ts';
 import { DEFAULT_HYPERPARAMETERS, type Calibration } from '../src/forecast/model.ts';
 import { harmonic } from '../src/forecast/harmonic.ts';
 import { quantileSorted } from '../src/forecast/seasonal-naive.ts';
@@ -153,13 +153,13 @@ function rowsOf(p: Panel, inner: number, until: number, bucket: number, network:
       const h = t - inner - 1;
       y.push(v);
       holiday.push(p.holidayWeeks.has(p.weeks[t] as string) ? 1 : 0);
-      peak.push(isPeakWeek(p.weeks[t] as string) ? 1 : 0);
+      peak.push(weekType(p.weeks[t] as string));
       names.forEach((m, k) => preds[k]?.push(((m === 'model' ? f.p50 : members.get(m)?.get(f.series)) ?? f.p50)[h] as number));
       lower.push(Math.max((f.p50[h] as number) - (f.p10[h] as number), 0));
       upper.push(Math.max((f.p90[h] as number) - (f.p50[h] as number), 0));
     }
   }
-  return { n: y.length, y: Float64Array.from(y), holiday: Uint8Array.from(holiday), preds: preds.map((a) => Float64Array.from(a)), lower: Float64Array.from(lower), upper: Float64Array.from(upper), bucket: new Uint8Array(y.length).fill(bucket), peak: Uint8Array.from(peak) };
+  return { n: y.length, y: Float64Array.from(y), holiday: Uint8Array.from(holiday), preds: preds.map((a) => Float64Array.from(a)), lower: Float64Array.from(lower), upper: Float64Array.from(upper), bucket: new Uint8Array(y.length).fill(bucket), weekType: Uint8Array.from(peak) };
 }
 
 type Run = { at: number; network: SeriesForecast[]; members: Map<string, Map<number, Float64Array>> };
@@ -426,7 +426,7 @@ function subset(rows: InnerRows, keep: (i: number) => boolean): InnerRows {
     lower: f64(rows.lower),
     upper: f64(rows.upper),
     bucket: Uint8Array.from(idx, (i) => rows.bucket?.[i] ?? 0),
-    peak: Uint8Array.from(idx, (i) => rows.peak?.[i] ?? 0),
+    weekType: Uint8Array.from(idx, (i) => rows.weekType?.[i] ?? 0),
   };
 }
 
@@ -449,7 +449,7 @@ function joinRows(parts: readonly InnerRows[]): InnerRows {
     lower: cat((r) => r.lower, f64),
     upper: cat((r) => r.upper, f64),
     bucket: cat((r) => r.bucket as Uint8Array, (n) => new Uint8Array(n)),
-    peak: cat((r) => r.peak ?? new Uint8Array(r.n), (n) => new Uint8Array(n)),
+    weekType: cat((r) => r.weekType ?? new Uint8Array(r.n), (n) => new Uint8Array(n)),
   };
 }
 
@@ -484,7 +484,7 @@ function cached(dir: string): void {
     });
     const parts = innerRuns.map((r, b) => rowsOf(panel, r.at, until, b, r.network, r.members, names));
     const rows = joinRows(parts);
-    const settings = fitCombination(names, rows, hyper.holidayWeight, { innerOrigin: panel.weeks[until - hyper.valWeeks] as string, innerWeeks: hyper.valWeeks }, parts.length, (opt('--optional') ?? OPTIONAL_MEMBERS.join(',')).split(','), argv.includes('--unweighted') ? undefined : targetPeakShares(panel.weeks[until] as string, hyper.valWeeks, INNER_BUCKETS));
+    const settings = fitCombination(names, rows, hyper.holidayWeight, { innerOrigin: panel.weeks[until - hyper.valWeeks] as string, innerWeeks: hyper.valWeeks }, parts.length, (opt('--optional') ?? OPTIONAL_MEMBERS.join(',')).split(','), argv.includes('--unweighted') ? undefined : targetTypeShares(panel.weeks[until] as string, hyper.valWeeks, INNER_BUCKETS));
     // --calm-calibration: the interval calibrated on the inner rows of non-holiday weeks only.
     if (argv.includes('--calm-calibration')) {
       const calm = subset(rows, (i) => rows.holiday[i] === 0);
@@ -529,20 +529,20 @@ function cached(dir: string): void {
     process.stdout.write(
       `${o} h${last.horizon}  SN ${sn.toFixed(0)} SVD-SN ${svd.toFixed(0)}  combined inner ${settings.innerWmae.combined?.toFixed(1)} scored ${c.wmae.toFixed(1)} = ${(c.wmae / sn).toFixed(3)}x SN ${(c.wmae / svd).toFixed(3)}x SVD-SN cov ${c.coverage.toFixed(3)}  | ${memberCells.join('  ')}  ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
     );
-    // The inner-window check: the conformal scores (|actual - p50| over the half-width on its side) of peak and calm inner rows, per bucket.
+    // The inner-window check: the conformal scores (|actual - p50| over the half-width on its side) of calm, peak and Christmas-season inner rows, per bucket.
     const typeCheck = parts.map((part) => {
-      const sc: [number[], number[]] = [[], []];
+      const sc: [number[], number[], number[]] = [[], [], []];
       for (let i = 0; i < part.n; i++) {
         let f = 0;
         settings.weights.forEach((w, k) => (f += w * ((part.preds[k] as Float64Array)[i] as number)));
         const y = part.y[i] as number;
-        sc[part.peak?.[i] ?? 0]?.push(y < f ? (f - y) / Math.max(part.lower[i] as number, 1e-6) : (y - f) / Math.max(part.upper[i] as number, 1e-6));
+        sc[part.weekType?.[i] ?? 0]?.push(y < f ? (f - y) / Math.max(part.lower[i] as number, 1e-6) : (y - f) / Math.max(part.upper[i] as number, 1e-6));
       }
       const q80 = (a: number[]) => (a.length ? quantileSorted(Float64Array.from(a).sort(), 0.8).toFixed(3) : '-');
-      return `calm ${q80(sc[0])} (${sc[0].length}) peak ${q80(sc[1])} (${sc[1].length})`;
+      return `calm ${q80(sc[0])} (${sc[0].length}) peak ${q80(sc[1])} (${sc[1].length}) season ${q80(sc[2])} (${sc[2].length})`;
     });
     process.stdout.write(`  inner check, q80 of |score| by week type: ${typeCheck.join('; ')}\n`);
-    process.stdout.write(`  interval: target peak shares ${settings.bucketTargetPeak?.map((v) => v.toFixed(2)).join(' ') ?? '-'}; bucket calibration ${settings.bucketCalibration?.map((c) => `${c.lower.toFixed(3)}/${c.upper.toFixed(3)}`).join(' ')}\n`);
+    process.stdout.write(`  interval: target type shares (calm/peak/season) ${settings.bucketTargetTypes?.map((v) => v.map((x) => x.toFixed(2)).join('/')).join(' ') ?? '-'}; bucket calibration ${settings.bucketCalibration?.map((c) => `${c.lower.toFixed(3)}/${c.upper.toFixed(3)}`).join(' ')}\n`);
     out.push({ origin: o, combined: c.wmae, sn, svd, coverage: c.coverage, settings });
     if (argv.includes('--errors')) errorAnalysis(until, last.horizon, combined);
   }

@@ -36,22 +36,27 @@ export function sharpWeeks(panel: Panel): Uint8Array {
   return m;
 }
 
-/** A peak of its own: a holiday week, an Easter-window week, or 15 November - 7 January (by the calendar). */
-function isOwnPeak(week: string): boolean {
-  const md = week.slice(5);
-  return isHolidayWeek(week) || isEasterWeek(week) || md >= '11-15' || md <= '01-07';
-}
+/** A holiday week or an Easter-window week (by the calendar). */
+const isOwnPeak = (week: string) => isHolidayWeek(week) || isEasterWeek(week);
+/** 15 November - 7 January: Thanksgiving to New Year, the drifting rush. */
+const isOwnSeason = (week: string) => week.slice(5) >= '11-15' || week.slice(5) <= '01-07';
+const nearOrAt = (week: string, is: (w: string) => boolean) => is(addWeeks(week, -1)) || is(week) || is(addWeeks(week, 1));
+
+/** Number of week types (`weekType`). */
+export const WEEK_TYPES = 3;
 
 /**
- * Whether a week (a Friday, any date: past or future) is a peak or next to one, as
- * `sharpWeeks` marks them, or a week whose seasonal source the Easter alignment moves (2012-04-27
- * reads 2011-05-06, not last year's Easter week), from the calendar alone: the week types of
- * the interval's calibration (combination.ts `calibrateCombination`).
+ * The type of a week (a Friday, any date: past or future) from the calendar alone, for the
+ * interval's calibration (combination.ts `calibrateCombination`): 2 = the Christmas season
+ * (15 November - 7 January and the weeks next to it, its holidays included), 1 = a peak (a
+ * holiday or Easter-window week or a week next to one, or a week whose seasonal source the
+ * Easter alignment moves: 2012-04-27 reads 2011-05-06, not last year's Easter week), 0 = calm.
+ * Types 1 and 2 are the weeks `sharpWeeks` marks, plus the weeks Easter moves.
  */
-export function isPeakWeek(week: string): boolean {
-  // The weeks whose seasonal source the Easter alignment moves (the window and the weeks it clamps).
-  if (easterSource(week, 1) !== undefined || easterSource(week, 2) !== undefined) return true;
-  return isOwnPeak(addWeeks(week, -1)) || isOwnPeak(week) || isOwnPeak(addWeeks(week, 1));
+export function weekType(week: string): number {
+  if (nearOrAt(week, isOwnSeason)) return 2;
+  if (nearOrAt(week, isOwnPeak) || easterSource(week, 1) !== undefined || easterSource(week, 2) !== undefined) return 1;
+  return 0;
 }
 
 /** A smoothed series' value at a seasonal source week, blended with its neighbours (SOURCE_KERNEL) off peaks. */
