@@ -22,9 +22,11 @@ import { baselinePredictions, scoreMethod } from '../src/forecast/backtest.ts';
 import { correlatedAverage, DEFAULT_NEIGHBOURS, NEIGHBOURS, neighbourSet } from '../src/forecast/correlated.ts';
 import { calibrateCombination, chooseWeights, combineSeries, fitCombination, type InnerRows } from '../src/forecast/combination.ts';
 import { loadPanel } from '../src/forecast/dataset.ts';
-import { INNER_BUCKETS, MEMBER_NAMES, statMemberForecasts } from '../src/forecast/ensemble.ts';
+import { INNER_BUCKETS, MEMBER_NAMES, statMemberForecasts, targetTypeShares } from '../src/forecast/ensemble.ts';
+import { weekType } from '../src/forecast/source-kernel.ts';
 import { DEFAULT_HYPERPARAMETERS, type Calibration } from '../src/forecast/model.ts';
 import { harmonic } from '../src/forecast/harmonic.ts';
+import { quantileSorted } from '../src/forecast/seasonal-naive.ts';
 import { memberCompute, OPTIONAL_MEMBERS, registerCandidate, registerCorrelated } from '../src/forecast/members.ts';
 import { buildPanel, gridIndex, type Panel, type PanelSeries, type SalesRow } from '../src/forecast/panel.ts';
 import { ensureBackend } from '../src/forecast/tf.ts';
@@ -142,6 +144,7 @@ function rowsOf(p: Panel, inner: number, until: number, bucket: number, network:
   const preds: number[][] = names.map(() => []);
   const lower: number[] = [];
   const upper: number[] = [];
+  const peak: number[] = [];
   for (const f of network) {
     const s = p.series[f.series] as PanelSeries;
     for (let t = until - hyper.valWeeks + 1; t <= until; t++) {
@@ -150,12 +153,13 @@ function rowsOf(p: Panel, inner: number, until: number, bucket: number, network:
       const h = t - inner - 1;
       y.push(v);
       holiday.push(p.holidayWeeks.has(p.weeks[t] as string) ? 1 : 0);
+      peak.push(weekType(p.weeks[t] as string));
       names.forEach((m, k) => preds[k]?.push(((m === 'model' ? f.p50 : members.get(m)?.get(f.series)) ?? f.p50)[h] as number));
       lower.push(Math.max((f.p50[h] as number) - (f.p10[h] as number), 0));
       upper.push(Math.max((f.p90[h] as number) - (f.p50[h] as number), 0));
     }
   }
-  return { n: y.length, y: Float64Array.from(y), holiday: Uint8Array.from(holiday), preds: preds.map((a) => Float64Array.from(a)), lower: Float64Array.from(lower), upper: Float64Array.from(upper), bucket: new Uint8Array(y.length).fill(bucket) };
+  return { n: y.length, y: Float64Array.from(y), holiday: Uint8Array.from(holiday), preds: preds.map((a) => Float64Array.from(a)), lower: Float64Array.from(lower), upper: Float64Array.from(upper), bucket: new Uint8Array(y.length).fill(bucket), weekType: Uint8Array.from(peak) };
 }
 
 type Run = { at: number; network: SeriesForecast[]; members: Map<string, Map<number, Float64Array>> };
@@ -232,6 +236,183 @@ function residualLevel(runs: readonly Run[], names: readonly string[], weights: 
   process.stdout.write(`  residual level (clamp ${clamp}): inner by lambda ${cells.join(', ')} -> ${best}; scored ${[-0.3, -0.2, -0.1, 0, 0.1, 0.2].map((l) => `${l}: ${scoredBy(l)}`).join(', ')}\n`);
 }
 
+/** --season: diagnostics of the seasonal rescaling of the interval. */
+function seasonDiag(until: number, innerRuns: readonly Run[], settingsCal: readonly Calibration[], weights: readonly number[], names: readonly string[], network: readonly SeriesForecast[], combined: ReadonlyMap<number, { p10: Float64Array; p50: Float64Array; p90: Float64Array }>, horizon: number): void {
+  const W = hyper.valWeeks;
+  const scale = new Map<number, number>();
+  const scaleOf = (si: number) => {
+    let v = scale.get(si);
+    if (v === undefined) {
+      const y = (panel.series[si] as PanelSeries).y;
+      let s = 0;
+      let n = 0;
+      for (let t = Math.max(0, until - 51); t <= until; t++) if (!Number.isNaN(y[t] as number)) { s += Math.abs(y[t] as number); n++; }
+      v = Math.max(n > 0 ? s / n : 1, 1);
+      scale.set(si, v);
+    }
+    return v;
+  };
+  const q = (a: number[], p: number) => (a.length ? quantileSorted(Float64Array.from(a).sort(), p) : NaN);
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(a.length, 1);
+  // svd-naive from a year before the origin
+  const ly = until - 52;
+  let lyFc: Map<number, Float64Array> | undefined;
+  if (ly >= 52) {
+    const ids = network.map((f) => f.series).filter((si) => (panel.series[si] as PanelSeries).first <= ly);
+    lyFc = statMemberForecasts(panel, ly, ids, horizon, hyper.svdRank, ['svd-naive']).get('svd-naive');
+  }
+  const lines: string[] = [];
+  for (let b = 0; b < innerRuns.length; b++) {
+    const run = innerRuns[b] as Run;
+    const innerScore: number[] = [];
+    const innerHw: number[] = [];
+    const innerSvd: number[] = [];
+    const innerSn: number[] = [];
+    const pInnerSvd: number[] = [];
+    const pInnerSn: number[] = [];
+    const pureInner: number[] = [];
+    const roughInner: number[] = [];
+    const roughTarget: number[] = [];
+    const rough = (yy: ArrayLike<number>, t: number) => {
+      const a = yy[t - 1] as number;
+      const m = yy[t] as number;
+      const z = yy[t + 1] as number;
+      return t >= 1 && !Number.isNaN(a) && !Number.isNaN(m) && !Number.isNaN(z) && z !== undefined ? Math.abs(m - (a + z) / 2) : NaN;
+    };
+    const pureInnerC: number[] = [];
+    const lyInnerAt = until - 52 - (b + 1) * W;
+    let lyInner: Map<number, Float64Array> | undefined;
+    if (until >= 116 && lyInnerAt >= 13) {
+      const ids = run.network.map((f) => f.series).filter((si) => (panel.series[si] as PanelSeries).first <= lyInnerAt);
+      lyInner = statMemberForecasts(panel, lyInnerAt, ids, (b + 1) * W, hyper.svdRank, ['svd-naive']).get('svd-naive');
+    }
+    for (const f of run.network) {
+      const s = panel.series[f.series] as PanelSeries;
+      const c = scaleOf(f.series);
+      const svd = run.members.get('svd-naive')?.get(f.series);
+      for (let t = until - W + 1; t <= until; t++) {
+        const y = s.y[t] as number;
+        if (Number.isNaN(y)) continue;
+        const h = t - run.at - 1;
+        let p = 0;
+        names.forEach((m, k) => (p += (weights[k] as number) * (((m === 'model' ? f.p50 : run.members.get(m)?.get(f.series)) ?? f.p50)[h] as number)));
+        const lo = Math.max((f.p50[h] as number) - (f.p10[h] as number), 1e-6);
+        const hi = Math.max((f.p90[h] as number) - (f.p50[h] as number), 1e-6);
+        innerScore.push(y < p ? (p - y) / lo : (y - p) / hi);
+        innerHw.push((lo + hi) / 2 / c);
+        if (svd) innerSvd.push(Math.abs(y - (svd[h] as number)) / c);
+        if (svd) pInnerSvd.push(Math.abs(y - (svd[h] as number)) / ((lo + hi) / 2));
+        if (t + 1 <= until) {
+          const r = rough(s.y, t);
+          if (!Number.isNaN(r)) roughInner.push(r / ((lo + hi) / 2));
+        }
+        const li = lyInner?.get(f.series);
+        const yl = s.y[t - 52] as number;
+        if (li && !Number.isNaN(yl)) {
+          pureInner.push(Math.abs(yl - (li[h] as number)) / ((lo + hi) / 2));
+          pureInnerC.push(Math.abs(yl - (li[h] as number)) / c);
+        }
+        const y52 = s.y[t - 52] as number;
+        if (t >= 52 && !Number.isNaN(y52)) innerSn.push(Math.abs(y - y52) / c);
+        if (t >= 52 && !Number.isNaN(y52)) pInnerSn.push(Math.abs(y - y52) / ((lo + hi) / 2));
+      }
+    }
+    const tScore: number[] = [];
+    const tHw: number[] = [];
+    const lySvd: number[] = [];
+    const lySn: number[] = [];
+    const innerLySn: number[] = [];
+    const pLySvd: number[] = [];
+    const pLySn: number[] = [];
+    const cal = settingsCal[b] ?? { lower: 1, upper: 1 };
+    const cover = [0.8, 0.85, 0.9, 0.95, 1].map(() => 0);
+    let nCover = 0;
+    for (const f of network) {
+      const s = panel.series[f.series] as PanelSeries;
+      const c = scaleOf(f.series);
+      const cf = combined.get(f.series);
+      for (let h = b * W; h < Math.min((b + 1) * W, horizon); h++) {
+        const t = until + h + 1;
+        const lo = Math.max((f.p50[h] as number) - (f.p10[h] as number), 1e-6);
+        const hi = Math.max((f.p90[h] as number) - (f.p50[h] as number), 1e-6);
+        tHw.push((lo + hi) / 2 / c);
+        const y = s.y[t] as number;
+        if (y !== undefined && !Number.isNaN(y) && cf) {
+          const p = cf.p50[h] as number;
+          tScore.push(y < p ? (p - y) / lo : (y - p) / hi);
+          nCover++;
+          [0.8, 0.85, 0.9, 0.95, 1].forEach((k, j) => {
+            if (y >= p - k * cal.lower * lo && y <= p + k * cal.upper * hi) cover[j] = (cover[j] as number) + 1;
+          });
+        }
+        const tl = t - 52;
+        const yl = s.y[tl] as number;
+        const fl = lyFc?.get(f.series);
+        if (fl && !Number.isNaN(yl)) lySvd.push(Math.abs(yl - (fl[h] as number)) / c);
+        if (fl && !Number.isNaN(yl)) pLySvd.push(Math.abs(yl - (fl[h] as number)) / ((lo + hi) / 2));
+        const rr = rough(s.y, tl);
+        if (!Number.isNaN(rr) && tl + 1 <= until) roughTarget.push(rr / ((lo + hi) / 2));
+        const yll = s.y[tl - 52] as number;
+        if (tl >= 52 && !Number.isNaN(yl) && !Number.isNaN(yll)) lySn.push(Math.abs(yl - yll) / c);
+        if (tl >= 52 && !Number.isNaN(yl) && !Number.isNaN(yll)) pLySn.push(Math.abs(yl - yll) / ((lo + hi) / 2));
+      }
+      for (let t = until - W + 1 - 52; t <= until - 52; t++) {
+        const yl = s.y[t] as number;
+        const yll = s.y[t - 52] as number;
+        if (t >= 52 && !Number.isNaN(yl) && !Number.isNaN(yll)) innerLySn.push(Math.abs(yl - yll) / c);
+      }
+    }
+    if (tScore.length === 0) continue;
+    if (argv.includes('--weeks')) {
+      const perWeek = (rn: readonly SeriesForecast[], at: number, from: number, to: number, comb?: ReadonlyMap<number, { p50: Float64Array }>) => {
+        const cells: string[] = [];
+        for (let t = from; t <= to; t++) {
+          const sc: number[] = [];
+          for (const f of rn) {
+            const y = (panel.series[f.series] as PanelSeries).y[t] as number;
+            if (y === undefined || Number.isNaN(y)) continue;
+            const h = t - at - 1;
+            let p = 0;
+            if (comb) p = comb.get(f.series)?.p50[h] as number;
+            else names.forEach((m, k) => (p += (weights[k] as number) * (((m === 'model' ? f.p50 : run.members.get(m)?.get(f.series)) ?? f.p50)[h] as number)));
+            const lo = Math.max((f.p50[h] as number) - (f.p10[h] as number), 1e-6);
+            const hi = Math.max((f.p90[h] as number) - (f.p50[h] as number), 1e-6);
+            sc.push(y < p ? (p - y) / lo : (y - p) / hi);
+          }
+          cells.push(`${(panel.weeks[t] as string).slice(5)}${panel.holidayWeeks.has(panel.weeks[t] as string) ? '*' : ''} ${q(sc, 0.8).toFixed(2)}`);
+        }
+        return cells.join(', ');
+      };
+      process.stdout.write(`    inner weeks: ${perWeek(run.network, run.at, until - W + 1, until)}\n    target weeks: ${perWeek(network, until, until + b * W + 1, Math.min(until + (b + 1) * W, until + horizon), combined)}\n`);
+    }
+    const coverAt = (k: number) => {
+      let c = 0;
+      let n = 0;
+      for (const f of network) {
+        const sy = (panel.series[f.series] as PanelSeries).y;
+        const cf = combined.get(f.series);
+        for (let h = b * W; h < Math.min((b + 1) * W, horizon); h++) {
+          const y = sy[until + h + 1] as number;
+          if (y === undefined || Number.isNaN(y) || !cf) continue;
+          const p = cf.p50[h] as number;
+          n++;
+          if (y >= p - k * cal.lower * Math.max((f.p50[h] as number) - (f.p10[h] as number), 0) && y <= p + k * cal.upper * Math.max((f.p90[h] as number) - (f.p50[h] as number), 0)) c++;
+        }
+      }
+      return c / Math.max(n, 1);
+    };
+    const need = q(tScore, 0.8) / q(innerScore, 0.8);
+    const wr = q(tHw, 0.5) / q(innerHw, 0.5);
+    const wrm = mean(tHw) / mean(innerHw);
+    const e = (a: number[], bb: number[]) => `q80 ${(q(a, 0.8) / q(bb, 0.8)).toFixed(3)} med ${(q(a, 0.5) / q(bb, 0.5)).toFixed(3)} mean ${(mean(a) / mean(bb)).toFixed(3)} (n ${a.length}/${bb.length})`;
+    lines.push(
+      `  bucket ${b + 1}: needed ${need.toFixed(3)} (score q80 target ${q(tScore, 0.8).toFixed(3)} inner ${q(innerScore, 0.8).toFixed(3)}); width ratio med ${wr.toFixed(3)} mean ${wrm.toFixed(3)}\n` +
+        `    svd LY-target / inner: ${lySvd.length ? e(lySvd, innerSvd) : '-'}\n    SN LY-target / inner: ${lySn.length ? e(lySn, innerSn) : '-'}\n    SN LY-target / LY-inner: ${lySn.length && innerLySn.length ? e(lySn, innerLySn) : '-'}\n    SN inner / LY-inner: ${innerLySn.length ? e(innerSn, innerLySn) : '-'}\n    proxy-score svd: ${pLySvd.length ? e(pLySvd, pInnerSvd) : '-'}\n    proxy-score SN: ${pLySn.length ? e(pLySn, pInnerSn) : '-'}\n    PURE proxy-score svd: ${pureInner.length ? e(pLySvd, pureInner) : '-'}\n    ROUGH proxy: ${roughTarget.length ? e(roughTarget, roughInner) : '-'} -> coverage ${coverAt(q(roughTarget, 0.8) / q(roughInner, 0.8)).toFixed(3)}\n    PURE svd rel: ${pureInner.length ? e(lySvd, pureInnerC) : '-'}\n    coverage at factor 0.8/0.85/0.9/0.95/1: ${cover.map((v) => (v / nCover).toFixed(3)).join(' ')}`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 /** The rows for which `keep` holds. */
 function subset(rows: InnerRows, keep: (i: number) => boolean): InnerRows {
   const idx: number[] = [];
@@ -245,6 +426,7 @@ function subset(rows: InnerRows, keep: (i: number) => boolean): InnerRows {
     lower: f64(rows.lower),
     upper: f64(rows.upper),
     bucket: Uint8Array.from(idx, (i) => rows.bucket?.[i] ?? 0),
+    weekType: Uint8Array.from(idx, (i) => rows.weekType?.[i] ?? 0),
   };
 }
 
@@ -267,6 +449,7 @@ function joinRows(parts: readonly InnerRows[]): InnerRows {
     lower: cat((r) => r.lower, f64),
     upper: cat((r) => r.upper, f64),
     bucket: cat((r) => r.bucket as Uint8Array, (n) => new Uint8Array(n)),
+    weekType: cat((r) => r.weekType ?? new Uint8Array(r.n), (n) => new Uint8Array(n)),
   };
 }
 
@@ -301,7 +484,7 @@ function cached(dir: string): void {
     });
     const parts = innerRuns.map((r, b) => rowsOf(panel, r.at, until, b, r.network, r.members, names));
     const rows = joinRows(parts);
-    const settings = fitCombination(names, rows, hyper.holidayWeight, { innerOrigin: panel.weeks[until - hyper.valWeeks] as string, innerWeeks: hyper.valWeeks }, parts.length, (opt('--optional') ?? OPTIONAL_MEMBERS.join(',')).split(','));
+    const settings = fitCombination(names, rows, hyper.holidayWeight, { innerOrigin: panel.weeks[until - hyper.valWeeks] as string, innerWeeks: hyper.valWeeks }, parts.length, (opt('--optional') ?? OPTIONAL_MEMBERS.join(',')).split(','), argv.includes('--unweighted') ? undefined : targetTypeShares(panel.weeks[until] as string, hyper.valWeeks, INNER_BUCKETS));
     // --calm-calibration: the interval calibrated on the inner rows of non-holiday weeks only.
     if (argv.includes('--calm-calibration')) {
       const calm = subset(rows, (i) => rows.holiday[i] === 0);
@@ -335,6 +518,7 @@ function cached(dir: string): void {
       combined.set(f.series, combineAt(p50s, f, last.horizon));
       names.forEach((m, k) => single.get(m)?.set(f.series, combineSeries({ weights: [1], calibration: { lower: 1, upper: 1 } }, [p50s[k] as Float64Array], f, last.horizon)));
     }
+    if (argv.includes('--season')) seasonDiag(until, innerRuns, settings.bucketCalibration ?? [], settings.weights, names, network, combined, last.horizon);
     if (opt('--residual')) residualLevel(innerRuns, names, settings.weights, until, combined, Number(opt('--residual')));
     const base = baselinePredictions(panel, until, last.horizon, hyper.svdRank);
     const score = (name: string, preds: Parameters<typeof scoreMethod>[4]) => scoreMethod(name, panel, until, last.horizon, preds, hyper.holidayWeight);
@@ -345,6 +529,20 @@ function cached(dir: string): void {
     process.stdout.write(
       `${o} h${last.horizon}  SN ${sn.toFixed(0)} SVD-SN ${svd.toFixed(0)}  combined inner ${settings.innerWmae.combined?.toFixed(1)} scored ${c.wmae.toFixed(1)} = ${(c.wmae / sn).toFixed(3)}x SN ${(c.wmae / svd).toFixed(3)}x SVD-SN cov ${c.coverage.toFixed(3)}  | ${memberCells.join('  ')}  ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
     );
+    // The inner-window check: the conformal scores (|actual - p50| over the half-width on its side) of calm, peak and Christmas-season inner rows, per bucket.
+    const typeCheck = parts.map((part) => {
+      const sc: [number[], number[], number[]] = [[], [], []];
+      for (let i = 0; i < part.n; i++) {
+        let f = 0;
+        settings.weights.forEach((w, k) => (f += w * ((part.preds[k] as Float64Array)[i] as number)));
+        const y = part.y[i] as number;
+        sc[part.weekType?.[i] ?? 0]?.push(y < f ? (f - y) / Math.max(part.lower[i] as number, 1e-6) : (y - f) / Math.max(part.upper[i] as number, 1e-6));
+      }
+      const q80 = (a: number[]) => (a.length ? quantileSorted(Float64Array.from(a).sort(), 0.8).toFixed(3) : '-');
+      return `calm ${q80(sc[0])} (${sc[0].length}) peak ${q80(sc[1])} (${sc[1].length}) season ${q80(sc[2])} (${sc[2].length})`;
+    });
+    process.stdout.write(`  inner check, q80 of |score| by week type: ${typeCheck.join('; ')}\n`);
+    process.stdout.write(`  interval: target type shares (calm/peak/season) ${settings.bucketTargetTypes?.map((v) => v.map((x) => x.toFixed(2)).join('/')).join(' ') ?? '-'}; bucket calibration ${settings.bucketCalibration?.map((c) => `${c.lower.toFixed(3)}/${c.upper.toFixed(3)}`).join(' ')}\n`);
     out.push({ origin: o, combined: c.wmae, sn, svd, coverage: c.coverage, settings });
     if (argv.includes('--errors')) errorAnalysis(until, last.horizon, combined);
   }

@@ -28,6 +28,13 @@ export interface CombinationSettings {
   bucketWeeks?: number;
   /** Coverage of the calibrated interval on each bucket's inner rows. */
   bucketCoverage?: number[];
+  /**
+   * Per bucket, the share of each week type (`weekType`: calm, peak, Christmas season) among
+   * its target weeks after the cut-off, to which that bucket's inner rows were reweighted
+   * before calibrating (weighted split conformal); absent on combinations fitted before it
+   * (their calibration is unweighted).
+   */
+  bucketTargetTypes?: number[][];
   /** The inner window: the `innerWeeks` weeks up to the cut-off, forecast from `innerOrigin` (bucket 1) and earlier origins (the later buckets). */
   innerOrigin: string;
   innerWeeks: number;
@@ -51,6 +58,8 @@ export interface InnerRows {
   upper: Float64Array;
   /** Horizon bucket of each row (0 = the first bucketWeeks horizons); all 0 when absent. */
   bucket?: Uint8Array;
+  /** The type of the row's week (source-kernel.ts `weekType`: 0 calm, 1 peak, 2 Christmas season); all calm when absent. */
+  weekType?: Uint8Array;
 }
 
 function combinedAt(rows: InnerRows, weights: readonly number[], i: number): number {
@@ -149,19 +158,70 @@ export function chooseWeights(rows: InnerRows, holidayWeight: number): number[] 
  * Split-conformal multipliers of the half-widths so that ~10% of rows fall below and ~10%
  * above: of every row, or of one horizon bucket's rows.
  */
-export function calibrateCombination(rows: InnerRows, weights: readonly number[], bucket?: number): Calibration {
+export function calibrateCombination(rows: InnerRows, weights: readonly number[], bucket?: number, targetTypes?: readonly number[]): Calibration {
   const lo: number[] = [];
   const hi: number[] = [];
+  const types: number[] = [];
   for (let i = 0; i < rows.n; i++) {
     if (!inBucket(rows, i, bucket)) continue;
     const f = combinedAt(rows, weights, i);
     const y = rows.y[i] as number;
     lo.push((f - y) / Math.max(rows.lower[i] as number, 1e-6));
     hi.push((y - f) / Math.max(rows.upper[i] as number, 1e-6));
+    types.push(rows.weekType?.[i] ?? 0);
   }
   if (lo.length === 0) return { lower: 1, upper: 1 };
-  const q = (v: number[]) => Math.max(0.05, quantileSorted(Float64Array.from(v).sort(), 0.9));
+  const w = typeWeights(types, targetTypes);
+  const q = (v: number[]) => Math.max(0.05, w ? weightedQuantile(v, w, 0.9) : quantileSorted(Float64Array.from(v).sort(), 0.9));
   return { lower: q(lo), upper: q(hi) };
+}
+
+/**
+ * Row weights that give the inner rows the target weeks' mix of week types (weighted split
+ * conformal under a shift of week types): a row of type k weighs t(k) / s(k), t the target
+ * share and s the inner rows' share of type k, plus the target share of the types the inner
+ * rows do not hold (those target weeks are represented by all inner rows alike). Undefined
+ * (plain conformal) without target shares, or when the inner rows hold one type only
+ * (nothing to reweight).
+ */
+export function typeWeights(types: readonly number[], target: readonly number[] | undefined): number[] | undefined {
+  if (target === undefined || types.length === 0) return undefined;
+  const count = target.map(() => 0);
+  for (const k of types) count[k] = (count[k] ?? 0) + 1;
+  if (count.filter((c) => c > 0).length < 2) return undefined;
+  const share = count.map((c) => c / types.length);
+  const total = target.reduce((a, t) => a + Math.max(t, 0), 0);
+  if (total <= 0) return undefined;
+  const t = target.map((x) => Math.max(x, 0) / total);
+  const missing = t.reduce((a, x, k) => a + ((share[k] ?? 0) === 0 ? x : 0), 0);
+  return types.map((k) => (t[k] ?? 0) / (share[k] as number) + missing);
+}
+
+/** The q-quantile of `v` under row weights `w` (the smallest value whose cumulative weight reaches q of the total). */
+export function weightedQuantile(v: readonly number[], w: readonly number[], q: number): number {
+  const order = v.map((_, i) => i).sort((a, b) => (v[a] as number) - (v[b] as number));
+  const total = w.reduce((a, x) => a + x, 0);
+  let cum = 0;
+  for (const i of order) {
+    cum += w[i] as number;
+    if (cum >= q * total) return v[i] as number;
+  }
+  return v[order.at(-1) as number] as number;
+}
+
+function weightedCoverage(rows: InnerRows, weights: readonly number[], cal: Calibration, bucket: number, targetTypes: readonly number[] | undefined): number {
+  const types: number[] = [];
+  const hit: number[] = [];
+  for (let i = 0; i < rows.n; i++) {
+    if (!inBucket(rows, i, bucket)) continue;
+    const f = combinedAt(rows, weights, i);
+    const y = rows.y[i] as number;
+    types.push(rows.weekType?.[i] ?? 0);
+    hit.push(y >= f - cal.lower * (rows.lower[i] as number) && y <= f + cal.upper * (rows.upper[i] as number) ? 1 : 0);
+  }
+  const w = typeWeights(types, targetTypes) ?? types.map(() => 1);
+  const total = w.reduce((a, x) => a + x, 0);
+  return total > 0 ? hit.reduce((a, h, k) => a + h * (w[k] as number), 0) / total : 0;
 }
 
 function coverageOf(rows: InnerRows, weights: readonly number[], cal: Calibration, bucket?: number): number {
@@ -190,19 +250,20 @@ export function fitCombination(
   window: { innerOrigin: string; innerWeeks: number },
   buckets = 1,
   optional: readonly string[] = [],
+  targetTypes?: readonly (readonly number[])[],
 ): CombinationSettings {
-  let best = fitWith(members, members.map(() => true), rows, holidayWeight, window, buckets);
+  let best = fitWith(members, members.map(() => true), rows, holidayWeight, window, buckets, targetTypes);
   for (const m of optional) {
     const k = members.indexOf(m);
     if (k < 0 || best.weights[k] === 0) continue;
-    const without = fitWith(members, members.map((x, j) => j !== k && (best.weights[j] as number) > 0), rows, holidayWeight, window, buckets);
+    const without = fitWith(members, members.map((x, j) => j !== k && (best.weights[j] as number) > 0), rows, holidayWeight, window, buckets, targetTypes);
     if ((without.innerWmae.combined as number) <= (best.innerWmae.combined as number)) best = without;
   }
   return best;
 }
 
 /** fitCombination with the weights chosen among the `active` members (the others weigh 0). */
-function fitWith(members: readonly string[], active: readonly boolean[], rows: InnerRows, holidayWeight: number, window: { innerOrigin: string; innerWeeks: number }, buckets: number): CombinationSettings {
+function fitWith(members: readonly string[], active: readonly boolean[], rows: InnerRows, holidayWeight: number, window: { innerOrigin: string; innerWeeks: number }, buckets: number, targetTypes?: readonly (readonly number[])[]): CombinationSettings {
   const chosen = chooseWeights({ ...rows, preds: rows.preds.filter((_, k) => active[k]) }, holidayWeight);
   let at = 0;
   const weights = members.map((_, k) => (active[k] ? (chosen[at++] as number) : 0));
@@ -210,8 +271,8 @@ function fitWith(members: readonly string[], active: readonly boolean[], rows: I
   const innerWmae: Record<string, number> = {};
   members.forEach((m, k) => (innerWmae[m] = wmaeOf(rows, members.map((_, j) => (j === k ? 1 : 0)), holidayWeight)));
   innerWmae.combined = wmaeOf(rows, weights, holidayWeight);
-  const bucketCalibration = Array.from({ length: buckets }, (_, b) => calibrateCombination(rows, weights, b));
-  const bucketCoverage = bucketCalibration.map((cal, b) => coverageOf(rows, weights, cal, b));
+  const bucketCalibration = Array.from({ length: buckets }, (_, b) => calibrateCombination(rows, weights, b, targetTypes?.[b]));
+  const bucketCoverage = bucketCalibration.map((cal, b) => (targetTypes ? weightedCoverage(rows, weights, cal, b, targetTypes[b]) : coverageOf(rows, weights, cal, b)));
   return {
     members: [...members],
     weights,
@@ -219,6 +280,7 @@ function fitWith(members: readonly string[], active: readonly boolean[], rows: I
     bucketCalibration,
     bucketWeeks: window.innerWeeks,
     bucketCoverage,
+    ...(targetTypes ? { bucketTargetTypes: Array.from({ length: buckets }, (_, b) => [...(targetTypes[b] ?? [])]) } : {}),
     ...window,
     innerRows: rows.n,
     innerWmae,

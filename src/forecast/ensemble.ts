@@ -4,6 +4,8 @@ import { originState } from './features.ts';
 import { horizonInfos, OPTIONAL_MEMBERS, statForecasts, STAT_MEMBERS } from './members.ts';
 import type { Calibration, Hyperparameters, Normalizer } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
+import { weekType, WEEK_TYPES } from './source-kernel.ts';
+import { addWeeks } from '../data/weeks.ts';
 import type * as tf from '@tensorflow/tfjs';
 import { networkForecast, trainNetwork, scaleSeriesPerOrigin, seriesSubsets, type SeriesForecast, type TrainedModel, type TrainOptions } from './train.ts';
 
@@ -103,7 +105,23 @@ export async function fitEnsemble(model: Forecastable, panel: Panel, until: numb
     const { network, members } = await memberForecasts(model, panel, inner, ids, (b + 1) * weeks);
     parts.push(innerRows(panel, inner, until - weeks, until, b, network, MEMBER_NAMES.map((m) => members.get(m) ?? new Map())));
   }
-  return fitCombination(MEMBER_NAMES, concatRows(parts), model.hyper.holidayWeight, { innerOrigin: panel.weeks[until - weeks] as string, innerWeeks: weeks }, parts.length, OPTIONAL_MEMBERS);
+  return fitCombination(MEMBER_NAMES, concatRows(parts), model.hyper.holidayWeight, { innerOrigin: panel.weeks[until - weeks] as string, innerWeeks: weeks }, parts.length, OPTIONAL_MEMBERS, targetTypeShares(panel.weeks[until] as string, weeks, parts.length));
+}
+
+/**
+ * Share of each week type (`weekType`) among the target weeks of each horizon bucket after the
+ * origin week (bucket b: weeks b x weeks + 1 .. (b + 1) x weeks after it): the calendar the
+ * interval is calibrated for (combination.ts `calibrateCombination`).
+ */
+export function targetTypeShares(originWeek: string, weeks: number, buckets: number): number[][] {
+  return Array.from({ length: buckets }, (_, b) => {
+    const count = new Array<number>(WEEK_TYPES).fill(0);
+    for (let h = b * weeks + 1; h <= (b + 1) * weeks; h++) {
+      const k = weekType(addWeeks(originWeek, h));
+      count[k] = (count[k] as number) + 1;
+    }
+    return count.map((c) => c / weeks);
+  });
 }
 
 function concatRows(parts: readonly InnerRows[]): InnerRows {
@@ -127,6 +145,7 @@ function concatRows(parts: readonly InnerRows[]): InnerRows {
     lower: join(f64, (p) => p.lower),
     upper: join(f64, (p) => p.upper),
     bucket: join(u8, (p) => p.bucket as Uint8Array),
+    weekType: join(u8, (p) => p.weekType as Uint8Array),
   };
 }
 
@@ -142,6 +161,7 @@ function innerRows(panel: Panel, inner: number, from: number, until: number, buc
     lower: new Float64Array(n),
     upper: new Float64Array(n),
     bucket: new Uint8Array(n).fill(bucket),
+    weekType: new Uint8Array(n),
   };
   let i = 0;
   for (const f of network) {
@@ -152,6 +172,7 @@ function innerRows(panel: Panel, inner: number, from: number, until: number, buc
       const h = t - inner - 1;
       rows.y[i] = y;
       rows.holiday[i] = panel.holidayWeeks.has(panel.weeks[t] as string) ? 1 : 0;
+      (rows.weekType as Uint8Array)[i] = weekType(panel.weeks[t] as string);
       members.forEach((m, k) => ((rows.preds[k] as Float64Array)[i] = ((m.get(f.series) ?? f.p50)[h] as number)));
       rows.lower[i] = Math.max((f.p50[h] as number) - (f.p10[h] as number), 0);
       rows.upper[i] = Math.max((f.p90[h] as number) - (f.p50[h] as number), 0);

@@ -1,4 +1,6 @@
-import { isEasterWeek } from './easter.ts';
+import { addWeeks } from '../data/weeks.ts';
+import { isHolidayWeek } from '../data/holidays.ts';
+import { easterSource, isEasterWeek } from './easter.ts';
 import type { Panel } from './panel.ts';
 
 /**
@@ -32,6 +34,29 @@ export function sharpWeeks(panel: Panel): Uint8Array {
   });
   sharpCache.set(panel, m);
   return m;
+}
+
+/** A holiday week or an Easter-window week (by the calendar). */
+const isOwnPeak = (week: string) => isHolidayWeek(week) || isEasterWeek(week);
+/** 15 November - 7 January: Thanksgiving to New Year, the drifting rush. */
+const isOwnSeason = (week: string) => week.slice(5) >= '11-15' || week.slice(5) <= '01-07';
+const nearOrAt = (week: string, is: (w: string) => boolean) => is(addWeeks(week, -1)) || is(week) || is(addWeeks(week, 1));
+
+/** Number of week types (`weekType`). */
+export const WEEK_TYPES = 3;
+
+/**
+ * The type of a week (a Friday, any date: past or future) from the calendar alone, for the
+ * interval's calibration (combination.ts `calibrateCombination`): 2 = the Christmas season
+ * (15 November - 7 January and the weeks next to it, its holidays included), 1 = a peak (a
+ * holiday or Easter-window week or a week next to one, or a week whose seasonal source the
+ * Easter alignment moves: 2012-04-27 reads 2011-05-06, not last year's Easter week), 0 = calm.
+ * Types 1 and 2 are the weeks `sharpWeeks` marks, plus the weeks Easter moves.
+ */
+export function weekType(week: string): number {
+  if (nearOrAt(week, isOwnSeason)) return 2;
+  if (nearOrAt(week, isOwnPeak) || easterSource(week, 1) !== undefined || easterSource(week, 2) !== undefined) return 1;
+  return 0;
 }
 
 /** A smoothed series' value at a seasonal source week, blended with its neighbours (SOURCE_KERNEL) off peaks. */
