@@ -209,7 +209,8 @@ export function weightedQuantile(v: readonly number[], w: readonly number[], q: 
   return v[order.at(-1) as number] as number;
 }
 
-function weightedCoverage(rows: InnerRows, weights: readonly number[], cal: Calibration, bucket: number, targetTypes: readonly number[] | undefined): number {
+/** Share of rows (of one bucket, or all) inside the calibrated interval; with target shares, weighted to the target's mix of week types. */
+function coverageOf(rows: InnerRows, weights: readonly number[], cal: Calibration, bucket?: number, targetTypes?: readonly number[]): number {
   const types: number[] = [];
   const hit: number[] = [];
   for (let i = 0; i < rows.n; i++) {
@@ -222,19 +223,6 @@ function weightedCoverage(rows: InnerRows, weights: readonly number[], cal: Cali
   const w = typeWeights(types, targetTypes) ?? types.map(() => 1);
   const total = w.reduce((a, x) => a + x, 0);
   return total > 0 ? hit.reduce((a, h, k) => a + h * (w[k] as number), 0) / total : 0;
-}
-
-function coverageOf(rows: InnerRows, weights: readonly number[], cal: Calibration, bucket?: number): number {
-  let covered = 0;
-  let n = 0;
-  for (let i = 0; i < rows.n; i++) {
-    if (!inBucket(rows, i, bucket)) continue;
-    const f = combinedAt(rows, weights, i);
-    const y = rows.y[i] as number;
-    n++;
-    if (y >= f - cal.lower * (rows.lower[i] as number) && y <= f + cal.upper * (rows.upper[i] as number)) covered++;
-  }
-  return covered / Math.max(n, 1);
 }
 
 /**
@@ -272,7 +260,7 @@ function fitWith(members: readonly string[], active: readonly boolean[], rows: I
   members.forEach((m, k) => (innerWmae[m] = wmaeOf(rows, members.map((_, j) => (j === k ? 1 : 0)), holidayWeight)));
   innerWmae.combined = wmaeOf(rows, weights, holidayWeight);
   const bucketCalibration = Array.from({ length: buckets }, (_, b) => calibrateCombination(rows, weights, b, targetTypes?.[b]));
-  const bucketCoverage = bucketCalibration.map((cal, b) => (targetTypes ? weightedCoverage(rows, weights, cal, b, targetTypes[b]) : coverageOf(rows, weights, cal, b)));
+  const bucketCoverage = bucketCalibration.map((cal, b) => coverageOf(rows, weights, cal, b, targetTypes?.[b]));
   return {
     members: [...members],
     weights,
