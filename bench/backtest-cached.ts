@@ -20,10 +20,9 @@ import { openDatabase } from '../src/db/client.ts';
 import { importFiles } from '../src/data/import.ts';
 import { baselinePredictions, scoreMethod } from '../src/forecast/backtest.ts';
 import { correlatedAverage, DEFAULT_NEIGHBOURS, NEIGHBOURS, neighbourSet } from '../src/forecast/correlated.ts';
-import { calibrateCombination, chooseWeights, combineSeries, fitCombination, type InnerRows } from '../src/forecast/combination.ts';
+import { calibrateCombination, chooseWeights, combineSeries, fitCombination, subsetRows, weightsFor, type InnerRows } from '../src/forecast/combination.ts';
 import { loadPanel } from '../src/forecast/dataset.ts';
-import { INNER_BUCKETS, MEMBER_NAMES, statMemberForecasts, targetTypeShares } from '../src/forecast/ensemble.ts';
-import { weekType } from '../src/forecast/source-kernel.ts';
+import { concatRows, INNER_BUCKETS, innerRows, MEMBER_NAMES, statMemberForecasts, targetTypeShares } from '../src/forecast/ensemble.ts';
 import { DEFAULT_HYPERPARAMETERS, type Calibration } from '../src/forecast/model.ts';
 import { harmonic } from '../src/forecast/harmonic.ts';
 import { quantileSorted } from '../src/forecast/seasonal-naive.ts';
@@ -123,7 +122,8 @@ async function dump(dir: string): Promise<void> {
     const until = gridIndex(panel, o);
     const horizon = Math.min(horizonArg, panel.weeks.length - 1 - until);
     const started = performance.now();
-    const model = await trainNetwork(panel, { until: o });
+    // --seed N: another draw of the network (initial weights and shuffling), for bagging runs.
+    const model = await trainNetwork(panel, { until: o, hyper: opt('--seed') ? { seed: Number(opt('--seed')) } : {} });
     const runs: Saved['runs'] = [];
     for (let b = 0; b < INNER_BUCKETS; b++) {
       const inner = until - (b + 1) * hyper.valWeeks;
@@ -137,29 +137,35 @@ async function dump(dir: string): Promise<void> {
   }
 }
 
-/** Rows of one inner bucket (as ensemble.ts innerRows). */
-function rowsOf(p: Panel, inner: number, until: number, bucket: number, network: readonly SeriesForecast[], members: ReadonlyMap<string, ReadonlyMap<number, Float64Array>>, names: readonly string[]): InnerRows {
-  const y: number[] = [];
-  const holiday: number[] = [];
-  const preds: number[][] = names.map(() => []);
-  const lower: number[] = [];
-  const upper: number[] = [];
-  const peak: number[] = [];
-  for (const f of network) {
-    const s = p.series[f.series] as PanelSeries;
-    for (let t = until - hyper.valWeeks + 1; t <= until; t++) {
-      const v = s.y[t] as number;
-      if (Number.isNaN(v)) continue;
-      const h = t - inner - 1;
-      y.push(v);
-      holiday.push(p.holidayWeeks.has(p.weeks[t] as string) ? 1 : 0);
-      peak.push(weekType(p.weeks[t] as string));
-      names.forEach((m, k) => preds[k]?.push(((m === 'model' ? f.p50 : members.get(m)?.get(f.series)) ?? f.p50)[h] as number));
-      lower.push(Math.max((f.p50[h] as number) - (f.p10[h] as number), 0));
-      upper.push(Math.max((f.p90[h] as number) - (f.p50[h] as number), 0));
+/**
+ * --dept-cv: the department weights at other pulls (0 = the global weights, 1 = each
+ * department's own), judged as combination.ts `groupCheck` judges GROUP_SHRINK: each half of
+ * the inner target weeks scored with weights fitted on the other half.
+ */
+function departmentCv(rows: InnerRows): void {
+  const shrinks = [0, 0.25, 0.5, 0.75, 1];
+  const num = shrinks.map(() => 0);
+  let den = 0;
+  const dept = rows.group as Int32Array;
+  const fold = (i: number) => ((rows.week?.[i] as number) < Math.ceil(hyper.valWeeks / 2) ? 0 : 1);
+  for (let b = 0; b < 2; b++) {
+    const fitRows = (i: number) => fold(i) !== b;
+    const global = chooseWeights(subset(rows, fitRows), hyper.holidayWeight);
+    const own = new Map<number, number[]>();
+    for (const d of new Set(dept)) own.set(d, chooseWeights(subset(rows, (i) => fitRows(i) && dept[i] === d), hyper.holidayWeight));
+    for (let i = 0; i < rows.n; i++) {
+      if (fitRows(i)) continue;
+      const wt = rows.holiday[i] ? hyper.holidayWeight : 1;
+      den += wt;
+      shrinks.forEach((sh, j) => {
+        const o = own.get(dept[i] as number) as number[];
+        let f = 0;
+        global.forEach((g, k) => (f += (sh * (o[k] as number) + (1 - sh) * g) * ((rows.preds[k] as Float64Array)[i] as number)));
+        num[j] = (num[j] as number) + wt * Math.abs((rows.y[i] as number) - f);
+      });
     }
   }
-  return { n: y.length, y: Float64Array.from(y), holiday: Uint8Array.from(holiday), preds: preds.map((a) => Float64Array.from(a)), lower: Float64Array.from(lower), upper: Float64Array.from(upper), bucket: new Uint8Array(y.length).fill(bucket), weekType: Uint8Array.from(peak) };
+  process.stdout.write(`  department weights, each half of the inner weeks held out: ${shrinks.map((sh, j) => `pull ${sh} ${((num[j] as number) / den).toFixed(1)}`).join(', ')}\n`);
 }
 
 type Run = { at: number; network: SeriesForecast[]; members: Map<string, Map<number, Float64Array>> };
@@ -240,39 +246,16 @@ function residualLevel(runs: readonly Run[], names: readonly string[], weights: 
 function subset(rows: InnerRows, keep: (i: number) => boolean): InnerRows {
   const idx: number[] = [];
   for (let i = 0; i < rows.n; i++) if (keep(i)) idx.push(i);
-  const f64 = (a: Float64Array) => Float64Array.from(idx, (i) => a[i] as number);
-  return {
-    n: idx.length,
-    y: f64(rows.y),
-    holiday: Uint8Array.from(idx, (i) => rows.holiday[i] as number),
-    preds: rows.preds.map(f64),
-    lower: f64(rows.lower),
-    upper: f64(rows.upper),
-    bucket: Uint8Array.from(idx, (i) => rows.bucket?.[i] ?? 0),
-    weekType: Uint8Array.from(idx, (i) => rows.weekType?.[i] ?? 0),
-  };
+  return subsetRows(rows, idx);
 }
 
-function joinRows(parts: readonly InnerRows[]): InnerRows {
-  const cat = <T extends Float64Array | Uint8Array>(get: (r: InnerRows) => T, make: (n: number) => T): T => {
-    const out = make(parts.reduce((a, r) => a + r.n, 0));
-    let at = 0;
-    for (const r of parts) {
-      out.set(get(r), at);
-      at += r.n;
-    }
-    return out;
-  };
-  const f64 = (n: number) => new Float64Array(n);
+/** The element-wise mean of several dumps of one origin (the same series and horizons). */
+function averageRuns(all: Saved[]): Saved {
+  const first = all[0] as Saved;
+  const mean = (pick: (s: Saved) => number[]) => pick(first).map((_, i) => all.reduce((a, s) => a + (pick(s)[i] as number), 0) / all.length);
   return {
-    n: parts.reduce((a, r) => a + r.n, 0),
-    y: cat((r) => r.y, f64),
-    holiday: cat((r) => r.holiday, (n) => new Uint8Array(n)),
-    preds: (parts[0]?.preds ?? []).map((_, k) => cat((r) => r.preds[k] as Float64Array, f64)),
-    lower: cat((r) => r.lower, f64),
-    upper: cat((r) => r.upper, f64),
-    bucket: cat((r) => r.bucket as Uint8Array, (n) => new Uint8Array(n)),
-    weekType: cat((r) => r.weekType ?? new Uint8Array(r.n), (n) => new Uint8Array(n)),
+    ...first,
+    runs: first.runs.map((r, k) => ({ ...r, p10: mean((s) => (s.runs[k] as Saved['runs'][number]).p10), p50: mean((s) => (s.runs[k] as Saved['runs'][number]).p50), p90: mean((s) => (s.runs[k] as Saved['runs'][number]).p90) })),
   };
 }
 
@@ -298,15 +281,21 @@ function cached(dir: string): void {
   };
   const out: Record<string, unknown>[] = [];
   for (const o of origins) {
-    const saved = JSON.parse(readFileSync(`${dir}/${o}.json`, 'utf8')) as Saved;
+    // DIR1,DIR2,...: the networks of several dumps (seeds) averaged, quantile by quantile.
+    const saved = averageRuns(dir.split(',').map((d) => JSON.parse(readFileSync(`${d}/${o}.json`, 'utf8')) as Saved));
     const until = saved.origin;
     const started = performance.now();
     const innerRuns = saved.runs.slice(0, -1).map((r) => {
       const network = unpack(r);
       return { at: r.at, network, members: withModelNn(r.at, network, statMemberForecasts(panel, r.at, network.map((f) => f.series), r.horizon, hyper.svdRank, statNames)) };
     });
-    const parts = innerRuns.map((r, b) => rowsOf(panel, r.at, until, b, r.network, r.members, names));
-    const rows = joinRows(parts);
+    // --no-groups: one weight vector for every department (the combination before the eighth round).
+    const parts = innerRuns.map((r, b) => {
+      const part = innerRows(panel, r.at, until - hyper.valWeeks, until, b, r.network, names.map((m) => r.members.get(m) ?? new Map()));
+      return argv.includes('--no-groups') ? { ...part, group: undefined } : part;
+    });
+    const rows = concatRows(parts);
+    if (argv.includes('--dept-cv')) departmentCv(rows);
     const settings = fitCombination(names, rows, hyper.holidayWeight, { innerOrigin: panel.weeks[until - hyper.valWeeks] as string, innerWeeks: hyper.valWeeks }, parts.length, (opt('--optional') ?? OPTIONAL_MEMBERS.join(',')).split(','), argv.includes('--unweighted') ? undefined : targetTypeShares(panel.weeks[until] as string, hyper.valWeeks, INNER_BUCKETS));
     // --calm-calibration: the interval calibrated on the inner rows of non-holiday weeks only.
     if (argv.includes('--calm-calibration')) {
@@ -318,7 +307,7 @@ function cached(dir: string): void {
     const perBucket = opt('--groups') === 'bucket' ? parts.map((_, b) => chooseWeights(subset(rows, (i) => rows.bucket?.[i] === b), hyper.holidayWeight)) : undefined;
     const bucketCal = perBucket?.map((w, b) => calibrateCombination(rows, w, b));
     const combineAt = (p50s: readonly Float64Array[], f: SeriesForecast, horizon: number) => {
-      if (!perBucket || !bucketCal) return combineSeries(settings, p50s, f, horizon);
+      if (!perBucket || !bucketCal) return combineSeries({ ...settings, weights: weightsFor(settings, (panel.series[f.series] as PanelSeries).dept) }, p50s, f, horizon);
       const outp = { p10: new Float64Array(horizon), p50: new Float64Array(horizon), p90: new Float64Array(horizon) };
       for (let b = 0; b < perBucket.length; b++) {
         const part = combineSeries({ weights: perBucket[b] as number[], calibration: bucketCal[b] as Calibration }, p50s, f, horizon);
@@ -341,6 +330,7 @@ function cached(dir: string): void {
       combined.set(f.series, combineAt(p50s, f, last.horizon));
       names.forEach((m, k) => single.get(m)?.set(f.series, combineSeries({ weights: [1], calibration: { lower: 1, upper: 1 } }, [p50s[k] as Float64Array], f, last.horizon)));
     }
+    if (argv.includes('--oracle-weights')) oracleWeights(until, last.horizon, network, members, names);
     if (opt('--residual')) residualLevel(innerRuns, names, settings.weights, until, combined, Number(opt('--residual')));
     const base = baselinePredictions(panel, until, last.horizon, hyper.svdRank);
     const score = (name: string, preds: Parameters<typeof scoreMethod>[4]) => scoreMethod(name, panel, until, last.horizon, preds, hyper.holidayWeight);
@@ -416,6 +406,30 @@ function errorAnalysis(origin: number, horizon: number, fc: ReadonlyMap<number, 
   });
   const pct = (v: number) => `${((100 * v) / total).toFixed(1)}%`;
   process.stdout.write(`  WMAE ${(total / weight).toFixed(1)}; holiday weeks ${pct(holidayErr)}; buckets ${byBucket.map(pct).join(' ')}; oracle level ${(perSeries.reduce((a, x) => a + x.oracle, 0) / weight).toFixed(1)}\n`);
+  // Coarser oracles: one level per store (all its departments) or per department (all stores).
+  const grouped = (key: (s: PanelSeries) => number) => {
+    const sums = new Map<number, { f: number; y: number }>();
+    for (const x of perSeries) {
+      const k = key(panel.series[x.si] as PanelSeries);
+      const g = sums.get(k) ?? { f: 0, y: 0 };
+      g.f += x.f;
+      g.y += x.y;
+      sums.set(k, g);
+    }
+    let e = 0;
+    panel.series.forEach((s, si) => {
+      const p = fc.get(si)?.p50;
+      const g = sums.get(key(s));
+      const r = g && g.f > 0 ? g.y / g.f : 1;
+      for (let t = origin + 1; t <= Math.min(origin + horizon, panel.weeks.length - 1); t++) {
+        const y = s.y[t] as number;
+        if (Number.isNaN(y)) continue;
+        e += (panel.holidayWeeks.has(panel.weeks[t] as string) ? 5 : 1) * Math.abs(y - (p ? (p[t - origin - 1] as number) * r : 0));
+      }
+    });
+    return (e / weight).toFixed(1);
+  };
+  process.stdout.write(`  oracle level per store ${grouped((s) => s.store)}, per department ${grouped((s) => s.dept)}\n`);
   const depts = [...byDept].sort((a, b) => b[1] - a[1]).slice(0, 12);
   process.stdout.write(`  top departments: ${depts.map(([d, e]) => `${d} ${pct(e)}`).join(', ')}\n`);
   perSeries.sort((a, b) => b.err - a.err);
@@ -430,6 +444,54 @@ function errorAnalysis(origin: number, horizon: number, fc: ReadonlyMap<number, 
     const s = panel.series[x.si] as PanelSeries;
     process.stdout.write(`    store ${s.store} dept ${s.dept}: ${pct(x.err)} of the error, forecast/actual ${(x.f / x.y).toFixed(3)}, oracle level saves ${pct(x.err - x.oracle)}\n`);
   }
+}
+
+/**
+ * --oracle-weights: upper bounds, with hindsight, of what weighting alone can buy: the weights
+ * chosen on the scored weeks themselves, for all series and per department (no shrinkage).
+ */
+function oracleWeights(until: number, horizon: number, network: readonly SeriesForecast[], members: ReadonlyMap<string, ReadonlyMap<number, Float64Array>>, names: readonly string[]): void {
+  const y: number[] = [];
+  const holiday: number[] = [];
+  const dept: number[] = [];
+  const preds: number[][] = names.map(() => []);
+  for (const f of network) {
+    const s = panel.series[f.series] as PanelSeries;
+    for (let h = 0; h < horizon; h++) {
+      const v = s.y[until + 1 + h] as number;
+      if (Number.isNaN(v)) continue;
+      y.push(v);
+      dept.push(s.dept);
+      holiday.push(panel.holidayWeeks.has(panel.weeks[until + 1 + h] as string) ? 1 : 0);
+      names.forEach((m, k) => preds[k]?.push(((m === 'model' ? f.p50 : members.get(m)?.get(f.series)) ?? f.p50)[h] as number));
+    }
+  }
+  const n = y.length;
+  const all: InnerRows = { n, y: Float64Array.from(y), holiday: Uint8Array.from(holiday), preds: preds.map((a) => Float64Array.from(a)), lower: new Float64Array(n), upper: new Float64Array(n) };
+  const wmae = (r: InnerRows, w: readonly number[]) => {
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < r.n; i++) {
+      let f = 0;
+      w.forEach((x, k) => (f += x * ((r.preds[k] as Float64Array)[i] as number)));
+      const wt = r.holiday[i] ? hyper.holidayWeight : 1;
+      num += wt * Math.abs((r.y[i] as number) - f);
+      den += wt;
+    }
+    return { num, den };
+  };
+  const unshrink = (w: number[]) => w.map((x) => (x - 0.5 / w.length) / 0.5);
+  const g = unshrink(chooseWeights(all, hyper.holidayWeight));
+  const gs = wmae(all, g);
+  let num = 0;
+  let den = 0;
+  for (const d of new Set(dept)) {
+    const part = subset(all, (i) => dept[i] === d);
+    const r = wmae(part, unshrink(chooseWeights(part, hyper.holidayWeight)));
+    num += r.num;
+    den += r.den;
+  }
+  process.stdout.write(`  oracle weights: global ${(gs.num / gs.den).toFixed(1)} (${g.map((x) => x.toFixed(2)).join('/')}), per department ${(num / den).toFixed(1)}\n`);
 }
 
 const dumpDir = opt('--dump');

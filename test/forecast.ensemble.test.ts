@@ -3,7 +3,7 @@ import { generateChain } from '../src/data/demo.ts';
 import { addWeeks } from '../src/data/weeks.ts';
 import { runBacktest } from '../src/forecast/backtest.ts';
 import { christmasDrift, rushDepartments, shiftChristmas } from '../src/forecast/christmas.ts';
-import { calibrateCombination, calibrationAt, chooseWeights, combineSeries, fitCombination, SHRINK_TO_EQUAL, type InnerRows } from '../src/forecast/combination.ts';
+import { calibrateCombination, calibrationAt, chooseWeights, combineSeries, fitCombination, GROUP_SHRINK, MIN_GROUP_ROWS, SHRINK_TO_EQUAL, weighedMembers, weightsFor, type InnerRows } from '../src/forecast/combination.ts';
 import { forecastSeries, INNER_BUCKETS, memberForecasts, MEMBER_NAMES, trainModel } from '../src/forecast/ensemble.ts';
 import { horizonInfos, setLevelOptions, statForecasts, STAT_MEMBERS } from '../src/forecast/members.ts';
 import type { Hyperparameters } from '../src/forecast/model.ts';
@@ -199,6 +199,75 @@ describe('combination', () => {
     expect(better.weights[2]).toBeGreaterThan(0);
     // Not optional: the same member keeps its shrunk share even where it hurts.
     expect(fitCombination(['a', 'b', 'opt'], rowsOf(y, [a, b, a.map((v) => v + 30)]), 1, window).weights[2]).toBeGreaterThan(0);
+  });
+
+  /** Inner rows of departments 1 and 2 (20 series x 13 weeks each), and 3 (`small` series): member a errs by `errA(dept, i)`, member b by `errB`. */
+  function departmentRows(errA: (dept: number, i: number) => number, errB: (dept: number, i: number) => number, small?: number): InnerRows {
+    const y: number[] = [];
+    const a: number[] = [];
+    const b: number[] = [];
+    const group: number[] = [];
+    const week: number[] = [];
+    for (const dept of [1, 2, 3]) {
+      const series = dept === 3 ? (small ?? 0) : 20;
+      for (let s = 0; s < series; s++) {
+        for (let w = 0; w < 13; w++) {
+          const i = y.length;
+          const v = 100 + ((i * 37) % 29);
+          y.push(v);
+          a.push(v + errA(dept, i));
+          b.push(v + errB(dept, i));
+          group.push(dept);
+          week.push(w);
+        }
+      }
+    }
+    return { ...rowsOf(y, [a, b]), group: Int32Array.from(group), week: Uint8Array.from(week) };
+  }
+  const inner = { innerOrigin: '2011-01-07', innerWeeks: 13 };
+  const sign = (i: number) => (i % 2 === 0 ? 1 : -1);
+
+  it('per department: each weighs its own right member more, where the held-out inner weeks say it pays', () => {
+    // Department 1: member a is right, b off by 20; department 2 the other way round. One
+    // weight vector for both can only split the difference.
+    const rows = departmentRows((d, i) => (d === 1 ? sign(i) : 20 * sign(i)), (d, i) => (d === 1 ? 20 * sign(i + 1) : sign(i + 1)));
+    const c = fitCombination(['a', 'b'], rows, 1, inner, 1);
+    expect(c.groupCheck!.grouped).toBeLessThan(c.groupCheck!.global);
+    const one = weightsFor(c, 1);
+    const two = weightsFor(c, 2);
+    // Each department's own fit (a = 0.95 in department 1, b = 0.95 in 2: the grid optimum 20/21, shrunk half-way to equal), pulled GROUP_SHRINK of the way from the global weights.
+    const own = (1 - SHRINK_TO_EQUAL) * 0.95 + SHRINK_TO_EQUAL / 2;
+    expect(one[0]).toBeCloseTo(GROUP_SHRINK * own + (1 - GROUP_SHRINK) * (c.weights[0] as number), 9);
+    expect(two[1]).toBeCloseTo(GROUP_SHRINK * own + (1 - GROUP_SHRINK) * (c.weights[1] as number), 9);
+    expect(one[0]).toBeGreaterThan(c.weights[0] as number);
+    expect(two[1]).toBeGreaterThan(c.weights[1] as number);
+    // A department the inner window did not hold takes the global weights.
+    expect(weightsFor(c, 99)).toEqual(c.weights);
+    // The interval is calibrated around the forecasts as served: their smaller errors, a narrower interval than the global weights' would need.
+    const globalCal = calibrateCombination(rows, c.weights);
+    expect(c.calibration.lower).toBeLessThan(globalCal.lower);
+    expect(c.calibration.upper).toBeLessThan(globalCal.upper);
+    // Serving computes every member some department weighs.
+    expect(weighedMembers({ members: ['a', 'b', 'c'], weights: [1, 0, 0], groupWeights: { '4': [0.5, 0.5, 0] } })).toEqual(['a', 'b']);
+  });
+
+  it('per department: refused where the departments are alike, and skipped for a department with few rows', () => {
+    // Both departments: a and b err by the same amount on opposite sides, so equal weights are right everywhere.
+    const alike = fitCombination(['a', 'b'], departmentRows((_, i) => 10 * sign(i), (_, i) => -10 * sign(i)), 1, inner, 1);
+    expect(alike.groupWeights).toBeUndefined();
+    expect(alike.groupCheck!.grouped).toBeGreaterThanOrEqual(alike.groupCheck!.global);
+    expect(weightsFor(alike, 1)).toEqual(alike.weights);
+    // Department 3 (3 series x 13 weeks < MIN_GROUP_ROWS) likes member a, as department 1 does; it keeps the global weights.
+    expect(3 * 13).toBeLessThan(MIN_GROUP_ROWS);
+    const rows = departmentRows((d, i) => (d === 2 ? 20 * sign(i) : sign(i)), (d, i) => (d === 2 ? sign(i + 1) : 20 * sign(i + 1)), 3);
+    const c = fitCombination(['a', 'b'], rows, 1, inner, 1);
+    expect(c.groupWeights?.['1']).toBeDefined();
+    expect(c.groupWeights?.['3']).toBeUndefined();
+    expect(weightsFor(c, 3)).toEqual(c.weights);
+    // Rows without departments (a caller before them): one weight vector, no check.
+    const plain = fitCombination(['a', 'b'], { ...rows, group: undefined }, 1, inner, 1);
+    expect(plain.groupCheck).toBeUndefined();
+    expect(plain.weights).toEqual(c.weights);
   });
 
   it('counts holiday rows five times when choosing', () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runBacktest, METHOD_DESCRIPTIONS, type BacktestReport } from '../forecast/backtest.ts';
+import type { CombinationSettings } from '../forecast/combination.ts';
 import { loadPanel } from '../forecast/dataset.ts';
 import { QUICK_HYPERPARAMETERS } from '../forecast/model.ts';
 import { ensureBackend } from '../forecast/tf.ts';
@@ -33,7 +34,16 @@ export function backtestTable(r: BacktestReport): string {
     '',
     ...r.results.map((x) => `  ${x.name}: ${METHOD_DESCRIPTIONS[x.name] ?? ''}`),
     `  model: ${r.model.metrics.epochsRun} epochs, ${r.model.metrics.trainRows.toLocaleString('en-US')} training rows; run took ${r.seconds.toFixed(0)} s`,
+    ...groupLine(r.model.combination),
   ].join('\n');
+}
+
+/** Whether the combination weighs departments their own way, and the inner-window check that decided it. */
+function groupLine(c: CombinationSettings | undefined): string[] {
+  if (!c?.groupCheck) return [];
+  const n = Object.keys(c.groupWeights ?? {}).length;
+  const check = `held-out inner weeks: ${c.groupCheck.grouped.toFixed(1)} per department, ${c.groupCheck.global.toFixed(1)} with one weight vector`;
+  return [`  combination: ${n ? `${n} departments weighted their own way` : 'one weight vector for every department'} (${check})`];
 }
 
 export function register(program: Command): void {

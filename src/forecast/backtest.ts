@@ -4,7 +4,7 @@ import { DEFAULT_HYPERPARAMETERS, type Hyperparameters } from './model.ts';
 import { gridIndex, type Panel, type PanelSeries } from './panel.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
 import type { EpochReport, TrainMetrics, TrainOptions } from './train.ts';
-import { combineSeries, type CombinationSettings } from './combination.ts';
+import { combineSeries, weightsFor, type CombinationSettings } from './combination.ts';
 import { MEMBER_NAMES, memberForecasts, trainModel } from './ensemble.ts';
 import { Wmae } from './wmae.ts';
 
@@ -55,12 +55,13 @@ export interface BacktestOptions {
 type Predictions = Map<number, { p50: ArrayLike<number>; p10: ArrayLike<number>; p90: ArrayLike<number> }>;
 
 export const METHOD_DESCRIPTIONS: Record<string, string> = {
-  combined: 'the forecast served: members below weighted on the 13 weeks before the origin, interval calibrated there',
+  combined: 'the forecast served: members below weighted on the 13 weeks before the origin (per department where held-out weeks there say it pays), interval calibrated there',
   model: 'member: global network (TensorFlow.js), quantile mixture of seasonal candidates',
   'svd-naive': 'member: SVD-smoothed two-year seasonal naive x recent growth, Christmas shift',
   'stl-ets': 'member: STL-like decomposition of the SVD-smoothed series + exponential smoothing of its level, Christmas shift',
   product: 'member: share of the department x the department’s aligned week x growth, Christmas shift',
   harmonic: 'optional member (weight 0 where it does not help on the inner window): Fourier seasonal of the SVD-smoothed series + exponentially smoothed residual level, Christmas shift',
+  'naive-nn': 'optional member: seasonal naive of the unsmoothed history, averaged (standard-scaled) over up to 5 stores of the department that correlate best (>= 0.8), Christmas shift',
   'seasonal-naive': 'last year’s holiday-aligned week (Thanksgiving to Thanksgiving, Christmas to Christmas)',
   'seasonal-naive-level': 'the same + Christmas day-drift interpolation x recent growth (the fallback /forecast serves)',
   'svd-seasonal-naive': 'per-department rank-k SVD smoothing, two-year blend, x growth (the Kaggle winner’s core)',
@@ -186,7 +187,7 @@ export async function runBacktest(panel: Panel, options: BacktestOptions): Promi
   const byMember = new Map<string, Predictions>(MEMBER_NAMES.map((m) => [m, new Map()]));
   for (const f of network) {
     const p50s = MEMBER_NAMES.map((m) => members.get(m)?.get(f.series) ?? f.p50);
-    if (settings) combined.set(f.series, combineSeries(settings, settings.members.map((m) => p50s[MEMBER_NAMES.indexOf(m)] ?? f.p50), f, options.horizon));
+    if (settings) combined.set(f.series, combineSeries({ ...settings, weights: weightsFor(settings, (panel.series[f.series] as PanelSeries).dept) }, settings.members.map((m) => p50s[MEMBER_NAMES.indexOf(m)] ?? f.p50), f, options.horizon));
     // A member's own interval: the network's (calibrated) half-widths around its p50.
     MEMBER_NAMES.forEach((m, k) => byMember.get(m)?.set(f.series, combineSeries({ weights: [1], calibration: { lower: 1, upper: 1 } }, [p50s[k] as Float64Array], f, options.horizon)));
   }

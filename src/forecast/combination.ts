@@ -35,6 +35,15 @@ export interface CombinationSettings {
    * (their calibration is unweighted).
    */
   bucketTargetTypes?: number[][];
+  /**
+   * Per department (key: its id), weights over `members` used instead of `weights` for its
+   * series: chosen on the department's inner rows, pulled GROUP_SHRINK of the way back to
+   * `weights`. Present only where `groupCheck` found them better on held-out inner weeks;
+   * absent on combinations fitted before them (every series then takes `weights`).
+   */
+  groupWeights?: Record<string, number[]>;
+  /** The inner-window check that decides on `groupWeights`: WMAE of each half of the inner weeks with weights fitted on the other half. */
+  groupCheck?: { global: number; grouped: number };
   /** The inner window: the `innerWeeks` weeks up to the cut-off, forecast from `innerOrigin` (bucket 1) and earlier origins (the later buckets). */
   innerOrigin: string;
   innerWeeks: number;
@@ -60,6 +69,10 @@ export interface InnerRows {
   bucket?: Uint8Array;
   /** The type of the row's week (source-kernel.ts `weekType`: 0 calm, 1 peak, 2 Christmas season); all calm when absent. */
   weekType?: Uint8Array;
+  /** The row's department; without it the combination has one weight vector. */
+  group?: Int32Array;
+  /** The row's target week, 0-based within the inner window (the buckets share their target weeks). */
+  week?: Uint8Array;
 }
 
 function combinedAt(rows: InnerRows, weights: readonly number[], i: number): number {
@@ -159,12 +172,17 @@ export function chooseWeights(rows: InnerRows, holidayWeight: number): number[] 
  * above: of every row, or of one horizon bucket's rows.
  */
 export function calibrateCombination(rows: InnerRows, weights: readonly number[], bucket?: number, targetTypes?: readonly number[]): Calibration {
+  return calibrateAround(rows, combinedRows(rows, weights), bucket, targetTypes);
+}
+
+/** calibrateCombination around given combined inner forecasts (one per row). */
+function calibrateAround(rows: InnerRows, combined: Float64Array, bucket?: number, targetTypes?: readonly number[]): Calibration {
   const lo: number[] = [];
   const hi: number[] = [];
   const types: number[] = [];
   for (let i = 0; i < rows.n; i++) {
     if (!inBucket(rows, i, bucket)) continue;
-    const f = combinedAt(rows, weights, i);
+    const f = combined[i] as number;
     const y = rows.y[i] as number;
     lo.push((f - y) / Math.max(rows.lower[i] as number, 1e-6));
     hi.push((y - f) / Math.max(rows.upper[i] as number, 1e-6));
@@ -210,12 +228,12 @@ export function weightedQuantile(v: readonly number[], w: readonly number[], q: 
 }
 
 /** Share of rows (of one bucket, or all) inside the calibrated interval; with target shares, weighted to the target's mix of week types. */
-function coverageOf(rows: InnerRows, weights: readonly number[], cal: Calibration, bucket?: number, targetTypes?: readonly number[]): number {
+function coverageOf(rows: InnerRows, combined: Float64Array, cal: Calibration, bucket?: number, targetTypes?: readonly number[]): number {
   const types: number[] = [];
   const hit: number[] = [];
   for (let i = 0; i < rows.n; i++) {
     if (!inBucket(rows, i, bucket)) continue;
-    const f = combinedAt(rows, weights, i);
+    const f = combined[i] as number;
     const y = rows.y[i] as number;
     types.push(rows.weekType?.[i] ?? 0);
     hit.push(y >= f - cal.lower * (rows.lower[i] as number) && y <= f + cal.upper * (rows.upper[i] as number) ? 1 : 0);
@@ -247,7 +265,7 @@ export function fitCombination(
     const without = fitWith(members, members.map((x, j) => j !== k && (best.weights[j] as number) > 0), rows, holidayWeight, window, buckets, targetTypes);
     if ((without.innerWmae.combined as number) <= (best.innerWmae.combined as number)) best = without;
   }
-  return best;
+  return withGroups(best, rows, holidayWeight, buckets, targetTypes);
 }
 
 /** fitCombination with the weights chosen among the `active` members (the others weigh 0). */
@@ -255,25 +273,135 @@ function fitWith(members: readonly string[], active: readonly boolean[], rows: I
   const chosen = chooseWeights({ ...rows, preds: rows.preds.filter((_, k) => active[k]) }, holidayWeight);
   let at = 0;
   const weights = members.map((_, k) => (active[k] ? (chosen[at++] as number) : 0));
-  const calibration = calibrateCombination(rows, weights);
   const innerWmae: Record<string, number> = {};
   members.forEach((m, k) => (innerWmae[m] = wmaeOf(rows, members.map((_, j) => (j === k ? 1 : 0)), holidayWeight)));
   innerWmae.combined = wmaeOf(rows, weights, holidayWeight);
-  const bucketCalibration = Array.from({ length: buckets }, (_, b) => calibrateCombination(rows, weights, b, targetTypes?.[b]));
-  const bucketCoverage = bucketCalibration.map((cal, b) => coverageOf(rows, weights, cal, b, targetTypes?.[b]));
   return {
     members: [...members],
     weights,
-    calibration,
-    bucketCalibration,
+    ...calibrated(rows, combinedRows(rows, weights), buckets, targetTypes),
     bucketWeeks: window.innerWeeks,
-    bucketCoverage,
     ...(targetTypes ? { bucketTargetTypes: Array.from({ length: buckets }, (_, b) => [...(targetTypes[b] ?? [])]) } : {}),
     ...window,
     innerRows: rows.n,
     innerWmae,
-    innerCoverage: coverageOf(rows, weights, calibration),
   };
+}
+
+/** The interval fitted around the combined inner forecasts: pooled and per bucket, with their coverage. */
+function calibrated(rows: InnerRows, combined: Float64Array, buckets: number, targetTypes?: readonly (readonly number[])[]): Pick<CombinationSettings, 'calibration' | 'bucketCalibration' | 'bucketCoverage' | 'innerCoverage'> {
+  const calibration = calibrateAround(rows, combined);
+  const bucketCalibration = Array.from({ length: buckets }, (_, b) => calibrateAround(rows, combined, b, targetTypes?.[b]));
+  return {
+    calibration,
+    bucketCalibration,
+    bucketCoverage: bucketCalibration.map((cal, b) => coverageOf(rows, combined, cal, b, targetTypes?.[b])),
+    innerCoverage: coverageOf(rows, combined, calibration),
+  };
+}
+
+/** The combined p50 of every inner row: each row weighted by its department's weights where it has them. */
+export function combinedRows(rows: InnerRows, weights: readonly number[], groupWeights?: Record<string, number[]>): Float64Array {
+  const out = new Float64Array(rows.n);
+  for (let i = 0; i < rows.n; i++) out[i] = combinedAt(rows, (groupWeights && rows.group ? groupWeights[String(rows.group[i])] : undefined) ?? weights, i);
+  return out;
+}
+
+/**
+ * Weights per department pulled this far from the global ones towards the department's own.
+ * Chosen on the inner windows of six origins (docs/forecasting.md, eighth round): held-out
+ * inner weeks preferred 0.5 to none at five of them, and the full department fit (1) was
+ * worse than 0.5 at three.
+ */
+export const GROUP_SHRINK = 0.5;
+/** A department with fewer inner rows keeps the global weights (its own fit would follow noise). */
+export const MIN_GROUP_ROWS = 100;
+
+/** Each department's weights (all members) on `rows`, pulled GROUP_SHRINK of the way from `global`. */
+function groupWeightsOf(rows: InnerRows, global: readonly number[], holidayWeight: number): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  const group = rows.group;
+  if (!group) return out;
+  const byGroup = new Map<number, number[]>();
+  for (let i = 0; i < rows.n; i++) {
+    const list = byGroup.get(group[i] as number) ?? [];
+    list.push(i);
+    byGroup.set(group[i] as number, list);
+  }
+  for (const [g, idx] of byGroup) {
+    if (idx.length < MIN_GROUP_ROWS) continue;
+    const own = chooseWeights(subsetRows(rows, idx), holidayWeight);
+    out[String(g)] = own.map((w, k) => GROUP_SHRINK * w + (1 - GROUP_SHRINK) * (global[k] as number));
+  }
+  return out;
+}
+
+/**
+ * Department weights judged before the origin: the inner window's target weeks split in two
+ * halves (the buckets share their target weeks, so a bucket held out is no test), the global
+ * and the department weights fitted on one half and scored on the other, both ways.
+ */
+function groupCheck(rows: InnerRows, active: readonly boolean[], holidayWeight: number): { global: number; grouped: number } {
+  const weeks = rows.week as Uint8Array;
+  let half = 0;
+  for (let i = 0; i < rows.n; i++) half = Math.max(half, (weeks[i] as number) + 1);
+  half = Math.ceil(half / 2);
+  const global = new Wmae(holidayWeight);
+  const grouped = new Wmae(holidayWeight);
+  for (const fold of [0, 1]) {
+    const fit: number[] = [];
+    for (let i = 0; i < rows.n; i++) if (((weeks[i] as number) < half ? 0 : 1) !== fold) fit.push(i);
+    const part = subsetRows(rows, fit);
+    const chosen = chooseWeights({ ...part, preds: part.preds.filter((_, k) => active[k]) }, holidayWeight);
+    let at = 0;
+    const weights = active.map((on) => (on ? (chosen[at++] as number) : 0));
+    const own = groupWeightsOf(part, weights, holidayWeight);
+    for (let i = 0; i < rows.n; i++) {
+      if (((weeks[i] as number) < half ? 0 : 1) !== fold) continue;
+      const y = rows.y[i] as number;
+      const holiday = rows.holiday[i] === 1;
+      global.add(Math.abs(y - combinedAt(rows, weights, i)), holiday);
+      grouped.add(Math.abs(y - combinedAt(rows, own[String(rows.group?.[i])] ?? weights, i)), holiday);
+    }
+  }
+  return { global: global.value(), grouped: grouped.value() };
+}
+
+/** `fit` with department weights where the held-out inner weeks say they pay (the interval refitted around them). */
+function withGroups(fit: CombinationSettings, rows: InnerRows, holidayWeight: number, buckets: number, targetTypes?: readonly (readonly number[])[]): CombinationSettings {
+  if (!rows.group || !rows.week) return fit;
+  const check = groupCheck(rows, fit.weights.map((w) => w > 0), holidayWeight);
+  if (check.grouped >= check.global) return { ...fit, groupCheck: check };
+  const groupWeights = groupWeightsOf(rows, fit.weights, holidayWeight);
+  return { ...fit, ...calibrated(rows, combinedRows(rows, fit.weights, groupWeights), buckets, targetTypes), groupWeights, groupCheck: check };
+}
+
+/** The rows at indices `idx`. */
+export function subsetRows(rows: InnerRows, idx: readonly number[]): InnerRows {
+  const f64 = (a: Float64Array) => Float64Array.from(idx, (i) => a[i] as number);
+  return {
+    n: idx.length,
+    y: f64(rows.y),
+    holiday: Uint8Array.from(idx, (i) => rows.holiday[i] as number),
+    preds: rows.preds.map(f64),
+    lower: f64(rows.lower),
+    upper: f64(rows.upper),
+    ...(rows.bucket ? { bucket: Uint8Array.from(idx, (i) => rows.bucket?.[i] as number) } : {}),
+    ...(rows.weekType ? { weekType: Uint8Array.from(idx, (i) => rows.weekType?.[i] as number) } : {}),
+    ...(rows.group ? { group: Int32Array.from(idx, (i) => rows.group?.[i] as number) } : {}),
+    ...(rows.week ? { week: Uint8Array.from(idx, (i) => rows.week?.[i] as number) } : {}),
+  };
+}
+
+/** The weights of a series of department `dept`: its department's where the combination has them. */
+export function weightsFor(settings: Pick<CombinationSettings, 'weights' | 'groupWeights'>, dept: number): number[] {
+  return settings.groupWeights?.[String(dept)] ?? settings.weights;
+}
+
+/** Members that weigh something for some series (the others need not be computed). */
+export function weighedMembers(settings: Pick<CombinationSettings, 'members' | 'weights' | 'groupWeights'>): string[] {
+  const all = [settings.weights, ...Object.values(settings.groupWeights ?? {})];
+  return settings.members.filter((_, k) => all.some((w) => (w[k] ?? 0) > 0));
 }
 
 /** The calibration of horizon index `h` (0-based): its bucket's, the last bucket's past them, or the pooled one. */

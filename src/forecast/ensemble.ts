@@ -1,5 +1,5 @@
 import { rushDepartments, shiftChristmas } from './christmas.ts';
-import { combineSeries, fitCombination, type CombinationSettings, type InnerRows } from './combination.ts';
+import { combineSeries, fitCombination, weighedMembers, weightsFor, type CombinationSettings, type InnerRows } from './combination.ts';
 import { originState } from './features.ts';
 import { horizonInfos, OPTIONAL_MEMBERS, statForecasts, STAT_MEMBERS } from './members.ts';
 import type { Calibration, Hyperparameters, Normalizer } from './model.ts';
@@ -69,11 +69,12 @@ export async function forecastSeries(model: Forecastable, panel: Panel, origin: 
   // A member the inner window dropped (weight 0) adds nothing: not computed (naive-nn forecasts
   // each series' neighbours too).
   const known: readonly string[] = [...STAT_MEMBERS, ...OPTIONAL_MEMBERS];
-  const weighed = settings.members.filter((m, k) => known.includes(m) && (settings.weights[k] ?? 0) > 0);
+  const weighed = weighedMembers(settings).filter((m) => known.includes(m));
   const { network, members } = await memberForecasts(model, panel, origin, ids, horizon, weighed);
   return network.map((f) => {
     const p50s = settings.members.map((m) => members.get(m)?.get(f.series) ?? f.p50);
-    return { series: f.series, weeks: f.weeks, ...combineSeries(settings, p50s, f, horizon) };
+    const weights = weightsFor(settings, (panel.series[f.series] as PanelSeries).dept);
+    return { series: f.series, weeks: f.weeks, ...combineSeries({ ...settings, weights }, p50s, f, horizon) };
   });
 }
 
@@ -124,9 +125,9 @@ export function targetTypeShares(originWeek: string, weeks: number, buckets: num
   });
 }
 
-function concatRows(parts: readonly InnerRows[]): InnerRows {
+export function concatRows(parts: readonly InnerRows[]): InnerRows {
   const n = parts.reduce((a, p) => a + p.n, 0);
-  const join = <T extends Float64Array | Uint8Array>(make: (n: number) => T, get: (p: InnerRows) => T): T => {
+  const join = <T extends Float64Array | Uint8Array | Int32Array>(make: (n: number) => T, get: (p: InnerRows) => T): T => {
     const out = make(n);
     let at = 0;
     for (const p of parts) {
@@ -141,16 +142,18 @@ function concatRows(parts: readonly InnerRows[]): InnerRows {
     n,
     y: join(f64, (p) => p.y),
     holiday: join(u8, (p) => p.holiday),
-    preds: MEMBER_NAMES.map((_, k) => join(f64, (p) => p.preds[k] as Float64Array)),
+    preds: (parts[0]?.preds ?? []).map((_, k) => join(f64, (p) => p.preds[k] as Float64Array)),
     lower: join(f64, (p) => p.lower),
     upper: join(f64, (p) => p.upper),
     bucket: join(u8, (p) => p.bucket as Uint8Array),
     weekType: join(u8, (p) => p.weekType as Uint8Array),
+    group: join((k) => new Int32Array(k), (p) => p.group as Int32Array),
+    week: join(u8, (p) => p.week as Uint8Array),
   };
 }
 
-/** The scored rows of one bucket: every known actual after `from` up to `until`, forecast from `inner`. */
-function innerRows(panel: Panel, inner: number, from: number, until: number, bucket: number, network: readonly SeriesForecast[], members: readonly Map<number, Float64Array>[]): InnerRows {
+/** The scored rows of one bucket: every known actual after `from` up to `until`, forecast from `inner` (a member without a forecast of a series counts as the network's). */
+export function innerRows(panel: Panel, inner: number, from: number, until: number, bucket: number, network: readonly SeriesForecast[], members: readonly Map<number, Float64Array>[]): InnerRows {
   let n = 0;
   for (const f of network) for (let t = from + 1; t <= until; t++) if (!Number.isNaN((panel.series[f.series] as PanelSeries).y[t] as number)) n++;
   const rows: InnerRows = {
@@ -162,6 +165,8 @@ function innerRows(panel: Panel, inner: number, from: number, until: number, buc
     upper: new Float64Array(n),
     bucket: new Uint8Array(n).fill(bucket),
     weekType: new Uint8Array(n),
+    group: new Int32Array(n),
+    week: new Uint8Array(n),
   };
   let i = 0;
   for (const f of network) {
@@ -173,6 +178,8 @@ function innerRows(panel: Panel, inner: number, from: number, until: number, buc
       rows.y[i] = y;
       rows.holiday[i] = panel.holidayWeeks.has(panel.weeks[t] as string) ? 1 : 0;
       (rows.weekType as Uint8Array)[i] = weekType(panel.weeks[t] as string);
+      (rows.group as Int32Array)[i] = s.dept;
+      (rows.week as Uint8Array)[i] = t - from - 1;
       members.forEach((m, k) => ((rows.preds[k] as Float64Array)[i] = ((m.get(f.series) ?? f.p50)[h] as number)));
       rows.lower[i] = Math.max((f.p50[h] as number) - (f.p10[h] as number), 0);
       rows.upper[i] = Math.max((f.p90[h] as number) - (f.p50[h] as number), 0);
@@ -190,6 +197,6 @@ export async function trainModel(panel: Panel, options: TrainOptions = {}): Prom
   const started = performance.now();
   const settings = await fitEnsemble(model, panel, until, sample);
   model.combination = { ...settings, seconds: (performance.now() - started) / 1000 };
-  options.logger?.info({ weights: Object.fromEntries(settings.members.map((m, k) => [m, settings.weights[k]])), innerWmae: settings.innerWmae, seconds: model.combination.seconds }, 'forecast members combined');
+  options.logger?.info({ weights: Object.fromEntries(settings.members.map((m, k) => [m, settings.weights[k]])), innerWmae: settings.innerWmae, departmentWeights: Object.keys(settings.groupWeights ?? {}).length, groupCheck: settings.groupCheck, seconds: model.combination.seconds }, 'forecast members combined');
   return model;
 }
