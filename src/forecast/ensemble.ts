@@ -147,8 +147,8 @@ export function concatRows(parts: readonly InnerRows[]): InnerRows {
     upper: join(f64, (p) => p.upper),
     bucket: join(u8, (p) => p.bucket as Uint8Array),
     weekType: join(u8, (p) => p.weekType as Uint8Array),
-    group: join((k) => new Int32Array(k), (p) => p.group as Int32Array),
-    week: join(u8, (p) => p.week as Uint8Array),
+    // Rows without departments (a caller that wants one weight vector) stay without them.
+    ...(parts.every((p) => p.group && p.week) ? { group: join((k) => new Int32Array(k), (p) => p.group as Int32Array), week: join(u8, (p) => p.week as Uint8Array) } : {}),
   };
 }
 
