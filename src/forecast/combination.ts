@@ -310,8 +310,8 @@ export function combinedRows(rows: InnerRows, weights: readonly number[], groupW
 /**
  * Weights per department pulled this far from the global ones towards the department's own.
  * Chosen on the inner windows of six origins (docs/forecasting.md, eighth round): held-out
- * inner weeks preferred 0.5 to none at five of them, and the full department fit (1) was
- * worse than 0.5 at three.
+ * inner weeks preferred 0.5 to none at five of them, and to the full department fit (1) at
+ * four.
  */
 export const GROUP_SHRINK = 0.5;
 /** A department with fewer inner rows keeps the global weights (its own fit would follow noise). */
