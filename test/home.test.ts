@@ -242,10 +242,34 @@ describe('Discord /me and summary threads', () => {
     expect(ids).toContain(`home:1200000000000000055:/unsubscribe id ${sub.id}`);
 
     // The Stop runs /unsubscribe as the clicker, in the subscription's channel: the role's manager grant allows it.
+    // The click is acknowledged without a message (type 6): the answer is a private follow-up,
+    // and the home it was on (@original of the click) is drawn again without the subscription.
     const click = discordInteraction(3, { custom_id: `home:1200000000000000055:/unsubscribe id ${sub.id}`, component_type: 2 }, { message: { id: '1800000000000000009', channel_id: CHANNEL, flags: 64, embeds: [], components: [] } });
-    expect(await sendDiscord(click)).toEqual({ type: 5, data: { flags: 64 } });
-    const [done] = await discord.waitFor((c) => c.method === 'PATCH' && c.path.includes(click.token));
+    expect(await sendDiscord(click)).toEqual({ type: 6 });
+    const [done] = await discord.waitFor((c) => c.method === 'POST' && c.path === `/api/v10/webhooks/${FAKE_APP_ID}/${click.token}`);
     expect(payloadOf(done!).embeds![0]!.title).toBe('Unsubscribed');
+    expect(payloadOf(done!).flags).toBe(64);
+    const [redrawn] = await discord.waitFor((c) => c.method === 'PATCH' && c.path === `/api/v10/webhooks/${FAKE_APP_ID}/${click.token}/messages/@original`);
+    const home = payloadOf(redrawn!);
+    expect(home.embeds![0]!.title).toBe('Your storecast home');
+    expect(home.embeds![1]!.title).toBe('Your subscriptions (0)');
+    expect(JSON.stringify(home.components)).not.toContain(sub.id);
+    // The redraw comes after the answer, so the home never shows a subscription already stopped.
+    expect(discord.calls.indexOf(redrawn!)).toBeGreaterThan(discord.calls.indexOf(done!));
+  });
+
+  it('/me: an alert\'s Snooze runs anywhere, answers privately, and the home shows it snoozed', async () => {
+    const rule = await createRule(db, undefined, { delivery: OPERATOR_DELIVERY, kind: 'stock', scope: { kind: 'store', store: 5 }, condition: { type: 'cover-below', weeks: 2, basis: 'p90' }, target: { kind: 'dm', platform: 'discord', workspace: GUILD, channel: DUSER }, createdBy: `discord:${GUILD}/${DUSER}` }, outbound);
+    const i = discordInteraction(2, { id: '1600000000000000002', name: 'me', type: 1, options: [] });
+    await sendDiscord(i);
+    const [edit] = await discord.waitFor((c) => c.method === 'PATCH' && c.path === `/api/v10/webhooks/${FAKE_APP_ID}/${i.token}/messages/@original`);
+    const snooze = payloadOf(edit!).components!.flatMap((r) => r.components.map((c) => c.custom_id)).find((id) => id?.includes('snooze') && id.includes(rule.id));
+    // An item's button on a home, bound to no channel.
+    expect(snooze).toBe(`home::${alertLine({ what: 'snooze', id: rule.id, for: 'day' })}`);
+    const click = discordInteraction(3, { custom_id: snooze!, component_type: 2 }, { message: { id: '1800000000000000010', channel_id: CHANNEL, flags: 64, embeds: [], components: [] } });
+    expect(await sendDiscord(click)).toEqual({ type: 6 });
+    const [redrawn] = await discord.waitFor((c) => c.method === 'PATCH' && c.path === `/api/v10/webhooks/${FAKE_APP_ID}/${click.token}/messages/@original`);
+    expect(payloadOf(redrawn!).embeds![2]!.description).toMatch(new RegExp(`${rule.id}[^\n]*snoozed until`));
   });
 
   it('a follow-up on a summary starts a thread on it via REST and answers there; a second click reuses the thread', async () => {

@@ -65,7 +65,7 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
       const { text, share } = answerWords(line.text ?? '');
       const input = { name: line.name, text };
       // A home's Stop runs in the subscription's channel, where /unsubscribe finds it; nothing else takes a channel from a button.
-      if (home) return plan(deps, interaction, input, { ephemeral: true, channel: input.name.toLowerCase() === 'unsubscribe' ? home.channel : undefined });
+      if (home) return plan(deps, interaction, input, { ephemeral: true, channel: input.name.toLowerCase() === 'unsubscribe' ? home.channel : undefined, refreshHome: true });
       const ephemeral = csvOnly || answersPrivately(services.registry, input.name);
       return plan(deps, interaction, input, { ephemeral, csvOnly, share, thread: ephemeral ? undefined : followUpThread(services, interaction) });
     }
@@ -87,10 +87,10 @@ export async function planInteraction(deps: InteractionDeps, interaction: APIInt
   }
 }
 
-/** `home:<channel>:<command line>`: a home button bound to a channel. */
-function homeButton(id: string): { channel: string; line: string } | undefined {
-  const m = new RegExp(`^${HOME_PREFIX}(\\d+):(.+)$`).exec(id);
-  return m ? { channel: m[1]!, line: m[2]! } : undefined;
+/** `home:<channel>:<command line>`: an item's button on a home, bound to a channel or (empty) to none. */
+function homeButton(id: string): { channel?: string; line: string } | undefined {
+  const m = new RegExp(`^${HOME_PREFIX}(\\d*):(.+)$`).exec(id);
+  return m ? { channel: m[1] || undefined, line: m[2]! } : undefined;
 }
 
 /** Where a follow-up's answer goes when it answers in the clicked message's thread. */
@@ -145,6 +145,8 @@ interface PlanMode {
   channel?: string;
   /** Answer in a thread on the clicked message (followUpThread). */
   thread?: FollowUpThread;
+  /** A home's item button: the answer goes to the asker alone, then the home it was on is shown again as it now is. */
+  refreshHome?: boolean;
 }
 
 function plan(deps: InteractionDeps, interaction: APIInteraction, input: CommandInput, mode: PlanMode): InteractionPlan {
@@ -169,8 +171,9 @@ function plan(deps: InteractionDeps, interaction: APIInteraction, input: Command
     user: user?.id,
     roles: interaction.member?.roles ?? [],
   };
-  // In a thread the answer is a message of its own: the click is acknowledged without one.
-  const initial: APIInteractionResponse = mode.thread
+  // In a thread, or on a home that is redrawn after the click, the answer is a message of its
+  // own: the click is acknowledged without one (and @original stays the clicked message).
+  const initial: APIInteractionResponse = mode.thread || mode.refreshHome
     ? { type: InteractionResponseType.DeferredMessageUpdate }
     : { type: InteractionResponseType.DeferredChannelMessageWithSource, ...(mode.ephemeral ? { data: { flags: MessageFlags.Ephemeral } } : {}) };
   return {
@@ -194,10 +197,35 @@ function threadChannel(deps: InteractionDeps, interaction: APIInteraction, t: Fo
   };
 }
 
+/** A home's item button: every answer is a private follow-up; the home itself is redrawn after it (refreshHome). */
+function homeClickChannel(deps: InteractionDeps, interaction: APIInteraction, log: Logger): AnswerChannel {
+  const hook = interactionWebhook(deps.rest, interaction.application_id, interaction.token, deps.retry, log);
+  const privately = (m: DiscordMessage) => hook.followUp({ ...m, body: { ...m.body, flags: MessageFlags.Ephemeral } }).then(() => undefined);
+  return {
+    showPrivately: (reply) => privately(replyToDiscord(reply, { ephemeral: true })),
+    sendCsvOnly: (reply) => privately(csvMessage(reply)),
+    showPublicly: (reply, commandLine) => privately(replyToDiscord(reply, { ephemeral: true, commandLine })),
+    reportFailure: (text) => privately(textMessage(text, true)),
+  };
+}
+
+/**
+ * The home the click was on, drawn again for the asker (a stopped subscription or alert
+ * leaves it, a snoozed one says so): /me as it is now, with every check /me has. When /me
+ * does not answer (rate limit, access), the old home stays.
+ */
+async function refreshHome(deps: InteractionDeps, interaction: APIInteraction, asker: Asker, log: Logger): Promise<void> {
+  const outcome = await deps.services.run({ name: 'me', text: '' }, { ...asker, channel: interaction.channel?.id ?? interaction.channel_id });
+  if (outcome.kind !== 'ok') return;
+  const hook = interactionWebhook(deps.rest, interaction.application_id, interaction.token, deps.retry, log);
+  await hook.editOriginal(replyToDiscord(outcome.reply, { ephemeral: true }));
+}
+
 /** How an answer reaches Discord: edits of the deferred response, follow-ups for the asker. */
 function discordChannel(deps: InteractionDeps, interaction: APIInteraction, mode: PlanMode, log: Logger): AnswerChannel {
   const { services } = deps;
   if (mode.thread) return threadChannel(deps, interaction, mode.thread, log);
+  if (mode.refreshHome) return homeClickChannel(deps, interaction, log);
   const hook = interactionWebhook(deps.rest, interaction.application_id, interaction.token, deps.retry, log);
   return {
     async showPrivately(reply) {
@@ -226,6 +254,7 @@ async function deliver(deps: InteractionDeps, interaction: APIInteraction, input
   const requestId = randomUUID().replace(/-/g, '');
   const log = deps.services.logger.child({ platform: 'discord', requestId, interaction: interaction.id });
   await answer(deps.services, { input, asker, requestId, csvOnly: mode.csvOnly, share: mode.share }, discordChannel(deps, interaction, mode, log), log);
+  if (mode.refreshHome) await refreshHome(deps, interaction, asker, log);
 }
 
 /** Store and department numbers as the user types, from the database, cached briefly. */

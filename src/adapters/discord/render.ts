@@ -108,9 +108,12 @@ function rows(buttons: APIButtonComponent[]): APIActionRowComponent<APIButtonCom
   return out;
 }
 
-/** A home button: `run:` when it runs anywhere, `home:<channel>:` when bound to a channel. */
-function homeButton(a: HomeAction): APIButtonComponent | undefined {
-  const id = a.channel ? `${HOME_PREFIX}${a.channel}:${a.command}` : `${RUN_PREFIX}${a.command}`;
+/**
+ * A home button: an item's action (Stop, Snooze) is `home:<channel>:` (the channel it runs in,
+ * empty when any), so the click refreshes the home it was on; a question is `run:`, as anywhere.
+ */
+function homeButton(a: HomeAction & { item?: boolean }): APIButtonComponent | undefined {
+  const id = a.item || a.channel ? `${HOME_PREFIX}${a.channel ?? ''}:${a.command}` : `${RUN_PREFIX}${a.command}`;
   if (id.length > LIMITS.customId) return undefined;
   return { type: ComponentType.Button, style: a.danger ? ButtonStyle.Danger : ButtonStyle.Secondary, label: clip(a.label, LIMITS.label), custom_id: id };
 }
@@ -160,7 +163,7 @@ export function homeToDiscord(home: Home, options: DiscordRenderOptions = {}): D
     { title: `Your alerts (${home.alerts.length})`, color: COLORS.answer, description: alerts.text },
   ];
   // Buttons are not beside their items here: each names its item.
-  const named = (items: HomeItem[]) => items.flatMap((i) => i.actions.map((a) => ({ ...a, label: `${a.label} · ${i.id}` })));
+  const named = (items: HomeItem[]) => items.flatMap((i) => i.actions.map((a) => ({ ...a, label: `${a.label} · ${i.id}`, item: true })));
   const wanted = [...questionActions(home), ...named(alerts.shown), ...named(subs.shown)];
   const buttons = wanted.map(homeButton).filter((b): b is APIButtonComponent => b !== undefined).slice(0, LIMITS.buttons);
   if (buttons.length < wanted.length) embeds[0]!.footer = { text: 'Not every item has its buttons here: /alerts and /unsubscribe reach the rest.' };
