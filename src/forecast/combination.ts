@@ -301,7 +301,7 @@ function calibrated(rows: InnerRows, combined: Float64Array, buckets: number, ta
 }
 
 /** The combined p50 of every inner row: each row weighted by its department's weights where it has them. */
-export function combinedRows(rows: InnerRows, weights: readonly number[], groupWeights?: Record<string, number[]>): Float64Array {
+function combinedRows(rows: InnerRows, weights: readonly number[], groupWeights?: Record<string, number[]>): Float64Array {
   const out = new Float64Array(rows.n);
   for (let i = 0; i < rows.n; i++) out[i] = combinedAt(rows, (groupWeights && rows.group ? groupWeights[String(rows.group[i])] : undefined) ?? weights, i);
   return out;
@@ -346,18 +346,19 @@ function groupCheck(rows: InnerRows, active: readonly boolean[], holidayWeight: 
   let half = 0;
   for (let i = 0; i < rows.n; i++) half = Math.max(half, (weeks[i] as number) + 1);
   half = Math.ceil(half / 2);
+  const foldOf = (i: number) => ((weeks[i] as number) < half ? 0 : 1);
   const global = new Wmae(holidayWeight);
   const grouped = new Wmae(holidayWeight);
   for (const fold of [0, 1]) {
     const fit: number[] = [];
-    for (let i = 0; i < rows.n; i++) if (((weeks[i] as number) < half ? 0 : 1) !== fold) fit.push(i);
+    for (let i = 0; i < rows.n; i++) if (foldOf(i) !== fold) fit.push(i);
     const part = subsetRows(rows, fit);
     const chosen = chooseWeights({ ...part, preds: part.preds.filter((_, k) => active[k]) }, holidayWeight);
     let at = 0;
     const weights = active.map((on) => (on ? (chosen[at++] as number) : 0));
     const own = groupWeightsOf(part, weights, holidayWeight);
     for (let i = 0; i < rows.n; i++) {
-      if (((weeks[i] as number) < half ? 0 : 1) !== fold) continue;
+      if (foldOf(i) !== fold) continue;
       const y = rows.y[i] as number;
       const holiday = rows.holiday[i] === 1;
       global.add(Math.abs(y - combinedAt(rows, weights, i)), holiday);

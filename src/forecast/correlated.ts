@@ -85,9 +85,10 @@ export function scaledHistory(panel: Panel, origin: number, si: number): Scaled 
   let ss = 0;
   for (const v of z) ss += (v - mean) ** 2;
   const sd = Math.sqrt(ss / z.length);
-  if (sd > 1e-9 * Math.max(1, Math.abs(mean))) for (let i = 0; i < z.length; i++) z[i] = ((z[i] as number) - mean) / sd;
+  const varies = sd > 1e-9 * Math.max(1, Math.abs(mean));
+  if (varies) for (let i = 0; i < z.length; i++) z[i] = ((z[i] as number) - mean) / sd;
   else z.fill(0);
-  out = { centre: mean, scale: sd > 1e-9 * Math.max(1, Math.abs(mean)) ? sd : 0, z };
+  out = { centre: mean, scale: varies ? sd : 0, z };
   // Only candidates are read again and again; keeping every series' would hold 330k x 104
   // doubles (~275 MB) at 4,600 stores, against ~7 MB for the candidates.
   if (candidatesOf(panel, origin, s.dept).includes(si)) c.scaled.set(si, out);
